@@ -1,0 +1,40 @@
+# The two commands a user needs: `make demo` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test bench lint clean
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (or run: make PY=python3 ...)"; exit 2; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(DEVSTAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@ $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p out
+	$(BIN)/cloudtwin run simple-web-app --json out/simple-web-app.json --report out/simple-web-app.html
+
+test: $(DEVSTAMP)
+	$(BIN)/python -m pytest
+
+bench: $(DEVSTAMP)
+	$(BIN)/python benchmarks/run_mmc.py --customers 1000000 --repeat 3
+	$(BIN)/python benchmarks/memory.py
+	$(BIN)/python benchmarks/throughput.py
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src
+
+clean:
+	rm -rf $(VENV) out build *.egg-info src/*.egg-info

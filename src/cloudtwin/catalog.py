@@ -1,0 +1,30 @@
+"""Per-type tables (instance sizes), read from CSV data files with a source line.
+
+Tables are data, not code: adding an instance type means adding a row.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+
+
+@cache
+def _table(name: str) -> dict[str, dict[str, str]]:
+    with (DATA / name).open(encoding="utf-8") as f:
+        rows = csv.DictReader(line for line in f if not line.startswith("#"))
+        first = rows.fieldnames[0] if rows.fieldnames else ""
+        return {r[first]: r for r in rows}
+
+
+def instance_vcpus(instance_type: str) -> int | None:
+    """vCPUs of an EC2 instance type, or None when the table does not list it."""
+    row = _table("instance_types.csv").get(instance_type)
+    return int(row["vcpus"]) if row else None
+
+
+def known_instance_types() -> list[str]:
+    return sorted(_table("instance_types.csv"))

@@ -1,0 +1,144 @@
+"""The ``cloudtwin`` command: a thin layer over the public API.
+
+Exit codes: 0 ok, 1 the run found what ``--fail-on`` asked to fail on, 2 bad input.
+Errors are printed as ``file:line: path: message`` lines, never as tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cloudtwin.errors import CloudtwinError, RunRefused, SpecError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="A digital twin for AWS architectures.")
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    typer.echo(msg, err=True)
+    raise typer.Exit(code)
+
+
+def _duration(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from cloudtwin.spec.units import parse_duration
+
+    try:
+        d = parse_duration(text)
+    except ValueError as exc:
+        _fail(f"--duration: {exc}")
+    if d <= 0:
+        _fail("--duration: must be > 0")
+    return d
+
+
+def _load(spec: str) -> Any:
+    from cloudtwin.spec import load_spec
+
+    try:
+        return load_spec(spec)
+    except SpecError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def run(
+    spec: Annotated[str, typer.Argument(help="A spec file, or a built-in blueprint name.")],
+    duration: Annotated[str | None, typer.Option(help="Simulated time, e.g. 30m.")] = None,
+    requests: Annotated[int | None, typer.Option(min=1, help="Stop after N completed requests.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed (default: the spec's).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results JSON here.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
+    max_events: Annotated[int | None, typer.Option(min=1, help="Refuse runs estimated above this.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+) -> None:
+    """Simulate SPEC and print the summary."""
+    from cloudtwin.simulation import Simulation
+
+    arch = _load(spec)
+    try:
+        sim = Simulation(arch, seed=seed, duration=_duration(duration), requests=requests,
+                         max_events=max_events)
+    except CloudtwinError as exc:
+        _fail(str(exc))
+    try:
+        results = _run_with_progress(sim)
+    except RunRefused as exc:
+        _fail(f"refused: {exc}")
+    except SpecError as exc:
+        _fail(str(exc))
+    if json_out is not None:
+        _write(json_out, results.to_json())
+    if report is not None:
+        from cloudtwin.render.report import render_report
+
+        _write(report, render_report(results.data))
+    if not quiet:
+        from cloudtwin.render.summary import print_summary
+
+        print_summary(results.data)
+        for p, what in ((json_out, "JSON"), (report, "report")):
+            if p is not None:
+                typer.echo(f"{what}: {p}")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc}")
+
+
+def _run_with_progress(sim: Any) -> Any:
+    if not sys.stderr.isatty() or sim.horizon is None:
+        return sim.run()
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"simulating {sim.arch.name}", total=sim.horizon)
+        sim.progress = lambda now: bar.update(task, completed=now)
+        return sim.run()
+
+
+@app.command()
+def validate(spec: Annotated[str, typer.Argument(help="A spec file or blueprint name.")]) -> None:
+    """Check SPEC; exit 2 with file:line messages when it is invalid."""
+    arch = _load(spec)
+    typer.echo(f"ok: {arch.name} ({len(arch.components)} components, {len(arch.workloads)} workloads)")
+
+
+@app.command()
+def blueprints(json_: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
+    """List the built-in blueprints: name, notes section and claim."""
+    from cloudtwin.blueprints import catalogue
+
+    rows = catalogue()
+    if json_:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("name", "notes section", "claim", show_lines=False)
+    for r in rows:
+        t.add_row(r["name"], r["section"], r["claim"])
+    Console().print(t)
+
+
+def main() -> None:
+    try:
+        app()
+    except CloudtwinError as exc:  # a last line of defence: never a traceback for our errors
+        typer.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

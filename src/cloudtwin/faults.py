@@ -1,0 +1,98 @@
+"""Scheduled faults: AZ outages, terminations, replacements, spot interruptions,
+database failovers, and injected latency or errors on a component.
+
+Each fault is scheduled at its ``at`` time and written to the timeline, with its
+duration when it has one, so the report can shade its window.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine.sampling import uniform_sampler
+from cloudtwin.request import SERVER_ERROR, Request
+from cloudtwin.spec.schema import Fault
+
+if TYPE_CHECKING:
+    from cloudtwin.simulation import Simulation
+
+
+def schedule(sim: Simulation) -> None:
+    for i, f in enumerate(sim.arch.faults):
+        sim.engine.at(f.at, lambda _, f=f, i=i: _fire(sim, f, i))
+
+
+def _describe(f: Fault) -> str:
+    extra = f" count={f.count}" if f.action in ("terminate", "spot_interruption") and f.count != 1 else ""
+    return f"{f.action} {f.target}{extra}"
+
+
+def _fire(sim: Simulation, f: Fault, i: int) -> None:
+    act = f.action
+    notes: list[str] = []
+    if act == "az_outage":
+        sim.set_zone(f.target, up=False)
+        sim.engine.after(f.duration or 0.0, lambda _: _zone_back(sim, f.target))
+    else:
+        comp = sim.components[f.target]
+        if act == "terminate":
+            notes = comp.terminate(f.count, f.zone)
+        elif act == "replace":
+            notes = comp.replace()
+        elif act == "spot_interruption":
+            notes = comp.spot_interruption(f.count)
+        elif act == "db_failover":
+            notes = comp.failover()
+        elif act == "latency":
+            _wrap(sim, comp, f, i, _latency_handle(sim, comp, f, i))
+        elif act == "errors":
+            _wrap(sim, comp, f, i, _error_handle(sim, comp, f, i))
+    detail = _describe(f) + (f": {'; '.join(notes)}" if notes else "")
+    sim.event("fault", detail, duration_s=f.duration)
+
+
+def _zone_back(sim: Simulation, zone: str) -> None:
+    sim.set_zone(zone, up=True)
+    sim.event("recovery", f"zone {zone} back")
+
+
+def _wrap(sim: Simulation, comp: Any, f: Fault, i: int, handle: Any) -> None:
+    previous = comp.__dict__.get("handle")
+    comp.handle = handle  # an instance attribute shadows the method for the window
+
+    def restore(_: object) -> None:
+        if comp.__dict__.get("handle") is handle:
+            if previous is None:
+                del comp.handle
+            else:
+                comp.handle = previous
+        sim.event("recovery", f"{f.action} on {f.target} ends")
+
+    sim.engine.after(f.duration or 0.0, restore)
+
+
+def _latency_handle(sim: Simulation, comp: Any, f: Fault, i: int) -> Any:
+    add = make_sampler(f.add, stream(sim.seed, f"fault[{i}].latency"))
+    orig = type(comp).handle
+
+    def handle(req: Request, op: str, done: Any, arg: Any = None) -> None:
+        sim.engine.after(add(), lambda _: orig(comp, req, op, done, arg))
+
+    return handle
+
+
+def _error_handle(sim: Simulation, comp: Any, f: Fault, i: int) -> Any:
+    u = uniform_sampler(stream(sim.seed, f"fault[{i}].errors"))
+    orig = type(comp).handle
+    rate = f.rate
+
+    def handle(req: Request, op: str, done: Any, arg: Any = None) -> None:
+        if u() < rate:
+            comp.requests += 1
+            comp.errors += 1
+            done(req, SERVER_ERROR)
+        else:
+            orig(comp, req, op, done, arg)
+
+    return handle

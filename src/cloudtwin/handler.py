@@ -1,0 +1,189 @@
+"""Running a handler: the steps one request executes on one instance.
+
+Steps are compiled once per component into :class:`CStep` records holding
+their samplers and resolved targets. A :class:`Run` walks them: ``cpu`` asks the
+host for a worker slot, ``sleep`` waits, ``call`` sends a synchronous request
+to another component (with hop latency, an optional timeout, and retries with
+exponential backoff and full jitter) and resumes on the reply. A cache ``get``
+that misses runs its ``on_miss`` steps, which reuse the same key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine.sampling import Sampler, uniform_sampler
+from cloudtwin.request import SERVER_ERROR, THROTTLED, TIMEOUT, UNAVAILABLE, Request
+from cloudtwin.spec.steps import CallStep, CpuStep, SleepStep, Step
+
+if TYPE_CHECKING:
+    from cloudtwin.component import Component
+    from cloudtwin.simulation import Simulation
+
+CPU, SLEEP, CALL = 0, 1, 2
+MISS = "miss"  # a cache reply that is not a failure
+RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))
+
+
+class CStep:
+    """One compiled step."""
+
+    __slots__ = ("kind", "sample", "target", "op", "key", "ttl", "timeout", "retries", "backoff",
+                 "on_miss", "jitter")
+
+    def __init__(self, kind: int) -> None:
+        self.kind = kind
+        self.sample: Sampler | None = None
+        self.target: Component | None = None
+        self.op = ""
+        self.key: Sampler | None = None
+        self.ttl: float | None = None
+        self.timeout: float | None = None
+        self.retries = 0
+        self.backoff = 0.1
+        self.on_miss: tuple[CStep, ...] = ()
+        self.jitter: Sampler | None = None
+
+
+def compile_steps(steps: list[Step], sim: Simulation, owner: str, path: str = "handler") -> tuple[CStep, ...]:
+    """Compile spec steps of component ``owner``; each gets its own random stream."""
+    out: list[CStep] = []
+    for i, st in enumerate(steps):
+        name = f"{owner}.{path}[{i}]"
+        if isinstance(st, CpuStep):
+            c = CStep(CPU)
+            c.sample = make_sampler(st.cpu, stream(sim.seed, name))
+        elif isinstance(st, SleepStep):
+            c = CStep(SLEEP)
+            c.sample = make_sampler(st.sleep, stream(sim.seed, name))
+        elif isinstance(st, CallStep):
+            c = CStep(CALL)
+            c.target = sim.components[st.target]
+            c.op = st.op
+            c.key = make_sampler(st.key, stream(sim.seed, name + ".key")) if st.key else None
+            c.ttl, c.timeout, c.retries, c.backoff = st.ttl, st.timeout, st.retries, st.backoff
+            c.jitter = uniform_sampler(stream(sim.seed, name + ".jitter")) if st.retries else None
+            if st.on_miss:
+                c.on_miss = compile_steps(st.on_miss, sim, owner, f"{path}[{i}].on_miss")
+        else:  # pragma: no cover - the schema admits only these
+            raise TypeError(st)
+        out.append(c)
+    return tuple(out)
+
+
+class Attempt:
+    """One try of a call with a timeout: whichever of reply and timer comes first wins."""
+
+    __slots__ = ("run", "live")
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.live = True
+
+    def reply(self, req: Request, err: str | None) -> None:
+        if self.live:
+            self.live = False
+            self.run.reply(req, err)
+
+    def expire(self, _: object = None) -> None:
+        if self.live:
+            self.live = False
+            self.run.reply(self.run.req, TIMEOUT)
+
+
+class Run:
+    """One request executing a handler on one host (an instance)."""
+
+    __slots__ = ("host", "req", "done", "t_in", "steps", "i", "stack", "cur", "attempt", "key")
+
+    def __init__(self, host: Any, req: Request, done: Any, steps: tuple[CStep, ...], t_in: float) -> None:
+        self.host = host
+        self.req = req
+        self.done = done
+        self.t_in = t_in
+        self.steps = steps
+        self.i = 0
+        self.stack: list[tuple[tuple[CStep, ...], int]] | None = None
+        self.cur: CStep | None = None
+        self.attempt = 0
+        self.key: Any = None
+
+    def advance(self, _: object = None) -> None:
+        host = self.host
+        if not host.up:
+            host.finish(self, UNAVAILABLE)
+            return
+        while True:
+            steps = self.steps
+            i = self.i
+            if i < len(steps):
+                st = steps[i]
+                self.i = i + 1
+                k = st.kind
+                if k == CPU:
+                    host.cpu(self, st.sample())  # type: ignore[misc]
+                elif k == SLEEP:
+                    host.engine.after(st.sample(), self.advance)  # type: ignore[misc]
+                else:
+                    self.cur = st
+                    self.attempt = 0
+                    if st.key is not None:
+                        self.key = st.key()
+                    self.send()
+                return
+            if not self.stack:
+                host.finish(self, None)
+                return
+            self.steps, self.i = self.stack.pop()
+
+    def send(self, _: object = None) -> None:
+        st = self.cur
+        assert st is not None
+        target = st.target
+        assert target is not None
+        host = self.host
+        if st.timeout is not None:
+            att = Attempt(self)
+            host.engine.after(st.timeout, att.expire)
+            reply = att.reply
+        else:
+            reply = self.reply
+        rtt = host.sim.network.rtt(host.zone, target.endpoint_zone(host.zone))
+        if rtt > 0.0:
+            host.engine.after(rtt, _Deliver(target, self.req, st.op, reply, self.key).go)
+        else:
+            target.handle(self.req, st.op, reply, self.key)
+
+    def reply(self, req: Request, err: str | None) -> None:
+        if err is None:
+            self.advance()
+            return
+        st = self.cur
+        assert st is not None
+        if err == MISS:
+            if st.on_miss:
+                if self.stack is None:
+                    self.stack = []
+                self.stack.append((self.steps, self.i))
+                self.steps, self.i = st.on_miss, 0
+            self.advance()
+            return
+        if err in RETRYABLE and self.attempt < st.retries and self.host.up:
+            self.attempt += 1
+            cap = st.backoff * (2 ** self.attempt)
+            self.host.engine.after(cap * st.jitter(), self.send)  # type: ignore[misc]
+            return
+        self.host.finish(self, err)
+
+
+class _Deliver:
+    """A request in flight on the network, delivered after the hop latency."""
+
+    __slots__ = ("target", "req", "op", "reply", "key")
+
+    def __init__(self, target: Component, req: Request, op: str, reply: Any, key: Any) -> None:
+        self.target, self.req, self.op, self.reply, self.key = target, req, op, reply, key
+
+    def go(self, _: object = None) -> None:
+        self.target.handle(self.req, self.op, self.reply, self.key)

@@ -1,0 +1,254 @@
+"""Streaming metrics: a mergeable, log-bucketed latency histogram.
+
+What is modelled
+----------------
+:class:`Histogram` keeps a *sparse* count per logarithmic bucket instead of
+per-request records, so memory is bounded by the dynamic range of the data
+(about 35 buckets per factor of two for ``gamma = 1.02``), not by the number of
+requests. Bucket ``i`` holds values in ``[gamma**k, gamma**(k+1))`` with
+``k = i - _OFFSET``; a quantile is reported as the bucket's geometric midpoint
+``gamma**(k + 0.5)``, so its relative error against the exact sample quantile
+(the value at rank ``ceil(q * n)``) is at most ``sqrt(gamma) - 1 ~= 0.995 %``.
+Results are clamped to the exact ``[min, max]``, which can only reduce the
+error. ``count``, ``sum``, ``min`` and ``max`` are exact.
+
+Histograms are mergeable: merging adds bucket counts, so the merged quantiles
+equal those of one histogram fed both streams, and
+:meth:`Histogram.to_state` / :meth:`Histogram.from_state` give a plain,
+JSON-able form for merging across processes.
+
+What is left out
+----------------
+* Values ``<= 1e-9`` (including zero and negatives) share one lowest bucket;
+  their exact value still counts in ``sum``/``min``/``max``.
+* NaN and infinities are not supported (``record`` raises on them).
+* No time decay or sliding windows: use one histogram per window and
+  :meth:`Histogram.reset` or :meth:`Histogram.merge`.
+* ``sum`` is a plain float accumulator, so a merged ``sum`` may differ from a
+  single-stream ``sum`` in the last few bits (floating-point addition order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BATCH", "GAMMA", "Histogram"]
+
+GAMMA = 1.02
+"""Bucket growth factor: each bucket's upper bound is 2 % above its lower bound."""
+
+_TINY = 1e-9
+_INV_LOG_GAMMA = 1.0 / math.log(GAMMA)
+# Shift indices so that log(x) / log(gamma) + _OFFSET > 0 for every x > _TINY;
+# then int() (truncation) is floor() and bucket widths are uniform in log space.
+_OFFSET = 2048
+_LOW_INDEX = int(math.log(_TINY) * _INV_LOG_GAMMA + _OFFSET)
+_log = math.log
+_STATE_VERSION = 1
+_BATCH = 4096  # observations buffered before they are bucketed
+BATCH = _BATCH
+
+
+class Histogram:
+    """Log-bucketed histogram of non-negative values (latencies in seconds).
+
+    ``record`` only appends to a small buffer; every ``_BATCH`` values (and before
+    any read) the buffer is folded into the buckets with numpy, which keeps the
+    per-observation cost near that of a list append.
+    """
+
+    __slots__ = ("_counts", "_count", "_sum", "_min", "_max", "_buf")
+
+    def __init__(self) -> None:
+        self._counts: dict[int, int] = {}
+        self._count: int = 0
+        self._sum: float = 0.0
+        self._min: float = math.inf
+        self._max: float = -math.inf
+        self._buf: list[float] = []
+
+    # ------------------------------------------------------------------ write
+    def record(self, x: float) -> None:
+        """Add one observation ``x`` (seconds). Hot path: an append and a length check."""
+        buf = self._buf
+        buf.append(x)
+        if len(buf) >= _BATCH:
+            self._flush()
+
+    @property
+    def buffer(self) -> list[float]:
+        """The raw buffer, for hot paths that inline :meth:`record` as
+        ``b.append(x); if len(b) >= BATCH: h.flush()``."""
+        return self._buf
+
+    def flush(self) -> None:
+        """Fold buffered observations into the buckets (reads do this themselves)."""
+        self._flush()
+
+    def _flush(self) -> None:
+        buf = self._buf
+        if not buf:
+            return
+        arr = np.asarray(buf, dtype=np.float64)
+        buf.clear()
+        if not np.isfinite(arr).all():
+            raise ValueError("histogram values must be finite")
+        self._count += int(arr.size)
+        self._sum += float(arr.sum())
+        lo, hi = float(arr.min()), float(arr.max())
+        if lo < self._min:
+            self._min = lo
+        if hi > self._max:
+            self._max = hi
+        tiny = arr <= _TINY
+        idx = (np.log(np.where(tiny, 1.0, arr)) * _INV_LOG_GAMMA + _OFFSET).astype(np.int64)
+        idx[tiny] = _LOW_INDEX
+        keys, counts = np.unique(idx, return_counts=True)
+        c = self._counts
+        for i, n in zip(keys.tolist(), counts.tolist(), strict=True):
+            c[i] = c.get(i, 0) + n
+
+    @property
+    def count(self) -> int:
+        self._flush()
+        return self._count
+
+    @property
+    def sum(self) -> float:
+        self._flush()
+        return self._sum
+
+    @property
+    def min(self) -> float:
+        self._flush()
+        return self._min
+
+    @property
+    def max(self) -> float:
+        self._flush()
+        return self._max
+
+    def merge(self, other: Histogram) -> None:
+        """Add every observation of ``other`` into this histogram."""
+        other._flush()
+        self._flush()
+        c = self._counts
+        for i, n in other._counts.items():
+            c[i] = c.get(i, 0) + n
+        self._count += other._count
+        self._sum += other._sum
+        if other._min < self._min:
+            self._min = other._min
+        if other._max > self._max:
+            self._max = other._max
+
+    def reset(self) -> None:
+        """Forget all observations."""
+        self._counts = {}
+        self._count = 0
+        self._sum = 0.0
+        self._min = math.inf
+        self._max = -math.inf
+        self._buf.clear()
+
+    # ------------------------------------------------------------------- read
+    def __len__(self) -> int:
+        return self.count
+
+    def __repr__(self) -> str:
+        return f"Histogram(count={self.count}, buckets={len(self._counts)})"
+
+    def mean(self) -> float:
+        """Exact arithmetic mean; 0.0 when empty."""
+        return self.sum / self.count if self.count else 0.0
+
+    def quantile(self, q: float) -> float:
+        """Approximate ``q``-quantile (``q`` in [0, 1]); 0.0 when empty."""
+        return self.quantiles((q,))[0]
+
+    def quantiles(self, qs: Iterable[float]) -> list[float]:
+        """Several quantiles with a single pass over the sorted buckets.
+
+        The target is the sample value at rank ``ceil(q * n)`` (the
+        "inverted CDF" definition); ``q = 0`` and ``q = 1`` return the exact
+        ``min`` and ``max``.
+        """
+        qlist = list(qs)
+        for q in qlist:
+            if not 0.0 <= q <= 1.0:
+                raise ValueError(f"quantile must be in [0, 1], got {q!r}")
+        n = self.count  # flushes the buffer
+        if n == 0:
+            return [0.0] * len(qlist)
+        lo, hi = self.min, self.max
+        ranks = [min(n, max(1, math.ceil(q * n))) for q in qlist]
+        order = sorted(range(len(qlist)), key=ranks.__getitem__)
+        out = [0.0] * len(qlist)
+        items = sorted(self._counts.items())
+        j = 0
+        cum = 0
+        idx, cnt = items[0]
+        for pos in order:
+            q = qlist[pos]
+            if q == 0.0:
+                out[pos] = lo
+                continue
+            if q == 1.0:
+                out[pos] = hi
+                continue
+            rank = ranks[pos]
+            while cum + cnt < rank:
+                cum += cnt
+                j += 1
+                idx, cnt = items[j]
+            out[pos] = min(hi, max(lo, _midpoint(idx)))
+        return out
+
+    def summary_ms(self) -> dict[str, float]:
+        """``mean, min, p50, p90, p99, p999, max`` in milliseconds; ``{}`` if empty."""
+        if self.count == 0:
+            return {}
+        p50, p90, p99, p999 = self.quantiles((0.5, 0.9, 0.99, 0.999))
+        values = (self.mean(), self.min, p50, p90, p99, p999, self.max)
+        keys = ("mean", "min", "p50", "p90", "p99", "p999", "max")
+        return {k: round(v * 1000.0, 3) for k, v in zip(keys, values, strict=True)}
+
+    # ------------------------------------------------------------ persistence
+    def to_state(self) -> dict[str, Any]:
+        """Plain, JSON-able snapshot (see :meth:`from_state`)."""
+        empty = self.count == 0
+        return {
+            "version": _STATE_VERSION,
+            "gamma": GAMMA,
+            "offset": _OFFSET,
+            "count": self.count,
+            "sum": self.sum,
+            "min": None if empty else self.min,
+            "max": None if empty else self.max,
+            "buckets": [[i, n] for i, n in sorted(self._counts.items())],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Histogram:
+        """Rebuild a histogram from :meth:`to_state` output."""
+        if state.get("gamma") != GAMMA or state.get("offset") != _OFFSET:
+            raise ValueError("histogram state uses a different bucket layout")
+        h = cls()
+        h._counts = {int(i): int(n) for i, n in state.get("buckets", [])}
+        h._count = int(state.get("count", 0))
+        if h._count != sum(h._counts.values()):
+            raise ValueError("histogram state is inconsistent: count != sum of buckets")
+        h._sum = float(state.get("sum", 0.0))
+        if h._count:
+            h._min = float(state["min"])
+            h._max = float(state["max"])
+        return h
+
+
+def _midpoint(index: int) -> float:
+    """Geometric midpoint of bucket ``index``."""
+    return math.exp((index - _OFFSET + 0.5) / _INV_LOG_GAMMA)

@@ -1,0 +1,38 @@
+"""Network hops between components: same-AZ and cross-AZ round trips.
+
+The defaults are assumptions (AWS documents AZs as "single-digit millisecond"
+apart); the spec's ``network:`` block overrides them. A hop with zero latency
+costs no event. Cross-AZ requests are counted for the data-transfer bill.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine.sampling import Sampler
+
+if TYPE_CHECKING:
+    from cloudtwin.simulation import Simulation
+
+
+class Network:
+    __slots__ = ("same", "cross", "client", "cross_az_requests", "same_zero", "cross_zero", "client_zero")
+
+    def __init__(self, sim: Simulation) -> None:
+        spec = sim.arch.network
+        seed = sim.seed
+        self.same: Sampler = make_sampler(spec.same_az, stream(seed, "network.same_az"))
+        self.cross: Sampler = make_sampler(spec.cross_az, stream(seed, "network.cross_az"))
+        self.client: Sampler = make_sampler(spec.client_rtt, stream(seed, "network.client"))
+        self.same_zero = spec.same_az.kind == "const" and spec.same_az.params[0] == 0
+        self.cross_zero = spec.cross_az.kind == "const" and spec.cross_az.params[0] == 0
+        self.client_zero = spec.client_rtt.kind == "const" and spec.client_rtt.params[0] == 0
+        self.cross_az_requests = 0
+
+    def rtt(self, a: str, b: str) -> float:
+        """A round trip between zones ``a`` and ``b`` ('' means regional/unknown: same)."""
+        if a == b or not a or not b:
+            return 0.0 if self.same_zero else self.same()
+        self.cross_az_requests += 1
+        return 0.0 if self.cross_zero else self.cross()

@@ -1,0 +1,72 @@
+"""Requests, clients and sessions: the things that flow through a simulation.
+
+A :class:`Request` is one synchronous request from a workload. Components pass
+it along and report back through a ``done(req, err)`` callback, where ``err`` is
+``None`` on success or one of the failure kinds below. Nothing is kept per
+request once it has finished: metrics are streamed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+# Failure kinds, exactly the keys of the results contract.
+TIMEOUT = "timeout"
+THROTTLED = "throttled"
+UNAVAILABLE = "unavailable"
+REJECTED = "rejected"
+SERVER_ERROR = "server_error"
+SESSION_LOST = "session_lost"
+ERROR_KINDS = (TIMEOUT, THROTTLED, UNAVAILABLE, REJECTED, SERVER_ERROR, SESSION_LOST)
+
+Done = Callable[["Request", str | None], None]
+
+
+class Client:
+    """One user agent: its IP, its resolver cache and its cookies."""
+
+    __slots__ = ("ip", "dns", "cookies")
+
+    def __init__(self, ip: str) -> None:
+        self.ip = ip
+        self.dns: dict[str, tuple[float, Any]] = {}  # name -> (expires_at, resolved address)
+        self.cookies: dict[str, Any] = {}  # load balancer name -> sticky target
+
+
+class Session:
+    """A user's visit: ``remaining`` requests separated by think time."""
+
+    __slots__ = ("sid", "client", "remaining", "home", "has_state", "lost", "mode", "store", "cookie_ok")
+
+    def __init__(self, sid: int, client: Client, remaining: int, mode: str, store: Any = None,
+                 cookie_ok: bool = True) -> None:
+        self.sid = sid
+        self.client = client
+        self.remaining = remaining
+        self.mode = mode  # where the state lives: instance | elasticache | cookie | none
+        self.store = store  # the cache component for mode elasticache
+        self.cookie_ok = cookie_ok  # False when the cookie is over the 4 KB browsers keep
+        self.home: Any = None  # the instance holding in-memory state, if any
+        self.has_state = False
+        self.lost = False
+
+
+class Request:
+    """One synchronous request, from the workload's point of view."""
+
+    __slots__ = ("t0", "client", "session", "finished", "via")
+
+    def __init__(self, t0: float, client: Client | None, session: Session | None) -> None:
+        self.t0 = t0
+        self.client = client
+        self.session = session
+        self.finished: bool | str = False  # True when answered, TIMED_OUT when the client gave up
+        self.via: Any = None  # a proxy in front (CloudFront, ALB) whose IP the next hop sees
+
+    @property
+    def src_ip(self) -> str:
+        """The source IP the current hop sees: the proxy's, else the client's."""
+        if self.via is not None:
+            return str(self.via)
+        return self.client.ip if self.client is not None else ""

@@ -1,0 +1,153 @@
+"""Simulation: turns a validated Architecture into live models and runs them.
+
+``Simulation(arch, seed=...).run()`` builds one live component per spec
+component (constructed first, then linked, then started), the workloads and the
+faults, runs the engine to the stop condition, and returns :class:`Results`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cloudtwin import faults
+from cloudtwin.component import Component
+from cloudtwin.engine import Engine
+from cloudtwin.errors import RunRefused
+from cloudtwin.network import Network
+from cloudtwin.results import Results, assemble
+from cloudtwin.services import load_all
+from cloudtwin.spec.schema import Architecture
+from cloudtwin.workloads import WorkloadRun
+
+MINUTE = 60.0
+EVENTS_PER_SECOND = 1_000_000  # rough engine speed on one core, for the size guard's advice
+
+
+class Simulation:
+    """One run of one architecture with one seed."""
+
+    def __init__(
+        self,
+        arch: Architecture,
+        *,
+        seed: int | None = None,
+        duration: float | None = None,
+        requests: int | None = None,
+        max_events: int | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
+        self.arch = arch
+        self.seed = arch.simulate.seed if seed is None else seed
+        if duration is None and requests is None:
+            duration, requests = arch.simulate.stop_duration, arch.simulate.requests
+        self.horizon: float | None = duration
+        self.remaining: int | None = requests
+        self.requested = requests
+        self.max_events = max_events or arch.simulate.max_events
+        self.progress = progress
+        self.engine = Engine()
+        self.zone_state = dict.fromkeys(arch.zones, True)
+        self.timeline: list[dict[str, Any]] = []
+        self.ip_owner: dict[str, Any] = {}
+        self._ips = 0
+        self.network = Network(self)
+        registry = load_all()
+        self.components: dict[str, Component] = {}
+        for name, spec in arch.components.items():
+            self.components[name] = registry[spec.type](name, spec, self)
+        for c in self.components.values():
+            build = getattr(c, "build", None)
+            if build is not None:
+                build()
+        self.workloads = {n: WorkloadRun(n, w, self) for n, w in arch.workloads.items()}
+
+    # ---- services offered to components -------------------------------------
+    def zone_up(self, zone: str) -> bool:
+        return self.zone_state.get(zone, True)
+
+    def set_zone(self, zone: str, *, up: bool) -> None:
+        self.zone_state[zone] = up
+        for c in self.components.values():
+            c.zone_outage(zone, not up)
+
+    def event(self, kind: str, detail: str, **extra: Any) -> None:
+        """Add an entry to the run's timeline."""
+        entry: dict[str, Any] = {"t": round(self.engine.now, 3), "kind": kind, "detail": detail}
+        entry.update({k: v for k, v in extra.items() if v is not None})
+        self.timeline.append(entry)
+
+    def allocate_ip(self, *, elastic: bool = False) -> str:
+        """A fresh public IPv4 (from 203.0.113.0/24-style documentation ranges)."""
+        self._ips += 1
+        n = self._ips
+        prefix = "198.51" if elastic else "203.0"
+        return f"{prefix}.{n // 256 % 256}.{n % 256}"
+
+    def bind_ip(self, ip: str, owner: Any) -> None:
+        self.ip_owner[ip] = owner
+
+    def release_ip(self, ip: str, owner: Any) -> None:
+        if self.ip_owner.get(ip) is owner:
+            del self.ip_owner[ip]
+
+    # ---- running --------------------------------------------------------------
+    def estimate_events(self) -> float:
+        """A rough upper estimate of the events this run will execute."""
+        per_request = 3.0
+        for c in self.arch.components.values():
+            per_request += 2.0 * len(getattr(c, "handler", []) or [])
+        rate = sum(w.rate * w.profile.peak_factor * (w.sessions.requests if w.sessions else 1)
+                   for w in self.arch.workloads.values())
+        span = self.horizon
+        if span is None:
+            if rate <= 0:
+                return math.inf
+            span = (self.remaining or 0) / rate
+        if self.remaining is not None and rate > 0:
+            span = min(span, self.remaining / rate)
+        periodic = 0.0
+        for c in self.components.values():
+            periodic += getattr(c, "periodic_events_per_second", lambda: 0.0)()
+        return rate * span * per_request + span * (periodic + 1.0 / MINUTE)
+
+    def guard(self) -> None:
+        est = self.estimate_events()
+        if est > self.max_events:
+            if math.isinf(est):
+                raise RunRefused("this run would never stop: it asks for a number of requests but "
+                                 "no workload sends any (rate 0). Give a duration instead.")
+            minutes = est / EVENTS_PER_SECOND / 60
+            raise RunRefused(
+                f"this run would execute about {est:.3g} events (roughly {minutes:,.0f} min at "
+                f"~1M events/s); the limit is {self.max_events:.3g}. Shorten the duration "
+                f"(--duration) or request count (--requests), lower the rate, or raise the limit "
+                f"with --max-events (simulate.max_events) if you mean it."
+            )
+
+    def _minute(self, now: float) -> None:
+        for c in self.components.values():
+            hook = getattr(c, "on_minute", None)
+            if hook is not None:
+                hook(now)
+        for w in self.workloads.values():
+            w.minute(now)
+        if self.progress is not None:
+            self.progress(now)
+
+    def run(self) -> Results:
+        """Run to the stop condition and return the results (invariants checked)."""
+        self.guard()
+        wall0 = time.perf_counter()
+        for c in self.components.values():
+            c.start()
+        for w in self.workloads.values():
+            w.start()
+        faults.schedule(self)
+        self.engine.every(MINUTE, self._minute, start=MINUTE)
+        self.engine.run(until=self.horizon if self.horizon is not None else math.inf)
+        for w in self.workloads.values():
+            w.flush()
+        return assemble(self, time.perf_counter() - wall0)

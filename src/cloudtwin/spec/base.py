@@ -1,0 +1,71 @@
+"""Shared pieces of the spec schema: the strict base model and the unit types."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    PlainValidator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from cloudtwin.engine.sampling import Distribution
+from cloudtwin.spec.units import (
+    parse_distribution,
+    parse_duration,
+    parse_key_distribution,
+    parse_rate,
+    parse_size,
+)
+
+
+class Model(BaseModel):
+    """A frozen model that rejects unknown keys, suggesting the closest valid one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = {n for n, f in cls.model_fields.items()} | {
+                f.alias for f in cls.model_fields.values() if f.alias
+            }
+            for key in data:
+                if key not in allowed:
+                    close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    msg = f"unknown key {key!r}{hint} (valid keys: {', '.join(sorted(allowed))})"
+                    raise PydanticCustomError("unknown_key", "{msg}", {"msg": msg, "key": key})
+        elif data is not None and not isinstance(data, BaseModel):
+            msg = f"expected a mapping of keys, got {data!r}"
+            raise PydanticCustomError("expected_mapping", "{msg}", {"msg": msg})
+        return data
+
+
+def _dist(of: str) -> Any:
+    def parse(v: Any) -> Distribution:
+        return v if isinstance(v, Distribution) else parse_distribution(v, of=of)
+
+    return PlainValidator(parse)
+
+
+def _ser(d: Distribution) -> str:
+    return d.text or str(d)
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Rate = Annotated[float, BeforeValidator(parse_rate)]
+Size = Annotated[float, BeforeValidator(parse_size)]
+Dist = Annotated[Distribution, _dist("duration"), PlainSerializer(_ser)]
+KeyDist = Annotated[
+    Distribution,
+    PlainValidator(lambda v: v if isinstance(v, Distribution) else parse_key_distribution(v)),
+    PlainSerializer(_ser),
+]

@@ -1,0 +1,156 @@
+"""Checks that need the whole spec: references between components, zones, cycles.
+
+Each problem becomes an :class:`~cloudtwin.errors.Issue` at the path of the
+offending value, so the CLI can print ``file:line``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from cloudtwin.spec.components import ASG, EBS, EC2, ElastiCache, LoadBalancer, Route53
+from cloudtwin.spec.loader import Path
+from cloudtwin.spec.schema import Architecture
+from cloudtwin.spec.steps import CallStep, Step
+
+COMPUTE = (EC2, ASG)
+ENTRY_TYPES = ("route53", "alb", "nlb", "clb", "ec2")
+OPERATIONS: dict[str, tuple[str, ...]] = {
+    "elasticache": ("get", "set", "delete"),
+    "rds": ("query", "write", "read"),
+    "aurora": ("query", "write", "read"),
+    "efs": ("read", "write"),
+    "ebs": ("read", "write"),
+    "alb": ("",), "nlb": ("",), "clb": ("",), "ec2": ("",), "asg": ("",),
+}
+
+
+def walk_steps(steps: list[Step], path: Path) -> Iterator[tuple[Step, Path]]:
+    for i, st in enumerate(steps):
+        yield st, (*path, i)
+        if isinstance(st, CallStep) and st.on_miss:
+            yield from walk_steps(st.on_miss, (*path, i, "on_miss"))
+
+
+def check(arch: Architecture) -> list[tuple[Path, str]]:
+    """Every cross-reference problem in ``arch`` as ``(path, message)``."""
+    out: list[tuple[Path, str]] = []
+    comps = arch.components
+    zones = set(arch.zones)
+
+    def need(path: Path, name: str, kinds: tuple[str, ...], what: str) -> None:
+        if name not in comps:
+            out.append((path, f"{what} {name!r} is not a component (have: {', '.join(sorted(comps))})"))
+        elif comps[name].type not in kinds:
+            out.append((path, f"{what} {name!r} is a {comps[name].type}; expected {' or '.join(kinds)}"))
+
+    for cname, c in comps.items():
+        base: Path = ("components", cname)
+        for zkey in ("zones", "zone"):
+            z = getattr(c, zkey, None)
+            for zz in ([z] if isinstance(z, str) else (z or [])):
+                if zz not in zones:
+                    out.append(((*base, zkey), f"zone {zz!r} is not in the spec's zones {sorted(zones)}"))
+        if isinstance(c, LoadBalancer):
+            for i, t in enumerate(c.target_names):
+                p = (*base, "targets") if isinstance(c.targets, str) else (*base, "targets", i)
+                need(p, t, ("ec2", "asg"), "target")
+            if c.type == "nlb" and c.sticky and c.sticky.type not in (None, "source_ip"):
+                out.append(((*base, "stickiness", "type"), "an NLB supports only source_ip stickiness "
+                            "[aws-facts §1]"))
+            if c.type != "nlb" and c.sticky and c.sticky.type == "source_ip":
+                out.append(((*base, "stickiness", "type"), "source_ip stickiness is NLB-only; "
+                            "use lb_cookie or app_cookie"))
+        if isinstance(c, Route53):
+            for i, r in enumerate(c.records):
+                if r.alias:
+                    need((*base, "records", i, "alias"), r.alias, ("alb", "nlb", "clb"), "alias target")
+                if r.a:
+                    need((*base, "records", i, "a"), r.a, ("ec2",), "A-record target")
+                    a = comps.get(r.a)
+                    if isinstance(a, EC2) and not (a.public_ip or a.elastic_ip):
+                        out.append(((*base, "records", i, "a"), f"{r.a!r} has no public IP to point at"))
+        if isinstance(c, COMPUTE):
+            for i, m in enumerate(c.mounts):
+                need((*base, "mounts", i), m, ("efs", "ebs"), "mount")
+                vol = comps.get(m)
+                if isinstance(c, EC2) and isinstance(vol, EBS):
+                    ez = vol.zone or arch.zones[0]
+                    iz = set(c.zones or [arch.zones[0]])
+                    if iz != {ez}:
+                        out.append(((*base, "mounts", i), f"EBS volume {m!r} is in zone {ez}; an instance "
+                                    f"in zone(s) {sorted(iz)} cannot attach it (EBS is AZ-bound)"))
+            for st, p in walk_steps(c.handler, (*base, "handler")):
+                if isinstance(st, CallStep):
+                    _check_call(st, p, comps, out)
+    for wname, w in arch.workloads.items():
+        base = ("workloads", wname)
+        need((*base, "entry"), w.entry, ENTRY_TYPES, "entry")
+        if w.sessions and w.sessions.store:
+            need((*base, "sessions", "store"), w.sessions.store, ("elasticache",), "session store")
+        entry = comps.get(w.entry)
+        if w.host and isinstance(entry, Route53) and w.host not in {r.name for r in entry.records}:
+            out.append(((*base, "host"), f"{w.host!r} is not a record of {w.entry!r}"))
+    kinds_for = {
+        "terminate": ("ec2", "asg"), "replace": ("ec2", "asg"), "spot_interruption": ("ec2", "asg"),
+        "db_failover": ("rds", "aurora", "elasticache"),
+        "latency": tuple(OPERATIONS), "errors": tuple(OPERATIONS),
+    }
+    for i, f in enumerate(arch.faults):
+        if f.action == "az_outage":
+            if f.az_outage not in zones:
+                out.append((("faults", i, "az_outage"), f"zone {f.az_outage!r} is not in {sorted(zones)}"))
+        else:
+            need(("faults", i, f.action), f.target, kinds_for[f.action], f"{f.action} target")
+    out.extend(_cycles(arch))
+    return out
+
+
+def _check_call(st: CallStep, p: Path, comps: dict[str, Any], out: list[tuple[Path, str]]) -> None:
+    target = comps.get(st.target)
+    if target is None:
+        out.append(((*p, "call"), f"call target {st.target!r} is not a component"))
+        return
+    kind = target.type
+    ops = OPERATIONS.get(kind)
+    if ops is None:
+        out.append(((*p, "call"), f"a {kind} cannot be called from a handler"))
+        return
+    op = st.op or ops[0]
+    if op not in ops:
+        allowed = ", ".join(f"{st.target}.{o}" if o else st.target for o in ops)
+        out.append(((*p, "call"), f"{kind} has no operation {op!r}; use {allowed}"))
+    if st.on_miss is not None and not (isinstance(target, ElastiCache) and op == "get"):
+        out.append(((*p, "on_miss"), "on_miss applies only to a cache get (e.g. call: cache.get)"))
+    if isinstance(target, ElastiCache) and op == "get" and st.key is None:
+        out.append(((*p, "key"), "a cache get needs `key:` (e.g. zipf(s=1.1, n=100000))"))
+
+
+def _cycles(arch: Architecture) -> list[tuple[Path, str]]:
+    """Handlers that call back into themselves would recurse forever."""
+    edges: dict[str, set[str]] = {n: set() for n in arch.components}
+    for n, c in arch.components.items():
+        if isinstance(c, COMPUTE):
+            for st, _ in walk_steps(c.handler, ()):
+                if isinstance(st, CallStep):
+                    edges[n].add(st.target)
+        if isinstance(c, LoadBalancer):
+            edges[n].update(c.target_names)
+    out: list[tuple[Path, str]] = []
+    state: dict[str, int] = {}
+
+    def visit(n: str, trail: list[str]) -> None:
+        state[n] = 1
+        for m in sorted(edges.get(n, ())):
+            if state.get(m) == 1:
+                cyc = " -> ".join([*trail[trail.index(m):], m]) if m in trail else f"{n} -> {m}"
+                out.append((("components", n, "handler"), f"calls form a cycle: {cyc}"))
+            elif m not in state:
+                visit(m, [*trail, m])
+        state[n] = 2
+
+    for n in sorted(edges):
+        if n not in state:
+            visit(n, [n])
+    return out

@@ -1,0 +1,202 @@
+"""The top level of a spec (v1): architecture, workloads, faults, simulate.
+
+The models are frozen plain data. :func:`cloudtwin.spec.load_spec` builds them
+from YAML and :mod:`cloudtwin.spec.references` checks the links between them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from cloudtwin.spec.base import Dist, Duration, Model, Rate, Size
+from cloudtwin.spec.components import Component, Name, Zone, _d
+
+PROFILE_TYPES = ("constant", "diurnal", "ramp", "spike", "replay")
+_REPLAY_RE = re.compile(r"^replay\((.+)\)$")
+
+
+class Profile(Model):
+    """How the arrival rate varies over time, as a multiplier of ``rate``."""
+
+    type: Literal["constant", "diurnal", "ramp", "spike", "replay"] = "constant"
+    # diurnal: a sine wave between low and high with its peak at peak_at.
+    period: Duration = 86_400.0
+    low: float = Field(0.25, ge=0)
+    high: float = Field(1.0, ge=0)
+    peak_at: Duration = 50_400.0  # 14:00
+    # ramp: from `start` to `end` times the rate, over [at, at + duration].
+    # spike: `factor` times the rate during [at, at + duration].
+    start: float = Field(0.0, ge=0)
+    end: float = Field(1.0, ge=0)
+    at: Duration = 0.0
+    duration: Duration | None = None
+    factor: float = Field(3.0, ge=0, le=1e4)
+    path: str | None = None  # replay: CSV with columns t_s,rate_per_s
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            if m := _REPLAY_RE.match(v.strip()):
+                return {"type": "replay", "path": m.group(1).strip()}
+            if v in PROFILE_TYPES:
+                return {"type": v}
+            raise ValueError(f"unknown profile {v!r}; expected one of constant, diurnal, ramp, spike, replay(path)")
+        return v
+
+    @model_validator(mode="after")
+    def _needs(self) -> Profile:
+        if self.type == "replay" and not self.path:
+            raise ValueError("a replay profile needs `path:` (CSV with t_s,rate_per_s)")
+        return self
+
+    @property
+    def peak_factor(self) -> float:
+        return {"constant": 1.0, "diurnal": self.high, "ramp": max(self.start, self.end),
+                "spike": max(1.0, self.factor), "replay": 1.0}[self.type]
+
+
+class Sessions(Model):
+    requests: int = Field(ge=1, le=100_000)
+    think: Dist = Field(default_factory=lambda: _d("exp(5s)"))
+    state: Literal["instance", "elasticache", "cookie", "none"] = "instance"
+    store: Name | None = None  # the elasticache component for state: elasticache
+    cookie_size: Size = 1024.0  # browsers keep at most 4096 bytes per cookie
+
+    @model_validator(mode="after")
+    def _store(self) -> Sessions:
+        if self.state == "elasticache" and self.store is None:
+            raise ValueError("state: elasticache needs `store:` naming the cache component")
+        return self
+
+
+class Workload(Model):
+    entry: Name
+    rate: Rate
+    arrivals: Literal["poisson", "constant"] = "poisson"
+    profile: Profile = Field(default_factory=Profile)
+    sessions: Sessions | None = None
+    host: str | None = None  # which DNS name to resolve when entry is a route53 component
+    clients: int = Field(10_000, ge=1, le=10_000_000)  # distinct clients, each with a DNS cache
+    timeout: Duration | None = None  # the client gives up after this long
+    key: str | None = None  # reserved
+
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _profile(cls, v: Any) -> Any:
+        return Profile.model_validate(v) if isinstance(v, str) else v
+
+
+FAULT_ACTIONS = ("az_outage", "terminate", "replace", "spot_interruption", "db_failover", "latency", "errors")
+
+
+class Fault(Model):
+    at: Duration
+    duration: Duration | None = None
+    az_outage: Zone | None = None
+    terminate: Name | None = None
+    replace: Name | None = None
+    spot_interruption: Name | None = None
+    db_failover: Name | None = None
+    latency: Name | None = None
+    errors: Name | None = None
+    count: int = Field(1, ge=1, le=10_000)
+    zone: Zone | None = None
+    add: Dist = Field(default_factory=lambda: _d("100ms"))
+    rate: float = Field(1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Fault:
+        acts = [a for a in FAULT_ACTIONS if getattr(self, a) is not None]
+        if len(acts) != 1:
+            raise ValueError(f"a fault needs exactly one of {', '.join(FAULT_ACTIONS)}; got {acts or 'none'}")
+        if acts[0] in ("az_outage", "latency", "errors") and self.duration is None:
+            raise ValueError(f"{acts[0]} needs `duration:`")
+        return self
+
+    @property
+    def action(self) -> str:
+        return next(a for a in FAULT_ACTIONS if getattr(self, a) is not None)
+
+    @property
+    def target(self) -> str:
+        return str(getattr(self, self.action))
+
+
+class Simulate(Model):
+    duration: Duration | None = None
+    requests: int | None = Field(None, ge=1, le=10**12)
+    seed: int = Field(1, ge=0, le=2**63 - 1)
+    max_events: int = Field(500_000_000, ge=1)  # refuse runs estimated beyond this
+
+    @model_validator(mode="after")
+    def _stop(self) -> Simulate:
+        if self.duration is not None and self.duration <= 0:
+            raise ValueError("duration must be > 0")
+        return self
+
+    @property
+    def stop_duration(self) -> float | None:
+        if self.duration is None and self.requests is None:
+            return 3600.0
+        return self.duration
+
+
+class Network(Model):
+    client_rtt: Dist = Field(default_factory=lambda: _d("0ms"))  # latency is measured at the region edge
+    same_az: Dist = Field(default_factory=lambda: _d("0ms"))  # assumption: negligible
+    cross_az: Dist = Field(default_factory=lambda: _d("0.5ms"))  # assumption: "single-digit ms"
+
+
+class BlueprintMeta(Model):
+    section: str
+    claim: str
+    variant_of: str | None = None
+
+
+class Architecture(Model):
+    """A whole spec: the architecture, its workloads and faults, and how to simulate."""
+
+    name: Name
+    description: str = ""
+    region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    zones: list[Zone] = Field(default_factory=lambda: ["a", "b"], min_length=1, max_length=6)
+    components: dict[Name, Component] = Field(min_length=1)
+    workloads: dict[Name, Workload] = Field(default_factory=dict)
+    faults: list[Fault] = Field(default_factory=list)
+    simulate: Simulate = Field(default_factory=Simulate)
+    network: Network = Field(default_factory=Network)
+    blueprint: BlueprintMeta | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _types(cls, data: Any) -> Any:
+        from cloudtwin.spec.components import COMPONENT_TYPES
+
+        comps = data.get("components") if isinstance(data, dict) else None
+        if isinstance(comps, dict):
+            for name, c in comps.items():
+                t = c.get("type") if isinstance(c, dict) else None
+                if t not in COMPONENT_TYPES:
+                    import difflib
+
+                    close = difflib.get_close_matches(str(t), COMPONENT_TYPES, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    from pydantic_core import PydanticCustomError
+
+                    msg = (f"unknown or missing component type {t!r}{hint} "
+                           f"(valid: {', '.join(COMPONENT_TYPES)})")
+                    raise PydanticCustomError(
+                        "component_type", "{msg}", {"msg": msg, "path": ("components", name, "type")}
+                    )
+        return data
+
+    @field_validator("zones")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("zones must be distinct")
+        return v

@@ -1,0 +1,272 @@
+"""Workloads: arrival processes, rate profiles, clients and sessions.
+
+Arrivals are Poisson (non-homogeneous ones by thinning against the profile's
+peak) or evenly spaced. Each request comes from a client with its own resolver
+cache and cookies. A session-based workload starts *users* at ``rate``; each
+sends ``sessions.requests`` requests one after another with think time between.
+A request that fails for any reason other than ``session_lost`` lets the user
+carry on; ``session_lost`` ends the session, which then counts as lost.
+
+Metrics are streamed: per-minute counters and a per-minute latency histogram
+that is folded into the workload total when the minute closes.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from bisect import bisect_right
+from heapq import heappush
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.engine import StopSimulation, make_sampler, stream
+from cloudtwin.engine.sampling import uniform_sampler
+from cloudtwin.errors import InvariantViolation, SpecError
+from cloudtwin.metrics import BATCH, Histogram
+from cloudtwin.request import ERROR_KINDS, SESSION_LOST, TIMEOUT, Client, Request, Session
+from cloudtwin.services.ec2 import COOKIE_LIMIT
+from cloudtwin.spec.schema import Profile, Workload
+
+if TYPE_CHECKING:
+    from cloudtwin.simulation import Simulation
+
+_TIMED_OUT = "timed-out"
+
+
+def profile_factor(p: Profile, horizon: float) -> tuple[Any, float]:
+    """``(f, fmax)``: the rate multiplier as a function of time, and its maximum."""
+    if p.type == "constant":
+        return None, 1.0
+    if p.type == "diurnal":
+        lo, hi, per, peak = p.low, p.high, p.period, p.peak_at
+        return (lambda t: lo + (hi - lo) * (1 + math.cos(2 * math.pi * (t - peak) / per)) / 2), max(lo, hi)
+    if p.type == "ramp":
+        at, dur, a, b = p.at, (p.duration or max(horizon - p.at, 1.0)), p.start, p.end
+        return (lambda t: a if t < at else b if t >= at + dur else a + (b - a) * (t - at) / dur), max(a, b)
+    if p.type == "spike":
+        at, dur, k = p.at, (p.duration if p.duration is not None else 300.0), p.factor
+        return (lambda t: k if at <= t < at + dur else 1.0), max(1.0, k)
+    times, factors = _read_replay(p.path or "")
+    return (lambda t: factors[max(bisect_right(times, t) - 1, 0)]), max(factors)
+
+
+def _read_replay(path: str) -> tuple[list[float], list[float]]:
+    from cloudtwin.errors import Issue
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f) if r and not r[0].startswith("#")]
+        if rows and not rows[0][0].replace(".", "", 1).isdigit():
+            rows = rows[1:]
+        pts = sorted((float(r[0]), float(r[1])) for r in rows)
+    except (OSError, ValueError, IndexError) as exc:
+        raise SpecError([Issue("profile.path", f"cannot read replay CSV {path!r}: {exc}")]) from None
+    if not pts or any(v < 0 for _, v in pts):
+        raise SpecError([Issue("profile.path", f"replay CSV {path!r} needs rows t_s,factor with factor >= 0")])
+    return [t for t, _ in pts], [v for _, v in pts]
+
+
+class WorkloadRun:
+    """The live traffic of one spec workload."""
+
+    def __init__(self, name: str, spec: Workload, sim: Simulation) -> None:
+        self.name = name
+        self.spec = spec
+        self.sim = sim
+        self.engine = sim.engine
+        self.entry = sim.components[spec.entry]
+        seed = sim.seed
+        self.f, self.fmax = profile_factor(spec.profile, sim.horizon or 3600.0)
+        peak = spec.rate * self.fmax
+        self.peak_rate = peak
+        if spec.arrivals == "poisson" and peak > 0:
+            self.gap = make_sampler_exp(1.0 / peak, stream(seed, f"workload.{name}.arrivals"))
+        else:
+            self.gap = None
+        self.accept = uniform_sampler(stream(seed, f"workload.{name}.thinning"))
+        self.pick = uniform_sampler(stream(seed, f"workload.{name}.clients"))
+        self.needs_client = self.entry.needs_client or spec.sessions is not None
+        self.clients: dict[int, Client] = {}
+        self.complete = self._complete
+        self.arrive = self._arrive
+        self.hot = sim.engine.hot()
+        self.simple = not self.needs_client and spec.timeout is None
+        # counters
+        self.requests = 0
+        self.succeeded = 0
+        self.failed = 0
+        self.errors = dict.fromkeys(ERROR_KINDS, 0)
+        self.total = Histogram()
+        self.minute_hist = Histogram()
+        self.lat_buf = self.minute_hist.buffer
+        self.minute_req = 0
+        self.minute_err = 0
+        self.series_req: list[int] = []
+        self.series_err: list[int] = []
+        self.series_p99: list[float] = []
+        # sessions
+        ss = spec.sessions
+        self.think = make_sampler(ss.think, stream(seed, f"workload.{name}.think")) if ss else None
+        self.store = sim.components[ss.store] if ss and ss.store else None
+        self.cookie_ok = ss is None or ss.state != "cookie" or ss.cookie_size <= COOKIE_LIMIT
+        self.sessions_started = 0
+        self.sessions_completed = 0
+        self.sessions_lost = 0
+        self.live_sessions: dict[int, Session] = {}
+        self.open = True
+
+    # ---- arrivals -----------------------------------------------------------
+    def start(self) -> None:
+        if self.simple and self.f is None and self.gap is not None:
+            self.arrive = self._arrive_poisson
+        if self.peak_rate > 0:
+            self.engine.after(self._next_gap(), self.arrive)
+
+    def _arrive_poisson(self, _: object = None) -> None:
+        """The common case, kept lean: Poisson arrivals at a constant rate, no clients."""
+        heap, seq = self.hot
+        now = self.engine.now
+        heappush(heap, (now + self.gap(), next(seq), self.arrive, None))  # type: ignore[misc]
+        self.requests += 1
+        self.entry.handle(Request(now, None, None), "", self.complete, None)
+
+    def _next_gap(self) -> float:
+        if self.gap is not None:
+            return self.gap()
+        rate = self.spec.rate * (self.f(self.engine.now) if self.f else 1.0)
+        return 1.0 / rate if rate > 0 else 1.0
+
+    def _arrive(self, _: object = None) -> None:
+        if not self.open:
+            return
+        gap = self.gap
+        eng = self.engine
+        eng.after(gap() if gap is not None else self._next_gap(), self.arrive)
+        f = self.f
+        if f is not None:
+            if gap is not None and self.accept() * self.fmax >= f(eng.now):
+                return  # thinned: the profile is below its peak now
+            if gap is None and f(eng.now) <= 0:
+                return
+        if self.simple:
+            self.requests += 1
+            self.entry.handle(Request(eng.now, None, None), "", self.complete, None)
+        elif self.spec.sessions is not None:
+            self._start_session()
+        elif self.needs_client:
+            self.send(self._client(), None)
+        else:
+            self.send(None, None)
+
+    def _client(self) -> Client:
+        n = self.spec.clients
+        cid = int(self.pick() * n)
+        c = self.clients.get(cid)
+        if c is None:
+            c = self.clients[cid] = Client(f"198.18.{cid // 256 % 256}.{cid % 256}")
+        return c
+
+    def _start_session(self) -> None:
+        ss = self.spec.sessions
+        assert ss is not None
+        self.sessions_started += 1
+        sid = self.sessions_started
+        base = self._client()
+        s = Session(sid, Client(base.ip), ss.requests, ss.state, self.store, self.cookie_ok)
+        self.live_sessions[sid] = s
+        self.send(s.client, s)
+
+    def _next_in_session(self, s: Session) -> None:
+        self.send(s.client, s)
+
+    # ---- requests -----------------------------------------------------------
+    def send(self, client: Client | None, session: Session | None) -> None:
+        req = Request(self.engine.now, client, session)
+        self.requests += 1
+        if self.spec.timeout is not None:
+            self.engine.after(self.spec.timeout, self._expire, req)
+        self.entry.handle(req, "", self.complete, None)
+
+    def _expire(self, req: Request) -> None:
+        if not req.finished:
+            self._complete(req, TIMEOUT)
+            req.finished = _TIMED_OUT
+
+    def _complete(self, req: Request, err: str | None) -> None:
+        if req.finished:
+            if req.finished is _TIMED_OUT:
+                return  # the reply came after the client gave up
+            raise InvariantViolation(f"workload {self.name}: a request completed twice")
+        req.finished = True
+        self.minute_req += 1
+        if err is None:
+            self.succeeded += 1
+            b = self.lat_buf
+            b.append(self.engine.now - req.t0)
+            if len(b) >= BATCH:
+                self.minute_hist.flush()
+        else:
+            self.failed += 1
+            self.errors[err] += 1
+            self.minute_err += 1
+        sim = self.sim
+        if sim.remaining is not None:
+            sim.remaining -= 1
+            if sim.remaining <= 0:
+                raise StopSimulation
+        s = req.session
+        if s is not None:
+            if err == SESSION_LOST:
+                s.lost = True
+                self.sessions_lost += 1
+                del self.live_sessions[s.sid]
+                return
+            s.remaining -= 1
+            if s.remaining <= 0:
+                self.sessions_completed += 1
+                del self.live_sessions[s.sid]
+            else:
+                assert self.think is not None
+                self.engine.after(self.think(), self._next_in_session, s)
+
+    # ---- metrics ------------------------------------------------------------
+    def minute(self, now: float) -> None:
+        """Close the current minute of the per-minute series."""
+        h = self.minute_hist
+        self.series_req.append(self.minute_req)
+        self.series_err.append(self.minute_err)
+        self.series_p99.append(round(h.quantile(0.99) * 1000, 3) if h.count else 0.0)
+        self.total.merge(h)
+        h.reset()
+        self.minute_req = self.minute_err = 0
+
+    def flush(self) -> None:
+        """Fold the partial minute into the totals at the end of the run."""
+        self.total.merge(self.minute_hist)
+        self.minute_hist.reset()
+
+    @property
+    def in_flight(self) -> int:
+        return self.requests - self.succeeded - self.failed
+
+    def stats(self) -> dict[str, Any]:
+        done = self.succeeded + self.failed
+        return {
+            "requests": self.requests,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "in_flight": self.in_flight,
+            "availability": round(self.succeeded / done, 6) if done else 1.0,
+            "errors": dict(self.errors),
+            "latency_ms": self.total.summary_ms(),
+        }
+
+    def pinned_to(self, inst: Any) -> int:
+        """Live sessions whose in-memory state sits on ``inst``."""
+        return sum(1 for s in self.live_sessions.values() if s.home is inst and s.mode == "instance")
+
+
+def make_sampler_exp(mean: float, gen: Any) -> Any:
+    from cloudtwin.engine.sampling import Distribution
+
+    return make_sampler(Distribution("exp", (mean,)), gen)

@@ -1,0 +1,208 @@
+"""Tests for cloudtwin.metrics.Histogram: accuracy, mergeability, persistence."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cloudtwin.metrics import Histogram
+
+QS = [0.0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0]
+
+
+def _filled(xs: np.ndarray) -> Histogram:
+    h = Histogram()
+    for x in xs.tolist():
+        h.record(x)
+    return h
+
+
+def _exact(sorted_xs: np.ndarray, q: float) -> float:
+    """Sample value at rank ceil(q*n) (1-based), the definition the histogram targets."""
+    n = len(sorted_xs)
+    rank = min(n, max(1, math.ceil(q * n)))
+    return float(sorted_xs[rank - 1])
+
+
+@pytest.mark.parametrize(
+    "dist",
+    ["lognormal", "exponential", "uniform_wide"],
+)
+def test_quantiles_within_one_percent(dist: str) -> None:
+    rng = np.random.default_rng(20240601)
+    n = 200_000
+    if dist == "lognormal":
+        xs = rng.lognormal(mean=math.log(0.01), sigma=1.0, size=n)
+    elif dist == "exponential":
+        xs = rng.exponential(scale=0.05, size=n)
+    else:  # spans 1 microsecond .. 100 seconds
+        xs = 10.0 ** rng.uniform(-6, 2, size=n)
+    h = _filled(xs)
+    s = np.sort(xs)
+    for q in QS:
+        got = h.quantile(q)
+        want = _exact(s, q)
+        assert abs(got - want) <= 0.01 * want, (q, got, want)
+        # Same target as numpy's inverted-CDF definition.
+        assert want == pytest.approx(float(np.quantile(xs, q, method="inverted_cdf")), rel=1e-12)
+    # Dense sweep: worst relative error over 1001 quantiles stays below sqrt(1.02) - 1.
+    worst = max(abs(h.quantile(q) - _exact(s, q)) / _exact(s, q) for q in np.linspace(0, 1, 1001))
+    assert worst <= math.sqrt(1.02) - 1 + 1e-9
+
+
+def test_exact_moments_and_extremes() -> None:
+    rng = np.random.default_rng(7)
+    xs = rng.exponential(0.02, size=50_000)
+    h = _filled(xs)
+    assert h.count == 50_000
+    assert len(h) == 50_000
+    assert h.sum == pytest.approx(float(xs.sum()), rel=1e-12)
+    assert h.mean() == pytest.approx(float(xs.mean()), rel=1e-12)
+    assert h.min == float(xs.min())
+    assert h.max == float(xs.max())
+    assert h.quantile(0.0) == h.min
+    assert h.quantile(1.0) == h.max
+    # Sparse: far fewer buckets than samples.
+    assert len(h.to_state()["buckets"]) < 1500
+
+
+def test_quantile_clamped_to_min_max() -> None:
+    h = Histogram()
+    for _ in range(10):
+        h.record(0.0123)
+    for q in (0.0, 0.3, 0.5, 0.99, 1.0):
+        assert h.quantile(q) == 0.0123
+
+
+def test_tiny_zero_and_negative_share_lowest_bucket() -> None:
+    h = Histogram()
+    for x in (0.0, 1e-12, -1.0, 1e-9):
+        h.record(x)
+    h.record(0.5)
+    assert h.count == 5
+    assert h.min == -1.0
+    assert h.max == 0.5
+    assert h.sum == pytest.approx(-0.5 + 1e-12 + 1e-9)
+    assert len(h.to_state()["buckets"]) == 2
+    assert h.quantile(0.8) < 1e-8  # rank 4 of 5 is in the lowest bucket
+    assert h.quantile(0.81) == pytest.approx(0.5, rel=0.01)
+
+
+def test_empty_histogram() -> None:
+    h = Histogram()
+    assert h.summary_ms() == {}
+    assert h.quantile(0.5) == 0.0
+    assert h.mean() == 0.0
+    assert h.count == 0
+    state = h.to_state()
+    assert state["min"] is None and state["max"] is None
+    h2 = Histogram.from_state(json.loads(json.dumps(state)))
+    assert h2.count == 0 and h2.summary_ms() == {}
+
+
+def test_quantile_rejects_out_of_range() -> None:
+    h = Histogram()
+    h.record(1.0)
+    with pytest.raises(ValueError):
+        h.quantile(1.5)
+    with pytest.raises(ValueError):
+        h.quantile(-0.1)
+
+
+def test_merge_equals_single_stream() -> None:
+    rng = np.random.default_rng(3)
+    a_xs = rng.lognormal(math.log(0.005), 0.7, size=80_000)
+    b_xs = rng.exponential(0.2, size=60_000)
+    a, b = _filled(a_xs), _filled(b_xs)
+    both = _filled(np.concatenate([a_xs, b_xs]))
+    a.merge(b)
+    assert a.count == both.count == 140_000
+    assert a.sum == pytest.approx(both.sum, rel=1e-12)
+    assert a.min == both.min and a.max == both.max
+    for q in QS:
+        assert a.quantile(q) == both.quantile(q)
+    assert a.to_state()["buckets"] == both.to_state()["buckets"]
+    assert a.summary_ms() == both.summary_ms()
+
+
+def test_merge_with_empty_is_identity() -> None:
+    h = Histogram()
+    for x in (0.001, 0.002, 0.004):
+        h.record(x)
+    before = h.to_state()
+    h.merge(Histogram())
+    assert h.to_state() == before
+    e = Histogram()
+    e.merge(h)
+    assert e.to_state() == before
+
+
+def test_state_round_trip_through_json() -> None:
+    rng = np.random.default_rng(11)
+    h = _filled(rng.lognormal(-3, 1.5, size=20_000))
+    state = json.loads(json.dumps(h.to_state()))
+    h2 = Histogram.from_state(state)
+    assert h2.count == h.count
+    assert h2.sum == h.sum
+    assert (h2.min, h2.max) == (h.min, h.max)
+    assert h2.summary_ms() == h.summary_ms()
+    for q in QS:
+        assert h2.quantile(q) == h.quantile(q)
+    # States from different processes merge like in-process histograms.
+    h3 = Histogram.from_state(state)
+    h3.merge(h2)
+    assert h3.count == 2 * h.count
+    assert h3.quantile(0.99) == h.quantile(0.99)
+
+
+def test_from_state_rejects_foreign_layout() -> None:
+    h = Histogram()
+    h.record(0.1)
+    state = h.to_state()
+    with pytest.raises(ValueError):
+        Histogram.from_state({**state, "gamma": 1.05})
+    with pytest.raises(ValueError):
+        Histogram.from_state({**state, "count": 5})
+
+
+def test_summary_ms_keys_and_units() -> None:
+    h = Histogram()
+    for ms in range(1, 1001):  # 1 ms .. 1000 ms
+        h.record(ms / 1000.0)
+    s = h.summary_ms()
+    assert list(s) == ["mean", "min", "p50", "p90", "p99", "p999", "max"]
+    assert s["mean"] == pytest.approx(500.5, rel=1e-9)
+    assert s["min"] == 1.0 and s["max"] == 1000.0
+    assert s["p50"] == pytest.approx(500.0, rel=0.01)
+    assert s["p90"] == pytest.approx(900.0, rel=0.01)
+    assert s["p99"] == pytest.approx(990.0, rel=0.01)
+    assert s["p999"] == pytest.approx(999.0, rel=0.01)
+    assert all(v == round(v, 3) for v in s.values())
+
+
+def test_reset() -> None:
+    h = Histogram()
+    h.record(0.3)
+    h.reset()
+    assert h.count == 0 and h.summary_ms() == {}
+    h.record(0.2)
+    assert h.quantile(0.5) == 0.2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(min_value=1e-7, max_value=1e4), min_size=1, max_size=300),
+    st.floats(min_value=0.0, max_value=1.0),
+)
+def test_quantile_error_bound_property(xs: list[float], q: float) -> None:
+    h = Histogram()
+    for x in xs:
+        h.record(x)
+    want = _exact(np.sort(np.array(xs)), q)
+    assert abs(h.quantile(q) - want) <= 0.01 * want
+    assert h.min <= h.quantile(q) <= h.max
