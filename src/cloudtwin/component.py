@@ -42,6 +42,10 @@ class Component:
     def handle(self, req: Request, op: str, done: Done) -> None:
         raise NotImplementedError(f"{self.kind} cannot be called")  # pragma: no cover
 
+    def endpoint_zone(self, caller_zone: str) -> str:
+        """The AZ a caller in ``caller_zone`` reaches (for hop latency); '' means regional."""
+        return ""
+
     def zones(self) -> list[str]:
         """The AZs this component lives in."""
         return []

@@ -43,7 +43,7 @@ class Instance:
     __slots__ = (
         "sim", "engine", "owner", "iid", "zone", "slots", "busy", "queue", "backlog", "state",
         "zone_ok", "public_ip", "steps", "launched_at", "in_service_at", "busy_acc", "busy_last",
-        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "hot",
+        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "hot", "ended_at",
     )
 
     def __init__(self, owner: Any, iid: str, zone: str, *, purchase: str = "on_demand") -> None:
@@ -63,6 +63,7 @@ class Instance:
         self.public_ip = ""
         self.launched_at = self.engine.now
         self.in_service_at: float | None = None
+        self.ended_at: float | None = None  # when it stopped or terminated (billing ends)
         self.busy_acc = 0.0
         self.busy_last = self.engine.now
         self.active = 0
@@ -88,6 +89,7 @@ class Instance:
         """Stop serving now: queued work is refused, in-service work fails."""
         self._account()
         self.state = state
+        self.ended_at = self.engine.now
         self._drop_queue()
         if self.public_ip:
             self.sim.release_ip(self.public_ip, self)

@@ -15,7 +15,7 @@ from cloudtwin.spec.schema import Architecture
 from cloudtwin.spec.steps import CallStep, Step
 
 COMPUTE = (EC2, ASG)
-ENTRY_TYPES = ("route53", "alb", "nlb", "clb", "ec2")
+ENTRY_TYPES = ("route53", "alb", "nlb", "clb", "ec2", "asg")
 OPERATIONS: dict[str, tuple[str, ...]] = {
     "elasticache": ("get", "set", "delete"),
     "rds": ("query", "write", "read"),
