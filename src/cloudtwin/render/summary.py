@@ -211,7 +211,10 @@ def info_lines(results: dict[str, Any]) -> list[str]:
                 "(monthly = window x 730 h extrapolation)")
         unpriced = cost.get("unpriced")
         if isinstance(unpriced, list) and unpriced:
-            line += "; unpriced: " + ", ".join(str(u) for u in unpriced)
+            names = [
+                f"{u.get('component')} {u.get('usage_type')}" if isinstance(u, dict) else str(u) for u in unpriced
+            ]
+            line += f"; {len(names)} unpriced item(s): " + ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
         lines.append(line)
     return lines
 
@@ -244,4 +247,8 @@ def render_summary(results: dict[str, Any]) -> RenderableType:
 
 def print_summary(results: dict[str, Any], console: Console | None = None) -> None:
     """Print :func:`render_summary` to ``console`` (a default Console when None)."""
-    (console or Console()).print(render_summary(results))
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=120)  # piped output: do not squeeze tables to 80 columns
+    console.print(render_summary(results))
