@@ -1,0 +1,378 @@
+"""Elastic Load Balancing: Application, Network and Classic Load Balancers.
+
+A load balancer spreads requests over the healthy targets of the fleets it
+targets (``ec2`` or ``asg`` components), which register and deregister their
+instances through ``Fleet.attach/announce/withdraw``. Health checking and target
+states live in :mod:`cloudtwin.services.elb_health`.
+
+Routing:
+- ALB/CLB: round robin (default) or least outstanding requests [aws-facts §1].
+  NLB: a flow hash per connection [aws-facts §1], modelled as a uniform random
+  pick per request (``algorithm:`` is ignored for an NLB).
+- Fail open: with no healthy target, requests go to every registered target
+  regardless of health [aws-facts §1]. With no registered target at all the
+  request fails ``unavailable``.
+- Cross-zone: on for ALB, off for NLB by default [aws-facts §1]. With it off, a
+  request enters the LB node of one zone (a client hashes to a node; requests
+  without a client go round robin over the nodes) and only goes to targets in
+  that zone, failing open within the zone; a zone with no target answers
+  ``unavailable``. Nodes in a zone that is down take no traffic.
+- Stickiness: ``lb_cookie`` (expiry ``duration`` after the last request, reset
+  on every request), ``app_cookie`` (fixed 7-day expiry) [aws-facts §1], kept in
+  the client's cookie jar; ``source_ip`` (NLB) keyed by the source IP. A sticky
+  target that is no longer routable is replaced and the cookie rewritten, so an
+  app-cookie session stays on the new target after the old one recovers
+  [aws-facts §1]. Requests without a client are not sticky.
+- Deregistration: the target drains; it becomes unused when its in-flight
+  requests reach 0, or when ``deregistration_delay`` expires [aws-facts §1].
+- Source IP: an ALB/CLB proxies, so its targets see the LB node's private IP in
+  ``req.src_ip`` (the client IP would travel in ``X-Forwarded-For``, left-most
+  entry [aws-facts §1]); an NLB preserves the client IP [aws-facts §1].
+- LB processing time (``latency``) delays the forward by one event.
+
+Left out: listeners and rules, LCU billing, idle timeouts, slow start, the
+removal of a node's IP from DNS when its zone has no healthy target, and the
+hop latency between LB node and target (the ALB's inter-AZ traffic is free).
+"""
+
+from __future__ import annotations
+
+import zlib
+from heapq import heappush
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.component import Component
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine.sampling import uniform_sampler
+from cloudtwin.metrics import BATCH
+from cloudtwin.request import UNAVAILABLE, Request
+from cloudtwin.services import register
+from cloudtwin.services.elb_health import DEFAULTS, DRAINING, HEALTHY, INITIAL, REGISTERED, Target
+from cloudtwin.spec.components import LoadBalancer as LBSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cloudtwin.simulation import Simulation
+
+APP_COOKIE_EXPIRY = 7 * 86_400.0  # AWSALBAPP-n has a fixed 7-day expiry [aws-facts §1]
+
+
+class _Fwd:
+    """One request forwarded to a target: counts it outstanding until it answers."""
+
+    __slots__ = ("lb", "t", "req", "done", "t_in", "prev")
+
+    def __init__(self, lb: LoadBalancer, t: Target, req: Request, done: Any, t_in: float) -> None:
+        self.lb = lb
+        self.t = t
+        self.req = req
+        self.done = done
+        self.t_in = t_in
+        self.prev: Any = None
+
+    def go(self, _: object = None) -> None:
+        req = self.req
+        self.prev = req.via
+        if self.lb.proxy:
+            req.via = self.t.via
+        self.t.inst.handle(req, "", self.reply, None)
+
+    def reply(self, req: Request, err: str | None) -> None:
+        t = self.t
+        t.outstanding -= 1
+        req.via = self.prev
+        lb = self.lb
+        if err is None:
+            b = lb.lat_buf
+            b.append(lb.engine.now - self.t_in)
+            if len(b) >= BATCH:
+                lb.latency.flush()
+        else:
+            lb.errors += 1
+        self.done(req, err)
+        if t.state is DRAINING and t.outstanding == 0:
+            t.finish()
+
+
+class LoadBalancer(Component):
+    """An ALB, NLB or CLB in front of one or more fleets."""
+
+    spec: LBSpec
+
+    def __init__(self, name: str, spec: LBSpec, sim: Simulation) -> None:
+        super().__init__(name, spec, sim)
+        d = DEFAULTS[spec.type]
+        hc = spec.health_check
+        self.interval: float = hc.interval if hc.interval is not None else d.interval
+        self.timeout: float = hc.timeout if hc.timeout is not None else d.timeout
+        self.healthy_threshold: int = hc.healthy_threshold or d.healthy_threshold
+        self.unhealthy_threshold: int = hc.unhealthy_threshold or d.unhealthy_threshold
+        self.cross_zone: bool = d.cross_zone if spec.cross_zone is None else spec.cross_zone
+        self.zonal = not self.cross_zone
+        self.proxy = d.proxy
+        st = spec.sticky
+        self.sticky: str | None = None if st is None else (st.type or d.stickiness)
+        self.sticky_duration = st.duration if st is not None else 0.0
+        self.needs_client = self.sticky is not None  # type: ignore[misc]
+        self.lor = spec.type != "nlb" and spec.algorithm == "least_outstanding_requests"
+        self.plain = self.sticky is None and not self.lor and spec.type != "nlb"  # plain round robin
+        self.flow_hash = uniform_sampler(stream(sim.seed, f"{name}.flow_hash")) if spec.type == "nlb" else None
+        lat = spec.latency
+        zero = lat.kind == "const" and lat.params[0] == 0
+        self.delay = None if zero else make_sampler(lat, stream(sim.seed, f"{name}.latency"))
+        self.hot = sim.engine.hot()
+        self.lat_buf = self.latency.buffer
+        self.targets: dict[int, Target] = {}  # id(instance) -> its current target
+        self.fleets: list[Any] = []
+        self.node_zones: list[str] = []
+        self.node_ip: dict[str, str] = {}
+        self.nodes_up: list[str] = []
+        self.pool: list[Target] = []
+        self.zpool: dict[str, list[Target]] = {}
+        self.by_ip: dict[str, Target] = {}
+        self.rr = 0
+        self.zrr = 0
+        self.started = False
+        self.healthy_count = 0
+        self.min_healthy: int | None = None
+        self.max_healthy = 0
+        self.minute_min: int | None = None
+        self.healthy_series: list[float] = []
+        self.failed_no_target = 0
+        self.past_served: dict[str, int] = {}
+
+    # ---- wiring -----------------------------------------------------------------
+    def build(self) -> None:
+        sim = self.sim
+        arch_zones = list(sim.arch.zones)
+        zones: list[str] = list(self.spec.zones or [])
+        for tname in self.spec.target_names:
+            fleet = sim.components[tname]
+            self.fleets.append(fleet)
+            if not self.spec.zones:
+                for z in getattr(fleet.spec, "zones", None) or fleet.zones() or arch_zones:
+                    if z not in zones:
+                        zones.append(z)
+        self.node_zones = sorted(zones)
+        idx = list(sim.components).index(self.name) % 240
+        for z in arch_zones:
+            self.node_ip[z] = f"10.0.{arch_zones.index(z)}.{10 + idx}"
+        self.nodes_up = [z for z in self.node_zones if sim.zone_up(z)]
+        for fleet in self.fleets:
+            fleet.attach(self)
+        self.rebuild()
+
+    def start(self) -> None:
+        self.started = True
+        n = self.healthy_count  # registrations during build() do not count as dips
+        self.min_healthy = self.max_healthy = self.minute_min = n
+        for t in list(self.targets.values()):
+            t.start_checks()
+
+    # ---- registration (called by fleets) -------------------------------------------
+    def register(self, inst: Any) -> None:
+        """``inst`` joins the target group. At time 0 it is healthy; later it must pass one check."""
+        t = self.targets.get(id(inst))
+        if t is not None and t.state in (*REGISTERED, DRAINING):
+            return
+        t = Target(self, inst, HEALTHY if self.engine.now <= 0.0 else INITIAL)
+        self.targets[id(inst)] = t
+        if self.started:
+            self.sim.event("health", f"{self.name}: registered {t.iid} ({t.state})", component=self.name,
+                           target=t.iid, state=t.state)
+            t.start_checks()
+        self.rebuild()
+
+    def deregister(self, inst: Any, then: Callable[[], None]) -> None:
+        """Drain ``inst`` and call ``then()`` when it is unused (at once if it is not registered)."""
+        t = self.targets.get(id(inst))
+        if t is None or t.state not in REGISTERED:
+            then()
+            return
+        t.drain(then)
+
+    def forget(self, t: Target) -> None:
+        if self.targets.get(id(t.inst)) is t:
+            del self.targets[id(t.inst)]
+        self.past_served[t.iid] = self.past_served.get(t.iid, 0) + t.served
+        self.rebuild()
+
+    def when_healthy(self, inst: Any, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once ``inst`` is a healthy target (now, if it already is)."""
+        t = self.targets.get(id(inst))
+        if t is None or t.state == HEALTHY:
+            fn()
+        else:
+            t.waiters.append(fn)
+
+    def target_state(self, inst: Any) -> str:
+        t = self.targets.get(id(inst))
+        return "unused" if t is None else t.state
+
+    def rebuild(self) -> None:
+        """Recompute the pools new requests are spread over (on every state change)."""
+        zones = self.node_zones  # a target in a zone the LB is not enabled in gets no traffic
+        regs = [t for t in self.targets.values() if t.state in REGISTERED and t.zone in zones]
+        healthy = [t for t in regs if t.state == HEALTHY]
+        for t in self.targets.values():
+            t.routable = False
+        if self.zonal:
+            self.zpool = {}
+            for z in self.node_zones:
+                pz = [t for t in healthy if t.zone == z] or [t for t in regs if t.zone == z]  # fail open in zone
+                self.zpool[z] = pz
+                for t in pz:
+                    t.routable = True
+        else:
+            self.pool = healthy or regs  # fail open [aws-facts §1]
+            for t in self.pool:
+                t.routable = True
+        n = len(healthy)
+        self.healthy_count = n
+        self.min_healthy = n if self.min_healthy is None else min(self.min_healthy, n)
+        self.max_healthy = max(self.max_healthy, n)
+        self.minute_min = n if self.minute_min is None else min(self.minute_min, n)
+
+    def has_healthy(self) -> bool:
+        return self.healthy_count > 0
+
+    def answers(self) -> bool:
+        """Would a request through this LB reach a running target (for DNS health checks)?"""
+        if not self.nodes_up:
+            return False
+        pools = [self.zpool.get(z, []) for z in self.nodes_up] if self.zonal else [self.pool]
+        return any(t.inst.up for p in pools for t in p)
+
+    # ---- serving --------------------------------------------------------------------
+    def handle(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
+        self.requests += 1
+        pool = self._zone_pool(req) if self.zonal else (self.pool if self.nodes_up else [])
+        n = len(pool)
+        if n == 0:
+            self._fail(req, done)
+            return
+        if self.plain:
+            self.rr = rr = self.rr + 1
+            t = pool[rr % n]
+        elif self.sticky is not None and req.client is not None:
+            t = self._sticky(req, pool)
+        else:
+            t = self._pick(pool)
+        t.outstanding += 1
+        t.served += 1
+        now = self.engine.now
+        f = _Fwd(self, t, req, done, now)
+        if self.delay is None:
+            f.prev = req.via
+            if self.proxy:
+                req.via = t.via
+            t.inst.handle(req, "", f.reply, None)
+        else:
+            heap, seq = self.hot
+            heappush(heap, (now + self.delay(), next(seq), f.go, None))
+
+    def _zone_pool(self, req: Request) -> list[Target]:
+        """The pool of the LB node the request enters (cross-zone off)."""
+        up = self.nodes_up
+        if not up:
+            return []
+        if req.client is not None:
+            z = up[zlib.crc32(req.client.ip.encode()) % len(up)]
+        else:
+            self.zrr += 1
+            z = up[self.zrr % len(up)]
+        return self.zpool[z]
+
+    def _fail(self, req: Request, done: Any) -> None:
+        self.errors += 1
+        self.failed_no_target += 1
+        done(req, UNAVAILABLE)
+
+    def _pick(self, pool: list[Target]) -> Target:
+        n = len(pool)
+        if self.flow_hash is not None:
+            return pool[int(self.flow_hash() * n)]
+        self.rr = k = self.rr + 1
+        if not self.lor:
+            return pool[k % n]
+        best = pool[k % n]
+        for i in range(1, n):
+            t = pool[(k + i) % n]
+            if t.outstanding < best.outstanding:
+                best = t
+        return best
+
+    def _sticky(self, req: Request, pool: list[Target]) -> Target:
+        zone = pool[0].zone if self.zonal else None
+        if self.sticky == "source_ip":
+            key = req.src_ip
+            t = self.by_ip.get(key)
+            if t is None or not t.routable or (zone is not None and t.zone != zone):
+                t = self.by_ip[key] = self._pick(pool)
+            return t
+        now = self.engine.now
+        cookies = req.client.cookies  # type: ignore[union-attr]
+        ent = cookies.get(self.name)
+        lb_cookie = self.sticky == "lb_cookie"
+        if ent is not None and ent[1] > now:
+            t = ent[0]
+            if t.routable and (zone is None or t.zone == zone):
+                if lb_cookie:
+                    cookies[self.name] = (t, now + self.sticky_duration)  # reset on every request [aws-facts §1]
+                return t  # type: ignore[no-any-return]
+        t = self._pick(pool)  # a new target, and the cookie is rewritten [aws-facts §1]
+        cookies[self.name] = (t, now + (self.sticky_duration if lb_cookie else APP_COOKIE_EXPIRY))
+        return t
+
+    # ---- faults and metrics ---------------------------------------------------------
+    def zone_outage(self, zone: str, down: bool) -> None:
+        self.nodes_up = [z for z in self.node_zones if self.sim.zone_up(z)]
+
+    def endpoint_zone(self, caller_zone: str) -> str:
+        return caller_zone if caller_zone in self.node_zones else ""
+
+    def zones(self) -> list[str]:
+        return list(self.node_zones)
+
+    def on_minute(self, now: float) -> None:
+        self.healthy_series.append(self.minute_min if self.minute_min is not None else self.healthy_count)
+        self.minute_min = self.healthy_count
+
+    def periodic_events_per_second(self) -> float:
+        n = sum(len(getattr(f, "instances", ())) for f in self.fleets) or len(self.targets)
+        return n / self.interval
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        out["healthy_targets"] = {"min": self.min_healthy or 0, "max": self.max_healthy,
+                                  "now": self.healthy_count}
+        out["registered_targets"] = sum(1 for t in self.targets.values() if t.state in REGISTERED)
+        out["no_target_errors"] = self.failed_no_target
+        out["cross_zone"] = self.cross_zone
+        return out
+
+    def series(self) -> dict[str, list[float]]:
+        return {"healthy_targets": list(self.healthy_series)}
+
+    def served_by(self) -> dict[str, int]:
+        """Requests forwarded per target instance id, past targets included."""
+        out = dict(self.past_served)
+        for t in self.targets.values():
+            out[t.iid] = out.get(t.iid, 0) + t.served
+        return out
+
+
+@register("alb")
+class ALB(LoadBalancer):
+    kind = "alb"
+
+
+@register("nlb")
+class NLB(LoadBalancer):
+    kind = "nlb"
+
+
+@register("clb")
+class CLB(LoadBalancer):
+    kind = "clb"

@@ -1,0 +1,212 @@
+"""Route 53: DNS records, client-side caching, health checks and routing policies.
+
+A workload whose entry is a ``route53`` component resolves the record named by
+its ``host:`` (default: the first record's name) and sends the request to the
+answer. Each client caches the answer for the record's TTL in
+``client.dns[name] = (expires_at, address)``, so what matters is what clients
+hold, not what the zone says:
+
+- ``a:`` record: the instance's current public IP (its Elastic IP if it has
+  one). TTL 300 s when omitted (assumption: the console's default). We assume
+  the record is updated to an instance's new IP the moment it has one (the best
+  case); until then it still holds the old IP. A request to an IP that no live
+  instance owns fails ``unavailable`` (connection fails), and a client keeps
+  using its cached IP until the TTL runs out.
+- ``alias:`` record: the load balancer. An alias has no TTL of its own and uses
+  the target's [aws-facts §4]; 60 s for an ELB (assumption). It follows ELB IP
+  changes automatically [aws-facts §4], so a cached answer stays valid.
+
+Routing over records of one name: ``simple`` (the first), ``failover`` (the
+primary while it is healthy, else the secondary; both unhealthy returns the
+primary, an assumption), ``weighted`` (by weight among healthy records; weight 0
+is never chosen unless all are 0; if none is healthy all are considered). A
+record is unhealthy when its health check says so, or, with
+``evaluate_target_health``, when its alias LB has no healthy target
+[aws-facts §4]. Health checks run every 30 s (standard) or 10 s (fast) and flip
+status after ``failure_threshold`` (default 3) consecutive results
+[aws-facts §4]; an ``a:`` record's check probes the IP the record holds, an
+alias record's check probes through the load balancer.
+
+Left out: resolver latency, intermediate resolvers that cap or stretch TTLs,
+negative caching, the 18 % checker aggregation, propagation delay of changes
+(generally under 60 s [aws-facts §4]), and the other routing policies.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.component import Component
+from cloudtwin.engine import stream
+from cloudtwin.engine.sampling import uniform_sampler
+from cloudtwin.request import UNAVAILABLE, Request
+from cloudtwin.services import register
+from cloudtwin.spec.components import R53HealthCheck
+from cloudtwin.spec.components import Record as RecordSpec
+from cloudtwin.spec.components import Route53 as Route53Spec
+
+if TYPE_CHECKING:
+    from cloudtwin.simulation import Simulation
+
+A_TTL = 300.0  # A record TTL when omitted (assumption: the Route 53 console's default)
+ALIAS_ELB_TTL = 60.0  # an alias uses the target's TTL; ELB's is 60 s (assumption) [aws-facts §4]
+
+
+class _Record:
+    """One record's live state: its target and, with a health check, its status."""
+
+    __slots__ = ("spec", "target", "ttl", "last_ip", "healthy", "ok", "bad", "check", "idx")
+
+    def __init__(self, spec: RecordSpec, target: Any, idx: int) -> None:
+        self.spec = spec
+        self.target = target
+        self.ttl = ALIAS_ELB_TTL if spec.alias else (spec.ttl if spec.ttl is not None else A_TTL)
+        self.last_ip = ""
+        self.healthy = True
+        self.ok = 0
+        self.bad = 0
+        hc = spec.health_check
+        self.check: R53HealthCheck | None = R53HealthCheck() if hc is True else (hc or None)
+        self.idx = idx
+
+    def address(self) -> Any:
+        """What a resolver returns now: an IP string (A) or the load balancer (alias)."""
+        if self.spec.alias:
+            return self.target
+        for inst in self.target.instances:
+            if inst.public_ip and inst.state == "running":
+                self.last_ip = inst.public_ip
+                break
+        return self.last_ip
+
+    def usable(self) -> bool:
+        if not self.healthy:
+            return False
+        return not (self.spec.alias and self.spec.evaluate_target_health and not self.target.has_healthy())
+
+
+@register("route53")
+class Route53(Component):
+    """A hosted zone's records and the clients' resolver caches."""
+
+    kind = "route53"
+    needs_client = True
+
+    def __init__(self, name: str, spec: Route53Spec, sim: Simulation) -> None:
+        super().__init__(name, spec, sim)
+        self.default = spec.records[0].name
+        self.records: list[_Record] = []
+        self.by_name: dict[str, list[_Record]] = {}
+        self.hosts: dict[Any, str] = {}  # a workload's completion callback -> the host it resolves
+        self.single = len({r.name for r in spec.records}) == 1
+        self.pick = uniform_sampler(stream(sim.seed, f"{name}.weighted"))
+        self.queries = 0
+        self.dead_ip = 0
+
+    def build(self) -> None:
+        for i, r in enumerate(self.spec.records):
+            rec = _Record(r, self.sim.components[r.alias or r.a or ""], i)
+            self.records.append(rec)
+            self.by_name.setdefault(r.name, []).append(rec)
+            if not r.alias:
+                rec.address()  # the IP the record holds at the start
+
+    def start(self) -> None:
+        for w in self.sim.workloads.values():
+            done = getattr(w, "complete", None)
+            if w.entry is self and w.spec.host and done is not None:
+                self.hosts[done] = w.spec.host
+        for rec in self.records:
+            if rec.check is not None:
+                gen = stream(self.sim.seed, f"{self.name}.health[{rec.idx}]")
+                self.engine.after(float(gen.random()) * rec.check.interval, self._check, rec)
+
+    # ---- health checks ---------------------------------------------------------------
+    def _check(self, rec: _Record) -> None:
+        assert rec.check is not None
+        self.engine.after(rec.check.interval, self._check, rec)
+        if rec.spec.alias:
+            passed = bool(rec.target.answers())
+        else:
+            owner = self.sim.ip_owner.get(rec.address())
+            passed = owner is not None and owner.up
+        thr = rec.check.failure_threshold  # flips status either way [aws-facts §4]
+        if passed:
+            rec.bad = 0
+            rec.ok += 1
+            flip = not rec.healthy and rec.ok >= thr
+        else:
+            rec.ok = 0
+            rec.bad += 1
+            flip = rec.healthy and rec.bad >= thr
+        if flip:
+            rec.healthy = not rec.healthy
+            state = "healthy" if rec.healthy else "unhealthy"
+            what = rec.spec.failover or (f"weight {rec.spec.weight}" if rec.spec.weight is not None else "")
+            self.sim.event("health", f"{self.name}: record {rec.spec.name} ({what or 'simple'}) {state}",
+                           component=self.name, record=rec.spec.name, state=state)
+
+    # ---- resolution -----------------------------------------------------------------
+    def resolve(self, name: str) -> tuple[Any, float]:
+        """The answer a resolver gets for ``name`` now: (address, ttl)."""
+        self.queries += 1
+        recs = self.by_name[name]
+        first = recs[0]
+        routing = first.spec.routing
+        if routing == "failover":
+            prim = [r for r in recs if r.spec.failover == "primary"]
+            sec = [r for r in recs if r.spec.failover == "secondary"]
+            chosen = next((r for r in prim + sec if r.usable()), prim[0] if prim else first)
+        elif routing == "weighted":
+            cands = [r for r in recs if r.usable()] or recs
+            pos = [r for r in cands if (r.spec.weight or 0) > 0]
+            pool = pos or cands
+            weights = [float(r.spec.weight or 0) for r in pool] if pos else [1.0] * len(pool)
+            x = self.pick() * sum(weights)
+            chosen = pool[-1]
+            for r, w in zip(pool, weights, strict=True):
+                if x < w:
+                    chosen = r
+                    break
+                x -= w
+        else:
+            chosen = first
+        return chosen.address(), chosen.ttl
+
+    def handle(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
+        self.requests += 1
+        name = op or (self.default if self.single else self.hosts.get(done, self.default))
+        c = req.client
+        if c is None:
+            addr = self.resolve(name)[0]
+        else:
+            ent = c.dns.get(name)
+            now = self.engine.now
+            if ent is None or ent[0] <= now:
+                addr, ttl = self.resolve(name)
+                c.dns[name] = (now + ttl, addr)
+            else:
+                addr = ent[1]
+        if addr.__class__ is str:
+            owner = self.sim.ip_owner.get(addr)
+            if owner is None:  # nothing answers at that IP any more
+                self.errors += 1
+                self.dead_ip += 1
+                done(req, UNAVAILABLE)
+                return
+            owner.handle(req, "", done, arg)
+        else:
+            addr.handle(req, "", done, arg)
+
+    def endpoint_zone(self, caller_zone: str) -> str:
+        return ""
+
+    def periodic_events_per_second(self) -> float:
+        return sum(1.0 / r.check.interval for r in self.records if r.check is not None)
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        out["queries"] = self.queries
+        out["dead_ip_errors"] = self.dead_ip
+        out["records"] = {f"{r.spec.name}#{r.idx}": ("healthy" if r.healthy else "unhealthy") for r in self.records}
+        return out
