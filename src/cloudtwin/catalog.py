@@ -28,3 +28,13 @@ def instance_vcpus(instance_type: str) -> int | None:
 
 def known_instance_types() -> list[str]:
     return sorted(_table("instance_types.csv"))
+
+
+def data_row(table: str, key: str) -> dict[str, str] | None:
+    """The row of data table ``table`` (a CSV file name) whose first column is ``key``, or None."""
+    return _table(table).get(key)
+
+
+def data_keys(table: str) -> list[str]:
+    """The keys (first column) of data table ``table``, sorted."""
+    return sorted(_table(table))

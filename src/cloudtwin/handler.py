@@ -149,11 +149,16 @@ class Run:
             reply = att.reply
         else:
             reply = self.reply
+        arg = self.key
+        if st.op == "set":
+            arg = (arg, st.ttl)  # a cache set needs its TTL
+        elif getattr(target, "needs_caller", False):
+            arg = (arg, host)  # AZ-bound storage (EBS, EFS) needs to know which instance calls
         rtt = host.sim.network.rtt(host.zone, target.endpoint_zone(host.zone))
         if rtt > 0.0:
-            host.engine.after(rtt, _Deliver(target, self.req, st.op, reply, self.key).go)
+            host.engine.after(rtt, _Deliver(target, self.req, st.op, reply, arg).go)
         else:
-            target.handle(self.req, st.op, reply, self.key)
+            target.handle(self.req, st.op, reply, arg)
 
     def reply(self, req: Request, err: str | None) -> None:
         if err is None:

@@ -1,0 +1,138 @@
+"""EBS: a block volume that lives in one AZ and is attached to one instance.
+
+What is modelled
+----------------
+* The volume lives in ``zone`` (default: the spec's first zone) [aws-facts §3].
+  A call from an instance in another zone gets ``unavailable`` ("EBS is
+  AZ-bound"), counted in ``refused_other_az``.
+* Attachment: the first instance in the volume's zone that uses it claims it.
+  Another instance gets ``unavailable`` (``refused_attached``) unless
+  ``multi_attach`` (io1/io2 only, checked by the spec) lets up to 16 instances in
+  the zone share it (assumption: the Nitro multi-attach limit, general
+  knowledge). A volume whose instance terminated or stopped is free again, so
+  a replacement instance in the same zone re-attaches it at once (assumption:
+  attach time is left out).
+* During an outage of its zone the volume is ``unavailable``; its data survives
+  and it is back with the zone.
+* IOPS: operations draw from a token bucket refilled at ``iops`` per second
+  (gp3 up to 16,000, io2 Block Express up to 256,000 [aws-facts §3]) holding
+  one second's worth (assumption); beyond that they queue for tokens, so a
+  sustained overload shows up as growing latency, not errors. Defaults when ``iops`` is not given: gp3's
+  3,000 baseline and gp2's 3 IOPS per GiB between 100 and 16,000 (general
+  knowledge, not in aws-facts). Each operation also takes a ``latency`` draw.
+
+Left out: throughput (MiB/s) limits, gp2 burst credits, instance-side EBS
+bandwidth, snapshots (see the snapshot blueprint), and I/O fencing between
+multi-attached writers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.component import Component
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.request import UNAVAILABLE, Done, Request
+from cloudtwin.services import register
+from cloudtwin.spec.components import EBS as EBSSpec
+
+if TYPE_CHECKING:
+    from cloudtwin.simulation import Simulation
+
+MULTI_ATTACH_LIMIT = 16  # assumption: Nitro instances per multi-attach volume (general knowledge)
+GP3_BASELINE_IOPS = 3000  # assumption: general knowledge, not in aws-facts
+BURST = 1.0  # assumption: the IOPS budget is per second, so up to one second's worth passes at once
+
+
+def default_iops(volume_type: str, size_gb: float) -> int:
+    if volume_type == "gp2":
+        return int(min(max(100.0, 3.0 * size_gb), 16_000.0))  # 3 IOPS/GiB (general knowledge)
+    return GP3_BASELINE_IOPS
+
+
+@register("ebs")
+class EBS(Component):
+    """One EBS volume."""
+
+    kind = "ebs"
+    needs_caller = True  # the handler passes (key, calling instance)
+
+    def __init__(self, name: str, spec: EBSSpec, sim: Simulation) -> None:
+        super().__init__(name, spec, sim)
+        self.zone = spec.zone or sim.arch.zones[0]
+        self.iops = spec.iops or default_iops(spec.volume_type, spec.size_gb)
+        self.gap = 1.0 / self.iops
+        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
+        self.limit = MULTI_ATTACH_LIMIT if spec.multi_attach else 1
+        self.attached: list[Any] = []
+        self.free_at = 0.0  # the token bucket's theoretical arrival time (GCRA)
+        self.reads = self.writes = self.queued = 0
+        self.wait_s = 0.0
+        self.refused_other_az = self.refused_attached = self.refused_zone_down = 0
+
+    def endpoint_zone(self, caller_zone: str) -> str:
+        return self.zone
+
+    def zones(self) -> list[str]:
+        return [self.zone]
+
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        self.requests += 1
+        host = arg[1] if isinstance(arg, tuple) else None
+        if not self.sim.zone_up(self.zone):
+            self.refused_zone_down += 1
+            self._refuse(req, done)
+            return
+        if host is not None and host not in self.attached:
+            if host.zone != self.zone:
+                self.refused_other_az += 1  # EBS is AZ-bound
+                self._refuse(req, done)
+                return
+            self.attached = [h for h in self.attached if h.state not in ("terminated", "stopped")]
+            if len(self.attached) >= self.limit:
+                self.refused_attached += 1
+                self._refuse(req, done)
+                return
+            self.attached.append(host)
+            self.sim.event("lifecycle", f"{self.name} attached to {host.iid}")
+        if op == "write":
+            self.writes += 1
+        else:
+            self.reads += 1
+        now = self.engine.now
+        tat = self.free_at if self.free_at > now else now  # GCRA: a token bucket as virtual time
+        start = tat - BURST if tat - BURST > now else now
+        self.free_at = tat + self.gap
+        if start > now:
+            self.queued += 1
+            self.wait_s += start - now
+        delay = start - now + self.lat()
+        self.latency.record(delay)
+        self.engine.after(delay, _reply, (req, done))
+
+    def _refuse(self, req: Request, done: Done) -> None:
+        self.errors += 1
+        done(req, UNAVAILABLE)
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        ops = self.reads + self.writes
+        out.update({
+            "zone": self.zone,
+            "volume_type": self.spec.volume_type,
+            "iops": self.iops,
+            "size_gb": self.spec.size_gb,
+            "attached": [h.iid for h in self.attached],
+            "reads": self.reads,
+            "writes": self.writes,
+            "queued": self.queued,
+            "mean_iops_wait_ms": round(1000.0 * self.wait_s / ops, 4) if ops else 0.0,
+            "refused_other_az": self.refused_other_az,
+            "refused_attached": self.refused_attached,
+            "refused_zone_down": self.refused_zone_down,
+        })
+        return out
+
+
+def _reply(job: tuple[Request, Done]) -> None:
+    job[1](job[0], None)

@@ -1,0 +1,109 @@
+"""EFS: a regional file system reached through one mount target per AZ.
+
+What is modelled
+----------------
+* Mount targets in ``zones`` (default: every spec zone). An instance uses the
+  mount target in its own zone (a same-AZ hop); in a zone without one it mounts
+  the first mount target across AZs, which works but costs a cross-AZ hop and is
+  counted in ``cross_az``.
+* An AZ outage takes that zone's mount target away. The data is regional and
+  survives; instances in the other zones keep working through their own mount
+  targets. A caller whose mount target is down gets ``unavailable``.
+* Each operation takes a draw of ``latency``. General Purpose mode limits the
+  file system to 35,000 read and 7,000 write operations per second
+  [aws-facts §17]: token buckets holding one second's worth (assumption);
+  operations beyond that queue for tokens (they are not refused), so a
+  sustained overload shows up as growing latency.
+
+Left out: throughput modes and burst credits (Bursting's throughput follows the
+stored size [aws-facts §17]), Max I/O mode, file sizes and bandwidth, NFS
+client caching and locking, and One Zone storage classes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.component import Component
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.request import UNAVAILABLE, Done, Request
+from cloudtwin.services import register
+from cloudtwin.spec.components import EFS as EFSSpec
+
+if TYPE_CHECKING:
+    from cloudtwin.simulation import Simulation
+
+READ_IOPS = 35_000.0  # General Purpose mode [aws-facts §17]
+WRITE_IOPS = 7_000.0  # General Purpose mode [aws-facts §17]
+BURST = 1.0  # assumption: the per-second limits let one second's worth through at once
+
+
+@register("efs")
+class EFS(Component):
+    """An EFS file system with mount targets in some zones."""
+
+    kind = "efs"
+    needs_caller = True  # the handler passes (key, calling instance)
+
+    def __init__(self, name: str, spec: EFSSpec, sim: Simulation) -> None:
+        super().__init__(name, spec, sim)
+        self.mount_zones = list(spec.zones or sim.arch.zones)
+        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
+        self.read_free = 0.0  # the token buckets' theoretical arrival times (GCRA)
+        self.write_free = 0.0
+        self.reads = self.writes = self.cross_az = 0
+
+    def mount_zone(self, caller_zone: str) -> str:
+        """The zone of the mount target an instance in ``caller_zone`` uses."""
+        if caller_zone in self.mount_zones:
+            return caller_zone
+        if caller_zone:
+            return self.mount_zones[0]
+        up = self.sim.zone_up
+        return next((z for z in self.mount_zones if up(z)), self.mount_zones[0])
+
+    def endpoint_zone(self, caller_zone: str) -> str:
+        return self.mount_zone(caller_zone)
+
+    def zones(self) -> list[str]:
+        return sorted(self.mount_zones)
+
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        self.requests += 1
+        host = arg[1] if isinstance(arg, tuple) else None
+        caller = host.zone if host is not None else ""
+        zone = self.mount_zone(caller)
+        if not self.sim.zone_up(zone):
+            self.errors += 1
+            done(req, UNAVAILABLE)
+            return
+        if caller and zone != caller:
+            self.cross_az += 1
+        now = self.engine.now
+        if op == "write":  # GCRA token buckets, as virtual times
+            self.writes += 1
+            tat = max(now, self.write_free)
+            self.write_free = tat + 1.0 / WRITE_IOPS
+        else:
+            self.reads += 1
+            tat = max(now, self.read_free)
+            self.read_free = tat + 1.0 / READ_IOPS
+        start = max(now, tat - BURST)
+        delay = start - now + self.lat()
+        self.latency.record(delay)
+        self.engine.after(delay, _reply, (req, done))
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        out.update({
+            "mount_targets": sorted(self.mount_zones),
+            "reads": self.reads,
+            "writes": self.writes,
+            "cross_az": self.cross_az,
+            "storage_gb": self.spec.storage_gb,
+        })
+        return out
+
+
+def _reply(job: tuple[Request, Done]) -> None:
+    job[1](job[0], None)

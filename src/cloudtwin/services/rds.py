@@ -1,0 +1,390 @@
+"""RDS and Aurora: a primary with worker slots and a connection limit, an optional
+synchronous Multi-AZ standby, asynchronous read replicas, and failover.
+
+What is modelled
+----------------
+* Each DB instance (primary, read replica) has ``vcpus`` worker slots from the
+  instance-class table and a FIFO queue. ``write`` runs on the primary; ``query``
+  and ``read`` run on a read replica (round robin over the live ones, like
+  Aurora's reader endpoint) when there are any, else on the primary. Service
+  times are draws of ``query`` / ``write``, so the DB is an M/G/c queue.
+* Open connections (queued, in service, waiting for a commit) above
+  ``max_connections`` get ``server_error`` ("too many connections"). The default
+  is the engine's documented parameter-group formula: PostgreSQL
+  ``LEAST(DBInstanceClassMemory/9531392, 5000)``, MySQL/MariaDB
+  ``DBInstanceClassMemory/12582880`` (AWS docs, not in aws-facts; class memory
+  stands in for DBInstanceClassMemory, and Aurora MySQL's own formula is
+  approximated by MySQL's).
+* RDS Multi-AZ: a synchronous standby in another zone that serves nothing; each
+  write waits for it, one cross-AZ round trip (``network.cross_az``) plus 0.5 ms
+  for the standby's log write (assumption) [aws-facts §11 "extra commit
+  latency"]. When the primary's zone goes down, or on a ``db_failover`` fault,
+  the DB is ``unavailable`` for ``failover_time`` (default 60-120 s
+  [aws-facts §11]) and the standby becomes primary; the old primary's zone hosts
+  the new standby. Single-AZ: down for the whole zone outage (its storage
+  survives, so it is back when the zone is); a fault is a reboot of
+  ``failover_time``.
+* Aurora: storage spans 3 AZs [aws-facts §11], so nothing is lost. ``multi_az``
+  means at least one Aurora Replica in another zone (as the console does). With a live
+  replica, one is promoted in 15-30 s ("under 60 s, often under 30 s"
+  [aws-facts §11]); without, the writer is recreated in 5-10 min ("under
+  10 min" [aws-facts §11]), in its zone or, if that is down, another.
+* Read replicas are asynchronous [aws-facts §11] with ``replica_lag``: a replica
+  read of a key written on the primary less than a lag draw ago is counted in
+  ``stale_reads`` (only when the calls carry keys).
+* Connections cut by a failure fail ``unavailable``: queued ones at once, the one
+  in service when its service time ends.
+
+Left out: the data itself, storage IOPS and its latency, locks, the buffer
+cache, RDS Proxy, Multi-AZ DB clusters (failover under 35 s [aws-facts §11]),
+replica promotion tiers, cross-Region replicas, and DNS caching of the endpoint
+by clients. Billing granularity is the cost model's business.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.catalog import data_keys, data_row
+from cloudtwin.component import Component
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine.sampling import Distribution, Sampler
+from cloudtwin.errors import Issue, SpecError
+from cloudtwin.request import SERVER_ERROR, UNAVAILABLE, Done, Request
+from cloudtwin.services import register
+from cloudtwin.spec.components import RDS as RDSSpec
+
+if TYPE_CHECKING:
+    from cloudtwin.simulation import Simulation
+
+GIB = 1024**3
+STANDBY_FLUSH = 0.0005  # assumption: the standby's log write per synchronous commit
+UP, FAILING, DOWN = "up", "failing_over", "down"
+
+
+def default_max_connections(engine: str, memory_gib: float) -> int:
+    """The engine's default ``max_connections`` (documented AWS formulas; not in aws-facts)."""
+    mem = memory_gib * GIB
+    if "postgres" in engine:
+        return int(min(mem // 9_531_392, 5000))
+    return int(mem // 12_582_880)
+
+
+class Node:
+    """One DB instance: worker slots, a FIFO queue and its open connections."""
+
+    __slots__ = ("role", "zone", "slots", "busy", "queue", "conns", "epoch", "state", "zone_ok",
+                 "busy_acc", "busy_last", "busy_mark")
+
+    def __init__(self, role: str, zone: str, slots: int, zone_ok: bool) -> None:
+        self.role = role
+        self.zone = zone
+        self.slots = slots
+        self.busy = 0
+        self.queue: deque[tuple[Any, ...]] = deque()
+        self.conns = 0
+        self.epoch = 0  # bumped when the instance fails: work of an older epoch is lost
+        self.state = UP
+        self.zone_ok = zone_ok
+        self.busy_acc = 0.0
+        self.busy_last = 0.0
+        self.busy_mark = 0.0
+
+    @property
+    def up(self) -> bool:
+        return self.state == UP and self.zone_ok
+
+    def account(self, now: float) -> None:
+        self.busy_acc += self.busy * (now - self.busy_last)
+        self.busy_last = now
+
+
+@register("rds")
+class RDS(Component):
+    """An RDS DB instance (with standby and replicas) or an Aurora cluster."""
+
+    kind = "rds"
+
+    def __init__(self, name: str, spec: RDSSpec, sim: Simulation) -> None:
+        super().__init__(name, spec, sim)
+        self.aurora = spec.type == "aurora"
+        row = data_row("db_instance_classes.csv", spec.instance_class)
+        if row is None:
+            known = ", ".join(data_keys("db_instance_classes.csv"))
+            raise SpecError([Issue(f"components.{name}.instance_class",
+                                   f"unknown DB instance class {spec.instance_class!r}; known: {known}")])
+        self.vcpus = int(row["vcpus"])
+        self.max_connections = spec.max_connections or default_max_connections(spec.engine,
+                                                                               float(row["memory_gib"]))
+        zones = list(sim.arch.zones)
+        pz = spec.zone or zones[0]
+        others = [z for z in zones[zones.index(pz) + 1:] + zones[:zones.index(pz)]] or [pz]
+        self.sync_standby = spec.multi_az and not self.aurora
+        if self.sync_standby and others == [pz]:
+            raise SpecError([Issue(f"components.{name}.multi_az",
+                                   "a Multi-AZ standby needs a second zone in the spec's `zones:`")])
+        self.standby_zone = others[0] if self.sync_standby else ""
+        self.primary = Node("primary", pz, self.vcpus, sim.zone_up(pz))
+        replicas = spec.read_replicas
+        if self.aurora and spec.multi_az:
+            replicas = max(replicas, 1)  # as in the console: Multi-AZ Aurora = a replica in another zone
+        self.readers = [Node("replica", others[j % len(others)], self.vcpus, sim.zone_up(others[j % len(others)]))
+                        for j in range(replicas)]
+        seed = sim.seed
+        self.query_time = make_sampler(spec.query, stream(seed, f"{name}.query"))
+        self.write_time = make_sampler(spec.write, stream(seed, f"{name}.write"))
+        self.lag = make_sampler(spec.replica_lag, stream(seed, f"{name}.replica_lag"))
+        cross = make_sampler(sim.arch.network.cross_az, stream(seed, f"{name}.sync_commit"))
+        self.commit: Sampler = lambda: cross() + STANDBY_FLUSH
+        self.fo_fast, self.fo_slow = self._failover_samplers(spec, name, seed)
+        self.last_write: dict[int, float] | None = {} if self.readers else None
+        self.plan: tuple[str, Node | None] = (pz, None)
+        self.rr = 0
+        self.reads = self.writes = self.stale_reads = self.refused = 0
+        self.failovers = 0
+        self.util_series: list[float] = []
+
+    @staticmethod
+    def _failover_samplers(spec: RDSSpec, name: str, seed: int) -> tuple[Sampler, Sampler]:
+        """(promote a standby or replica, recreate or reboot) delay samplers."""
+        if spec.failover_time is not None:
+            fast = slow = spec.failover_time
+        elif spec.type == "aurora":
+            fast = Distribution("uniform", (15.0, 30.0), "uniform(15s, 30s)")  # "often under 30 s" [aws-facts §11]
+            slow = Distribution("uniform", (300.0, 600.0), "uniform(5m, 10m)")  # "under 10 min" [aws-facts §11]
+        else:
+            fast = slow = Distribution("uniform", (60.0, 120.0), "uniform(60s, 120s)")  # 60-120 s [aws-facts §11]
+        return (make_sampler(fast, stream(seed, f"{name}.failover")),
+                make_sampler(slow, stream(seed, f"{name}.recreate")))
+
+    # ---- serving ------------------------------------------------------------
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        self.requests += 1
+        now = self.engine.now
+        key = arg if arg is None or isinstance(arg, int) else int(arg)
+        if op == "write":
+            node = self.primary
+            service = self.write_time()
+            extra = self.commit() if self.sync_standby and self.sim.zone_up(self.standby_zone) else 0.0
+        else:
+            node = self._reader()
+            service = self.query_time()
+            extra = 0.0
+        if not node.up:
+            self.errors += 1
+            done(req, UNAVAILABLE)
+            return
+        if node.conns >= self.max_connections:
+            self.errors += 1
+            self.refused += 1
+            done(req, SERVER_ERROR)  # too many connections
+            return
+        lw = self.last_write
+        if op == "write":
+            self.writes += 1
+            if lw is not None and key is not None:
+                lw[key] = now
+        else:
+            self.reads += 1
+            if node is not self.primary and lw and key is not None:
+                t = lw.get(key)
+                if t is not None and now - t < self.lag():
+                    self.stale_reads += 1
+        node.conns += 1
+        job = (node, req, done, service, extra, node.epoch, now)
+        if node.busy < node.slots:
+            node.account(now)
+            node.busy += 1
+            self.engine.after(service, self._served, job)
+        else:
+            node.queue.append(job)
+
+    def _reader(self) -> Node:
+        rs = self.readers
+        n = len(rs)
+        for _ in range(n):
+            self.rr = (self.rr + 1) % n
+            if rs[self.rr].up:
+                return rs[self.rr]
+        return self.primary
+
+    def _served(self, job: tuple[Any, ...]) -> None:
+        node, req, done, _, extra, epoch, _ = job
+        if epoch != node.epoch:
+            self.errors += 1
+            done(req, UNAVAILABLE)  # the instance failed while this ran
+            return
+        now = self.engine.now
+        node.account(now)
+        if node.queue:
+            nxt = node.queue.popleft()
+            self.engine.after(nxt[3], self._served, nxt)
+        else:
+            node.busy -= 1
+        if extra > 0.0:
+            self.engine.after(extra, self._reply, job)
+        else:
+            self._reply(job)
+
+    def _reply(self, job: tuple[Any, ...]) -> None:
+        node, req, done, _, _, epoch, t_in = job
+        if epoch != node.epoch:
+            self.errors += 1
+            done(req, UNAVAILABLE)
+            return
+        node.conns -= 1
+        self.latency.record(self.engine.now - t_in)
+        done(req, None)
+
+    def endpoint_zone(self, caller_zone: str) -> str:
+        return self.primary.zone
+
+    def zones(self) -> list[str]:
+        zs = {self.primary.zone, *(r.zone for r in self.readers)}
+        if self.standby_zone:
+            zs.add(self.standby_zone)
+        return sorted(zs)
+
+    # ---- faults -------------------------------------------------------------
+    def _fail_node(self, node: Node) -> None:
+        """The instance drops every connection: queued work fails now, in-service work at its end."""
+        node.account(self.engine.now)
+        node.epoch += 1
+        node.busy = 0
+        node.conns = 0
+        q = node.queue
+        while q:
+            job = q.popleft()
+            self.errors += 1
+            job[2](job[1], UNAVAILABLE)
+
+    def _target(self) -> tuple[str, Node | None] | None:
+        """Where the primary can come back now: (zone, promoted replica or None), or None."""
+        p = self.primary
+        up = self.sim.zone_up
+        if self.aurora:
+            for r in self.readers:
+                if r.up:
+                    return r.zone, r
+            for z in [p.zone, *self.sim.arch.zones]:
+                if up(z):
+                    return z, None
+            return None
+        if self.sync_standby and up(self.standby_zone):
+            return self.standby_zone, None
+        return (p.zone, None) if up(p.zone) else None
+
+    def _plan(self, why: str) -> str:
+        p = self.primary
+        p.epoch += 1  # a pending recovery timer from an earlier plan is void
+        tgt = self._target()
+        if tgt is None:
+            p.state = DOWN
+            note = f"{self.name}: primary in {p.zone} unavailable ({why}); no standby or replica to fail over to"
+            self.sim.event("failover", note)
+            return note
+        zone, r = tgt
+        if r is not None:
+            delay, how = self.fo_fast(), f"promoting the replica in {zone}"
+        elif self.aurora:
+            delay, how = self.fo_slow(), f"recreating the writer in {zone}"
+        elif zone != p.zone:
+            delay, how = self.fo_fast(), f"failing over to the standby in {zone}"
+        else:
+            delay, how = self.fo_slow(), f"rebooting in {zone}"
+        p.state = FAILING
+        self.plan = tgt
+        self.engine.after(delay, self._recover, p.epoch)
+        note = f"{self.name}: primary in {p.zone} lost ({why}); {how}, back in {delay:.0f}s"
+        self.sim.event("failover", note)
+        return note
+
+    def _recover(self, epoch: int) -> None:
+        p = self.primary
+        if p.epoch != epoch or p.state != FAILING:
+            return
+        zone, r = self.plan
+        if not (r.up if r is not None else self.sim.zone_up(zone)):
+            self._plan("failover target lost")
+            return
+        old = p.zone
+        if r is not None:
+            self._fail_node(r)  # the old writer restarts as a reader in the old zone
+            r.zone = old
+            r.zone_ok = self.sim.zone_up(old)
+            self.failovers += 1
+        elif self.sync_standby and zone != old:
+            self.standby_zone = old  # the old primary's zone hosts the new standby
+            self.failovers += 1
+        p.zone = zone
+        p.zone_ok = True
+        p.state = UP
+        self.sim.event("recovery", f"{self.name}: primary available in {zone}")
+
+    def zone_outage(self, zone: str, down: bool) -> None:
+        p = self.primary
+        for node in (p, *self.readers):
+            if node.zone == zone:
+                node.zone_ok = not down
+                if down:
+                    self._fail_node(node)
+        if down:
+            if (p.state == UP and p.zone == zone) or (p.state == FAILING and self.plan[0] == zone):
+                self._plan(f"zone {zone} down")
+        elif p.state == DOWN:
+            if p.zone == zone:
+                p.state = UP  # single-AZ: the instance and its storage come back with the zone
+                self.sim.event("recovery", f"{self.name}: primary available in {zone}")
+            else:
+                self._plan(f"zone {zone} back")
+
+    def failover(self) -> list[str]:
+        p = self.primary
+        if p.state != UP:
+            return [f"{self.name}: already {p.state}"]
+        self._fail_node(p)
+        return [self._plan("failover fault")]
+
+    # ---- metrics ------------------------------------------------------------
+    def on_minute(self, now: float) -> None:
+        p = self.primary
+        p.account(now)
+        self.util_series.append(round((p.busy_acc - p.busy_mark) / (p.slots * 60.0), 4))
+        p.busy_mark = p.busy_acc
+
+    def series(self) -> dict[str, list[float]]:
+        return {"utilization": list(self.util_series)}
+
+    def _util(self, node: Node) -> float:
+        now = self.engine.now
+        node.account(now)
+        return node.busy_acc / (node.slots * now) if now > 0 else 0.0
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        spec = self.spec
+        rs = self.readers
+        out.update({
+            "engine": spec.engine,
+            "instance_class": spec.instance_class,
+            "multi_az": spec.multi_az,
+            "instances": 1 + len(rs) + (1 if self.sync_standby else 0),
+            "max_connections": self.max_connections,
+            "reads": self.reads,
+            "writes": self.writes,
+            "stale_reads": self.stale_reads,
+            "refused_connections": self.refused,
+            "failovers": self.failovers,
+            "utilization": round(self._util(self.primary), 6),
+            "replica_utilization": round(sum(self._util(r) for r in rs) / len(rs), 6) if rs else 0.0,
+            "primary_zone": self.primary.zone,
+        })
+        return out
+
+
+@register("aurora")
+class Aurora(RDS):
+    """An Aurora cluster: a writer and Aurora Replicas on shared 3-AZ storage."""
+
+    kind = "aurora"
