@@ -24,6 +24,7 @@ from cloudtwin.workloads import WorkloadRun
 
 MINUTE = 60.0
 EVENTS_PER_SECOND = 1_000_000  # rough engine speed on one core, for the size guard's advice
+MINUTE_COST = 100.0  # a minute tick per component/workload, in events (time and series memory)
 
 
 class Simulation:
@@ -111,7 +112,9 @@ class Simulation:
         periodic = 0.0
         for c in self.components.values():
             periodic += getattr(c, "periodic_events_per_second", lambda: 0.0)()
-        return rate * span * per_request + span * (periodic + 1.0 / MINUTE)
+        # each 1-minute tick runs every component's and workload's minute hook and grows their series
+        per_minute = 1.0 + MINUTE_COST * (len(self.components) + len(self.workloads))
+        return rate * span * per_request + span * (periodic + per_minute / MINUTE)
 
     def guard(self) -> None:
         est = self.estimate_events()

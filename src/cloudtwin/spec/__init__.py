@@ -14,30 +14,121 @@ from pydantic import ValidationError
 
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.spec import references
-from cloudtwin.spec.loader import Located, Path, format_path, load_yaml
+from cloudtwin.spec.loader import MAX_SPEC_BYTES, Located, Path, load_yaml
 from cloudtwin.spec.schema import Architecture
 
 __all__ = ["Architecture", "load_spec", "parse_spec", "validate_data"]
 
 
+_MISSING = object()
+
+
+def _child(cur: Any, part: Any) -> Any:
+    if isinstance(cur, dict) and part in cur:
+        return cur[part]
+    if isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+        return cur[part]
+    return _MISSING
+
+
 def _data_path(data: Any, loc: tuple[Any, ...]) -> Path:
-    """Map a pydantic ``loc`` onto the real data path, skipping union tags."""
-    out: list[str | int] = []
+    """Map a pydantic ``loc`` onto the real data path, skipping union tags.
+
+    A ``loc`` mixes data keys with union labels (``ec2``, ``call``, ``bool``...). A
+    label can also be a data key (a ``call`` step's tag is its ``call`` key), so the
+    match that uses the most parts, and the latest ones, wins.
+    """
+    memo: dict[tuple[int, int], tuple[int, int, Path]] = {}
+
+    def best(i: int, cur: Any) -> tuple[int, int, Path]:
+        if i == len(loc):
+            return 0, -1, ()
+        k = (i, id(cur))
+        if k not in memo:
+            res = best(i + 1, cur)
+            child = _child(cur, loc[i])
+            if child is not _MISSING:
+                n, last, rest = best(i + 1, child)
+                cand = (n + 1, max(last, i), (loc[i], *rest))
+                if cand[:2] >= res[:2]:
+                    res = cand
+            memo[k] = res
+        return memo[k]
+
+    return best(0, data)[2]
+
+
+def _holds(data: Any, path: Path, key: str) -> bool:
     cur = data
-    for part in loc:
-        if isinstance(cur, dict) and part in cur or isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
-            out.append(part)
-            cur = cur[part]
-    return tuple(out)
+    for part in path:
+        cur = _child(cur, part)
+    return isinstance(cur, dict) and key in cur
 
 
-def _message(err: Any) -> str:
-    msg = str(err["msg"])
-    if err["type"] in ("missing",):
-        return "required key is missing"
+_TYPE_WORDS = {
+    "bool_type": "expected true or false", "bool_parsing": "expected true or false",
+    "string_type": "expected a string", "list_type": "expected a list",
+    "dict_type": "expected a mapping of keys", "model_type": "expected a mapping of keys",
+    "model_attributes_type": "expected a mapping of keys",
+    "int_type": "expected an integer", "int_parsing": "expected an integer",
+    "int_from_float": "expected a whole number", "float_type": "expected a number",
+    "float_parsing": "expected a number", "finite_number": "expected a finite number",
+}
+_SHOW_VALUE = ("literal_error", "string_pattern_mismatch", "string_too_long", "string_too_short")
+# errors that only say "wrong type here"; dropped when another union branch got deeper
+_SHALLOW = set(_TYPE_WORDS) | {"expected_mapping", "literal_error", "step_kind", "union_tag_invalid"}
+
+
+def _message(err: Any) -> tuple[str, str]:
+    """What is wrong, and ``", got <value>"`` when showing the value helps."""
+    kind = err["type"]
+    if kind == "missing":
+        return "required key is missing", ""
+    msg = _TYPE_WORDS.get(kind) or str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
-    return msg
+    if msg.startswith("Input should be "):
+        msg = ("expected " if kind == "literal_error" else "must be ") + msg[len("Input should be "):]
+    value = err.get("input")
+    got = ""
+    shows_value = kind in _TYPE_WORDS or kind in _SHOW_VALUE or msg.startswith("must be ")
+    if shows_value and isinstance(value, str | int | float | bool) and "got " not in msg:
+        shown = repr(value)
+        got = f", got {shown if len(shown) <= 60 else shown[:57] + '...'}"
+    return msg, got
+
+
+def _issues(located: Located, errors: list[Any]) -> list[Issue]:
+    """One issue per data path: union branches merged, shallow type noise dropped."""
+    found: list[tuple[Path, str, tuple[str, str]]] = []
+    for err in errors:
+        ctx = err.get("ctx") or {}
+        if "path" in ctx:
+            path = tuple(ctx["path"])
+        else:
+            path = _data_path(located.data, tuple(err["loc"]))
+            if err["type"] == "missing" and err["loc"] and err["loc"][-1] not in path:
+                path = (*path, err["loc"][-1])
+        if "key" in ctx:  # an unknown key: the path is the mapping that holds it
+            while path and not _holds(located.data, path, ctx["key"]):
+                path = path[:-1]
+            path = (*path, ctx["key"])
+        found.append((path, err["type"], _message(err)))
+    deep = {p for p, _, _ in found}
+    by_path: dict[Path, list[tuple[str, str]]] = {}
+    for path, kind, msg in found:
+        if kind in _SHALLOW and any(len(q) > len(path) and q[:len(path)] == path for q in deep):
+            continue
+        msgs = by_path.setdefault(path, [])
+        if msg not in msgs:
+            msgs.append(msg)
+    out = []
+    for path, msgs in by_path.items():
+        gots = {g for _, g in msgs}
+        one_value = len(gots) == 1  # show the value once, after the alternatives
+        text = "; or ".join(m if one_value else m + g for m, g in msgs) + (gots.pop() if one_value else "")
+        out.append(located.issue(path, text))
+    return out
 
 
 def validate_data(located: Located) -> Architecture:
@@ -45,25 +136,7 @@ def validate_data(located: Located) -> Architecture:
     try:
         arch = Architecture.model_validate(located.data)
     except ValidationError as exc:
-        issues: list[Issue] = []
-        seen: set[tuple[str, str]] = set()
-        for err in exc.errors(include_url=False):
-            ctx = err.get("ctx") or {}
-            if "path" in ctx:
-                path = tuple(ctx["path"])
-            else:
-                path = _data_path(located.data, tuple(err["loc"]))
-                if err["type"] == "missing" and err["loc"]:
-                    path = (*path, err["loc"][-1]) if err["loc"][-1] not in path else path
-            if "key" in ctx:
-                path = (*path, ctx["key"])
-            msg = _message(err)
-            k = (format_path(path), msg)
-            if k in seen:
-                continue
-            seen.add(k)
-            issues.append(located.issue(path, msg))
-        raise SpecError(issues) from None
+        raise SpecError(_issues(located, exc.errors(include_url=False))) from None
     problems = references.check(arch)
     if problems:
         raise SpecError([located.issue(p, m) for p, m in problems])
@@ -86,8 +159,19 @@ def load_spec(path: str | os.PathLike[str]) -> Architecture:
             raise SpecError([Issue("", "no such file, and no blueprint of that name "
                                    "(see `cloudtwin blueprints`)", str(path), 0)])
         p = bp
+    if p.is_dir():
+        raise SpecError([Issue("", "is a directory; give a spec file (.yaml)", str(path), 0)])
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([Issue("", f"cannot read the spec: {exc}", str(path), 0)]) from None
-    return parse_spec(text, file=str(path))
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise SpecError([Issue("", f"cannot read the spec: {exc.strerror or exc}", str(path), 0)]) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError([Issue("", f"the file is {len(raw):,} bytes; a spec is at most {MAX_SPEC_BYTES:,}",
+                               str(path), 0)])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError([Issue("", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                               "is this a binary file?", str(path), line)]) from None
+    return parse_spec(text.removeprefix("\ufeff"), file=str(path))

@@ -28,7 +28,7 @@ from cloudtwin.spec.units import (
 class Model(BaseModel):
     """A frozen model that rejects unknown keys, suggesting the closest valid one."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -41,6 +41,9 @@ class Model(BaseModel):
                 if key not in allowed:
                     close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
+                    if any(ch in str(key) for ch in "=()"):
+                        hint = ("; a value with commas inside a YAML flow mapping {...} must be quoted, "
+                                'e.g. {call: cache.get, key: "zipf(s=1.1, n=100000)"}')
                     msg = f"unknown key {key!r}{hint} (valid keys: {', '.join(sorted(allowed))})"
                     raise PydanticCustomError("unknown_key", "{msg}", {"msg": msg, "key": key})
         elif data is not None and not isinstance(data, BaseModel):

@@ -81,6 +81,14 @@ class ScheduledAction(Model):
     desired: int | None = Field(None, ge=0)
     max: int | None = Field(None, ge=0)
 
+    @model_validator(mode="after")
+    def _something(self) -> ScheduledAction:
+        if self.min is None and self.desired is None and self.max is None:
+            raise ValueError("a scheduled action needs at least one of min, desired, max")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} > max {self.max}")
+        return self
+
 
 class Scaling(Model):
     target_cpu: float | None = Field(None, gt=0, le=100)
@@ -120,6 +128,9 @@ class ASG(Compute):
                 f"purchase on_demand + reserved + spot = {p.on_demand + p.reserved + p.spot} "
                 f"but capacity.desired is {self.capacity.start}"
             )
+        if p.reserved + p.spot > self.capacity.start:
+            raise ValueError(f"purchase reserved + spot = {p.reserved + p.spot} exceeds capacity.desired "
+                             f"{self.capacity.start}")
         return self
 
 
@@ -207,6 +218,13 @@ class ElastiCache(Model):
     item_size: Size = 1024.0  # assumption: average item, for LRU eviction by memory
     latency: Dist = Field(default_factory=lambda: _d("lognormal(median=0.3ms, p99=1.5ms)"))  # assumption
     failover_time: Dist = Field(default_factory=lambda: _d("uniform(3s, 10s)"))  # "a few seconds" [aws-facts §11]
+    replica_lag: Duration = 1.0  # assumption: async replication [aws-facts §11]; newer sets die in a failover
+
+    @model_validator(mode="after")
+    def _memcached(self) -> ElastiCache:
+        if self.engine == "memcached" and self.replicas:
+            raise ValueError("memcached has no replication; use engine: redis to have replicas")
+        return self
 
 
 class RDS(Model):
@@ -239,6 +257,23 @@ class EBS(Model):
     size_gb: float = Field(100.0, ge=1, le=65_536)
     multi_attach: bool = False
     latency: Dist = Field(default_factory=lambda: _d("lognormal(median=0.5ms, p99=3ms)"))  # assumption
+
+    @model_validator(mode="after")
+    def _limits(self) -> EBS:
+        if self.multi_attach and self.volume_type not in ("io1", "io2"):
+            raise ValueError(f"multi_attach needs volume_type io1 or io2, not {self.volume_type}")
+        top = EBS_MAX_IOPS[self.volume_type]
+        if self.iops is None and self.volume_type in ("io1", "io2"):
+            raise ValueError(f"a {self.volume_type} volume needs provisioned `iops:`")
+        if self.iops is not None and top is None:
+            raise ValueError("gp2 IOPS follow the size (3 IOPS per GiB); drop `iops:` or use gp3")
+        if self.iops is not None and top is not None and self.iops > top:
+            raise ValueError(f"{self.volume_type} allows at most {top:,} IOPS, got {self.iops:,}")
+        return self
+
+
+# gp3 16k, io1/io2 64k, io2 Block Express 256k [aws-facts §3]; gp2 scales with size
+EBS_MAX_IOPS: dict[str, int | None] = {"gp2": None, "gp3": 16_000, "io1": 64_000, "io2": 256_000}
 
 
 def _component_kind(v: Any) -> str | None:

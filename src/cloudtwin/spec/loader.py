@@ -2,8 +2,13 @@
 
 The document is composed into PyYAML nodes with ``SafeLoader`` (no tags that
 build objects, nothing executed), then converted to plain dicts, lists and
-scalars while recording the line of every path. Duplicate keys, which YAML
-silently overwrites, are reported instead.
+scalars while recording the line of every path. What YAML would do silently
+is reported instead: duplicate keys, merge keys and non-standard tags
+(``!!python/object``, ``!!binary``, ``!custom``...). Aliases are expanded under
+a node budget, so a "billion laughs" document is refused instead of eating the
+memory; an alias that contains itself is refused too. Timestamps stay the text
+the user wrote (a spec has no dates), and mapping keys are taken as written
+(``on:`` is the key ``'on'``, not ``True``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,13 @@ from cloudtwin.errors import Issue, SpecError
 
 Path = tuple[str | int, ...]
 MAX_SPEC_BYTES = 5_000_000
+MAX_NODES = 200_000  # values after alias expansion; a large real spec has a few thousand
+MAX_DEPTH = 50
+
+_T = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_T}{t}" for t in ("str", "int", "float", "bool", "null")}
+_TIMESTAMP = f"{_T}timestamp"
+_MAP, _SEQ, _MERGE = f"{_T}map", f"{_T}seq", f"{_T}merge"
 
 
 def format_path(path: Path) -> str:
@@ -23,6 +35,11 @@ def format_path(path: Path) -> str:
     for p in path:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out
+
+
+def one_line(text: str) -> str:
+    """A message on a single line (PyYAML's own messages span several)."""
+    return " ".join(str(text).split())
 
 
 class Located:
@@ -46,64 +63,120 @@ class Located:
         return Issue(format_path(path), message, self.file, self.line_of(path))
 
 
-def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], ctor: yaml.SafeLoader,
-             file: str, issues: list[Issue], depth: int = 0) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if depth > 50:
-        issues.append(Issue(format_path(path), "nesting is too deep", file, node.start_mark.line + 1))
+class _TooBig(Exception):
+    def __init__(self, issue: Issue) -> None:
+        self.issue = issue
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag[len(_T):] if tag.startswith(_T) else tag
+
+
+class _Converter:
+    """Nodes to plain data, with lines, a node budget and a nesting limit."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.lines: dict[Path, int] = {}
+        self.issues: list[Issue] = []
+        self.ctor = yaml.SafeLoader("")
+        self.nodes = 0
+        self.open: set[int] = set()  # ids of the nodes being converted (an alias cycle revisits one)
+
+    def add(self, path: Path, line: int, message: str) -> None:
+        self.issues.append(Issue(format_path(path), message, self.file, line))
+
+    def convert(self, node: yaml.Node, path: Path, depth: int = 0) -> Any:
+        line = node.start_mark.line + 1
+        self.lines.setdefault(path, line)
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooBig(Issue(format_path(path), f"the spec expands to more than {MAX_NODES:,} values "
+                                "(YAML aliases repeating each other?); refusing to load it", self.file, line))
+        if depth > MAX_DEPTH:
+            self.add(path[:MAX_DEPTH // 5], line, f"nesting is deeper than {MAX_DEPTH} levels")
+            raise _TooBig(self.issues.pop())
+        if id(node) in self.open:
+            self.add(path, line, "a YAML alias refers to a value that contains it (endless nesting)")
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path, line)
+        if node.tag not in (_MAP, _SEQ):
+            return self.bad_tag(node, path, line)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path, depth)
+            return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        finally:
+            self.open.discard(id(node))
+
+    def bad_tag(self, node: yaml.Node, path: Path, line: int) -> None:
+        tag = _tag_name(node.tag)
+        why = " (nothing in a spec builds objects or runs code)" if "python" in tag else ""
+        self.add(path, line, f"the YAML tag {tag} is not allowed{why}; a spec holds only mappings, "
+                 "lists, strings, numbers and booleans")
         return None
-    if isinstance(node, yaml.MappingNode):
+
+    def scalar(self, node: yaml.ScalarNode, path: Path, line: int) -> Any:
+        if node.tag == _TIMESTAMP:
+            return node.value  # e.g. 2020-01-01: keep the text; no spec field is a date
+        if node.tag not in _SCALAR_TAGS:
+            return self.bad_tag(node, path, line)
+        try:
+            return self.ctor.construct_object(node)
+        except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError):
+            self.add(path, line, f"cannot read {node.value!r} as {_tag_name(node.tag)}")
+            return None
+
+    def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                issues.append(Issue(format_path(path), "YAML merge keys (<<) are not supported; "
-                                    "write the keys out", file, key_node.start_mark.line + 1))
+            kline = key_node.start_mark.line + 1
+            if key_node.tag == _MERGE:
+                self.add(path, kline, "YAML merge keys (<<) are not supported; write the keys out")
                 continue
-            key = ctor.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str | int | float | bool) or key is None:
-                issues.append(Issue(format_path(path), "mapping keys must be plain strings",
-                                    file, key_node.start_mark.line + 1))
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == f"{_T}null" or \
+                    key_node.tag not in _SCALAR_TAGS | {_TIMESTAMP}:
+                self.add(path, kline, "mapping keys must be plain strings")
                 continue
-            key = str(key)
+            key = str(key_node.value)  # as written: `on:` stays 'on', `1:` stays '1'
             if key in out:
-                issues.append(Issue(format_path((*path, key)), f"duplicate key {key!r} (first on line "
-                                    f"{lines[(*path, key)]})", file, key_node.start_mark.line + 1))
+                self.add((*path, key), kline, f"duplicate key {key!r} (first on line {self.lines[(*path, key)]})")
                 continue
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = _convert(value_node, (*path, key), lines, ctor, file, issues, depth + 1)
+            self.lines[(*path, key)] = kline
+            out[key] = self.convert(value_node, (*path, key), depth + 1)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _convert(item, (*path, i), lines, ctor, file, issues, depth + 1)
-            for i, item in enumerate(node.value)
-        ]
-    return ctor.construct_object(node)
 
 
 def load_yaml(text: str, file: str = "<spec>") -> Located:
     """Parse ``text`` safely. Raises :class:`SpecError` with file:line on any YAML problem."""
     if len(text) > MAX_SPEC_BYTES:
-        raise SpecError([Issue("", f"the spec is {len(text):,} bytes; the limit is "
+        raise SpecError([Issue("", f"the spec is {len(text):,} characters; the limit is "
                                f"{MAX_SPEC_BYTES:,}", file, 1)])
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise SpecError([Issue("", f"invalid YAML: {exc.problem or exc}", file, line)]) from None
+        what = " ".join(x for x in (exc.context, exc.problem) if x) or str(exc)
+        raise SpecError([Issue("", f"invalid YAML: {one_line(what)}", file, line)]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise SpecError([Issue("", f"invalid YAML: character {exc.character!r} is not allowed in a YAML "
+                               "file (is this a binary file?)", file, line)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Issue("", f"invalid YAML: {exc}", file, 1)]) from None
+        raise SpecError([Issue("", f"invalid YAML: {one_line(str(exc))}", file, 1)]) from None
+    except RecursionError:
+        raise SpecError([Issue("", f"the spec nests deeper than the YAML parser can follow "
+                               f"(the limit for a spec is {MAX_DEPTH} levels)", file, 1)]) from None
     if node is None:
         raise SpecError([Issue("", "the spec is empty", file, 1)])
-    lines: dict[Path, int] = {}
-    issues: list[Issue] = []
-    ctor = yaml.SafeLoader("")
+    conv = _Converter(file)
     try:
-        data = _convert(node, (), lines, ctor, file, issues)
-    except yaml.YAMLError as exc:  # e.g. an unparseable timestamp scalar
-        raise SpecError([Issue("", f"invalid YAML value: {exc}", file, 1)]) from None
-    except RecursionError:
-        raise SpecError([Issue("", "the spec nests too deeply (aliases?)", file, 1)]) from None
-    if issues:
-        raise SpecError(issues)
-    return Located(data, lines, file)
+        data = conv.convert(node, ())
+    except _TooBig as exc:
+        raise SpecError([exc.issue]) from None
+    if conv.issues:
+        raise SpecError(conv.issues)
+    return Located(data, conv.lines, file)

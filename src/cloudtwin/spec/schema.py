@@ -34,7 +34,7 @@ class Profile(Model):
     at: Duration = 0.0
     duration: Duration | None = None
     factor: float = Field(3.0, ge=0, le=1e4)
-    path: str | None = None  # replay: CSV with columns t_s,rate_per_s
+    path: str | None = None  # replay: CSV with columns t_s,factor (a multiplier of rate)
 
     @model_validator(mode="before")
     @classmethod
@@ -50,7 +50,7 @@ class Profile(Model):
     @model_validator(mode="after")
     def _needs(self) -> Profile:
         if self.type == "replay" and not self.path:
-            raise ValueError("a replay profile needs `path:` (CSV with t_s,rate_per_s)")
+            raise ValueError("a replay profile needs `path:` (CSV with t_s,factor)")
         return self
 
     @property

@@ -20,7 +20,7 @@ _SIZE_UNITS = {
     "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
     "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
 }
-_NUM = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
+_NUM = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"  # a sign is read so "-5s" gets a clear error
 _DURATION_RE = re.compile(rf"^\s*({_NUM})\s*(us|ms|s|min|m|h|d)?\s*$")
 _RATE_RE = re.compile(rf"^\s*({_NUM})\s*/\s*(s|sec|min|m|h|d)\s*$")
 _SIZE_RE = re.compile(rf"^\s*({_NUM})\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
