@@ -19,6 +19,7 @@ of its current CPU step rather than at the instant of the kill.
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ class Instance:
     __slots__ = (
         "sim", "engine", "owner", "iid", "zone", "slots", "busy", "queue", "backlog", "state",
         "zone_ok", "public_ip", "steps", "launched_at", "in_service_at", "busy_acc", "busy_last",
-        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "hot", "ended_at",
+        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "hot", "ended_at", "occ",
     )
 
     def __init__(self, owner: Any, iid: str, zone: str, *, purchase: str = "on_demand") -> None:
@@ -67,6 +68,8 @@ class Instance:
         self.busy_acc = 0.0
         self.busy_last = self.engine.now
         self.active = 0
+        self.occ = 0.0  # exit times minus entry times: in-system seconds = occ + active * now
+        owner.launched.append(self)
         self.purchase = purchase
         self.cpu_done = self._cpu_done
         self.hot = sim.engine.hot()
@@ -105,6 +108,7 @@ class Instance:
             cb, job, _ = q.popleft()
             if cb is self.fast_done:
                 self.active -= 1
+                self.occ += self.engine.now
                 self.owner.requests += 1
                 self.owner.errors += 1
                 job[1](job[0], UNAVAILABLE)
@@ -122,6 +126,7 @@ class Instance:
             self.active += 1
             seconds = self.fast()
             now = self.engine.now
+            self.occ -= now
             job = (req, done, now)
             if self.busy < self.slots:
                 self.busy_acc += self.busy * (now - self.busy_last)
@@ -133,6 +138,7 @@ class Instance:
                 self.queue.append((self.fast_done, job, seconds))
             else:
                 self.active -= 1
+                self.occ += now
                 self.owner.requests += 1
                 self.owner.errors += 1
                 done(req, UNAVAILABLE)
@@ -148,6 +154,7 @@ class Instance:
         if s is not None and s.mode == "elasticache":
             steps = self.owner.session_steps(s.store) + steps
         self.active += 1
+        self.occ -= self.engine.now
         Run(self, req, done, steps, self.engine.now).advance()
 
     def cpu(self, run: Run, seconds: float) -> None:
@@ -192,6 +199,7 @@ class Instance:
             self.busy -= 1
         req, done, t_in = job
         self.active -= 1
+        self.occ += now
         owner = self.owner
         owner.requests += 1
         if self.state == "running" and self.zone_ok:
@@ -206,6 +214,7 @@ class Instance:
 
     def finish(self, run: Run, err: str | None) -> None:
         self.active -= 1
+        self.occ += self.engine.now
         owner = self.owner
         owner.requests += 1
         req = run.req
@@ -230,6 +239,10 @@ class Instance:
         self._account()
         return self.busy_acc
 
+    def in_system_seconds(self) -> float:
+        """Integral over time of ``active`` (requests queued or being served here), up to now."""
+        return self.occ + self.active * self.engine.now
+
 
 class Fleet(Component):
     """What EC2 and ASG share: the compiled handler, slots, and instance bookkeeping."""
@@ -242,6 +255,7 @@ class Fleet(Component):
         self.fast: Any = None
         self.lat_buf = self.latency.buffer
         self.instances: list[Instance] = []
+        self.launched: list[Instance] = []  # every instance ever, replaced ones included
         self.balancers: list[Any] = []
         self.boot = make_sampler(spec.boot_time, stream(sim.seed, f"{name}.boot"))
         self._session_steps: dict[str, tuple[CStep, ...]] = {}
@@ -345,7 +359,13 @@ class Fleet(Component):
         util = self.util_series
         out["utilization"] = round(sum(util) / len(util), 4) if util else 0.0
         out["instances"] = {"min": self.min_in_service or 0, "max": self.max_in_service}
+        now = self.engine.now
+        out["in_system_mean"] = round(self.in_system_seconds() / now, 6) if now > 0 else 0.0
         return out
+
+    def in_system_seconds(self) -> float:
+        """Integral over the run of the requests in the fleet (queued or in service): ``L * T``."""
+        return sum(i.in_system_seconds() for i in self.launched)
 
     def series(self) -> dict[str, list[float]]:
         return {"in_service": list(self.in_service_series), "utilization": list(self.util_series)}
@@ -366,6 +386,8 @@ class EC2(Fleet):
         self.rr = 0
         self._wrapped: set[str] = set()
         self.eip = sim.allocate_ip(elastic=True) if spec.elastic_ip else ""
+        self._roll: list[Instance] = []  # a rolling replacement's queue (head: in progress)
+        self._roll_new: Instance | None = None
         for k in range(spec.count):
             inst = self.new_instance(zones[k % len(zones)], purchase=spec.purchase)
             inst.running()
@@ -407,26 +429,66 @@ class EC2(Fleet):
         return out
 
     def replace(self) -> list[str]:
-        """Stop and start: down for the boot time, back with a new public IP unless an EIP."""
-        out = []
-        for k, old in enumerate(list(self.instances)):
-            if old.state == "terminated":
-                continue
-            old.kill("stopped")
-            self._seq += 1
-            new = Instance(self, f"{self.name}-{self._seq}", old.zone, purchase=old.purchase)
-            self.instances[k] = new
-            delay = self.boot()
-            self.engine.after(delay, self._started, new)
-            out.append(f"stop/start {old.iid} (back in {delay:.0f}s as {new.iid})")
+        """Stop and start: down for the boot time, back with a new public IP unless an EIP.
+
+        Behind load balancers the instances go one at a time: deregister and drain,
+        stop/start, register, and once every balancer reports the new instance healthy,
+        the next. Without balancers every instance is stopped and started at once."""
+        live = [i for i in self.instances if i.state in ("running", "pending")]
+        if self.balancers:
+            queued = not self._roll
+            self._roll.extend(live)
+            if queued:
+                self._roll_next()
+            names = ", ".join(lb.name for lb in self.balancers)
+            return [f"rolling stop/start of {len(live)} instance(s) behind {names}, one at a time"]
+        out = [self._stop_start(old)[0] for old in live]
         self._bind()
         return out
 
+    def _stop_start(self, old: Instance) -> tuple[str, Instance]:
+        k = self.instances.index(old)
+        old.kill("stopped")
+        self._seq += 1
+        new = Instance(self, f"{self.name}-{self._seq}", old.zone, purchase=old.purchase)
+        self.instances[k] = new
+        delay = self.boot()
+        self.engine.after(delay, self._started, new)
+        return f"stop/start {old.iid} (back in {delay:.0f}s as {new.iid})", new
+
+    def _roll_next(self) -> None:
+        """Take the next instance of a rolling replacement out of service."""
+        while self._roll:
+            old = self._roll[0]
+            if old.state in ("running", "pending") and old in self.instances:
+                self.sim.event("lifecycle", f"{old.iid} deregistering before stop/start")
+                self.withdraw(old, partial(self._rolled_out, old))
+                return
+            self._roll.pop(0)
+
+    def _rolled_out(self, old: Instance) -> None:
+        note, self._roll_new = self._stop_start(old)
+        self._bind()
+        self.sim.event("lifecycle", note)
+
     def _started(self, inst: Instance) -> None:
+        if inst.state != "pending":
+            return  # stopped or terminated while it was booting
         inst.running()
         self._assign_ip(inst)
         self.announce(inst)
         self.sim.event("lifecycle", f"{inst.iid} running, public IP {inst.public_ip or 'none'}")
+        if self._roll and inst is self._roll_new:
+            pending = [len(self.balancers)]
+
+            def one_healthy() -> None:
+                pending[0] -= 1
+                if pending[0] == 0:
+                    self._roll.pop(0)
+                    self._roll_next()
+
+            for lb in self.balancers:
+                lb.when_healthy(inst, one_healthy)
 
     def spot_interruption(self, count: int) -> list[str]:
         spot = [i for i in self.instances if i.purchase == "spot" and i.state == "running"][:count]
