@@ -111,6 +111,12 @@ def _run_with_progress(sim: Any) -> Any:
 def validate(spec: Annotated[str, typer.Argument(help="A spec file or blueprint name.")]) -> None:
     """Check SPEC; exit 2 with file:line messages when it is invalid."""
     arch = _load(spec)
+    from cloudtwin.simulation import Simulation
+
+    try:  # building the live models catches what needs data tables (node types, replay files)
+        Simulation(arch)
+    except CloudtwinError as exc:
+        _fail(str(exc))
     typer.echo(f"ok: {arch.name} ({len(arch.components)} components, {len(arch.workloads)} workloads)")
 
 

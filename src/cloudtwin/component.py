@@ -39,7 +39,7 @@ class Component:
     def start(self) -> None:
         """Schedule periodic work (health checks, metrics). Called once before the run."""
 
-    def handle(self, req: Request, op: str, done: Done) -> None:
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         raise NotImplementedError(f"{self.kind} cannot be called")  # pragma: no cover
 
     def endpoint_zone(self, caller_zone: str) -> str:

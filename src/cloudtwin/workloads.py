@@ -75,6 +75,7 @@ class WorkloadRun:
         self.sim = sim
         self.engine = sim.engine
         self.entry = sim.components[spec.entry]
+        self.op = spec.host or ""  # for a route53 entry: the name to resolve
         seed = sim.seed
         self.f, self.fmax = profile_factor(spec.profile, sim.horizon or 3600.0)
         peak = spec.rate * self.fmax
@@ -128,7 +129,7 @@ class WorkloadRun:
         now = self.engine.now
         heappush(heap, (now + self.gap(), next(seq), self.arrive, None))  # type: ignore[misc]
         self.requests += 1
-        self.entry.handle(Request(now, None, None), "", self.complete, None)
+        self.entry.handle(Request(now, None, None), self.op, self.complete, None)
 
     def _next_gap(self) -> float:
         if self.gap is not None:
@@ -150,7 +151,7 @@ class WorkloadRun:
                 return
         if self.simple:
             self.requests += 1
-            self.entry.handle(Request(eng.now, None, None), "", self.complete, None)
+            self.entry.handle(Request(eng.now, None, None), self.op, self.complete, None)
         elif self.spec.sessions is not None:
             self._start_session()
         elif self.needs_client:
@@ -185,7 +186,7 @@ class WorkloadRun:
         self.requests += 1
         if self.spec.timeout is not None:
             self.engine.after(self.spec.timeout, self._expire, req)
-        self.entry.handle(req, "", self.complete, None)
+        self.entry.handle(req, self.op, self.complete, None)
 
     def _expire(self, req: Request) -> None:
         if not req.finished:

@@ -114,7 +114,8 @@ class LoadBalancer(Component):
         st = spec.sticky
         self.sticky: str | None = None if st is None else (st.type or d.stickiness)
         self.sticky_duration = st.duration if st is not None else 0.0
-        self.needs_client = self.sticky is not None  # type: ignore[misc]
+        # A sticky LB reads cookies; an NLB passes the client IP through to targets.
+        self.needs_client = self.sticky is not None or self.kind == "nlb"  # type: ignore[misc]
         self.lor = spec.type != "nlb" and spec.algorithm == "least_outstanding_requests"
         self.plain = self.sticky is None and not self.lor and spec.type != "nlb"  # plain round robin
         self.flow_hash = uniform_sampler(stream(sim.seed, f"{name}.flow_hash")) if spec.type == "nlb" else None

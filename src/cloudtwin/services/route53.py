@@ -97,7 +97,6 @@ class Route53(Component):
         self.default = spec.records[0].name
         self.records: list[_Record] = []
         self.by_name: dict[str, list[_Record]] = {}
-        self.hosts: dict[Any, str] = {}  # a workload's completion callback -> the host it resolves
         self.single = len({r.name for r in spec.records}) == 1
         self.pick = uniform_sampler(stream(sim.seed, f"{name}.weighted"))
         self.queries = 0
@@ -112,10 +111,6 @@ class Route53(Component):
                 rec.address()  # the IP the record holds at the start
 
     def start(self) -> None:
-        for w in self.sim.workloads.values():
-            done = getattr(w, "complete", None)
-            if w.entry is self and w.spec.host and done is not None:
-                self.hosts[done] = w.spec.host
         for rec in self.records:
             if rec.check is not None:
                 gen = stream(self.sim.seed, f"{self.name}.health[{rec.idx}]")
@@ -175,7 +170,7 @@ class Route53(Component):
 
     def handle(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
         self.requests += 1
-        name = op or (self.default if self.single else self.hosts.get(done, self.default))
+        name = op or self.default  # a workload passes its `host:` as the operation
         c = req.client
         if c is None:
             addr = self.resolve(name)[0]
