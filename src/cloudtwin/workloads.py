@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from cloudtwin.simulation import Simulation
 
 _TIMED_OUT = "timed-out"
+_STATE_GONE = ("terminated", "stopped")  # instance states that wipe in-memory session state
 
 
 def profile_factor(p: Profile, horizon: float) -> tuple[Any, float]:
@@ -217,7 +218,10 @@ class WorkloadRun:
                 raise StopSimulation
         s = req.session
         if s is not None:
-            if err == SESSION_LOST:
+            home = s.home
+            if err == SESSION_LOST or (home is not None and s.mode == "instance" and home.state in _STATE_GONE):
+                # The state is gone: either a request already found it missing, or the
+                # instance holding it in memory was terminated/stopped under this session.
                 s.lost = True
                 self.sessions_lost += 1
                 del self.live_sessions[s.sid]

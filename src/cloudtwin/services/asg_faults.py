@@ -1,7 +1,8 @@
 """Faults on an EC2 Auto Scaling group: abrupt termination, planned replacement, spot interruption.
 
 * ``terminate``: instances die at once; the group only finds out at its next
-  health check, then terminates and replaces them.
+  health check, then terminates and replaces them. A ``sessions`` timeline entry
+  per victim gives the live sessions whose in-memory state dies with it.
 * ``replace``: one instance at a time, launch a replacement, wait until it is in
   service and healthy in the group's load balancers, then deregister, drain and
   terminate the old one, and go on with the next.
@@ -45,9 +46,21 @@ class Disruptions:
         victims = [m for m in g.members if m.meta["life"] in (IN_SERVICE, LEAVING) and m.state == "running"
                    and (zone is None or m.zone == zone)][:count]
         for v in victims:
+            self._note_sessions(v)
             v.kill("terminated")  # abrupt: the group finds out at its next health check
         g.note()
         return [f"terminated {', '.join(v.iid for v in victims) or 'nothing'}"]
+
+    def _note_sessions(self, inst: Instance) -> None:
+        """Timeline: the live sessions whose in-memory state dies with ``inst``."""
+        sim = self.group.sim
+        for w in sim.workloads.values():
+            ss = w.spec.sessions
+            if ss is None or ss.state != "instance":
+                continue
+            pinned, live = w.pinned_to(inst), len(w.live_sessions)
+            sim.event("sessions", f"{inst.iid} holds the state of {pinned} of {live} live sessions of {w.name}",
+                      workload=w.name, instance=inst.iid, pinned=pinned, live=live)
 
     def replace(self) -> list[str]:
         todo = self._serving()
