@@ -30,7 +30,7 @@ class CStep:
     """One compiled step."""
 
     __slots__ = ("kind", "sample", "target", "op", "key", "ttl", "timeout", "retries", "backoff",
-                 "on_miss", "jitter")
+                 "on_miss", "jitter", "size")
 
     def __init__(self, kind: int) -> None:
         self.kind = kind
@@ -44,6 +44,7 @@ class CStep:
         self.backoff = 0.1
         self.on_miss: tuple[CStep, ...] = ()
         self.jitter: Sampler | None = None
+        self.size: float | None = None  # bytes of the call, for the cross-AZ data-transfer bill
 
 
 def compile_steps(steps: list[Step], sim: Simulation, owner: str, path: str = "handler") -> tuple[CStep, ...]:
@@ -63,6 +64,7 @@ def compile_steps(steps: list[Step], sim: Simulation, owner: str, path: str = "h
             c.op = st.op
             c.key = make_sampler(st.key, stream(sim.seed, name + ".key")) if st.key else None
             c.ttl, c.timeout, c.retries, c.backoff = st.ttl, st.timeout, st.retries, st.backoff
+            c.size = st.size
             c.jitter = uniform_sampler(stream(sim.seed, name + ".jitter")) if st.retries else None
             if st.on_miss:
                 c.on_miss = compile_steps(st.on_miss, sim, owner, f"{path}[{i}].on_miss")
@@ -154,7 +156,7 @@ class Run:
             arg = (arg, st.ttl)  # a cache set needs its TTL
         elif getattr(target, "needs_caller", False):
             arg = (arg, host)  # AZ-bound storage (EBS, EFS) needs to know which instance calls
-        rtt = host.sim.network.rtt(host.zone, target.endpoint_zone(host.zone))
+        rtt = host.sim.network.rtt(host.zone, target.endpoint_zone(host.zone), st.size)
         if rtt > 0.0:
             host.engine.after(rtt, _Deliver(target, self.req, st.op, reply, arg).go)
         else:

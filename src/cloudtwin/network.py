@@ -2,7 +2,8 @@
 
 The defaults are assumptions (AWS documents AZs as "single-digit millisecond"
 apart); the spec's ``network:`` block overrides them. A hop with zero latency
-costs no event. Cross-AZ requests are counted for the data-transfer bill.
+costs no event. Cross-AZ requests, and the bytes of those whose call step has a
+``size``, are counted for the data-transfer bill.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 
 
 class Network:
-    __slots__ = ("same", "cross", "client", "cross_az_requests", "same_zero", "cross_zero", "client_zero")
+    __slots__ = ("same", "cross", "client", "cross_az_requests", "same_zero", "cross_zero", "client_zero",
+                 "cross_az_bytes", "cross_az_unsized")
 
     def __init__(self, sim: Simulation) -> None:
         spec = sim.arch.network
@@ -29,10 +31,16 @@ class Network:
         self.cross_zero = spec.cross_az.kind == "const" and spec.cross_az.params[0] == 0
         self.client_zero = spec.client_rtt.kind == "const" and spec.client_rtt.params[0] == 0
         self.cross_az_requests = 0
+        self.cross_az_bytes = 0.0  # payload of cross-AZ calls with a `size:`
+        self.cross_az_unsized = 0  # cross-AZ calls without one
 
-    def rtt(self, a: str, b: str) -> float:
-        """A round trip between zones ``a`` and ``b`` ('' means regional/unknown: same)."""
+    def rtt(self, a: str, b: str, size: float | None = None) -> float:
+        """A round trip between zones ``a`` and ``b`` ('' means regional/unknown: same) carrying ``size`` bytes."""
         if a == b or not a or not b:
             return 0.0 if self.same_zero else self.same()
         self.cross_az_requests += 1
+        if size is None:
+            self.cross_az_unsized += 1
+        else:
+            self.cross_az_bytes += size
         return 0.0 if self.cross_zero else self.cross()

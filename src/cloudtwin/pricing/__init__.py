@@ -1,57 +1,119 @@
-"""Cost from simulated usage: price table x measured usage.
+"""Cost: a sourced price table times usage, measured by a run or configured in a spec.
 
-Only priced items are billed; every usage type without a price is listed
-under ``unpriced`` with its quantity, never guessed. The monthly figure
-extrapolates the simulated window to 730 hours, and says so.
+Only priced items are billed; every usage type without a price is listed under
+``unpriced`` with its quantity, never guessed, and what the run could not
+measure (bytes with no size in the spec) is listed under ``unmeasured``.
+
+- :func:`bill` (the results' ``cost`` block): usage measured over the simulated
+  window; the monthly figure extrapolates the window to 730 hours, and says so.
+- :func:`fixed_cost` (``cloudtwin cost``): the configured capacity for 730 hours
+  without running anything; traffic-based items are listed as usage-based.
+
+Free tiers, volume tiers, taxes and upfront reservation fees are left out.
 """
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from cloudtwin.pricing.meters import HOURS_PER_MONTH, USAGE_BASED, configured
 from cloudtwin.pricing.table import PriceTable, builtin
-from cloudtwin.pricing.usage import usage_of
 
 if TYPE_CHECKING:
     from cloudtwin.simulation import Simulation
+    from cloudtwin.spec.schema import Architecture
 
-HOURS_PER_MONTH = 730.0
+__all__ = ["HOURS_PER_MONTH", "PriceTable", "bill", "builtin", "fixed_cost", "price_usage"]
 
-__all__ = ["HOURS_PER_MONTH", "PriceTable", "bill", "builtin"]
+ASSUMPTIONS = (
+    "free tiers and volume discounts are not applied",
+    "1 GB = 2^30 bytes for data transfer and processed bytes",
+    "load balancers: one new connection per request; no listener rules",
+)
 
 
-def bill(sim: Simulation, prices: PriceTable | None = None) -> dict[str, Any]:
-    table = prices or getattr(sim, "prices", None) or builtin()
-    region = sim.arch.region
-    window_h = sim.engine.now / 3600.0
+def _d(x: float) -> Decimal:
+    return Decimal(repr(float(x)))
+
+
+def cents(x: Decimal) -> float:
+    """Round half up to the cent, in decimal (a float sum of 251.985 must not become 251.98)."""
+    return float(x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def price_usage(usage: dict[str, dict[str, float]], table: PriceTable, region: str) -> dict[str, Any]:
+    """Price ``{component: {usage_type: quantity}}``: total (a Decimal), per component, items and unpriced."""
     by_component: dict[str, float] = {}
     items: list[dict[str, Any]] = []
     unpriced: list[dict[str, Any]] = []
-    total = 0.0
-    for comp, usage in usage_of(sim).items():
-        subtotal = 0.0
-        for usage_type, qty in sorted(usage.items()):
+    total = Decimal(0)
+    for comp, u in usage.items():
+        subtotal = Decimal(0)
+        for usage_type, qty in sorted(u.items()):
             if qty <= 0:
                 continue
             price = table.get(region, usage_type)
             if price is None:
                 unpriced.append({"component": comp, "usage_type": usage_type, "quantity": round(qty, 6)})
                 continue
-            usd = qty * price.usd
+            usd = _d(qty) * _d(price.usd)
             subtotal += usd
             items.append({"component": comp, "usage_type": usage_type, "quantity": round(qty, 6),
-                          "unit": price.unit, "usd": round(usd, 6), "source": price.source,
-                          "confidence": price.confidence})
+                          "unit": price.unit, "unit_usd": price.usd, "usd": round(float(usd), 6),
+                          "source": price.source, "date": price.date, "confidence": price.confidence})
         if subtotal:
-            by_component[comp] = round(subtotal, 6)
+            by_component[comp] = round(float(subtotal), 6)
         total += subtotal
-    monthly = total * HOURS_PER_MONTH / window_h if window_h > 0 else 0.0
+    return {"total": total, "by_component": by_component, "items": items, "unpriced": unpriced}
+
+
+def _table(sim: Any, prices: PriceTable | None) -> PriceTable:
+    return prices or getattr(sim, "prices", None) or builtin()
+
+
+def bill(sim: Simulation, prices: PriceTable | None = None) -> dict[str, Any]:
+    """The usage-based cost of the run so far (the results' ``cost`` block)."""
+    from cloudtwin.pricing.usage import measured
+
+    table = _table(sim, prices)
+    window_h = sim.engine.now / 3600.0
+    usage, unmeasured, notes = measured(sim)
+    p = price_usage(usage, table, sim.arch.region)
+    total = p["total"]
+    monthly = total * _d(HOURS_PER_MONTH) / _d(window_h) if window_h > 0 else Decimal(0)
     return {
-        "window_usd": round(total, 6),
-        "monthly_usd": round(monthly, 2),
+        "window_usd": round(float(total), 6),
+        "monthly_usd": cents(monthly),
         "window_hours": round(window_h, 6),
         "extrapolation": f"monthly = window cost x {HOURS_PER_MONTH:g} h / {window_h:.3g} h simulated",
-        "by_component": by_component,
-        "items": items,
-        "unpriced": unpriced,
+        "by_component": p["by_component"],
+        "items": p["items"],
+        "unpriced": p["unpriced"],
+        "unmeasured": unmeasured,
+        "notes": notes,
+        "assumptions": list(ASSUMPTIONS),
+    }
+
+
+def fixed_cost(arch: Architecture, prices: PriceTable | None = None,
+               hours: float = HOURS_PER_MONTH) -> dict[str, Any]:
+    """The monthly cost of ``arch``'s configured capacity, without simulating it."""
+    table = prices or builtin()
+    usage = {name: configured(spec, arch, hours) for name, spec in arch.components.items()}
+    p = price_usage(usage, table, arch.region)
+    usage_based = [{"component": name, "usage_type": t, "reason": "depends on traffic: see `cloudtwin run`"}
+                   for name, spec in arch.components.items() for t in USAGE_BASED.get(spec.type, [])]
+    if arch.workloads:
+        usage_based += [{"component": "(network)", "usage_type": t, "reason": "depends on traffic: see `cloudtwin run`"}
+                        for t in ("DataTransfer-Out-Bytes", "DataTransfer-Regional-Bytes")]
+    return {
+        "monthly_usd": cents(p["total"]),
+        "hours": hours,
+        "basis": f"configured (desired) capacity x {hours:g} h, no simulation",
+        "by_component": p["by_component"],
+        "items": p["items"],
+        "unpriced": p["unpriced"],
+        "usage_based": usage_based,
+        "assumptions": list(ASSUMPTIONS[:1]),
     }

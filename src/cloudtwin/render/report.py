@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cloudtwin.render.cost_chart import cost_section
 from cloudtwin.render.summary import (
     TableData,
     as_dict,
@@ -233,6 +234,7 @@ def render_report(results: dict[str, Any]) -> str:
         ("Workloads", _table(workload_table(results))),
         ("Components", _table(component_table(results))),
         ("Messages, sessions and cost", lines or '<p class="note">None reported.</p>'),
+        ("Cost breakdown", cost_section(results.get("cost"))),
         ("Charts", _charts(results)),
         ("Timeline", _table(timeline_table(results))),
     )

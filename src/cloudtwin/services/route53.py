@@ -100,6 +100,7 @@ class Route53(Component):
         self.single = len({r.name for r in spec.records}) == 1
         self.pick = uniform_sampler(stream(sim.seed, f"{name}.weighted"))
         self.queries = 0
+        self.alias_queries = 0  # free when the alias targets an AWS resource [aws-facts §4]
         self.dead_ip = 0
 
     def build(self) -> None:
@@ -166,6 +167,8 @@ class Route53(Component):
                 x -= w
         else:
             chosen = first
+        if chosen.spec.alias:
+            self.alias_queries += 1
         return chosen.address(), chosen.ttl
 
     def handle(self, req: Request, op: str, done: Any, arg: Any = None) -> None:

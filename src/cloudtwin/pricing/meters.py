@@ -1,0 +1,181 @@
+"""Configured usage of each component type over a span of hours, from the spec alone.
+
+``configured(name, spec, arch, hours)`` answers "what does this component bill
+just by existing for ``hours``?" in the price table's usage types. The fixed
+monthly cost (``cloudtwin cost``) calls it with 730 h; the usage-based bill
+calls it with the simulated window for the components whose billable quantity
+does not change during a run (caches, databases, storage, load-balancer hours).
+
+Billing units and what AWS bills:
+- EC2 instance-hours by purchase option (``BoxUsage``, ``ReservedUsage``,
+  ``SpotUsage`` + instance type); public IPv4 addresses per IP-hour, in use or
+  idle [aws-facts §3]. An ``ec2`` component's Elastic IP sits on its first
+  instance; the others get ephemeral public IPs when ``public_ip`` is on.
+- An Auto Scaling group at ``capacity.desired`` split by the purchase mix (the
+  same split the live group launches). Its instances have no public IP; an
+  ``elastic_ip`` adds one address.
+- Load balancers: LB-hours, plus one public IPv4 address per enabled zone when
+  internet-facing (AWS bills every public IPv4 [aws-facts §3]; an ALB may add
+  nodes under load, which is left out). LCUs depend on traffic: see
+  :mod:`cloudtwin.pricing.lcu`.
+- Route 53: a ``route53`` component is one hosted zone, billed per month; each
+  record with a health check is one health check per month, and a 10 s (fast)
+  interval is one optional feature per month. Queries depend on traffic.
+- ElastiCache: node-hours = ``nodes`` x (1 + ``replicas``).
+- RDS: instance-hours with Multi-AZ billed as two instances and two copies of
+  the storage ("billed per DB instance-hour for both the primary and standby
+  instances"; storage "for both" [aws-facts §11, USER_OnDemandDBInstances]),
+  each read replica an instance with its own storage (assumption). Per second
+  with a 10-minute minimum [aws-facts §11]. Storage at the gp3 rate
+  (assumption: the model has no storage type). Instance usage types carry the
+  engine (``InstanceUsage:db.m5.large:postgres``) because prices differ by engine.
+- Aurora: writer plus replicas (Multi-AZ means at least one replica, as in
+  :mod:`cloudtwin.services.rds`); one cluster volume (``Aurora:StorageUsage``).
+- EFS: GB-months of Standard storage. EBS: GB-months by volume type, plus
+  provisioned IOPS-months for io1/io2 and for gp3 above its free 3,000 IOPS.
+
+Left out: free tiers, volume discounts and tiers, snapshots and backups,
+Aurora I/O, EBS throughput above gp3's baseline, and instance root volumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+HOURS_PER_MONTH = 730.0
+PURCHASE_PREFIX = {"on_demand": "BoxUsage", "reserved": "ReservedUsage", "spot": "SpotUsage"}
+LB_KINDS = ("alb", "nlb", "clb")
+LB_USAGE = {"alb": "application", "nlb": "network", "clb": "classic"}
+PUBLIC_IP = "PublicIPv4:InUseAddress"
+RDS_MINIMUM_H = 10 / 60  # per second with a 10-minute minimum [aws-facts §11]
+GP3_FREE_IOPS = 3000  # gp3 includes a 3,000 IOPS baseline (agent-toolkit-for-aws, see prices.csv)
+EBS_VOLUME = {"gp3": "EBS:VolumeUsage.gp3", "gp2": "EBS:VolumeUsage.gp2", "io1": "EBS:VolumeUsage.piops",
+              "io2": "EBS:VolumeUsage.io2"}
+EBS_IOPS = {"gp3": "EBS:VolumeP-IOPS.gp3", "io1": "EBS:VolumeP-IOPS.piops", "io2": "EBS:VolumeP-IOPS.io2"}
+
+Usage = dict[str, float]
+
+
+def _add(u: Usage, key: str, qty: float) -> None:
+    if qty > 0:
+        u[key] = u.get(key, 0.0) + qty
+
+
+def purchase_mix(spec: Any) -> dict[str, int]:
+    """Instances per purchase option at the configured (desired) capacity."""
+    if spec.type == "ec2":
+        return {spec.purchase: spec.count}
+    from cloudtwin.services.asg_scaling import purchase_targets
+
+    return purchase_targets(spec.purchase, spec.capacity.start)
+
+
+def _compute(spec: Any, arch: Any, hours: float) -> Usage:
+    u: Usage = {}
+    for option, n in purchase_mix(spec).items():
+        _add(u, f"{PURCHASE_PREFIX[option]}:{spec.instance_type}", n * hours)
+    ips = 1 if spec.elastic_ip else 0
+    if spec.type == "ec2" and spec.public_ip:
+        ips += spec.count - ips
+    _add(u, PUBLIC_IP, ips * hours)
+    return u
+
+
+def lb_zones(spec: Any, arch: Any) -> list[str]:
+    """The zones a load balancer has nodes in (its own, else its targets')."""
+    if spec.zones:
+        return sorted(set(spec.zones))
+    zones: set[str] = set()
+    for t in spec.target_names:
+        target = arch.components.get(t)
+        tz = getattr(target, "zones", None)
+        if tz:
+            zones.update(tz)
+        elif getattr(target, "type", "") == "ec2":
+            zones.add(arch.zones[0])
+        else:
+            zones.update(arch.zones)
+    return sorted(zones)
+
+
+def lb_hours(spec: Any, zones: list[str], hours: float) -> Usage:
+    u: Usage = {}
+    _add(u, f"LoadBalancerUsage:{LB_USAGE[spec.type]}", hours)
+    if spec.internet_facing:
+        _add(u, PUBLIC_IP, len(zones) * hours)
+    return u
+
+
+def _lb(spec: Any, arch: Any, hours: float) -> Usage:
+    return lb_hours(spec, lb_zones(spec, arch), hours)
+
+
+def _route53(spec: Any, arch: Any, hours: float) -> Usage:
+    months = hours / HOURS_PER_MONTH
+    u: Usage = {}
+    _add(u, "HostedZone", months)
+    for r in spec.records:
+        hc = r.health_check
+        if hc:
+            _add(u, "Health-Check-AWS", months)
+            interval = 30.0 if hc is True else float(hc.interval)
+            if interval <= 10.0:  # the fast interval is an optional feature [aws-facts §4]
+                _add(u, "Health-Check-Option-AWS", months)
+    return u
+
+
+def _elasticache(spec: Any, arch: Any, hours: float) -> Usage:
+    u: Usage = {}
+    _add(u, f"NodeUsage:{spec.node_type}", spec.nodes * (1 + spec.replicas) * hours)
+    return u
+
+
+def _rds(spec: Any, arch: Any, hours: float) -> Usage:
+    u: Usage = {}
+    billed = max(hours, RDS_MINIMUM_H)
+    if spec.type == "aurora":
+        replicas = max(spec.read_replicas, 1) if spec.multi_az else spec.read_replicas
+        _add(u, f"InstanceUsage:{spec.instance_class}:{spec.engine}", (1 + replicas) * billed)
+        _add(u, "Aurora:StorageUsage", spec.storage_gb * hours / HOURS_PER_MONTH)
+        return u
+    copies = (2 if spec.multi_az else 1) + spec.read_replicas
+    _add(u, f"InstanceUsage:{spec.instance_class}:{spec.engine}", copies * billed)
+    _add(u, "RDS:GP3-Storage", copies * spec.storage_gb * hours / HOURS_PER_MONTH)
+    return u
+
+
+def _efs(spec: Any, arch: Any, hours: float) -> Usage:
+    u: Usage = {}
+    _add(u, "TimedStorage-ByteHrs", spec.storage_gb * hours / HOURS_PER_MONTH)
+    return u
+
+
+def _ebs(spec: Any, arch: Any, hours: float) -> Usage:
+    u: Usage = {}
+    months = hours / HOURS_PER_MONTH
+    _add(u, EBS_VOLUME[spec.volume_type], spec.size_gb * months)
+    if spec.iops is not None and spec.volume_type in EBS_IOPS:
+        extra = spec.iops - GP3_FREE_IOPS if spec.volume_type == "gp3" else spec.iops
+        _add(u, EBS_IOPS[spec.volume_type], max(extra, 0) * months)
+    return u
+
+
+METERS: dict[str, Callable[[Any, Any, float], Usage]] = {
+    "ec2": _compute, "asg": _compute, "alb": _lb, "nlb": _lb, "clb": _lb, "route53": _route53,
+    "elasticache": _elasticache, "rds": _rds, "aurora": _rds, "efs": _efs, "ebs": _ebs,
+}
+
+# What a component bills by traffic: not in the configured (fixed) cost.
+USAGE_BASED: dict[str, list[str]] = {
+    "alb": ["LCUUsage:application"],
+    "nlb": ["LCUUsage:network"],
+    "clb": ["DataProcessing-Bytes:classic"],
+    "route53": ["DNS-Queries"],
+}
+
+
+def configured(spec: Any, arch: Any, hours: float) -> Usage:
+    """The usage ``spec`` bills for ``hours`` at its configured capacity ({} for unknown types)."""
+    meter = METERS.get(spec.type)
+    return meter(spec, arch, hours) if meter is not None else {}
