@@ -57,6 +57,7 @@ def run(
     report: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
     max_events: Annotated[int | None, typer.Option(min=1, help="Refuse runs estimated above this.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    prices: Annotated[Path | None, typer.Option(help="A price CSV overriding or adding to the built-in ones.")] = None,
 ) -> None:
     """Simulate SPEC and print the summary."""
     from cloudtwin.simulation import Simulation
@@ -65,6 +66,10 @@ def run(
     try:
         sim = Simulation(arch, seed=seed, duration=_duration(duration), requests=requests,
                          max_events=max_events)
+        if prices is not None:
+            from cloudtwin.cli_cost import load_prices
+
+            sim.prices = load_prices(prices)  # type: ignore[attr-defined]
     except CloudtwinError as exc:
         _fail(str(exc))
     try:
@@ -136,6 +141,16 @@ def blueprints(json_: Annotated[bool, typer.Option("--json", help="JSON output."
     for r in rows:
         t.add_row(r["name"], r["section"], r["claim"])
     Console().print(t)
+
+
+from cloudtwin.cli_cost import register as _register_cost  # noqa: E402
+
+_register_cost(app)
+
+
+from cloudtwin import cli_review  # noqa: E402  (the review command lives in its own module)
+
+cli_review.register(app)
 
 
 def main() -> None:

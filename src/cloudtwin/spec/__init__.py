@@ -17,7 +17,8 @@ from cloudtwin.spec import references
 from cloudtwin.spec.loader import MAX_SPEC_BYTES, Located, Path, load_yaml
 from cloudtwin.spec.schema import Architecture
 
-__all__ = ["Architecture", "load_spec", "parse_spec", "validate_data"]
+__all__ = ["Architecture", "Located", "load_spec", "load_spec_located", "parse_spec", "parse_spec_located",
+           "validate_data"]
 
 
 _MISSING = object()
@@ -150,6 +151,17 @@ def parse_spec(text: str, *, file: str = "<spec>") -> Architecture:
 
 def load_spec(path: str | os.PathLike[str]) -> Architecture:
     """Load a spec file. A bare blueprint name resolves to the built-in blueprint."""
+    return load_spec_located(path)[0]
+
+
+def parse_spec_located(text: str, *, file: str = "<spec>") -> tuple[Architecture, Located]:
+    """Like :func:`parse_spec`, also returning the data with its line map (for file:line reports)."""
+    located = load_yaml(text, file)
+    return validate_data(located), located
+
+
+def load_spec_located(path: str | os.PathLike[str]) -> tuple[Architecture, Located]:
+    """Like :func:`load_spec`, also returning the data with its line map (for file:line reports)."""
     p = FsPath(path)
     if not p.exists():
         from cloudtwin.blueprints import blueprint_path
@@ -174,4 +186,4 @@ def load_spec(path: str | os.PathLike[str]) -> Architecture:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise SpecError([Issue("", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
                                "is this a binary file?", str(path), line)]) from None
-    return parse_spec(text.removeprefix("\ufeff"), file=str(path))
+    return parse_spec_located(text.removeprefix("\ufeff"), file=str(path))

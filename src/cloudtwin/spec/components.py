@@ -158,6 +158,7 @@ class LoadBalancer(Model):
     cross_zone: bool | None = None  # None: ALB on, NLB off [aws-facts §1]
     zones: list[Zone] | None = None
     internet_facing: bool = True
+    https: bool = False  # the listener terminates TLS (HTTPS; TLS on an NLB); plain HTTP/TCP otherwise
     latency: Dist = Field(default_factory=lambda: _d("0.4ms"))  # LB processing time (assumption)
 
     @property
@@ -219,6 +220,7 @@ class ElastiCache(Model):
     latency: Dist = Field(default_factory=lambda: _d("lognormal(median=0.3ms, p99=1.5ms)"))  # assumption
     failover_time: Dist = Field(default_factory=lambda: _d("uniform(3s, 10s)"))  # "a few seconds" [aws-facts §11]
     replica_lag: Duration = 1.0  # assumption: async replication [aws-facts §11]; newer sets die in a failover
+    encrypted: bool = False  # at-rest encryption; off unless asked for (assumption: the API default)
 
     @model_validator(mode="after")
     def _memcached(self) -> ElastiCache:
@@ -240,6 +242,9 @@ class RDS(Model):
     max_connections: int | None = Field(None, ge=1, le=100_000)  # default from class memory
     failover_time: Dist | None = None  # default by engine and topology [aws-facts §11]
     storage_gb: float = Field(100.0, gt=0, le=65_536)
+    encrypted: bool = False  # storage encryption; StorageEncrypted defaults to false in the API (assumption)
+    publicly_accessible: bool = False  # a public DNS name reachable from outside the VPC
+    backup_retention: int = Field(1, ge=0, le=35)  # days; API default 1, 0 disables (RDS user guide, not aws-facts)
 
 
 class EFS(Model):
@@ -247,6 +252,7 @@ class EFS(Model):
     zones: list[Zone] | None = None  # mount targets; default one per spec zone
     latency: Dist = Field(default_factory=lambda: _d("lognormal(median=2ms, p99=10ms)"))  # assumption
     storage_gb: float = Field(10.0, gt=0)
+    encrypted: bool = False  # at-rest encryption (assumption: the API default)
 
 
 class EBS(Model):
@@ -256,6 +262,7 @@ class EBS(Model):
     iops: int | None = Field(None, ge=100, le=256_000)  # gp3 16k, io2 BE 256k [aws-facts §3]
     size_gb: float = Field(100.0, ge=1, le=65_536)
     multi_attach: bool = False
+    encrypted: bool = False  # at-rest encryption; off unless encryption by default is on (assumption)
     latency: Dist = Field(default_factory=lambda: _d("lognormal(median=0.5ms, p99=3ms)"))  # assumption
 
     @model_validator(mode="after")

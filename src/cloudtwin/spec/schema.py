@@ -83,6 +83,8 @@ class Workload(Model):
     clients: int = Field(10_000, ge=1, le=10_000_000)  # distinct clients, each with a DNS cache
     timeout: Duration | None = None  # the client gives up after this long
     key: str | None = None  # reserved
+    request_size: Size | None = None  # bytes per request (LB processed bytes); none: not counted
+    response_size: Size | None = None  # bytes per reply (internet egress, LB bytes); none: not counted
 
     @field_validator("profile", mode="before")
     @classmethod

@@ -1,0 +1,50 @@
+"""CT-REL-020: a queue without a dead-letter queue.
+
+No queue type exists in the spec yet; the rule applies as soon as components of
+type ``sqs`` do, and reads the dead-letter setting under any of the names in
+``DLQ_KEYS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudtwin.review.context import Context
+from cloudtwin.review.finding import Evidence, Finding
+from cloudtwin.review.rule import Rule
+
+DLQ_KEYS = ("dlq", "dead_letter_queue", "redrive_policy", "redrive", "dead_letter")
+
+
+def dlq_of(c: Any) -> Any:
+    for k in DLQ_KEYS:
+        v = getattr(c, k, None)
+        if v:
+            return v
+    return None
+
+
+class QueueWithoutDlq(Rule):
+    id = "CT-REL-020"
+    title = "A queue has no dead-letter queue"
+    pillar = "reliability"
+    best_practices = ("REL05-BP04",)
+    severity = "high"
+    description = ("An `sqs` queue with no dead-letter queue (redrive policy): a message that always fails is "
+                   "received again and again until it expires, blocking work and hiding the failure.")
+
+    def check(self, ctx: Context) -> list[Finding]:
+        queues = ctx.of_type("sqs")
+        targets = {str(getattr(d, "target", d)) for _, q in queues if (d := dlq_of(q)) is not None}
+        out: list[Finding] = []
+        for name, q in queues:
+            if dlq_of(q) is not None or name in targets:
+                continue
+            out.append(self.finding(
+                ctx, ("components", name),
+                f"queue {name!r} has no dead-letter queue: a poison message is retried until its retention "
+                f"expires, and is then lost silently.",
+                "Give it a redrive policy to a dead-letter queue with `max_receive_count` of 5 or more "
+                "[aws-facts §5, §6], and alarm on the DLQ's depth.",
+                component=name, evidence=[Evidence("static", f"none of {', '.join(DLQ_KEYS)} is set")]))
+        return out

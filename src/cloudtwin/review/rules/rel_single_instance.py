@@ -1,0 +1,38 @@
+"""CT-REL-002: a standalone EC2 instance that the workload depends on."""
+
+from __future__ import annotations
+
+from cloudtwin.review.context import Context
+from cloudtwin.review.evidence import az_availability
+from cloudtwin.review.finding import Evidence, Finding
+from cloudtwin.review.rule import Rule
+
+
+class SingleInstance(Rule):
+    id = "CT-REL-002"
+    title = "A single EC2 instance is a single point of failure"
+    pillar = "reliability"
+    best_practices = ("REL10-BP01", "REL11-BP03")
+    severity = "high"
+    description = ("A standalone `ec2` component with one instance in the request path: nothing replaces it "
+                   "when it or its zone fails.")
+
+    def check(self, ctx: Context) -> list[Finding]:
+        out: list[Finding] = []
+        for name in ctx.fleets():
+            c = ctx.comp(name)
+            if c.type != "ec2" or c.count != 1:
+                continue
+            zone = ctx.fleet_zones(name)[0]
+            ev = [Evidence("static", f"{name!r}: type ec2, count 1, zone {zone}; no Auto Scaling group replaces it")]
+            got = az_availability(ctx)
+            if got is not None and got[1].data.get("zone") == zone:
+                ev.append(got[1])
+            out.append(self.finding(
+                ctx, ("components", name),
+                f"{name!r} is one EC2 instance: when it fails, or its zone does, every request that needs it fails "
+                f"until someone replaces it by hand.",
+                "Run it as an Auto Scaling group (`type: asg`, `capacity: {min: 2}`) across two or more zones "
+                "behind a load balancer, so a failed instance is replaced automatically.",
+                component=name, evidence=ev))
+        return out
