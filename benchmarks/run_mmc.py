@@ -7,7 +7,8 @@ the entire ``python ...`` / ``cloudtwin ...`` process, imports included) with
     python benchmarks/run_mmc.py --customers 1000000 --repeat 3
     python benchmarks/run_mmc.py --customers 200000 --skip-cloudtwin
 
-cloudtwin is invoked as ``cloudtwin run <spec.yaml> --requests N --seed S --json <tmp>``.
+cloudtwin is invoked as ``cloudtwin run <spec.yaml> --requests N --seed S --json <tmp>``;
+its mean latency is read from the results at ``workloads.<name>.latency_ms.mean`` (ms).
 For the default parameters (c=4, rho=0.9, s=10 ms) the spec is ``specs/mm4.yaml``;
 for other parameters an equivalent spec is generated into a temp directory.
 """
@@ -26,10 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from cloudtwin.theory import mmc_mean_response
 
-from erlang import mmc_mean_response  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 BASELINES = ("simpy", "ciw", "heapq")
 DEFAULT_SPEC = HERE / "specs" / "mm4.yaml"
@@ -52,22 +52,6 @@ simulate:
   requests: {requests}
   seed: {seed}
 """
-
-# Where the mean latency may live in cloudtwin's --json output (dotted path, unit).
-LATENCY_PATHS: tuple[tuple[str, float], ...] = (
-    ("mean_latency_s", 1.0),
-    ("mean_latency_ms", 1e-3),
-    ("latency.mean_s", 1.0),
-    ("latency.mean_ms", 1e-3),
-    ("latency.mean", 1.0),
-    ("summary.mean_latency_s", 1.0),
-    ("summary.mean_latency_ms", 1e-3),
-    ("summary.latency.mean_s", 1.0),
-    ("summary.latency.mean_ms", 1e-3),
-    ("metrics.latency.mean_s", 1.0),
-    ("metrics.latency.mean_ms", 1e-3),
-)
-
 
 def default_cloudtwin() -> str:
     return str(Path(sys.executable).with_name("cloudtwin"))
@@ -103,38 +87,25 @@ def _number(x: Any) -> float | None:
     return float(x)
 
 
-def _search_latency(doc: Any) -> float | None:
-    """Fallback: first ``*mean*`` number under a key containing ``latency`` (any depth)."""
-    if isinstance(doc, dict):
-        for key, val in doc.items():
-            k = str(key).lower()
-            if "latency" in k and "mean" in k and (v := _number(val)) is not None:
-                return v * (1e-3 if k.endswith("ms") else 1.0)
-            if "latency" in k and isinstance(val, dict):
-                for sub, sval in val.items():
-                    s = str(sub).lower()
-                    if s.startswith("mean") and (v := _number(sval)) is not None:
-                        return v * (1e-3 if s.endswith("ms") else 1.0)
-        for val in doc.values():
-            if (v := _search_latency(val)) is not None:
-                return v
-    elif isinstance(doc, list):
-        for val in doc:
-            if (v := _search_latency(val)) is not None:
-                return v
-    return None
+def cloudtwin_mean_latency(doc: Any, key: str | None, workload: str | None = None) -> float | None:
+    """Mean latency in seconds from cloudtwin's results JSON.
 
-
-def cloudtwin_mean_latency(doc: Any, key: str | None) -> float | None:
-    """Mean latency in seconds from cloudtwin's JSON; ``key`` is ``dotted.path[:ms|:s]``."""
+    The contract puts it at ``workloads.<name>.latency_ms.mean`` (milliseconds); ``workload``
+    picks the name (default: the only workload). ``key`` (``dotted.path[:ms|:s]``) overrides.
+    """
     if key:
         path, _, unit = key.partition(":")
         v = _number(_dig(doc, path))
         return None if v is None else v * (1e-3 if unit == "ms" else 1.0)
-    for path, scale in LATENCY_PATHS:
-        if (v := _number(_dig(doc, path))) is not None:
-            return v * scale
-    return _search_latency(doc)
+    workloads = doc.get("workloads") if isinstance(doc, dict) else None
+    if not isinstance(workloads, dict) or not workloads:
+        return None
+    if workload is None:
+        if len(workloads) != 1:
+            raise ValueError(f"several workloads {sorted(workloads)}: pick one with --workload")
+        workload = next(iter(workloads))
+    v = _number(_dig(workloads, f"{workload}.latency_ms.mean"))
+    return None if v is None else v * 1e-3
 
 
 def last_json_line(stdout: str) -> dict[str, Any]:
@@ -217,7 +188,9 @@ def run_engine(engine: str, args: argparse.Namespace, tmpdir: Path) -> dict[str,
             if engine == "cloudtwin":
                 doc = json.loads(json_out.read_text())
                 customers = args.customers
-                mean = cloudtwin_mean_latency(doc, args.latency_key)
+                mean = cloudtwin_mean_latency(doc, args.latency_key, args.workload)
+                if mean is None:
+                    raise ValueError("no mean latency at workloads.<name>.latency_ms.mean in the results")
                 inproc = None
             else:
                 doc = last_json_line(proc.stdout)
@@ -288,9 +261,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--spec", help="override the cloudtwin spec YAML")
     p.add_argument(
         "--latency-key",
-        help="dotted path of the mean latency in cloudtwin's JSON, "
-        "optional ':ms' suffix (default: auto-detect)",
+        help="dotted path of the mean latency in cloudtwin's JSON, optional ':ms' suffix "
+        "(default: workloads.<workload>.latency_ms.mean, in ms)",
     )
+    p.add_argument("--workload", help="workload whose latency to read (default: the only one)")
     p.add_argument("--timeout", type=float, default=None, help="per-process timeout, s")
     p.add_argument("--json-out", help="also write the results as JSON here")
     args = p.parse_args(argv)

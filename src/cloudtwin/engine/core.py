@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from itertools import count
 from typing import Any
 
 
 class StopSimulation(Exception):
     """Raised by a callback to end :meth:`Engine.run` cleanly."""
+
+
+_LAST = 2**63  # a seq no run reaches: the stop sentinel sorts after every event at its time
 
 
 def _stop(_: object) -> None:
@@ -76,14 +79,21 @@ class Engine:
     def run(self, until: float = math.inf) -> float:
         """Execute events in time order until ``until``, a stop, or an empty heap.
 
+        Every event at or before ``until`` runs, including those scheduled at
+        exactly ``until`` during the run: the stop sentinel's ``seq`` is above any
+        real one, so it sorts after all of them. A sentinel left by a run that a callback
+        stopped is removed, so it cannot cut a later ``run`` short.
+
         Returns the simulated time reached. The executed-event count is derived
         from the sequence counter afterwards instead of being counted per event.
         """
         heap = self._heap
-        sentinel = until != math.inf
-        if sentinel:
-            self.at(until, _stop)
         before = self._pushed() - len(heap)
+        sentinel = None
+        if until != math.inf:
+            sentinel = (until if until > self.now else self.now, _LAST, _stop, None)
+            heappush(heap, sentinel)
+        fn: Callable[[Any], None] | None = None
         try:
             while True:
                 t, _, fn, arg = heappop(heap)
@@ -91,14 +101,14 @@ class Engine:
                 fn(arg)
         except StopSimulation:
             pass
-        except IndexError:
-            if heap:  # raised by a callback, not by the empty heap
-                raise
-        ran = self._pushed() - len(heap) - before
-        stopped_by_sentinel = sentinel and self.now >= until and not any(
-            e[2] is _stop for e in heap
-        )
-        self._executed += ran - (1 if stopped_by_sentinel else 0)
+        except IndexError as exc:
+            tb = exc.__traceback__
+            if heap or (tb is not None and tb.tb_next is not None):
+                raise  # raised by a callback, not by popping the empty heap
+        if sentinel is not None and fn is not _stop:
+            heap.remove(sentinel)
+            heapify(heap)
+        self._executed += self._pushed() - len(heap) - before
         return self.now
 
     def _pushed(self) -> int:

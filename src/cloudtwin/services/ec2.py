@@ -241,7 +241,8 @@ class Instance:
 
     def in_system_seconds(self) -> float:
         """Integral over time of ``active`` (requests queued or being served here), up to now."""
-        return self.occ + self.active * self.engine.now
+        now: float = self.engine.now
+        return self.occ + self.active * now
 
 
 class Fleet(Component):
