@@ -18,7 +18,7 @@ from cloudtwin.engine import Engine
 from cloudtwin.errors import RunRefused
 from cloudtwin.network import Network
 from cloudtwin.results import Results, assemble
-from cloudtwin.services import load_all
+from cloudtwin.services import load
 from cloudtwin.spec.schema import Architecture
 from cloudtwin.workloads import WorkloadRun
 
@@ -55,7 +55,7 @@ class Simulation:
         self.ip_owner: dict[str, Any] = {}
         self._ips = 0
         self.network = Network(self)
-        registry = load_all()
+        registry = load({c.type for c in arch.components.values()})
         self.components: dict[str, Component] = {}
         for name, spec in arch.components.items():
             self.components[name] = registry[spec.type](name, spec, self)

@@ -90,6 +90,8 @@ class WorkloadRun:
         self.needs_client = self.entry.needs_client or spec.sessions is not None
         self.clients: dict[int, Client] = {}
         self.complete = self._complete
+        self.complete_bare = self._complete_bare
+        self.counting = sim.remaining is not None  # stop after a number of completed requests
         self.arrive = self._arrive
         self.hot = sim.engine.hot()
         self.simple = not self.needs_client and spec.timeout is None
@@ -120,7 +122,7 @@ class WorkloadRun:
     # ---- arrivals -----------------------------------------------------------
     def start(self) -> None:
         if self.simple and self.f is None and self.gap is not None:
-            self.arrive = self._arrive_poisson
+            self.arrive = self._arrive_bare if getattr(self.entry, "accepts_bare", False) else self._arrive_poisson
         if self.peak_rate > 0:
             self.engine.after(self._next_gap(), self.arrive)
 
@@ -131,6 +133,15 @@ class WorkloadRun:
         heappush(heap, (now + self.gap(), next(seq), self.arrive, None))  # type: ignore[misc]
         self.requests += 1
         self.entry.handle(Request(now, None, None), self.op, self.complete, None)
+
+    def _arrive_bare(self, _: object = None) -> None:
+        """As :meth:`_arrive_poisson`, for an entry that takes bare requests: the request
+        is just its start time (no client, session, proxy or timeout to carry)."""
+        heap, seq = self.hot
+        now = self.engine.now
+        heappush(heap, (now + self.gap(), next(seq), self.arrive, None))  # type: ignore[misc]
+        self.requests += 1
+        self.entry.handle(now, self.op, self.complete_bare, None)
 
     def _next_gap(self) -> float:
         if self.gap is not None:
@@ -194,13 +205,31 @@ class WorkloadRun:
             self._complete(req, TIMEOUT)
             req.finished = _TIMED_OUT
 
+    def _complete_bare(self, t0: float, err: str | None) -> None:
+        """Completion of a bare request. A double completion cannot be caught per request
+        here; it would break the end-of-run identity requests = succeeded + failed + in flight."""
+        if err is None:
+            self.succeeded += 1
+            b = self.lat_buf
+            b.append(self.engine.now - t0)
+            if len(b) >= BATCH:
+                self.minute_hist.flush()
+        else:
+            self.failed += 1
+            self.errors[err] += 1
+            self.minute_err += 1
+        if self.counting:
+            sim = self.sim
+            sim.remaining -= 1  # type: ignore[operator]
+            if sim.remaining <= 0:  # type: ignore[operator]
+                raise StopSimulation
+
     def _complete(self, req: Request, err: str | None) -> None:
         if req.finished:
             if req.finished is _TIMED_OUT:
                 return  # the reply came after the client gave up
             raise InvariantViolation(f"workload {self.name}: a request completed twice")
         req.finished = True
-        self.minute_req += 1
         if err is None:
             self.succeeded += 1
             b = self.lat_buf
@@ -211,10 +240,10 @@ class WorkloadRun:
             self.failed += 1
             self.errors[err] += 1
             self.minute_err += 1
-        sim = self.sim
-        if sim.remaining is not None:
-            sim.remaining -= 1
-            if sim.remaining <= 0:
+        if self.counting:
+            sim = self.sim
+            sim.remaining -= 1  # type: ignore[operator]
+            if sim.remaining <= 0:  # type: ignore[operator]
                 raise StopSimulation
         s = req.session
         if s is not None:
@@ -238,12 +267,14 @@ class WorkloadRun:
     def minute(self, now: float) -> None:
         """Close the current minute of the per-minute series."""
         h = self.minute_hist
-        self.series_req.append(self.minute_req)
+        finished = self.succeeded + self.failed
+        self.series_req.append(finished - self.minute_req)  # requests completed this minute
         self.series_err.append(self.minute_err)
         self.series_p99.append(round(h.quantile(0.99) * 1000, 3) if h.count else 0.0)
         self.total.merge(h)
         h.reset()
-        self.minute_req = self.minute_err = 0
+        self.minute_req = finished  # completed before this minute began
+        self.minute_err = 0
 
     def flush(self) -> None:
         """Fold the partial minute into the totals at the end of the run."""

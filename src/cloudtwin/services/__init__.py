@@ -21,6 +21,25 @@ def register(*kinds: str):  # type: ignore[no-untyped-def]
     return deco
 
 
+# Which module serves each spec type, so a run imports only the services it uses.
+MODULES = {
+    "ec2": "ec2", "asg": "asg", "alb": "elb", "nlb": "elb", "clb": "elb", "route53": "route53",
+    "elasticache": "elasticache", "rds": "rds", "aurora": "rds", "efs": "efs", "ebs": "ebs",
+}
+
+
+def load(kinds: set[str]) -> dict[str, type[Component]]:
+    """Import the modules serving ``kinds`` (every module if one is not in MODULES)."""
+    import importlib
+
+    if any(k not in MODULES for k in kinds):
+        return load_all()
+    for k in sorted(kinds):
+        if k not in REGISTRY:
+            importlib.import_module(f"{__name__}.{MODULES[k]}")
+    return REGISTRY
+
+
 def load_all() -> dict[str, type[Component]]:
     """Import every service module so each registers itself."""
     import importlib

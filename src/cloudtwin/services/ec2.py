@@ -43,8 +43,8 @@ class Instance:
 
     __slots__ = (
         "sim", "engine", "owner", "iid", "zone", "slots", "busy", "queue", "backlog", "state",
-        "zone_ok", "public_ip", "steps", "launched_at", "in_service_at", "busy_acc", "busy_last",
-        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "hot", "ended_at", "occ",
+        "zone_ok", "public_ip", "steps", "launched_at", "in_service_at", "bacc",
+        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "hot", "ended_at", "occ", "live",
     )
 
     def __init__(self, owner: Any, iid: str, zone: str, *, purchase: str = "on_demand") -> None:
@@ -61,12 +61,12 @@ class Instance:
         self.queue: deque[tuple[Any, Any, float]] = deque()  # (callback, job, cpu seconds)
         self.state = "pending"  # pending | running | stopped | terminated
         self.zone_ok = sim.zone_up(zone)
+        self.live = False  # running and its zone up: the one flag the hot path reads
         self.public_ip = ""
         self.launched_at = self.engine.now
         self.in_service_at: float | None = None
         self.ended_at: float | None = None  # when it stopped or terminated (billing ends)
-        self.busy_acc = 0.0
-        self.busy_last = self.engine.now
+        self.bacc = 0.0  # slot end times minus start times: busy slot-seconds = bacc + busy * now
         self.active = 0
         self.occ = 0.0  # exit times minus entry times: in-system seconds = occ + active * now
         owner.launched.append(self)
@@ -80,18 +80,19 @@ class Instance:
     # ---- lifecycle ----------------------------------------------------------
     @property
     def up(self) -> bool:
-        return self.state == "running" and self.zone_ok
+        return self.live
 
     def running(self) -> None:
         """Boot finished: the instance serves from now on."""
         if self.state == "pending":
             self.state = "running"
+            self.live = self.zone_ok
             self.in_service_at = self.engine.now
 
     def kill(self, state: str = "terminated") -> None:
         """Stop serving now: queued work is refused, in-service work fails."""
-        self._account()
         self.state = state
+        self.live = False
         self.ended_at = self.engine.now
         self._drop_queue()
         if self.public_ip:
@@ -99,6 +100,7 @@ class Instance:
 
     def set_zone(self, ok: bool) -> None:
         self.zone_ok = ok
+        self.live = ok and self.state == "running"
         if not ok:
             self._drop_queue()
 
@@ -117,10 +119,10 @@ class Instance:
 
     # ---- serving ------------------------------------------------------------
     def handle(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
-        if self.state != "running" or not self.zone_ok:
+        if not self.live:
             done(req, UNAVAILABLE)
             return
-        s = req.session
+        s = None if req.__class__ is float else req.session  # a bare request is its start time
         if s is None and self.fast is not None:
             # Fast path for a handler that is one cpu step: no Run object at all.
             self.active += 1
@@ -129,8 +131,7 @@ class Instance:
             self.occ -= now
             job = (req, done, now)
             if self.busy < self.slots:
-                self.busy_acc += self.busy * (now - self.busy_last)
-                self.busy_last = now
+                self.bacc -= now
                 self.busy += 1
                 heap, seq = self.hot
                 heappush(heap, (now + seconds, next(seq), self.fast_done, job))
@@ -159,9 +160,7 @@ class Instance:
 
     def cpu(self, run: Run, seconds: float) -> None:
         if self.busy < self.slots:
-            now = self.engine.now
-            self.busy_acc += self.busy * (now - self.busy_last)
-            self.busy_last = now
+            self.bacc -= self.engine.now
             self.busy += 1
             self.engine.after(seconds, self.cpu_done, run)
         elif len(self.queue) < self.backlog:
@@ -172,37 +171,35 @@ class Instance:
     def _release(self) -> None:
         """A CPU step ended: hand the slot to the next in the queue, or free it."""
         q = self.queue
-        if q and self.state == "running" and self.zone_ok:
+        if q and self.live:
             cb, job, t = q.popleft()
             heap, seq = self.hot
             heappush(heap, (self.engine.now + t, next(seq), cb, job))
         else:
-            now = self.engine.now
-            self.busy_acc += self.busy * (now - self.busy_last)
-            self.busy_last = now
+            self.bacc += self.engine.now
             self.busy -= 1
 
     def _cpu_done(self, run: Run) -> None:
         self._release()
         run.advance()
 
-    def _fast_done(self, job: tuple[Request, Any, float]) -> None:
-        q = self.queue  # _release(), inlined on the hot path
+    def _fast_done(self, job: tuple[Any, Any, float]) -> None:
         now = self.engine.now
-        if q and self.state == "running" and self.zone_ok:
+        q = self.queue
+        live = self.live
+        if q and live:  # _release(), inlined on the hot path
             cb, nxt, t = q.popleft()
             heap, seq = self.hot
             heappush(heap, (now + t, next(seq), cb, nxt))
         else:
-            self.busy_acc += self.busy * (now - self.busy_last)
-            self.busy_last = now
+            self.bacc += now
             self.busy -= 1
-        req, done, t_in = job
         self.active -= 1
         self.occ += now
         owner = self.owner
         owner.requests += 1
-        if self.state == "running" and self.zone_ok:
+        req, done, t_in = job
+        if live:
             b = owner.lat_buf
             b.append(now - t_in)
             if len(b) >= BATCH:
@@ -229,15 +226,10 @@ class Instance:
         run.done(req, err)
 
     # ---- metrics ------------------------------------------------------------
-    def _account(self) -> None:
-        now = self.engine.now
-        self.busy_acc += self.busy * (now - self.busy_last)
-        self.busy_last = now
-
     def busy_seconds(self) -> float:
         """Slot-seconds spent busy since launch (exact, up to now)."""
-        self._account()
-        return self.busy_acc
+        now: float = self.engine.now
+        return self.bacc + self.busy * now
 
     def in_system_seconds(self) -> float:
         """Integral over time of ``active`` (requests queued or being served here), up to now."""
@@ -254,6 +246,7 @@ class Fleet(Component):
         self.slots: int = spec.workers or vcpus or 2
         self.steps: tuple[CStep, ...] = ()
         self.fast: Any = None
+        self.accepts_bare = False  # can take a request that is only its start time (see build)
         self.lat_buf = self.latency.buffer
         self.instances: list[Instance] = []
         self.launched: list[Instance] = []  # every instance ever, replaced ones included
@@ -394,6 +387,12 @@ class EC2(Fleet):
             inst.running()
             self._assign_ip(inst)
         self._bind()
+
+    def build(self) -> None:
+        super().build()
+        # With a one-cpu-step handler nothing downstream reads the request, so a workload
+        # may send it bare (its start time); the instance's fast path takes either form.
+        self.accepts_bare = self.fast is not None
 
     def _bind(self) -> None:
         """With one instance, callers reach it directly (one call frame less per request).
