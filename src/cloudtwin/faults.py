@@ -20,7 +20,17 @@ if TYPE_CHECKING:
 
 def schedule(sim: Simulation) -> None:
     for i, f in enumerate(sim.arch.faults):
-        sim.engine.at(f.at, lambda _, f=f, i=i: _fire(sim, f, i))
+        sim.engine.at(f.at, _Scheduled(sim, f, i).fire)
+
+
+class _Scheduled:
+    __slots__ = ("sim", "fault", "index")
+
+    def __init__(self, sim: Simulation, fault: Fault, index: int) -> None:
+        self.sim, self.fault, self.index = sim, fault, index
+
+    def fire(self, _: object = None) -> None:
+        _fire(self.sim, self.fault, self.index)
 
 
 def _describe(f: Fault) -> str:

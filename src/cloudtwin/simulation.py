@@ -110,8 +110,8 @@ class Simulation:
         if self.remaining is not None and rate > 0:
             span = min(span, self.remaining / rate)
         periodic = 0.0
-        for c in self.components.values():
-            periodic += getattr(c, "periodic_events_per_second", lambda: 0.0)()
+        for comp in self.components.values():
+            periodic += getattr(comp, "periodic_events_per_second", lambda: 0.0)()
         # each 1-minute tick runs every component's and workload's minute hook and grows their series
         per_minute = 1.0 + MINUTE_COST * (len(self.components) + len(self.workloads))
         return rate * span * per_request + span * (periodic + per_minute / MINUTE)

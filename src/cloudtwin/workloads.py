@@ -130,7 +130,7 @@ class WorkloadRun:
         """The common case, kept lean: Poisson arrivals at a constant rate, no clients."""
         heap, seq = self.hot
         now = self.engine.now
-        heappush(heap, (now + self.gap(), next(seq), self.arrive, None))  # type: ignore[misc]
+        heappush(heap, (now + self.gap(), next(seq), self.arrive, None))
         self.requests += 1
         self.entry.handle(Request(now, None, None), self.op, self.complete, None)
 
@@ -139,13 +139,13 @@ class WorkloadRun:
         is just its start time (no client, session, proxy or timeout to carry)."""
         heap, seq = self.hot
         now = self.engine.now
-        heappush(heap, (now + self.gap(), next(seq), self.arrive, None))  # type: ignore[misc]
+        heappush(heap, (now + self.gap(), next(seq), self.arrive, None))
         self.requests += 1
-        self.entry.handle(now, self.op, self.complete_bare, None)
+        self.entry.handle(now, self.op, self.complete_bare, None)  # type: ignore[arg-type]
 
     def _next_gap(self) -> float:
         if self.gap is not None:
-            return self.gap()
+            return float(self.gap())
         rate = self.spec.rate * (self.f(self.engine.now) if self.f else 1.0)
         return 1.0 / rate if rate > 0 else 1.0
 
@@ -221,7 +221,7 @@ class WorkloadRun:
         if self.counting:
             sim = self.sim
             sim.remaining -= 1  # type: ignore[operator]
-            if sim.remaining <= 0:  # type: ignore[operator]
+            if sim.remaining <= 0:
                 raise StopSimulation
 
     def _complete(self, req: Request, err: str | None) -> None:
@@ -243,7 +243,7 @@ class WorkloadRun:
         if self.counting:
             sim = self.sim
             sim.remaining -= 1  # type: ignore[operator]
-            if sim.remaining <= 0:  # type: ignore[operator]
+            if sim.remaining <= 0:
                 raise StopSimulation
         s = req.session
         if s is not None:

@@ -118,7 +118,8 @@ class Instance:
                 self.finish(job, UNAVAILABLE)
 
     # ---- serving ------------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
+    def handle(self, req: Any, op: str, done: Any, arg: Any = None) -> None:
+        """Serve ``req`` (a :class:`Request`, or a bare start time from a simple workload)."""
         if not self.live:
             done(req, UNAVAILABLE)
             return
@@ -495,5 +496,9 @@ class EC2(Fleet):
         if not spot:
             return super().spot_interruption(count)
         for i in spot:
-            self.engine.after(120.0, lambda _, i=i: i.kill("terminated"))  # 2-minute notice [aws-facts §3]
+            self.engine.after(120.0, _terminate, i)  # 2-minute notice [aws-facts §3]
         return [f"spot interruption notice for {i.iid} (terminates in 120 s)" for i in spot]
+
+
+def _terminate(inst: Instance) -> None:
+    inst.kill("terminated")
