@@ -89,3 +89,24 @@ def test_single_az_is_down_for_the_outage_and_recovers(single: tuple[Simulation,
     # zone back at `hi`; a health check, a boot (40-80 s) and one ALB check later it serves again
     assert availability(res, slice(hi + 3, None)) >= 0.99
     assert res.workload("users")["availability"] < 0.7
+
+
+def test_reserved_plus_on_demand_costs_less_than_all_on_demand_at_the_same_availability(
+    multi: tuple[Simulation, Results],
+) -> None:
+    """Row 2's cost claim, from the two blueprints as a user would compare them."""
+    import cloudtwin
+    from cloudtwin.pricing.table import builtin
+
+    _, mixed = multi
+    on_demand = cloudtwin.run("simple-web-app-on-demand")
+    assert on_demand.workload("users")["availability"] == mixed.workload("users")["availability"]
+    assert on_demand["cost"]["unpriced"] == [] and mixed["cost"]["unpriced"] == []
+    box = builtin().get("us-east-1", "BoxUsage:m5.large")
+    ri = builtin().get("us-east-1", "ReservedUsage:m5.large")
+    assert box is not None and ri is not None and ri.usd < box.usd
+    reserved_hours = sum(i["quantity"] for i in mixed["cost"]["items"] if i["usage_type"] == "ReservedUsage:m5.large")
+    assert reserved_hours > 0
+    saving = on_demand["cost"]["window_usd"] - mixed["cost"]["window_usd"]
+    # the whole difference is the reserved hours billed at the reserved instead of the on-demand rate
+    assert saving == pytest.approx(reserved_hours * (box.usd - ri.usd), abs=0.0005)

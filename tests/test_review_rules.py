@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from cloudtwin.review import load_rules, review
-from cloudtwin.review.context import Context
 from cloudtwin.review.rule import BEST_PRACTICES, PILLARS, PREFIX_PILLAR, SEVERITIES, bp_pillar
 from cloudtwin.spec import parse_spec_located
 
@@ -43,8 +42,6 @@ def run(text: str, *, file: str = "example.yaml"):
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_fires_on_its_example_and_not_after_the_fix(rule) -> None:
-    if rule.id == "CT-REL-020":
-        pytest.skip("no sqs type in the schema yet; see test_queue_rule_on_a_constructed_queue")
     text, fixes = EXAMPLES[rule.id]
     found = run(text).by_rule(rule.id)
     assert len(found) == 1, [f.message for f in found]
@@ -149,22 +146,22 @@ def test_static_stability_arithmetic() -> None:
     assert run("zones: [a, b, c]\n" + three).by_rule("CT-REL-012") == []
 
 
-def test_queue_rule_on_a_constructed_queue() -> None:
-    """No sqs type exists yet: the rule is exercised on a constructed architecture."""
-    from types import SimpleNamespace
-
-    from cloudtwin.review.rules.rel_queue_dlq import QueueWithoutDlq
-    from cloudtwin.spec.schema import Architecture
-
-    def ctx(**queues: object) -> Context:
-        return Context(Architecture.model_construct(name="q", zones=["a", "b"], components=queues, workloads={},
-                                                    faults=[]))
-
-    rule = QueueWithoutDlq()
-    lonely = ctx(jobs=SimpleNamespace(type="sqs"))
-    assert [f.component for f in rule.check(lonely)] == ["jobs"]
-    paired = ctx(jobs=SimpleNamespace(type="sqs", dlq="jobs-dlq"), **{"jobs-dlq": SimpleNamespace(type="sqs")})
-    assert rule.check(paired) == []
+def test_queue_rule_spares_dead_letter_queues_of_every_kind() -> None:
+    """A queue that is some other component's dead-letter target needs no DLQ of its own."""
+    text = """
+name: q
+components:
+  jobs: {type: sqs, dlq: jobs-dlq}
+  jobs-dlq: {type: sqs, retention: 14d}
+  fn-dlq: {type: sqs, retention: 14d}
+  sub-dlq: {type: sqs, retention: 14d}
+  spare: {type: sqs}
+  fn: {type: lambda, on_failure: fn-dlq, event_sources: [{queue: jobs}]}
+  topic: {type: sns, subscriptions: [{target: fn, dlq: sub-dlq}]}
+"""
+    found = run(text).by_rule("CT-REL-020")
+    assert [f.component for f in found] == ["spare"]
+    assert found[0].line == 8  # the line of `spare:`
 
 
 def test_draining_shorter_than_the_client_timeout() -> None:

@@ -39,12 +39,15 @@ def _duration(text: str | None) -> float | None:
 
 
 def _load(spec: str) -> Any:
-    from cloudtwin.spec import load_spec
+    from cloudtwin.spec import load_spec_located, spec_warnings
 
     try:
-        return load_spec(spec)
+        arch, located = load_spec_located(spec)
     except SpecError as exc:
         _fail(str(exc))
+    for w in spec_warnings(arch, located):
+        typer.echo(f"warning: {w}", err=True)
+    return arch
 
 
 @app.command()

@@ -30,7 +30,7 @@ class CStep:
     """One compiled step."""
 
     __slots__ = ("kind", "sample", "target", "op", "key", "ttl", "timeout", "retries", "backoff",
-                 "on_miss", "jitter", "size")
+                 "on_miss", "jitter", "size", "message")
 
     def __init__(self, kind: int) -> None:
         self.kind = kind
@@ -45,6 +45,7 @@ class CStep:
         self.on_miss: tuple[CStep, ...] = ()
         self.jitter: Sampler | None = None
         self.size: float | None = None  # bytes of the call, for the cross-AZ data-transfer bill
+        self.message: Any = None  # a MessageFactory: what a send/publish/invoke_async call sends
 
 
 def compile_steps(steps: list[Step], sim: Simulation, owner: str, path: str = "handler") -> tuple[CStep, ...]:
@@ -65,6 +66,10 @@ def compile_steps(steps: list[Step], sim: Simulation, owner: str, path: str = "h
             c.key = make_sampler(st.key, stream(sim.seed, name + ".key")) if st.key else None
             c.ttl, c.timeout, c.retries, c.backoff = st.ttl, st.timeout, st.retries, st.backoff
             c.size = st.size
+            if st.message is not None:
+                from cloudtwin.messaging import MessageFactory
+
+                c.message = MessageFactory(st.message, sim.seed, name + ".message")
             c.jitter = uniform_sampler(stream(sim.seed, name + ".jitter")) if st.retries else None
             if st.on_miss:
                 c.on_miss = compile_steps(st.on_miss, sim, owner, f"{path}[{i}].on_miss")
@@ -154,6 +159,8 @@ class Run:
         arg = self.key
         if st.op == "set":
             arg = (arg, st.ttl)  # a cache set needs its TTL
+        elif st.message is not None:
+            arg = st.message  # a queue, topic or async invoke draws the message from it
         elif getattr(target, "needs_caller", False):
             arg = (arg, host)  # AZ-bound storage (EBS, EFS) needs to know which instance calls
         rtt = host.sim.network.rtt(host.zone, target.endpoint_zone(host.zone), st.size)

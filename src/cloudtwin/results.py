@@ -71,13 +71,18 @@ def assemble(sim: Simulation, wall_s: float) -> Results:
         sessions["completed"] += w.sessions_completed
         sessions["lost"] += w.sessions_lost
         sessions["active"] += len(w.live_sessions)
-    messages = {"published": 0, "delivered": 0, "dead_lettered": 0, "expired": 0,
-                "in_flight": 0, "duplicates": 0, "lost": 0}
+    messages: dict[str, Any] = {"published": 0, "delivered": 0, "dead_lettered": 0, "expired": 0,
+                                "in_flight": 0, "duplicates": 0, "lost": 0}
     for c in sim.components.values():
         acct = getattr(c, "message_accounting", None)
         if acct is not None:
             for k, v in acct().items():
                 messages[k] += v
+    ledger = getattr(sim, "ledger", None)  # the message ledger of sqs/sns/lambda (cloudtwin.messaging)
+    if ledger is not None:
+        for k, v in ledger.totals().items():
+            messages[k] += v
+    messages["lost_by_cause"] = dict(sorted(ledger.lost_by_cause.items())) if ledger is not None else {}
     n_minutes = min((len(w.series_req) for w in sim.workloads.values()), default=0)
     series = {
         "step_s": 60.0,
@@ -134,5 +139,8 @@ def check_invariants(sim: Simulation, data: dict[str, Any]) -> None:
     if m["published"] != m["delivered"] + m["dead_lettered"] + m["expired"] + m["in_flight"] + m["lost"]:
         problems.append(f"messages: published {m['published']} != delivered + dead_lettered + expired "
                         f"+ in_flight + lost ({m})")
+    ledger = getattr(sim, "ledger", None)
+    if ledger is not None:
+        problems.extend(ledger.check(sim.components.values()))
     if problems:
         raise InvariantViolation("; ".join(problems))

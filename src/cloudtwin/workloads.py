@@ -77,6 +77,8 @@ class WorkloadRun:
         self.engine = sim.engine
         self.entry = sim.components[spec.entry]
         self.op = spec.host or ""  # for a route53 entry: the name to resolve
+        make_arg = getattr(self.entry, "producer_arg", None)  # queues and topics: a message factory
+        self.arg: Any = make_arg(name, spec) if make_arg is not None else None
         seed = sim.seed
         self.f, self.fmax = profile_factor(spec.profile, sim.horizon or 3600.0)
         peak = spec.rate * self.fmax
@@ -132,7 +134,7 @@ class WorkloadRun:
         now = self.engine.now
         heappush(heap, (now + self.gap(), next(seq), self.arrive, None))
         self.requests += 1
-        self.entry.handle(Request(now, None, None), self.op, self.complete, None)
+        self.entry.handle(Request(now, None, None), self.op, self.complete, self.arg)
 
     def _arrive_bare(self, _: object = None) -> None:
         """As :meth:`_arrive_poisson`, for an entry that takes bare requests: the request
@@ -163,7 +165,7 @@ class WorkloadRun:
                 return
         if self.simple:
             self.requests += 1
-            self.entry.handle(Request(eng.now, None, None), self.op, self.complete, None)
+            self.entry.handle(Request(eng.now, None, None), self.op, self.complete, self.arg)
         elif self.spec.sessions is not None:
             self._start_session()
         elif self.needs_client:
@@ -198,7 +200,7 @@ class WorkloadRun:
         self.requests += 1
         if self.spec.timeout is not None:
             self.engine.after(self.spec.timeout, self._expire, req)
-        self.entry.handle(req, self.op, self.complete, None)
+        self.entry.handle(req, self.op, self.complete, self.arg)
 
     def _expire(self, req: Request) -> None:
         if not req.finished:

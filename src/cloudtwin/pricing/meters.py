@@ -172,6 +172,9 @@ USAGE_BASED: dict[str, list[str]] = {
     "nlb": ["LCUUsage:network"],
     "clb": ["DataProcessing-Bytes:classic"],
     "route53": ["DNS-Queries"],
+    "sqs": ["SQS-Requests-Tier1"],
+    "sns": ["SNS-Requests-Tier1"],
+    "lambda": ["Request", "Lambda-GB-Second"],
 }
 
 

@@ -200,7 +200,10 @@ def info_lines(results: dict[str, Any]) -> list[str]:
     lines = []
     msgs = as_dict(results.get("messages"))
     if msgs:
-        lines.append("messages: " + ", ".join(f"{k} {fmt_int(v)}" for k, v in msgs.items()))
+        causes = as_dict(msgs.get("lost_by_cause"))
+        why = f" ({', '.join(f'{k} {fmt_int(v)}' for k, v in causes.items())})" if causes else ""
+        lines.append("messages: " + ", ".join(f"{k} {fmt_int(v)}" for k, v in msgs.items()
+                                              if not isinstance(v, dict)) + why)
     sess = as_dict(results.get("sessions"))
     if sess:
         lines.append("sessions: " + ", ".join(f"{k} {fmt_int(v)}" for k, v in sess.items()))

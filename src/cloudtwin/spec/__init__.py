@@ -18,7 +18,7 @@ from cloudtwin.spec.loader import MAX_SPEC_BYTES, Located, Path, load_yaml
 from cloudtwin.spec.schema import Architecture
 
 __all__ = ["Architecture", "Located", "load_spec", "load_spec_located", "parse_spec", "parse_spec_located",
-           "validate_data"]
+           "spec_warnings", "validate_data"]
 
 
 _MISSING = object()
@@ -142,6 +142,18 @@ def validate_data(located: Located) -> Architecture:
     if problems:
         raise SpecError([located.issue(p, m) for p, m in problems])
     return arch
+
+
+def spec_warnings(arch: Architecture, located: Located | None = None) -> list[Issue]:
+    """Settings that are legal but that AWS advises against (e.g. an SQS visibility timeout
+    below 6 x the consuming function's timeout), with path and ``file:line``. Never fatal:
+    ``cloudtwin validate`` and ``run`` print them as ``warning: ...`` and carry on."""
+    found = references.warnings(arch)
+    if located is None:
+        from cloudtwin.spec.loader import format_path
+
+        return [Issue(format_path(p), m) for p, m in found]
+    return [located.issue(p, m) for p, m in found]
 
 
 def parse_spec(text: str, *, file: str = "<spec>") -> Architecture:

@@ -11,6 +11,7 @@ from pydantic import Discriminator, Field, Tag, model_validator
 
 from cloudtwin.engine.sampling import Distribution
 from cloudtwin.spec.base import Dist, Duration, Model, Size
+from cloudtwin.spec.messaging import SNS, SQS, Lambda
 from cloudtwin.spec.steps import Step
 from cloudtwin.spec.units import parse_distribution
 
@@ -299,8 +300,12 @@ Component = Annotated[
     | Annotated[RDS, Tag("rds")]
     | Annotated[RDS, Tag("aurora")]
     | Annotated[EFS, Tag("efs")]
-    | Annotated[EBS, Tag("ebs")],
+    | Annotated[EBS, Tag("ebs")]
+    | Annotated[SQS, Tag("sqs")]
+    | Annotated[SNS, Tag("sns")]
+    | Annotated[Lambda, Tag("lambda")],
     Discriminator(_component_kind),
 ]
 
-COMPONENT_TYPES = ("alb", "asg", "aurora", "clb", "ebs", "ec2", "efs", "elasticache", "nlb", "rds", "route53")
+COMPONENT_TYPES = ("alb", "asg", "aurora", "clb", "ebs", "ec2", "efs", "elasticache", "lambda", "nlb", "rds",
+                   "route53", "sns", "sqs")

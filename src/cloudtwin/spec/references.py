@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from cloudtwin.spec import messaging
 from cloudtwin.spec.components import ASG, EBS, EC2, ElastiCache, LoadBalancer, Route53
 from cloudtwin.spec.loader import Path
 from cloudtwin.spec.schema import Architecture
 from cloudtwin.spec.steps import CallStep, Step
 
 COMPUTE = (EC2, ASG)
-ENTRY_TYPES = ("route53", "alb", "nlb", "clb", "ec2", "asg")
+ENTRY_TYPES = ("route53", "alb", "nlb", "clb", "ec2", "asg", "sqs", "sns", "lambda")
 OPERATIONS: dict[str, tuple[str, ...]] = {
     "elasticache": ("get", "set", "delete"),
     "rds": ("query", "write", "read"),
@@ -23,6 +24,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "efs": ("read", "write"),
     "ebs": ("read", "write"),
     "alb": ("",), "nlb": ("",), "clb": ("",), "ec2": ("",), "asg": ("",),
+    "sqs": ("send",), "sns": ("publish",), "lambda": ("invoke", "invoke_async"),
 }
 
 
@@ -81,6 +83,7 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
                     if iz != {ez}:
                         out.append(((*base, "mounts", i), f"EBS volume {m!r} is in zone {ez}; an instance "
                                     f"in zone(s) {sorted(iz)} cannot attach it (EBS is AZ-bound)"))
+        if isinstance(c, COMPUTE) or c.type == "lambda":
             for st, p in walk_steps(c.handler, (*base, "handler")):
                 if isinstance(st, CallStep):
                     _check_call(st, p, comps, out)
@@ -103,8 +106,14 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
                 out.append((("faults", i, "az_outage"), f"zone {f.az_outage!r} is not in {sorted(zones)}"))
         else:
             need(("faults", i, f.action), f.target, kinds_for[f.action], f"{f.action} target")
+    out.extend(messaging.check(arch))
     out.extend(_cycles(arch))
     return out
+
+
+def warnings(arch: Architecture) -> list[tuple[Path, str]]:
+    """Legal but risky settings, as ``(path, message)``: reported, never fatal."""
+    return messaging.warnings(arch)
 
 
 def _check_call(st: CallStep, p: Path, comps: dict[str, Any], out: list[tuple[Path, str]]) -> None:
@@ -131,9 +140,9 @@ def _cycles(arch: Architecture) -> list[tuple[Path, str]]:
     """Handlers that call back into themselves would recurse forever."""
     edges: dict[str, set[str]] = {n: set() for n in arch.components}
     for n, c in arch.components.items():
-        if isinstance(c, COMPUTE):
+        if isinstance(c, COMPUTE) or c.type == "lambda":
             for st, _ in walk_steps(c.handler, ()):
-                if isinstance(st, CallStep):
+                if isinstance(st, CallStep) and st.op != "invoke_async":  # an async invoke does not wait
                     edges[n].add(st.target)
         if isinstance(c, LoadBalancer):
             edges[n].update(c.target_names)

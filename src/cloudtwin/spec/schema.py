@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cloudtwin.spec.base import Dist, Duration, Model, Rate, Size
 from cloudtwin.spec.components import Component, Name, Zone, _d
+from cloudtwin.spec.message import MessageSpec
 
 PROFILE_TYPES = ("constant", "diurnal", "ramp", "spike", "replay")
 _REPLAY_RE = re.compile(r"^replay\((.+)\)$")
@@ -85,6 +86,7 @@ class Workload(Model):
     key: str | None = None  # reserved
     request_size: Size | None = None  # bytes per request (LB processed bytes); none: not counted
     response_size: Size | None = None  # bytes per reply (internet egress, LB bytes); none: not counted
+    message: MessageSpec | None = None  # an sqs/sns entry: what each SendMessage/Publish sends
 
     @field_validator("profile", mode="before")
     @classmethod

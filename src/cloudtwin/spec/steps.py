@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import Discriminator, Field, Tag
 
 from cloudtwin.spec.base import Dist, Duration, KeyDist, Model, Size
+from cloudtwin.spec.message import MessageSpec
 
 
 class CpuStep(Model):
@@ -32,6 +33,7 @@ class CallStep(Model):
     retries: int = Field(0, ge=0, le=10)
     backoff: Duration = 0.1  # base of exponential backoff with full jitter (assumption)
     size: Size | None = None
+    message: MessageSpec | None = None  # what a send/publish/invoke_async call sends
     on_miss: list[Step] | None = None
 
     @property

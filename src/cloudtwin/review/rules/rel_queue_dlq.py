@@ -1,8 +1,9 @@
 """CT-REL-020: a queue without a dead-letter queue.
 
-No queue type exists in the spec yet; the rule applies as soon as components of
-type ``sqs`` do, and reads the dead-letter setting under any of the names in
-``DLQ_KEYS``.
+Every ``sqs`` component needs a ``dlq`` (its redrive policy), unless it is itself
+a dead-letter queue: the ``dlq`` of another queue, of a Lambda function (or its
+``on_failure`` destination) or of an SNS subscription. The dead-letter setting
+is read under any of the names in ``DLQ_KEYS``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class QueueWithoutDlq(Rule):
     def check(self, ctx: Context) -> list[Finding]:
         queues = ctx.of_type("sqs")
         targets = {str(getattr(d, "target", d)) for _, q in queues if (d := dlq_of(q)) is not None}
+        for _, c in ctx.of_type("lambda"):
+            targets.update(t for t in (c.dlq, c.on_failure) if t)
+        for _, c in ctx.of_type("sns"):
+            targets.update(s.dlq for s in c.subscriptions if s.dlq)
         out: list[Finding] = []
         for name, q in queues:
             if dlq_of(q) is not None or name in targets:

@@ -1,0 +1,315 @@
+"""Lambda: functions with execution environments, concurrency limits, and three ways in.
+
+What is modelled
+----------------
+* Environments. One environment runs one invocation at a time. A warm idle one
+  is reused (the most recently used first); otherwise a new one starts cold and
+  spends a draw of ``init_duration`` first (assumption). Idle environments are
+  reclaimed after ``idle_timeout`` (assumption); ``provisioned_concurrency`` ones
+  are initialised at the start and never reclaimed. A timed-out invocation's
+  environment is discarded. The handler's steps run as on EC2
+  (:class:`cloudtwin.handler.Run`); a ``cpu`` step takes ``cpu x 1769 / memory``
+  seconds below 1,769 MB, where the function has less than one vCPU
+  [aws-facts §5 Memory], and its spec time above.
+* Concurrency: the account has 1,000; ``reserved_concurrency`` sets a function's
+  own share (at most 900 reserved in all, as 100 must stay unreserved) and the
+  unreserved functions share the rest [aws-facts §5 Account concurrency]. New
+  environments are limited to 1,000 per 10 s per function, refilled
+  continuously [aws-facts §5 Scaling rate, CHANGED]. Beyond either limit an
+  invocation is throttled (429).
+* Synchronous invoke (a workload entry, ``call: <fn>`` or ``<fn>.invoke``): the
+  caller gets ``throttled``, ``timeout`` (past ``timeout``), ``server_error`` (a
+  function error, ``error_rate``, or a failed call inside the handler) or success.
+* Asynchronous invoke (``<fn>.invoke_async``, an SNS subscription, :meth:`Lambda.push`):
+  the event is queued; a function error is retried ``retries`` times (2: 1 min
+  then 2 min later, so 3 attempts in all); a throttled attempt goes back to the
+  queue with backoff from 1 s doubling to 5 min; an event older than
+  ``max_event_age`` is not attempted again [aws-facts §5]. A failed or expired
+  event goes to ``on_failure`` if set, else ``dlq``, else it is lost
+  (``lambda_retries_exhausted``, ``lambda_max_event_age``). With
+  ``reserved_concurrency: 0`` events go straight there without any attempt.
+* SQS event source mappings: :mod:`cloudtwin.services.lambda_esm`; environments and
+  invocations: :mod:`cloudtwin.services.lambda_runtime`.
+* Messages whose attributes match ``poison`` (default ``{poison: [true]}``) always
+  fail; any message or invocation fails with probability ``error_rate``.
+* Billing: requests, and GB-seconds of the execution time rounded up to 1 ms
+  (initialisation not billed, assumption) [aws-facts §19 Lambda].
+
+Left out: the invoke request-rate quota (10 x concurrency per second), payload
+limits other than 1 MB for async events, on-success destinations, recursive loop
+detection, SnapStart, VPC networking, and the same event arriving twice.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.component import Component
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine.sampling import uniform_sampler
+from cloudtwin.handler import CALL, SLEEP, compile_steps
+from cloudtwin.messaging import Message, MessageFactory, ledger_of
+from cloudtwin.metrics import Histogram
+from cloudtwin.request import REJECTED, THROTTLED, Done, Request
+from cloudtwin.services import register
+from cloudtwin.services.lambda_runtime import Env, Invocation, SyncCall
+from cloudtwin.spec.messaging import ACCOUNT_CONCURRENCY
+
+if TYPE_CHECKING:
+    from cloudtwin.simulation import Simulation
+
+VCPU_MB = 1769.0  # 1,769 MB = 1 vCPU [aws-facts §5 Memory]
+NEW_ENVS_BURST = 1000.0  # environments per 10 s per function [aws-facts §5 Scaling rate]
+NEW_ENVS_RATE = 100.0  # refilled continuously: 1,000 per 10 s
+ASYNC_RETRY_DELAYS = (60.0, 120.0)  # [aws-facts §5 Async retries]
+THROTTLE_BACKOFF = (1.0, 300.0)  # from 1 s up to 5 min [aws-facts §5 Async retries on throttles]
+ASYNC_MAX_SIZE = 1_048_576  # bytes [aws-facts §5 Payload limits, CHANGED]
+
+
+def _account(sim: Any) -> list[int]:
+    """[unreserved concurrency in use, unreserved limit] shared by the account's functions."""
+    pool: list[int] | None = getattr(sim, "lambda_pool", None)
+    if pool is None:
+        reserved = sum(c.reserved_concurrency or 0 for c in sim.arch.components.values() if c.type == "lambda")
+        pool = [0, ACCOUNT_CONCURRENCY - reserved]
+        sim.lambda_pool = pool
+    return pool
+
+
+@register("lambda")
+class Lambda(Component):
+    """One Lambda function."""
+
+    kind = "lambda"
+
+    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
+        super().__init__(name, spec, sim)
+        self.ledger = ledger_of(sim)
+        self.timeout: float = spec.timeout
+        self.memory: int = spec.memory
+        self.cpu_scale = max(1.0, VCPU_MB / spec.memory)
+        self.reserved: int | None = spec.reserved_concurrency
+        self.pool = _account(sim)
+        self.poison = spec.poison
+        self.error_rate: float = spec.error_rate
+        self.u = uniform_sampler(stream(sim.seed, f"{name}.errors"))
+        self.init = make_sampler(spec.init_duration, stream(sim.seed, f"{name}.init"))
+        self.factory = MessageFactory(None, sim.seed, f"{name}.message")
+        self.zone_list = list(spec.zones or sim.arch.zones)
+        self.steps: tuple[Any, ...] = ()
+        self.needs_timer = False
+        self.idle: list[Env] = []  # warm, most recent last
+        self.prov: list[Env] = []
+        self.busy = self.max_busy = self.minute_busy = 0
+        self.new_tat = 0.0
+        self.n_envs = 0
+        self.holding: dict[int, Message] = {}  # async events accepted and not finished
+        self.mappings: list[Any] = []
+        self.duration = Histogram()
+        self.e2e = Histogram()
+        self.invocations = self.cold_starts = self.throttles = self.timeouts = self.errors_in = 0
+        self.billed_ms = 0
+        self.async_in = self.async_ok = self.async_retries = self.dead = self.lost = 0
+        self.failed_after: dict[int, int] = {}
+        self.series_busy: list[float] = []
+        self.series_throttles: list[float] = []
+        self._minute_throttles = 0
+
+    def build(self) -> None:
+        from cloudtwin.services.lambda_esm import Mapping
+
+        self.steps = compile_steps(self.spec.handler, self.sim, self.name)
+
+        def slow(steps: tuple[Any, ...]) -> bool:
+            return any(s.kind in (CALL, SLEEP) or slow(s.on_miss) for s in steps)
+
+        self.needs_timer = slow(self.steps)
+        comps = self.sim.components
+        self.dl_target: Any = comps.get(self.spec.on_failure or self.spec.dlq or "")
+        self.mappings = [Mapping(self, es, comps[es.queue]) for es in self.spec.event_sources]  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        for i in range(self.spec.provisioned_concurrency):
+            self.prov.append(Env(self, self.zone_list[i % len(self.zone_list)], provisioned=True))
+        self.n_envs = len(self.prov)
+        for m in self.mappings:
+            m.start()
+
+    # ---- environments -------------------------------------------------------
+    def acquire(self) -> tuple[Env, bool] | None:
+        """A free environment and whether it is cold, or None when throttled."""
+        if self.reserved is not None:
+            if self.busy >= self.reserved:
+                return None
+        elif self.pool[0] >= self.pool[1]:
+            return None
+        now = self.engine.now
+        cold = False
+        if self.prov:
+            env = self.prov.pop()
+        elif self.idle and now - self.idle[-1].last_used <= self.spec.idle_timeout:
+            env = self.idle.pop()
+        else:
+            self.idle.clear()  # the most recent one is past the idle timeout, so all are
+            tat = max(now, self.new_tat)
+            if tat - now > (NEW_ENVS_BURST - 1.0) / NEW_ENVS_RATE:
+                return None
+            self.new_tat = tat + 1.0 / NEW_ENVS_RATE
+            self.n_envs += 1
+            env = Env(self, self.zone_list[self.n_envs % len(self.zone_list)])
+            cold = True
+        self.busy += 1
+        if self.reserved is None:
+            self.pool[0] += 1
+        if self.busy > self.minute_busy:
+            self.minute_busy = self.busy
+        return env, cold
+
+    def start_invocation(self, msgs: list[Message] | None, cb: Any, *, rbif: bool = False) -> bool:
+        """Run the handler (once, or once per message); ``cb(invocation)`` at the end. False if throttled."""
+        got = self.acquire()
+        if got is None:
+            self.throttles += 1
+            self._minute_throttles += 1
+            return False
+        env, cold = got
+        self.invocations += 1
+        inv = Invocation(self, env, msgs, cb, rbif)
+        env.inv = inv
+        if cold:
+            self.cold_starts += 1
+            self.engine.after(self.init(), inv.begin)
+        else:
+            inv.begin()
+        return True
+
+    def end(self, inv: Invocation, err: str | None) -> None:
+        """The invocation finished (``err`` TIMEOUT when it timed out)."""
+        inv.live = False
+        now = self.engine.now
+        ms = math.ceil((now - inv.t_exec) * 1000.0 - 1e-9)
+        self.billed_ms += max(ms, 1)
+        self.duration.record(now - inv.t_exec)
+        env = inv.env
+        env.inv = env.run = None
+        self.busy -= 1
+        if self.reserved is None:
+            self.pool[0] -= 1
+        if env.alive:
+            env.last_used = now
+            (self.prov if env.provisioned else self.idle).append(env)
+        elif env.provisioned:  # AWS replaces a provisioned environment
+            self.prov.append(Env(self, env.zone, provisioned=True))
+        if err is not None:
+            inv.err = err
+            if inv.msgs is not None:
+                inv.failed = list(inv.msgs)
+                inv.ok = []
+        inv.cb(inv)
+
+    # ---- synchronous --------------------------------------------------------
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        self.requests += 1
+        if op == "invoke_async":  # accepted at once (202); the event runs later
+            factory = arg if isinstance(arg, MessageFactory) else self.factory
+            if factory.size > ASYNC_MAX_SIZE:
+                self.errors += 1
+                done(req, REJECTED)
+                return
+            self.push(factory.make(self.ledger, self.engine.now))
+            done(req, None)
+            return
+        call = SyncCall(req, done, self.engine.now)
+        if not self.start_invocation(None, call.fin):
+            self.errors += 1
+            done(req, THROTTLED)
+
+    # ---- asynchronous -------------------------------------------------------
+    def push(self, msg: Message) -> str | None:
+        """An asynchronous invoke with event ``msg``: queued (None), or ``rejected`` if too large."""
+        if msg.size > ASYNC_MAX_SIZE:
+            return REJECTED
+        self.async_in += 1
+        self.holding[msg.mid] = msg
+        msg.attempts = msg.throttles = 0
+        msg.t_accept = self.engine.now
+        if self.reserved == 0:
+            self._give_up(msg, "reserved_concurrency_0")
+        else:
+            self._attempt(msg)
+        return None
+
+    def _attempt(self, msg: Message) -> None:
+        if self.engine.now - msg.t_accept >= self.spec.max_event_age:
+            self._give_up(msg, "max_event_age")
+            return
+        if not self.start_invocation([msg], self._async_done):
+            msg.throttles += 1
+            lo, hi = THROTTLE_BACKOFF
+            self.engine.after(min(hi, lo * 2.0 ** (msg.throttles - 1)), self._attempt, msg)
+            return
+        msg.attempts += 1
+
+    def _async_done(self, inv: Invocation) -> None:
+        msg = inv.msgs[0]  # type: ignore[index]
+        if inv.err is None:
+            del self.holding[msg.mid]
+            self.async_ok += 1
+            if self.ledger.deliver(msg):
+                self.e2e.record(self.engine.now - msg.t0)
+        elif msg.attempts <= self.spec.retries:
+            self.async_retries += 1
+            self.engine.after(ASYNC_RETRY_DELAYS[msg.attempts - 1], self._attempt, msg)
+        else:
+            self._give_up(msg, "retries_exhausted")
+
+    def _give_up(self, msg: Message, why: str) -> None:
+        del self.holding[msg.mid]
+        self.failed_after[msg.attempts] = self.failed_after.get(msg.attempts, 0) + 1
+        target = self.dl_target
+        if target is not None and target.take_dead(msg, keep_enqueue_time=False) is None:
+            self.dead += 1
+            return
+        self.lost += 1
+        self.ledger.lose(msg, f"lambda_{why}" if target is None else "lambda_dlq_refused")
+
+    # ---- metrics ------------------------------------------------------------
+    def held_messages(self) -> Any:
+        return self.holding.values()
+
+    def on_minute(self, now: float) -> None:
+        self.series_busy.append(float(self.minute_busy))
+        self.series_throttles.append(float(self._minute_throttles))
+        self.max_busy = max(self.max_busy, self.minute_busy)
+        self.minute_busy = self.busy
+        self._minute_throttles = 0
+
+    def series(self) -> dict[str, list[float]]:
+        return {"concurrency": self.series_busy, "throttles": self.series_throttles}
+
+    def gb_seconds(self) -> float:
+        return self.billed_ms / 1000.0 * self.memory / 1024.0
+
+    def usage(self) -> dict[str, float]:
+        out = {"Request": float(self.invocations), "Lambda-GB-Second": self.gb_seconds()}
+        prov = self.spec.provisioned_concurrency
+        if prov:  # unpriced: no sourced price yet
+            out["Lambda-Provisioned-Concurrency"] = prov * self.memory / 1024.0 * self.engine.now
+        return {k: v for k, v in out.items() if v}
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        out.update({
+            "invocations": self.invocations, "cold_starts": self.cold_starts, "throttles": self.throttles,
+            "timeouts": self.timeouts, "function_errors": self.errors_in,
+            "max_concurrency": max(self.max_busy, self.minute_busy), "environments": self.n_envs,
+            "billed_ms": self.billed_ms, "gb_seconds": round(self.gb_seconds(), 6),
+            "duration_ms": self.duration.summary_ms(),
+            "async": {"accepted": self.async_in, "succeeded": self.async_ok, "retries": self.async_retries,
+                      "dead_lettered": self.dead, "lost": self.lost, "waiting": len(self.holding),
+                      "failed_after_attempts": {str(k): v for k, v in sorted(self.failed_after.items())},
+                      "end_to_end_ms": self.e2e.summary_ms()},
+            "event_sources": [m.stats() for m in self.mappings],
+        })
+        return out

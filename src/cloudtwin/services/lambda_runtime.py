@@ -1,0 +1,143 @@
+"""Where a Lambda invocation runs: execution environments and invocations.
+
+An :class:`Env` is the host a handler :class:`~cloudtwin.handler.Run` executes on, with one
+slot: a ``cpu`` step takes its time x the function's ``cpu_scale`` (1,769 MB = 1 vCPU). An
+:class:`Invocation` runs the function's steps once (a synchronous call or one async event)
+or once per message of a batch, one message after another, and decides each outcome: a
+failed step, a message matching the ``poison`` rule, or a draw under ``error_rate`` fails
+it. Without partial batch responses the first failure ends the batch. The ``timeout`` is a
+timer only when the handler has ``call`` or ``sleep`` steps; with ``cpu`` steps alone the
+deadline is checked when a step is scheduled. A timed-out environment is discarded.
+:class:`cloudtwin.services.lambda_.Lambda` owns both and does the accounting in ``end()``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.handler import Run
+from cloudtwin.messaging import Message, matches
+from cloudtwin.request import SERVER_ERROR, TIMEOUT, Done, Request
+
+if TYPE_CHECKING:
+    from cloudtwin.services.lambda_ import Lambda
+
+
+class Env:
+    """One execution environment: the host a handler Run executes on (one slot)."""
+
+    __slots__ = ("fn", "sim", "engine", "zone", "alive", "run", "inv", "last_used", "provisioned")
+
+    def __init__(self, fn: Lambda, zone: str, provisioned: bool = False) -> None:
+        self.fn = fn
+        self.sim = fn.sim
+        self.engine = fn.engine
+        self.zone = zone
+        self.alive = True
+        self.run: Run | None = None
+        self.inv: Invocation | None = None
+        self.last_used = fn.engine.now
+        self.provisioned = provisioned
+
+    @property
+    def up(self) -> bool:
+        return self.alive
+
+    def cpu(self, run: Run, seconds: float) -> None:
+        fn = self.fn
+        dur = seconds * fn.cpu_scale
+        inv = self.inv
+        assert inv is not None
+        end = self.engine.now + dur
+        if not fn.needs_timer and end > inv.deadline:
+            self.engine.at(inv.deadline, inv.expire)
+            return
+        self.engine.at(end, run.advance)
+
+    def finish(self, run: Run, err: str | None) -> None:
+        if run is self.run and self.inv is not None:
+            self.run = None
+            self.inv.step_done(err)
+
+
+class Invocation:
+    """One invocation: the handler once (sync, or one async event) or once per message of a batch."""
+
+    __slots__ = ("fn", "env", "msgs", "n", "i", "cb", "t_exec", "deadline", "live", "ok", "failed", "err",
+                 "sync", "pending", "rbif")
+
+    def __init__(self, fn: Lambda, env: Env, msgs: list[Message] | None, cb: Any, rbif: bool) -> None:
+        self.fn, self.env, self.msgs, self.cb, self.rbif = fn, env, msgs, cb, rbif
+        self.n = len(msgs) if msgs is not None else 1
+        self.i = 0
+        self.t_exec = self.deadline = 0.0
+        self.live = True
+        self.ok: list[Message] = []
+        self.failed: list[Message] = []
+        self.err: str | None = None
+        self.sync = self.pending = False
+
+    def begin(self, _: object = None) -> None:
+        fn = self.fn
+        now = fn.engine.now
+        self.t_exec = now
+        self.deadline = now + fn.timeout
+        if fn.needs_timer:
+            fn.engine.at(self.deadline, self.expire)
+        self.next()
+
+    def next(self) -> None:
+        fn, env = self.fn, self.env
+        while self.live:
+            if self.i >= self.n:
+                fn.end(self, None)
+                return
+            self.sync = self.pending = True
+            run = Run(env, Request(fn.engine.now, None, None), None, fn.steps, fn.engine.now)
+            env.run = run
+            run.advance()
+            self.sync = False
+            if self.pending:
+                return  # step_done() continues when the handler finishes
+
+    def step_done(self, err: str | None) -> None:
+        fn = self.fn
+        self.pending = False
+        msg = self.msgs[self.i] if self.msgs is not None else None
+        if err is None and ((msg is not None and fn.poison is not None and msg.attrs is not None
+                             and matches(fn.poison, msg.attrs)) or (fn.error_rate and fn.u() < fn.error_rate)):
+            err = SERVER_ERROR
+        self.i += 1
+        if msg is not None:
+            (self.ok if err is None else self.failed).append(msg)
+        if err is not None:
+            fn.errors_in += 1
+            self.err = err
+            if not self.rbif:
+                self.i = self.n  # the function throws: the rest of the batch is not processed
+        if not self.sync:
+            self.next()
+
+    def expire(self, _: object = None) -> None:
+        if self.live and self.fn.engine.now >= self.deadline:
+            self.env.alive = False  # a timed-out environment is reset
+            self.err = TIMEOUT
+            self.fn.timeouts += 1
+            self.fn.end(self, TIMEOUT)
+
+
+class SyncCall:
+    """A synchronous caller waiting for its invocation."""
+
+    __slots__ = ("req", "done", "t_in")
+
+    def __init__(self, req: Request, done: Done, t_in: float) -> None:
+        self.req, self.done, self.t_in = req, done, t_in
+
+    def fin(self, inv: Invocation) -> None:
+        fn = inv.fn
+        if inv.err is None:
+            fn.latency.record(fn.engine.now - self.t_in)
+        else:
+            fn.errors += 1
+        self.done(self.req, inv.err)

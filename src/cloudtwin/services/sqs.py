@@ -1,0 +1,312 @@
+"""SQS: standard and FIFO queues with visibility timeouts, redrive, retention and long polling.
+
+What is modelled
+----------------
+* Send: a message above ``max_message_size`` (1 MiB now) is ``rejected``
+  [aws-facts §6 CHANGED]; a FIFO queue allows 300 sends/s and 300 receives/s (each
+  receive returns up to 10 messages, so 3,000 messages/s), beyond which calls are
+  ``throttled`` [aws-facts §6 FIFO throughput]; a standard queue has no limit.
+  ``delay`` holds new messages invisible (0-15 min) [aws-facts §6].
+* Receive (:meth:`SQS.receive`): up to 10 messages [aws-facts §6 Batch size].
+  With a wait (long polling, up to 20 s) the call returns as soon as a message is
+  visible, else empty at the end of the wait; without one it returns at once.
+  Each receive makes the message invisible for ``visibility_timeout`` and adds
+  one to its receive count. A consumer that processed it calls :meth:`delete`;
+  otherwise it turns visible again when the timeout ends. Standard queues
+  re-queue it at the back (best-effort order); a FIFO queue keeps the order of
+  each message group and returns no message of a group while one of it is in
+  flight, so its parallelism is the number of active groups.
+* Redrive: a message whose visibility timeout ends after ``max_receive_count``
+  receives moves to the ``dlq`` (the same kind of queue); it was received exactly
+  ``max_receive_count`` times. Retention counts from the *original* enqueue
+  time, in the DLQ too [aws-facts §6 DLQ and redrive policy], so a message can
+  expire the moment it arrives there. Expired messages count as ``expired``.
+* At-least-once: on a standard queue a delete "does not take" with probability
+  ``duplicate_rate`` (assumption); the message comes back after its visibility
+  timeout and its next processing counts as a duplicate. A consumer that
+  finishes after its message turned visible again and was taken by another
+  consumer is a duplicate too. FIFO queues never duplicate.
+* In-flight limits: 120,000 (standard: a receive fails ``throttled``, SQS's
+  OverLimit) and 20,000 (FIFO: the receive returns nothing) [aws-facts §6].
+* Each API call takes a draw of ``latency``. SQS is regional: an AZ outage does
+  not touch it (assumption). Billing counts every API call, each 64 KB chunk of a
+  send as one request [aws-facts §19 SQS].
+
+Where each message is and the queue's timers live in
+:mod:`cloudtwin.services.sqs_store`; this module is the API.
+
+Left out: short polling's sampling of a subset of servers (a short poll here sees
+every visible message), ChangeMessageVisibility and per-message delays,
+SendMessageBatch from producers, FIFO deduplication ids and high-throughput
+mode, DLQ redrive back to the source, and the API's eventual consistency.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.component import Component
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine.sampling import uniform_sampler
+from cloudtwin.messaging import DELIVERED, Message, MessageFactory, ledger_of, producer_arg
+from cloudtwin.metrics import Histogram
+from cloudtwin.request import REJECTED, THROTTLED, Done, Request
+from cloudtwin.services import register
+from cloudtwin.services.sqs_store import COMPACT, INFLIGHT, QueueStore
+
+if TYPE_CHECKING:
+    from cloudtwin.simulation import Simulation
+
+FIFO_TPS = 300.0  # API calls/s per action without batching [aws-facts §6 FIFO throughput]
+FIFO_BURST = 1.0  # assumption: one second's worth of calls may arrive at once
+INFLIGHT_LIMIT = {False: 120_000, True: 20_000}  # [aws-facts §6 In-flight limit]
+MAX_BATCH = 10  # messages per receive or delete batch [aws-facts §6 Batch size]
+CHUNK = 65_536  # each 64 KB of payload is billed as one request [aws-facts §19 SQS]
+
+
+class _Waiter:
+    """A long poll waiting for a message."""
+
+    __slots__ = ("queue", "cb", "n", "live")
+
+    def __init__(self, queue: SQS, cb: Any, n: int) -> None:
+        self.queue, self.cb, self.n, self.live = queue, cb, n, True
+
+    def expire(self, _: object = None) -> None:
+        if self.live:
+            self.live = False
+            self.queue.empty_receives += 1
+            self.cb([])
+
+
+def _reply_request(job: tuple[Request, Done, str | None]) -> None:
+    job[1](job[0], job[2])
+
+
+@register("sqs")
+class SQS(QueueStore, Component):
+    """One SQS queue."""
+
+    kind = "sqs"
+
+    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
+        super().__init__(name, spec, sim)
+        self.ledger = ledger_of(sim)
+        self.fifo: bool = spec.fifo
+        self.vis: float = spec.visibility_timeout
+        self.retention: float = spec.retention
+        self.delay: float = spec.delay
+        self.max_size: float = spec.max_message_size
+        self.max_receives: int = spec.max_receive_count
+        self.dup_rate: float = 0.0 if spec.fifo else spec.duplicate_rate
+        self.inflight_limit = INFLIGHT_LIMIT[spec.fifo]
+        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
+        self.zero_lat = spec.latency.kind == "const" and spec.latency.params[0] == 0.0
+        self.u = uniform_sampler(stream(sim.seed, f"{name}.duplicates"))
+        self.factory = MessageFactory(None, sim.seed, f"{name}.message")
+        self.dlq: SQS | None = None
+        self._init_store()
+        self._tat = [0.0, 0.0]  # FIFO send / receive rate limits (GCRA)
+        self.waiters: deque[_Waiter] = deque()
+        self.e2e = Histogram()
+        self.sent = self.rejected = self.throttled = self.empty_receives = 0
+        self.delivered = self.duplicates = self.ghosts = self.dead_in = 0
+        self.api_requests = 0
+        self.series_visible: list[float] = []
+        self.series_inflight: list[float] = []
+
+    def build(self) -> None:
+        if self.spec.dlq is not None:
+            self.dlq = self.sim.components[self.spec.dlq]  # type: ignore[assignment]
+
+    def producer_arg(self, workload: str, spec: Any) -> MessageFactory:
+        """What a workload entering here passes with each request (see WorkloadRun)."""
+        return producer_arg(self, workload, spec)
+
+    # ---- sending ------------------------------------------------------------
+    def _admit(self, size: float) -> str | None:
+        if size > self.max_size:
+            if not self.rejected:
+                self.sim.event("messages", f"sqs {self.name}: rejected a {size:,.0f}-byte message; the limit "
+                               f"is {self.max_size:,.0f} bytes (max_message_size)")
+            self.rejected += 1
+            return REJECTED
+        if self.fifo and not self._rate_ok(0):
+            self.throttled += 1
+            return THROTTLED
+        self.api_requests += max(1, math.ceil(size / CHUNK))
+        return None
+
+    def _rate_ok(self, action: int) -> bool:
+        now = self.engine.now
+        tat = max(now, self._tat[action])
+        if tat - now > FIFO_BURST:
+            return False
+        self._tat[action] = tat + 1.0 / FIFO_TPS
+        return True
+
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """SendMessage from a workload or a handler's ``call: <queue>.send``."""
+        self.requests += 1
+        factory = arg if isinstance(arg, MessageFactory) else self.factory
+        err = self._admit(factory.size)
+        if err is None:
+            msg = factory.make(self.ledger, self.engine.now)
+            self.sent += 1
+            self._enter(msg, self.delay)
+        else:
+            self.errors += 1
+        lat = self.lat()
+        self.latency.record(lat)
+        if lat > 0.0:
+            self.engine.after(lat, _reply_request, (req, done, err))
+        else:
+            done(req, err)
+
+    def push(self, msg: Message) -> str | None:
+        """Take ``msg`` from another service (a topic, a bus): None, or ``rejected``/``throttled``."""
+        err = self._admit(msg.size)
+        if err is None:
+            msg.enq = self.engine.now
+            self.sent += 1
+            self._enter(msg, self.delay)
+        return err
+
+    def take_dead(self, msg: Message, *, keep_enqueue_time: bool) -> str | None:
+        """Take ``msg`` as a dead-letter queue. A redrive keeps the original enqueue time; a
+        Lambda or SNS dead letter is a new send (new enqueue time) and may be refused."""
+        if not keep_enqueue_time:
+            err = self._admit(msg.size)
+            if err is not None:
+                return err
+            msg.enq = self.engine.now
+        self.ledger.dead_letter(msg)
+        self.dead_in += 1
+        if self.engine.now - msg.enq >= self.retention:
+            self.ledger.expire(msg)
+            self.expired += 1
+        else:
+            self._enter(msg, 0.0)
+        return None
+
+    # ---- receiving ----------------------------------------------------------
+    def receive(self, n: int, wait: float | None, cb: Any) -> None:
+        """ReceiveMessage: ``cb(messages)`` after the call's latency, with up to ``n`` (<= 10)
+        messages, ``[]`` if none came within ``wait`` seconds (None: the queue's
+        ``receive_wait``), or ``None`` if throttled. The caller processes them and calls
+        :meth:`delete` (or :meth:`delete_batch`); a message not deleted comes back after
+        the visibility timeout."""
+        if wait is None:
+            wait = self.spec.receive_wait
+        self.api_requests += 1
+        n = min(n, MAX_BATCH)
+        if self.fifo and not self._rate_ok(1):
+            self.throttled += 1
+            self._reply(cb, None)
+            return
+        if self.n_inflight >= self.inflight_limit:
+            self.throttled += 1
+            if self.fifo:  # no error, just nothing, after the wait
+                self.engine.after(max(wait, self.lat()), cb, [])
+            else:  # OverLimit
+                self._reply(cb, None)
+            return
+        msgs = self._take(n) if self.n_visible else []
+        if msgs or wait <= 0.0:
+            if not msgs:
+                self.empty_receives += 1
+            self._reply(cb, msgs)
+            return
+        ws = self.waiters
+        while ws and not ws[0].live:
+            ws.popleft()
+        w = _Waiter(self, cb, n)
+        ws.append(w)
+        self.engine.after(wait, w.expire)
+
+    def _reply(self, cb: Any, msgs: list[Message] | None) -> None:
+        if self.zero_lat:
+            cb(msgs)
+        else:
+            self.engine.after(self.lat(), cb, msgs)
+
+    def _serve(self) -> None:
+        ws = self.waiters
+        while ws and self.n_visible and self.n_inflight < self.inflight_limit:
+            w = ws[0]
+            if not w.live:
+                ws.popleft()
+                continue
+            msgs = self._take(w.n)
+            if not msgs:
+                break  # FIFO: the visible messages belong to groups in flight
+            ws.popleft()
+            w.live = False
+            self._reply(w.cb, msgs)
+
+    # ---- deleting -----------------------------------------------------------
+    def delete(self, msg: Message) -> None:
+        """DeleteMessage after successful processing."""
+        self.api_requests += 1
+        self._delete(msg)
+
+    def delete_batch(self, msgs: list[Message]) -> None:
+        """DeleteMessageBatch (10 per call)."""
+        self.api_requests += -(-len(msgs) // MAX_BATCH)
+        for m in msgs:
+            self._delete(m)
+
+    def _delete(self, m: Message) -> None:
+        first = self.ledger.deliver(m)
+        if first:
+            self.delivered += 1
+            self.e2e.record(self.engine.now - m.t0)
+        elif m.state == DELIVERED:  # processed again
+            self.duplicates += 1
+        if self.held.get(m.mid) is m:
+            if first and self.dup_rate and m.where == INFLIGHT and self.u() < self.dup_rate:
+                self.ghosts += 1  # the delete missed a copy: it comes back when its timeout ends
+            else:
+                self._remove(m)
+        if len(self._inflight) > 2 * self.n_inflight + COMPACT:
+            held = self.held
+            self._inflight = deque(e for e in self._inflight if (x := held.get(e[1])) is not None
+                                   and x.receipt == e[2] and x.where == INFLIGHT)
+
+    # ---- metrics ------------------------------------------------------------
+    def held_messages(self) -> Any:
+        return self.held.values()
+
+    def visible_count(self) -> int:
+        """ApproximateNumberOfMessagesVisible."""
+        return self.n_visible
+
+    def in_flight_count(self) -> int:
+        """ApproximateNumberOfMessagesNotVisible."""
+        return self.n_inflight
+
+    def on_minute(self, now: float) -> None:
+        self.series_visible.append(float(self.n_visible))
+        self.series_inflight.append(float(self.n_inflight))
+
+    def series(self) -> dict[str, list[float]]:
+        return {"visible": self.series_visible, "in_flight": self.series_inflight}
+
+    def usage(self) -> dict[str, float]:
+        kind = "SQS-Requests-FIFO-Tier1" if self.fifo else "SQS-Requests-Tier1"
+        return {kind: float(self.api_requests)} if self.api_requests else {}
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        out.update({
+            "fifo": self.fifo, "sent": self.sent, "rejected": self.rejected, "throttled": self.throttled,
+            "received": self.received, "empty_receives": self.empty_receives, "delivered": self.delivered,
+            "duplicates": self.duplicates, "moved_to_dlq": self.moved,
+            "dlq_receive_counts": {str(k): v for k, v in sorted(self.dlq_receives.items())},
+            "dead_letters_in": self.dead_in, "expired": self.expired, "visible": self.n_visible,
+            "in_flight": self.n_inflight, "delayed": self.n_delayed, "max_visible": self.max_visible,
+            "end_to_end_ms": self.e2e.summary_ms(), "api_requests": self.api_requests,
+        })
+        return out
