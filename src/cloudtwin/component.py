@@ -40,7 +40,7 @@ class Component:
         """Schedule periodic work (health checks, metrics). Called once before the run."""
 
     def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
-        raise NotImplementedError(f"{self.kind} cannot be called")  # pragma: no cover
+        raise TypeError(f"a {self.kind} cannot be called")  # references.py refuses such specs
 
     def endpoint_zone(self, caller_zone: str) -> str:
         """The AZ a caller in ``caller_zone`` reaches (for hop latency); '' means regional."""

@@ -24,7 +24,7 @@ from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.errors import InvariantViolation, SpecError
 from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import ERROR_KINDS, SESSION_LOST, TIMEOUT, Client, Request, Session
-from cloudtwin.services.ec2 import COOKIE_LIMIT
+from cloudtwin.services.instance import COOKIE_LIMIT
 from cloudtwin.spec.schema import Profile, Workload
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ measured scenarios (``ctx.measured``) and lets the measurement decide, and
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -86,7 +87,7 @@ def bp_url(bp: str) -> str:
     return f"{FRAMEWORK_URL}{BEST_PRACTICES[bp][2]}.html"
 
 
-class Rule:
+class Rule(ABC):
     """One review rule. Subclasses set the class attributes and implement :meth:`check`."""
 
     id: ClassVar[str]
@@ -98,8 +99,9 @@ class Rule:
     framework: ClassVar[str] = FRAMEWORK
     dynamic: ClassVar[bool] = False  # reads measured scenarios when the review simulates
 
+    @abstractmethod
     def check(self, ctx: Context) -> list[Finding]:
-        raise NotImplementedError
+        """The findings of this rule on ``ctx`` (empty when the design passes)."""
 
     def clean(self, ctx: Context) -> str | None:
         """With simulation: what the measurement showed when the rule found nothing."""

@@ -57,7 +57,8 @@ from cloudtwin.services.asg_scaling import (
     purchase_targets,
     termination_victim,
 )
-from cloudtwin.services.ec2 import Fleet, Instance
+from cloudtwin.services.fleet import Fleet
+from cloudtwin.services.instance import Instance
 from cloudtwin.spec.components import ASG as ASGSpec
 
 if TYPE_CHECKING:

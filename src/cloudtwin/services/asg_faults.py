@@ -23,7 +23,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from cloudtwin.services.asg_scaling import IN_SERVICE, LEAVING
-from cloudtwin.services.ec2 import Instance
+from cloudtwin.services.instance import Instance
 
 if TYPE_CHECKING:
     from cloudtwin.services.asg import ASG

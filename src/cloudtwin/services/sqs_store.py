@@ -19,6 +19,7 @@ expires when it comes back, not while a consumer holds it.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import deque
 from heapq import heapify, heappop, heappush
 from itertools import count
@@ -42,7 +43,7 @@ class Group:
         self.ready = False
 
 
-class QueueStore:
+class QueueStore(ABC):
     """Message placement and timers of a queue (a mixin: the queue sets the attributes it reads)."""
 
     engine: Any
@@ -69,8 +70,9 @@ class QueueStore:
         self.received = self.moved = self.expired = self.max_visible = 0
         self.dlq_receives: dict[int, int] = {}
 
+    @abstractmethod
     def _serve(self) -> None:
-        raise NotImplementedError
+        """Hand visible messages to waiting receivers (the queue defines how)."""
 
     def _enter(self, msg: Message, delay: float) -> None:
         now = self.engine.now

@@ -1,0 +1,148 @@
+"""A fleet of EC2 instances: what standalone EC2 and Auto Scaling groups share.
+
+The compiled handler, the slot count, instance bookkeeping, the 1-minute
+CloudWatch-like CPU metric, and registration with load balancers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.catalog import instance_vcpus
+from cloudtwin.component import Component
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.handler import CALL, CPU, CStep, compile_steps
+from cloudtwin.services.instance import Instance
+
+if TYPE_CHECKING:
+    from cloudtwin.simulation import Simulation
+
+class Fleet(Component):
+    """What EC2 and ASG share: the compiled handler, slots, and instance bookkeeping."""
+
+    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
+        super().__init__(name, spec, sim)
+        vcpus = instance_vcpus(spec.instance_type)
+        self.slots: int = spec.workers or vcpus or 2
+        self.steps: tuple[CStep, ...] = ()
+        self.fast: Any = None
+        self.accepts_bare = False  # can take a request that is only its start time (see build)
+        self.lat_buf = self.latency.buffer
+        self.instances: list[Instance] = []
+        self.launched: list[Instance] = []  # every instance ever, replaced ones included
+        self.balancers: list[Any] = []
+        self.boot = make_sampler(spec.boot_time, stream(sim.seed, f"{name}.boot"))
+        self._session_steps: dict[str, tuple[CStep, ...]] = {}
+        self._seq = 0
+        self.util_series: list[float] = []
+        self.in_service_series: list[float] = []
+        self._last_busy: dict[str, float] = {}
+        self.instance_hours: dict[str, float] = {}
+        self.min_in_service: int | None = None
+        self.max_in_service = 0
+
+    def build(self) -> None:
+        """Compile the handler once every component exists."""
+        self.steps = compile_steps(self.spec.handler, self.sim, self.name)
+        one = self.steps[0] if len(self.steps) == 1 else None
+        self.fast = one.sample if one is not None and one.kind == CPU else None
+        for inst in self.instances:
+            inst.steps = self.steps
+            inst.fast = self.fast
+
+    def session_steps(self, store: Any) -> tuple[CStep, ...]:
+        key = store.name
+        if key not in self._session_steps:
+            st = CStep(CALL)
+            st.target = store
+            st.op = "session"
+            self._session_steps[key] = (st,)
+        return self._session_steps[key]
+
+    # ---- load balancer registration ------------------------------------------
+    def attach(self, lb: Any) -> None:
+        """A load balancer targets this fleet. It is told about instances through
+        ``lb.register(inst)`` (in service) and ``lb.deregister(inst, then)`` (leaving
+        on purpose; the LB calls ``then()`` once draining ends)."""
+        self.balancers.append(lb)
+        for inst in self.instances:
+            if inst.state == "running":
+                lb.register(inst)
+
+    def announce(self, inst: Instance) -> None:
+        """``inst`` is in service: register it with every attached load balancer."""
+        for lb in self.balancers:
+            lb.register(inst)
+
+    def withdraw(self, inst: Instance, then: Any) -> None:
+        """Deregister ``inst`` from every load balancer, then call ``then()`` once all
+        of them have drained it (immediately when none is attached)."""
+        pending = [len(self.balancers)]
+        if not pending[0]:
+            then()
+            return
+
+        def one_done() -> None:
+            pending[0] -= 1
+            if pending[0] == 0:
+                then()
+
+        for lb in self.balancers:
+            lb.deregister(inst, one_done)
+
+    def new_instance(self, zone: str, *, purchase: str = "on_demand") -> Instance:
+        self._seq += 1
+        inst = Instance(self, f"{self.name}-{self._seq}", zone, purchase=purchase)
+        self.instances.append(inst)
+        return inst
+
+    def in_service(self) -> list[Instance]:
+        return [i for i in self.instances if i.up]
+
+    def zones(self) -> list[str]:
+        return sorted({i.zone for i in self.instances})
+
+    def zone_outage(self, zone: str, down: bool) -> None:
+        for i in self.instances:
+            if i.zone == zone:
+                i.set_zone(not down)
+
+    def on_minute(self, now: float) -> float:
+        """Close one 1-minute period: returns the average CPU utilisation of in-service instances."""
+        busy = 0.0
+        avail = 0.0
+        n = 0
+        for i in self.instances:
+            if i.state == "running" and i.zone_ok:
+                b = i.busy_seconds()
+                prev = self._last_busy.get(i.iid, 0.0)
+                self._last_busy[i.iid] = b
+                start = max(now if i.in_service_at is None else i.in_service_at, now - 60.0)
+                busy += b - prev
+                avail += i.slots * (now - start)
+                n += 1
+        util = busy / avail if avail > 0 else 0.0
+        self.util_series.append(round(util, 4))
+        self.in_service_series.append(n)
+        self.min_in_service = n if self.min_in_service is None else min(self.min_in_service, n)
+        self.max_in_service = max(self.max_in_service, n)
+        return util
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        util = self.util_series
+        out["utilization"] = round(sum(util) / len(util), 4) if util else 0.0
+        out["instances"] = {"min": self.min_in_service or 0, "max": self.max_in_service}
+        now = self.engine.now
+        out["in_system_mean"] = round(self.in_system_seconds() / now, 6) if now > 0 else 0.0
+        return out
+
+    def in_system_seconds(self) -> float:
+        """Integral over the run of the requests in the fleet (queued or in service): ``L * T``."""
+        return sum(i.in_system_seconds() for i in self.launched)
+
+    def series(self) -> dict[str, list[float]]:
+        return {"in_service": list(self.in_service_series), "utilization": list(self.util_series)}
+
+    def endpoint_zone(self, caller_zone: str) -> str:
+        return caller_zone

@@ -1,0 +1,227 @@
+"""An EC2 instance: worker slots, an accept queue, its lifecycle and addresses.
+
+An :class:`Instance` serves requests by running its owner's compiled handler.
+It has ``slots`` workers (the instance type's vCPUs, or ``workers:``); a ``cpu``
+step holds one for the drawn time and otherwise waits in a FIFO accept queue of
+at most ``backlog`` entries, past which the connection is refused
+(``unavailable``). Busy slot-seconds and time in system are integrated exactly
+(end times minus start times), so utilisation is busy time over available time,
+as CloudWatch's CPUUtilization averages it.
+
+Left out: CPU credits of burstable types, EBS-optimised bandwidth, ENA limits,
+and the fact that an in-service request on a killed instance fails at the end
+of its current CPU step rather than at the instant of the kill.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from heapq import heappush
+from typing import Any
+
+from cloudtwin.handler import CStep, Run
+from cloudtwin.metrics import BATCH
+from cloudtwin.request import SESSION_LOST, UNAVAILABLE
+
+COOKIE_LIMIT = 4096  # bytes a browser keeps per cookie
+
+class Instance:
+    """One EC2 instance: worker slots, an accept queue and its addresses."""
+
+    __slots__ = (
+        "sim", "engine", "owner", "iid", "zone", "slots", "busy", "queue", "backlog", "state",
+        "zone_ok", "public_ip", "steps", "launched_at", "in_service_at", "bacc",
+        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "hot", "ended_at", "occ", "live",
+    )
+
+    def __init__(self, owner: Any, iid: str, zone: str, *, purchase: str = "on_demand") -> None:
+        sim = owner.sim
+        self.sim = sim
+        self.engine = sim.engine
+        self.owner = owner
+        self.iid = iid
+        self.zone = zone
+        self.slots: int = owner.slots
+        self.backlog: int = owner.spec.backlog
+        self.steps: tuple[CStep, ...] = owner.steps
+        self.busy = 0
+        self.queue: deque[tuple[Any, Any, float]] = deque()  # (callback, job, cpu seconds)
+        self.state = "pending"  # pending | running | stopped | terminated
+        self.zone_ok = sim.zone_up(zone)
+        self.live = False  # running and its zone up: the one flag the hot path reads
+        self.public_ip = ""
+        self.launched_at = self.engine.now
+        self.in_service_at: float | None = None
+        self.ended_at: float | None = None  # when it stopped or terminated (billing ends)
+        self.bacc = 0.0  # slot end times minus start times: busy slot-seconds = bacc + busy * now
+        self.active = 0
+        self.occ = 0.0  # exit times minus entry times: in-system seconds = occ + active * now
+        owner.launched.append(self)
+        self.purchase = purchase
+        self.cpu_done = self._cpu_done
+        self.hot = sim.engine.hot()
+        self.fast_done = self._fast_done
+        self.fast = owner.fast  # the sampler when the handler is a single cpu step
+        self.meta: dict[str, Any] = {}
+
+    # ---- lifecycle ----------------------------------------------------------
+    @property
+    def up(self) -> bool:
+        return self.live
+
+    def running(self) -> None:
+        """Boot finished: the instance serves from now on."""
+        if self.state == "pending":
+            self.state = "running"
+            self.live = self.zone_ok
+            self.in_service_at = self.engine.now
+
+    def kill(self, state: str = "terminated") -> None:
+        """Stop serving now: queued work is refused, in-service work fails."""
+        self.state = state
+        self.live = False
+        self.ended_at = self.engine.now
+        self._drop_queue()
+        if self.public_ip:
+            self.sim.release_ip(self.public_ip, self)
+
+    def set_zone(self, ok: bool) -> None:
+        self.zone_ok = ok
+        self.live = ok and self.state == "running"
+        if not ok:
+            self._drop_queue()
+
+    def _drop_queue(self) -> None:
+        q = self.queue
+        while q:
+            cb, job, _ = q.popleft()
+            if cb is self.fast_done:
+                self.active -= 1
+                self.occ += self.engine.now
+                self.owner.requests += 1
+                self.owner.errors += 1
+                job[1](job[0], UNAVAILABLE)
+            else:
+                self.finish(job, UNAVAILABLE)
+
+    # ---- serving ------------------------------------------------------------
+    def handle(self, req: Any, op: str, done: Any, arg: Any = None) -> None:
+        """Serve ``req`` (a :class:`Request`, or a bare start time from a simple workload)."""
+        if not self.live:
+            done(req, UNAVAILABLE)
+            return
+        s = None if req.__class__ is float else req.session  # a bare request is its start time
+        if s is None and self.fast is not None:
+            # Fast path for a handler that is one cpu step: no Run object at all.
+            self.active += 1
+            seconds = self.fast()
+            now = self.engine.now
+            self.occ -= now
+            job = (req, done, now)
+            if self.busy < self.slots:
+                self.bacc -= now
+                self.busy += 1
+                heap, seq = self.hot
+                heappush(heap, (now + seconds, next(seq), self.fast_done, job))
+            elif len(self.queue) < self.backlog:
+                self.queue.append((self.fast_done, job, seconds))
+            else:
+                self.active -= 1
+                self.occ += now
+                self.owner.requests += 1
+                self.owner.errors += 1
+                done(req, UNAVAILABLE)
+            return
+        steps = self.steps
+        if s is not None and s.has_state:
+            mode = s.mode
+            if (mode == "instance" and s.home is not self) or (mode == "cookie" and not s.cookie_ok):
+                self.owner.requests += 1
+                self.owner.errors += 1
+                done(req, SESSION_LOST)
+                return
+        if s is not None and s.mode == "elasticache":
+            steps = self.owner.session_steps(s.store) + steps
+        self.active += 1
+        self.occ -= self.engine.now
+        Run(self, req, done, steps, self.engine.now).advance()
+
+    def cpu(self, run: Run, seconds: float) -> None:
+        if self.busy < self.slots:
+            self.bacc -= self.engine.now
+            self.busy += 1
+            self.engine.after(seconds, self.cpu_done, run)
+        elif len(self.queue) < self.backlog:
+            self.queue.append((self.cpu_done, run, seconds))
+        else:
+            self.finish(run, UNAVAILABLE)
+
+    def _release(self) -> None:
+        """A CPU step ended: hand the slot to the next in the queue, or free it."""
+        q = self.queue
+        if q and self.live:
+            cb, job, t = q.popleft()
+            heap, seq = self.hot
+            heappush(heap, (self.engine.now + t, next(seq), cb, job))
+        else:
+            self.bacc += self.engine.now
+            self.busy -= 1
+
+    def _cpu_done(self, run: Run) -> None:
+        self._release()
+        run.advance()
+
+    def _fast_done(self, job: tuple[Any, Any, float]) -> None:
+        now = self.engine.now
+        q = self.queue
+        live = self.live
+        if q and live:  # _release(), inlined on the hot path
+            cb, nxt, t = q.popleft()
+            heap, seq = self.hot
+            heappush(heap, (now + t, next(seq), cb, nxt))
+        else:
+            self.bacc += now
+            self.busy -= 1
+        self.active -= 1
+        self.occ += now
+        owner = self.owner
+        owner.requests += 1
+        req, done, t_in = job
+        if live:
+            b = owner.lat_buf
+            b.append(now - t_in)
+            if len(b) >= BATCH:
+                owner.latency.flush()
+            done(req, None)
+        else:
+            owner.errors += 1
+            done(req, UNAVAILABLE)
+
+    def finish(self, run: Run, err: str | None) -> None:
+        self.active -= 1
+        self.occ += self.engine.now
+        owner = self.owner
+        owner.requests += 1
+        req = run.req
+        if err is None:
+            owner.latency.record(self.engine.now - run.t_in)
+            s = req.session
+            if s is not None and not s.has_state:
+                s.has_state = True
+                s.home = self
+        else:
+            owner.errors += 1
+        run.done(req, err)
+
+    # ---- metrics ------------------------------------------------------------
+    def busy_seconds(self) -> float:
+        """Slot-seconds spent busy since launch (exact, up to now)."""
+        now: float = self.engine.now
+        return self.bacc + self.busy * now
+
+    def in_system_seconds(self) -> float:
+        """Integral over time of ``active`` (requests queued or being served here), up to now."""
+        now: float = self.engine.now
+        return self.occ + self.active * now
+
+
