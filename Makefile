@@ -31,6 +31,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/run_mmc.py --customers 1000000 --repeat 3
 	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/messaging.py
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests benchmarks

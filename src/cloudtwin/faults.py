@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
+from cloudtwin.handler import FAIL, SLEEP, CStep
 from cloudtwin.request import SERVER_ERROR, Request
 from cloudtwin.spec.schema import Fault
 
@@ -54,6 +55,8 @@ def _fire(sim: Simulation, f: Fault, i: int) -> None:
             notes = comp.spot_interruption(f.count)
         elif act == "db_failover":
             notes = comp.failover()
+        elif act in ("latency", "errors") and hasattr(comp, "inject"):
+            _inject(sim, comp, f, i)
         elif act == "latency":
             _wrap(sim, comp, f, i, _latency_handle(sim, comp, f, i))
         elif act == "errors":
@@ -65,6 +68,25 @@ def _fire(sim: Simulation, f: Fault, i: int) -> None:
 def _zone_back(sim: Simulation, zone: str) -> None:
     sim.set_zone(zone, up=True)
     sim.event("recovery", f"zone {zone} back")
+
+
+def _inject(sim: Simulation, comp: Any, f: Fault, i: int) -> None:
+    """A fleet runs the fault as a step before its handler on every instance, so the
+    fault applies however the instances are reached (directly or through a load balancer)."""
+    if f.action == "latency":
+        step = CStep(SLEEP)
+        step.sample = make_sampler(f.add, stream(sim.seed, f"fault[{i}].latency"))
+    else:
+        step = CStep(FAIL)
+        step.sample = uniform_sampler(stream(sim.seed, f"fault[{i}].errors"))
+        step.rate = f.rate
+    comp.inject(step, True)
+
+    def restore(_: object) -> None:
+        comp.inject(step, False)
+        sim.event("recovery", f"{f.action} on {f.target} ends")
+
+    sim.engine.after(f.duration or 0.0, restore)
 
 
 def _wrap(sim: Simulation, comp: Any, f: Fault, i: int, handle: Any) -> None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from cloudtwin.component import Component
     from cloudtwin.simulation import Simulation
 
-CPU, SLEEP, CALL = 0, 1, 2
+CPU, SLEEP, CALL, FAIL = 0, 1, 2, 3  # FAIL: an injected-errors fault (see faults.py)
 MISS = "miss"  # a cache reply that is not a failure
 RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))
 
@@ -30,10 +30,11 @@ class CStep:
     """One compiled step."""
 
     __slots__ = ("kind", "sample", "target", "op", "key", "ttl", "timeout", "retries", "backoff",
-                 "on_miss", "jitter", "size", "message")
+                 "on_miss", "jitter", "size", "message", "rate")
 
     def __init__(self, kind: int) -> None:
         self.kind = kind
+        self.rate = 0.0  # FAIL steps: the probability of failing the request
         self.sample: Sampler | None = None
         self.target: Component | None = None
         self.op = ""
@@ -132,6 +133,11 @@ class Run:
                     host.cpu(self, st.sample())  # type: ignore[misc]
                 elif k == SLEEP:
                     host.engine.after(st.sample(), self.advance)  # type: ignore[misc]
+                elif k == FAIL:
+                    if st.sample() < st.rate:  # type: ignore[misc]
+                        host.finish(self, SERVER_ERROR)
+                        return
+                    continue
                 else:
                     self.cur = st
                     self.attempt = 0

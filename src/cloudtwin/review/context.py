@@ -3,13 +3,15 @@
 :class:`Context` wraps a validated :class:`~cloudtwin.spec.Architecture` and, when
 the spec came from a file, its :class:`~cloudtwin.spec.loader.Located` line map,
 so every finding points at ``file:line``. It answers the questions rules ask:
-components of a type, who calls whom (handler calls, load balancer targets,
-DNS records), which components the workloads reach, where instances sit, and a
-static estimate of the load each compute fleet carries at the workloads' peak
-(requests per second times the mean ``cpu`` time per request, in busy worker
-slots). The estimate has a low and a high bound: the low one leaves out
-``on_miss`` steps (every cache get hits), the high one runs them on every
-request. It ignores queueing, calls' own latency and retries.
+components of a type, who calls whom (handler calls of fleets and Lambda
+functions, load balancer targets, DNS records, queues to the functions that
+consume them, topics to their subscribers), which components the workloads
+reach, where instances sit, and a static estimate of the load each compute
+fleet carries at the workloads' peak (requests per second times the mean
+``cpu`` time per request, in busy worker slots). The estimate has a low and a
+high bound: the low one leaves out ``on_miss`` steps (every cache get hits),
+the high one runs them on every request. It ignores queueing, calls' own
+latency and retries, and load that arrives through queues and topics.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.catalog import instance_vcpus
 from cloudtwin.spec.components import ASG, EC2, LoadBalancer, Route53
 from cloudtwin.spec.loader import Located, Path, format_path
+from cloudtwin.spec.messaging import SNS, Lambda
 from cloudtwin.spec.schema import Architecture
 from cloudtwin.spec.steps import CallStep, CpuStep, Step
 
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from cloudtwin.review.dynamic import Measured
 
 COMPUTE = ("ec2", "asg")
+HANDLERS = (*COMPUTE, "lambda")  # components whose `handler` steps may call others
 LBS = ("alb", "nlb", "clb")
 DATABASES = ("rds", "aurora")
 READ_OPS = ("query", "read")
@@ -101,9 +105,9 @@ class Context:
 
     @cached_property
     def calls(self) -> list[Call]:
-        """Every call step of every handler, nested ``on_miss`` steps included."""
+        """Every call step of every handler (compute fleets' and Lambda functions'), ``on_miss`` steps included."""
         out: list[Call] = []
-        for name, c in self.of_type(*COMPUTE):
+        for name, c in self.of_type(*HANDLERS):
             out.extend(_walk(name, c.handler, ("components", name, "handler"), False, 0))
         return out
 
@@ -115,7 +119,8 @@ class Context:
 
     @cached_property
     def edges(self) -> dict[str, set[str]]:
-        """Who sends requests to whom: DNS records, load balancer targets, handler calls."""
+        """Who sends requests (or messages) to whom: DNS records, load balancer targets, handler calls,
+        a queue to the functions that consume it, a topic to its subscribers."""
         out: dict[str, set[str]] = {n: set() for n in self.arch.components}
         for n, c in self.arch.components.items():
             if isinstance(c, Route53):
@@ -123,6 +128,11 @@ class Context:
                     out[n].add(r.alias or r.a or "")
             elif isinstance(c, LoadBalancer):
                 out[n].update(c.target_names)
+            elif isinstance(c, Lambda):
+                for es in c.event_sources:
+                    out.setdefault(es.queue, set()).add(n)
+            elif isinstance(c, SNS):
+                out[n].update(s.target or "" for s in c.subscriptions)
         for call in self.calls:
             out[call.caller].add(call.target)
         for targets in out.values():

@@ -25,7 +25,10 @@ class Fleet(Component):
         vcpus = instance_vcpus(spec.instance_type)
         self.slots: int = spec.workers or vcpus or 2
         self.steps: tuple[CStep, ...] = ()
+        self.base_steps: tuple[CStep, ...] = ()
+        self.fault_steps: list[CStep] = []
         self.fast: Any = None
+        self.base_fast: Any = None
         self.accepts_bare = False  # can take a request that is only its start time (see build)
         self.lat_buf = self.latency.buffer
         self.instances: list[Instance] = []
@@ -43,9 +46,24 @@ class Fleet(Component):
 
     def build(self) -> None:
         """Compile the handler once every component exists."""
-        self.steps = compile_steps(self.spec.handler, self.sim, self.name)
-        one = self.steps[0] if len(self.steps) == 1 else None
-        self.fast = one.sample if one is not None and one.kind == CPU else None
+        self.base_steps = compile_steps(self.spec.handler, self.sim, self.name)
+        one = self.base_steps[0] if len(self.base_steps) == 1 else None
+        self.base_fast = one.sample if one is not None and one.kind == CPU else None
+        self._apply_steps()
+
+    def inject(self, step: CStep, on: bool) -> None:
+        """Add (``on``) or remove a fault step run before the handler on every instance,
+        current and future: how latency and error faults reach a fleet whatever calls it
+        (a workload, a load balancer or another handler)."""
+        if on:
+            self.fault_steps.append(step)
+        else:
+            self.fault_steps.remove(step)
+        self._apply_steps()
+
+    def _apply_steps(self) -> None:
+        self.steps = tuple(self.fault_steps) + self.base_steps
+        self.fast = None if self.fault_steps else self.base_fast
         for inst in self.instances:
             inst.steps = self.steps
             inst.fast = self.fast

@@ -205,7 +205,7 @@ class Instance:
         req = run.req
         if err is None:
             owner.latency.record(self.engine.now - run.t_in)
-            s = req.session
+            s = None if req.__class__ is float else req.session  # a bare request carries none
             if s is not None and not s.has_state:
                 s.has_state = True
                 s.home = self
