@@ -31,7 +31,7 @@ reproducible byte for byte). Availability is over the whole run; the fault windo
 the timeline of each run's report.
 
 Rows of DESIGN.md's blueprint table not built yet (their issues are open): 6 snapshot-restore,
-7 Elastic Beanstalk, 8-11 ECS, 12-13 serverless, 14 microservices, 15 update offloading, 16 big
+7 Elastic Beanstalk, 8-11 ECS, 12-13 serverless, 15 update offloading, 16 big
 data, 17-18 Direct Connect, 21-22 event processing, 23 caching layers, 24 IP blocking, 25 HPC,
 26 EC2 high availability. Row 27 (Well-Architected) is `cloudtwin review`, which runs on every
 blueprint.
