@@ -121,7 +121,7 @@ def test_run_refuses_absurd_sizes(tmp_path: Path, args: tuple[str, ...], needle:
 
 def test_run_refuses_a_trillion_per_second(tmp_path: Path) -> None:
     code, _, err = cli("run", spec(tmp_path, GOOD.replace("rate: 20/s", "rate: 1e12/s")))
-    assert code == 2 and err.startswith("refused: ") and "--max-events" in err
+    assert code == 2 and ": workloads.users.rate: refused: " in err and "--max-events" in err
 
 
 def test_blueprints_json_lists_name_section_claim() -> None:
@@ -161,3 +161,27 @@ def test_process_exit_codes_and_no_traceback(tmp_path: Path) -> None:
     assert ok.returncode == 0 and ok.stderr == ""
     refused = _proc("run", spec(tmp_path, GOOD), "--duration", "36500d")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr and "--max-events" in refused.stderr
+
+
+def test_validate_refuses_an_absurd_run_with_file_line_of_the_culprit(tmp_path: Path) -> None:
+    """A spec that is well-formed but would never finish fails validate too (exit 2),
+    pointing at the value responsible: here the workload's rate."""
+    f = tmp_path / "huge.yaml"
+    f.write_text("name: huge\ncomponents:\n  app: {type: ec2, handler: [{cpu: 1ms}]}\n"
+                 "workloads:\n  users: {entry: app, rate: 1e12/s}\n")
+    for cmd in (["validate", str(f)], ["run", str(f), "-q"]):
+        out = CliRunner().invoke(app, cmd)
+        assert out.exit_code == 2
+        assert f"{f}:5: workloads.users.rate: refused:" in out.stderr
+        assert "--max-events" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_binary_price_file_is_bad_input_not_a_traceback(tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: s\ncomponents:\n  app: {type: ec2, handler: [{cpu: 1ms}]}\n"
+                    "workloads:\n  users: {entry: app, rate: 1/s}\nsimulate: {duration: 1m}\n")
+    prices = tmp_path / "p.csv"
+    prices.write_bytes(b"region,service\n\xf0\x9f\x00\xff\xfe garbage\n")
+    out = CliRunner().invoke(app, ["run", str(spec), "-q", "--prices", str(prices)])
+    assert out.exit_code == 2
+    assert "UTF-8" in out.stderr and "Traceback" not in out.stderr

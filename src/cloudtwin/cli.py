@@ -38,6 +38,9 @@ def _duration(text: str | None) -> float | None:
     return d
 
 
+_LOCATED: dict[int, Any] = {}  # id(arch) -> its line map, to point refusals at file:line
+
+
 def _load(spec: str) -> Any:
     from cloudtwin.spec import load_spec_located, spec_warnings
 
@@ -47,7 +50,14 @@ def _load(spec: str) -> Any:
         _fail(str(exc))
     for w in spec_warnings(arch, located):
         typer.echo(f"warning: {w}", err=True)
+    _LOCATED[id(arch)] = located
     return arch
+
+
+def _refused(arch: Any, exc: RunRefused) -> None:
+    located = _LOCATED.get(id(arch))
+    where = str(located.issue(exc.path, "")).rstrip(": ") if located is not None else ""
+    _fail(f"{where}: refused: {exc}" if where else f"refused: {exc}")
 
 
 @app.command()
@@ -78,7 +88,7 @@ def run(
     try:
         results = _run_with_progress(sim)
     except RunRefused as exc:
-        _fail(f"refused: {exc}")
+        _refused(arch, exc)
     except SpecError as exc:
         _fail(str(exc))
     if json_out is not None:
@@ -122,7 +132,9 @@ def validate(spec: Annotated[str, typer.Argument(help="A spec file or blueprint 
     from cloudtwin.simulation import Simulation
 
     try:  # building the live models catches what needs data tables (node types, replay files)
-        Simulation(arch)
+        Simulation(arch).guard()  # and a run too large to finish
+    except RunRefused as exc:
+        _refused(arch, exc)
     except CloudtwinError as exc:
         _fail(str(exc))
     typer.echo(f"ok: {arch.name} ({len(arch.components)} components, {len(arch.workloads)} workloads)")

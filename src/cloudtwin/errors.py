@@ -38,7 +38,14 @@ class SpecError(CloudtwinError):
 
 
 class RunRefused(CloudtwinError):
-    """A run whose estimated size is beyond the configured limit."""
+    """A run whose estimated size is beyond the configured limit.
+
+    ``path`` names the spec value most responsible (a workload's rate, or the
+    simulate block), so the CLI can point at its file:line."""
+
+    def __init__(self, message: str, *, path: tuple[str, ...] = ("simulate",)) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class InvariantViolation(CloudtwinError):

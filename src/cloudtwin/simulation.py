@@ -116,18 +116,28 @@ class Simulation:
         per_minute = 1.0 + MINUTE_COST * (len(self.components) + len(self.workloads))
         return rate * span * per_request + span * (periodic + per_minute / MINUTE)
 
+    def _culprit(self) -> tuple[str, ...]:
+        """The spec path to point at when a run is refused: the busiest workload's rate
+        for a long-enough run, else the simulate block."""
+        rates = {n: w.rate * w.profile.peak_factor for n, w in self.arch.workloads.items()}
+        if rates and max(rates.values()) > 0 and (self.horizon or 0) <= 7 * 86_400:
+            return ("workloads", max(rates, key=lambda n: rates[n]), "rate")
+        return ("simulate", "duration" if self.horizon is not None else "requests")
+
     def guard(self) -> None:
         est = self.estimate_events()
         if est > self.max_events:
             if math.isinf(est):
                 raise RunRefused("this run would never stop: it asks for a number of requests but "
-                                 "no workload sends any (rate 0). Give a duration instead.")
+                                 "no workload sends any (rate 0). Give a duration instead.",
+                                 path=("simulate", "requests"))
             minutes = est / EVENTS_PER_SECOND / 60
             raise RunRefused(
                 f"this run would execute about {est:.3g} events (roughly {minutes:,.0f} min at "
                 f"~1M events/s); the limit is {self.max_events:.3g}. Shorten the duration "
                 f"(--duration) or request count (--requests), lower the rate, or raise the limit "
-                f"with --max-events (simulate.max_events) if you mean it."
+                f"with --max-events (simulate.max_events) if you mean it.",
+                path=self._culprit(),
             )
 
     def _minute(self, now: float) -> None:

@@ -64,8 +64,8 @@ def read_prices(path: str | Path) -> list[Price]:
                 out.append(Price(r["region"], r["service"], r["usage_type"], r["unit"], usd, r["source"],
                                  r["date"], r.get("confidence") or ""))
             return out
-    except OSError as exc:
-        raise SpecError([Issue("", f"cannot read price file: {exc}", str(path), 0)]) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SpecError([Issue("", f"cannot read price file (a UTF-8 CSV is expected): {exc}", str(path), 0)]) from None
 
 
 def builtin() -> PriceTable:
