@@ -72,8 +72,22 @@ def test_static_stability_flips_on_measured_availability() -> None:
     # statically fine, but the run measured 91.2%: flagged, with the number
     found, _ = check("CT-REL-012", good_static, down)
     assert len(found) == 1
-    assert "availability 91.2% during the zone-a outage" in found[0].evidence[-1].text
-    assert found[0].evidence[-1].kind == "dynamic" and "until health checks took it out" in found[0].message
+    assert "availability 91.2% during the zone-a outage" in found[0].evidence[-2].text
+    assert "availability 91.2% once the loss was detected" in found[0].evidence[-1].text
+    assert found[0].evidence[-1].kind == "dynamic" and "after the loss was detected" in found[0].message
+
+
+def test_a_dip_only_while_the_loss_is_detected_is_not_a_static_stability_flaw() -> None:
+    """The first two minutes of an AZ outage fail until health checks take the zone out:
+    that is detection time (REL11-BP01). Capacity that holds afterwards is static stability."""
+    good_static = fixed("CT-REL-012")
+    s = scenario("az_outage", during_avail=1.0, zone="a")
+    errs = s.data["series"]["workloads"]["users"]["errors"]
+    errs[5] = errs[6] = 400  # minutes 5 and 6: the outage's first two minutes
+    found, note = check("CT-REL-012", good_static, measured(az_outage=s))
+    assert s.availability() == pytest.approx(0.92)
+    assert found == []
+    assert note is not None and "92.0% during the zone-a outage" in note and "detection time" in note
 
 
 def test_scaling_that_does_not_keep_up_is_flagged() -> None:
@@ -87,6 +101,21 @@ def test_scaling_that_does_not_keep_up_is_flagged() -> None:
     # a fleet with no scaling is flagged either way, and the evidence says what the spike did
     found, _ = check("CT-REL-018", EXAMPLES["CT-REL-018"][0], fine)
     assert len(found) == 1 and found[0].evidence[-1].text.startswith("p99 rose from 40 ms to 60 ms")
+
+
+def test_a_slow_spike_is_not_blamed_on_a_fleet_that_had_room_to_spare() -> None:
+    """p99 blew up at 2x load, but the fleet stayed under its 50% target with room to grow:
+    the bottleneck is elsewhere (a dependency), so scaling the fleet is not the fix."""
+    scaling = fixed("CT-REL-018")
+    slow = scenario("load_2x", p99_before=40, p99_during=2100)
+    slow.data["series"]["components"] = {"web": {"utilization": [0.3] * MIN, "in_service": [3] * MIN}}
+    found, _ = check("CT-REL-018", scaling, measured(load_2x=slow))
+    assert found == []
+    hot = scenario("load_2x", p99_before=40, p99_during=2100)
+    hot.data["series"]["components"] = {"web": {"utilization": [0.3] * 5 + [0.8] * 10 + [0.3] * 5,
+                                               "in_service": [3] * MIN}}
+    found, _ = check("CT-REL-018", scaling, measured(load_2x=hot))
+    assert len(found) == 1
 
 
 def test_hot_fleet_flips_on_measured_utilisation() -> None:

@@ -62,12 +62,14 @@ class Scenario:
             total += sum(vals[i] for i in idx if i < len(vals))
         return total
 
-    def availability(self, *, during: bool = True) -> float | None:
-        """Share of requests that succeeded, in the window (or over the whole run)."""
+    def availability(self, *, during: bool = True, skip: float = 0.0) -> float | None:
+        """Share of requests that succeeded, in the window (or over the whole run);
+        ``skip`` leaves out the window's first seconds (e.g. while a loss is being detected)."""
         if self.skipped:
             return None
         if during and self.window is not None:
-            idx = self._minutes(*self.window)
+            t0, t1 = self.window
+            idx = self._minutes(min(t0 + skip, t1), t1) or self._minutes(t0, t1)
             req = self._sum("requests", idx)
             return None if req <= 0 else max(0.0, 1.0 - self._sum("errors", idx) / req)
         wls = (self.data.get("workloads") or {}).values()
@@ -89,6 +91,14 @@ class Scenario:
             v = max(vals) if during else statistics.median(vals)
             out = v if out is None else max(out, v)
         return out
+
+    def peak(self, component: str, key: str) -> float | None:
+        """The highest per-minute value of a component series (e.g. utilization) in the window."""
+        if self.skipped or self.window is None:
+            return None
+        vals = (((self.data.get("series") or {}).get("components") or {}).get(component) or {}).get(key) or []
+        got = [vals[i] for i in self._minutes(*self.window) if i < len(vals)]
+        return max(got) if got else None
 
     def component(self, name: str) -> dict[str, Any]:
         return dict((self.data.get("components") or {}).get(name) or {})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cloudtwin.review.context import Context
-from cloudtwin.review.evidence import spike, spike_hurts
+from cloudtwin.review.evidence import load_2x, spike, spike_hurts
 from cloudtwin.review.finding import Evidence, Finding
 from cloudtwin.review.rule import Rule
 
@@ -18,7 +18,8 @@ class NoAutoscaling(Rule):
     description = ("A compute fleet in the request path with no dynamic scaling: standalone `ec2`, or an `asg` "
                    "with neither `target_cpu` nor step `policies`. With simulation, a fleet that does scale is "
                    "also flagged when the 2x load run shows it did not keep up (availability below 99% or p99 "
-                   "above 3x its level before the spike).")
+                   "above 3x its level before the spike) and the fleet itself was the limit (it reached its target "
+                   "utilisation or its maximum size).")
 
     def check(self, ctx: Context) -> list[Finding]:
         got = spike(ctx)
@@ -26,7 +27,7 @@ class NoAutoscaling(Rule):
         for name in ctx.fleets():
             c = ctx.comp(name)
             if ctx.scales(name):
-                if got is None or not spike_hurts(*got[:3]):
+                if got is None or not spike_hurts(*got[:3]) or not self._fleet_was_the_limit(ctx, name):
                     continue
                 cap = c.capacity
                 out.append(self.finding(
@@ -49,6 +50,21 @@ class NoAutoscaling(Rule):
                 "Use an Auto Scaling group with target tracking (`scaling: {target_cpu: 50}`) and a `max` above "
                 "the expected peak.", component=name, evidence=ev))
         return out
+
+    @staticmethod
+    def _fleet_was_the_limit(ctx: Context, name: str) -> bool:
+        """Did the fleet itself run out of room during the spike? If it stayed below its target
+        utilisation with room to grow, the damage came from elsewhere (a slow dependency)."""
+        s = load_2x(ctx)
+        if s is None:
+            return True
+        util = s.peak(name, "utilization")
+        target = ctx.comp(name).scaling.target_cpu
+        if util is None or target is None:
+            return True
+        in_service = s.peak(name, "in_service")
+        at_max = in_service is not None and in_service >= ctx.comp(name).capacity.top
+        return bool(at_max or util >= target / 100.0)
 
     def clean(self, ctx: Context) -> str | None:
         got = spike(ctx)
