@@ -15,7 +15,9 @@ from cloudtwin.messaging import DELIVERED, EXPIRED, Ledger
 
 KNOWN_CAUSES = {"sns_retries_exhausted", "sns_email_subscription_deactivated", "sns_no_subscription_matched",
                 "sns_dlq_refused", "lambda_retries_exhausted", "lambda_max_event_age",
-                "lambda_reserved_concurrency_0", "lambda_dlq_refused"}
+                "lambda_reserved_concurrency_0", "lambda_dlq_refused", "eventbridge_retries_exhausted",
+                "eventbridge_max_event_age", "eventbridge_non_retriable", "eventbridge_dlq_refused", "ecs_task_failed",
+                "ecs_task_stopped"}
 
 
 def test_ledger_states_move_forward_and_duplicates_are_counted_apart() -> None:
@@ -103,6 +105,25 @@ def topology(draw: Any) -> dict[str, Any]:
                                       "batching_window": draw(st.sampled_from(["0s", "1s"])),
                                       "maximum_concurrency": draw(st.sampled_from([None, 2]))}]
         comps[f] = {k: v for k, v in spec.items() if v is not None}
+    for i in range(draw(st.integers(0, 2))):  # ECS services polling a queue
+        free = [q for q in queues if q not in consumed]
+        if not free:
+            break
+        q = draw(st.sampled_from(free))
+        consumed.add(q)
+        comps[f"svc{i}"] = {
+            "type": "ecs", "desired": draw(st.integers(1, 3)), "startup_time": draw(st.sampled_from(["0s", "5s"])),
+            "consumes": {"queue": q, "batch_size": draw(st.integers(1, 10)),
+                         "wait": draw(st.sampled_from(["0s", "20s"]))},
+            "error_rate": draw(st.sampled_from([0.0, 0.3])), "fargate_spot": draw(st.sampled_from([0.0, 0.5])),
+            "handler": [{"cpu": f"exp({draw(st.integers(5, 500))}ms)"}]}
+    jobs = [f"job{i}" for i in range(draw(st.integers(0, 2)))]  # ECS one-off tasks (RunTask targets)
+    for j in jobs:
+        comps[j] = {"type": "ecs", "startup_time": draw(st.sampled_from(["0s", "5s"])),
+                    "max_tasks": draw(st.sampled_from([None, 1, 3])), "error_rate": draw(st.sampled_from([0.0, 0.3])),
+                    "overlap": draw(st.sampled_from(["allow", "skip"])), "zones": ["a"],
+                    "handler": [{"cpu": f"exp({draw(st.integers(5, 3000))}ms)"}]}
+        comps[j] = {k: v for k, v in comps[j].items() if v is not None}
     sinks = [q for q in standard if q not in consumed]
     for f in fns:
         if sinks and draw(st.booleans()):
@@ -126,14 +147,45 @@ def topology(draw: Any) -> dict[str, Any]:
                 sub["dlq"] = draw(st.sampled_from(dlqs))
             subs.append(sub)
         comps[t] = {"type": "sns", "fifo": is_fifo, "subscriptions": subs}
+    buses = ["bus"] if draw(st.booleans()) else []
+    for b in buses:
+        rules = []
+        pool = standard + [t for t in topics if not comps[t]["fifo"]] + fns + jobs
+        for i in range(draw(st.integers(1, 3)) if pool else 0):
+            rule: dict[str, Any] = {"name": f"r{i}"}
+            if draw(st.integers(0, 3)) == 0:
+                rule["schedule"] = "rate(1 minute)"
+            else:
+                conds = [["a"], ["b", "c"], [{"anything-but": ["a"]}], [{"exists": True}]]
+                rule["pattern"] = {"detail": {"kind": draw(st.sampled_from(conds))}}
+            targets = []
+            for t in draw(st.lists(st.sampled_from(pool), min_size=1, max_size=5, unique=True)):
+                tgt: dict[str, Any] = {"target": t, "retry_policy": {
+                    "max_retries": draw(st.sampled_from([0, 2, 185])),
+                    "max_event_age": draw(st.sampled_from(["60s", "24h"]))}}
+                if standard and draw(st.booleans()):
+                    tgt["dlq"] = draw(st.sampled_from(standard))
+                targets.append(tgt)
+            rule["targets"] = targets
+            rules.append(rule)
+        comps[b] = {"type": "eventbridge", "rules": rules}
     workloads = {}
     for i in range(draw(st.integers(1, 3))):
-        entry = draw(st.sampled_from(queues + topics))
+        entry = draw(st.sampled_from(queues + topics + buses))
         workloads[f"w{i}"] = {
             "entry": entry, "rate": f"{draw(st.integers(1, 20))}/s",
             "message": {"poison": draw(st.sampled_from([0.0, 0.05, 0.3])), "group": "uniform(0, 3)",
                         "attributes": {"kind": {"a": 0.5, "b": 0.3, "c": 0.2}}}}
-    return {"name": "random", "components": comps, "workloads": workloads,
+    faults = []
+    for name in [n for n in comps if n.startswith(("svc", "job"))]:
+        if draw(st.booleans()):
+            kind = draw(st.sampled_from(["terminate", "spot_interruption", "az_outage"]))
+            at = f"{draw(st.integers(10, 200))}s"
+            if kind == "az_outage":
+                faults.append({"at": at, "az_outage": "a", "duration": "30s"})
+            elif kind == "terminate" or comps[name].get("fargate_spot"):
+                faults.append({"at": at, kind: name, "count": draw(st.integers(1, 2))})
+    return {"name": "random", "components": comps, "workloads": workloads, "faults": faults,
             "simulate": {"duration": f"{draw(st.integers(60, 240))}s", "seed": draw(st.integers(0, 1000))}}
 
 
@@ -152,9 +204,12 @@ def test_every_copy_is_accounted_for_on_random_topologies(spec: dict[str, Any]) 
     if any(k.startswith("sns_email") for k in m["lost_by_cause"]):
         assert any(s.get("protocol") == "email" for c in comps.values() for s in c.get("subscriptions", []))
     sent = sum(c["sent"] for c in res["components"].values() if c["type"] == "sqs")
-    assert m["published"] <= sent + sum(c["async"]["accepted"] for c in res["components"].values()
-                                        if c["type"] == "lambda") + sum(
-        s["matched"] for c in res["components"].values() if c["type"] == "sns" for s in c["subscriptions"])
+    comps_out = res["components"].values()
+    bus_copies = sum(t["delivered"] + t["dead_lettered"] + t["lost"] for c in comps_out if c["type"] == "eventbridge"
+                     for r in c["rules"] for t in r["targets"]) + sum(c["pending"] for c in comps_out
+                                                                     if c["type"] == "eventbridge")
+    assert m["published"] <= sent + sum(c["async"]["accepted"] for c in comps_out if c["type"] == "lambda") + sum(
+        s["matched"] for c in comps_out if c["type"] == "sns" for s in c["subscriptions"]) + bus_copies
 
 
 def test_an_asynchronous_loop_is_warned_about_with_its_line() -> None:

@@ -189,7 +189,7 @@ def test_missing_required_key() -> None:
 
 
 def test_unknown_component_type_suggests() -> None:
-    i = only(GOOD.replace("type: ec2", "type: ecs2"))
+    i = only(GOOD.replace("type: ec2", "type: ec22"))
     assert (i.path, i.line) == ("components.web.type", 4) and "did you mean 'ec2'?" in i.message
 
 

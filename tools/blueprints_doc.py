@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import cloudtwin
 from cloudtwin.blueprints import catalogue
@@ -31,8 +32,8 @@ reproducible byte for byte). Availability is over the whole run; the fault windo
 the timeline of each run's report.
 
 Rows of DESIGN.md's blueprint table not built yet (their issues are open): 6 snapshot-restore,
-7 Elastic Beanstalk, 8-11 ECS, 12-13 serverless, 15 update offloading, 16 big
-data, 17-18 Direct Connect, 21-22 event processing, 23 caching layers, 24 IP blocking, 25 HPC,
+7 Elastic Beanstalk, 12-13 serverless, 15 update offloading, 16 big
+data, 17-18 Direct Connect, 22 API Gateway and Kinesis, 23 caching layers, 24 IP blocking, 25 HPC,
 26 EC2 high availability. Row 27 (Well-Architected) is `cloudtwin review`, which runs on every
 blueprint.
 """
@@ -58,6 +59,7 @@ def measured(name: str) -> list[str]:
     for c, stats in d["components"].items():
         if isinstance(stats.get("instances"), dict) and stats["instances"].get("max"):
             lines.append(f"- `{c}` in service: min {stats['instances']['min']}, max {stats['instances']['max']}")
+        lines.extend(_event_lines(c, stats, d["components"]))
     cost = d["cost"]
     lines.append(f"- cost: ${cost['monthly_usd']:,.2f}/month extrapolated from the run "
                  f"({len(cost['unpriced'])} unpriced item(s))")
@@ -65,6 +67,47 @@ def measured(name: str) -> list[str]:
     for f in faults[:4]:
         lines.append(f"- fault at {f['t'] / 60:.1f} min: {f['detail']}")
     return lines
+
+
+def _secs(lat: dict[str, float], q: str = "p50") -> str:
+    return f"{lat[q] / 1000:,.1f} s" if lat else "n/a"
+
+
+def _event_lines(name: str, stats: dict[str, Any], comps: dict[str, Any]) -> list[str]:
+    """EventBridge targets and ECS tasks: deliveries, retries and latencies."""
+    out = []
+    if stats.get("type") == "eventbridge":
+        for r in stats["rules"]:
+            for t in r["targets"]:
+                if t["invocations"]:
+                    out.append(f"- rule `{r['name']}` -> `{t['target']}`: {t['delivered']:,} delivered, "
+                               f"{t['retries']:,} retries, {t['dead_lettered']:,} dead-lettered, {t['lost']:,} lost; "
+                               f"delivery p50 {_secs(t['delivery_ms'])}, p99 {_secs(t['delivery_ms'], 'p99')}")
+    if stats.get("type") == "ecs":
+        rt, svc = stats["run_task"], stats["service"]
+        if rt["accepted"]:
+            out.append(f"- `{name}` one-off tasks: {rt['accepted']:,} started, {rt['completed']:,} completed, "
+                       f"{rt['skipped']:,} skipped, {rt['refused_capacity'] + rt['refused_unavailable']:,} RunTask "
+                       f"refusals; event to done p50 {_secs(rt['end_to_end_ms'])}")
+        if svc["received"]:
+            out.append(f"- `{name}` service: {svc['processed']:,} messages processed, tasks running "
+                       f"{stats['running']['min']}-{stats['running']['max']}, {stats['scale_actions']} scaling "
+                       f"actions")
+    if stats.get("type") == "cloudtrail" and stats["events_sent"]:
+        out.append(f"- `{name}`: {stats['recorded']:,} API calls, {stats['events_sent']:,} events to EventBridge; "
+                   f"delivery delay p50 {_secs(stats['delivery_delay_ms'])}")
+    if stats.get("type") == "sqs" and stats.get("end_to_end_ms") and any(
+            c.get("type") == "ecs" and c["service"]["received"] for c in comps.values()):
+        out.append(f"- `{name}`: send to processed p50 {_secs(stats['end_to_end_ms'])}, "
+                   f"p99 {_secs(stats['end_to_end_ms'], 'p99')}; "
+                   f"{max(0, stats['received'] - stats['delivered'] - stats['in_flight']):,} redeliveries")
+    if stats.get("type") == "sns":
+        for sub in stats["subscriptions"]:
+            if sub["end_to_end_ms"] and sub["protocol"] == "email":
+                out.append(f"- `{name}` email alerts: {sub['delivered']:,} delivered, "
+                           f"{sub['failed_attempts']:,} failed attempts retried; API call or publish to alert "
+                           f"p50 {_secs(sub['end_to_end_ms'])}, p99 {_secs(sub['end_to_end_ms'], 'p99')}")
+    return out
 
 
 def render() -> str:

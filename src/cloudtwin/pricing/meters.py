@@ -161,9 +161,18 @@ def _ebs(spec: Any, arch: Any, hours: float) -> Usage:
     return u
 
 
+def _kinesis(spec: Any, arch: Any, hours: float) -> Usage:
+    return {"Kinesis-ShardHour": spec.shards * hours}
+
+
+def _apigateway(spec: Any, arch: Any, hours: float) -> Usage:
+    return {f"CacheUsage:{spec.cache.size_gb:g}GB": hours} if spec.cache is not None else {}
+
+
 METERS: dict[str, Callable[[Any, Any, float], Usage]] = {
     "ec2": _compute, "asg": _compute, "alb": _lb, "nlb": _lb, "clb": _lb, "route53": _route53,
     "elasticache": _elasticache, "rds": _rds, "aurora": _rds, "efs": _efs, "ebs": _ebs,
+    "kinesis": _kinesis, "apigateway": _apigateway,
 }
 
 # What a component bills by traffic: not in the configured (fixed) cost.
@@ -175,6 +184,7 @@ USAGE_BASED: dict[str, list[str]] = {
     "sqs": ["SQS-Requests-Tier1"],
     "sns": ["SNS-Requests-Tier1"],
     "lambda": ["Request", "Lambda-GB-Second"],
+    "apigateway": ["ApiGatewayRequest", "ApiGatewayHttpRequest"],
 }
 
 

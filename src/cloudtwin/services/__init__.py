@@ -25,6 +25,8 @@ def register(*kinds: str):  # type: ignore[no-untyped-def]
 MODULES = {
     "ec2": "ec2", "asg": "asg", "alb": "elb", "nlb": "elb", "clb": "elb", "route53": "route53",
     "elasticache": "elasticache", "rds": "rds", "aurora": "rds", "efs": "efs", "ebs": "ebs",
+    "apigateway": "apigateway", "kinesis": "kinesis",
+    "eventbridge": "eventbridge", "ecs": "ecs", "cloudtrail": "cloudtrail", "s3": "s3",
 }
 
 

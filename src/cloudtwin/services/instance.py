@@ -202,7 +202,7 @@ class Instance:
         self.occ += self.engine.now
         owner = self.owner
         owner.requests += 1
-        req = run.req
+        req: Any = run.req  # a Request, or a bare start time (see handle)
         if err is None:
             owner.latency.record(self.engine.now - run.t_in)
             s = None if req.__class__ is float else req.session  # a bare request carries none

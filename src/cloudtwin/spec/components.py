@@ -11,7 +11,9 @@ from pydantic import Discriminator, Field, Tag, model_validator
 
 from cloudtwin.engine.sampling import Distribution
 from cloudtwin.spec.base import Dist, Duration, Model, Size
+from cloudtwin.spec.events import ECS, S3, CloudTrail, EventBridge
 from cloudtwin.spec.messaging import SNS, SQS, Lambda
+from cloudtwin.spec.serverless import ApiGateway, Kinesis
 from cloudtwin.spec.steps import Step
 from cloudtwin.spec.units import parse_distribution
 
@@ -303,9 +305,15 @@ Component = Annotated[
     | Annotated[EBS, Tag("ebs")]
     | Annotated[SQS, Tag("sqs")]
     | Annotated[SNS, Tag("sns")]
-    | Annotated[Lambda, Tag("lambda")],
+    | Annotated[Lambda, Tag("lambda")]
+    | Annotated[ApiGateway, Tag("apigateway")]
+    | Annotated[Kinesis, Tag("kinesis")]
+    | Annotated[EventBridge, Tag("eventbridge")]
+    | Annotated[ECS, Tag("ecs")]
+    | Annotated[CloudTrail, Tag("cloudtrail")]
+    | Annotated[S3, Tag("s3")],
     Discriminator(_component_kind),
 ]
 
-COMPONENT_TYPES = ("alb", "asg", "aurora", "clb", "ebs", "ec2", "efs", "elasticache", "lambda", "nlb", "rds",
-                   "route53", "sns", "sqs")
+COMPONENT_TYPES = ("alb", "apigateway", "asg", "aurora", "clb", "cloudtrail", "ebs", "ec2", "ecs", "efs",
+                   "elasticache", "eventbridge", "kinesis", "lambda", "nlb", "rds", "route53", "s3", "sns", "sqs")

@@ -137,7 +137,7 @@ class Lambda(Model):
 
 def _handlers(arch: Any) -> Iterator[tuple[str, list[Step]]]:
     for n, c in arch.components.items():
-        if c.type in ("ec2", "asg", "lambda"):
+        if c.type in ("ec2", "asg", "lambda", "ecs"):
             yield n, c.handler
 
 
@@ -206,14 +206,14 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                     "may be reserved [aws-facts §5 Account concurrency]"))
     for wname, w in arch.workloads.items():
         kind = getattr(comps.get(w.entry), "type", None)
-        if w.message is not None and kind not in ("sqs", "sns"):
+        if w.message is not None and kind not in ("sqs", "sns", "kinesis", "eventbridge", "s3", "cloudtrail"):
             out.append((("workloads", wname, "message"), "`message:` applies to a workload whose entry is an "
                         "sqs or sns component"))
     for n, steps in _handlers(arch):
         for st, p in _calls(steps, ("components", n, "handler")):
             kind = getattr(comps.get(st.target), "type", None)
-            if st.message is not None and not (kind in ("sqs", "sns") or (kind == "lambda"
-                                                                           and st.op == "invoke_async")):
+            if st.message is not None and not (kind in ("sqs", "sns", "kinesis", "eventbridge", "s3", "cloudtrail",
+                                                         "ecs") or (kind == "lambda" and st.op == "invoke_async")):
                 out.append(((*p, "message"), "`message:` applies to a call to an sqs queue (send), an sns "
                             "topic (publish) or a lambda (invoke_async)"))
     return out
@@ -291,6 +291,10 @@ def _message_loop(arch: Any) -> list[str]:
         if c.type in ("ec2", "asg", "lambda"):
             for st, _ in _calls(c.handler, ()):
                 edges[n].add(st.target)
+        if c.type == "kinesis":
+            edges[n].update(k.function for k in c.consumers)
+        if c.type == "apigateway":
+            edges[n].add(c.integration.target)
     state: dict[str, int] = {}
 
     def visit(n: str, trail: list[str]) -> list[str]:

@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cloudtwin.spec import messaging
+from cloudtwin.spec import events, messaging, serverless
 from cloudtwin.spec.components import ASG, EBS, EC2, ElastiCache, LoadBalancer, Route53
 from cloudtwin.spec.loader import Path
 from cloudtwin.spec.schema import Architecture
 from cloudtwin.spec.steps import CallStep, Step
 
 COMPUTE = (EC2, ASG)
-ENTRY_TYPES = ("route53", "alb", "nlb", "clb", "ec2", "asg", "sqs", "sns", "lambda")
+ENTRY_TYPES = ("route53", "alb", "nlb", "clb", "ec2", "asg", "sqs", "sns", "lambda", "apigateway", "kinesis",
+               "eventbridge", "s3", "cloudtrail")
 OPERATIONS: dict[str, tuple[str, ...]] = {
     "elasticache": ("get", "set", "delete"),
     "rds": ("query", "write", "read"),
@@ -25,6 +26,8 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "ebs": ("read", "write"),
     "alb": ("",), "nlb": ("",), "clb": ("",), "ec2": ("",), "asg": ("",),
     "sqs": ("send",), "sns": ("publish",), "lambda": ("invoke", "invoke_async"),
+    "apigateway": ("",), "kinesis": ("put",),
+    "eventbridge": ("put",), "s3": ("put", "get"), "cloudtrail": ("record",), "ecs": ("run_task",),
 }
 
 
@@ -45,7 +48,8 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
         if name not in comps:
             out.append((path, f"{what} {name!r} is not a component (have: {', '.join(sorted(comps))})"))
         elif comps[name].type not in kinds:
-            out.append((path, f"{what} {name!r} is a {comps[name].type}; expected {' or '.join(kinds)}"))
+            kind = comps[name].type
+            out.append((path, f"{what} {name!r} is {_article(kind)} {kind}; expected {' or '.join(kinds)}"))
 
     for cname, c in comps.items():
         base: Path = ("components", cname)
@@ -83,7 +87,7 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
                     if iz != {ez}:
                         out.append(((*base, "mounts", i), f"EBS volume {m!r} is in zone {ez}; an instance "
                                     f"in zone(s) {sorted(iz)} cannot attach it (EBS is AZ-bound)"))
-        if isinstance(c, COMPUTE) or c.type == "lambda":
+        if isinstance(c, COMPUTE) or c.type in ("lambda", "ecs"):
             for st, p in walk_steps(c.handler, (*base, "handler")):
                 if isinstance(st, CallStep):
                     _check_call(st, p, comps, out)
@@ -96,7 +100,7 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
         if w.host and isinstance(entry, Route53) and w.host not in {r.name for r in entry.records}:
             out.append(((*base, "host"), f"{w.host!r} is not a record of {w.entry!r}"))
     kinds_for = {
-        "terminate": ("ec2", "asg"), "replace": ("ec2", "asg"), "spot_interruption": ("ec2", "asg"),
+        "terminate": ("ec2", "asg", "ecs"), "replace": ("ec2", "asg"), "spot_interruption": ("ec2", "asg", "ecs"),
         "db_failover": ("rds", "aurora", "elasticache"),
         "latency": tuple(OPERATIONS), "errors": tuple(OPERATIONS),
     }
@@ -107,13 +111,15 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
         else:
             need(("faults", i, f.action), f.target, kinds_for[f.action], f"{f.action} target")
     out.extend(messaging.check(arch))
+    out.extend(serverless.check(arch))
+    out.extend(events.check(arch))
     out.extend(_cycles(arch))
     return out
 
 
 def warnings(arch: Architecture) -> list[tuple[Path, str]]:
     """Legal but risky settings, as ``(path, message)``: reported, never fatal."""
-    return messaging.warnings(arch)
+    return messaging.warnings(arch) + serverless.warnings(arch)
 
 
 def _check_call(st: CallStep, p: Path, comps: dict[str, Any], out: list[tuple[Path, str]]) -> None:
@@ -140,7 +146,7 @@ def _cycles(arch: Architecture) -> list[tuple[Path, str]]:
     """Handlers that call back into themselves would recurse forever."""
     edges: dict[str, set[str]] = {n: set() for n in arch.components}
     for n, c in arch.components.items():
-        if isinstance(c, COMPUTE) or c.type == "lambda":
+        if isinstance(c, COMPUTE) or c.type in ("lambda", "ecs"):
             for st, _ in walk_steps(c.handler, ()):
                 if isinstance(st, CallStep) and st.op != "invoke_async":  # an async invoke does not wait
                     edges[n].add(st.target)
@@ -163,3 +169,9 @@ def _cycles(arch: Architecture) -> list[tuple[Path, str]]:
         if n not in state:
             visit(n, [n])
     return out
+
+
+def _article(word: str) -> str:
+    """'an' before a vowel sound, as these type names are read aloud (an asg, an sqs, an rds,
+    an nlb), else 'a' (a route53, a lambda, a clb)."""
+    return "an" if word[:1] in "aeinrsx" and word != "route53" else "a"

@@ -2,7 +2,8 @@
 
 Every ``sqs`` component needs a ``dlq`` (its redrive policy), unless it is itself
 a dead-letter queue: the ``dlq`` of another queue, of a Lambda function (or its
-``on_failure`` destination) or of an SNS subscription. The dead-letter setting
+``on_failure`` destination), of an SNS subscription, of an EventBridge rule target
+or the ``on_failure`` of a Kinesis stream consumer. The dead-letter setting
 is read under any of the names in ``DLQ_KEYS``.
 """
 
@@ -41,6 +42,10 @@ class QueueWithoutDlq(Rule):
             targets.update(t for t in (c.dlq, c.on_failure) if t)
         for _, c in ctx.of_type("sns"):
             targets.update(s.dlq for s in c.subscriptions if s.dlq)
+        for _, c in ctx.of_type("eventbridge"):
+            targets.update(t.dlq for r in c.rules for t in r.targets if t.dlq)
+        for _, c in ctx.of_type("kinesis"):
+            targets.update(k.on_failure for k in c.consumers if k.on_failure)
         out: list[Finding] = []
         for name, q in queues:
             if dlq_of(q) is not None or name in targets:

@@ -1,0 +1,262 @@
+"""API Gateway: REST and HTTP APIs with throttles, an integration timeout and a response cache.
+
+What is modelled
+----------------
+* Throttling [aws-facts §10 Account throttle]: token buckets, each starting full,
+  holding ``burst`` tokens and refilled at ``rate`` per second; a request takes a
+  token from every bucket that applies or is ``throttled`` (429) and goes no
+  further. The account bucket (10,000 requests/s with a 5,000 burst by default)
+  is shared by every API of the spec (one account, one Region): it uses the
+  highest ``account_throttle`` any of them declares. On top of it, the method
+  bucket is ``method_throttle``, else the stage's ``throttle``.
+* The integration (``integration: {target, op}``): a Lambda (a synchronous
+  invoke), a load balancer or instances (any component that serves requests), a
+  Kinesis stream (``put``: PutRecord), an SQS queue (``send``) or an SNS topic
+  (``publish``). A write integration sends the integration's ``message:`` and
+  ``key:`` (a Kinesis partition key). Errors of the target pass through (a
+  Kinesis ProvisionedThroughputExceeded is ``throttled``). If the target does not
+  answer within the integration timeout (at most 29 s for REST, 30 s for HTTP APIs
+  and the default [aws-facts §10]) the caller gets ``timeout`` (504) and the late
+  answer is dropped.
+* The REST response cache [aws-facts §10 REST cache]: keyed by the caller's ``key``
+  draw (a call step's ``key:``) or a draw of ``cache.key``; a hit within ``ttl``
+  (default 300 s; 0 disables caching) is answered without the integration.
+* A Lambda ``authorizer`` (after throttling, assumption): the function is invoked
+  synchronously for an identity (a draw of ``identities``) whose decision is not
+  cached; it denies a fixed share ``deny`` of identities (``rejected``, 403), and
+  its failure or throttling is a ``server_error`` (500). A decision is cached per
+  identity for ``ttl`` (default 300 s, at most 3,600 s: AWS docs, not aws-facts).
+* HTTPS only: the spec admits nothing else. Each request takes a draw of ``latency``.
+  API Gateway is regional: an AZ outage does not affect it (assumption).
+* Billing: requests by API type (throttled ones are not billed, assumption) and the
+  cache's hours [aws-facts §19 API Gateway].
+
+Left out: Cognito authorizers (issue 4, next), usage plans and API keys,
+per-client throttling, WebSocket APIs, payload limits, mapping templates, the 2024
+raise of the REST timeout above 29 s, cache invalidation and cache size eviction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.component import Component
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.messaging import MessageFactory
+from cloudtwin.request import REJECTED, SERVER_ERROR, THROTTLED, TIMEOUT, Done, Request
+from cloudtwin.services import register
+
+if TYPE_CHECKING:
+    from cloudtwin.simulation import Simulation
+
+
+class Bucket:
+    """A token bucket: ``burst`` tokens, refilled at ``rate`` per second, starting full."""
+
+    __slots__ = ("rate", "burst", "tokens", "t", "throttled")
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens = float(burst)
+        self.t = 0.0
+        self.throttled = 0
+
+    def level(self, now: float) -> float:
+        if now > self.t:
+            self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
+            self.t = now
+        return self.tokens
+
+
+def _account(sim: Any) -> Bucket:
+    """The account's bucket, shared by every API in the spec."""
+    b: Bucket | None = getattr(sim, "apigw_account", None)
+    if b is None:
+        ths = [c.account_throttle for c in sim.arch.components.values() if c.type == "apigateway"]
+        b = Bucket(max(t.rate for t in ths), max(t.burst for t in ths))
+        sim.apigw_account = b
+    return b
+
+
+class _Call:
+    """One request waiting for its integration: the first of reply and timeout wins."""
+
+    __slots__ = ("api", "req", "done", "t_in", "key", "live")
+
+    def __init__(self, api: ApiGateway, req: Request, done: Done, t_in: float, key: Any) -> None:
+        self.api, self.req, self.done, self.t_in, self.key, self.live = api, req, done, t_in, key, True
+
+    def reply(self, req: Request, err: str | None) -> None:
+        if self.live:
+            self.live = False
+            self.api.finish(self, err)
+
+    def expire(self, _: object = None) -> None:
+        if self.live:
+            self.live = False
+            self.api.timeouts += 1
+            self.api.finish(self, TIMEOUT)
+
+
+class _Auth:
+    """A request waiting for its authorizer's answer."""
+
+    __slots__ = ("api", "req", "done", "arg", "t_in", "ident")
+
+    def __init__(self, api: ApiGateway, req: Request, done: Done, arg: Any, t_in: float, ident: int) -> None:
+        self.api, self.req, self.done, self.arg, self.t_in, self.ident = api, req, done, arg, t_in, ident
+
+    def reply(self, _: Request, err: str | None) -> None:
+        api = self.api
+        allow: bool | None = None
+        if err is None:
+            allow = (self.ident * 2654435761 % 4294967296) / 4294967296.0 >= api.deny  # a fixed share of identities
+            if api.auth_ttl > 0.0:
+                api.auth_cache[self.ident] = (api.engine.now + api.auth_ttl, allow)
+        api.decided(self.req, self.done, self.arg, self.t_in, allow)
+
+
+class _Later:
+    __slots__ = ("req", "done", "err")
+
+    def __init__(self, req: Request, done: Done, err: str | None) -> None:
+        self.req, self.done, self.err = req, done, err
+
+    def go(self, _: object = None) -> None:
+        self.done(self.req, self.err)
+
+
+@register("apigateway")
+class ApiGateway(Component):
+    """One API (REST or HTTP) with one stage and one method."""
+
+    kind = "apigateway"
+
+    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
+        super().__init__(name, spec, sim)
+        self.timeout: float = spec.timeout
+        self.account = _account(sim)
+        th = spec.method_throttle or spec.throttle
+        self.method = Bucket(th.rate, th.burst) if th is not None else None
+        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
+        c = spec.cache
+        self.ttl: float = c.ttl if c is not None else 0.0
+        self.cache_key = make_sampler(c.key, stream(sim.seed, f"{name}.cache_key")) if c is not None else None
+        self.cache: dict[int, float] = {}  # key -> expires at
+        it = spec.integration
+        self.op: str = it.op
+        self.message = MessageFactory(it.message, sim.seed, f"{name}.message") if it.message is not None else None
+        self.part_key = make_sampler(it.key, stream(sim.seed, f"{name}.partition_key")) if it.key else None
+        self.target: Any = None
+        au = spec.authorizer
+        self.auth_fn: Any = None
+        self.identity = make_sampler(au.identities, stream(sim.seed, f"{name}.identity")) if au else None
+        self.auth_ttl: float = au.ttl if au is not None else 0.0
+        self.deny: float = au.deny if au is not None else 0.0
+        self.auth_cache: dict[int, tuple[float, bool]] = {}
+        self.auth_calls = self.auth_hits = self.auth_errors = self.denied = 0
+        self.accepted = self.throttled = self.timeouts = self.hits = self.misses = self.integration_errors = 0
+
+    def build(self) -> None:
+        self.target = self.sim.components[self.spec.integration.target]
+        if self.spec.authorizer is not None:
+            self.auth_fn = self.sim.components[self.spec.authorizer.function]
+        self.needs_client = bool(getattr(self.target, "needs_client", False))  # type: ignore[misc]  # a proxy
+
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        self.requests += 1
+        now = self.engine.now
+        acct, meth = self.account, self.method
+        if acct.level(now) < 1.0 or (meth is not None and meth.level(now) < 1.0):
+            (acct if acct.tokens < 1.0 else meth).throttled += 1  # type: ignore[union-attr]
+            self.throttled += 1
+            self.errors += 1
+            self.engine.after(self.lat(), _Later(req, done, THROTTLED).go)
+            return
+        acct.tokens -= 1.0
+        if meth is not None:
+            meth.tokens -= 1.0
+        self.accepted += 1
+        if self.auth_fn is not None:
+            self.authorize(req, done, arg, now)
+            return
+        self.forward(req, done, arg, now)
+
+    def authorize(self, req: Request, done: Done, arg: Any, t_in: float) -> None:
+        """The Lambda authorizer's decision for the caller's identity, cached ``ttl``."""
+        ident = int(self.identity())  # type: ignore[misc]
+        hit = self.auth_cache.get(ident)
+        if hit is not None and hit[0] > self.engine.now:
+            self.auth_hits += 1
+            self.decided(req, done, arg, t_in, hit[1])
+            return
+        self.auth_calls += 1
+        self.auth_fn.handle(Request(t_in, None, None), "", _Auth(self, req, done, arg, t_in, ident).reply)
+
+    def decided(self, req: Request, done: Done, arg: Any, t_in: float, allow: bool | None) -> None:
+        """``allow`` None: the authorizer failed (500)."""
+        if allow:
+            self.forward(req, done, arg, t_in)
+            return
+        self.errors += 1
+        if allow is None:
+            self.auth_errors += 1
+        else:
+            self.denied += 1
+        self.engine.after(self.lat(), _Later(req, done, SERVER_ERROR if allow is None else REJECTED).go)
+
+    def forward(self, req: Request, done: Done, arg: Any, now: float) -> None:
+        """Past throttling and authorization: the cache, else the integration."""
+        key = None
+        if self.cache_key is not None and self.ttl > 0.0:
+            key = int(arg) if isinstance(arg, int | float) and not isinstance(arg, bool) else int(self.cache_key())
+            exp = self.cache.get(key)
+            if exp is not None and exp > self.engine.now:
+                self.hits += 1
+                lat = self.lat()
+                self.latency.record(lat)
+                self.engine.after(lat, _Later(req, done, None).go)
+                return
+            self.misses += 1
+        call = _Call(self, req, done, now, key)
+        self.engine.after(self.timeout, call.expire)
+        iarg: Any = self.message
+        if self.part_key is not None:
+            iarg = self.part_key() if self.message is None else (self.part_key(), self.message)
+        self.target.handle(req, self.op, call.reply, iarg)
+
+    def finish(self, call: _Call, err: str | None) -> None:
+        now = self.engine.now
+        if err is None:
+            if call.key is not None:
+                self.cache[call.key] = now + self.ttl
+        else:
+            self.errors += 1
+            if err != TIMEOUT:
+                self.integration_errors += 1
+        lat = self.lat()
+        if err is None:
+            self.latency.record(now - call.t_in + lat)
+        self.engine.after(lat, _Later(call.req, call.done, err).go)
+
+    def usage(self) -> dict[str, float]:
+        meter = "ApiGatewayRequest" if self.spec.api == "rest" else "ApiGatewayHttpRequest"
+        out = {meter: float(self.accepted)}
+        if self.spec.cache is not None:
+            out[f"CacheUsage:{self.spec.cache.size_gb:g}GB"] = self.engine.now / 3600.0
+        return {k: v for k, v in out.items() if v}
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        out.update({
+            "api": self.spec.api, "accepted": self.accepted, "throttled": self.throttled,
+            "throttled_by": {"account": self.account.throttled,
+                             "method": self.method.throttled if self.method is not None else 0},
+            "integration_timeouts": self.timeouts, "integration_errors": self.integration_errors,
+            "authorizer": ({"invocations": self.auth_calls, "cached": self.auth_hits, "denied": self.denied,
+                            "errors": self.auth_errors} if self.auth_fn is not None else None),
+            "cache": ({"hits": self.hits, "misses": self.misses,
+                       "hit_ratio": round(self.hits / (self.hits + self.misses), 4) if self.hits + self.misses else 0.0}
+                      if self.spec.cache is not None else None),
+        })
+        return out

@@ -1,0 +1,230 @@
+"""Kinesis Data Streams: provisioned shards, per-shard write limits, retention, Lambda consumers.
+
+What is modelled
+----------------
+* PutRecord (a workload whose entry is the stream, ``call: <stream>.put``, or an API
+  Gateway integration): the record's partition key is hashed (MD5, as AWS does) onto
+  the shards, which split the hash range evenly, so hot keys make a hot shard. The
+  key is the caller's ``key:`` draw, else the ``group`` of its ``message:``, else a
+  draw of the stream's ``partition_key`` (an API Gateway integration passes its own
+  ``key:`` and ``message:``). Each shard takes 1,000 records/s and
+  1 MB/s [aws-facts §9 KDS write per shard] as two token buckets holding one
+  second's worth (assumption); a put over either is ``throttled``
+  (ProvisionedThroughputExceededException) and publishes nothing, so the producer
+  may retry (a call step's ``retries`` with backoff). Each call takes a draw of
+  ``latency``.
+* Every accepted record is one ledger message per consumer (a stream with no
+  consumer holds one copy), kept in its shard in order until a consumer processes
+  it or ``retention`` (24 h by default [aws-facts §9 KDS retention]) ends, when it
+  counts as ``expired``. Nothing leaves a stream silently.
+* Consumers: Lambda event source mappings, :mod:`cloudtwin.services.kinesis_esm`
+  (one batch per shard at a time, read limits, retries, bisect-on-error, on-failure).
+* Series per minute: records accepted, puts throttled, and the consumers' largest
+  iterator age (how far behind they read, CloudWatch's IteratorAgeMilliseconds).
+* Kinesis is regional: an AZ outage does not affect it (assumption).
+* Billing: shard-hours over the run [aws-facts §19, unconfirmed price].
+
+Left out: on-demand capacity mode, PutRecords batching (500 records / 5 MB per
+call), explicit hash keys, resharding, server-side encryption, KCL consumers, and
+PUT payload units (not in aws-facts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from itertools import chain
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.component import Component
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.messaging import Message, MessageFactory, ledger_of
+from cloudtwin.request import THROTTLED, Done, Request
+from cloudtwin.services import register
+from cloudtwin.spec.message import MessageSpec
+
+if TYPE_CHECKING:
+    from cloudtwin.services.kinesis_esm import StreamMapping
+    from cloudtwin.simulation import Simulation
+
+WRITE_RECORDS = 1000.0  # records/s per shard [aws-facts §9 KDS write per shard]
+WRITE_BYTES = 1_048_576.0  # bytes/s per shard [aws-facts §9 KDS write per shard]
+WRITE_BURST = 1.0  # assumption: a shard's buckets hold one second's worth
+SWEEP = 60.0  # how often expired records are removed (seconds)
+HASH_SPACE = 1 << 128
+
+
+class Shard:
+    """One shard: its write buckets (GCRA arrival times) and read limiter state."""
+
+    __slots__ = ("i", "tat_records", "tat_bytes", "read_tat", "read_bytes_tat", "puts", "throttled", "bytes_in",
+                 "stored")
+
+    def __init__(self, i: int) -> None:
+        self.i = i
+        self.tat_records = self.tat_bytes = 0.0
+        self.read_tat = self.read_bytes_tat = 0.0  # shared-throughput GetRecords limits
+        self.puts = self.throttled = 0
+        self.bytes_in = 0.0
+        self.stored: deque[Message] = deque()  # copies kept when the stream has no consumer
+
+    def admit(self, now: float, size: float) -> bool:
+        """Take one record of ``size`` bytes from both write buckets, or refuse it."""
+        tr = max(self.tat_records, now) + 1.0 / WRITE_RECORDS
+        tb = max(self.tat_bytes, now) + size / WRITE_BYTES
+        if tr - now > WRITE_BURST + 1e-12 or tb - now > WRITE_BURST + 1e-12:
+            return False
+        self.tat_records, self.tat_bytes = tr, tb
+        return True
+
+
+def shard_of(key: float, shards: int) -> int:
+    """The shard whose hash-key range holds the MD5 of the partition key ``key``."""
+    h = int.from_bytes(hashlib.md5(str(int(key)).encode(), usedforsecurity=False).digest(), "big")
+    return h * shards // HASH_SPACE
+
+
+class _Reply:
+    __slots__ = ("req", "done", "err")
+
+    def __init__(self, req: Request, done: Done, err: str | None) -> None:
+        self.req, self.done, self.err = req, done, err
+
+    def go(self, _: object = None) -> None:
+        self.done(self.req, self.err)
+
+
+@register("kinesis")
+class Kinesis(Component):
+    """One data stream in provisioned mode."""
+
+    kind = "kinesis"
+
+    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
+        super().__init__(name, spec, sim)
+        self.ledger = ledger_of(sim)
+        self.retention: float = spec.retention
+        self.shards = [Shard(i) for i in range(spec.shards)]
+        self.key = make_sampler(spec.partition_key, stream(sim.seed, f"{name}.partition_key"))
+        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
+        self.factory = MessageFactory(MessageSpec(size=spec.record_size), sim.seed, f"{name}.record")
+        self.shard_cache: dict[int, int] = {}
+        self.mappings: list[StreamMapping] = []
+        self.accepted = self.throttled = self.expired = 0
+        self.bytes_in = 0.0
+        self.series_put: list[float] = []
+        self.series_throttled: list[float] = []
+        self.series_age: list[float] = []
+        self._minute = [0, 0]
+
+    def build(self) -> None:
+        from cloudtwin.services.kinesis_esm import StreamMapping
+
+        comps = self.sim.components
+        self.mappings = [StreamMapping(self, c, comps[c.function], comps.get(c.on_failure or ""))  # type: ignore[arg-type]
+                         for c in self.spec.consumers]
+
+    def start(self) -> None:
+        self.engine.every(SWEEP, self.sweep, start=SWEEP)
+        for m in self.mappings:
+            m.start()
+
+    def producer_arg(self, workload: str, spec: Any) -> MessageFactory | None:
+        """A workload putting records draws them from its own ``message:`` if it has one."""
+        if spec.message is None:
+            return None
+        return MessageFactory(spec.message, self.sim.seed, f"workload.{workload}.message")
+
+    # ---- PutRecord ----------------------------------------------------------
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        self.requests += 1
+        now = self.engine.now
+        if isinstance(arg, tuple):  # (partition key, message factory) from an API Gateway integration
+            arg, factory = arg
+        else:
+            factory = arg if isinstance(arg, MessageFactory) else self.factory
+        attrs, group = factory.draw()
+        if isinstance(arg, int | float) and not isinstance(arg, bool):
+            key = float(arg)
+        elif group is not None:
+            key = float(group)
+        else:
+            key = self.key()
+        ik = int(key)
+        s = self.shard_cache.get(ik)
+        if s is None:
+            s = self.shard_cache[ik] = shard_of(ik, len(self.shards))
+        shard = self.shards[s]
+        size = factory.size
+        if not shard.admit(now, size):
+            shard.throttled += 1
+            self.throttled += 1
+            self._minute[1] += 1
+            self.errors += 1
+            self.engine.after(self.lat(), _Reply(req, done, THROTTLED).go)
+            return
+        shard.puts += 1
+        shard.bytes_in += size
+        self.accepted += 1
+        self.bytes_in += size
+        self._minute[0] += 1
+        if self.mappings:
+            first = self.ledger.new(now, size, attrs)
+            for i, m in enumerate(self.mappings):
+                m.append(s, first if i == 0 else self.ledger.copy(first))
+        else:
+            shard.stored.append(self.ledger.new(now, size, attrs))
+        lat = self.lat()
+        self.latency.record(lat)
+        self.engine.after(lat, _Reply(req, done, None).go)
+
+    # ---- retention ----------------------------------------------------------
+    def sweep(self, now: float) -> None:
+        """Records past retention expire (each consumer's unread and held-back copies, and stored ones)."""
+        limit = now - self.retention
+        logs = [sh.stored for sh in self.shards] + [r.log for m in self.mappings for r in m.readers]
+        for log in logs:
+            while log and log[0].t0 <= limit:
+                self.expire(log.popleft())
+        for m in self.mappings:  # held halves of bisected batches waiting behind a failing one
+            for r in m.readers:
+                if r.later:
+                    for b in r.later:
+                        while b and b[0].t0 <= limit:
+                            self.expire(b.pop(0))
+                    r.later = [b for b in r.later if b]
+
+    def expire(self, msg: Message) -> None:
+        self.ledger.expire(msg)
+        self.expired += 1
+
+    # ---- metrics ------------------------------------------------------------
+    def held_messages(self) -> Any:
+        return chain((m for sh in self.shards for m in sh.stored),
+                     *(m.held_messages() for m in self.mappings))
+
+    def on_minute(self, now: float) -> None:
+        self.series_put.append(float(self._minute[0]))
+        self.series_throttled.append(float(self._minute[1]))
+        self._minute = [0, 0]
+        # CloudWatch's GetRecords.IteratorAgeMilliseconds (maximum): how far behind the consumers read
+        self.series_age.append(max([m.iterator_age() for m in self.mappings], default=0.0))
+
+    def series(self) -> dict[str, list[float]]:
+        return {"records_in": self.series_put, "throttled": self.series_throttled, "iterator_age_s": self.series_age}
+
+    def usage(self) -> dict[str, float]:
+        return {"Kinesis-ShardHour": len(self.shards) * self.engine.now / 3600.0}
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        puts = [sh.puts for sh in self.shards]
+        out.update({
+            "shards": len(self.shards), "accepted": self.accepted, "throttled": self.throttled,
+            "expired": self.expired, "bytes_in": self.bytes_in,
+            "records_per_shard": puts, "throttled_per_shard": [sh.throttled for sh in self.shards],
+            "hot_shard_share": round(max(puts) / sum(puts), 4) if sum(puts) else 0.0,
+            "stored": sum(len(sh.stored) for sh in self.shards),
+            "consumers": [m.stats() for m in self.mappings],
+        })
+        return out

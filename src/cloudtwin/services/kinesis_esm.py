@@ -1,0 +1,230 @@
+"""Lambda's Kinesis event source mapping: one reader per shard, in order, with retries.
+
+What is modelled [aws-facts §5 Kinesis/stream event source, §9]
+---------------------------------------------------------------
+* Each shard has one reader per consumer and one batch in flight at a time, so a
+  shard's records reach the function in order (the parallelization factor is 1).
+  A reader takes up to ``batch_size`` records per GetRecords call. An idle
+  shared-throughput reader polls once per second (assumption: AWS's "base rate");
+  an enhanced fan-out reader has records pushed after 70 ms (assumption).
+* Read limits: shared-throughput readers of a shard share 5 GetRecords calls/s and
+  2 MB/s; an enhanced fan-out consumer has its own 2 MB/s per shard [aws-facts §9].
+  A read over a limit waits for it (counted as ``read_waits``), as Lambda's poller
+  backs off and retries.
+* A throttled invocation (no concurrency) is retried after 1 s (assumption) with
+  the same batch; it counts no attempt (AWS retries it until the records expire or
+  pass the maximum age; the age is checked here only after a function error).
+* A failed batch (a function error or timeout) is retried at once. By default it
+  is retried until its records expire, blocking the shard [aws-facts §5].
+  ``max_retry_attempts`` and ``max_record_age`` bound that; then the batch goes to
+  ``on_failure`` (an SQS queue: the copies are dead-lettered there) or, without
+  one, its records are skipped and counted lost (``kinesis_retries_exhausted`` or
+  ``kinesis_max_record_age``), and the shard moves on. ``bisect_on_error`` splits a
+  failed batch in two and retries the first half, then the second (from memory,
+  with no new GetRecords call); a split does not count against the retry quota (AWS
+  Lambda guide, "Retain discarded batch records for a Kinesis Data Streams event
+  source"; not in aws-facts), so a poison record ends up alone and only it is
+  discarded. That a retry follows at once, with no back-off, is an assumption.
+* Records still unread when they reach the stream's retention expire (the stream
+  sweeps them); records of a retried batch past retention expire at the retry.
+
+Left out: the parallelization factor, batching windows, tumbling windows,
+ReportBatchItemFailures for streams, and starting positions other than LATEST
+from the start of the run.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.messaging import Message
+from cloudtwin.metrics import Histogram
+
+if TYPE_CHECKING:
+    from cloudtwin.services.kinesis import Kinesis, Shard
+    from cloudtwin.services.lambda_ import Lambda
+    from cloudtwin.services.lambda_runtime import Invocation
+
+READ_CALLS = 5.0  # GetRecords per second per shard, shared [aws-facts §9 KDS read per shard]
+READ_BYTES = 2 * 1_048_576.0  # bytes/s per shard, shared or per EFO consumer [aws-facts §9]
+POLL_IDLE = 1.0  # assumption: an idle shared reader polls its shard once per second
+PUSH_DELAY = 0.07  # assumption: enhanced fan-out pushes a record about 70 ms after the put
+THROTTLE_PAUSE = 1.0  # assumption
+
+
+class StreamMapping:
+    """One event source mapping from a stream to a function: a reader per shard."""
+
+    def __init__(self, stream: Kinesis, spec: Any, fn: Lambda, on_failure: Any) -> None:
+        self.stream = stream
+        self.fn = fn
+        self.engine = stream.engine
+        self.ledger = stream.ledger
+        self.batch_size: int = spec.batch_size
+        self.bisect: bool = spec.bisect_on_error
+        self.max_retries: int = spec.max_retry_attempts
+        self.max_age: float | None = spec.max_record_age
+        self.efo: bool = spec.enhanced_fan_out
+        self.target = on_failure
+        self.readers = [ShardReader(self, sh) for sh in stream.shards]
+        self.e2e = Histogram()
+        self.minute_age = 0.0
+        self.batches = self.delivered = self.failed_batches = self.retries = self.bisects = 0
+        self.throttled_batches = self.read_waits = self.dead = self.lost = self.out_of_order = 0
+
+    def start(self) -> None:
+        """Nothing to schedule: a reader wakes when its shard gets a record."""
+
+    def append(self, shard: int, msg: Message) -> None:
+        self.readers[shard].append(msg)
+
+    def held_messages(self) -> Any:
+        for r in self.readers:
+            yield from r.log
+            yield from r.batch
+            for b in r.later:
+                yield from b
+
+    def iterator_age(self) -> float:
+        """The largest age of a record when read in the minute now ending (CloudWatch's
+        GetRecords.IteratorAgeMilliseconds, its maximum statistic), in seconds; then restart."""
+        age, self.minute_age = self.minute_age, 0.0
+        return age
+
+    def give_up(self, msgs: list[Message], why: str) -> None:
+        for m in msgs:
+            if self.target is not None and self.target.take_dead(m, keep_enqueue_time=False) is None:
+                self.dead += 1
+            else:
+                self.lost += 1
+                self.ledger.lose(m, f"kinesis_{why}" if self.target is None else "kinesis_destination_refused")
+
+    def stats(self) -> dict[str, Any]:
+        return {"function": self.fn.name, "batch_size": self.batch_size, "enhanced_fan_out": self.efo,
+                "batches": self.batches, "delivered": self.delivered, "failed_batches": self.failed_batches,
+                "retries": self.retries, "bisects": self.bisects, "throttled_batches": self.throttled_batches,
+                "read_waits": self.read_waits, "on_failure": self.dead, "lost": self.lost,
+                "out_of_order": self.out_of_order, "backlog": sum(r.backlog() for r in self.readers),
+                "end_to_end_ms": self.e2e.summary_ms()}
+
+
+class ShardReader:
+    """One consumer's position in one shard: unread records, the batch in flight."""
+
+    __slots__ = ("m", "shard", "log", "batch", "later", "busy", "last_read", "bytes_tat", "last_mid")
+
+    def __init__(self, m: StreamMapping, shard: Shard) -> None:
+        self.m = m
+        self.shard = shard
+        self.log: deque[Message] = deque()
+        self.batch: list[Message] = []
+        self.later: list[list[Message]] = []  # second halves of bisected batches, the next one last
+        self.busy = False  # a read is scheduled or a batch is in flight
+        self.last_read = -POLL_IDLE
+        self.bytes_tat = 0.0  # this consumer's own read bucket (enhanced fan-out)
+        self.last_mid = 0
+
+    def backlog(self) -> int:
+        return len(self.log) + len(self.batch) + sum(map(len, self.later))
+
+    def append(self, msg: Message) -> None:
+        self.log.append(msg)
+        if not self.busy:
+            self.busy = True
+            m = self.m
+            now = m.engine.now
+            delay = PUSH_DELAY if m.efo else max(0.0, self.last_read + POLL_IDLE - now)
+            m.engine.after(delay, self.read)
+
+    def read(self, _: object = None) -> None:
+        """A GetRecords call (or a push): wait for the read limits, then take a batch."""
+        m = self.m
+        now = m.engine.now
+        sh = self.shard
+        ready = max(now, self.bytes_tat) if m.efo else max(now, sh.read_tat, sh.read_bytes_tat)
+        if ready > now + 1e-12:
+            m.read_waits += 1
+            m.engine.at(ready, self.read)
+            return
+        self.last_read = now
+        if not self.log:
+            self.busy = False
+            return
+        n = min(m.batch_size, len(self.log))
+        batch = [self.log.popleft() for _ in range(n)]
+        size = sum(x.size for x in batch)
+        if m.efo:
+            self.bytes_tat = now + size / READ_BYTES
+        else:
+            sh.read_tat = now + 1.0 / READ_CALLS
+            sh.read_bytes_tat = max(sh.read_bytes_tat, now) + size / READ_BYTES
+        self.batch = batch
+        age = now - batch[0].t0
+        if age > m.minute_age:
+            m.minute_age = age
+        self.invoke()
+
+    def invoke(self, _: object = None) -> None:
+        m = self.m
+        m.batches += 1
+        if not m.fn.start_invocation(self.batch, self.done):
+            m.throttled_batches += 1
+            m.engine.after(THROTTLE_PAUSE, self.invoke)
+
+    def done(self, inv: Invocation) -> None:
+        m = self.m
+        now = m.engine.now
+        batch = self.batch
+        if inv.err is None:
+            for x in batch:
+                if x.mid < self.last_mid:
+                    m.out_of_order += 1
+                self.last_mid = x.mid
+                if m.ledger.deliver(x):
+                    m.delivered += 1
+                    m.e2e.record(now - x.t0)
+            self.batch = []
+            self.next()
+            return
+        m.failed_batches += 1
+        limit = now - m.stream.retention
+        live = []
+        for x in batch:
+            if x.t0 <= limit:
+                m.stream.expire(x)
+            else:
+                live.append(x)
+        if not live:
+            self.batch = []
+            self.next()
+            return
+        if m.bisect and len(live) > 1:
+            m.bisects += 1
+            half = len(live) // 2
+            self.batch = live[:half]
+            self.later.append(live[half:])
+            m.engine.after(0.0, self.invoke)
+            return
+        for x in live:
+            x.attempts += 1
+        too_old = m.max_age is not None and now - live[0].t0 > m.max_age
+        if too_old or (m.max_retries >= 0 and live[0].attempts > m.max_retries):
+            self.batch = []
+            m.give_up(live, "max_record_age" if too_old else "retries_exhausted")
+            self.next()
+            return
+        m.retries += 1
+        self.batch = live
+        m.engine.after(0.0, self.invoke)
+
+    def next(self) -> None:
+        """The batch is done: retry a held half of a bisected batch (no new read), read again if
+        records wait, else go idle."""
+        if self.later:
+            self.batch = self.later.pop()
+            self.m.engine.after(0.0, self.invoke)
+        elif self.log:
+            self.m.engine.after(0.0, self.read)
+        else:
+            self.busy = False

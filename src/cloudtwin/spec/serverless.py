@@ -1,0 +1,193 @@
+"""Schemas of the serverless front and stream components (``apigateway``, ``kinesis``) and their checks.
+
+Defaults cite aws-facts.md rows; "assumption" marks a default with no documented
+source (docs/spec.md lists them). :func:`check` holds the cross-reference rules
+(integration targets, stream consumers and their on-failure destinations) and
+:func:`warnings` the legal settings worth a word (a throttle above the account limit,
+which AWS raises on request); both return ``(path, message)`` pairs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from cloudtwin.spec.base import Dist, Duration, KeyDist, Model, Rate, Size
+from cloudtwin.spec.message import MessageSpec
+from cloudtwin.spec.units import parse_distribution, parse_key_distribution
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
+Path = tuple[str | int, ...]
+
+ACCOUNT_RATE = 10_000.0  # requests/s per account per Region [aws-facts §10 Account throttle]
+ACCOUNT_BURST = 5_000  # [aws-facts §10 Account throttle]
+REST_TIMEOUT_MAX = 29.0  # [aws-facts §10 REST integration timeout] (the 2024 raise is left out)
+HTTP_TIMEOUT_MAX = 30.0  # [aws-facts §10 HTTP API integration timeout]
+CACHE_SIZES = (0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118.0, 237.0)  # GB [aws-facts §10 REST cache]
+SHARD_QUOTA = 500  # shards per account in us-east-1 [aws-facts §9 KDS shard quota]
+INTEGRATION_TARGETS = ("lambda", "alb", "nlb", "clb", "ec2", "asg", "kinesis", "sqs", "sns")
+WRITE_OPS = ("put", "send", "publish", "invoke_async")
+
+
+class Throttle(Model):
+    """A token bucket: ``rate`` requests/s steady, ``burst`` at once."""
+
+    rate: Rate = Field(gt=0)
+    burst: int = Field(ge=0, le=10_000_000)
+
+
+class ApiCache(Model):
+    """A REST stage's response cache [aws-facts §10 REST cache]."""
+
+    ttl: Duration = Field(300.0, ge=0, le=3600)
+    size_gb: float = 0.5
+    key: KeyDist = Field(default_factory=lambda: parse_key_distribution("zipf(s=1.1, n=10000)"))  # assumption
+
+    @field_validator("size_gb")
+    @classmethod
+    def _size(cls, v: float) -> float:
+        if v not in CACHE_SIZES:
+            raise ValueError(f"cache size_gb must be one of {', '.join(f'{s:g}' for s in CACHE_SIZES)}, got {v:g}")
+        return v
+
+
+class Integration(Model):
+    """What an API method calls: ``target`` (a component) and ``op`` (its operation)."""
+
+    target: Name
+    op: str = Field("", pattern=r"^[a-z_]*$")
+    timeout: Duration | None = Field(None, ge=0.05)  # default: the API type's maximum [aws-facts §10]
+    key: KeyDist | None = None  # a Kinesis put: the partition key (default: the stream's)
+    message: MessageSpec | None = None  # a put/send/publish: what each record or message is
+
+
+class Authorizer(Model):
+    """A Lambda authorizer: the function decides per identity; the decision is cached ``ttl``."""
+
+    function: Name
+    ttl: Duration = Field(300.0, ge=0, le=3600)  # AWS docs: default 300 s, max 3,600 s (not in aws-facts)
+    identities: KeyDist = Field(default_factory=lambda: parse_key_distribution("uniform(1, 10000)"))  # assumption
+    deny: float = Field(0.0, ge=0, le=1)  # the share of identities the function denies
+
+
+class ApiGateway(Model):
+    type: Literal["apigateway"]
+    api: Literal["rest", "http"] = "rest"
+    protocol: Literal["https"] = "https"  # the notes require HTTPS; API Gateway endpoints are HTTPS
+    integration: Integration
+    throttle: Throttle | None = None  # the stage's default method throttle
+    method_throttle: Throttle | None = None  # an override for the method
+    account_throttle: Throttle = Field(default_factory=lambda: Throttle(rate=ACCOUNT_RATE, burst=ACCOUNT_BURST))
+    cache: ApiCache | None = None  # REST only
+    authorizer: Authorizer | None = None
+    latency: Dist = Field(default_factory=lambda: parse_distribution("lognormal(median=5ms, p99=30ms)"))  # assumption
+
+    @model_validator(mode="after")
+    def _shape(self) -> ApiGateway:
+        top = REST_TIMEOUT_MAX if self.api == "rest" else HTTP_TIMEOUT_MAX
+        t = self.integration.timeout
+        if t is not None and t > top:
+            raise ValueError(f"a {self.api.upper()} API integration timeout is at most {top:g}s, got {t:g}s "
+                             "[aws-facts §10]")
+        if self.cache is not None and self.api != "rest":
+            raise ValueError("only REST APIs have a response cache [aws-facts §10 REST cache]")
+        if self.cache is not None and self.integration.op in WRITE_OPS:
+            raise ValueError(f"a cache on a {self.integration.op!r} integration would answer writes from the "
+                             "cache; drop `cache:`")
+        return self
+
+    @property
+    def timeout(self) -> float:
+        top = REST_TIMEOUT_MAX if self.api == "rest" else HTTP_TIMEOUT_MAX
+        return self.integration.timeout if self.integration.timeout is not None else top
+
+
+class StreamConsumer(Model):
+    """A Lambda event source mapping on a stream [aws-facts §5 Kinesis/stream event source]."""
+
+    function: Name
+    batch_size: int = Field(100, ge=1, le=10_000)  # AWS CDK/Lambda docs: default 100, max 10,000 (not in aws-facts)
+    bisect_on_error: bool = False
+    max_retry_attempts: int = Field(-1, ge=-1, le=10_000)  # -1: retry until the record expires
+    max_record_age: Duration | None = Field(None, ge=60, le=604_800)  # none: until the record expires
+    on_failure: Name | None = None  # an sqs queue
+    enhanced_fan_out: bool = False
+
+
+class Kinesis(Model):
+    type: Literal["kinesis"]
+    shards: int = Field(1, le=SHARD_QUOTA)
+    retention: Duration = Field(86_400.0, ge=86_400, le=31_536_000)  # 24 h; up to 365 d [aws-facts §9]
+    partition_key: KeyDist = Field(default_factory=lambda: parse_key_distribution("uniform(1, 1000000)"))  # assumption
+    record_size: Size = Field(1024.0, gt=0, le=1_048_576)  # assumption; at most 1 MB [aws-facts §9]
+    consumers: list[StreamConsumer] = Field(default_factory=list)
+    latency: Dist = Field(default_factory=lambda: parse_distribution("lognormal(median=10ms, p99=50ms)"))  # assumption
+
+    @field_validator("shards")
+    @classmethod
+    def _shards(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(f"a provisioned stream needs at least 1 shard, got {v}")
+        return v
+
+
+def check(arch: Any) -> list[tuple[Path, str]]:
+    """Cross-reference problems of API Gateway and Kinesis components."""
+    out: list[tuple[Path, str]] = []
+    comps = arch.components
+    ops = {"lambda": ("invoke", ""), "kinesis": ("put",), "sqs": ("send",), "sns": ("publish",)}
+    for n, c in comps.items():
+        base: Path = ("components", n)
+        if c.type == "apigateway":
+            it = c.integration
+            t = comps.get(it.target)
+            p = (*base, "integration")
+            if t is None or t.type not in INTEGRATION_TARGETS:
+                got = "not a component" if t is None else f"a {t.type}"
+                out.append(((*p, "target"), f"integration target {it.target!r} must be one of "
+                            f"{', '.join(INTEGRATION_TARGETS)}; it is {got}"))
+                continue
+            allowed = ops.get(t.type, ("",))
+            if it.op not in allowed:
+                out.append(((*p, "op"), f"a {t.type} integration takes op {' or '.join(repr(o) for o in allowed)}, "
+                            f"got {it.op!r}"))
+            au = c.authorizer
+            if au is not None and getattr(comps.get(au.function), "type", None) != "lambda":
+                out.append(((*base, "authorizer", "function"), f"authorizer {au.function!r} must be a lambda "
+                            "function"))
+            if it.key is not None and t.type != "kinesis":
+                out.append(((*p, "key"), "`key:` (a partition key) applies to a kinesis integration"))
+        if c.type == "kinesis":
+            for i, cons in enumerate(c.consumers):
+                p = (*base, "consumers", i)
+                f = comps.get(cons.function)
+                if f is None or f.type != "lambda":
+                    out.append(((*p, "function"), f"consumer {cons.function!r} must be a lambda function"))
+                if cons.on_failure is not None:
+                    q = comps.get(cons.on_failure)
+                    if q is None or q.type != "sqs" or q.fifo:
+                        out.append(((*p, "on_failure"), f"on-failure destination {cons.on_failure!r} must be a "
+                                    "standard sqs queue"))
+    return out
+
+
+def warnings(arch: Any) -> list[tuple[Path, str]]:
+    """A stage or method throttle above the account throttle: legal (AWS raises account limits on
+    request) but the account bucket still caps it unless ``account_throttle`` is raised too."""
+    out: list[tuple[Path, str]] = []
+    for n, c in arch.components.items():
+        if c.type != "apigateway":
+            continue
+        acct = c.account_throttle
+        for key in ("throttle", "method_throttle"):
+            th = getattr(c, key)
+            if th is not None and (th.rate > acct.rate or th.burst > acct.burst):
+                out.append((("components", n, key), f"throttle {th.rate:g}/s burst {th.burst} is above the account "
+                            f"throttle {acct.rate:g}/s burst {acct.burst} [aws-facts §10]: AWS raises the account "
+                            "limit on request; until then the account bucket caps this API"))
+        if acct.rate > ACCOUNT_RATE or acct.burst > ACCOUNT_BURST:
+            out.append((("components", n, "account_throttle"), f"account throttle {acct.rate:g}/s burst {acct.burst} "
+                        f"is above the default {ACCOUNT_RATE:g}/s burst {ACCOUNT_BURST} [aws-facts §10]: it assumes "
+                        "AWS raised the limit on request"))
+    return out
