@@ -208,8 +208,9 @@ class WorkloadRun:
             req.finished = _TIMED_OUT
 
     def _complete_bare(self, t0: float, err: str | None) -> None:
-        """Completion of a bare request. A double completion cannot be caught per request
-        here; it would break the end-of-run identity requests = succeeded + failed + in flight."""
+        """Count one completion (the whole of it for a bare request). A double completion of
+        a bare request cannot be caught per request; it would break the end-of-run identity
+        requests = succeeded + failed + in flight."""
         if err is None:
             self.succeeded += 1
             b = self.lat_buf
@@ -232,21 +233,7 @@ class WorkloadRun:
                 return  # the reply came after the client gave up
             raise InvariantViolation(f"workload {self.name}: a request completed twice")
         req.finished = True
-        if err is None:
-            self.succeeded += 1
-            b = self.lat_buf
-            b.append(self.engine.now - req.t0)
-            if len(b) >= BATCH:
-                self.minute_hist.flush()
-        else:
-            self.failed += 1
-            self.errors[err] += 1
-            self.minute_err += 1
-        if self.counting:
-            sim = self.sim
-            sim.remaining -= 1  # type: ignore[operator]
-            if sim.remaining <= 0:
-                raise StopSimulation
+        self._complete_bare(req.t0, err)  # the counting; the session bookkeeping follows
         s = req.session
         if s is not None:
             home = s.home
