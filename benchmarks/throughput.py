@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -24,22 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-def default_cloudtwin() -> str:
-    return str(Path(sys.executable).with_name("cloudtwin"))
-
-
-def machine() -> str:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu or platform.machine()} | {os.cpu_count()} CPUs | "
-            f"Python {platform.python_version()} ({platform.python_implementation()})")
+from run_mmc import default_cloudtwin  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from run_mmc import machine_description as machine  # noqa: E402
 
 
 def run_once(args: argparse.Namespace, out: Path) -> dict[str, Any]:

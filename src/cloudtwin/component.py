@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from cloudtwin.simulation import Simulation
 
 
+def deliver(job: tuple[Request, Done, str | None]) -> None:
+    """Engine callback that answers a request later:
+    ``engine.after(delay, deliver, (req, done, err))`` calls ``done(req, err)``."""
+    job[1](job[0], job[2])
+
+
 class FaultNotSupported(Exception):
     """A fault aimed at a component that does not model it (a spec problem)."""
 

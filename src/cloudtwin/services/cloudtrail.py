@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
+from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, producer_arg
@@ -84,7 +84,7 @@ class CloudTrail(Component):
             self.unmatched += 1
         lat = self.lat()
         self.latency.record(lat)
-        self.engine.after(lat, _reply, (req, done))
+        self.engine.after(lat, deliver, (req, done, None))
 
     def _deliver(self, msg: Message) -> None:
         del self.holding[msg.mid]
@@ -107,6 +107,3 @@ class CloudTrail(Component):
                     "delivery_delay_ms": self.delivery.summary_ms()})
         return out
 
-
-def _reply(job: tuple[Request, Done]) -> None:
-    job[1](job[0], None)

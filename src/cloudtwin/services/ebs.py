@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
+from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.request import UNAVAILABLE, Done, Request
 from cloudtwin.services import register
@@ -108,7 +108,7 @@ class EBS(Component):
             self.wait_s += start - now
         delay = start - now + self.lat()
         self.latency.record(delay)
-        self.engine.after(delay, _reply, (req, done))
+        self.engine.after(delay, deliver, (req, done, None))
 
     def _refuse(self, req: Request, done: Done) -> None:
         self.errors += 1
@@ -133,6 +133,3 @@ class EBS(Component):
         })
         return out
 
-
-def _reply(job: tuple[Request, Done]) -> None:
-    job[1](job[0], None)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
+from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.request import UNAVAILABLE, Done, Request
 from cloudtwin.services import register
@@ -91,7 +91,7 @@ class EFS(Component):
         start = max(now, tat - BURST)
         delay = start - now + self.lat()
         self.latency.record(delay)
-        self.engine.after(delay, _reply, (req, done))
+        self.engine.after(delay, deliver, (req, done, None))
 
     def stats(self) -> dict[str, Any]:
         out = super().stats()
@@ -104,6 +104,3 @@ class EFS(Component):
         })
         return out
 
-
-def _reply(job: tuple[Request, Done]) -> None:
-    job[1](job[0], None)

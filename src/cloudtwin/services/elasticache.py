@@ -45,7 +45,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.catalog import data_keys, data_row
-from cloudtwin.component import Component
+from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.handler import MISS
@@ -158,7 +158,7 @@ class ElastiCache(Component):
             raise ValueError(f"elasticache has no operation {op!r}")
         delay = self.lat()
         self.latency.record(delay)
-        self.engine.after(delay, _reply, (req, done, err))
+        self.engine.after(delay, deliver, (req, done, err))
 
     def _put(self, shard: Shard, key: int, ttl: float | None, now: float) -> None:
         items = shard.items
@@ -298,7 +298,3 @@ class ElastiCache(Component):
         })
         return out
 
-
-def _reply(job: tuple[Request, Done, str | None]) -> None:
-    req, done, err = job
-    done(req, err)

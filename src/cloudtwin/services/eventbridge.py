@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
+from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches, producer_arg
@@ -231,7 +231,7 @@ class EventBridge(Component):
             self.errors += 1
         lat = self.lat()
         self.latency.record(lat)
-        self.engine.after(lat, _reply, (req, done, err))
+        self.engine.after(lat, deliver, (req, done, err))
 
     def _put_ok(self) -> bool:
         now = self.engine.now
@@ -339,6 +339,3 @@ class EventBridge(Component):
                     "rules": [r.stats() for r in self.rules]})
         return out
 
-
-def _reply(job: tuple[Request, Done, str | None]) -> None:
-    job[1](job[0], job[2])

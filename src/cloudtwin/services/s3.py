@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
+from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, producer_arg
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
@@ -79,7 +79,7 @@ class S3(Component):
             self.errors += 1
         lat = self.lat()
         self.latency.record(lat)
-        self.engine.after(lat, _reply, (req, done, err))
+        self.engine.after(lat, deliver, (req, done, err))
 
     def _put(self, factory: MessageFactory) -> str | None:
         if factory.size > MAX_PUT:
@@ -126,6 +126,3 @@ class S3(Component):
                     "events_pending": len(self.holding), "bytes_in": self.bytes_in})
         return out
 
-
-def _reply(job: tuple[Request, Done, str | None]) -> None:
-    job[1](job[0], job[2])

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
+from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches, producer_arg
@@ -240,7 +240,7 @@ class SNS(Component):
             self._fan_out(None, self.engine.now, factory.size, attrs, group)
         lat = self.lat()
         self.latency.record(lat)
-        self.engine.after(lat, _reply, (req, done, err))
+        self.engine.after(lat, deliver, (req, done, err))
 
     def push(self, msg: Message) -> str | None:
         """Publish a copy handed over by another service (it becomes the first subscription's copy)."""
@@ -328,6 +328,3 @@ class SNS(Component):
                     "subscriptions": [s.stats() for s in self.subs]})
         return out
 
-
-def _reply(job: tuple[Request, Done, str | None]) -> None:
-    job[1](job[0], job[2])

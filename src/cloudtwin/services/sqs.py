@@ -47,7 +47,7 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
+from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import DELIVERED, Message, MessageFactory, ledger_of, producer_arg
@@ -80,9 +80,6 @@ class _Waiter:
             self.queue.empty_receives += 1
             self.cb([])
 
-
-def _reply_request(job: tuple[Request, Done, str | None]) -> None:
-    job[1](job[0], job[2])
 
 
 @register("sqs")
@@ -161,7 +158,7 @@ class SQS(QueueStore, Component):
         lat = self.lat()
         self.latency.record(lat)
         if lat > 0.0:
-            self.engine.after(lat, _reply_request, (req, done, err))
+            self.engine.after(lat, deliver, (req, done, err))
         else:
             done(req, err)
 
