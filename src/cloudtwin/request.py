@@ -26,10 +26,11 @@ Done = Callable[["Request", str | None], None]
 class Client:
     """One user agent: its IP, its resolver cache and its cookies."""
 
-    __slots__ = ("ip", "dns", "cookies")
+    __slots__ = ("ip", "dns", "cookies", "uid")
 
-    def __init__(self, ip: str) -> None:
+    def __init__(self, ip: str, uid: int = -1) -> None:
         self.ip = ip
+        self.uid = uid  # the user behind this agent (the workload's client number); -1 unknown
         self.dns: dict[str, tuple[float, Any]] = {}  # name -> (expires_at, resolved address)
         self.cookies: dict[str, Any] = {}  # load balancer name -> sticky target
 
@@ -55,7 +56,7 @@ class Session:
 class Request:
     """One synchronous request, from the workload's point of view."""
 
-    __slots__ = ("t0", "client", "session", "finished", "via")
+    __slots__ = ("t0", "client", "session", "finished", "via", "user")
 
     def __init__(self, t0: float, client: Client | None, session: Session | None) -> None:
         self.t0 = t0
@@ -63,6 +64,9 @@ class Request:
         self.session = session
         self.finished: bool | str = False  # True when answered, TIMED_OUT when the client gave up
         self.via: Any = None  # a proxy in front (CloudFront, ALB) whose IP the next hop sees
+        # who the request acts for: (caller's user id, id of the user whose data it addresses),
+        # set by an authenticated workload or a sign-up; None when anonymous
+        self.user: tuple[int, int] | None = None
 
     @property
     def src_ip(self) -> str:

@@ -178,7 +178,7 @@ class WorkloadRun:
         cid = int(self.pick() * n)
         c = self.clients.get(cid)
         if c is None:
-            c = self.clients[cid] = Client(f"198.18.{cid // 256 % 256}.{cid % 256}")
+            c = self.clients[cid] = Client(f"198.18.{cid // 256 % 256}.{cid % 256}", cid)
         return c
 
     def _start_session(self) -> None:
@@ -187,7 +187,7 @@ class WorkloadRun:
         self.sessions_started += 1
         sid = self.sessions_started
         base = self._client()
-        s = Session(sid, Client(base.ip), ss.requests, ss.state, self.store, self.cookie_ok)
+        s = Session(sid, Client(base.ip, base.uid), ss.requests, ss.state, self.store, self.cookie_ok)
         self.live_sessions[sid] = s
         self.send(s.client, s)
 

@@ -27,6 +27,8 @@ MODULES = {
     "elasticache": "elasticache", "rds": "rds", "aurora": "rds", "efs": "efs", "ebs": "ebs",
     "apigateway": "apigateway", "kinesis": "kinesis",
     "eventbridge": "eventbridge", "ecs": "ecs", "cloudtrail": "cloudtrail", "s3": "s3",
+    "cognito": "cognito", "dynamodb": "dynamodb", "dax": "dax", "firehose": "firehose", "athena": "athena",
+    "redshift": "redshift", "quicksight": "quicksight", "cloudfront": "cloudfront", "ses": "ses",
 }
 
 

@@ -10,10 +10,16 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from cloudtwin.engine.sampling import Distribution
+from cloudtwin.spec.analytics import Athena, Firehose, QuickSight, Redshift
 from cloudtwin.spec.base import Dist, Duration, Model, Size
-from cloudtwin.spec.events import ECS, S3, CloudTrail, EventBridge
+from cloudtwin.spec.cognito import Cognito
+from cloudtwin.spec.dynamodb import DAX, DynamoDB
+from cloudtwin.spec.edge import CloudFront
+from cloudtwin.spec.events import ECS, CloudTrail, EventBridge
 from cloudtwin.spec.messaging import SNS, SQS, Lambda
+from cloudtwin.spec.s3 import S3
 from cloudtwin.spec.serverless import ApiGateway, Kinesis
+from cloudtwin.spec.ses import SES
 from cloudtwin.spec.steps import Step
 from cloudtwin.spec.units import parse_distribution
 
@@ -311,9 +317,19 @@ Component = Annotated[
     | Annotated[EventBridge, Tag("eventbridge")]
     | Annotated[ECS, Tag("ecs")]
     | Annotated[CloudTrail, Tag("cloudtrail")]
-    | Annotated[S3, Tag("s3")],
+    | Annotated[S3, Tag("s3")]
+    | Annotated[Cognito, Tag("cognito")]
+    | Annotated[DynamoDB, Tag("dynamodb")]
+    | Annotated[DAX, Tag("dax")]
+    | Annotated[Firehose, Tag("firehose")]
+    | Annotated[Athena, Tag("athena")]
+    | Annotated[Redshift, Tag("redshift")]
+    | Annotated[QuickSight, Tag("quicksight")]
+    | Annotated[CloudFront, Tag("cloudfront")]
+    | Annotated[SES, Tag("ses")],
     Discriminator(_component_kind),
 ]
 
-COMPONENT_TYPES = ("alb", "apigateway", "asg", "aurora", "clb", "cloudtrail", "ebs", "ec2", "ecs", "efs",
-                   "elasticache", "eventbridge", "kinesis", "lambda", "nlb", "rds", "route53", "s3", "sns", "sqs")
+COMPONENT_TYPES = ("alb", "apigateway", "asg", "athena", "aurora", "clb", "cloudfront", "cloudtrail", "cognito",
+                   "dax", "dynamodb", "ebs", "ec2", "ecs", "efs", "elasticache", "eventbridge", "firehose", "kinesis",
+                   "lambda", "nlb", "quicksight", "rds", "redshift", "route53", "s3", "ses", "sns", "sqs")

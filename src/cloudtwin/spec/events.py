@@ -1,5 +1,5 @@
-"""Schemas of the event-driven components (``eventbridge``, ``ecs``, ``cloudtrail``, ``s3``) and
-their cross-reference checks.
+"""Schemas of the event-driven components (``eventbridge``, ``ecs``, ``cloudtrail``) and their
+cross-reference checks (the ``s3`` bucket's schema is in :mod:`cloudtwin.spec.s3`; its bus is checked here).
 
 Defaults cite aws-facts.md rows; "assumption" marks a default with no documented source
 (docs/spec.md lists them). An event is a message whose attributes are the event's fields,
@@ -196,13 +196,6 @@ class CloudTrail(Model):
     latency: Dist = Field(default_factory=lambda: _d("lognormal(median=20ms, p99=100ms)"))  # the API call; assumption
     delivery_delay: Dist = Field(default_factory=lambda: _d("lognormal(median=30s, p99=3m)"))  # assumption
     best_effort_loss: float = Field(0.0, ge=0, le=1)
-
-
-class S3(Model):
-    type: Literal["s3"]
-    events: Name | None = None  # the EventBridge bus that receives its events
-    latency: Dist = Field(default_factory=lambda: _d("lognormal(median=20ms, p99=100ms)"))  # assumption
-    event_delay: Dist = Field(default_factory=lambda: _d("lognormal(median=500ms, p99=3s)"))  # assumption
 
 
 # ---------------------------------------------------------------- checks

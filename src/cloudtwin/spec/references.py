@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cloudtwin.spec import events, messaging, serverless
+from cloudtwin.spec import analytics, cognito, dynamodb, edge, events, messaging, s3, serverless, ses
 from cloudtwin.spec.components import ASG, EBS, EC2, ElastiCache, LoadBalancer, Route53
 from cloudtwin.spec.loader import Path
 from cloudtwin.spec.schema import Architecture
@@ -17,7 +17,8 @@ from cloudtwin.spec.steps import CallStep, Step
 
 COMPUTE = (EC2, ASG)
 ENTRY_TYPES = ("route53", "alb", "nlb", "clb", "ec2", "asg", "sqs", "sns", "lambda", "apigateway", "kinesis",
-               "eventbridge", "s3", "cloudtrail")
+               "eventbridge", "s3", "cloudtrail", "cognito", "dynamodb", "dax", "firehose", "athena", "redshift",
+               "quicksight", "cloudfront", "ses")
 OPERATIONS: dict[str, tuple[str, ...]] = {
     "elasticache": ("get", "set", "delete"),
     "rds": ("query", "write", "read"),
@@ -27,7 +28,10 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "alb": ("",), "nlb": ("",), "clb": ("",), "ec2": ("",), "asg": ("",),
     "sqs": ("send",), "sns": ("publish",), "lambda": ("invoke", "invoke_async"),
     "apigateway": ("",), "kinesis": ("put",),
-    "eventbridge": ("put",), "s3": ("put", "get"), "cloudtrail": ("record",), "ecs": ("run_task",),
+    "eventbridge": ("put",), "s3": ("put", "get", "delete", "list"), "cloudtrail": ("record",), "ecs": ("run_task",),
+    "cognito": ("sign_in", "sign_up"), "dynamodb": ("get", "query", "put", "update", "delete"),
+    "dax": ("get", "query", "put", "update", "delete"), "firehose": ("put",), "athena": ("query",),
+    "redshift": ("query", "load"), "quicksight": ("refresh", "view"), "cloudfront": ("get",), "ses": ("send",),
 }
 
 
@@ -113,13 +117,18 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
     out.extend(messaging.check(arch))
     out.extend(serverless.check(arch))
     out.extend(events.check(arch))
+    for mod in (s3, cognito, dynamodb, analytics, edge, ses):
+        out.extend(mod.check(arch))
     out.extend(_cycles(arch))
     return out
 
 
 def warnings(arch: Architecture) -> list[tuple[Path, str]]:
     """Legal but risky settings, as ``(path, message)``: reported, never fatal."""
-    return messaging.warnings(arch) + serverless.warnings(arch)
+    out = messaging.warnings(arch) + serverless.warnings(arch)
+    for mod in (s3, cognito, dynamodb, analytics, edge, ses):
+        out.extend(mod.warnings(arch))
+    return out
 
 
 def _check_call(st: CallStep, p: Path, comps: dict[str, Any], out: list[tuple[Path, str]]) -> None:

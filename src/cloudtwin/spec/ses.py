@@ -1,0 +1,23 @@
+"""Schema of ``ses``, the email sender."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from cloudtwin.spec.base import Model
+
+Path = tuple[str | int, ...]
+
+
+class SES(Model):
+    type: Literal["ses"]
+
+
+def check(arch: Any) -> list[tuple[Path, str]]:
+    """Cross-reference problems of these components."""
+    return []
+
+
+def warnings(arch: Any) -> list[tuple[Path, str]]:
+    """Legal settings worth a word."""
+    return []
