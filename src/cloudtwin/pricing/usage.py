@@ -72,6 +72,8 @@ def _network_usage(sim: Simulation) -> tuple[dict[str, float], list[dict[str, An
     unmeasured: list[dict[str, Any]] = []
     egress = 0.0
     for name, w in sim.workloads.items():
+        if getattr(w.entry, "bills_egress", False):
+            continue  # the entry (e.g. CloudFront) bills its own transfer out
         size = w.spec.response_size
         if size is None:
             if w.succeeded:

@@ -1,23 +1,76 @@
-"""Schema of the ``cloudfront`` edge cache (the minimal model the serverless blueprints need)."""
+"""Schema of the ``cloudfront`` edge cache (the minimal model the serverless blueprints need).
+
+A distribution is a list of cache behaviors, each with its origin, the share of viewer
+requests it gets, a TTL and the keys (URLs) requests ask for. :func:`check` holds the
+cross-reference rules: origins that can serve a GET, shares summing to 1.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from cloudtwin.spec.base import Model
+from pydantic import Field
 
+from cloudtwin.spec.base import Dist, Duration, KeyDist, Model, Size
+from cloudtwin.spec.units import parse_distribution, parse_key_distribution
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
 Path = tuple[str | int, ...]
+
+DEFAULT_TTL = 86_400.0  # 24 h [aws-facts §13 TTLs]
+MAX_TTL = 31_536_000.0  # 1 year, the Maximum TTL default [aws-facts §13 TTLs]
+ORIGIN_TYPES = ("s3", "apigateway", "alb", "nlb", "ec2", "asg")
+SHARE_TOLERANCE = 1e-6
+
+
+def _d(text: str) -> Any:
+    return parse_distribution(text)
+
+
+class Behavior(Model):
+    """One cache behavior: requests matching ``path`` go to ``origin``, cached ``ttl``."""
+
+    path: str = Field("/*", min_length=1, max_length=255)  # a label: requests pick a behavior by share
+    origin: Name
+    share: float = Field(1.0, gt=0, le=1)
+    ttl: Duration = Field(DEFAULT_TTL, ge=0, le=MAX_TTL)  # [aws-facts §13 TTLs]
+    cache: bool = True  # false (or ttl 0): every request goes to the origin
+    key: KeyDist = Field(default_factory=lambda: parse_key_distribution("zipf(s=1.1, n=10000)"))  # assumption
+    response_size: Size | None = Field(None, ge=0)  # bytes per answer, for the transfer-out bill; none: not counted
 
 
 class CloudFront(Model):
     type: Literal["cloudfront"]
+    behaviors: list[Behavior] = Field(min_length=1, max_length=25)
+    edges: int = Field(1, ge=1, le=1000)  # edge locations, each with its own cache (assumption: 1)
+    latency: Dist = Field(default_factory=lambda: _d("lognormal(median=10ms, p99=50ms)"))  # assumption: at the edge
+    origin_latency: Dist = Field(default_factory=lambda: _d("lognormal(median=20ms, p99=100ms)"))  # assumption
+    connection_attempts: int = Field(3, ge=1, le=3)  # [aws-facts §13 Origin connection]
+    connection_timeout: Duration = Field(10.0, ge=1, le=10)  # [aws-facts §13 Origin connection]
+    response_timeout: Duration = Field(30.0, ge=1, le=60)  # [aws-facts §13 Origin response timeout]
 
 
 def check(arch: Any) -> list[tuple[Path, str]]:
-    """Cross-reference problems of these components."""
-    return []
+    """Behavior shares sum to 1, and every behavior's origin is a component that can serve a GET."""
+    out: list[tuple[Path, str]] = []
+    comps = arch.components
+    for n, c in comps.items():
+        if c.type != "cloudfront":
+            continue
+        total = math.fsum(b.share for b in c.behaviors)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            shares = " + ".join(f"{b.share:g}" for b in c.behaviors)
+            out.append((("components", n, "behaviors"), f"behavior shares must sum to 1, got {shares} = {total:g}"))
+        for i, b in enumerate(c.behaviors):
+            o = comps.get(b.origin)
+            if o is None or o.type not in ORIGIN_TYPES:
+                got = "not a component" if o is None else f"a {o.type}"
+                out.append((("components", n, "behaviors", i, "origin"), f"origin {b.origin!r} must be one of "
+                            f"{', '.join(ORIGIN_TYPES)}; it is {got}"))
+    return out
 
 
 def warnings(arch: Any) -> list[tuple[Path, str]]:
-    """Legal settings worth a word."""
+    """Legal settings worth a word (none yet)."""
     return []
