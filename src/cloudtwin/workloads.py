@@ -76,7 +76,7 @@ class WorkloadRun:
         self.sim = sim
         self.engine = sim.engine
         self.entry = sim.components[spec.entry]
-        self.op = spec.host or ""  # for a route53 entry: the name to resolve
+        self.op = spec.host or spec.op or ""  # a route53 entry: the name to resolve; else the operation
         make_arg = getattr(self.entry, "producer_arg", None)  # queues and topics: a message factory
         self.arg: Any = make_arg(name, spec) if make_arg is not None else None
         seed = sim.seed
@@ -89,7 +89,11 @@ class WorkloadRun:
             self.gap = None
         self.accept = uniform_sampler(stream(seed, f"workload.{name}.thinning"))
         self.pick = uniform_sampler(stream(seed, f"workload.{name}.clients"))
-        self.needs_client = self.entry.needs_client or spec.sessions is not None
+        self.needs_client = self.entry.needs_client or spec.sessions is not None or spec.auth is not None
+        # identity (auth:): each request acts for its client's user; `foreign` of them address another's data
+        self.auth_foreign = spec.auth.foreign if spec.auth is not None else -1.0
+        self.auth_u = uniform_sampler(stream(seed, f"workload.{name}.auth")) if spec.auth is not None else None
+        self.foreign = 0  # requests sent for another user's data
         self.clients: dict[int, Client] = {}
         self.complete = self._complete
         self.complete_bare = self._complete_bare
@@ -198,9 +202,21 @@ class WorkloadRun:
     def send(self, client: Client | None, session: Session | None) -> None:
         req = Request(self.engine.now, client, session)
         self.requests += 1
+        if self.auth_u is not None and client is not None:
+            req.user = self._identity(client.uid)
         if self.spec.timeout is not None:
             self.engine.after(self.spec.timeout, self._expire, req)
         self.entry.handle(req, self.op, self.complete, self.arg)
+
+    def _identity(self, uid: int) -> tuple[int, int]:
+        """(caller, owner): the caller's own data, except for the ``foreign`` share (another user's)."""
+        u = self.auth_u()  # type: ignore[misc]
+        if u >= self.auth_foreign:
+            return uid, uid
+        self.foreign += 1
+        n = self.spec.clients
+        other = (uid + 1 + int(u / self.auth_foreign * (n - 1))) % n if n > 1 else uid + 1
+        return uid, other
 
     def _expire(self, req: Request) -> None:
         if not req.finished:

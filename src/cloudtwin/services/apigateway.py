@@ -31,7 +31,13 @@ What is modelled
 * Billing: requests by API type (throttled ones are not billed, assumption) and the
   cache's hours [aws-facts §19 API Gateway].
 
-Left out: Cognito authorizers (issue 4, next), usage plans and API keys,
+* A Cognito user-pool authorizer (``authorizer: {cognito: <pool>}``): API Gateway
+  validates the caller's JWT itself, without calling the pool. A request acting for no
+  user (``req.user`` unset: no token) is ``rejected`` (401, ``unauthenticated``); one whose
+  user the pool does not know (no token it could have issued) is ``rejected`` too
+  (``invalid_token``). Token expiry is left out (see :mod:`cloudtwin.services.cognito`).
+
+Left out: usage plans and API keys,
 per-client throttling, WebSocket APIs, payload limits, mapping templates, the 2024
 raise of the REST timeout above 29 s, cache invalidation and cache size eviction.
 """
@@ -154,13 +160,17 @@ class ApiGateway(Component):
         self.auth_ttl: float = au.ttl if au is not None else 0.0
         self.deny: float = au.deny if au is not None else 0.0
         self.auth_cache: dict[int, tuple[float, bool]] = {}
+        self.pool: Any = None  # a Cognito authorizer's user pool
+        self.unauthenticated = self.invalid_tokens = 0
         self.auth_calls = self.auth_hits = self.auth_errors = self.denied = 0
         self.accepted = self.throttled = self.timeouts = self.hits = self.misses = self.integration_errors = 0
 
     def build(self) -> None:
         self.target = self.sim.components[self.spec.integration.target]
-        if self.spec.authorizer is not None:
-            self.auth_fn = self.sim.components[self.spec.authorizer.function]
+        au = self.spec.authorizer
+        if au is not None:
+            self.auth_fn = self.sim.components[au.function] if au.function is not None else None
+            self.pool = self.sim.components[au.cognito] if au.cognito is not None else None
         self.needs_client = bool(getattr(self.target, "needs_client", False))  # type: ignore[misc]  # a proxy
 
     def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
@@ -177,6 +187,16 @@ class ApiGateway(Component):
         if meth is not None:
             meth.tokens -= 1.0
         self.accepted += 1
+        if self.pool is not None:
+            user = req.user
+            if user is None or not self.pool.known(user[0]):
+                if user is None:
+                    self.unauthenticated += 1
+                else:
+                    self.invalid_tokens += 1
+                self.errors += 1
+                self.engine.after(self.lat(), _Later(req, done, REJECTED).go)
+                return
         if self.auth_fn is not None:
             self.authorize(req, done, arg, now)
             return
@@ -254,7 +274,9 @@ class ApiGateway(Component):
                              "method": self.method.throttled if self.method is not None else 0},
             "integration_timeouts": self.timeouts, "integration_errors": self.integration_errors,
             "authorizer": ({"invocations": self.auth_calls, "cached": self.auth_hits, "denied": self.denied,
-                            "errors": self.auth_errors} if self.auth_fn is not None else None),
+                            "errors": self.auth_errors} if self.auth_fn is not None else
+                           {"unauthenticated": self.unauthenticated, "invalid_tokens": self.invalid_tokens}
+                           if self.pool is not None else None),
             "cache": ({"hits": self.hits, "misses": self.misses,
                        "hit_ratio": round(self.hits / (self.hits + self.misses), 4) if self.hits + self.misses else 0.0}
                       if self.spec.cache is not None else None),

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from cloudtwin.spec.base import Dist, Duration, Model, Rate, Size
+from cloudtwin.spec.cognito import WorkloadAuth
 from cloudtwin.spec.components import Component, Name, Zone, _d
 from cloudtwin.spec.message import MessageSpec
 
@@ -87,6 +88,8 @@ class Workload(Model):
     request_size: Size | None = None  # bytes per request (LB processed bytes); none: not counted
     response_size: Size | None = None  # bytes per reply (internet egress, LB bytes); none: not counted
     message: MessageSpec | None = None  # an sqs/sns entry: what each SendMessage/Publish sends
+    op: str | None = Field(None, pattern=r"^[a-z_]+$")  # the entry's operation (default: its first)
+    auth: WorkloadAuth | None = None  # the requests act for users of a cognito pool (sets req.user)
 
     @field_validator("profile", mode="before")
     @classmethod

@@ -63,12 +63,21 @@ class Integration(Model):
 
 
 class Authorizer(Model):
-    """A Lambda authorizer: the function decides per identity; the decision is cached ``ttl``."""
+    """A Lambda authorizer (the function decides per identity; the decision is cached ``ttl``) or a
+    Cognito user-pool authorizer (API Gateway validates the caller's JWT itself)."""
 
-    function: Name
+    function: Name | None = None
+    cognito: Name | None = None  # a cognito user pool: requests without a signed-in user get 401
     ttl: Duration = Field(300.0, ge=0, le=3600)  # AWS docs: default 300 s, max 3,600 s (not in aws-facts)
     identities: KeyDist = Field(default_factory=lambda: parse_key_distribution("uniform(1, 10000)"))  # assumption
     deny: float = Field(0.0, ge=0, le=1)  # the share of identities the function denies
+
+    @model_validator(mode="after")
+    def _one(self) -> Authorizer:
+        if (self.function is None) == (self.cognito is None):
+            raise ValueError("an authorizer needs exactly one of `function:` (a Lambda authorizer) or `cognito:` "
+                             "(a user pool)")
+        return self
 
 
 class ApiGateway(Model):
@@ -153,9 +162,12 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                 out.append(((*p, "op"), f"a {t.type} integration takes op {' or '.join(repr(o) for o in allowed)}, "
                             f"got {it.op!r}"))
             au = c.authorizer
-            if au is not None and getattr(comps.get(au.function), "type", None) != "lambda":
+            if au is not None and au.function is not None and getattr(comps.get(au.function), "type", None) != "lambda":
                 out.append(((*base, "authorizer", "function"), f"authorizer {au.function!r} must be a lambda "
                             "function"))
+            if au is not None and au.cognito is not None and getattr(comps.get(au.cognito), "type", None) != "cognito":
+                out.append(((*base, "authorizer", "cognito"), f"authorizer pool {au.cognito!r} must be a cognito "
+                            "user pool"))
             if it.key is not None and t.type != "kinesis":
                 out.append(((*p, "key"), "`key:` (a partition key) applies to a kinesis integration"))
         if c.type == "kinesis":
