@@ -28,6 +28,11 @@ What is modelled [aws-facts §5 Kinesis/stream event source, §9]
 * Records still unread when they reach the stream's retention expire (the stream
   sweeps them); records of a retried batch past retention expire at the retry.
 
+The same mapping reads a DynamoDB stream (:mod:`cloudtwin.services.dynamodb_streams`): a
+source needs ``engine``, ``ledger``, ``shards`` (with the read-limit fields ``read_tat``
+and ``read_bytes_tat``), ``retention``, ``kind`` (the prefix of lost-record causes) and
+``expire(msg)``; :func:`sweep` expires its records past retention.
+
 Left out: the parallelization factor, batching windows, tumbling windows,
 ReportBatchItemFailures for streams, and starting positions other than LATEST
 from the start of the run.
@@ -36,13 +41,14 @@ from the start of the run.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from cloudtwin.messaging import Message
+from cloudtwin.messaging import Ledger, Message
 from cloudtwin.metrics import Histogram
 
 if TYPE_CHECKING:
-    from cloudtwin.services.kinesis import Kinesis, Shard
+    from cloudtwin.engine import Engine
+    from cloudtwin.services.kinesis import Shard
     from cloudtwin.services.lambda_ import Lambda
     from cloudtwin.services.lambda_runtime import Invocation
 
@@ -53,10 +59,39 @@ PUSH_DELAY = 0.07  # assumption: enhanced fan-out pushes a record about 70 ms af
 THROTTLE_PAUSE = 1.0  # assumption
 
 
+class StreamSource(Protocol):
+    """What a mapping reads: a Kinesis stream or a DynamoDB stream."""
+
+    kind: str
+    engine: Engine
+    ledger: Ledger
+    shards: list[Any]
+    retention: float
+
+    def expire(self, msg: Message) -> None: ...
+
+
+def sweep(stream: Any, now: float) -> None:
+    """Records past the stream's retention expire: each consumer's unread and held-back
+    copies, and the copies a stream without consumers stores (``shard.stored``)."""
+    limit = now - stream.retention
+    logs = [sh.stored for sh in stream.shards] + [r.log for m in stream.mappings for r in m.readers]
+    for log in logs:
+        while log and log[0].t0 <= limit:
+            stream.expire(log.popleft())
+    for m in stream.mappings:  # held halves of bisected batches waiting behind a failing one
+        for r in m.readers:
+            if r.later:
+                for b in r.later:
+                    while b and b[0].t0 <= limit:
+                        stream.expire(b.pop(0))
+                r.later = [b for b in r.later if b]
+
+
 class StreamMapping:
     """One event source mapping from a stream to a function: a reader per shard."""
 
-    def __init__(self, stream: Kinesis, spec: Any, fn: Lambda, on_failure: Any) -> None:
+    def __init__(self, stream: StreamSource, spec: Any, fn: Lambda, on_failure: Any) -> None:
         self.stream = stream
         self.fn = fn
         self.engine = stream.engine
@@ -98,7 +133,8 @@ class StreamMapping:
                 self.dead += 1
             else:
                 self.lost += 1
-                self.ledger.lose(m, f"kinesis_{why}" if self.target is None else "kinesis_destination_refused")
+                src = self.stream.kind
+                self.ledger.lose(m, f"{src}_{why}" if self.target is None else f"{src}_destination_refused")
 
     def stats(self) -> dict[str, Any]:
         return {"function": self.fn.name, "batch_size": self.batch_size, "enhanced_fan_out": self.efo,

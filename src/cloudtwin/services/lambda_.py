@@ -32,6 +32,10 @@ What is modelled
   invocations: :mod:`cloudtwin.services.lambda_runtime`.
 * Messages whose attributes match ``poison`` (default ``{poison: [true]}``) always
   fail; any message or invocation fails with probability ``error_rate``.
+* ``latency`` and ``errors`` faults run as a step before the handler (:meth:`Lambda.inject`),
+  so they reach every invocation, however it was invoked. A message's ``user``
+  attribute (a DynamoDB stream record's), or a synchronous caller's ``req.user``, becomes
+  the user its handler run acts for.
 * Billing: requests, and GB-seconds of the execution time rounded up to 1 ms
   (initialisation not billed, assumption) [aws-facts §19 Lambda].
 
@@ -48,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.handler import CALL, SLEEP, compile_steps
+from cloudtwin.handler import CALL, SLEEP, CStep, compile_steps
 from cloudtwin.messaging import Message, MessageFactory, ledger_of
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
@@ -98,6 +102,7 @@ class Lambda(Component):
         self.factory = MessageFactory(None, sim.seed, f"{name}.message")
         self.zone_list = list(spec.zones or sim.arch.zones)
         self.steps: tuple[Any, ...] = ()
+        self.base_steps: tuple[CStep, ...] = ()
         self.needs_timer = False
         self.idle: list[Env] = []  # warm, most recent last
         self.prov: list[Env] = []
@@ -119,15 +124,29 @@ class Lambda(Component):
     def build(self) -> None:
         from cloudtwin.services.lambda_esm import Mapping
 
-        self.steps = compile_steps(self.spec.handler, self.sim, self.name)
-
-        def slow(steps: tuple[Any, ...]) -> bool:
-            return any(s.kind in (CALL, SLEEP) or slow(s.on_miss) for s in steps)
-
-        self.needs_timer = slow(self.steps)
+        self.base_steps = compile_steps(self.spec.handler, self.sim, self.name)
+        self.fault_steps: list[CStep] = []
+        self._apply_steps()
         comps = self.sim.components
         self.dl_target: Any = comps.get(self.spec.on_failure or self.spec.dlq or "")
         self.mappings = [Mapping(self, es, comps[es.queue]) for es in self.spec.event_sources]  # type: ignore[arg-type]
+
+    def inject(self, step: CStep, on: bool) -> None:
+        """Add (``on``) or remove a fault step run before the handler in every invocation,
+        however the function is invoked (sync, async, an SQS or stream event source):
+        how ``latency`` and ``errors`` faults reach a function."""
+        if on:
+            self.fault_steps.append(step)
+        else:
+            self.fault_steps.remove(step)
+        self._apply_steps()
+
+    def _apply_steps(self) -> None:
+        def slow(steps: tuple[Any, ...]) -> bool:
+            return any(s.kind in (CALL, SLEEP) or slow(s.on_miss) for s in steps)
+
+        self.steps = tuple(self.fault_steps) + self.base_steps
+        self.needs_timer = slow(self.steps)
 
     def start(self) -> None:
         for i in range(self.spec.provisioned_concurrency):
@@ -166,8 +185,10 @@ class Lambda(Component):
             self.minute_busy = self.busy
         return env, cold
 
-    def start_invocation(self, msgs: list[Message] | None, cb: Any, *, rbif: bool = False) -> bool:
-        """Run the handler (once, or once per message); ``cb(invocation)`` at the end. False if throttled."""
+    def start_invocation(self, msgs: list[Message] | None, cb: Any, *, rbif: bool = False,
+                         user: tuple[int, int] | None = None) -> bool:
+        """Run the handler (once, or once per message) acting for ``user``; ``cb(invocation)`` at
+        the end. False if throttled."""
         got = self.acquire()
         if got is None:
             self.throttles += 1
@@ -175,7 +196,7 @@ class Lambda(Component):
             return False
         env, cold = got
         self.invocations += 1
-        inv = Invocation(self, env, msgs, cb, rbif)
+        inv = Invocation(self, env, msgs, cb, rbif, user)
         env.inv = inv
         if cold:
             self.cold_starts += 1
@@ -221,7 +242,7 @@ class Lambda(Component):
             done(req, None)
             return
         call = SyncCall(req, done, self.engine.now)
-        if not self.start_invocation(None, call.fin):
+        if not self.start_invocation(None, call.fin, user=getattr(req, "user", None)):
             self.errors += 1
             done(req, THROTTLED)
 

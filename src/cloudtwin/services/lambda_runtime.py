@@ -64,10 +64,12 @@ class Invocation:
     """One invocation: the handler once (sync, or one async event) or once per message of a batch."""
 
     __slots__ = ("fn", "env", "msgs", "n", "i", "cb", "t_exec", "deadline", "live", "ok", "failed", "err",
-                 "sync", "pending", "rbif")
+                 "sync", "pending", "rbif", "user")
 
-    def __init__(self, fn: Lambda, env: Env, msgs: list[Message] | None, cb: Any, rbif: bool) -> None:
+    def __init__(self, fn: Lambda, env: Env, msgs: list[Message] | None, cb: Any, rbif: bool,
+                 user: tuple[int, int] | None = None) -> None:
         self.fn, self.env, self.msgs, self.cb, self.rbif = fn, env, msgs, cb, rbif
+        self.user = user  # a synchronous caller's user (req.user), whom the handler acts for
         self.n = len(msgs) if msgs is not None else 1
         self.i = 0
         self.t_exec = self.deadline = 0.0
@@ -93,7 +95,14 @@ class Invocation:
                 fn.end(self, None)
                 return
             self.sync = self.pending = True
-            run = Run(env, Request(fn.engine.now, None, None), None, fn.steps, fn.engine.now)
+            req = Request(fn.engine.now, None, None)
+            req.user = self.user
+            if self.msgs is not None:  # the record's user (a DynamoDB stream write's) is whom the run acts for
+                attrs = self.msgs[self.i].attrs
+                uid = attrs.get("user") if attrs is not None else None
+                if isinstance(uid, int) and not isinstance(uid, bool):
+                    req.user = (uid, uid)
+            run = Run(env, req, None, fn.steps, fn.engine.now)
             env.run = run
             run.advance()
             self.sync = False

@@ -1,27 +1,121 @@
-"""Schemas of ``dynamodb`` tables and ``dax`` clusters."""
+"""Schemas of ``dynamodb`` tables (with their optional stream) and ``dax`` clusters, and their checks.
+
+Defaults cite aws-facts.md rows or the page found with the search tool; "assumption"
+marks a default with no documented source (docs/spec.md lists them). :func:`check`
+holds the cross-reference rules (a DAX cluster's table, stream consumers and their
+on-failure destinations) and :func:`warnings` the legal settings worth a word.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from cloudtwin.spec.base import Model
+from pydantic import Field, field_validator, model_validator
 
+from cloudtwin.spec.base import Dist, Duration, KeyDist, Model, Size
+from cloudtwin.spec.messaging import Zone
+from cloudtwin.spec.serverless import StreamConsumer
+from cloudtwin.spec.units import parse_distribution, parse_key_distribution
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
 Path = tuple[str | int, ...]
+
+MAX_ITEM = 400 * 1024  # bytes: 400 KB [aws-facts §11 DynamoDB capacity units]
+TABLE_QUOTA = 40_000  # RRU/WRU per table by default [aws-facts §11 DynamoDB capacity units]
+DAX_MAX_NODES = 11  # a primary and up to 10 read replicas (AWS DynamoDB guide, "DAX cluster components")
+DAX_PRODUCTION_NODES = 3  # "at least three nodes, each in a different AZ" (same page)
+
+
+class TableStream(Model):
+    """A DynamoDB stream on the table: one record per successful write, read by Lambda."""
+
+    view: Literal["keys_only", "new_image", "old_image", "new_and_old_images"] = "new_and_old_images"
+    consumers: list[StreamConsumer] = Field(default_factory=list)
+    # assumption: AWS says records appear "in near-real time"; no figure
+    delay: Dist = Field(default_factory=lambda: parse_distribution("lognormal(median=100ms, p99=500ms)"))
 
 
 class DynamoDB(Model):
     type: Literal["dynamodb"]
+    capacity: Literal["on_demand", "provisioned"] = "on_demand"
+    rcu: int | None = Field(None, ge=1, le=10_000_000)  # provisioned read capacity units
+    wcu: int | None = Field(None, ge=1, le=10_000_000)  # provisioned write capacity units
+    partitions: int | None = Field(None, ge=1, le=10_000)  # none: derived from the capacity (assumption)
+    item_size: Size = Field(1024.0, gt=0)  # assumption; at most 400 KB [aws-facts §11]
+    key: KeyDist = Field(default_factory=lambda: parse_key_distribution("uniform(1, 1000000)"))  # assumption
+    consistent: bool = False  # eventually consistent reads by default, as in the API
+    query_items: int = Field(10, ge=1, le=10_000)  # assumption: items one query returns
+    latency: Dist = Field(default_factory=lambda: parse_distribution("lognormal(median=4ms, p99=15ms)"))  # assumption
+    stream: TableStream | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> DynamoDB:
+        if self.capacity == "provisioned" and (self.rcu is None or self.wcu is None):
+            raise ValueError("a provisioned table needs both `rcu:` and `wcu:` (read and write capacity units)")
+        if self.capacity == "on_demand" and (self.rcu is not None or self.wcu is not None):
+            raise ValueError("`rcu:`/`wcu:` apply to `capacity: provisioned`; an on-demand table has none")
+        return self
+
+    @field_validator("item_size")
+    @classmethod
+    def _item_size(cls, v: float) -> float:
+        if v > MAX_ITEM:
+            raise ValueError(f"item_size {v:g} bytes is above DynamoDB's 400 KB (409,600 bytes) item limit "
+                             "[aws-facts §11]")
+        return v
 
 
 class DAX(Model):
     type: Literal["dax"]
+    table: Name
+    nodes: int = Field(3, ge=1, le=DAX_MAX_NODES)  # 3 for production (AWS DynamoDB guide, DAX cluster components)
+    node_type: str = Field("dax.t3.small", pattern=r"^dax\.[a-z0-9]+\.[a-z0-9]+$")  # assumption
+    zones: list[Zone] | None = None  # nodes spread over them round robin; default: the spec's zones
+    # DAX default parameter group: record-ttl-millis and query-ttl-millis 300000 (aws-cli dax examples)
+    item_ttl: Duration = Field(300.0, ge=0)
+    query_ttl: Duration = Field(300.0, ge=0)
+    latency: Dist = Field(default_factory=lambda: parse_distribution("lognormal(median=400us, p99=2ms)"))  # assumption
 
 
 def check(arch: Any) -> list[tuple[Path, str]]:
-    """Cross-reference problems of these components."""
-    return []
+    """Cross-reference problems of tables, streams and DAX clusters."""
+    out: list[tuple[Path, str]] = []
+    comps = arch.components
+    for n, c in comps.items():
+        base: Path = ("components", n)
+        if c.type == "dax":
+            t = comps.get(c.table)
+            if t is None or t.type != "dynamodb":
+                got = "not a component" if t is None else f"a {t.type}"
+                out.append(((*base, "table"), f"DAX table {c.table!r} must be a dynamodb table; it is {got}"))
+        if c.type == "dynamodb" and c.stream is not None:
+            for i, cons in enumerate(c.stream.consumers):
+                p = (*base, "stream", "consumers", i)
+                f = comps.get(cons.function)
+                if f is None or f.type != "lambda":
+                    out.append(((*p, "function"), f"consumer {cons.function!r} must be a lambda function"))
+                if cons.on_failure is not None:
+                    q = comps.get(cons.on_failure)
+                    if q is None or q.type != "sqs" or q.fifo:
+                        out.append(((*p, "on_failure"), f"on-failure destination {cons.on_failure!r} must be a "
+                                    "standard sqs queue"))
+                if cons.enhanced_fan_out:
+                    out.append(((*p, "enhanced_fan_out"), "enhanced fan-out is a Kinesis feature; a DynamoDB "
+                                "stream has none"))
+    return out
 
 
 def warnings(arch: Any) -> list[tuple[Path, str]]:
-    """Legal settings worth a word."""
-    return []
+    """Provisioned capacity above the default table quota, and a DAX cluster too small to be fault tolerant."""
+    out: list[tuple[Path, str]] = []
+    for n, c in arch.components.items():
+        if c.type == "dynamodb" and c.capacity == "provisioned":
+            for k in ("rcu", "wcu"):
+                v = getattr(c, k)
+                if v is not None and v > TABLE_QUOTA:
+                    out.append((("components", n, k), f"{k} {v} is above the default table quota of "
+                                f"{TABLE_QUOTA:,} [aws-facts §11]: AWS raises it on request"))
+        if c.type == "dax" and c.nodes < DAX_PRODUCTION_NODES:
+            out.append((("components", n, "nodes"), f"a DAX cluster of {c.nodes} node(s) is not fault tolerant; "
+                        "AWS recommends at least 3 nodes in different zones for production"))
+    return out
