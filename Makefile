@@ -35,6 +35,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/messaging.py
+	$(BIN)/python benchmarks/pipeline.py
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests benchmarks

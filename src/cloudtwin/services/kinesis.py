@@ -18,7 +18,8 @@ What is modelled
   it or ``retention`` (24 h by default [aws-facts §9 KDS retention]) ends, when it
   counts as ``expired``. Nothing leaves a stream silently.
 * Consumers: Lambda event source mappings, :mod:`cloudtwin.services.kinesis_esm`
-  (one batch per shard at a time, read limits, retries, bisect-on-error, on-failure).
+  (one batch per shard at a time, read limits, retries, bisect-on-error, on-failure),
+  and Firehose delivery streams with this stream as ``source`` (:meth:`Kinesis.add_consumer`).
 * Series per minute: records accepted, puts throttled, and the consumers' largest
   iterator age (how far behind they read, CloudWatch's IteratorAgeMilliseconds).
 * Kinesis is regional: an AZ outage does not affect it (assumption).
@@ -121,8 +122,14 @@ class Kinesis(Component):
         from cloudtwin.services.kinesis_esm import StreamMapping
 
         comps = self.sim.components
-        self.mappings = [StreamMapping(self, c, comps[c.function], comps.get(c.on_failure or ""))  # type: ignore[arg-type]
-                         for c in self.spec.consumers]
+        self.mappings[:0] = [StreamMapping(self, c, comps[c.function], comps.get(c.on_failure or ""))  # type: ignore[arg-type]
+                             for c in self.spec.consumers]
+
+    def add_consumer(self, reader: Any) -> None:
+        """Another consumer of every record: a Firehose delivery stream reading this stream
+        (:class:`cloudtwin.services.firehose_source.StreamSource`). It offers what a mapping does:
+        ``append``, ``readers`` (``log``, ``later``), ``held_messages``, ``iterator_age``, ``stats``."""
+        self.mappings.append(reader)
 
     def start(self) -> None:
         self.engine.every(SWEEP, self.sweep, start=SWEEP)

@@ -206,14 +206,16 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                     "may be reserved [aws-facts §5 Account concurrency]"))
     for wname, w in arch.workloads.items():
         kind = getattr(comps.get(w.entry), "type", None)
-        if w.message is not None and kind not in ("sqs", "sns", "kinesis", "eventbridge", "s3", "cloudtrail"):
+        if w.message is not None and kind not in ("sqs", "sns", "kinesis", "eventbridge", "s3", "cloudtrail",
+                                                  "firehose"):
             out.append((("workloads", wname, "message"), "`message:` applies to a workload whose entry is an "
                         "sqs or sns component"))
     for n, steps in _handlers(arch):
         for st, p in _calls(steps, ("components", n, "handler")):
             kind = getattr(comps.get(st.target), "type", None)
             if st.message is not None and not (kind in ("sqs", "sns", "kinesis", "eventbridge", "s3", "cloudtrail",
-                                                         "ecs") or (kind == "lambda" and st.op == "invoke_async")):
+                                                         "ecs", "firehose")
+                                               or (kind == "lambda" and st.op == "invoke_async")):
                 out.append(((*p, "message"), "`message:` applies to a call to an sqs queue (send), an sns "
                             "topic (publish) or a lambda (invoke_async)"))
     return out
