@@ -292,7 +292,7 @@ class WorkloadRun:
 
     def stats(self) -> dict[str, Any]:
         done = self.succeeded + self.failed
-        return {
+        out = {
             "requests": self.requests,
             "succeeded": self.succeeded,
             "failed": self.failed,
@@ -301,6 +301,9 @@ class WorkloadRun:
             "errors": dict(self.errors),
             "latency_ms": self.total.summary_ms(),
         }
+        if self.spec.auth is not None:
+            out["foreign_requests"] = self.foreign  # sent for another user's data (auth.foreign)
+        return out
 
     def pinned_to(self, inst: Any) -> int:
         """Live sessions whose in-memory state sits on ``inst``."""
