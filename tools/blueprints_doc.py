@@ -32,10 +32,9 @@ reproducible byte for byte). Availability is over the whole run; the fault windo
 the timeline of each run's report.
 
 Rows of DESIGN.md's blueprint table not built yet (their issues are open): 6 snapshot-restore,
-7 Elastic Beanstalk, 12-13 serverless, 15 update offloading, 16 big
-data, 17-18 Direct Connect, 22 API Gateway and Kinesis, 23 caching layers, 24 IP blocking, 25 HPC,
-26 EC2 high availability. Row 27 (Well-Architected) is `cloudtwin review`, which runs on every
-blueprint.
+7 Elastic Beanstalk, 15 update offloading, 17-18 Direct Connect, 23 caching layers, 24 IP
+blocking, 25 HPC, 26 EC2 high availability. Row 27 (Well-Architected) is `cloudtwin review`,
+which runs on every blueprint.
 """
 
 
@@ -101,6 +100,7 @@ def _event_lines(name: str, stats: dict[str, Any], comps: dict[str, Any]) -> lis
         out.append(f"- `{name}`: send to processed p50 {_secs(stats['end_to_end_ms'])}, "
                    f"p99 {_secs(stats['end_to_end_ms'], 'p99')}; "
                    f"{max(0, stats['received'] - stats['delivered'] - stats['in_flight']):,} redeliveries")
+    out.extend(_data_lines(name, stats))
     if stats.get("type") == "sns":
         for sub in stats["subscriptions"]:
             if sub["end_to_end_ms"] and sub["protocol"] == "email":
@@ -108,6 +108,43 @@ def _event_lines(name: str, stats: dict[str, Any], comps: dict[str, Any]) -> lis
                            f"{sub['failed_attempts']:,} failed attempts retried; API call or publish to alert "
                            f"p50 {_secs(sub['end_to_end_ms'])}, p99 {_secs(sub['end_to_end_ms'], 'p99')}")
     return out
+
+
+def _data_lines(name: str, st: dict[str, Any]) -> list[str]:
+    """The serverless and data services: the figures their blueprints' claims rest on."""
+    kind = st.get("type")
+    if kind == "dax":
+        return [f"- `{name}` (DAX): hit ratio {st['hit_ratio']:.3f} ({st['hits']:,} hits, {st['misses']:,} misses "
+                f"read from `{st['table']}`)"]
+    if kind == "dynamodb" and (st["reads"] or st["queries"] or st["writes"]):
+        return [f"- `{name}` (DynamoDB): {st['consumed_rcu']:,.0f} RCU and {st['consumed_wcu']:,.0f} WCU consumed, "
+                f"{st['throttled']:,} throttled, hottest partition {st['hot_partition_share'] * 100:.1f}% of units"]
+    if kind == "s3":
+        out = []
+        if st["denied"]:
+            why = ", ".join(f"{k} {v:,}" for k, v in st["denied_by"].items())
+            out.append(f"- `{name}` (S3): {st['denied']:,} requests denied ({why})")
+        if st["notifications"]["sent"]:
+            out.append(f"- `{name}` (S3): {st['puts']:,} PUTs, {st['notifications']['sent']:,} notifications sent")
+        return out
+    if kind == "cloudfront":
+        return [f"- `{name}` (CloudFront): hit ratio {st['hit_ratio']:.3f}, {st['origin_requests']:,} of "
+                f"{st['requests']:,} requests went to an origin"]
+    if kind == "ses":
+        return [f"- `{name}` (SES): {st['sent']:,} emails sent to {st['unique_recipients']:,} recipients, "
+                f"{st['duplicates']:,} duplicates, {st['throttled']:,} throttled"]
+    if kind == "kinesis":
+        return [f"- `{name}` (Kinesis, {st['shards']} shard(s)): {st['accepted']:,} records accepted, "
+                f"{st['throttled']:,} puts throttled"]
+    if kind == "firehose":
+        fl = st["flushes"]
+        return [f"- `{name}` (Firehose): {st['records_delivered']:,} records delivered to S3, "
+                f"{st['delivered_to_error_prefix']:,} to the error prefix; flushes: {fl['size']} by size, "
+                f"{fl['interval']} by interval; record to S3 p99 {_secs(st['delivery_latency_ms'], 'p99')}"]
+    if kind == "athena" and st["queries"]:
+        return [f"- `{name}` (Athena): {st['queries']:,} queries, {st['mean_bytes_per_query'] / 1e9:,.3f} GB "
+                f"scanned per query"]
+    return []
 
 
 def render() -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.pricing.meters import HOURS_PER_MONTH, USAGE_BASED, configured
+from cloudtwin.pricing.meters import HOURS_PER_MONTH, configured, traffic_billed
 from cloudtwin.pricing.table import PriceTable, builtin
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def fixed_cost(arch: Architecture, prices: PriceTable | None = None,
     usage = {name: configured(spec, arch, hours) for name, spec in arch.components.items()}
     p = price_usage(usage, table, arch.region)
     usage_based = [{"component": name, "usage_type": t, "reason": "depends on traffic: see `cloudtwin run`"}
-                   for name, spec in arch.components.items() for t in USAGE_BASED.get(spec.type, [])]
+                   for name, spec in arch.components.items() for t in traffic_billed(spec)]
     if arch.workloads:
         usage_based += [{"component": "(network)", "usage_type": t, "reason": "depends on traffic: see `cloudtwin run`"}
                         for t in ("DataTransfer-Out-Bytes", "DataTransfer-Regional-Bytes")]

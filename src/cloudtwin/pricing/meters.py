@@ -34,8 +34,23 @@ Billing units and what AWS bills:
 - EFS: GB-months of Standard storage. EBS: GB-months by volume type, plus
   provisioned IOPS-months for io1/io2 and for gp3 above its free 3,000 IOPS.
 
+- DynamoDB: a provisioned table bills read and write capacity-unit hours
+  (``ReadCapacityUnit-Hrs``/``WriteCapacityUnit-Hrs``, unpriced: no sourced
+  price); an on-demand table bills request units only, so its cost needs a run.
+- DAX: node-hours = ``nodes`` (``NodeUsage:<node_type>``); Redshift: node-hours
+  = ``nodes`` (``Node:<node_type>``); Kinesis: shard-hours.
+- S3: GB-months of the ``stored:`` bytes present at the start (1 GB = 2^30
+  bytes, as :mod:`cloudtwin.services.s3` bills them); what a run adds, requests
+  and transfer out depend on traffic.
+- QuickSight: author-months and reader-months (unpriced: no sourced price).
+- Usage-based only (listed by :func:`traffic_billed`, priced by a run):
+  Lambda, API Gateway requests (REST or HTTP by ``api:``), SQS, SNS,
+  Firehose, Athena, CloudFront, SES, Cognito MAUs, on-demand DynamoDB.
+
 Left out: free tiers, volume discounts and tiers, snapshots and backups,
-Aurora I/O, EBS throughput above gp3's baseline, and instance root volumes.
+Aurora I/O, EBS throughput above gp3's baseline, instance root volumes,
+DynamoDB storage, Kinesis PUT payload units, Redshift RA3 managed storage and
+QuickSight SPICE capacity.
 """
 
 from __future__ import annotations
@@ -44,6 +59,7 @@ from collections.abc import Callable
 from typing import Any
 
 HOURS_PER_MONTH = 730.0
+GIB = float(2**30)
 PURCHASE_PREFIX = {"on_demand": "BoxUsage", "reserved": "ReservedUsage", "spot": "SpotUsage"}
 LB_KINDS = ("alb", "nlb", "clb")
 LB_USAGE = {"alb": "application", "nlb": "network", "clb": "classic"}
@@ -169,10 +185,46 @@ def _apigateway(spec: Any, arch: Any, hours: float) -> Usage:
     return {f"CacheUsage:{spec.cache.size_gb:g}GB": hours} if spec.cache is not None else {}
 
 
+def _dynamodb(spec: Any, arch: Any, hours: float) -> Usage:
+    """Provisioned capacity-unit hours (as :mod:`cloudtwin.services.dynamodb` bills a run); on-demand: none."""
+    u: Usage = {}
+    if spec.capacity == "provisioned":
+        _add(u, "ReadCapacityUnit-Hrs", spec.rcu * hours)
+        _add(u, "WriteCapacityUnit-Hrs", spec.wcu * hours)
+    return u
+
+
+def _dax(spec: Any, arch: Any, hours: float) -> Usage:
+    u: Usage = {}
+    _add(u, f"NodeUsage:{spec.node_type}", spec.nodes * hours)
+    return u
+
+
+def _redshift(spec: Any, arch: Any, hours: float) -> Usage:
+    u: Usage = {}
+    _add(u, f"Node:{spec.node_type}", spec.nodes * hours)
+    return u
+
+
+def _s3(spec: Any, arch: Any, hours: float) -> Usage:
+    u: Usage = {}
+    _add(u, "S3:TimedStorage-ByteHrs", sum(spec.stored.values()) / GIB * hours / HOURS_PER_MONTH)
+    return u
+
+
+def _quicksight(spec: Any, arch: Any, hours: float) -> Usage:
+    months = hours / HOURS_PER_MONTH
+    u: Usage = {}
+    _add(u, "QuickSight-Author-Month", spec.authors * months)
+    _add(u, "QuickSight-Reader-Month", spec.readers * months)
+    return u
+
+
 METERS: dict[str, Callable[[Any, Any, float], Usage]] = {
     "ec2": _compute, "asg": _compute, "alb": _lb, "nlb": _lb, "clb": _lb, "route53": _route53,
     "elasticache": _elasticache, "rds": _rds, "aurora": _rds, "efs": _efs, "ebs": _ebs,
-    "kinesis": _kinesis, "apigateway": _apigateway,
+    "kinesis": _kinesis, "apigateway": _apigateway, "dynamodb": _dynamodb, "dax": _dax, "redshift": _redshift,
+    "s3": _s3, "quicksight": _quicksight,
 }
 
 # What a component bills by traffic: not in the configured (fixed) cost.
@@ -185,7 +237,26 @@ USAGE_BASED: dict[str, list[str]] = {
     "sns": ["SNS-Requests-Tier1"],
     "lambda": ["Request", "Lambda-GB-Second"],
     "apigateway": ["ApiGatewayRequest", "ApiGatewayHttpRequest"],
+    "dynamodb": ["ReadRequestUnits", "WriteRequestUnits"],
+    "s3": ["S3:Requests-Tier1", "S3:Requests-Tier2", "DataTransfer-Out-Bytes"],
+    "firehose": ["Firehose-IngestGB", "Firehose-FormatConversionGB"],
+    "athena": ["Athena-TB-Scanned"],
+    "cloudfront": ["US-DataTransfer-Out-Bytes", "US-Requests-Tier2-HTTPS"],
+    "ses": ["Recipients"],
+    "cognito": ["Cognito-MAU"],
 }
+
+
+def traffic_billed(spec: Any) -> list[str]:
+    """The usage types ``spec`` bills by traffic (they need a run), as its settings select them."""
+    kinds = USAGE_BASED.get(spec.type, [])
+    if spec.type == "apigateway":  # a REST API bills REST requests, an HTTP API HTTP requests
+        return [kinds[0] if spec.api == "rest" else kinds[1]]
+    if spec.type == "dynamodb" and spec.capacity == "provisioned":
+        return []  # capacity-unit hours instead (see _dynamodb)
+    if spec.type == "firehose" and spec.format == "json":
+        return kinds[:1]  # no record format conversion
+    return kinds
 
 
 def configured(spec: Any, arch: Any, hours: float) -> Usage:

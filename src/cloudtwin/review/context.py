@@ -5,7 +5,9 @@ the spec came from a file, its :class:`~cloudtwin.spec.loader.Located` line map,
 so every finding points at ``file:line``. It answers the questions rules ask:
 components of a type, who calls whom (handler calls of fleets and Lambda
 functions, load balancer targets, DNS records, queues to the functions that
-consume them, topics to their subscribers), which components the workloads
+consume them, topics to their subscribers, an API's integration, a
+distribution's origins, streams and bucket notifications to their consumers,
+the analytics chain), which components the workloads
 reach, where instances sit, and a static estimate of the load each compute
 fleet carries at the workloads' peak (requests per second times the mean
 ``cpu`` time per request, in busy worker slots). The estimate has a low and a
@@ -37,6 +39,9 @@ HANDLERS = (*COMPUTE, "lambda")  # components whose `handler` steps may call oth
 LBS = ("alb", "nlb", "clb")
 DATABASES = ("rds", "aurora")
 READ_OPS = ("query", "read")
+# the key naming the one component these types read from or invoke
+REFERS = {"dax": "table", "athena": "bucket", "redshift": "load_bucket", "quicksight": "source",
+          "cognito": "post_confirmation"}
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,10 @@ class Context:
                     out.setdefault(es.queue, set()).add(n)
             elif isinstance(c, SNS):
                 out[n].update(s.target or "" for s in c.subscriptions)
+            out[n].update(x for x in _links(c) if x)
+            source = getattr(c, "source", None) if c.type == "firehose" else None
+            if source:
+                out.setdefault(source, set()).add(n)  # a Kinesis source feeds its delivery stream
         for call in self.calls:
             out[call.caller].add(call.target)
         for targets in out.values():
@@ -277,6 +286,25 @@ class Context:
             waits = sum(st.backoff * 2 ** k for k in range(1, st.retries + 1))
             total += st.timeout * tries + waits
         return total
+
+
+def _links(c: Any) -> list[str | None]:
+    """Where an API, distribution, stream, bucket, pool or analytics component sends requests, records or data."""
+    t = c.type
+    consumers = list(c.consumers) if t == "kinesis" else list(c.stream.consumers) if t == "dynamodb" and c.stream \
+        else []
+    links: list[str | None] = [x for s in consumers for x in (s.function, s.on_failure)]
+    if t == "apigateway":
+        links.append(c.integration.target)
+    elif t == "cloudfront":
+        links.extend(b.origin for b in c.behaviors)
+    elif t == "s3":
+        links.extend([c.events, *(nt.target for nt in c.notifications)])
+    elif t == "firehose":
+        links.extend([c.s3, c.redshift, c.transform.function if c.transform else None])
+    elif t in REFERS:
+        links.append(getattr(c, REFERS[t]))
+    return links
 
 
 def _walk(caller: str, steps: list[Step], path: Path, on_miss: bool, depth: int) -> Iterator[Call]:

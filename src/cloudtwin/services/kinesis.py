@@ -79,6 +79,9 @@ class Shard:
         return True
 
 
+SHARD_CACHE_MAX = 65_536  # partition keys whose shard is remembered (an MD5 each otherwise)
+
+
 def shard_of(key: float, shards: int) -> int:
     """The shard whose hash-key range holds the MD5 of the partition key ``key``."""
     h = int.from_bytes(hashlib.md5(str(int(key)).encode(), usedforsecurity=False).digest(), "big")
@@ -160,7 +163,9 @@ class Kinesis(Component):
         ik = int(key)
         s = self.shard_cache.get(ik)
         if s is None:
-            s = self.shard_cache[ik] = shard_of(ik, len(self.shards))
+            s = shard_of(ik, len(self.shards))
+            if len(self.shard_cache) < SHARD_CACHE_MAX:  # hot keys stay cached; memory stays bounded
+                self.shard_cache[ik] = s
         shard = self.shards[s]
         size = factory.size
         if not shard.admit(now, size):

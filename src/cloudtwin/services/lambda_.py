@@ -265,12 +265,13 @@ class Lambda(Component):
         if self.engine.now - msg.t_accept >= self.spec.max_event_age:
             self._give_up(msg, "max_event_age")
             return
+        msg.attempts += 1  # counted first: an invocation that fails at once reports before start_invocation returns
         if not self.start_invocation([msg], self._async_done):
+            msg.attempts -= 1  # a throttled attempt is not an attempt
             msg.throttles += 1
             lo, hi = THROTTLE_BACKOFF
             self.engine.after(min(hi, lo * 2.0 ** (msg.throttles - 1)), self._attempt, msg)
             return
-        msg.attempts += 1
 
     def _async_done(self, inv: Invocation) -> None:
         msg = inv.msgs[0]  # type: ignore[index]

@@ -78,10 +78,15 @@ class StaticStability(Rule):
         return None if s is None else s.availability(skip=DETECTION_S)
 
     def _single_zone_blame(self, ctx: Context) -> bool:
-        """A single-zone component in the failed zone explains a bad measurement (other rules' finding)."""
+        """A single-zone component in the failed zone explains a bad measurement (other rules' finding), and
+        so does a workload sent straight to a multi-AZ fleet: with no load balancer nothing detects the lost
+        instances, so the measurement is detection (REL11-BP01, CT-PERF-002), not static stability."""
         s = az_outage(ctx)
         if s is None:
             return False
+        for w in ctx.arch.workloads.values():
+            if ctx.kind(w.entry) in ("ec2", "asg") and s.zone in ctx.fleet_zones(w.entry):
+                return True
         for name in ctx.reached or set(ctx.arch.components):
             c = ctx.comp(name)
             if c.type in ("ec2", "asg") and ctx.fleet_zones(name) == [s.zone]:
