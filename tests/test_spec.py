@@ -317,6 +317,15 @@ def test_directory_and_missing_file(tmp_path: Path) -> None:
         load_spec(tmp_path / "nope.yaml")
 
 
+def test_yaml_text_or_an_overlong_name_given_as_a_path_is_a_clear_error() -> None:
+    """cloudtwin.run/load_spec take a path or a blueprint name; YAML text or a name the file
+    system cannot hold gets a SpecError, not an OSError traceback."""
+    with pytest.raises(SpecError, match="use cloudtwin.parse_spec"):
+        load_spec("name: x\ncomponents: {}\n")
+    with pytest.raises(SpecError, match="cannot read the spec"):
+        load_spec("x" * 5000)
+
+
 def test_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
     p = tmp_path / "big.yaml"
     p.write_bytes(b"# " + b"x" * 6_000_000 + b"\n")

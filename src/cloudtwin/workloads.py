@@ -5,7 +5,10 @@ peak) or evenly spaced. Each request comes from a client with its own resolver
 cache and cookies. A session-based workload starts *users* at ``rate``; each
 sends ``sessions.requests`` requests one after another with think time between.
 A request that fails for any reason other than ``session_lost`` lets the user
-carry on; ``session_lost`` ends the session, which then counts as lost.
+carry on; ``session_lost`` ends the session, which then counts as lost. With
+``retries``, the client (an SDK) resends a request that failed with a retryable
+kind (timeout, throttled, unavailable, server_error) after an exponential backoff
+with full jitter; the request counts once, with its latency from the first try.
 
 Metrics are streamed: per-minute counters and a per-minute latency histogram
 that is folded into the workload total when the minute closes.
@@ -23,7 +26,17 @@ from cloudtwin.engine import StopSimulation, make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.errors import InvariantViolation, SpecError
 from cloudtwin.metrics import BATCH, Histogram
-from cloudtwin.request import ERROR_KINDS, SESSION_LOST, TIMEOUT, Client, Request, Session
+from cloudtwin.request import (
+    ERROR_KINDS,
+    SERVER_ERROR,
+    SESSION_LOST,
+    THROTTLED,
+    TIMEOUT,
+    UNAVAILABLE,
+    Client,
+    Request,
+    Session,
+)
 from cloudtwin.services.instance import COOKIE_LIMIT
 from cloudtwin.spec.schema import Profile, Workload
 
@@ -31,6 +44,7 @@ if TYPE_CHECKING:
     from cloudtwin.simulation import Simulation
 
 _TIMED_OUT = "timed-out"
+_RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))  # what an SDK retries
 _STATE_GONE = ("terminated", "stopped")  # instance states that wipe in-memory session state
 
 
@@ -101,6 +115,10 @@ class WorkloadRun:
         self.arrive = self._arrive
         self.hot = sim.engine.hot()
         self.simple = not self.needs_client and spec.timeout is None
+        # client retries (an SDK's): attempts so far of requests that failed at least once
+        self.retrying: dict[Request, int] = {}
+        self.retry_jitter = uniform_sampler(stream(seed, f"workload.{name}.retries")) if spec.retries else None
+        self.retries = 0
         # counters
         self.requests = 0
         self.succeeded = 0
@@ -128,7 +146,8 @@ class WorkloadRun:
     # ---- arrivals -----------------------------------------------------------
     def start(self) -> None:
         if self.simple and self.f is None and self.gap is not None:
-            self.arrive = self._arrive_bare if getattr(self.entry, "accepts_bare", False) else self._arrive_poisson
+            bare = getattr(self.entry, "accepts_bare", False) and not self.spec.retries
+            self.arrive = self._arrive_bare if bare else self._arrive_poisson
         if self.peak_rate > 0:
             self.engine.after(self._next_gap(), self.arrive)
 
@@ -220,7 +239,7 @@ class WorkloadRun:
 
     def _expire(self, req: Request) -> None:
         if not req.finished:
-            self._complete(req, TIMEOUT)
+            self._complete(req, TIMEOUT, retry=False)  # the client gives up: no retry after its timeout
             req.finished = _TIMED_OUT
 
     def _complete_bare(self, t0: float, err: str | None) -> None:
@@ -243,11 +262,15 @@ class WorkloadRun:
             if sim.remaining <= 0:
                 raise StopSimulation
 
-    def _complete(self, req: Request, err: str | None) -> None:
+    def _complete(self, req: Request, err: str | None, retry: bool = True) -> None:
         if req.finished:
             if req.finished is _TIMED_OUT:
                 return  # the reply came after the client gave up
             raise InvariantViolation(f"workload {self.name}: a request completed twice")
+        if self.retry_jitter is not None:
+            if retry and err in _RETRYABLE and self._retry(req):
+                return
+            self.retrying.pop(req, None)
         req.finished = True
         self._complete_bare(req.t0, err)  # the counting; the session bookkeeping follows
         s = req.session
@@ -267,6 +290,24 @@ class WorkloadRun:
             else:
                 assert self.think is not None
                 self.engine.after(self.think(), self._next_in_session, s)
+
+    def _retry(self, req: Request) -> bool:
+        """Resend ``req`` after a backoff if it has retries left (True), else let it fail."""
+        n = self.retrying.get(req, 0)
+        if n >= self.spec.retries:
+            return False
+        self.retrying[req] = n + 1
+        self.retries += 1
+        delay = self.spec.backoff * 2.0 ** n * self.retry_jitter()  # type: ignore[misc]
+        self.engine.after(delay, self._resend, req)
+        return True
+
+    def _resend(self, req: Request) -> None:
+        if req.finished:
+            self.retrying.pop(req, None)
+            return  # the client gave up (its timeout) while waiting to retry
+        req.via = None
+        self.entry.handle(req, self.op, self.complete, self.arg)
 
     # ---- metrics ------------------------------------------------------------
     def minute(self, now: float) -> None:
@@ -303,6 +344,8 @@ class WorkloadRun:
         }
         if self.spec.auth is not None:
             out["foreign_requests"] = self.foreign  # sent for another user's data (auth.foreign)
+        if self.spec.retries:
+            out["retries"] = self.retries  # resends after a retryable failure (not extra requests)
         return out
 
     def pinned_to(self, inst: Any) -> int:

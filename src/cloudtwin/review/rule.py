@@ -67,6 +67,8 @@ BEST_PRACTICES: dict[str, tuple[str, str, str]] = {
                     "perf_compute_hardware_scale_compute_resources_dynamically"),
     "PERF03-BP02": ("Evaluate available configuration options for data store", "medium",
                     "perf_data_evaluate_configuration_options_data_store"),
+    "PERF03-BP04": ("Implement strategies to improve query performance in data store", "medium",
+                    "perf_data_implement_strategies_to_improve_query_performance"),
     "PERF03-BP05": ("Implement data access patterns that utilize caching", "medium",
                     "perf_data_access_patterns_caching"),
     "PERF04-BP04": ("Use load balancing to distribute traffic across multiple resources", "high",

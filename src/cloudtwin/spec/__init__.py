@@ -174,8 +174,15 @@ def parse_spec_located(text: str, *, file: str = "<spec>") -> tuple[Architecture
 
 def load_spec_located(path: str | os.PathLike[str]) -> tuple[Architecture, Located]:
     """Like :func:`load_spec`, also returning the data with its line map (for file:line reports)."""
+    if isinstance(path, str) and "\n" in path:
+        raise SpecError([Issue("", "this looks like YAML text, not a file name or a blueprint name; "
+                               "use cloudtwin.parse_spec(text)", "<spec>", 0)])
     p = FsPath(path)
-    if not p.exists():
+    try:
+        exists = p.exists()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise SpecError([Issue("", f"cannot read the spec: {exc.strerror or exc}", str(path)[:200], 0)]) from None
+    if not exists:
         from cloudtwin.blueprints import blueprint_path
 
         bp = blueprint_path(str(path))
