@@ -35,7 +35,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/messaging.py
-	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/pipeline.py --scale 4
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -7,7 +7,7 @@ Kinesis stream accepted (its only consumer is the Firehose delivery stream), eac
 followed through the Lambda transform and the buffers into an S3 object. Records/s is
 that over ``wall_s`` (the simulation loop, without start-up). ``--scale k`` also runs the
 blueprint for k x its duration to show that memory stays flat as records grow.
-Exits 2 if a run failed, 1 if a record was lost.
+Exits 2 if a run failed, 1 if a record was lost or memory grew more than 1.2x.
 
     python benchmarks/pipeline.py
     python benchmarks/pipeline.py --repeat 1 --scale 3
@@ -26,6 +26,7 @@ from memory import measure
 from throughput import default_cloudtwin, machine
 
 SPEC = "big-data-pipeline"
+MAX_RSS_RATIO = 1.2  # memory must stay flat as records grow
 
 
 def one(args: argparse.Namespace, out: Path, scale: int) -> dict[str, Any]:
@@ -85,9 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| `{SPEC}` | {r['scale']}x | {r['simulated_s'] / 60:.0f} | {r['records']:,} | {r['delivered']:,} "
               f"| {r['lost']} | {r['events']:,} | {r['wall_s']:.2f} | {r['process_s']:.2f} | {r['per_s']:,.0f} "
               f"| {r['rss'] / 2**20:.1f} |")
+    grew = False
     if len(rows) == 2:
-        print(f"\npeak RSS ratio {args.scale}x/1x = {rows[1]['rss'] / rows[0]['rss']:.3f}")
-    return 1 if any(r["lost"] for r in rows) else 0
+        ratio = rows[1]["rss"] / rows[0]["rss"]
+        grew = ratio > MAX_RSS_RATIO
+        print(f"\npeak RSS ratio {args.scale}x/1x = {ratio:.3f}" + (" (NOT flat)" if grew else ""))
+    return 1 if grew or any(r["lost"] for r in rows) else 0
 
 
 if __name__ == "__main__":
