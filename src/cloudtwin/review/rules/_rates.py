@@ -13,14 +13,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.review.context import HANDLERS, LBS, _routed
+from cloudtwin.spec.loader import Path
 
 if TYPE_CHECKING:
     from cloudtwin.review.context import Context
 
 MAX_DEPTH = 20
+
+
+@dataclass
+class Access:
+    """One way a table is read or written at the peak (CT-PERF-005)."""
+
+    kind: str  # read / write
+    rate: float  # requests/s at the peak
+    units: float  # capacity units per request
+    top: float  # share of requests on the most frequent key (0: not skewed)
+    key: str  # the key draw as written
+    path: Path  # where it is set in the spec
+    who: str  # the caller
 
 
 def peak_rates(ctx: Context) -> dict[str, float]:
@@ -71,7 +86,7 @@ def top_share(dist: Any) -> float:
         s, n = p[0], int(p[1])
         return 1.0 / harmonic(n, s)
     if kind == "uniform":
-        return 1.0 / max(1.0, math.floor(p[1]) - math.ceil(p[0]) + 1)
+        return 1.0 / max(1.0, float(math.floor(p[1]) - math.ceil(p[0]) + 1))
     return 0.0  # continuous draws: no key repeats
 
 

@@ -17,15 +17,13 @@ through queues and streams.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from cloudtwin.review.context import Context
 from cloudtwin.review.evidence import spec_run
 from cloudtwin.review.finding import Evidence, Finding
 from cloudtwin.review.rule import Rule
-from cloudtwin.review.rules._rates import top_share, walk
-from cloudtwin.spec.loader import Path
+from cloudtwin.review.rules._rates import Access, top_share, walk
 from cloudtwin.spec.steps import CallStep
 
 PARTITION = {"read": 3000.0, "write": 1000.0}  # units/s per partition [aws-facts §11 DynamoDB partition limit]
@@ -33,17 +31,6 @@ NEW_ON_DEMAND_PARTITIONS = 4  # as the table model assumes (12,000 RRU/s / 3,000
 READS = ("", "get", "query")
 CONCENTRATED = 0.5  # share of a table's throttles on one partition that makes it the hot one
 BELOW = 0.9  # the table's peak minute of consumed units under this share of its limit: not table-wide
-
-
-@dataclass
-class Access:
-    kind: str  # read / write
-    rate: float  # requests/s at the peak
-    units: float  # capacity units per request
-    top: float  # share of requests on the most frequent key
-    key: str
-    path: Path
-    who: str
 
 
 class DynamoDBHotPartition(Rule):
@@ -104,7 +91,7 @@ class DynamoDBHotPartition(Rule):
 def _partitions(c: Any) -> int:
     if c.partitions:
         return int(c.partitions)
-    if c.capacity == "provisioned":
+        return max(1, math.ceil(float(c.rcu) / PARTITION["read"] + float(c.wcu) / PARTITION["write"]))
         return max(1, math.ceil(c.rcu / PARTITION["read"] + c.wcu / PARTITION["write"]))
     return NEW_ON_DEMAND_PARTITIONS
 

@@ -66,8 +66,8 @@ class KinesisProducersThrottled(Rule):
                 per = list(st.get("throttled_per_shard") or [])
                 tried = thr + acc
                 ev.append(Evidence(
-                    "dynamic", f"the spec's run: {thr:,} of {tried:,} puts into {name!r} throttled "
-                    f"({thr / tried if tried else 0.0:.1%}; per shard {per}), busiest shard "
+                    "dynamic", f"the spec's run: {thr:,} of {tried:,} put attempts (retries included) into {name!r} "
+                    f"throttled ({thr / tried if tried else 0.0:.1%}; per shard {per}), busiest shard "
                     f"{float(st.get('hot_shard_share') or 0.0):.0%} of the accepted records",
                     {"scenario": "spec", "throttled": thr, "accepted": acc, "throttled_per_shard": per,
                      "hot_shard_share": st.get("hot_shard_share")}))
