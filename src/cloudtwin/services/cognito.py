@@ -8,8 +8,11 @@ What is modelled
   invoked synchronously; an attempt that takes over 5 s is abandoned and retried, 3
   attempts in all (Cognito guide, "Customizing user pool workflows with Lambda
   triggers", important considerations: a fixed 5-second timeout; not in aws-facts). If
-  the function fails, is throttled or times out 3 times, the sign-up fails
-  ``server_error`` and the uid is never used (assumption: the user is not kept).
+  the function fails, is throttled or times out 3 times, the caller gets
+  ``server_error``, but the user stays confirmed: Cognito invokes the trigger *after* the
+  user is confirmed (Cognito guide, "Post confirmation Lambda trigger"), so whatever the
+  trigger was to do (a profile row, a welcome email) never happens for that user. Such
+  users are counted as ``confirmed_without_trigger``.
   ``sign_in`` (InitiateAuth) needs a known user (the caller's ``req.user``, else its
   client's uid); an unknown one is ``rejected`` (NotAuthorizedException). A successful
   sign-in sets ``req.user = (uid, uid)``. Each takes a draw of its latency.
@@ -105,7 +108,6 @@ class Cognito(Component):
     def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
         super().__init__(name, spec, sim)
         self.n_users: int = spec.users  # uids issued so far
-        self.void: set[int] = set()  # uids whose sign-up failed
         self.pending: set[int] = set()  # uids waiting for their post-confirmation trigger
         self.quota = _quota(sim)
         self.in_lat = make_sampler(spec.sign_in_latency, stream(sim.seed, f"{name}.sign_in"))
@@ -121,7 +123,7 @@ class Cognito(Component):
 
     def known(self, uid: int) -> bool:
         """Is ``uid`` a user of this pool (signed up, sign-up not failed)?"""
-        return 0 <= uid < self.n_users and uid not in self.void and uid not in self.pending
+        return 0 <= uid < self.n_users and uid not in self.pending
 
     def _admit(self, cat: int) -> bool:
         q = self.quota
@@ -170,12 +172,9 @@ class Cognito(Component):
     def confirmed(self, s: _SignUp, err: str | None) -> None:
         """The post-confirmation trigger answered (or timed out)."""
         self.pending.discard(s.uid)
-        if err is None:
-            self._created(s.uid)
-        else:
+        self._created(s.uid)  # confirmed before the trigger ran: a failed trigger cannot undo it
+        if err is not None:
             self.trigger_failures += 1
-            self.void.add(s.uid)
-            s.req.user = None
             err = SERVER_ERROR
         lat = self.engine.now - s.t_in
         extra = self.up_lat()
@@ -201,9 +200,10 @@ class Cognito(Component):
 
     def stats(self) -> dict[str, Any]:
         out = super().stats()
-        out.update({"users": self.n_users - len(self.void) - len(self.pending), "sign_ins": self.sign_ins,
+        out.update({"users": self.n_users - len(self.pending), "sign_ins": self.sign_ins,
                     "sign_ups": self.sign_ups, "unknown_users": self.unknown,
                     "throttled": {"sign_in": self.throttled[AUTH], "sign_up": self.throttled[CREATE]},
                     "trigger_failures": self.trigger_failures, "trigger_timeouts": self.trigger_timeouts,
+                    "confirmed_without_trigger": self.trigger_failures,
                     "active_users": len(self.active)})
         return out
