@@ -67,7 +67,11 @@ components:
     type: dynamodb
     stream: {consumers: [{function: welcome}]}
   welcome: {type: lambda, handler: [{call: sent.put}]}
-  sent: {type: dynamodb, stream: {view: keys_only}}
+  sent:
+    type: dynamodb
+    stream: {view: keys_only, consumers: [{function: notify}]}
+  notify: {type: lambda, handler: [{call: mail.send}]}
+  mail: {type: ses, sandbox: false}
 simulate: {duration: 30s}
 """), seed=1)
     table = sim.components["users"]
@@ -88,10 +92,11 @@ simulate: {duration: 30s}
     sim.engine.at(5.0, invoke, 5)
     res = sim.run()
     assert answers == [None, None, None, None]
-    stored = [m for sh in sim.components["sent"].stream.shards for m in sh.stored]  # type: ignore[attr-defined]
-    assert sorted(m.attrs["user"] for m in stored) == [5, 7, 7, 9]
-    assert all(m.attrs["event"] == "put" and m.size == 100 for m in stored)  # keys_only: 100 bytes
-    assert res["messages"]["delivered"] == 3 and res["messages"]["in_flight"] == 4  # stored in `sent`
+    # the second stream's records reach `notify`, which mails the user each one acts for
+    mail = res.component("mail")
+    assert mail["sent"] == 4 and mail["unaddressed"] == 0
+    assert mail["unique_recipients"] == 3 and mail["duplicates"] == 1 and mail["max_per_recipient"] == 2  # 7 twice
+    assert res["messages"]["delivered"] == 3 + 4 and res["messages"]["in_flight"] == 0
 
 
 def test_unread_stream_records_expire_after_24_hours() -> None:

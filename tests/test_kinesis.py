@@ -246,3 +246,41 @@ components:
   fn: {type: lambda, handler: [{call: st.put}]}
 """)
     assert any("loop (fn -> st -> fn)" in str(w) for w in spec_warnings(arch))
+
+
+def test_a_record_over_1_mib_is_rejected_not_throttled() -> None:
+    """A data blob over 1 MiB [aws-facts §9] is a ValidationException: the producer gets
+    `rejected` at once (no retries burnt on a put that can never succeed)."""
+    text = """
+name: big-records
+components:
+  k: {type: kinesis, shards: 4}
+workloads:
+  w: {entry: k, rate: 10/s, message: {size: 2MB}, retries: 3}
+simulate: {duration: 30s}
+"""
+    res = Simulation(parse_spec(text)).run()
+    w, k = res.workload("w"), res.component("k")
+    assert w["errors"]["rejected"] == w["failed"] > 250
+    assert w["errors"]["throttled"] == 0 and w["retries"] == 0
+    assert k["rejected"] == w["failed"] and k["accepted"] == 0 and k["throttled"] == 0
+
+
+def test_records_kept_without_a_consumer_cost_memory_per_second_not_per_record() -> None:
+    """A stream with no consumer keeps its records (in flight) until retention, held as
+    per-second counts: they all expire after 24 h and the ledger balances."""
+    text = """
+name: keep
+components:
+  k: {type: kinesis, shards: 2}
+workloads:
+  w: {entry: k, rate: 100/s, profile: {type: ramp, start: 1, end: 0, duration: 1h}}
+simulate: {duration: 25h}
+"""
+    sim = Simulation(parse_spec(text))
+    res = sim.run()
+    k, m = res.component("k"), res["messages"]
+    shard = sim.components["k"].shards[0]
+    assert len(shard.stored.buckets) == 0  # everything expired
+    assert m["published"] == k["accepted"] == m["expired"] == k["expired"] > 150_000
+    assert m["in_flight"] == 0 and m["lost"] == 0

@@ -54,7 +54,10 @@ API for service models
 ``ledger_of(sim)``; ``ledger.new(...)`` and ``ledger.copy(msg)`` publish;
 ``deliver(msg)`` (returns False for a duplicate), ``dead_letter(msg)``,
 ``expire(msg)`` and ``lose(msg, cause)`` end a copy. A component that holds copies
-implements ``held_messages() -> Iterable[Message]``. A push target (a queue, a
+implements ``held_messages() -> Iterable[Message]``. Copies nobody will ever read one by
+one (a stream's records with no consumer, kept until retention ends) may be held as
+counts instead (:class:`StoredRecords`, ``held_counted() -> int``), so memory follows
+the retention window in seconds, not the number of records. A push target (a queue, a
 function, a topic) implements ``push(msg) -> str | None``: None takes ownership of
 the copy; an error kind (``rejected``, ``throttled``) leaves it with the sender.
 :func:`matches` evaluates a filter policy; :class:`MessageFactory` draws producers'
@@ -66,6 +69,7 @@ outside FIFO queues (which order per message group themselves).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from itertools import count
 from typing import Any, Protocol
@@ -161,6 +165,16 @@ class Ledger:
             self._move(msg, LOST)
             self.lost_by_cause[cause] = self.lost_by_cause.get(cause, 0) + 1
 
+    def new_counted(self) -> None:
+        """Publish a copy held only as a count (see :class:`StoredRecords`)."""
+        self.published += 1
+        self.counts[IN_FLIGHT] += 1
+
+    def expire_counted(self, n: int) -> None:
+        """``n`` in-flight copies held as counts expire."""
+        self.counts[IN_FLIGHT] -= n
+        self.counts[EXPIRED] += n
+
     def totals(self) -> dict[str, int]:
         c = self.counts
         return {"published": self.published, "delivered": c[DELIVERED], "dead_lettered": c[DEAD],
@@ -186,11 +200,51 @@ class Ledger:
                         out.append(f"message {m.mid} is held by two components (one is {comp.name})")
                     seen.add(m.mid)
                     held[m.state == DEAD] += 1
+            counted = getattr(comp, "held_counted", None)
+            if counted is not None:
+                held[0] += counted()
         if held[0] != c[IN_FLIGHT]:
             out.append(f"messages: the ledger has {c[IN_FLIGHT]} in flight but components hold {held[0]}")
         if held[1] != c[DEAD]:
             out.append(f"messages: the ledger has {c[DEAD]} dead-lettered but dead-letter queues hold {held[1]}")
         return out
+
+
+class StoredRecords:
+    """In-flight copies a stream keeps for no reader until its retention ends, counted per
+    second of publication: memory grows with the retention window, not with the records.
+    A second's records expire together once the whole second is past the limit (at most
+    one second late)."""
+
+    __slots__ = ("buckets", "n")
+
+    def __init__(self) -> None:
+        self.buckets: deque[list[int]] = deque()  # [second, copies]
+        self.n = 0
+
+    def add(self, t0: float) -> None:
+        """Keep one copy published at ``t0`` (already counted in flight by the ledger)."""
+        sec = int(t0)
+        b = self.buckets
+        if b and b[-1][0] == sec:
+            b[-1][1] += 1
+        else:
+            b.append([sec, 1])
+        self.n += 1
+
+    def expire_until(self, limit: float, ledger: Ledger) -> int:
+        """Expire the copies of every second wholly at or before ``limit``; return how many."""
+        b = self.buckets
+        n = 0
+        while b and b[0][0] + 1 <= limit:
+            n += b.popleft()[1]
+        if n:
+            self.n -= n
+            ledger.expire_counted(n)
+        return n
+
+    def __len__(self) -> int:
+        return self.n
 
 
 def ledger_of(sim: Any) -> Ledger:

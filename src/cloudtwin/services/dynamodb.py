@@ -244,6 +244,9 @@ class DynamoDB(Component):
     def held_messages(self) -> Any:
         return self.stream.held_messages() if self.stream is not None else ()
 
+    def held_counted(self) -> int:
+        return self.stream.held_counted() if self.stream is not None else 0
+
     def usage(self) -> dict[str, float]:
         if self.provisioned:  # unpriced: no sourced price for capacity-unit hours
             hours = self.engine.now / 3600.0

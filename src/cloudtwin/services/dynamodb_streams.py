@@ -31,7 +31,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import make_sampler, stream
-from cloudtwin.messaging import Message, ledger_of
+from cloudtwin.messaging import Message, StoredRecords, ledger_of
 
 if TYPE_CHECKING:
     from cloudtwin.services.dynamodb import DynamoDB
@@ -49,7 +49,7 @@ class StreamShard:
     def __init__(self, i: int) -> None:
         self.i = i
         self.pending: deque[tuple[float, list[Message]]] = deque()  # (visible at, copies per consumer)
-        self.stored: deque[Message] = deque()  # copies kept when the stream has no consumer
+        self.stored = StoredRecords()  # copies kept (as counts) when the stream has no consumer
         self.read_tat = self.read_bytes_tat = 0.0  # GetRecords limits, as kinesis_esm reads them
         self.last_t = 0.0
         self.records = 0
@@ -112,7 +112,7 @@ class TableStream:
                 for m, c in zip(self.mappings, copies, strict=True):
                     m.append(sh.i, c)
             else:
-                sh.stored.append(copies[0])
+                sh.stored.add(copies[0].t0)  # the copy stays in flight in the ledger, as a count
 
     # ---- retention ----------------------------------------------------------
     def sweep(self, now: float) -> None:
@@ -127,8 +127,10 @@ class TableStream:
     # ---- metrics ------------------------------------------------------------
     def held_messages(self) -> Any:
         pending = (c for sh in self.shards for _, copies in sh.pending for c in copies)
-        return chain(pending, (m for sh in self.shards for m in sh.stored),
-                     *(m.held_messages() for m in self.mappings))
+        return chain(pending, *(m.held_messages() for m in self.mappings))
+
+    def held_counted(self) -> int:
+        return sum(len(sh.stored) for sh in self.shards)
 
     def iterator_age(self) -> float:
         return max([m.iterator_age() for m in self.mappings], default=0.0)

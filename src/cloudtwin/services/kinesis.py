@@ -33,14 +33,13 @@ PUT payload units (not in aws-facts).
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
-from cloudtwin.messaging import Message, MessageFactory, ledger_of
-from cloudtwin.request import THROTTLED, Done, Request
+from cloudtwin.messaging import Message, MessageFactory, StoredRecords, ledger_of
+from cloudtwin.request import REJECTED, THROTTLED, Done, Request
 from cloudtwin.services import register
 from cloudtwin.spec.message import MessageSpec
 
@@ -50,6 +49,7 @@ if TYPE_CHECKING:
 
 WRITE_RECORDS = 1000.0  # records/s per shard [aws-facts §9 KDS write per shard]
 WRITE_BYTES = 1_048_576.0  # bytes/s per shard [aws-facts §9 KDS write per shard]
+MAX_RECORD = 1_048_576.0  # bytes of one record's data blob [aws-facts §9 KDS record and put limits]
 WRITE_BURST = 1.0  # assumption: a shard's buckets hold one second's worth
 SWEEP = 60.0  # how often expired records are removed (seconds)
 HASH_SPACE = 1 << 128
@@ -67,7 +67,7 @@ class Shard:
         self.read_tat = self.read_bytes_tat = 0.0  # shared-throughput GetRecords limits
         self.puts = self.throttled = 0
         self.bytes_in = 0.0
-        self.stored: deque[Message] = deque()  # copies kept when the stream has no consumer
+        self.stored = StoredRecords()  # copies kept (as counts) when the stream has no consumer
 
     def admit(self, now: float, size: float) -> bool:
         """Take one record of ``size`` bytes from both write buckets, or refuse it."""
@@ -114,7 +114,7 @@ class Kinesis(Component):
         self.factory = MessageFactory(MessageSpec(size=spec.record_size), sim.seed, f"{name}.record")
         self.shard_cache: dict[int, int] = {}
         self.mappings: list[StreamMapping] = []
-        self.accepted = self.throttled = self.expired = 0
+        self.accepted = self.throttled = self.expired = self.rejected = 0
         self.bytes_in = 0.0
         self.series_put: list[float] = []
         self.series_throttled: list[float] = []
@@ -168,6 +168,11 @@ class Kinesis(Component):
                 self.shard_cache[ik] = s
         shard = self.shards[s]
         size = factory.size
+        if size > MAX_RECORD:  # ValidationException: not retriable, unlike a throttle
+            self.rejected += 1
+            self.errors += 1
+            self.engine.after(self.lat(), _Reply(req, done, REJECTED).go)
+            return
         if not shard.admit(now, size):
             shard.throttled += 1
             self.throttled += 1
@@ -185,7 +190,8 @@ class Kinesis(Component):
             for i, m in enumerate(self.mappings):
                 m.append(s, first if i == 0 else self.ledger.copy(first))
         else:
-            shard.stored.append(self.ledger.new(now, size, attrs))
+            self.ledger.new_counted()
+            shard.stored.add(now)
         lat = self.lat()
         self.latency.record(lat)
         self.engine.after(lat, _Reply(req, done, None).go)
@@ -193,18 +199,9 @@ class Kinesis(Component):
     # ---- retention ----------------------------------------------------------
     def sweep(self, now: float) -> None:
         """Records past retention expire (each consumer's unread and held-back copies, and stored ones)."""
-        limit = now - self.retention
-        logs = [sh.stored for sh in self.shards] + [r.log for m in self.mappings for r in m.readers]
-        for log in logs:
-            while log and log[0].t0 <= limit:
-                self.expire(log.popleft())
-        for m in self.mappings:  # held halves of bisected batches waiting behind a failing one
-            for r in m.readers:
-                if r.later:
-                    for b in r.later:
-                        while b and b[0].t0 <= limit:
-                            self.expire(b.pop(0))
-                    r.later = [b for b in r.later if b]
+        from cloudtwin.services.kinesis_esm import sweep
+
+        sweep(self, now)
 
     def expire(self, msg: Message) -> None:
         self.ledger.expire(msg)
@@ -212,8 +209,10 @@ class Kinesis(Component):
 
     # ---- metrics ------------------------------------------------------------
     def held_messages(self) -> Any:
-        return chain((m for sh in self.shards for m in sh.stored),
-                     *(m.held_messages() for m in self.mappings))
+        return chain(*(m.held_messages() for m in self.mappings))
+
+    def held_counted(self) -> int:
+        return sum(len(sh.stored) for sh in self.shards)
 
     def on_minute(self, now: float) -> None:
         self.series_put.append(float(self._minute[0]))
@@ -233,7 +232,7 @@ class Kinesis(Component):
         puts = [sh.puts for sh in self.shards]
         out.update({
             "shards": len(self.shards), "accepted": self.accepted, "throttled": self.throttled,
-            "expired": self.expired, "bytes_in": self.bytes_in,
+            "rejected": self.rejected, "expired": self.expired, "bytes_in": self.bytes_in,
             "records_per_shard": puts, "throttled_per_shard": [sh.throttled for sh in self.shards],
             "hot_shard_share": round(max(puts) / sum(puts), 4) if sum(puts) else 0.0,
             "stored": sum(len(sh.stored) for sh in self.shards),

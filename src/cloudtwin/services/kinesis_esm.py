@@ -75,7 +75,9 @@ def sweep(stream: Any, now: float) -> None:
     """Records past the stream's retention expire: each consumer's unread and held-back
     copies, and the copies a stream without consumers stores (``shard.stored``)."""
     limit = now - stream.retention
-    logs = [sh.stored for sh in stream.shards] + [r.log for m in stream.mappings for r in m.readers]
+    for sh in stream.shards:
+        stream.expired += sh.stored.expire_until(limit, stream.ledger)
+    logs = [r.log for m in stream.mappings for r in m.readers]
     for log in logs:
         while log and log[0].t0 <= limit:
             stream.expire(log.popleft())
