@@ -186,3 +186,20 @@ def test_provisioned_capacity_above_the_table_quota_is_warned() -> None:
     found = [i.message for i in spec_warnings(arch)]
     assert any("rcu 50000" in m and "40,000" in m for m in found)
     assert not any("wcu" in m for m in found)
+
+
+def test_a_call_or_workload_with_no_word_on_retries_is_warned_about_the_sdk_default() -> None:
+    """AWS SDKs retry throttles by default; a spec that says nothing is warned (it fails every
+    throttle), one that sets retries (even 0) is not."""
+    text = """
+name: sdk
+components:
+  t: {type: dynamodb}
+  fn: {type: lambda, handler: [{call: t.get}, {call: t.put, retries: 0}, {call: t.query, retries: 2}]}
+workloads:
+  direct: {entry: t, rate: 1/s}
+  sdk: {entry: t, rate: 1/s, retries: 2}
+"""
+    found = {i.path: i.message for i in spec_warnings(parse_spec(text))}
+    assert set(found) == {"components.fn.handler[0].call", "workloads.direct.entry"}
+    assert all("standard mode: 3 attempts" in m and "retries: 2" in m for m in found.values())

@@ -162,7 +162,7 @@ def test_unquoted_comma_distribution_in_flow_mapping_gets_a_hint() -> None:
 def test_dangling_reference_names_the_candidates() -> None:
     i = only(GOOD.replace("entry: web", "entry: wbe"))
     assert (i.path, i.line) == ("workloads.users.entry", 9)
-    assert "'wbe' is not a component (have: web)" in i.message
+    assert "'wbe' is not a component; did you mean 'web'? (have: web)" in i.message
 
 
 def test_wrong_type_shows_the_value() -> None:

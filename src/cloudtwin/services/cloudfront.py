@@ -84,7 +84,7 @@ class _Behavior:
         return {
             "path": self.spec.path, "origin": self.spec.origin, "cached": self.ttl > 0.0, "ttl": self.ttl,
             "requests": self.requests, "hits": self.hits, "misses": self.misses,
-            "hit_ratio": round(self.hits / self.requests, 6) if self.requests else 0.0,
+            "hit_ratio": round(self.hits / (self.hits + self.misses), 6) if self.hits + self.misses else 0.0,
             "origin_requests": self.misses + self.forwarded, "origin_retries": self.retries,
             "origin_errors": self.origin_errors, "timeouts": self.timeouts, "bytes_out": self.bytes_out,
         }
@@ -245,7 +245,7 @@ class CloudFront(Component):
     # ---- metrics ------------------------------------------------------------
     def on_minute(self, now: float) -> None:
         h = sum(b.hits for b in self.behaviors)
-        r = sum(b.requests for b in self.behaviors)
+        r = sum(b.hits + b.misses for b in self.behaviors)  # cacheable requests (CloudWatch's CacheHitRate)
         h0, r0 = self._minute_mark
         self.hit_series.append(round((h - h0) / (r - r0), 4) if r > r0 else 0.0)
         self._minute_mark = (h, r)
@@ -261,12 +261,13 @@ class CloudFront(Component):
     def stats(self) -> dict[str, Any]:
         out = super().stats()
         bs = self.behaviors
-        hits, reqs = sum(b.hits for b in bs), sum(b.requests for b in bs)
+        hits, misses = sum(b.hits for b in bs), sum(b.misses for b in bs)
         out.update({
             "edges": self.n_edges,
             "hits": hits,
-            "misses": sum(b.misses for b in bs),
-            "hit_ratio": round(hits / reqs, 6) if reqs else 0.0,
+            "misses": misses,
+            # over cacheable requests, as CloudWatch's CacheHitRate; uncached behaviors are `forwarded`
+            "hit_ratio": round(hits / (hits + misses), 6) if hits + misses else 0.0,
             "origin_requests": sum(b.misses + b.forwarded for b in bs),
             "origin_retries": sum(b.retries for b in bs),
             "timeouts": sum(b.timeouts for b in bs),

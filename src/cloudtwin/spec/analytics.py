@@ -90,8 +90,8 @@ class Firehose(Model):
     def _buffer(cls, v: float) -> float:
         lo, hi = BUFFER_RANGE
         if not lo <= v <= hi:
-            raise ValueError(f"a Firehose buffer_size is 1-128 MB for S3 [aws-facts §9 Firehose buffering hints], "
-                             f"got {_mb(v)}")
+            raise ValueError(f"a Firehose buffer_size is 1-128 MiB for S3 (AWS's SizeInMBs counts MiB) [aws-facts §9 "
+                             f"Firehose buffering hints], got {_mb(v)}")
         return v
 
     @field_validator("buffer_interval")

@@ -72,3 +72,15 @@ KeyDist = Annotated[
     PlainValidator(lambda v: v if isinstance(v, Distribution) else parse_key_distribution(v)),
     PlainSerializer(_ser),
 ]
+
+
+def what_is(comps: Any, name: str) -> str:
+    """How a reference names something: "a lambda", or "not a component; did you mean 'x'?
+    (have: ...)" for a dangling one. For cross-reference messages."""
+    c = comps.get(name)
+    if c is not None:
+        kind = str(c.type)
+        return f"{'an' if kind[:1] in 'aeinrsx' and kind != 'route53' else 'a'} {kind}"
+    close = difflib.get_close_matches(name, list(comps), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"not a component{hint} (have: {', '.join(sorted(comps))})"

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from cloudtwin.spec.base import Dist, Model, Rate
+from cloudtwin.spec.base import Dist, Model, Rate, what_is
 from cloudtwin.spec.units import parse_distribution
 
 Path = tuple[str | int, ...]
@@ -51,7 +51,8 @@ def check(arch: Any) -> list[tuple[Path, str]]:
             t = arch.components.get(c.post_confirmation)
             if t is None or t.type != "lambda":
                 out.append((("components", n, "post_confirmation"), f"post-confirmation trigger "
-                            f"{c.post_confirmation!r} must be a lambda function"))
+                            f"{c.post_confirmation!r} must be a lambda function; it is "
+                            f"{what_is(arch.components, c.post_confirmation)}"))
     return out
 
 

@@ -209,7 +209,7 @@ def check(arch: Any) -> list[tuple[Path, str]]:
         if w.message is not None and kind not in ("sqs", "sns", "kinesis", "eventbridge", "s3", "cloudtrail",
                                                   "firehose"):
             out.append((("workloads", wname, "message"), "`message:` applies to a workload whose entry is an "
-                        "sqs or sns component"))
+                        "sqs, sns, kinesis, eventbridge, s3, cloudtrail or firehose component"))
     for n, steps in _handlers(arch):
         for st, p in _calls(steps, ("components", n, "handler")):
             kind = getattr(comps.get(st.target), "type", None)
@@ -217,7 +217,8 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                                                          "ecs", "firehose")
                                                or (kind == "lambda" and st.op == "invoke_async")):
                 out.append(((*p, "message"), "`message:` applies to a call to an sqs queue (send), an sns "
-                            "topic (publish) or a lambda (invoke_async)"))
+                            "topic (publish), a kinesis stream, an eventbridge bus, an s3 bucket or a firehose "
+                            "(put), a cloudtrail trail, an ecs cluster (run_task) or a lambda (invoke_async)"))
     return out
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cloudtwin.spec import analytics, cognito, dynamodb, edge, events, messaging, s3, serverless, ses
+from cloudtwin.spec.base import what_is
 from cloudtwin.spec.components import ASG, EBS, EC2, ElastiCache, LoadBalancer, Route53
 from cloudtwin.spec.loader import Path
 from cloudtwin.spec.schema import Architecture
@@ -50,7 +51,7 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
 
     def need(path: Path, name: str, kinds: tuple[str, ...], what: str) -> None:
         if name not in comps:
-            out.append((path, f"{what} {name!r} is not a component (have: {', '.join(sorted(comps))})"))
+            out.append((path, f"{what} {name!r} is {what_is(comps, name)}"))
         elif comps[name].type not in kinds:
             kind = comps[name].type
             out.append((path, f"{what} {name!r} is {_article(kind)} {kind}; expected {' or '.join(kinds)}"))
@@ -128,6 +129,30 @@ def warnings(arch: Architecture) -> list[tuple[Path, str]]:
     out = messaging.warnings(arch) + serverless.warnings(arch)
     for mod in (s3, cognito, dynamodb, analytics, edge, ses):
         out.extend(mod.warnings(arch))
+    out.extend(_sdk_retries(arch))
+    return out
+
+
+SDK_THROTTLED = ("dynamodb", "dax", "kinesis", "s3", "firehose", "ses")  # AWS APIs that throttle by design
+SDK_HINT = ("AWS SDKs retry throttles and 5xx errors by default (standard mode: 3 attempts), so without "
+            "`retries:` every throttle here is a failure; set `retries: 2` to model the SDK default, or "
+            "`retries: 0` to say there are none")
+
+
+def _sdk_retries(arch: Architecture) -> list[tuple[Path, str]]:
+    """Calls and workloads reaching a throttling AWS API with no word on retries (an SDK default
+    the twin does not assume)."""
+    out: list[tuple[Path, str]] = []
+    comps = arch.components
+    for n, c in comps.items():
+        if isinstance(c, COMPUTE) or c.type in ("lambda", "ecs"):
+            for st, p in walk_steps(c.handler, ("components", n, "handler")):
+                if (isinstance(st, CallStep) and "retries" not in st.model_fields_set
+                        and getattr(comps.get(st.target), "type", None) in SDK_THROTTLED):
+                    out.append(((*p, "call"), f"call to {st.target!r}: {SDK_HINT}"))
+    for wname, w in arch.workloads.items():
+        if "retries" not in w.model_fields_set and getattr(comps.get(w.entry), "type", None) in SDK_THROTTLED:
+            out.append((("workloads", wname, "entry"), f"workload entering {w.entry!r}: {SDK_HINT}"))
     return out
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cloudtwin.spec.base import Dist, Duration, KeyDist, Model, Rate, Size
+from cloudtwin.spec.base import Dist, Duration, KeyDist, Model, Rate, Size, what_is
 from cloudtwin.spec.message import MessageSpec
 from cloudtwin.spec.units import parse_distribution, parse_key_distribution
 
@@ -175,7 +175,8 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                 p = (*base, "consumers", i)
                 f = comps.get(cons.function)
                 if f is None or f.type != "lambda":
-                    out.append(((*p, "function"), f"consumer {cons.function!r} must be a lambda function"))
+                    out.append(((*p, "function"), f"consumer {cons.function!r} must be a lambda function; it is "
+                                f"{what_is(comps, cons.function)}"))
                 if cons.on_failure is not None:
                     q = comps.get(cons.on_failure)
                     if q is None or q.type != "sqs" or q.fifo:
