@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from cloudtwin.spec.base import Model
+from cloudtwin.spec.components import COMPONENT_MODELS
 from cloudtwin.spec.schema import Architecture
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "spec.md"
@@ -29,7 +30,8 @@ COLUMNS = ["key", "type", "default", "range / allowed", "meaning", "source", "v1
 
 
 def models() -> list[type[BaseModel]]:
-    """Every model reachable from Architecture through field types, plus their model bases."""
+    """Every model reachable from Architecture (and from each component type's model) through
+    field types, plus their model bases."""
     found: list[type[BaseModel]] = []
 
     def walk(tp: Any) -> None:
@@ -44,6 +46,8 @@ def models() -> list[type[BaseModel]]:
             walk(arg)
 
     walk(Architecture)
+    for cls in COMPONENT_MODELS.values():  # `components` is validated per type against these
+        walk(cls)
     return found
 
 

@@ -194,8 +194,8 @@ def test_a_stream_sourced_delivery_stream_takes_no_direct_put() -> None:
 
 
 @pytest.mark.parametrize(("line", "words"), [
-    ("    buffer_size: 200MB", "1-128 MB"),
-    ("    buffer_size: 512KB", "1-128 MB"),
+    ("    buffer_size: 200MB", "1-128 MiB"),
+    ("    buffer_size: 512KB", "1-128 MiB"),
     ("    buffer_interval: 20m", "0-900 s"),
     ("    transform: {function: fh, buffer_size: 5MB}", "0.2-3 MB"),
 ])

@@ -132,12 +132,46 @@ def _issues(located: Located, errors: list[Any]) -> list[Issue]:
     return out
 
 
+def _components(located: Located) -> tuple[Any, list[Any]]:
+    """Validate each component against its type's model (only the models the spec uses are
+    built); return the data with the valid ones in place, and the errors of the others with
+    their ``loc`` under ``components.<name>``."""
+    from cloudtwin.spec.components import COMPONENT_MODELS
+
+    data = located.data
+    comps = data.get("components") if isinstance(data, dict) else None
+    if not isinstance(comps, dict):
+        return data, []
+    built: dict[Any, Any] = {}
+    errors: list[Any] = []
+    for name, raw in comps.items():
+        t = raw.get("type") if isinstance(raw, dict) else None
+        cls = COMPONENT_MODELS.get(t) if isinstance(t, str) else None
+        if cls is None:
+            built[name] = raw  # Architecture reports an unknown or missing type
+            continue
+        try:
+            built[name] = cls.model_validate(raw)
+        except ValidationError as exc:
+            errors.extend({**e, "loc": ("components", name, *e["loc"])} for e in exc.errors(include_url=False))
+    return {**data, "components": built}, errors
+
+
 def validate_data(located: Located) -> Architecture:
     """Validate already-parsed data; raise SpecError with every issue found."""
+    data, errors = _components(located)
+    if errors:
+        failed = {e["loc"][1] for e in errors}
+        data = {**data, "components": {n: c for n, c in data["components"].items() if n not in failed}}
     try:
-        arch = Architecture.model_validate(located.data)
+        arch = Architecture.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(_issues(located, exc.errors(include_url=False))) from None
+        more = exc.errors(include_url=False)
+        if errors:  # the failed components were left out: "at least one component" is not news
+            more = [e for e in more if tuple(e["loc"]) != ("components",)]
+        raise SpecError(_issues(located, errors + more)) from None
+    if errors:
+        raise SpecError(_issues(located, errors))
     problems = references.check(arch)
     if problems:
         raise SpecError([located.issue(p, m) for p, m in problems])

@@ -28,7 +28,10 @@ from cloudtwin.spec.units import (
 class Model(BaseModel):
     """A frozen model that rejects unknown keys, suggesting the closest valid one."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+    # defer_build: a model's validator is built the first time it validates, so a run builds
+    # only the models its spec uses (start-up stays flat as component types are added)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False,
+                              defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -330,6 +330,18 @@ Component = Annotated[
     Discriminator(_component_kind),
 ]
 
+# Each component type's model. A spec's components are validated one by one against these
+# (see cloudtwin.spec.validate_data), so only the models a spec uses are ever built: the
+# schema of every model is built on first use (``defer_build``), which keeps start-up
+# independent of how many component types the twin knows.
+COMPONENT_MODELS: dict[str, type[Model]] = {
+    "ec2": EC2, "asg": ASG, "alb": LoadBalancer, "nlb": LoadBalancer, "clb": LoadBalancer, "route53": Route53,
+    "elasticache": ElastiCache, "rds": RDS, "aurora": RDS, "efs": EFS, "ebs": EBS, "sqs": SQS, "sns": SNS,
+    "lambda": Lambda, "apigateway": ApiGateway, "kinesis": Kinesis, "eventbridge": EventBridge, "ecs": ECS,
+    "cloudtrail": CloudTrail, "s3": S3, "cognito": Cognito, "dynamodb": DynamoDB, "dax": DAX, "firehose": Firehose,
+    "athena": Athena, "redshift": Redshift, "quicksight": QuickSight, "cloudfront": CloudFront, "ses": SES,
+}
+
 COMPONENT_TYPES = ("alb", "apigateway", "asg", "athena", "aurora", "clb", "cloudfront", "cloudtrail", "cognito",
                    "dax", "dynamodb", "ebs", "ec2", "ecs", "efs", "elasticache", "eventbridge", "firehose", "kinesis",
                    "lambda", "nlb", "quicksight", "rds", "redshift", "route53", "s3", "ses", "sns", "sqs")

@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cloudtwin.spec.base import Dist, Duration, Model, Rate, Size
 from cloudtwin.spec.cognito import WorkloadAuth
-from cloudtwin.spec.components import Component, Name, Zone, _d
+from cloudtwin.spec.components import Name, Zone, _d
 from cloudtwin.spec.message import MessageSpec
 
 PROFILE_TYPES = ("constant", "diurnal", "ramp", "spike", "replay")
@@ -173,7 +173,8 @@ class Architecture(Model):
     description: str = ""
     region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     zones: list[Zone] = Field(default_factory=lambda: ["a", "b"], min_length=1, max_length=6)
-    components: dict[Name, Component] = Field(min_length=1)
+    # validated one by one against COMPONENT_MODELS (each a `Component`), see _types
+    components: dict[Name, Any] = Field(min_length=1)
     workloads: dict[Name, Workload] = Field(default_factory=dict)
     faults: list[Fault] = Field(default_factory=list)
     simulate: Simulate = Field(default_factory=Simulate)
@@ -188,7 +189,7 @@ class Architecture(Model):
         comps = data.get("components") if isinstance(data, dict) else None
         if isinstance(comps, dict):
             for name, c in comps.items():
-                t = c.get("type") if isinstance(c, dict) else None
+                t = c.get("type") if isinstance(c, dict) else getattr(c, "type", None)
                 if t not in COMPONENT_TYPES:
                     import difflib
 
@@ -202,6 +203,15 @@ class Architecture(Model):
                         "component_type", "{msg}", {"msg": msg, "path": ("components", name, "type")}
                     )
         return data
+
+    @field_validator("components")
+    @classmethod
+    def _components(cls, v: dict[str, Any]) -> dict[str, Any]:
+        """Components arrive validated from :func:`cloudtwin.spec.validate_data` (which reports
+        each one's problems at its own path); a mapping given directly is validated here."""
+        from cloudtwin.spec.components import COMPONENT_MODELS
+
+        return {n: c if isinstance(c, Model) else COMPONENT_MODELS[c["type"]].model_validate(c) for n, c in v.items()}
 
     @field_validator("zones")
     @classmethod
