@@ -323,6 +323,10 @@ class Lambda(Component):
     def stats(self) -> dict[str, Any]:
         out = super().stats()
         out.update({
+            # every invocation, whatever started it (sync calls, async events, event source
+            # batches), and every failed or refused one: a stream-fed function is not idle
+            "requests": self.invocations + self.throttles,
+            "errors": self.errors_in + self.timeouts + self.throttles,
             "invocations": self.invocations, "cold_starts": self.cold_starts, "throttles": self.throttles,
             "timeouts": self.timeouts, "function_errors": self.errors_in,
             "max_concurrency": max(self.max_busy, self.minute_busy), "environments": self.n_envs,
