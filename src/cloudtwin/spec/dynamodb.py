@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cloudtwin.spec.base import Dist, Duration, KeyDist, Model, Size, what_is
+from cloudtwin.spec.base import Dist, Duration, KeyDist, Model, Size
 from cloudtwin.spec.messaging import Zone
-from cloudtwin.spec.serverless import StreamConsumer
+from cloudtwin.spec.serverless import StreamConsumer, check_consumers
 from cloudtwin.spec.units import parse_distribution, parse_key_distribution
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
@@ -89,17 +89,9 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                 got = "not a component" if t is None else f"a {t.type}"
                 out.append(((*base, "table"), f"DAX table {c.table!r} must be a dynamodb table; it is {got}"))
         if c.type == "dynamodb" and c.stream is not None:
+            out.extend(check_consumers(comps, c.stream.consumers, (*base, "stream", "consumers")))
             for i, cons in enumerate(c.stream.consumers):
                 p = (*base, "stream", "consumers", i)
-                f = comps.get(cons.function)
-                if f is None or f.type != "lambda":
-                    out.append(((*p, "function"), f"consumer {cons.function!r} must be a lambda function; it is "
-                                f"{what_is(comps, cons.function)}"))
-                if cons.on_failure is not None:
-                    q = comps.get(cons.on_failure)
-                    if q is None or q.type != "sqs" or q.fifo:
-                        out.append(((*p, "on_failure"), f"on-failure destination {cons.on_failure!r} must be a "
-                                    "standard sqs queue"))
                 if cons.enhanced_fan_out:
                     out.append(((*p, "enhanced_fan_out"), "enhanced fan-out is a Kinesis feature; a DynamoDB "
                                 "stream has none"))

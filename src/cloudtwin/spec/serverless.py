@@ -171,17 +171,25 @@ def check(arch: Any) -> list[tuple[Path, str]]:
             if it.key is not None and t.type != "kinesis":
                 out.append(((*p, "key"), "`key:` (a partition key) applies to a kinesis integration"))
         if c.type == "kinesis":
-            for i, cons in enumerate(c.consumers):
-                p = (*base, "consumers", i)
-                f = comps.get(cons.function)
-                if f is None or f.type != "lambda":
-                    out.append(((*p, "function"), f"consumer {cons.function!r} must be a lambda function; it is "
-                                f"{what_is(comps, cons.function)}"))
-                if cons.on_failure is not None:
-                    q = comps.get(cons.on_failure)
-                    if q is None or q.type != "sqs" or q.fifo:
-                        out.append(((*p, "on_failure"), f"on-failure destination {cons.on_failure!r} must be a "
-                                    "standard sqs queue"))
+            out.extend(check_consumers(comps, c.consumers, (*base, "consumers")))
+    return out
+
+
+def check_consumers(comps: Any, consumers: list[StreamConsumer], base: Path) -> list[tuple[Path, str]]:
+    """A stream's Lambda event source mappings (Kinesis or DynamoDB Streams): each names a
+    function, and its on-failure destination is a standard queue."""
+    out: list[tuple[Path, str]] = []
+    for i, cons in enumerate(consumers):
+        p = (*base, i)
+        f = comps.get(cons.function)
+        if f is None or f.type != "lambda":
+            out.append(((*p, "function"), f"consumer {cons.function!r} must be a lambda function; it is "
+                        f"{what_is(comps, cons.function)}"))
+        if cons.on_failure is not None:
+            q = comps.get(cons.on_failure)
+            if q is None or q.type != "sqs" or q.fifo:
+                out.append(((*p, "on_failure"), f"on-failure destination {cons.on_failure!r} must be a "
+                            "standard sqs queue"))
     return out
 
 
