@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.messaging import Message, StoredRecords, ledger_of
+from cloudtwin.services.kinesis_esm import Retention
 
 if TYPE_CHECKING:
     from cloudtwin.services.dynamodb import DynamoDB
@@ -55,7 +56,7 @@ class StreamShard:
         self.records = 0
 
 
-class TableStream:
+class TableStream(Retention):
     """The stream of one table: shards, pending records, consumers (event source mappings)."""
 
     kind = "dynamodb_streams"  # the prefix of lost-record causes
@@ -114,23 +115,11 @@ class TableStream:
             else:
                 sh.stored.add(copies[0].t0)  # the copy stays in flight in the ledger, as a count
 
-    # ---- retention ----------------------------------------------------------
-    def sweep(self, now: float) -> None:
-        from cloudtwin.services.kinesis_esm import sweep
-
-        sweep(self, now)
-
-    def expire(self, msg: Message) -> None:
-        self.ledger.expire(msg)
-        self.expired += 1
-
-    # ---- metrics ------------------------------------------------------------
+    # ---- metrics (retention, expiry and counted copies: Retention) -------------
     def held_messages(self) -> Any:
         pending = (c for sh in self.shards for _, copies in sh.pending for c in copies)
         return chain(pending, *(m.held_messages() for m in self.mappings))
 
-    def held_counted(self) -> int:
-        return sum(len(sh.stored) for sh in self.shards)
 
     def iterator_age(self) -> float:
         return max([m.iterator_age() for m in self.mappings], default=0.0)

@@ -38,9 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
-from cloudtwin.messaging import Message, MessageFactory, StoredRecords, ledger_of
+from cloudtwin.messaging import MessageFactory, StoredRecords, ledger_of
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
 from cloudtwin.services import register
+from cloudtwin.services.kinesis_esm import Retention
 from cloudtwin.spec.message import MessageSpec
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class _Reply:
 
 
 @register("kinesis")
-class Kinesis(Component):
+class Kinesis(Component, Retention):
     """One data stream in provisioned mode."""
 
     kind = "kinesis"
@@ -196,23 +197,9 @@ class Kinesis(Component):
         self.latency.record(lat)
         self.engine.after(lat, _Reply(req, done, None).go)
 
-    # ---- retention ----------------------------------------------------------
-    def sweep(self, now: float) -> None:
-        """Records past retention expire (each consumer's unread and held-back copies, and stored ones)."""
-        from cloudtwin.services.kinesis_esm import sweep
-
-        sweep(self, now)
-
-    def expire(self, msg: Message) -> None:
-        self.ledger.expire(msg)
-        self.expired += 1
-
-    # ---- metrics ------------------------------------------------------------
+    # ---- metrics (retention, expiry and counted copies: Retention) -------------
     def held_messages(self) -> Any:
         return chain(*(m.held_messages() for m in self.mappings))
-
-    def held_counted(self) -> int:
-        return sum(len(sh.stored) for sh in self.shards)
 
     def on_minute(self, now: float) -> None:
         self.series_put.append(float(self._minute[0]))

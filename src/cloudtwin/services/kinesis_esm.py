@@ -71,6 +71,27 @@ class StreamSource(Protocol):
     def expire(self, msg: Message) -> None: ...
 
 
+class Retention:
+    """What a stream that keeps records until its retention ends does, for Kinesis and
+    DynamoDB Streams alike: the sweep, the expiry of one copy, and the copies kept as counts
+    when nobody reads them. Needs ``ledger``, ``shards`` (each with ``stored``),
+    ``mappings``, ``retention`` and an ``expired`` counter."""
+
+    ledger: Ledger
+    shards: list[Any]
+    expired: int
+
+    def sweep(self, now: float) -> None:
+        sweep(self, now)
+
+    def expire(self, msg: Message) -> None:
+        self.ledger.expire(msg)
+        self.expired += 1
+
+    def held_counted(self) -> int:
+        return sum(len(sh.stored) for sh in self.shards)
+
+
 def sweep(stream: Any, now: float) -> None:
     """Records past the stream's retention expire: each consumer's unread and held-back
     copies, and the copies a stream without consumers stores (``shard.stored``)."""
