@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cloudtwin import Simulation, SpecError, parse_spec
-from cloudtwin.pricing import bill
+from cloudtwin.metering import bill
 from cloudtwin.pricing.table import Price, PriceTable
 
 STATIC = """

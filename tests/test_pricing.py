@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import cloudtwin
-from cloudtwin.pricing import bill
+from cloudtwin.metering import bill
 from cloudtwin.pricing.table import builtin
 from cloudtwin.simulation import Simulation
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cloudtwin import Simulation, SpecError, parse_spec
-from cloudtwin.pricing import bill
+from cloudtwin.metering import bill
 from cloudtwin.pricing.table import builtin
 from cloudtwin.request import REJECTED, THROTTLED
 from cloudtwin.spec.references import warnings

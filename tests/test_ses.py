@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cloudtwin import Simulation, SpecError, parse_spec
-from cloudtwin.pricing import bill
+from cloudtwin.metering import bill
 from cloudtwin.pricing.table import Price, PriceTable
 from cloudtwin.request import THROTTLED, Request
 from cloudtwin.spec import parse_spec_located, spec_warnings

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from cloudtwin import Simulation, SpecError, parse_spec
 from cloudtwin.cli import app
-from cloudtwin.messaging import ledger_of
 from cloudtwin.spec import parse_spec_located, spec_warnings
 
 
@@ -178,7 +177,7 @@ def test_long_polling_returns_on_arrival_and_short_polling_at_once() -> None:
     arch = parse_spec("name: poll\ncomponents:\n  jobs: {type: sqs, latency: 0ms, visibility_timeout: 10m}\n"
                       "simulate: {duration: 2m}\n")
     sim = Simulation(arch)
-    q, eng, led = sim.components["jobs"], sim.engine, ledger_of(sim)
+    q, eng, led = sim.components["jobs"], sim.engine, sim.ctx.account.ledger
     got: list[tuple[str, float, int]] = []
 
     def rx(tag: str, n: int, wait: float) -> Any:

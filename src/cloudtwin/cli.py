@@ -82,7 +82,7 @@ def run(
         if prices is not None:
             from cloudtwin.cli_cost import load_prices
 
-            sim.prices = load_prices(prices)  # type: ignore[attr-defined]
+            sim.prices = load_prices(prices)
     except CloudtwinError as exc:
         _fail(str(exc))
     try:

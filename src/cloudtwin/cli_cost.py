@@ -139,7 +139,7 @@ def _run(arch: Any, seed: int, duration: float, prices: Any) -> dict[str, Any]:
     from cloudtwin.simulation import Simulation
 
     sim = Simulation(arch, seed=seed, duration=duration)
-    sim.prices = prices  # type: ignore[attr-defined]
+    sim.prices = prices
     return sim.run().data
 
 

@@ -1,20 +1,42 @@
-"""The base of every live service model.
+"""The base of every live service model, with every hook the run calls declared here.
 
-A component is built from its frozen spec by the simulation, schedules its own
-periodic work in :meth:`start`, and serves requests in :meth:`handle`. Faults
-reach it through the hooks at the bottom; a component that does not model a
-fault inherits a hook that says so.
+A component is built from its frozen spec and a :class:`~cloudtwin.context.Context`
+(never the whole simulation). The run calls, in this order:
+
+1. ``__init__(name, spec, ctx)`` for every component;
+2. :meth:`Component.build` once all exist (resolve references to other components);
+3. :meth:`Component.start` just before the clock starts (schedule periodic work);
+4. :meth:`Component.handle` for each request, :meth:`Component.push` for each message;
+   :meth:`Component.on_minute` at the end of every simulated minute;
+5. at the end: :meth:`Component.stats`, :meth:`Component.series`, :meth:`Component.usage`
+   and the message hooks (:meth:`Component.held_messages`, :meth:`Component.held_counted`,
+   :meth:`Component.message_accounting`) that the conservation checks read.
+
+Every hook has a default that does nothing (or says the component cannot do it), so
+a new service overrides only what it models; the defaults cost nothing on the hot path.
+
+Faults reach a component through declared injection points only: :meth:`inject`
+and :meth:`eject` for injected latency and errors (``handle`` runs them before
+:meth:`serve`), and :meth:`zone_outage`, :meth:`terminate`, :meth:`replace`,
+:meth:`spot_interruption` and :meth:`failover` for the rest.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from cloudtwin.errors import FaultNotSupported
+from cloudtwin.handler import SLEEP
 from cloudtwin.metrics import Histogram
-from cloudtwin.request import Done, Request
+from cloudtwin.request import SERVER_ERROR, Done, Request
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
+    from cloudtwin.handler import CStep
+    from cloudtwin.messaging import Message, MessageFactory
+
+__all__ = ["Component", "FaultNotSupported", "deliver"]
 
 
 def deliver(job: tuple[Request, Done, str | None]) -> None:
@@ -23,31 +45,63 @@ def deliver(job: tuple[Request, Done, str | None]) -> None:
     job[1](job[0], job[2])
 
 
-class FaultNotSupported(Exception):
-    """A fault aimed at a component that does not model it (a spec problem)."""
-
-
 class Component:
     """A live model of one spec component."""
 
     kind: ClassVar[str] = ""
-    needs_client: ClassVar[bool] = False  # does handle() use req.client (DNS, cookies)?
+    needs_client: bool = False  # does serve() use req.client (DNS, cookies)? (a proxy: if its target does)
+    needs_caller: ClassVar[bool] = False  # does a handler call pass (key, calling instance)? (AZ-bound storage)
+    bills_egress: ClassVar[bool] = False  # does it bill its own transfer out (the workload's is not billed)?
+    accepts_bare: bool = False  # can a workload send it a bare start time instead of a Request?
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
         self.name = name
         self.spec = spec
-        self.sim = sim
-        self.engine = sim.engine
+        self.ctx = ctx
+        self.engine = ctx.engine
         self.requests = 0
         self.errors = 0
         self.latency = Histogram()
+        self.injected: list[CStep] = []  # latency/error faults active now, in the order they began
+
+    # ---- life cycle ------------------------------------------------------------
+    def build(self) -> None:
+        """Link to other components (``self.ctx.components``) once every component exists."""
 
     def start(self) -> None:
         """Schedule periodic work (health checks, metrics). Called once before the run."""
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
-        raise TypeError(f"a {self.kind} cannot be called")  # references.py refuses such specs
+    def on_minute(self, now: float) -> object:
+        """Close a 1-minute metric period (CloudWatch-like series, scaling inputs)."""
+        return None
 
+    def periodic_events_per_second(self) -> float:
+        """Events per simulated second this component schedules on its own, whatever the
+        traffic (health checks, polling): the run-size guard's estimate."""
+        return 0.0
+
+    # ---- requests and messages ---------------------------------------------------
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """The entry every caller uses: injected faults first (if any), then :meth:`serve`."""
+        if self.injected:
+            _Faulted(self, req, op, done, arg).go()
+        else:
+            self.serve(req, op, done, arg)
+
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """Serve one request: call ``done(req, None)`` on success or ``done(req, error_kind)``."""
+        raise TypeError(f"a {self.kind} cannot be called")  # the reference checks refuse such specs
+
+    def push(self, msg: Message) -> str | None:
+        """Take one message from a topic, bus or notification: None if accepted, else an error kind."""
+        raise TypeError(f"a {self.kind} does not take messages")  # the reference checks refuse such specs
+
+    def producer_arg(self, workload: str, spec: Any) -> MessageFactory | None:
+        """What a workload entering here passes with each request (queues and topics: a
+        factory of the messages it sends); None: nothing."""
+        return None
+
+    # ---- where it is ------------------------------------------------------------------
     def endpoint_zone(self, caller_zone: str) -> str:
         """The AZ a caller in ``caller_zone`` reaches (for hop latency); '' means regional."""
         return ""
@@ -56,6 +110,7 @@ class Component:
         """The AZs this component lives in."""
         return []
 
+    # ---- results ------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         """This component's entry under ``components`` in the results."""
         return {
@@ -69,7 +124,43 @@ class Component:
         """Per-minute series for the report (e.g. ``in_service``, ``utilization``)."""
         return {}
 
-    # ---- fault hooks -----------------------------------------------------------
+    def usage(self) -> dict[str, float] | None:
+        """What it billed so far, ``{usage_type: quantity}`` in the price table's units;
+        None: its configured capacity over the window (:mod:`cloudtwin.pricing.meters`)."""
+        return None
+
+    def unmeasured(self) -> list[dict[str, Any]]:
+        """Usage it could not measure, ``{"usage_type": ..., "reason": ...}`` each (listed in the
+        bill, never guessed)."""
+        return []
+
+    def usage_notes(self) -> list[str]:
+        """How its usage was derived, where the bill should say so."""
+        return []
+
+    def held_messages(self) -> Iterable[Message]:
+        """The message copies it holds now (queued, in flight, dead-lettered), one object each."""
+        return ()
+
+    def held_counted(self) -> int:
+        """Copies it holds only as a count (streams keep unread records per second)."""
+        return 0
+
+    def message_accounting(self) -> dict[str, int] | None:
+        """Its own message totals, for components that count outside the ledger."""
+        return None
+
+    # ---- fault injection points ------------------------------------------------------
+    def inject(self, step: CStep) -> None:
+        """Start an injected ``latency`` (a SLEEP step) or ``errors`` (a FAIL step) fault:
+        every request :meth:`handle` takes from now on goes through it first. Components that
+        run the step inside their own handler (EC2, ASG, Lambda) override this."""
+        self.injected.append(step)
+
+    def eject(self, step: CStep) -> None:
+        """End a fault started with :meth:`inject`."""
+        self.injected.remove(step)
+
     def zone_outage(self, zone: str, down: bool) -> None:
         """An AZ went down (``down``) or came back."""
 
@@ -84,3 +175,29 @@ class Component:
 
     def failover(self) -> list[str]:
         raise FaultNotSupported(f"{self.kind} {self.name!r} cannot fail over")
+
+
+class _Faulted:
+    """One request passing through a component's injected faults, in order, then served."""
+
+    __slots__ = ("comp", "req", "op", "done", "arg", "steps", "i")
+
+    def __init__(self, comp: Component, req: Request, op: str, done: Done, arg: Any) -> None:
+        self.comp, self.req, self.op, self.done, self.arg = comp, req, op, done, arg
+        self.steps = tuple(comp.injected)  # the faults active when it arrived
+        self.i = 0
+
+    def go(self, _: object = None) -> None:
+        comp = self.comp
+        while self.i < len(self.steps):
+            st = self.steps[self.i]
+            self.i += 1
+            if st.kind == SLEEP:
+                comp.engine.after(st.sample(), self.go)  # type: ignore[misc]
+                return
+            if st.sample() < st.rate:  # type: ignore[misc]  # a FAIL step
+                comp.requests += 1
+                comp.errors += 1
+                self.done(self.req, SERVER_ERROR)
+                return
+        comp.serve(self.req, self.op, self.done, self.arg)

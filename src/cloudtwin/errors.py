@@ -3,6 +3,7 @@
     CloudtwinError
     ├── SpecError            a spec that cannot be loaded; carries every issue with path and file:line
     ├── RunRefused           a run too large to finish (estimated events above the limit)
+    ├── FaultNotSupported    a fault aimed at a component that does not model it
     └── InvariantViolation   an accounting identity failed at the end of a run: a bug, never input
 """
 
@@ -46,6 +47,11 @@ class RunRefused(CloudtwinError):
     def __init__(self, message: str, *, path: tuple[str, ...] = ("simulate",)) -> None:
         super().__init__(message)
         self.path = path
+
+
+class FaultNotSupported(CloudtwinError):
+    """A fault aimed at a component that does not model it (the reference checks refuse most
+    such specs before a run starts)."""
 
 
 class InvariantViolation(CloudtwinError):

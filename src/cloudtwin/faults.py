@@ -7,15 +7,15 @@ duration when it has one, so the report can shade its window.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.handler import FAIL, SLEEP, CStep
-from cloudtwin.request import SERVER_ERROR, Request
 from cloudtwin.spec.schema import Fault
 
 if TYPE_CHECKING:
+    from cloudtwin.component import Component
     from cloudtwin.simulation import Simulation
 
 
@@ -55,12 +55,8 @@ def _fire(sim: Simulation, f: Fault, i: int) -> None:
             notes = comp.spot_interruption(f.count)
         elif act == "db_failover":
             notes = comp.failover()
-        elif act in ("latency", "errors") and hasattr(comp, "inject"):
+        else:
             _inject(sim, comp, f, i)
-        elif act == "latency":
-            _wrap(sim, comp, f, i, _latency_handle(sim, comp, f, i))
-        elif act == "errors":
-            _wrap(sim, comp, f, i, _error_handle(sim, comp, f, i))
     detail = _describe(f) + (f": {'; '.join(notes)}" if notes else "")
     sim.event("fault", detail, duration_s=f.duration)
 
@@ -70,9 +66,9 @@ def _zone_back(sim: Simulation, zone: str) -> None:
     sim.event("recovery", f"zone {zone} back")
 
 
-def _inject(sim: Simulation, comp: Any, f: Fault, i: int) -> None:
-    """A fleet runs the fault as a step before its handler on every instance, so the
-    fault applies however the instances are reached (directly or through a load balancer)."""
+def _inject(sim: Simulation, comp: Component, f: Fault, i: int) -> None:
+    """Injected latency or errors: a step every request to ``comp`` runs first, for the
+    fault's duration (:meth:`Component.inject`). Faults on one component stack."""
     if f.action == "latency":
         step = CStep(SLEEP)
         step.sample = make_sampler(f.add, stream(sim.seed, f"fault[{i}].latency"))
@@ -80,51 +76,10 @@ def _inject(sim: Simulation, comp: Any, f: Fault, i: int) -> None:
         step = CStep(FAIL)
         step.sample = uniform_sampler(stream(sim.seed, f"fault[{i}].errors"))
         step.rate = f.rate
-    comp.inject(step, True)
+    comp.inject(step)
 
     def restore(_: object) -> None:
-        comp.inject(step, False)
+        comp.eject(step)
         sim.event("recovery", f"{f.action} on {f.target} ends")
 
     sim.engine.after(f.duration or 0.0, restore)
-
-
-def _wrap(sim: Simulation, comp: Any, f: Fault, i: int, handle: Any) -> None:
-    previous = comp.__dict__.get("handle")
-    comp.handle = handle  # an instance attribute shadows the method for the window
-
-    def restore(_: object) -> None:
-        if comp.__dict__.get("handle") is handle:
-            if previous is None:
-                del comp.handle
-            else:
-                comp.handle = previous
-        sim.event("recovery", f"{f.action} on {f.target} ends")
-
-    sim.engine.after(f.duration or 0.0, restore)
-
-
-def _latency_handle(sim: Simulation, comp: Any, f: Fault, i: int) -> Any:
-    add = make_sampler(f.add, stream(sim.seed, f"fault[{i}].latency"))
-    orig = type(comp).handle
-
-    def handle(req: Request, op: str, done: Any, arg: Any = None) -> None:
-        sim.engine.after(add(), lambda _: orig(comp, req, op, done, arg))
-
-    return handle
-
-
-def _error_handle(sim: Simulation, comp: Any, f: Fault, i: int) -> Any:
-    u = uniform_sampler(stream(sim.seed, f"fault[{i}].errors"))
-    orig = type(comp).handle
-    rate = f.rate
-
-    def handle(req: Request, op: str, done: Any, arg: Any = None) -> None:
-        if u() < rate:
-            comp.requests += 1
-            comp.errors += 1
-            done(req, SERVER_ERROR)
-        else:
-            orig(comp, req, op, done, arg)
-
-    return handle

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import Sampler, uniform_sampler
 from cloudtwin.request import SERVER_ERROR, THROTTLED, TIMEOUT, UNAVAILABLE, Request
 from cloudtwin.spec.steps import CallStep, CpuStep, SleepStep, Step
 
 if TYPE_CHECKING:
     from cloudtwin.component import Component
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 CPU, SLEEP, CALL, FAIL = 0, 1, 2, 3  # FAIL: an injected-errors fault (see faults.py)
 MISS = "miss"  # a cache reply that is not a failure
@@ -49,31 +49,31 @@ class CStep:
         self.message: Any = None  # a MessageFactory: what a send/publish/invoke_async call sends
 
 
-def compile_steps(steps: list[Step], sim: Simulation, owner: str, path: str = "handler") -> tuple[CStep, ...]:
+def compile_steps(steps: list[Step], ctx: Context, owner: str, path: str = "handler") -> tuple[CStep, ...]:
     """Compile spec steps of component ``owner``; each gets its own random stream."""
     out: list[CStep] = []
     for i, st in enumerate(steps):
         name = f"{owner}.{path}[{i}]"
         if isinstance(st, CpuStep):
             c = CStep(CPU)
-            c.sample = make_sampler(st.cpu, stream(sim.seed, name))
+            c.sample = make_sampler(st.cpu, ctx.stream(name))
         elif isinstance(st, SleepStep):
             c = CStep(SLEEP)
-            c.sample = make_sampler(st.sleep, stream(sim.seed, name))
+            c.sample = make_sampler(st.sleep, ctx.stream(name))
         elif isinstance(st, CallStep):
             c = CStep(CALL)
-            c.target = sim.components[st.target]
+            c.target = ctx.components[st.target]
             c.op = st.op
-            c.key = make_sampler(st.key, stream(sim.seed, name + ".key")) if st.key else None
+            c.key = make_sampler(st.key, ctx.stream(name + ".key")) if st.key else None
             c.ttl, c.timeout, c.retries, c.backoff = st.ttl, st.timeout, st.retries, st.backoff
             c.size = st.size
             if st.message is not None:
                 from cloudtwin.messaging import MessageFactory
 
-                c.message = MessageFactory(st.message, sim.seed, name + ".message")
-            c.jitter = uniform_sampler(stream(sim.seed, name + ".jitter")) if st.retries else None
+                c.message = MessageFactory(st.message, ctx.seed, name + ".message")
+            c.jitter = uniform_sampler(ctx.stream(name + ".jitter")) if st.retries else None
             if st.on_miss:
-                c.on_miss = compile_steps(st.on_miss, sim, owner, f"{path}[{i}].on_miss")
+                c.on_miss = compile_steps(st.on_miss, ctx, owner, f"{path}[{i}].on_miss")
         else:  # pragma: no cover - the schema admits only these
             raise TypeError(st)
         out.append(c)
@@ -167,9 +167,9 @@ class Run:
             arg = (arg, st.ttl)  # a cache set needs its TTL
         elif st.message is not None:
             arg = st.message  # a queue, topic or async invoke draws the message from it
-        elif getattr(target, "needs_caller", False):
+        elif target.needs_caller:
             arg = (arg, host)  # AZ-bound storage (EBS, EFS) needs to know which instance calls
-        rtt = host.sim.network.rtt(host.zone, target.endpoint_zone(host.zone), st.size)
+        rtt = host.ctx.network.rtt(host.zone, target.endpoint_zone(host.zone), st.size)
         if rtt > 0.0:
             host.engine.after(rtt, _Deliver(target, self.req, st.op, reply, arg).go)
         else:

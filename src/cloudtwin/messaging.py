@@ -2,7 +2,7 @@
 
 A :class:`Message` is one *copy* travelling through the asynchronous services
 (queues, topics, functions, and later buses and streams). The :class:`Ledger` of a
-simulation (``ledger_of(sim)``) holds the state of every copy, and at the end of
+simulation (``ledger_of(ctx)``) holds the state of every copy, and at the end of
 every run::
 
     published = delivered + dead_lettered + expired + in_flight + lost
@@ -51,7 +51,7 @@ without telling the ledger fails the run with :class:`InvariantViolation`.
 
 API for service models
 ----------------------
-``ledger_of(sim)``; ``ledger.new(...)`` and ``ledger.copy(msg)`` publish;
+``ledger_of(ctx)``; ``ledger.new(...)`` and ``ledger.copy(msg)`` publish;
 ``deliver(msg)`` (returns False for a duplicate), ``dead_letter(msg)``,
 ``expire(msg)`` and ``lose(msg, cause)`` end a copy. A component that holds copies
 implements ``held_messages() -> Iterable[Message]``. Copies nobody will ever read one by
@@ -191,18 +191,13 @@ class Ledger:
         held = [0, 0]
         seen: set[int] = set()
         for comp in components:
-            fn = getattr(comp, "held_messages", None)
-            if fn is None:
-                continue
-            for m in fn():
+            for m in comp.held_messages():
                 if m.state in (IN_FLIGHT, DEAD):
                     if m.mid in seen:
                         out.append(f"message {m.mid} is held by two components (one is {comp.name})")
                     seen.add(m.mid)
                     held[m.state == DEAD] += 1
-            counted = getattr(comp, "held_counted", None)
-            if counted is not None:
-                held[0] += counted()
+            held[0] += comp.held_counted()
         if held[0] != c[IN_FLIGHT]:
             out.append(f"messages: the ledger has {c[IN_FLIGHT]} in flight but components hold {held[0]}")
         if held[1] != c[DEAD]:
@@ -247,13 +242,9 @@ class StoredRecords:
         return self.n
 
 
-def ledger_of(sim: Any) -> Ledger:
-    """The simulation's ledger (created on first use)."""
-    led: Ledger | None = getattr(sim, "ledger", None)
-    if led is None:
-        led = Ledger()
-        sim.ledger = led
-    return led
+def ledger_of(ctx: Any) -> Ledger:
+    """The account's message ledger (of a :class:`cloudtwin.context.Context`)."""
+    return ctx.account.ledger  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- filter policies
@@ -354,4 +345,4 @@ class _Choice:
 def producer_arg(comp: Any, workload: str, spec: Any) -> MessageFactory:
     """The call argument a workload sending to ``comp`` passes with every request: its own
     :class:`MessageFactory` (each request is one send or publish)."""
-    return MessageFactory(spec.message, comp.sim.seed, f"workload.{workload}.message")
+    return MessageFactory(spec.message, comp.ctx.seed, f"workload.{workload}.message")

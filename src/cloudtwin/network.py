@@ -14,16 +14,16 @@ from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import Sampler
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 
 class Network:
     __slots__ = ("same", "cross", "client", "cross_az_requests", "same_zero", "cross_zero", "client_zero",
                  "cross_az_bytes", "cross_az_unsized")
 
-    def __init__(self, sim: Simulation) -> None:
-        spec = sim.arch.network
-        seed = sim.seed
+    def __init__(self, ctx: Context) -> None:
+        spec = ctx.arch.network
+        seed = ctx.seed
         self.same: Sampler = make_sampler(spec.same_az, stream(seed, "network.same_az"))
         self.cross: Sampler = make_sampler(spec.cross_az, stream(seed, "network.cross_az"))
         self.client: Sampler = make_sampler(spec.client_rtt, stream(seed, "network.client"))

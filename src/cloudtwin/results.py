@@ -74,15 +74,14 @@ def assemble(sim: Simulation, wall_s: float) -> Results:
     messages: dict[str, Any] = {"published": 0, "delivered": 0, "dead_lettered": 0, "expired": 0,
                                 "in_flight": 0, "duplicates": 0, "lost": 0}
     for c in sim.components.values():
-        acct = getattr(c, "message_accounting", None)
+        acct = c.message_accounting()
         if acct is not None:
-            for k, v in acct().items():
+            for k, v in acct.items():
                 messages[k] += v
-    ledger = getattr(sim, "ledger", None)  # the message ledger of sqs/sns/lambda (cloudtwin.messaging)
-    if ledger is not None:
-        for k, v in ledger.totals().items():
-            messages[k] += v
-    messages["lost_by_cause"] = dict(sorted(ledger.lost_by_cause.items())) if ledger is not None else {}
+    ledger = sim.ctx.account.ledger  # the message ledger of sqs/sns/lambda... (cloudtwin.messaging)
+    for k, v in ledger.totals().items():
+        messages[k] += v
+    messages["lost_by_cause"] = dict(sorted(ledger.lost_by_cause.items()))
     n_minutes = min((len(w.series_req) for w in sim.workloads.values()), default=0)
     series = {
         "step_s": 60.0,
@@ -95,7 +94,7 @@ def assemble(sim: Simulation, wall_s: float) -> Results:
         "components": {n: {k: v[:n_minutes] for k, v in c.series().items()}
                        for n, c in sim.components.items() if c.series()},
     }
-    from cloudtwin.pricing import bill
+    from cloudtwin.metering import bill
 
     data: dict[str, Any] = {
         "spec": sim.arch.name,
@@ -139,8 +138,6 @@ def check_invariants(sim: Simulation, data: dict[str, Any]) -> None:
     if m["published"] != m["delivered"] + m["dead_lettered"] + m["expired"] + m["in_flight"] + m["lost"]:
         problems.append(f"messages: published {m['published']} != delivered + dead_lettered + expired "
                         f"+ in_flight + lost ({m})")
-    ledger = getattr(sim, "ledger", None)
-    if ledger is not None:
-        problems.extend(ledger.check(sim.components.values()))
+    problems.extend(sim.ctx.account.ledger.check(sim.components.values()))
     if problems:
         raise InvariantViolation("; ".join(problems))

@@ -10,17 +10,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudtwin import faults
 from cloudtwin.component import Component
+from cloudtwin.context import Context
 from cloudtwin.engine import Engine
 from cloudtwin.errors import RunRefused
-from cloudtwin.network import Network
 from cloudtwin.results import Results, assemble
 from cloudtwin.services import load
 from cloudtwin.spec.schema import Architecture
 from cloudtwin.workloads import WorkloadRun
+
+if TYPE_CHECKING:
+    from cloudtwin.pricing.table import PriceTable
 
 MINUTE = 60.0
 EVENTS_PER_SECOND = 1_000_000  # rough engine speed on one core, for the size guard's advice
@@ -39,6 +42,7 @@ class Simulation:
         requests: int | None = None,
         max_events: int | None = None,
         progress: Callable[[float], None] | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         self.arch = arch
         self.seed = arch.simulate.seed if seed is None else seed
@@ -49,57 +53,41 @@ class Simulation:
         self.requested = requests
         self.max_events = max_events or arch.simulate.max_events
         self.progress = progress
+        self.prices = prices  # the price table for the bill (None: the built-in one)
         self.engine = Engine()
-        self.zone_state = dict.fromkeys(arch.zones, True)
-        self.timeline: list[dict[str, Any]] = []
-        self.ip_owner: dict[str, Any] = {}
-        self._ips = 0
-        self.network = Network(self)
+        ctx = self.ctx = Context(arch, self.seed, self.engine)
+        self.timeline = ctx.timeline
+        self.network = ctx.network
         registry = load({c.type for c in arch.components.values()})
-        self.components: dict[str, Component] = {}
+        self.components = ctx.components
         for name, spec in arch.components.items():
-            self.components[name] = registry[spec.type](name, spec, self)
+            self.components[name] = registry[spec.type](name, spec, ctx)
         for c in self.components.values():
-            build = getattr(c, "build", None)
-            if build is not None:
-                build()
+            c.build()
         self.workloads = {n: WorkloadRun(n, w, self) for n, w in arch.workloads.items()}
+        ctx.workloads.update(self.workloads)
+        # only the components that keep 1-minute metrics are called every minute
+        self._minutely = [c for c in self.components.values() if type(c).on_minute is not Component.on_minute]
 
-    # ---- services offered to components -------------------------------------
+    # ---- what faults and workloads use ----------------------------------------
     def zone_up(self, zone: str) -> bool:
-        return self.zone_state.get(zone, True)
+        return self.ctx.zone_up(zone)
 
     def set_zone(self, zone: str, *, up: bool) -> None:
-        self.zone_state[zone] = up
+        self.ctx.zone_state[zone] = up
         for c in self.components.values():
             c.zone_outage(zone, not up)
 
     def event(self, kind: str, detail: str, **extra: Any) -> None:
         """Add an entry to the run's timeline."""
-        entry: dict[str, Any] = {"t": round(self.engine.now, 3), "kind": kind, "detail": detail}
-        entry.update({k: v for k, v in extra.items() if v is not None})
-        self.timeline.append(entry)
-
-    def allocate_ip(self, *, elastic: bool = False) -> str:
-        """A fresh public IPv4 (from 203.0.113.0/24-style documentation ranges)."""
-        self._ips += 1
-        n = self._ips
-        prefix = "198.51" if elastic else "203.0"
-        return f"{prefix}.{n // 256 % 256}.{n % 256}"
-
-    def bind_ip(self, ip: str, owner: Any) -> None:
-        self.ip_owner[ip] = owner
-
-    def release_ip(self, ip: str, owner: Any) -> None:
-        if self.ip_owner.get(ip) is owner:
-            del self.ip_owner[ip]
+        self.ctx.event(kind, detail, **extra)
 
     # ---- running --------------------------------------------------------------
     def estimate_events(self) -> float:
         """A rough upper estimate of the events this run will execute."""
         per_request = 3.0
         for c in self.arch.components.values():
-            per_request += 2.0 * len(getattr(c, "handler", []) or [])
+            per_request += 2.0 * len(getattr(c, "handler", None) or [])  # the types that run handler steps
         rate = sum(w.rate * w.profile.peak_factor * (w.sessions.requests if w.sessions else 1)
                    for w in self.arch.workloads.values())
         span = self.horizon
@@ -111,7 +99,7 @@ class Simulation:
             span = min(span, self.remaining / rate)
         periodic = 0.0
         for comp in self.components.values():
-            periodic += getattr(comp, "periodic_events_per_second", lambda: 0.0)()
+            periodic += comp.periodic_events_per_second()
         # each 1-minute tick runs every component's and workload's minute hook and grows their series
         per_minute = 1.0 + MINUTE_COST * (len(self.components) + len(self.workloads))
         return rate * span * per_request + span * (periodic + per_minute / MINUTE)
@@ -141,10 +129,8 @@ class Simulation:
             )
 
     def _minute(self, now: float) -> None:
-        for c in self.components.values():
-            hook = getattr(c, "on_minute", None)
-            if hook is not None:
-                hook(now)
+        for c in self._minutely:
+            c.on_minute(now)
         for w in self.workloads.values():
             w.minute(now)
         if self.progress is not None:

@@ -91,8 +91,7 @@ class WorkloadRun:
         self.engine = sim.engine
         self.entry = sim.components[spec.entry]
         self.op = spec.host or spec.op or ""  # a route53 entry: the name to resolve; else the operation
-        make_arg = getattr(self.entry, "producer_arg", None)  # queues and topics: a message factory
-        self.arg: Any = make_arg(name, spec) if make_arg is not None else None
+        self.arg: Any = self.entry.producer_arg(name, spec)  # queues and topics: a message factory
         seed = sim.seed
         self.f, self.fmax = profile_factor(spec.profile, sim.horizon or 3600.0)
         peak = spec.rate * self.fmax
@@ -146,7 +145,7 @@ class WorkloadRun:
     # ---- arrivals -----------------------------------------------------------
     def start(self) -> None:
         if self.simple and self.f is None and self.gap is not None:
-            bare = getattr(self.entry, "accepts_bare", False) and not self.spec.retries
+            bare = self.entry.accepts_bare and not self.spec.retries
             self.arrive = self._arrive_bare if bare else self._arrive_poisson
         if self.peak_rate > 0:
             self.engine.after(self._next_gap(), self.arrive)

@@ -4,8 +4,9 @@ Only priced items are billed; every usage type without a price is listed under
 ``unpriced`` with its quantity, never guessed, and what the run could not
 measure (bytes with no size in the spec) is listed under ``unmeasured``.
 
-- :func:`bill` (the results' ``cost`` block): usage measured over the simulated
-  window; the monthly figure extrapolates the window to 730 hours, and says so.
+- :func:`bill_usage` (the results' ``cost`` block): the usage
+  :mod:`cloudtwin.metering` measured over the simulated window; the monthly
+  figure extrapolates the window to 730 hours, and says so.
 - :func:`fixed_cost` (``cloudtwin cost``): the configured capacity for 730 hours
   without running anything; traffic-based items are listed as usage-based.
 
@@ -21,10 +22,9 @@ from cloudtwin.pricing.meters import HOURS_PER_MONTH, configured, traffic_billed
 from cloudtwin.pricing.table import PriceTable, builtin
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
     from cloudtwin.spec.schema import Architecture
 
-__all__ = ["HOURS_PER_MONTH", "PriceTable", "bill", "builtin", "fixed_cost", "price_usage"]
+__all__ = ["HOURS_PER_MONTH", "PriceTable", "bill_usage", "builtin", "fixed_cost", "price_usage"]
 
 ASSUMPTIONS = (
     "free tiers and volume discounts are not applied",
@@ -68,18 +68,11 @@ def price_usage(usage: dict[str, dict[str, float]], table: PriceTable, region: s
     return {"total": total, "by_component": by_component, "items": items, "unpriced": unpriced}
 
 
-def _table(sim: Any, prices: PriceTable | None) -> PriceTable:
-    return prices or getattr(sim, "prices", None) or builtin()
-
-
-def bill(sim: Simulation, prices: PriceTable | None = None) -> dict[str, Any]:
-    """The usage-based cost of the run so far (the results' ``cost`` block)."""
-    from cloudtwin.pricing.usage import measured
-
-    table = _table(sim, prices)
-    window_h = sim.engine.now / 3600.0
-    usage, unmeasured, notes = measured(sim)
-    p = price_usage(usage, table, sim.arch.region)
+def bill_usage(usage: dict[str, dict[str, float]], window_h: float, table: PriceTable, region: str, *,
+               unmeasured: list[dict[str, Any]] | None = None, notes: list[str] | None = None) -> dict[str, Any]:
+    """The cost block for ``usage`` measured over ``window_h`` hours: a pure function of the usage
+    and the price table."""
+    p = price_usage(usage, table, region)
     total = p["total"]
     monthly = total * _d(HOURS_PER_MONTH) / _d(window_h) if window_h > 0 else Decimal(0)
     return {
@@ -90,8 +83,8 @@ def bill(sim: Simulation, prices: PriceTable | None = None) -> dict[str, Any]:
         "by_component": p["by_component"],
         "items": p["items"],
         "unpriced": p["unpriced"],
-        "unmeasured": unmeasured,
-        "notes": notes,
+        "unmeasured": unmeasured or [],
+        "notes": notes or [],
         "assumptions": list(ASSUMPTIONS),
     }
 

@@ -25,43 +25,10 @@ what :func:`lcu_hours` computes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
-
 GIB = float(2**30)  # bytes per billed GB (assumption)
 # (new connections/s, active connections, GB/h) per capacity unit
 ALB_UNIT = (25.0, 3000.0, 1.0)  # [aws-facts §1]
 NLB_UNIT = (800.0, 100_000.0, 1.0)  # TCP, api-evangelist transcription of the AWS pricing page
-
-
-def entry_lbs(sim: Simulation, workload: Any) -> list[str]:
-    """The load balancers a workload's requests enter (through its Route 53 record, if any)."""
-    comps = sim.arch.components
-    entry = workload.spec.entry
-    spec = comps[entry]
-    if spec.type in ("alb", "nlb", "clb"):
-        return [entry]
-    if spec.type == "route53":
-        host = workload.spec.host or spec.records[0].name
-        return sorted({r.alias for r in spec.records if r.name == host and r.alias})
-    return []
-
-
-def lb_bytes(sim: Simulation) -> tuple[dict[str, float], dict[str, list[str]]]:
-    """Mean bytes per request of each reached LB, and the workloads that reach it without sizes."""
-    total: dict[str, float] = {}
-    weight: dict[str, float] = {}
-    unsized: dict[str, list[str]] = {}
-    for name, w in sim.workloads.items():
-        req, resp = w.spec.request_size, w.spec.response_size
-        for lb in entry_lbs(sim, w):
-            weight[lb] = weight.get(lb, 0.0) + w.requests
-            if req is None and resp is None:
-                unsized.setdefault(lb, []).append(name)
-            total[lb] = total.get(lb, 0.0) + w.requests * ((req or 0.0) + (resp or 0.0))
-    return {lb: (total[lb] / weight[lb] if weight[lb] else 0.0) for lb in total}, unsized
 
 
 def lcu_hours(requests: float, mean_latency_s: float, bytes_per_request: float, unit: tuple[float, float, float],
@@ -77,17 +44,17 @@ def lcu_hours(requests: float, mean_latency_s: float, bytes_per_request: float, 
     return dims[top], top
 
 
-def lb_traffic(comp: Any, per_request: float) -> tuple[dict[str, float], str]:
-    """Usage-based units of one load balancer (LCU-hours, NLCU-hours or CLB GB processed) and a note."""
-    kind = comp.spec.type
-    n = float(comp.requests)
+def lb_traffic(name: str, kind: str, requests: int, latency: float, per_request: float,
+               ) -> tuple[dict[str, float], str]:
+    """Usage-based units of load balancer ``name`` of type ``kind`` (LCU-hours, NLCU-hours or CLB
+    GB processed) for ``requests`` of mean ``latency`` seconds carrying ``per_request`` bytes, and a note."""
+    n = float(requests)
     if n <= 0:
         return {}, ""
     if kind == "clb":
         return {"DataProcessing-Bytes:classic": n * per_request / GIB}, ""
-    latency = comp.latency.mean()  # successful requests only; failures end sooner
     unit = ALB_UNIT if kind == "alb" else NLB_UNIT
     hours, top = lcu_hours(n, latency, per_request, unit)
     what = "LCU" if kind == "alb" else "NLCU"
-    note = f"{comp.name}: {hours:.4g} {what}-hours, set by {top} ({n:,.0f} requests, one connection each)"
+    note = f"{name}: {hours:.4g} {what}-hours, set by {top} ({n:,.0f} requests, one connection each)"
     return {f"LCUUsage:{'application' if kind == 'alb' else 'network'}": hours}, note

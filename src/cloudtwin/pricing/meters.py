@@ -58,10 +58,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cloudtwin import catalogue
+
 HOURS_PER_MONTH = 730.0
 GIB = float(2**30)
 PURCHASE_PREFIX = {"on_demand": "BoxUsage", "reserved": "ReservedUsage", "spot": "SpotUsage"}
-LB_KINDS = ("alb", "nlb", "clb")
 LB_USAGE = {"alb": "application", "nlb": "network", "clb": "classic"}
 PUBLIC_IP = "PublicIPv4:InUseAddress"
 RDS_MINIMUM_H = 10 / 60  # per second with a 10-minute minimum [aws-facts §11]
@@ -82,9 +83,7 @@ def purchase_mix(spec: Any) -> dict[str, int]:
     """Instances per purchase option at the configured (desired) capacity."""
     if spec.type == "ec2":
         return {spec.purchase: spec.count}
-    from cloudtwin.services.asg_scaling import purchase_targets
-
-    return purchase_targets(spec.purchase, spec.capacity.start)
+    return spec.purchase.split(spec.capacity.start)  # type: ignore[no-any-return]
 
 
 def _compute(spec: Any, arch: Any, hours: float) -> Usage:
@@ -220,36 +219,16 @@ def _quicksight(spec: Any, arch: Any, hours: float) -> Usage:
     return u
 
 
-METERS: dict[str, Callable[[Any, Any, float], Usage]] = {
-    "ec2": _compute, "asg": _compute, "alb": _lb, "nlb": _lb, "clb": _lb, "route53": _route53,
-    "elasticache": _elasticache, "rds": _rds, "aurora": _rds, "efs": _efs, "ebs": _ebs,
-    "kinesis": _kinesis, "apigateway": _apigateway, "dynamodb": _dynamodb, "dax": _dax, "redshift": _redshift,
-    "s3": _s3, "quicksight": _quicksight,
-}
-
-# What a component bills by traffic: not in the configured (fixed) cost.
-USAGE_BASED: dict[str, list[str]] = {
-    "alb": ["LCUUsage:application"],
-    "nlb": ["LCUUsage:network"],
-    "clb": ["DataProcessing-Bytes:classic"],
-    "route53": ["DNS-Queries"],
-    "sqs": ["SQS-Requests-Tier1"],
-    "sns": ["SNS-Requests-Tier1"],
-    "lambda": ["Request", "Lambda-GB-Second"],
-    "apigateway": ["ApiGatewayRequest", "ApiGatewayHttpRequest"],
-    "dynamodb": ["ReadRequestUnits", "WriteRequestUnits"],
-    "s3": ["S3:Requests-Tier1", "S3:Requests-Tier2", "DataTransfer-Out-Bytes"],
-    "firehose": ["Firehose-IngestGB", "Firehose-FormatConversionGB"],
-    "athena": ["Athena-TB-Scanned"],
-    "cloudfront": ["US-DataTransfer-Out-Bytes", "US-Requests-Tier2-HTTPS"],
-    "ses": ["Recipients"],
-    "cognito": ["Cognito-MAU"],
-}
+def _meter(type_: str) -> Callable[[Any, Any, float], Usage] | None:
+    """The function billing ``type_``'s configured capacity: the catalogue's ``meter`` column."""
+    row = catalogue.ROWS.get(type_)
+    return globals()[f"_{row.meter}"] if row is not None and row.meter else None
 
 
 def traffic_billed(spec: Any) -> list[str]:
     """The usage types ``spec`` bills by traffic (they need a run), as its settings select them."""
-    kinds = USAGE_BASED.get(spec.type, [])
+    row = catalogue.ROWS.get(spec.type)
+    kinds = list(row.traffic) if row is not None else []
     if spec.type == "apigateway":  # a REST API bills REST requests, an HTTP API HTTP requests
         return [kinds[0] if spec.api == "rest" else kinds[1]]
     if spec.type == "dynamodb" and spec.capacity == "provisioned":
@@ -261,5 +240,5 @@ def traffic_billed(spec: Any) -> list[str]:
 
 def configured(spec: Any, arch: Any, hours: float) -> Usage:
     """The usage ``spec`` bills for ``hours`` at its configured capacity ({} for unknown types)."""
-    meter = METERS.get(spec.type)
+    meter = _meter(spec.type)
     return meter(spec, arch, hours) if meter is not None else {}

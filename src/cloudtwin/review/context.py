@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from cloudtwin import catalogue
 from cloudtwin.catalog import instance_vcpus
 from cloudtwin.spec.components import ASG, EC2, LoadBalancer, Route53
 from cloudtwin.spec.loader import Located, Path, format_path
@@ -34,10 +35,10 @@ from cloudtwin.spec.steps import CallStep, CpuStep, Step
 if TYPE_CHECKING:
     from cloudtwin.review.dynamic import Measured
 
-COMPUTE = ("ec2", "asg")
+COMPUTE = catalogue.family("compute")
 HANDLERS = (*COMPUTE, "lambda")  # components whose `handler` steps may call others
-LBS = ("alb", "nlb", "clb")
-DATABASES = ("rds", "aurora")
+LBS = catalogue.family("load_balancer")
+DATABASES = catalogue.family("database")
 READ_OPS = ("query", "read")
 # the key naming the one component these types read from or invoke
 REFERS = {"dax": "table", "athena": "bucket", "redshift": "load_bucket", "quicksight": "source",

@@ -47,13 +47,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.messaging import MessageFactory
 from cloudtwin.request import REJECTED, SERVER_ERROR, THROTTLED, TIMEOUT, Done, Request
-from cloudtwin.services import register
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 
 class Bucket:
@@ -74,14 +73,13 @@ class Bucket:
         return self.tokens
 
 
-def _account(sim: Any) -> Bucket:
+def _account(ctx: Any) -> Bucket:
     """The account's bucket, shared by every API in the spec."""
-    b: Bucket | None = getattr(sim, "apigw_account", None)
-    if b is None:
-        ths = [c.account_throttle for c in sim.arch.components.values() if c.type == "apigateway"]
-        b = Bucket(max(t.rate for t in ths), max(t.burst for t in ths))
-        sim.apigw_account = b
-    return b
+    acct = ctx.account
+    if acct.apigw_throttle is None:
+        ths = [c.account_throttle for c in ctx.arch.components.values() if c.type == "apigateway"]
+        acct.apigw_throttle = Bucket(max(t.rate for t in ths), max(t.burst for t in ths))
+    return acct.apigw_throttle  # type: ignore[no-any-return]
 
 
 class _Call:
@@ -132,31 +130,30 @@ class _Later:
         self.done(self.req, self.err)
 
 
-@register("apigateway")
 class ApiGateway(Component):
     """One API (REST or HTTP) with one stage and one method."""
 
     kind = "apigateway"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
         self.timeout: float = spec.timeout
-        self.account = _account(sim)
+        self.account = _account(ctx)
         th = spec.method_throttle or spec.throttle
         self.method = Bucket(th.rate, th.burst) if th is not None else None
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
         c = spec.cache
         self.ttl: float = c.ttl if c is not None else 0.0
-        self.cache_key = make_sampler(c.key, stream(sim.seed, f"{name}.cache_key")) if c is not None else None
+        self.cache_key = make_sampler(c.key, ctx.stream(f"{name}.cache_key")) if c is not None else None
         self.cache: dict[int, float] = {}  # key -> expires at
         it = spec.integration
         self.op: str = it.op
-        self.message = MessageFactory(it.message, sim.seed, f"{name}.message") if it.message is not None else None
-        self.part_key = make_sampler(it.key, stream(sim.seed, f"{name}.partition_key")) if it.key else None
+        self.message = MessageFactory(it.message, ctx.seed, f"{name}.message") if it.message is not None else None
+        self.part_key = make_sampler(it.key, ctx.stream(f"{name}.partition_key")) if it.key else None
         self.target: Any = None
         au = spec.authorizer
         self.auth_fn: Any = None
-        self.identity = make_sampler(au.identities, stream(sim.seed, f"{name}.identity")) if au else None
+        self.identity = make_sampler(au.identities, ctx.stream(f"{name}.identity")) if au else None
         self.auth_ttl: float = au.ttl if au is not None else 0.0
         self.deny: float = au.deny if au is not None else 0.0
         self.auth_cache: dict[int, tuple[float, bool]] = {}
@@ -166,14 +163,14 @@ class ApiGateway(Component):
         self.accepted = self.throttled = self.timeouts = self.hits = self.misses = self.integration_errors = 0
 
     def build(self) -> None:
-        self.target = self.sim.components[self.spec.integration.target]
+        self.target = self.ctx.components[self.spec.integration.target]
         au = self.spec.authorizer
         if au is not None:
-            self.auth_fn = self.sim.components[au.function] if au.function is not None else None
-            self.pool = self.sim.components[au.cognito] if au.cognito is not None else None
-        self.needs_client = bool(getattr(self.target, "needs_client", False))  # type: ignore[misc]  # a proxy
+            self.auth_fn = self.ctx.components[au.function] if au.function is not None else None
+            self.pool = self.ctx.components[au.cognito] if au.cognito is not None else None
+        self.needs_client = self.target.needs_client  # a proxy passes its callers' clients on
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         now = self.engine.now
         acct, meth = self.account, self.method

@@ -39,10 +39,8 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.engine import stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.request import UNAVAILABLE, Request
-from cloudtwin.services import register
 from cloudtwin.services.asg_faults import Disruptions
 from cloudtwin.services.asg_scaling import (
     COUNTED,
@@ -62,31 +60,30 @@ from cloudtwin.services.instance import Instance
 from cloudtwin.spec.components import ASG as ASGSpec
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 HEALTH_PERIOD = 10.0  # assumption: how often the group checks instance health (no facts row)
 DRAIN_POLL = 1.0  # without a load balancer, wait for in-flight requests this often...
 DRAIN_MAX = 30.0  # ...for at most this long (assumption)
 
 
-@register("asg")
 class ASG(Fleet):
     """An Auto Scaling group of EC2 instances."""
 
     kind = "asg"
 
-    def __init__(self, name: str, spec: ASGSpec, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.zone_list: list[str] = list(spec.zones or sim.arch.zones)
+    def __init__(self, name: str, spec: ASGSpec, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.zone_list: list[str] = list(spec.zones or ctx.arch.zones)
         cap = spec.capacity
         self.min_size, self.desired, self.max_size = cap.min, cap.start, cap.top
         self.members: list[Instance] = []  # not yet gone
         self.live: list[Instance] = []  # serving: InService or Leaving
         self.rr = -1
         self.scaler = Scaler(self, spec.scaling)
-        self.random = uniform_sampler(stream(sim.seed, f"{name}.termination"))
-        self.phase = uniform_sampler(stream(sim.seed, f"{name}.health"))() * HEALTH_PERIOD
-        self.eip = sim.allocate_ip(elastic=True) if spec.elastic_ip else ""
+        self.random = uniform_sampler(ctx.stream(f"{name}.termination"))
+        self.phase = uniform_sampler(ctx.stream(f"{name}.health"))() * HEALTH_PERIOD
+        self.eip = ctx.addresses.allocate(elastic=True) if spec.elastic_ip else ""
         self.launches = 0
         self.terminations = 0
         self.launch_blocked = False
@@ -145,12 +142,12 @@ class ASG(Fleet):
         return next_purchase(self._counted(), self._targets())
 
     def _launch(self, *, replaces: Instance | None = None, purchase: str | None = None) -> Instance | None:
-        zone = balanced_zone([z for z in self.zone_list if self.sim.zone_up(z)], self._counted())
+        zone = balanced_zone([z for z in self.zone_list if self.ctx.zone_up(z)], self._counted())
         if zone is None:
             if not self.launch_blocked:
                 self.launch_blocked = True
-                down = ", ".join(z for z in self.zone_list if not self.sim.zone_up(z))
-                self.sim.event("lifecycle", f"{self.name}: launch failed, no available AZ ({down} impaired); "
+                down = ", ".join(z for z in self.zone_list if not self.ctx.zone_up(z))
+                self.ctx.event("lifecycle", f"{self.name}: launch failed, no available AZ ({down} impaired); "
                                f"retrying every {HEALTH_PERIOD:g} s")
             return None
         self.launch_blocked = False
@@ -174,7 +171,7 @@ class ASG(Fleet):
         if inst.meta["life"] != PENDING:
             return  # terminated while pending
         if not inst.zone_ok:
-            self.sim.event("lifecycle", f"{inst.iid}: launch failed, zone {inst.zone} impaired")
+            self.ctx.event("lifecycle", f"{inst.iid}: launch failed, zone {inst.zone} impaired")
             self._gone(inst)
             self._reconcile()
             return
@@ -185,14 +182,14 @@ class ASG(Fleet):
         self.announce(inst)
         self.note()
         wait = self.engine.now - inst.launched_at
-        self.sim.event("lifecycle", f"{inst.iid} in service ({inst.zone}, {inst.purchase}, after {wait:.0f} s)")
+        self.ctx.event("lifecycle", f"{inst.iid} in service ({inst.zone}, {inst.purchase}, after {wait:.0f} s)")
         self.scaler.done(inst)
         if inst.meta.get("replaces") is not None:
             self._when_healthy(inst, lambda: self._replaced(inst))
 
     def _when_healthy(self, inst: Instance, then: Callable[[], None]) -> None:
         """``then()`` once every attached load balancer that can tell reports ``inst`` healthy."""
-        lbs = [lb for lb in self.balancers if hasattr(lb, "when_healthy")]
+        lbs = list(self.balancers)
         pending = [len(lbs)]
         if not lbs:
             then()
@@ -212,18 +209,18 @@ class ASG(Fleet):
         if old is not None and old.meta.get("replaced_by") is inst:
             del old.meta["replaced_by"]
             if old.meta["life"] == LEAVING:
-                self.sim.event("lifecycle", f"{inst.iid} healthy: terminating {old.iid} ({old.zone})")
+                self.ctx.event("lifecycle", f"{inst.iid} healthy: terminating {old.iid} ({old.zone})")
                 self.retire(old)
 
     def _in_service(self, inst: Instance) -> None:
         inst.meta["life"] = IN_SERVICE
         self.live.append(inst)
         if self.eip:  # user data moves the group's Elastic IP to the newest instance
-            prev = self.sim.ip_owner.get(self.eip)
+            prev = self.ctx.addresses.owner.get(self.eip)
             if isinstance(prev, Instance):
                 prev.public_ip = ""
             inst.public_ip = self.eip
-            self.sim.bind_ip(self.eip, inst)
+            self.ctx.addresses.bind(self.eip, inst)
 
     def retire(self, inst: Instance) -> None:
         """Take ``inst`` out of the group: deregister and drain, then terminate."""
@@ -280,7 +277,7 @@ class ASG(Fleet):
         if new == old and not always:
             return []
         self.desired = new
-        self.sim.event("scaling", f"{self.name} {old} -> {new} ({reason})")
+        self.ctx.event("scaling", f"{self.name} {old} -> {new} ({reason})")
         return self._reconcile()
 
     def _reconcile(self) -> list[Instance]:
@@ -293,13 +290,13 @@ class ASG(Fleet):
                     break
                 changed.append(inst)
             if changed:
-                self.sim.event("lifecycle", "launching " + ", ".join(f"{i.iid} ({i.zone})" for i in changed))
+                self.ctx.event("lifecycle", "launching " + ", ".join(f"{i.iid} ({i.zone})" for i in changed))
         elif len(counted) > self.desired:
             for _ in range(len(counted) - self.desired):
                 victim = self._victim(counted)
                 counted.remove(victim)
                 changed.append(victim)
-            self.sim.event("lifecycle", "terminating " + ", ".join(f"{i.iid} ({i.zone})" for i in changed))
+            self.ctx.event("lifecycle", "terminating " + ", ".join(f"{i.iid} ({i.zone})" for i in changed))
             for v in changed:
                 self.retire(v)
         return changed
@@ -325,7 +322,7 @@ class ASG(Fleet):
             by_why: dict[str, list[str]] = {}
             for m, why in bad:
                 by_why.setdefault(why, []).append(m.iid)
-            self.sim.event("lifecycle", "; ".join(f"{', '.join(ids)} unhealthy ({why})" for why, ids in by_why.items())
+            self.ctx.event("lifecycle", "; ".join(f"{', '.join(ids)} unhealthy ({why})" for why, ids in by_why.items())
                            + ": terminating and replacing")
             for m, _ in bad:
                 self.retire(m)
@@ -339,14 +336,13 @@ class ASG(Fleet):
             return f"EC2 status check failed, zone {m.zone} impaired"
         if elb:
             for lb in self.balancers:  # only an explicit "unhealthy" counts, not "initial"
-                state = getattr(lb, "target_state", None)
-                if state is not None and state(m) == "unhealthy":
-                    return f"ELB health check failed ({getattr(lb, 'name', 'lb')})"
+                if lb.target_state(m) == "unhealthy":
+                    return f"ELB health check failed ({lb.name})"
         return ""
 
     def _rebalance(self) -> None:
         """Even out AZs, launching before terminating, within max + max(1, 10 %) [aws-facts §2]."""
-        up = [z for z in self.zone_list if self.sim.zone_up(z)]
+        up = [z for z in self.zone_list if self.ctx.zone_up(z)]
         if len(up) < 2:
             return
         counts = dict.fromkeys(up, 0)
@@ -374,7 +370,7 @@ class ASG(Fleet):
             counts[new.zone] += 1
             headroom -= 1
         if moves:
-            self.sim.event("lifecycle", "AZ rebalance: " + ", ".join(
+            self.ctx.event("lifecycle", "AZ rebalance: " + ", ".join(
                 f"launching {n.iid} ({n.zone}) before terminating {o.iid} ({o.zone})" for o, n in moves))
 
     # ---- metrics --------------------------------------------------------------------------------------

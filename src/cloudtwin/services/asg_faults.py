@@ -53,13 +53,13 @@ class Disruptions:
 
     def _note_sessions(self, inst: Instance) -> None:
         """Timeline: the live sessions whose in-memory state dies with ``inst``."""
-        sim = self.group.sim
-        for w in sim.workloads.values():
+        ctx = self.group.ctx
+        for w in ctx.workloads.values():
             ss = w.spec.sessions
             if ss is None or ss.state != "instance":
                 continue
             pinned, live = w.pinned_to(inst), len(w.live_sessions)
-            sim.event("sessions", f"{inst.iid} holds the state of {pinned} of {live} live sessions of {w.name}",
+            ctx.event("sessions", f"{inst.iid} holds the state of {pinned} of {live} live sessions of {w.name}",
                       workload=w.name, instance=inst.iid, pinned=pinned, live=live)
 
     def replace(self) -> list[str]:
@@ -82,7 +82,7 @@ class Disruptions:
             q.clear()
             return
         old.meta["on_gone"] = self._next
-        g.sim.event("lifecycle", f"replacing {old.iid} ({old.zone}): launching {new.iid} ({new.zone})")
+        g.ctx.event("lifecycle", f"replacing {old.iid} ({old.zone}): launching {new.iid} ({new.zone})")
 
     def spot_interruption(self, count: int) -> list[str]:
         g = self.group
@@ -100,6 +100,6 @@ class Disruptions:
         g = self.group
         inst.kill("terminated")
         g.note()
-        g.sim.event("lifecycle", f"{inst.iid} spot instance interrupted (terminated)")
+        g.ctx.event("lifecycle", f"{inst.iid} spot instance interrupted (terminated)")
         if inst.meta["life"] == LEAVING:  # its replacement is not healthy yet: leave now
             g.retire(inst)

@@ -155,8 +155,7 @@ def balanced_zone(up: list[str], counted: list[Any]) -> str | None:
 
 
 def purchase_targets(p: Purchase, desired: int) -> dict[str, int]:
-    od = p.on_demand if p.on_demand is not None else max(desired - p.spot - p.reserved, 0)
-    return {"spot": p.spot, "reserved": p.reserved, "on_demand": od}
+    return p.split(desired)
 
 
 def next_purchase(counted: list[Any], targets: dict[str, int]) -> str:

@@ -36,12 +36,11 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.request import SERVER_ERROR, THROTTLED, TIMEOUT, Done, Request
-from cloudtwin.services import register
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 MIB = 1_048_576.0
 MIN_BILLED = 10 * MIB  # 10 MB minimum per query (athena.guide, Stanford rcpedia; not in aws-facts)
@@ -61,15 +60,14 @@ class Query:
         self.err: str | None = None
 
 
-@register("athena")
 class Athena(Component):
     """One workgroup and the table its queries read."""
 
     kind = "athena"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.overhead = make_sampler(spec.overhead, stream(sim.seed, f"{name}.overhead"))
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.overhead = make_sampler(spec.overhead, ctx.stream(f"{name}.overhead"))
         share = spec.partition_filter if spec.partitioned else 1.0
         self.part_share = share
         self.share = share * (spec.columns_read if spec.format in COLUMNAR else 1.0)
@@ -83,7 +81,7 @@ class Athena(Component):
         self.scanned_per_query: list[float] = []
 
     def build(self) -> None:
-        comps = self.sim.components
+        comps = self.ctx.components
         self.bucket = comps[self.spec.bucket]
         self.out = comps[self.spec.output_bucket or self.spec.bucket]
 
@@ -104,7 +102,7 @@ class Athena(Component):
         self.tat = tat + 1.0 / rate
         return True
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         now = self.engine.now
         if not self._admit_api():

@@ -50,10 +50,9 @@ from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.request import TIMEOUT, UNAVAILABLE, Done, Request
-from cloudtwin.services import register
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 GIB = 1024.0**3
 ORIGIN_FACING = "cloudfront"  # prefix of the source address origins see [aws-facts §13 Source IP seen at the origin]
@@ -159,16 +158,15 @@ class _Answer:
         self.done(self.req, self.err)
 
 
-@register("cloudfront")
 class CloudFront(Component):
     """One distribution: behaviors, edge caches, origins."""
 
     kind = "cloudfront"
     bills_egress = True  # its transfer out is its own line; the workload is not billed internet egress again
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        seed = sim.seed
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        seed = ctx.seed
         self.behaviors = [_Behavior(b, seed, f"{name}.behaviors[{i}].key") for i, b in enumerate(spec.behaviors)]
         acc, cum = 0.0, []
         for b in spec.behaviors:
@@ -186,17 +184,17 @@ class CloudFront(Component):
         self.hit_series: list[float] = []
 
     def build(self) -> None:
-        kinds = {n: c.type for n, c in self.sim.arch.components.items()}
+        kinds = {n: c.type for n, c in self.ctx.arch.components.items()}
         for b in self.behaviors:
             origin = b.spec.origin
-            b.origin = self.sim.components[origin]
+            b.origin = self.ctx.components[origin]
             b.op = ORIGIN_OP.get(kinds[origin], "")
             b.keyed = kinds[origin] in KEYED
             b.connecting = kinds[origin] in CONNECTING
-        proxied = any(getattr(b.origin, "needs_client", False) for b in self.behaviors)
-        self.needs_client = proxied or self.n_edges > 1  # type: ignore[misc]
+        proxied = any(b.origin.needs_client for b in self.behaviors)
+        self.needs_client = proxied or self.n_edges > 1
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         if op not in ("get", ""):
             raise ValueError(f"cloudfront has no operation {op!r}")
         self.requests += 1

@@ -26,33 +26,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, producer_arg
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import Done, Request
-from cloudtwin.services import register
 from cloudtwin.services.eventbridge import event_attrs
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 EVENT_SIZE = 2048.0  # bytes of one API-call event (assumption)
 
 
-@register("cloudtrail")
 class CloudTrail(Component):
     """One trail delivering management events to an event bus."""
 
     kind = "cloudtrail"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.ledger = ledger_of(sim)
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
-        self.delay = make_sampler(spec.delivery_delay, stream(sim.seed, f"{name}.delivery"))
-        self.u = uniform_sampler(stream(sim.seed, f"{name}.best_effort"))
-        self.factory = MessageFactory(None, sim.seed, f"{name}.message")
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.ledger = ledger_of(ctx)
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
+        self.delay = make_sampler(spec.delivery_delay, ctx.stream(f"{name}.delivery"))
+        self.u = uniform_sampler(ctx.stream(f"{name}.best_effort"))
+        self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
         svc = spec.service
         self.base = {"source": f"aws.{svc}", "detail-type": "AWS API Call via CloudTrail",
                      "detail.eventSource": f"{svc}.amazonaws.com"}
@@ -62,13 +60,13 @@ class CloudTrail(Component):
         self.delivery = Histogram()  # call to event on the bus
 
     def build(self) -> None:
-        self.bus = self.sim.components[self.spec.bus]
+        self.bus = self.ctx.components[self.spec.bus]
 
     def producer_arg(self, workload: str, spec: Any) -> MessageFactory:
         """What a workload entering here passes with each request (see WorkloadRun)."""
         return producer_arg(self, workload, spec)
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         """One API call, recorded by the trail."""
         self.requests += 1
         self.recorded += 1

@@ -41,12 +41,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.request import REJECTED, SERVER_ERROR, THROTTLED, Done, Request
-from cloudtwin.services import register
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 BURST = 1.0  # assumption: one second's worth of requests may arrive at once
 TRIGGER_TIMEOUT = 5.0  # a Lambda trigger must answer within 5 s (Cognito guide, Lambda triggers)
@@ -54,14 +53,13 @@ TRIGGER_ATTEMPTS = 3  # then Cognito gives up (same page)
 AUTH, CREATE = 0, 1
 
 
-def _quota(sim: Any) -> list[float]:
+def _quota(ctx: Any) -> list[float]:
     """[auth tat, create tat, auth rate, create rate]: the account's quotas, shared by its pools."""
-    q: list[float] | None = getattr(sim, "cognito_quota", None)
-    if q is None:
-        pools = [c for c in sim.arch.components.values() if c.type == "cognito"]
-        q = [0.0, 0.0, max(p.auth_rate for p in pools), max(p.create_rate for p in pools)]
-        sim.cognito_quota = q
-    return q
+    acct = ctx.account
+    if acct.cognito_quota is None:
+        pools = [c for c in ctx.arch.components.values() if c.type == "cognito"]
+        acct.cognito_quota = [0.0, 0.0, max(p.auth_rate for p in pools), max(p.create_rate for p in pools)]
+    return acct.cognito_quota  # type: ignore[no-any-return]
 
 
 class _SignUp:
@@ -98,20 +96,19 @@ class _SignUp:
             self.pool.confirmed(self, SERVER_ERROR)
 
 
-@register("cognito")
 class Cognito(Component):
     """One user pool (with the identity pool that scopes its users' credentials)."""
 
     kind = "cognito"
     needs_client = True  # sign_in without req.user uses the client's uid
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
         self.n_users: int = spec.users  # uids issued so far
         self.pending: set[int] = set()  # uids waiting for their post-confirmation trigger
-        self.quota = _quota(sim)
-        self.in_lat = make_sampler(spec.sign_in_latency, stream(sim.seed, f"{name}.sign_in"))
-        self.up_lat = make_sampler(spec.sign_up_latency, stream(sim.seed, f"{name}.sign_up"))
+        self.quota = _quota(ctx)
+        self.in_lat = make_sampler(spec.sign_in_latency, ctx.stream(f"{name}.sign_in"))
+        self.up_lat = make_sampler(spec.sign_up_latency, ctx.stream(f"{name}.sign_up"))
         self.trigger: Any = None
         self.active: set[int] = set()
         self.sign_ins = self.sign_ups = self.unknown = self.trigger_failures = self.trigger_timeouts = 0
@@ -119,7 +116,7 @@ class Cognito(Component):
 
     def build(self) -> None:
         if self.spec.post_confirmation is not None:
-            self.trigger = self.sim.components[self.spec.post_confirmation]
+            self.trigger = self.ctx.components[self.spec.post_confirmation]
 
     def known(self, uid: int) -> bool:
         """Is ``uid`` a user of this pool (signed up, sign-up not failed)?"""
@@ -135,7 +132,7 @@ class Cognito(Component):
         q[cat] = tat + 1.0 / q[2 + cat]
         return True
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         if op == "sign_up":
             self._sign_up(req, done)

@@ -31,14 +31,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.request import UNAVAILABLE, Done, Request
-from cloudtwin.services import register
 from cloudtwin.services.dynamodb import READS
 
 if TYPE_CHECKING:
+    from cloudtwin.context import Context
     from cloudtwin.services.dynamodb import DynamoDB
-    from cloudtwin.simulation import Simulation
 
 NEVER = float("inf")
 
@@ -72,19 +71,18 @@ class _Pending:
         self.done(req, err)
 
 
-@register("dax")
 class DAX(Component):
     """One DAX cluster."""
 
     kind = "dax"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        zones = list(spec.zones or sim.arch.zones)
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        zones = list(spec.zones or ctx.arch.zones)
         self.node_zones = [zones[i % len(zones)] for i in range(spec.nodes)]
         self.item_ttl: float = spec.item_ttl
         self.query_ttl: float = spec.query_ttl
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
         self.item_cache: dict[int, tuple[float, float]] = {}  # key -> (expires at, data as of)
         self.query_cache: dict[int, tuple[float, float]] = {}
         self.last_write: dict[int, float] = {}
@@ -97,7 +95,7 @@ class DAX(Component):
         self.hit_series: list[float] = []
 
     def build(self) -> None:
-        self.table = self.sim.components[self.spec.table]  # type: ignore[assignment]
+        self.table = self.ctx.components[self.spec.table]  # type: ignore[assignment]
         self.table.watchers.append(self)  # type: ignore[union-attr]
 
     def on_write(self, key: int, at: float) -> None:
@@ -105,7 +103,7 @@ class DAX(Component):
         self.last_write[key] = at
 
     # ---- requests -----------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         table = self.table
         assert table is not None
@@ -117,11 +115,11 @@ class DAX(Component):
         key = int(arg) if isinstance(arg, int | float) and not isinstance(arg, bool) else int(table.key())
         if op not in READS:
             self.writes += 1
-            table.serve(req, op, _Pending(self, req, done, None, key, op).fin, key, False)
+            table.access(req, op, _Pending(self, req, done, None, key, op).fin, key, False)
             return
         if table.consistent:  # strongly consistent reads are not cached
             self.passed += 1
-            table.serve(req, op, _Pending(self, req, done, None, key, op).fin, key, True)
+            table.access(req, op, _Pending(self, req, done, None, key, op).fin, key, True)
             return
         query = op == "query"
         cache = self.query_cache if query else self.item_cache
@@ -132,7 +130,7 @@ class DAX(Component):
                 self.query_misses += 1
             else:
                 self.item_misses += 1
-            table.serve(req, op, _Pending(self, req, done, cache, key, op).fin, key, False)
+            table.access(req, op, _Pending(self, req, done, cache, key, op).fin, key, False)
             return
         if query:
             self.query_hits += 1
@@ -145,7 +143,7 @@ class DAX(Component):
         self.engine.after(lat, deliver, (req, done, None))
 
     def endpoint_zone(self, caller_zone: str) -> str:
-        live: list[str] = [z for z in self.node_zones if self.sim.zone_up(z)]
+        live: list[str] = [z for z in self.node_zones if self.ctx.zone_up(z)]
         if not live:
             return ""
         if caller_zone in live:  # assumption: the client prefers a node in its own zone
@@ -159,14 +157,14 @@ class DAX(Component):
     # ---- faults -------------------------------------------------------------
     def zone_outage(self, zone: str, down: bool) -> None:
         was = self.live
-        self.live = sum(1 for z in self.node_zones if self.sim.zone_up(z))
+        self.live = sum(1 for z in self.node_zones if self.ctx.zone_up(z))
         if was and not self.live:
             self.item_cache.clear()
             self.query_cache.clear()
             self.flushes += 1
-            self.sim.event("failover", f"{self.name}: every node is down; the cluster is unavailable")
+            self.ctx.event("failover", f"{self.name}: every node is down; the cluster is unavailable")
         elif self.live and not was:
-            self.sim.event("recovery", f"{self.name}: {self.live} node(s) back, cache empty")
+            self.ctx.event("recovery", f"{self.name}: {self.live} node(s) back, cache empty")
 
     # ---- metrics ------------------------------------------------------------
     @property

@@ -50,12 +50,11 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.request import THROTTLED, Done, Request
-from cloudtwin.services import register
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 READ_UNIT = 4096.0  # bytes per read capacity unit [aws-facts §11 DynamoDB capacity units]
 WRITE_UNIT = 1024.0  # bytes per write capacity unit [aws-facts §11 DynamoDB capacity units]
@@ -106,14 +105,13 @@ class Partition:
         self.throttled = 0
 
 
-@register("dynamodb")
 class DynamoDB(Component):
     """One table."""
 
     kind = "dynamodb"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
         size = spec.item_size
         half = 1.0 if spec.consistent else 0.5
         self.consistent: bool = spec.consistent
@@ -132,8 +130,8 @@ class DynamoDB(Component):
             self.table_write = Bucket(NEW_ON_DEMAND[1], 1.0)
         n = spec.partitions or max(1, derived)
         self.parts = [Partition(i) for i in range(n)]
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
-        self.key = make_sampler(spec.key, stream(sim.seed, f"{name}.key"))
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
+        self.key = make_sampler(spec.key, ctx.stream(f"{name}.key"))
         self.watchers: list[Any] = []  # DAX clusters: on_write(key, acknowledged at)
         self.stream: Any = None
         if spec.stream is not None:
@@ -159,10 +157,10 @@ class DynamoDB(Component):
             self.stream.start()
 
     # ---- requests -----------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
-        self.serve(req, op, done, arg, self.consistent)
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        self.access(req, op, done, arg, self.consistent)
 
-    def serve(self, req: Request, op: str, done: Done, key: Any, consistent: bool) -> bool:
+    def access(self, req: Request, op: str, done: Done, key: Any, consistent: bool) -> bool:
         """One operation on ``key`` (None: draw one); replies after the latency. False when throttled."""
         self.requests += 1
         now = self.engine.now

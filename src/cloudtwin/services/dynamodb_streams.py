@@ -30,7 +30,7 @@ from collections import deque
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.messaging import Message, StoredRecords, ledger_of
 from cloudtwin.services.kinesis_esm import Retention
 
@@ -66,10 +66,10 @@ class TableStream(Retention):
         self.name = table.name
         self.spec = spec
         self.engine = table.engine
-        self.ledger = ledger_of(table.sim)
+        self.ledger = ledger_of(table.ctx)
         self.retention = RETENTION
         self.shards = [StreamShard(i) for i in range(shards)]
-        self.delay = make_sampler(spec.delay, stream(table.sim.seed, f"{table.name}.stream.delay"))
+        self.delay = make_sampler(spec.delay, table.ctx.stream(f"{table.name}.stream.delay"))
         item = table.spec.item_size
         self.size = {"keys_only": KEYS_ONLY_SIZE, "new_image": item, "old_image": item,
                      "new_and_old_images": 2 * item}[spec.view]
@@ -79,7 +79,7 @@ class TableStream(Retention):
     def build(self) -> None:
         from cloudtwin.services.kinesis_esm import StreamMapping
 
-        comps = self.table.sim.components
+        comps = self.table.ctx.components
         self.mappings = [StreamMapping(self, c, comps[c.function], comps.get(c.on_failure or ""))  # type: ignore[arg-type]
                          for c in self.spec.consumers]
 

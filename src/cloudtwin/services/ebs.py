@@ -31,13 +31,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.request import UNAVAILABLE, Done, Request
-from cloudtwin.services import register
 from cloudtwin.spec.components import EBS as EBSSpec
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 MULTI_ATTACH_LIMIT = 16  # assumption: Nitro instances per multi-attach volume (general knowledge)
 GP3_BASELINE_IOPS = 3000  # assumption: general knowledge, not in aws-facts
@@ -50,19 +49,18 @@ def default_iops(volume_type: str, size_gb: float) -> int:
     return GP3_BASELINE_IOPS
 
 
-@register("ebs")
 class EBS(Component):
     """One EBS volume."""
 
     kind = "ebs"
     needs_caller = True  # the handler passes (key, calling instance)
 
-    def __init__(self, name: str, spec: EBSSpec, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.zone = spec.zone or sim.arch.zones[0]
+    def __init__(self, name: str, spec: EBSSpec, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.zone = spec.zone or ctx.arch.zones[0]
         self.iops = spec.iops or default_iops(spec.volume_type, spec.size_gb)
         self.gap = 1.0 / self.iops
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
         self.limit = MULTI_ATTACH_LIMIT if spec.multi_attach else 1
         self.attached: list[Any] = []
         self.free_at = 0.0  # the token bucket's theoretical arrival time (GCRA)
@@ -76,10 +74,10 @@ class EBS(Component):
     def zones(self) -> list[str]:
         return [self.zone]
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         host = arg[1] if isinstance(arg, tuple) else None
-        if not self.sim.zone_up(self.zone):
+        if not self.ctx.zone_up(self.zone):
             self.refused_zone_down += 1
             self._refuse(req, done)
             return
@@ -94,7 +92,7 @@ class EBS(Component):
                 self._refuse(req, done)
                 return
             self.attached.append(host)
-            self.sim.event("lifecycle", f"{self.name} attached to {host.iid}")
+            self.ctx.event("lifecycle", f"{self.name} attached to {host.iid}")
         if op == "write":
             self.writes += 1
         else:

@@ -14,28 +14,26 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.request import Request
-from cloudtwin.services import register
 from cloudtwin.services.fleet import Fleet
 from cloudtwin.services.instance import COOKIE_LIMIT, Instance
 from cloudtwin.spec.components import EC2 as EC2Spec
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 __all__ = ["COOKIE_LIMIT", "EC2", "Fleet", "Instance"]
 
-@register("ec2")
 class EC2(Fleet):
     """Standalone instances (``count`` of them), in service from the start."""
 
     kind = "ec2"
 
-    def __init__(self, name: str, spec: EC2Spec, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        zones = spec.zones or [sim.arch.zones[0]]
+    def __init__(self, name: str, spec: EC2Spec, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        zones = spec.zones or [ctx.arch.zones[0]]
         self.rr = 0
         self._wrapped: set[str] = set()
-        self.eip = sim.allocate_ip(elastic=True) if spec.elastic_ip else ""
+        self.eip = ctx.addresses.allocate(elastic=True) if spec.elastic_ip else ""
         self._roll: list[Instance] = []  # a rolling replacement's queue (head: in progress)
         self._roll_new: Instance | None = None
         for k in range(spec.count):
@@ -60,10 +58,10 @@ class EC2(Fleet):
     def _assign_ip(self, inst: Instance) -> None:
         if self.eip and inst is self.instances[0]:
             inst.public_ip = self.eip
-            self.sim.bind_ip(self.eip, inst)
+            self.ctx.addresses.bind(self.eip, inst)
         elif self.spec.public_ip:
-            inst.public_ip = self.sim.allocate_ip()
-            self.sim.bind_ip(inst.public_ip, inst)
+            inst.public_ip = self.ctx.addresses.allocate()
+            self.ctx.addresses.bind(inst.public_ip, inst)
 
     def handle(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
         live = self.instances
@@ -117,7 +115,7 @@ class EC2(Fleet):
         while self._roll:
             old = self._roll[0]
             if old.state in ("running", "pending") and old in self.instances:
-                self.sim.event("lifecycle", f"{old.iid} deregistering before stop/start")
+                self.ctx.event("lifecycle", f"{old.iid} deregistering before stop/start")
                 self.withdraw(old, partial(self._rolled_out, old))
                 return
             self._roll.pop(0)
@@ -125,7 +123,7 @@ class EC2(Fleet):
     def _rolled_out(self, old: Instance) -> None:
         note, self._roll_new = self._stop_start(old)
         self._bind()
-        self.sim.event("lifecycle", note)
+        self.ctx.event("lifecycle", note)
 
     def _started(self, inst: Instance) -> None:
         if inst.state != "pending":
@@ -133,7 +131,7 @@ class EC2(Fleet):
         inst.running()
         self._assign_ip(inst)
         self.announce(inst)
-        self.sim.event("lifecycle", f"{inst.iid} running, public IP {inst.public_ip or 'none'}")
+        self.ctx.event("lifecycle", f"{inst.iid} running, public IP {inst.public_ip or 'none'}")
         if self._roll and inst is self._roll_new:
             pending = [len(self.balancers)]
 

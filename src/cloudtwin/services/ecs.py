@@ -44,43 +44,41 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.handler import CPU, CStep, compile_steps
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import THROTTLED, UNAVAILABLE, Done, Request
-from cloudtwin.services import register
 from cloudtwin.services.asg_scaling import HIGH_PERIODS, LOW_FRACTION, LOW_PERIODS, SCALE_IN_STEP
 from cloudtwin.services.ecs_tasks import OneOff, Worker
 from cloudtwin.services.instance import Instance
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 SPOT_WARNING = 120.0  # Fargate Spot interruption notice [aws-facts §16]
 GIB = 1024.0**3
 
 
-@register("ecs")
 class ECS(Component):
     """One ECS service (or task definition run as one-off tasks) and its tasks."""
 
     kind = "ecs"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.ledger = ledger_of(sim)
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.ledger = ledger_of(ctx)
         self.slots: int = spec.slots
         self.steps: tuple[CStep, ...] = ()
         self.fast: Any = None
         self.lat_buf = self.latency.buffer
         self.launched: list[Instance] = []  # tasks not yet folded into the totals (Instance appends)
         self.tasks: list[Instance] = []  # pending, running or stopping
-        self.startup = make_sampler(spec.startup_time, stream(sim.seed, f"{name}.startup"))
-        self.u = uniform_sampler(stream(sim.seed, f"{name}.errors"))
-        self.factory = MessageFactory(None, sim.seed, f"{name}.message")
-        self.zone_list: list[str] = list(spec.zones or sim.arch.zones)
+        self.startup = make_sampler(spec.startup_time, ctx.stream(f"{name}.startup"))
+        self.u = uniform_sampler(ctx.stream(f"{name}.errors"))
+        self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
+        self.zone_list: list[str] = list(spec.zones or ctx.arch.zones)
         self.desired: int = spec.desired
         self.queue: Any = None
         c = spec.consumes
@@ -104,18 +102,18 @@ class ECS(Component):
         self.max_running = 0
 
     def build(self) -> None:
-        self.steps = compile_steps(self.spec.handler, self.sim, self.name)
+        self.steps = compile_steps(self.spec.handler, self.ctx, self.name)
         one = self.steps[0] if len(self.steps) == 1 else None
         self.fast = one.sample if one is not None and one.kind == CPU else None
         if self.spec.consumes is not None:
-            self.queue = self.sim.components[self.spec.consumes.queue]
+            self.queue = self.ctx.components[self.spec.consumes.queue]
 
     def start(self) -> None:
         self.reconcile()
 
     # ---- placement and lifecycle ------------------------------------------------
     def _zone(self) -> str | None:
-        up = [z for z in self.zone_list if self.sim.zone_up(z)]
+        up = [z for z in self.zone_list if self.ctx.zone_up(z)]
         if not up:
             return None
         count = {z: 0 for z in up}
@@ -159,7 +157,7 @@ class ECS(Component):
         if self.spec.overlap == "skip" and any(t is not task and t.meta["busy"] for t in self.tasks):
             self.skipped += 1
             if self.skipped <= 20:
-                self.sim.event("lifecycle", f"ecs {self.name}: {task.iid} skips its run (overlap: skip; the "
+                self.ctx.event("lifecycle", f"ecs {self.name}: {task.iid} skips its run (overlap: skip; the "
                                "previous run is still going)")
             self._settle(task, None, skipped=True)
             return
@@ -215,7 +213,7 @@ class ECS(Component):
             self.ledger.lose(msg, "ecs_task_stopped")
         self.killed += 1
         self._end(task)
-        self.sim.event("lifecycle", f"ecs {self.name}: {task.iid} stopped ({why})")
+        self.ctx.event("lifecycle", f"ecs {self.name}: {task.iid} stopped ({why})")
 
     def _sigterm(self, task: Instance) -> None:
         meta = task.meta
@@ -249,7 +247,7 @@ class ECS(Component):
                 self._sigterm(t)
 
     # ---- RunTask ------------------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         """RunTask with one event: an EventBridge target, or ``call: <ecs>.run_task``. (``requests`` and
         ``errors`` count handler runs, as for a service; RunTask calls are counted under ``run_task``.)"""
         cap = self.spec.max_tasks
@@ -332,7 +330,7 @@ class ECS(Component):
     def _set_desired(self, n: int, why: str) -> None:
         if n != self.desired:
             self.scale_actions += 1
-            self.sim.event("scaling", f"ecs {self.name}: desired {self.desired} -> {n} ({why})")
+            self.ctx.event("scaling", f"ecs {self.name}: desired {self.desired} -> {n} ({why})")
             self.desired = n
 
     def _fold(self, now: float) -> None:

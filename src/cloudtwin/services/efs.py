@@ -25,30 +25,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.request import UNAVAILABLE, Done, Request
-from cloudtwin.services import register
 from cloudtwin.spec.components import EFS as EFSSpec
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 READ_IOPS = 35_000.0  # General Purpose mode [aws-facts §17]
 WRITE_IOPS = 7_000.0  # General Purpose mode [aws-facts §17]
 BURST = 1.0  # assumption: the per-second limits let one second's worth through at once
 
 
-@register("efs")
 class EFS(Component):
     """An EFS file system with mount targets in some zones."""
 
     kind = "efs"
     needs_caller = True  # the handler passes (key, calling instance)
 
-    def __init__(self, name: str, spec: EFSSpec, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.mount_zones = list(spec.zones or sim.arch.zones)
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
+    def __init__(self, name: str, spec: EFSSpec, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.mount_zones = list(spec.zones or ctx.arch.zones)
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
         self.read_free = 0.0  # the token buckets' theoretical arrival times (GCRA)
         self.write_free = 0.0
         self.reads = self.writes = self.cross_az = 0
@@ -59,7 +57,7 @@ class EFS(Component):
             return caller_zone
         if caller_zone:
             return self.mount_zones[0]
-        up = self.sim.zone_up
+        up = self.ctx.zone_up
         return next((z for z in self.mount_zones if up(z)), self.mount_zones[0])
 
     def endpoint_zone(self, caller_zone: str) -> str:
@@ -68,12 +66,12 @@ class EFS(Component):
     def zones(self) -> list[str]:
         return sorted(self.mount_zones)
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         host = arg[1] if isinstance(arg, tuple) else None
         caller = host.zone if host is not None else ""
         zone = self.mount_zone(caller)
-        if not self.sim.zone_up(zone):
+        if not self.ctx.zone_up(zone):
             self.errors += 1
             done(req, UNAVAILABLE)
             return

@@ -46,15 +46,14 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.catalog import data_keys, data_row
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.handler import MISS
 from cloudtwin.request import SESSION_LOST, UNAVAILABLE, Done, Request
-from cloudtwin.services import register
 from cloudtwin.spec.components import ElastiCache as ElastiCacheSpec
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 GIB = 1024**3
 RESERVED = 0.25  # assumption: Redis reserved-memory-percent default (general knowledge, not in aws-facts)
@@ -77,15 +76,14 @@ class Shard:
         self.epoch = 0  # bumped on every failure, so a stale promotion timer does nothing
 
 
-@register("elasticache")
 class ElastiCache(Component):
     """A cache cluster: shards with LRU, TTLs and replica failover."""
 
     kind = "elasticache"
 
-    def __init__(self, name: str, spec: ElastiCacheSpec, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        zones = list(spec.zones or sim.arch.zones)
+    def __init__(self, name: str, spec: ElastiCacheSpec, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        zones = list(spec.zones or ctx.arch.zones)
         if spec.memory is not None:
             memory = spec.memory
         else:
@@ -103,8 +101,8 @@ class ElastiCache(Component):
             Shard(i, zones[i % n], [zones[(i + j) % n] for j in range(1, spec.replicas + 1)], self.capacity)
             for i in range(spec.nodes)
         ]
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
-        self.fo_time = make_sampler(spec.failover_time, stream(sim.seed, f"{name}.failover"))
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
+        self.fo_time = make_sampler(spec.failover_time, ctx.stream(f"{name}.failover"))
         self.rr = 0
         self.hits = self.misses = self.sets = self.deletes = 0
         self.evictions = self.expirations = self.lost_items = self.failovers = 0
@@ -113,7 +111,7 @@ class ElastiCache(Component):
         self.hit_series: list[float] = []
 
     # ---- serving ------------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         ttl = None
         if op == "set" and isinstance(arg, tuple):
@@ -204,14 +202,14 @@ class ElastiCache(Component):
                 self._primary_lost(shard, f"zone {zone} down")
             elif not down and shard.zone == zone and shard.state == DOWN:
                 shard.state = UP
-                self.sim.event("recovery", f"{self.name} shard {shard.idx}: node back in {zone}, empty")
+                self.ctx.event("recovery", f"{self.name} shard {shard.idx}: node back in {zone}, empty")
 
     def failover(self) -> list[str]:
         return [self._primary_lost(s, "failover fault", reboot=True) for s in self.shards if s.state == UP]
 
     def _primary_lost(self, shard: Shard, why: str, *, reboot: bool = False) -> str:
         shard.epoch += 1
-        live = [z for z in shard.replica_zones if self.sim.zone_up(z)]
+        live = [z for z in shard.replica_zones if self.ctx.zone_up(z)]
         items = shard.items
         if live:
             cutoff = self.engine.now - self.spec.replica_lag
@@ -236,28 +234,28 @@ class ElastiCache(Component):
         else:
             shard.state = FAILING
             self.engine.after(t, self._promote, (shard, shard.epoch))
-        self.sim.event("failover", note)
+        self.ctx.event("failover", note)
         return note
 
     def _promote(self, job: tuple[Shard, int]) -> None:
         shard, epoch = job
         if shard.epoch != epoch or shard.state != FAILING:
             return
-        live = [z for z in shard.replica_zones if self.sim.zone_up(z)]
+        live = [z for z in shard.replica_zones if self.ctx.zone_up(z)]
         if live:
             i = shard.replica_zones.index(live[0])
             shard.replica_zones[i], shard.zone = shard.zone, live[0]  # the old primary returns as a replica
             self.failovers += 1
             detail = f"{self.name} shard {shard.idx}: replica in {shard.zone} promoted to primary"
-        elif self.sim.zone_up(shard.zone):
+        elif self.ctx.zone_up(shard.zone):
             detail = f"{self.name} shard {shard.idx}: node replaced in {shard.zone}"
         else:
             shard.items.clear()
             shard.state = DOWN
-            self.sim.event("failover", f"{self.name} shard {shard.idx}: no live replica left; down")
+            self.ctx.event("failover", f"{self.name} shard {shard.idx}: no live replica left; down")
             return
         shard.state = UP
-        self.sim.event("recovery", detail)
+        self.ctx.event("recovery", detail)
 
     # ---- metrics ------------------------------------------------------------
     def on_minute(self, now: float) -> None:

@@ -42,18 +42,20 @@ from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.metrics import BATCH
+from cloudtwin.pricing.lcu import lb_traffic
+from cloudtwin.pricing.meters import lb_hours
 from cloudtwin.request import UNAVAILABLE, Request
-from cloudtwin.services import register
 from cloudtwin.services.elb_health import DEFAULTS, DRAINING, HEALTHY, INITIAL, REGISTERED, Target
 from cloudtwin.spec.components import LoadBalancer as LBSpec
+from cloudtwin.spec.components import Route53 as Route53Spec
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 APP_COOKIE_EXPIRY = 7 * 86_400.0  # AWSALBAPP-n has a fixed 7-day expiry [aws-facts §1]
 
@@ -100,8 +102,8 @@ class LoadBalancer(Component):
 
     spec: LBSpec
 
-    def __init__(self, name: str, spec: LBSpec, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
+    def __init__(self, name: str, spec: LBSpec, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
         d = DEFAULTS[spec.type]
         hc = spec.health_check
         self.interval: float = hc.interval if hc.interval is not None else d.interval
@@ -115,14 +117,14 @@ class LoadBalancer(Component):
         self.sticky: str | None = None if st is None else (st.type or d.stickiness)
         self.sticky_duration = st.duration if st is not None else 0.0
         # A sticky LB reads cookies; an NLB passes the client IP through to targets.
-        self.needs_client = self.sticky is not None or self.kind == "nlb"  # type: ignore[misc]
+        self.needs_client = self.sticky is not None or self.kind == "nlb"
         self.lor = spec.type != "nlb" and spec.algorithm == "least_outstanding_requests"
         self.plain = self.sticky is None and not self.lor and spec.type != "nlb"  # plain round robin
-        self.flow_hash = uniform_sampler(stream(sim.seed, f"{name}.flow_hash")) if spec.type == "nlb" else None
+        self.flow_hash = uniform_sampler(ctx.stream(f"{name}.flow_hash")) if spec.type == "nlb" else None
         lat = spec.latency
         zero = lat.kind == "const" and lat.params[0] == 0
-        self.delay = None if zero else make_sampler(lat, stream(sim.seed, f"{name}.latency"))
-        self.hot = sim.engine.hot()
+        self.delay = None if zero else make_sampler(lat, ctx.stream(f"{name}.latency"))
+        self.hot = ctx.engine.hot()
         self.lat_buf = self.latency.buffer
         self.targets: dict[int, Target] = {}  # id(instance) -> its current target
         self.fleets: list[Any] = []
@@ -145,21 +147,21 @@ class LoadBalancer(Component):
 
     # ---- wiring -----------------------------------------------------------------
     def build(self) -> None:
-        sim = self.sim
-        arch_zones = list(sim.arch.zones)
+        ctx = self.ctx
+        arch_zones = list(ctx.arch.zones)
         zones: list[str] = list(self.spec.zones or [])
         for tname in self.spec.target_names:
-            fleet = sim.components[tname]
+            fleet = ctx.components[tname]
             self.fleets.append(fleet)
             if not self.spec.zones:
                 for z in getattr(fleet.spec, "zones", None) or fleet.zones() or arch_zones:
                     if z not in zones:
                         zones.append(z)
         self.node_zones = sorted(zones)
-        idx = list(sim.components).index(self.name) % 240
+        idx = list(ctx.components).index(self.name) % 240
         for z in arch_zones:
             self.node_ip[z] = f"10.0.{arch_zones.index(z)}.{10 + idx}"
-        self.nodes_up = [z for z in self.node_zones if sim.zone_up(z)]
+        self.nodes_up = [z for z in self.node_zones if ctx.zone_up(z)]
         for fleet in self.fleets:
             fleet.attach(self)
         self.rebuild()
@@ -180,7 +182,7 @@ class LoadBalancer(Component):
         t = Target(self, inst, HEALTHY if self.engine.now <= 0.0 else INITIAL)
         self.targets[id(inst)] = t
         if self.started:
-            self.sim.event("health", f"{self.name}: registered {t.iid} ({t.state})", component=self.name,
+            self.ctx.event("health", f"{self.name}: registered {t.iid} ({t.state})", component=self.name,
                            target=t.iid, state=t.state)
             t.start_checks()
         self.rebuild()
@@ -246,7 +248,7 @@ class LoadBalancer(Component):
         return any(t.inst.up for p in pools for t in p)
 
     # ---- serving --------------------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
         self.requests += 1
         pool = self._zone_pool(req) if self.zonal else (self.pool if self.nodes_up else [])
         n = len(pool)
@@ -328,7 +330,7 @@ class LoadBalancer(Component):
 
     # ---- faults and metrics ---------------------------------------------------------
     def zone_outage(self, zone: str, down: bool) -> None:
-        self.nodes_up = [z for z in self.node_zones if self.sim.zone_up(z)]
+        self.nodes_up = [z for z in self.node_zones if self.ctx.zone_up(z)]
 
     def endpoint_zone(self, caller_zone: str) -> str:
         return caller_zone if caller_zone in self.node_zones else ""
@@ -341,7 +343,7 @@ class LoadBalancer(Component):
         self.minute_min = self.healthy_count
 
     def periodic_events_per_second(self) -> float:
-        n = sum(len(getattr(f, "instances", ())) for f in self.fleets) or len(self.targets)
+        n = sum(len(f.instances) for f in self.fleets) or len(self.targets)
         return n / self.interval
 
     def stats(self) -> dict[str, Any]:
@@ -356,6 +358,15 @@ class LoadBalancer(Component):
     def series(self) -> dict[str, list[float]]:
         return {"healthy_targets": list(self.healthy_series)}
 
+    def usage(self) -> dict[str, float]:
+        return _lb_usage(self)[0]
+
+    def unmeasured(self) -> list[dict[str, Any]]:
+        return _lb_usage(self)[1]
+
+    def usage_notes(self) -> list[str]:
+        return _lb_usage(self)[2]
+
     def served_by(self) -> dict[str, int]:
         """Requests forwarded per target instance id, past targets included."""
         out = dict(self.past_served)
@@ -364,16 +375,57 @@ class LoadBalancer(Component):
         return out
 
 
-@register("alb")
 class ALB(LoadBalancer):
     kind = "alb"
 
 
-@register("nlb")
 class NLB(LoadBalancer):
     kind = "nlb"
 
 
-@register("clb")
 class CLB(LoadBalancer):
     kind = "clb"
+
+# ---- billing ------------------------------------------------------------------------------------
+def _bytes_per_request(lb: LoadBalancer) -> tuple[float, list[str], bool]:
+    """Mean bytes per request of the workloads that enter ``lb`` (directly or through a Route 53
+    record aliasing it), weighted by their requests; the workloads without sizes; whether any
+    workload reaches it at all."""
+    comps = lb.ctx.arch.components
+    total = weight = 0.0
+    unsized: list[str] = []
+    reached = False
+    for name, w in lb.ctx.workloads.items():
+        spec = comps[w.spec.entry]
+        if w.spec.entry == lb.name:
+            hit = True
+        elif isinstance(spec, Route53Spec):
+            host = w.spec.host or spec.records[0].name
+            hit = any(r.name == host and r.alias == lb.name for r in spec.records)
+        else:
+            hit = False
+        if not hit:
+            continue
+        reached = True
+        req, resp = w.spec.request_size, w.spec.response_size
+        weight += w.requests
+        if req is None and resp is None:
+            unsized.append(name)
+        total += w.requests * ((req or 0.0) + (resp or 0.0))
+    return (total / weight if weight else 0.0), unsized, reached
+
+
+def _lb_usage(lb: LoadBalancer) -> tuple[dict[str, float], list[dict[str, Any]], list[str]]:
+    """LB-hours and public IPs over the window, and the capacity units its requests used
+    (:mod:`cloudtwin.pricing.lcu`), with what could not be measured and a note."""
+    u = lb_hours(lb.spec, list(lb.node_zones), lb.engine.now / 3600.0)
+    per_request, unsized, reached = _bytes_per_request(lb)
+    traffic, note = lb_traffic(lb.name, lb.spec.type, lb.requests, lb.latency.mean(), per_request)
+    u.update(traffic)
+    missing = []
+    if lb.requests and (unsized or not reached):
+        who = ", ".join(unsized) or "callers that are not workloads"
+        missing.append({"usage_type": "processed bytes",
+                        "reason": f"requests from {who} have no request_size/response_size; "
+                                  "capacity units count their connections only"})
+    return u, missing, [note] if note else []

@@ -25,8 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.engine import stream
-
 if TYPE_CHECKING:
     from cloudtwin.services.elb import LoadBalancer
 
@@ -86,7 +84,7 @@ class Target:
     def start_checks(self) -> None:
         """Schedule the first check at a phase drawn from this target's own stream."""
         lb = self.lb
-        phase = float(stream(lb.sim.seed, f"{lb.name}.health.{self.iid}").random()) * lb.interval
+        phase = float(lb.ctx.stream(f"{lb.name}.health.{self.iid}").random()) * lb.interval
         lb.engine.after(phase, self.check)
 
     def check(self, _: object = None) -> None:
@@ -122,7 +120,7 @@ class Target:
         old = self.state
         self.state = state
         lb = self.lb
-        lb.sim.event("health", f"{lb.name}: target {self.iid} {old} -> {state}", component=lb.name,
+        lb.ctx.event("health", f"{lb.name}: target {self.iid} {old} -> {state}", component=lb.name,
                      target=self.iid, state=state)
         lb.rebuild()
         if state == HEALTHY and self.waiters:
@@ -136,7 +134,7 @@ class Target:
         self.then = then
         self.state = DRAINING
         lb = self.lb
-        lb.sim.event("health", f"{lb.name}: target {self.iid} draining ({self.outstanding} in flight)",
+        lb.ctx.event("health", f"{lb.name}: target {self.iid} draining ({self.outstanding} in flight)",
                      component=lb.name, target=self.iid, state=DRAINING)
         lb.rebuild()
         if self.outstanding == 0:
@@ -153,7 +151,7 @@ class Target:
         self.state = UNUSED
         lb = self.lb
         lb.forget(self)
-        lb.sim.event("health", f"{lb.name}: target {self.iid} unused", component=lb.name,
+        lb.ctx.event("health", f"{lb.name}: target {self.iid} unused", component=lb.name,
                      target=self.iid, state=UNUSED)
         then, self.then = self.then, None
         if then is not None:

@@ -39,17 +39,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches, producer_arg
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
-from cloudtwin.services import register
 from cloudtwin.spec.events import TOP_LEVEL
 from cloudtwin.spec.schedule import parse_schedule
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 MAX_EVENT_SIZE = 1_048_576  # bytes [aws-facts §8 Event size, CHANGED]
 PUT_EVENTS_TPS = {"us-east-1": 10_000.0, "us-east-2": 2_400.0}  # [aws-facts §8 PutEvents throttle]
@@ -169,21 +168,20 @@ class _Delivery:
             bus.engine.after(delay, self.attempt)
 
 
-@register("eventbridge")
 class EventBridge(Component):
     """One event bus and its rules."""
 
     kind = "eventbridge"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.ledger = ledger_of(sim)
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
-        self.dlat = make_sampler(spec.delivery_latency, stream(sim.seed, f"{name}.delivery"))
-        self.sdelay = make_sampler(spec.schedule_delay, stream(sim.seed, f"{name}.schedule"))
-        self.jitter = uniform_sampler(stream(sim.seed, f"{name}.jitter"))
-        self.factory = MessageFactory(None, sim.seed, f"{name}.message")
-        region = sim.arch.region
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.ledger = ledger_of(ctx)
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
+        self.dlat = make_sampler(spec.delivery_latency, ctx.stream(f"{name}.delivery"))
+        self.sdelay = make_sampler(spec.schedule_delay, ctx.stream(f"{name}.schedule"))
+        self.jitter = uniform_sampler(ctx.stream(f"{name}.jitter"))
+        self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
+        region = ctx.arch.region
         self.put_limit: float = spec.put_events_limit or PUT_EVENTS_TPS.get(region, PUT_EVENTS_OTHER)
         self.inv_limit: float = spec.invocation_limit or INVOCATIONS_TPS
         self._put_tat = self._inv_tat = 0.0
@@ -193,7 +191,7 @@ class EventBridge(Component):
         self.delayed = 0
 
     def build(self) -> None:
-        comps = self.sim.components
+        comps = self.ctx.components
         for rs in self.spec.rules:
             rule = _Rule(rs)
             rule.targets = [_Target(rule, t, comps) for t in rs.targets]
@@ -209,14 +207,14 @@ class EventBridge(Component):
         return producer_arg(self, workload, spec)
 
     # ---- events in ------------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         """PutEvents (one event) from a workload or a handler's ``call: <bus>.put``."""
         self.requests += 1
         factory = arg if isinstance(arg, MessageFactory) else self.factory
         err = None
         if factory.size > MAX_EVENT_SIZE:
             if not self.rejected:
-                self.sim.event("messages", f"eventbridge {self.name}: rejected a {factory.size:,.0f}-byte event; "
+                self.ctx.event("messages", f"eventbridge {self.name}: rejected a {factory.size:,.0f}-byte event; "
                                f"the limit is {MAX_EVENT_SIZE:,} bytes")
             self.rejected += 1
             err = REJECTED
@@ -305,7 +303,7 @@ class EventBridge(Component):
         tgt = d.tgt
         if not (tgt.dead or tgt.lost):
             where = f"dead-letter queue {tgt.dlq.name}" if tgt.dlq is not None else "nowhere (no DLQ): lost"
-            self.sim.event("messages", f"eventbridge {self.name}: rule {tgt.rule.name} gave up on an event for "
+            self.ctx.event("messages", f"eventbridge {self.name}: rule {tgt.rule.name} gave up on an event for "
                            f"{tgt.comp.name} after {d.attempts} attempt(s) ({why.replace('_', ' ')}); it goes to "
                            f"{where}")
         if tgt.dlq is not None:

@@ -48,16 +48,15 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import REJECTED, THROTTLED, TIMEOUT, Done, Request
-from cloudtwin.services import register
 from cloudtwin.spec.message import MessageSpec
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 BILLING_UNIT = 5120.0  # each record is billed rounded up to 5 KB [aws-facts §9 Firehose ingestion billing unit]
 GB = 1024.0**3
@@ -147,19 +146,18 @@ class Delivery:
         self.tries = 0
 
 
-@register("firehose")
 class Firehose(Component):
     """One delivery stream."""
 
     kind = "firehose"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.ledger = ledger_of(sim)
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
-        self.dtime = make_sampler(spec.delivery_time, stream(sim.seed, f"{name}.delivery"))
-        self.u = uniform_sampler(stream(sim.seed, f"{name}.processing_failed"))
-        self.factory = MessageFactory(MessageSpec(size=spec.record_size), sim.seed, f"{name}.record")
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.ledger = ledger_of(ctx)
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
+        self.dtime = make_sampler(spec.delivery_time, ctx.stream(f"{name}.delivery"))
+        self.u = uniform_sampler(ctx.stream(f"{name}.processing_failed"))
+        self.factory = MessageFactory(MessageSpec(size=spec.record_size), ctx.seed, f"{name}.record")
         self.ratio = FORMAT_RATIO[spec.format] * COMPRESSION_RATIO[spec.compression]
         q = spec.direct_put
         self.q = (1.0 / q.records, 1.0 / q.requests, 1.0 / q.bytes_per_second)
@@ -187,7 +185,7 @@ class Firehose(Component):
         self._minute = [0, 0]
 
     def build(self) -> None:
-        comps = self.sim.components
+        comps = self.ctx.components
         self.bucket = comps[self.spec.s3]
         if self.spec.redshift:
             self.cluster = comps[self.spec.redshift]
@@ -204,10 +202,10 @@ class Firehose(Component):
         """A workload putting records draws them from its own ``message:`` if it has one."""
         if spec.message is None:
             return None
-        return MessageFactory(spec.message, self.sim.seed, f"workload.{workload}.message")
+        return MessageFactory(spec.message, self.ctx.seed, f"workload.{workload}.message")
 
     # ---- Direct PUT ---------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         factory = arg if isinstance(arg, MessageFactory) else self.factory
         err = None

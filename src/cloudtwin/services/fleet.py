@@ -10,18 +10,23 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.catalog import instance_vcpus
 from cloudtwin.component import Component
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.handler import CALL, CPU, CStep, compile_steps
+from cloudtwin.pricing.meters import PUBLIC_IP, PURCHASE_PREFIX
 from cloudtwin.services.instance import Instance
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
+    from cloudtwin.services.elb import LoadBalancer
+
+EC2_MINIMUM_S = 60.0  # per-second billing with a 60 s minimum [aws-facts §3/§19, third party]
+
 
 class Fleet(Component):
     """What EC2 and ASG share: the compiled handler, slots, and instance bookkeeping."""
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
         vcpus = instance_vcpus(spec.instance_type)
         self.slots: int = spec.workers or vcpus or 2
         self.steps: tuple[CStep, ...] = ()
@@ -33,8 +38,9 @@ class Fleet(Component):
         self.lat_buf = self.latency.buffer
         self.instances: list[Instance] = []
         self.launched: list[Instance] = []  # every instance ever, replaced ones included
-        self.balancers: list[Any] = []
-        self.boot = make_sampler(spec.boot_time, stream(sim.seed, f"{name}.boot"))
+        self.balancers: list[LoadBalancer] = []
+        self.eip = ""  # an Elastic IP the fleet holds (ec2, asg with elastic_ip)
+        self.boot = make_sampler(spec.boot_time, ctx.stream(f"{name}.boot"))
         self._session_steps: dict[str, tuple[CStep, ...]] = {}
         self._seq = 0
         self.util_series: list[float] = []
@@ -46,19 +52,19 @@ class Fleet(Component):
 
     def build(self) -> None:
         """Compile the handler once every component exists."""
-        self.base_steps = compile_steps(self.spec.handler, self.sim, self.name)
+        self.base_steps = compile_steps(self.spec.handler, self.ctx, self.name)
         one = self.base_steps[0] if len(self.base_steps) == 1 else None
         self.base_fast = one.sample if one is not None and one.kind == CPU else None
         self._apply_steps()
 
-    def inject(self, step: CStep, on: bool) -> None:
-        """Add (``on``) or remove a fault step run before the handler on every instance,
-        current and future: how latency and error faults reach a fleet whatever calls it
-        (a workload, a load balancer or another handler)."""
-        if on:
-            self.fault_steps.append(step)
-        else:
-            self.fault_steps.remove(step)
+    def inject(self, step: CStep) -> None:
+        """Run a latency or error fault as a step before the handler on every instance, current
+        and future, whatever calls the fleet (a workload, a load balancer or another handler)."""
+        self.fault_steps.append(step)
+        self._apply_steps()
+
+    def eject(self, step: CStep) -> None:
+        self.fault_steps.remove(step)
         self._apply_steps()
 
     def _apply_steps(self) -> None:
@@ -164,3 +170,23 @@ class Fleet(Component):
 
     def endpoint_zone(self, caller_zone: str) -> str:
         return caller_zone
+
+    # ---- billing ----------------------------------------------------------------
+    def usage(self) -> dict[str, float]:
+        """Instance-hours from launch until stop or termination, per second with a 60 s minimum
+        [aws-facts §3/§19, third party], by purchase option; public IPv4 addresses per IP-hour,
+        in use or idle [aws-facts §3]; an Elastic IP for the whole window it is allocated."""
+        now = self.engine.now
+        out: dict[str, float] = {}
+        itype = self.spec.instance_type
+        elastic = self.ctx.addresses.elastic
+        for inst in self.instances:
+            end = inst.ended_at if inst.ended_at is not None else now
+            hours = max(end - inst.launched_at, EC2_MINIMUM_S) / 3600.0
+            key = f"{PURCHASE_PREFIX.get(inst.purchase, 'BoxUsage')}:{itype}"
+            out[key] = out.get(key, 0.0) + hours
+            if inst.public_ip and inst.public_ip not in elastic:
+                out[PUBLIC_IP] = out.get(PUBLIC_IP, 0.0) + hours
+        if self.eip:
+            out[PUBLIC_IP] = out.get(PUBLIC_IP, 0.0) + now / 3600.0  # billed while allocated
+        return out

@@ -29,15 +29,15 @@ class Instance:
     """One EC2 instance: worker slots, an accept queue and its addresses."""
 
     __slots__ = (
-        "sim", "engine", "owner", "iid", "zone", "slots", "busy", "queue", "backlog", "state",
+        "ctx", "engine", "owner", "iid", "zone", "slots", "busy", "queue", "backlog", "state",
         "zone_ok", "public_ip", "steps", "launched_at", "in_service_at", "bacc",
         "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "hot", "ended_at", "occ", "live",
     )
 
     def __init__(self, owner: Any, iid: str, zone: str, *, purchase: str = "on_demand") -> None:
-        sim = owner.sim
-        self.sim = sim
-        self.engine = sim.engine
+        ctx = owner.ctx
+        self.ctx = ctx
+        self.engine = ctx.engine
         self.owner = owner
         self.iid = iid
         self.zone = zone
@@ -47,7 +47,7 @@ class Instance:
         self.busy = 0
         self.queue: deque[tuple[Any, Any, float]] = deque()  # (callback, job, cpu seconds)
         self.state = "pending"  # pending | running | stopped | terminated
-        self.zone_ok = sim.zone_up(zone)
+        self.zone_ok = ctx.zone_up(zone)
         self.live = False  # running and its zone up: the one flag the hot path reads
         self.public_ip = ""
         self.launched_at = self.engine.now
@@ -59,7 +59,7 @@ class Instance:
         owner.launched.append(self)
         self.purchase = purchase
         self.cpu_done = self._cpu_done
-        self.hot = sim.engine.hot()
+        self.hot = ctx.engine.hot()
         self.fast_done = self._fast_done
         self.fast = owner.fast  # the sampler when the handler is a single cpu step
         self.meta: dict[str, Any] = {}
@@ -83,7 +83,7 @@ class Instance:
         self.ended_at = self.engine.now
         self._drop_queue()
         if self.public_ip:
-            self.sim.release_ip(self.public_ip, self)
+            self.ctx.addresses.release(self.public_ip, self)
 
     def set_zone(self, ok: bool) -> None:
         self.zone_ok = ok

@@ -37,16 +37,15 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.messaging import MessageFactory, StoredRecords, ledger_of
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
-from cloudtwin.services import register
 from cloudtwin.services.kinesis_esm import Retention
 from cloudtwin.spec.message import MessageSpec
 
 if TYPE_CHECKING:
+    from cloudtwin.context import Context
     from cloudtwin.services.kinesis_esm import StreamMapping
-    from cloudtwin.simulation import Simulation
 
 WRITE_RECORDS = 1000.0  # records/s per shard [aws-facts §9 KDS write per shard]
 WRITE_BYTES = 1_048_576.0  # bytes/s per shard [aws-facts §9 KDS write per shard]
@@ -99,20 +98,19 @@ class _Reply:
         self.done(self.req, self.err)
 
 
-@register("kinesis")
-class Kinesis(Component, Retention):
+class Kinesis(Retention, Component):
     """One data stream in provisioned mode."""
 
     kind = "kinesis"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.ledger = ledger_of(sim)
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.ledger = ledger_of(ctx)
         self.retention: float = spec.retention
         self.shards = [Shard(i) for i in range(spec.shards)]
-        self.key = make_sampler(spec.partition_key, stream(sim.seed, f"{name}.partition_key"))
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
-        self.factory = MessageFactory(MessageSpec(size=spec.record_size), sim.seed, f"{name}.record")
+        self.key = make_sampler(spec.partition_key, ctx.stream(f"{name}.partition_key"))
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
+        self.factory = MessageFactory(MessageSpec(size=spec.record_size), ctx.seed, f"{name}.record")
         self.shard_cache: dict[int, int] = {}
         self.mappings: list[StreamMapping] = []
         self.accepted = self.throttled = self.expired = self.rejected = 0
@@ -125,7 +123,7 @@ class Kinesis(Component, Retention):
     def build(self) -> None:
         from cloudtwin.services.kinesis_esm import StreamMapping
 
-        comps = self.sim.components
+        comps = self.ctx.components
         self.mappings[:0] = [StreamMapping(self, c, comps[c.function], comps.get(c.on_failure or ""))  # type: ignore[arg-type]
                              for c in self.spec.consumers]
 
@@ -144,10 +142,10 @@ class Kinesis(Component, Retention):
         """A workload putting records draws them from its own ``message:`` if it has one."""
         if spec.message is None:
             return None
-        return MessageFactory(spec.message, self.sim.seed, f"workload.{workload}.message")
+        return MessageFactory(spec.message, self.ctx.seed, f"workload.{workload}.message")
 
     # ---- PutRecord ----------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         now = self.engine.now
         if isinstance(arg, tuple):  # (partition key, message factory) from an API Gateway integration

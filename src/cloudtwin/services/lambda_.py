@@ -50,18 +50,17 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.handler import CALL, SLEEP, CStep, compile_steps
 from cloudtwin.messaging import Message, MessageFactory, ledger_of
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
-from cloudtwin.services import register
 from cloudtwin.services.lambda_runtime import Env, Invocation, SyncCall
 from cloudtwin.spec.messaging import ACCOUNT_CONCURRENCY
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 VCPU_MB = 1769.0  # 1,769 MB = 1 vCPU [aws-facts §5 Memory]
 NEW_ENVS_BURST = 1000.0  # environments per 10 s per function [aws-facts §5 Scaling rate]
@@ -71,36 +70,34 @@ THROTTLE_BACKOFF = (1.0, 300.0)  # from 1 s up to 5 min [aws-facts §5 Async ret
 ASYNC_MAX_SIZE = 1_048_576  # bytes [aws-facts §5 Payload limits, CHANGED]
 
 
-def _account(sim: Any) -> list[int]:
+def _account(ctx: Any) -> list[int]:
     """[unreserved concurrency in use, unreserved limit] shared by the account's functions."""
-    pool: list[int] | None = getattr(sim, "lambda_pool", None)
-    if pool is None:
-        reserved = sum(c.reserved_concurrency or 0 for c in sim.arch.components.values() if c.type == "lambda")
-        pool = [0, ACCOUNT_CONCURRENCY - reserved]
-        sim.lambda_pool = pool
-    return pool
+    acct = ctx.account
+    if acct.lambda_pool is None:
+        reserved = sum(c.reserved_concurrency or 0 for c in ctx.arch.components.values() if c.type == "lambda")
+        acct.lambda_pool = [0, ACCOUNT_CONCURRENCY - reserved]
+    return acct.lambda_pool  # type: ignore[no-any-return]
 
 
-@register("lambda")
 class Lambda(Component):
     """One Lambda function."""
 
     kind = "lambda"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.ledger = ledger_of(sim)
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.ledger = ledger_of(ctx)
         self.timeout: float = spec.timeout
         self.memory: int = spec.memory
         self.cpu_scale = max(1.0, VCPU_MB / spec.memory)
         self.reserved: int | None = spec.reserved_concurrency
-        self.pool = _account(sim)
+        self.pool = _account(ctx)
         self.poison = spec.poison
         self.error_rate: float = spec.error_rate
-        self.u = uniform_sampler(stream(sim.seed, f"{name}.errors"))
-        self.init = make_sampler(spec.init_duration, stream(sim.seed, f"{name}.init"))
-        self.factory = MessageFactory(None, sim.seed, f"{name}.message")
-        self.zone_list = list(spec.zones or sim.arch.zones)
+        self.u = uniform_sampler(ctx.stream(f"{name}.errors"))
+        self.init = make_sampler(spec.init_duration, ctx.stream(f"{name}.init"))
+        self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
+        self.zone_list = list(spec.zones or ctx.arch.zones)
         self.steps: tuple[Any, ...] = ()
         self.base_steps: tuple[CStep, ...] = ()
         self.needs_timer = False
@@ -124,21 +121,21 @@ class Lambda(Component):
     def build(self) -> None:
         from cloudtwin.services.lambda_esm import Mapping
 
-        self.base_steps = compile_steps(self.spec.handler, self.sim, self.name)
+        self.base_steps = compile_steps(self.spec.handler, self.ctx, self.name)
         self.fault_steps: list[CStep] = []
         self._apply_steps()
-        comps = self.sim.components
+        comps = self.ctx.components
         self.dl_target: Any = comps.get(self.spec.on_failure or self.spec.dlq or "")
         self.mappings = [Mapping(self, es, comps[es.queue]) for es in self.spec.event_sources]  # type: ignore[arg-type]
 
-    def inject(self, step: CStep, on: bool) -> None:
-        """Add (``on``) or remove a fault step run before the handler in every invocation,
-        however the function is invoked (sync, async, an SQS or stream event source):
-        how ``latency`` and ``errors`` faults reach a function."""
-        if on:
-            self.fault_steps.append(step)
-        else:
-            self.fault_steps.remove(step)
+    def inject(self, step: CStep) -> None:
+        """Run a latency or error fault as a step before the handler in every invocation, however
+        the function is invoked (sync, async, an SQS or stream event source)."""
+        self.fault_steps.append(step)
+        self._apply_steps()
+
+    def eject(self, step: CStep) -> None:
+        self.fault_steps.remove(step)
         self._apply_steps()
 
     def _apply_steps(self) -> None:

@@ -26,11 +26,11 @@ if TYPE_CHECKING:
 class Env:
     """One execution environment: the host a handler Run executes on (one slot)."""
 
-    __slots__ = ("fn", "sim", "engine", "zone", "alive", "run", "inv", "last_used", "provisioned")
+    __slots__ = ("fn", "ctx", "engine", "zone", "alive", "run", "inv", "last_used", "provisioned")
 
     def __init__(self, fn: Lambda, zone: str, provisioned: bool = False) -> None:
         self.fn = fn
-        self.sim = fn.sim
+        self.ctx = fn.ctx
         self.engine = fn.engine
         self.zone = zone
         self.alive = True

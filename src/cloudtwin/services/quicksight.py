@@ -24,13 +24,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import Done, Request
-from cloudtwin.services import register
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 MONTH = 730 * 3600.0
 
@@ -69,15 +68,14 @@ class _DirectView:
         qs.engine.after(qs.vlat(), qs._viewed, (req, self.done))
 
 
-@register("quicksight")
 class QuickSight(Component):
     """One dashboard (with its dataset)."""
 
     kind = "quicksight"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.vlat = make_sampler(spec.view_latency, stream(sim.seed, f"{name}.view_latency"))
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.vlat = make_sampler(spec.view_latency, ctx.stream(f"{name}.view_latency"))
         self.src: Any = None
         self.data_at = 0.0  # the SPICE copy holds the data as of this time (the run starts with a fresh one)
         self.views = self.view_errors = self.refreshes = self.refreshed = self.refresh_failed = 0
@@ -85,7 +83,7 @@ class QuickSight(Component):
         self.refresh_time = Histogram()
 
     def build(self) -> None:
-        self.src = self.sim.components[self.spec.source]
+        self.src = self.ctx.components[self.spec.source]
 
     def start(self) -> None:
         if self.spec.refresh_every is not None:
@@ -98,7 +96,7 @@ class QuickSight(Component):
         self.refreshes += 1
         self.src.handle(req, "query", _Refresh(self, self.engine.now, done))
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         if op != "view":
             self.refresh(req, done)

@@ -52,11 +52,10 @@ from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import Distribution, Sampler
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.request import SERVER_ERROR, UNAVAILABLE, Done, Request
-from cloudtwin.services import register
 from cloudtwin.spec.components import RDS as RDSSpec
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 GIB = 1024**3
 STANDBY_FLUSH = 0.0005  # assumption: the standby's log write per synchronous commit
@@ -100,14 +99,13 @@ class Node:
         self.busy_last = now
 
 
-@register("rds")
 class RDS(Component):
     """An RDS DB instance (with standby and replicas) or an Aurora cluster."""
 
     kind = "rds"
 
-    def __init__(self, name: str, spec: RDSSpec, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
+    def __init__(self, name: str, spec: RDSSpec, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
         self.aurora = spec.type == "aurora"
         row = data_row("db_instance_classes.csv", spec.instance_class)
         if row is None:
@@ -117,7 +115,7 @@ class RDS(Component):
         self.vcpus = int(row["vcpus"])
         self.max_connections = spec.max_connections or default_max_connections(spec.engine,
                                                                                float(row["memory_gib"]))
-        zones = list(sim.arch.zones)
+        zones = list(ctx.arch.zones)
         pz = spec.zone or zones[0]
         others = [z for z in zones[zones.index(pz) + 1:] + zones[:zones.index(pz)]] or [pz]
         self.sync_standby = spec.multi_az and not self.aurora
@@ -125,17 +123,17 @@ class RDS(Component):
             raise SpecError([Issue(f"components.{name}.multi_az",
                                    "a Multi-AZ standby needs a second zone in the spec's `zones:`")])
         self.standby_zone = others[0] if self.sync_standby else ""
-        self.primary = Node("primary", pz, self.vcpus, sim.zone_up(pz))
+        self.primary = Node("primary", pz, self.vcpus, ctx.zone_up(pz))
         replicas = spec.read_replicas
         if self.aurora and spec.multi_az:
             replicas = max(replicas, 1)  # as in the console: Multi-AZ Aurora = a replica in another zone
-        self.readers = [Node("replica", others[j % len(others)], self.vcpus, sim.zone_up(others[j % len(others)]))
+        self.readers = [Node("replica", others[j % len(others)], self.vcpus, ctx.zone_up(others[j % len(others)]))
                         for j in range(replicas)]
-        seed = sim.seed
+        seed = ctx.seed
         self.query_time = make_sampler(spec.query, stream(seed, f"{name}.query"))
         self.write_time = make_sampler(spec.write, stream(seed, f"{name}.write"))
         self.lag = make_sampler(spec.replica_lag, stream(seed, f"{name}.replica_lag"))
-        cross = make_sampler(sim.arch.network.cross_az, stream(seed, f"{name}.sync_commit"))
+        cross = make_sampler(ctx.arch.network.cross_az, stream(seed, f"{name}.sync_commit"))
         self.commit: Sampler = lambda: cross() + STANDBY_FLUSH
         self.fo_fast, self.fo_slow = self._failover_samplers(spec, name, seed)
         self.last_write: dict[int, float] | None = {} if self.readers else None
@@ -159,14 +157,14 @@ class RDS(Component):
                 make_sampler(slow, stream(seed, f"{name}.recreate")))
 
     # ---- serving ------------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         now = self.engine.now
         key = arg if arg is None or isinstance(arg, int) else int(arg)
         if op == "write":
             node = self.primary
             service = self.write_time()
-            extra = self.commit() if self.sync_standby and self.sim.zone_up(self.standby_zone) else 0.0
+            extra = self.commit() if self.sync_standby and self.ctx.zone_up(self.standby_zone) else 0.0
         else:
             node = self._reader()
             service = self.query_time()
@@ -262,12 +260,12 @@ class RDS(Component):
     def _target(self) -> tuple[str, Node | None] | None:
         """Where the primary can come back now: (zone, promoted replica or None), or None."""
         p = self.primary
-        up = self.sim.zone_up
+        up = self.ctx.zone_up
         if self.aurora:
             for r in self.readers:
                 if r.up:
                     return r.zone, r
-            for z in [p.zone, *self.sim.arch.zones]:
+            for z in [p.zone, *self.ctx.arch.zones]:
                 if up(z):
                     return z, None
             return None
@@ -282,7 +280,7 @@ class RDS(Component):
         if tgt is None:
             p.state = DOWN
             note = f"{self.name}: primary in {p.zone} unavailable ({why}); no standby or replica to fail over to"
-            self.sim.event("failover", note)
+            self.ctx.event("failover", note)
             return note
         zone, r = tgt
         if r is not None:
@@ -297,7 +295,7 @@ class RDS(Component):
         self.plan = tgt
         self.engine.after(delay, self._recover, p.epoch)
         note = f"{self.name}: primary in {p.zone} lost ({why}); {how}, back in {delay:.0f}s"
-        self.sim.event("failover", note)
+        self.ctx.event("failover", note)
         return note
 
     def _recover(self, epoch: int) -> None:
@@ -305,14 +303,14 @@ class RDS(Component):
         if p.epoch != epoch or p.state != FAILING:
             return
         zone, r = self.plan
-        if not (r.up if r is not None else self.sim.zone_up(zone)):
+        if not (r.up if r is not None else self.ctx.zone_up(zone)):
             self._plan("failover target lost")
             return
         old = p.zone
         if r is not None:
             self._fail_node(r)  # the old writer restarts as a reader in the old zone
             r.zone = old
-            r.zone_ok = self.sim.zone_up(old)
+            r.zone_ok = self.ctx.zone_up(old)
             self.failovers += 1
         elif self.sync_standby and zone != old:
             self.standby_zone = old  # the old primary's zone hosts the new standby
@@ -320,7 +318,7 @@ class RDS(Component):
         p.zone = zone
         p.zone_ok = True
         p.state = UP
-        self.sim.event("recovery", f"{self.name}: primary available in {zone}")
+        self.ctx.event("recovery", f"{self.name}: primary available in {zone}")
 
     def zone_outage(self, zone: str, down: bool) -> None:
         p = self.primary
@@ -335,7 +333,7 @@ class RDS(Component):
         elif p.state == DOWN:
             if p.zone == zone:
                 p.state = UP  # single-AZ: the instance and its storage come back with the zone
-                self.sim.event("recovery", f"{self.name}: primary available in {zone}")
+                self.ctx.event("recovery", f"{self.name}: primary available in {zone}")
             else:
                 self._plan(f"zone {zone} back")
 
@@ -383,7 +381,6 @@ class RDS(Component):
         return out
 
 
-@register("aurora")
 class Aurora(RDS):
     """An Aurora cluster: a writer and Aurora Replicas on shared 3-AZ storage."""
 

@@ -24,13 +24,12 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import Done, Request
-from cloudtwin.services import register
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 
 class Work:
@@ -42,15 +41,14 @@ class Work:
         self.t_in, self.duration, self.cb, self.arg, self.copy = t_in, duration, cb, arg, copy
 
 
-@register("redshift")
 class Redshift(Component):
     """One provisioned cluster."""
 
     kind = "redshift"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.qtime = make_sampler(spec.query_time, stream(sim.seed, f"{name}.query_time"))
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.qtime = make_sampler(spec.query_time, ctx.stream(f"{name}.query_time"))
         self.running = 0
         self.queue: deque[Work] = deque()
         self.wait = Histogram()
@@ -63,14 +61,14 @@ class Redshift(Component):
 
     def build(self) -> None:
         if self.spec.load_bucket:
-            self.bucket = self.sim.components[self.spec.load_bucket]
+            self.bucket = self.ctx.components[self.spec.load_bucket]
 
     def start(self) -> None:
         if self.spec.load_every is not None:
             self.engine.every(self.spec.load_every, self._scheduled_load, start=self.spec.load_every)
 
     # ---- work ---------------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         if op == "load":
             self.load(done, req)

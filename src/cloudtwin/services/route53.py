@@ -37,16 +37,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
-from cloudtwin.engine import stream
 from cloudtwin.engine.sampling import uniform_sampler
+from cloudtwin.pricing.meters import configured
 from cloudtwin.request import UNAVAILABLE, Request
-from cloudtwin.services import register
 from cloudtwin.spec.components import R53HealthCheck
 from cloudtwin.spec.components import Record as RecordSpec
 from cloudtwin.spec.components import Route53 as Route53Spec
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 A_TTL = 300.0  # A record TTL when omitted (assumption: the Route 53 console's default)
 ALIAS_ELB_TTL = 60.0  # an alias uses the target's TTL; ELB's is 60 s (assumption) [aws-facts §4]
@@ -85,27 +84,26 @@ class _Record:
         return not (self.spec.alias and self.spec.evaluate_target_health and not self.target.has_healthy())
 
 
-@register("route53")
 class Route53(Component):
     """A hosted zone's records and the clients' resolver caches."""
 
     kind = "route53"
     needs_client = True
 
-    def __init__(self, name: str, spec: Route53Spec, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
+    def __init__(self, name: str, spec: Route53Spec, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
         self.default = spec.records[0].name
         self.records: list[_Record] = []
         self.by_name: dict[str, list[_Record]] = {}
         self.single = len({r.name for r in spec.records}) == 1
-        self.pick = uniform_sampler(stream(sim.seed, f"{name}.weighted"))
+        self.pick = uniform_sampler(ctx.stream(f"{name}.weighted"))
         self.queries = 0
         self.alias_queries = 0  # free when the alias targets an AWS resource [aws-facts §4]
         self.dead_ip = 0
 
     def build(self) -> None:
         for i, r in enumerate(self.spec.records):
-            rec = _Record(r, self.sim.components[r.alias or r.a or ""], i)
+            rec = _Record(r, self.ctx.components[r.alias or r.a or ""], i)
             self.records.append(rec)
             self.by_name.setdefault(r.name, []).append(rec)
             if not r.alias:
@@ -114,7 +112,7 @@ class Route53(Component):
     def start(self) -> None:
         for rec in self.records:
             if rec.check is not None:
-                gen = stream(self.sim.seed, f"{self.name}.health[{rec.idx}]")
+                gen = self.ctx.stream(f"{self.name}.health[{rec.idx}]")
                 self.engine.after(float(gen.random()) * rec.check.interval, self._check, rec)
 
     # ---- health checks ---------------------------------------------------------------
@@ -124,7 +122,7 @@ class Route53(Component):
         if rec.spec.alias:
             passed = bool(rec.target.answers())
         else:
-            owner = self.sim.ip_owner.get(rec.address())
+            owner = self.ctx.addresses.owner.get(rec.address())
             passed = owner is not None and owner.up
         thr = rec.check.failure_threshold  # flips status either way [aws-facts §4]
         if passed:
@@ -139,7 +137,7 @@ class Route53(Component):
             rec.healthy = not rec.healthy
             state = "healthy" if rec.healthy else "unhealthy"
             what = rec.spec.failover or (f"weight {rec.spec.weight}" if rec.spec.weight is not None else "")
-            self.sim.event("health", f"{self.name}: record {rec.spec.name} ({what or 'simple'}) {state}",
+            self.ctx.event("health", f"{self.name}: record {rec.spec.name} ({what or 'simple'}) {state}",
                            component=self.name, record=rec.spec.name, state=state)
 
     # ---- resolution -----------------------------------------------------------------
@@ -171,7 +169,7 @@ class Route53(Component):
             self.alias_queries += 1
         return chosen.address(), chosen.ttl
 
-    def handle(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
         self.requests += 1
         name = op or self.default  # a workload passes its `host:` as the operation
         c = req.client
@@ -186,7 +184,7 @@ class Route53(Component):
             else:
                 addr = ent[1]
         if addr.__class__ is str:
-            owner = self.sim.ip_owner.get(addr)
+            owner = self.ctx.addresses.owner.get(addr)
             if owner is None:  # nothing answers at that IP any more
                 self.errors += 1
                 self.dead_ip += 1
@@ -207,4 +205,16 @@ class Route53(Component):
         out["queries"] = self.queries
         out["dead_ip_errors"] = self.dead_ip
         out["records"] = {f"{r.spec.name}#{r.idx}": ("healthy" if r.healthy else "unhealthy") for r in self.records}
+        return out
+
+    def usage(self) -> dict[str, float]:
+        """The hosted zone and health checks over the window (:mod:`cloudtwin.pricing.meters`),
+        and the queries resolvers sent (a client's cached answer sends none); queries answered
+        from an alias record are free [aws-facts §4]."""
+        out = configured(self.spec, self.ctx.arch, self.engine.now / 3600.0)
+        alias = self.alias_queries
+        if self.queries - alias > 0:
+            out["DNS-Queries"] = float(self.queries - alias)
+        if alias:
+            out["DNS-Queries-Alias"] = float(alias)
         return out

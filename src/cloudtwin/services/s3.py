@@ -47,16 +47,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import MessageFactory, producer_arg
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
-from cloudtwin.services import register
 from cloudtwin.services.s3_notify import Notifier
 from cloudtwin.spec.s3 import MAX_PUT
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 WRITE, READ = 0, 1
 RATE = (3_500.0, 5_500.0)  # per partitioned prefix: PUT/COPY/POST/DELETE, GET/HEAD [aws-facts §12 Request rate]
@@ -75,16 +74,15 @@ class WorkloadProducer(MessageFactory):
         self.egress = spec.response_size is None  # else the (network) meter bills its replies
 
 
-@register("s3")
 class S3(Component):
     """One bucket."""
 
     kind = "s3"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
-        self.pick = uniform_sampler(stream(sim.seed, f"{name}.prefix"))
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
+        self.pick = uniform_sampler(ctx.stream(f"{name}.prefix"))
         self.notifier = Notifier(self)
         self.shared = [f"p{i}/" for i in range(spec.prefixes)]
         up = spec.user_prefixes
@@ -104,13 +102,13 @@ class S3(Component):
     def build(self) -> None:
         self.notifier.build()
         if self.spec.user_prefixes is not None:
-            self.pool = self.sim.components[self.spec.user_prefixes.pool]
+            self.pool = self.ctx.components[self.spec.user_prefixes.pool]
 
     def producer_arg(self, workload: str, spec: Any) -> MessageFactory:
         """What a workload entering here passes with each request (see WorkloadRun)."""
         if spec.message is None and spec.response_size is not None:
             return producer_arg(self, workload, spec)  # nothing bucket-specific to carry
-        return WorkloadProducer(spec, self.sim.seed, f"workload.{workload}.message")
+        return WorkloadProducer(spec, self.ctx.seed, f"workload.{workload}.message")
 
     # ---- service-to-service API ----------------------------------------------
     def write_object(self, prefix: str, size: float, user: int | None = None) -> str | None:
@@ -136,7 +134,7 @@ class S3(Component):
         self.service_gets += n
 
     # ---- requests -------------------------------------------------------------
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         prefix, owner, err = self._address(req, arg)
         if err is None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.messaging import Message, ledger_of
 from cloudtwin.services.eventbridge import event_attrs
 
@@ -57,12 +57,12 @@ class Notifier:
 
     def __init__(self, bucket: S3) -> None:
         self.bucket = bucket
-        sim = bucket.sim
+        ctx = bucket.ctx
         self.engine = bucket.engine
-        self.ledger = ledger_of(sim)
+        self.ledger = ledger_of(ctx)
         spec = bucket.spec
-        self.edelay = make_sampler(spec.event_delay, stream(sim.seed, f"{bucket.name}.events"))
-        self.ndelay = make_sampler(spec.notification_delay, stream(sim.seed, f"{bucket.name}.notifications"))
+        self.edelay = make_sampler(spec.event_delay, ctx.stream(f"{bucket.name}.events"))
+        self.ndelay = make_sampler(spec.notification_delay, ctx.stream(f"{bucket.name}.notifications"))
         self.base = {"source": "aws.s3", "detail-type": "Object Created", "detail.bucket.name": bucket.name}
         self.bus: Any = None
         self.configs: list[_Config] = []
@@ -70,7 +70,7 @@ class Notifier:
         self.events = self.unmatched = 0
 
     def build(self) -> None:
-        comps = self.bucket.sim.components
+        comps = self.bucket.ctx.components
         spec = self.bucket.spec
         if spec.events is not None:
             self.bus = comps[spec.events]

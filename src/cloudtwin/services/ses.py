@@ -37,24 +37,22 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.request import THROTTLED, Done, Request
-from cloudtwin.services import register
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 DAY = 86_400.0
 
 
-@register("ses")
 class SES(Component):
     """One account's SES sending in one Region."""
 
     kind = "ses"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
         self.rate: float = spec.rate
         self.quota: int = spec.quota
         self.burst = max(1.0, self.rate)  # one second's worth of emails (assumption)
@@ -62,13 +60,13 @@ class SES(Component):
         self.t_fill = 0.0
         self.window: deque[list[float]] = deque()  # [second, emails sent in it], oldest first
         self.in_window = 0
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
-        self.recipient = (make_sampler(spec.recipients, stream(sim.seed, f"{name}.recipients"))
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
+        self.recipient = (make_sampler(spec.recipients, ctx.stream(f"{name}.recipients"))
                           if spec.recipients is not None else None)
         self.per_recipient: dict[int, int] = {}
         self.sent = self.throttled_rate = self.throttled_quota = self.unaddressed = 0
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         if op not in ("send", ""):
             raise ValueError(f"ses has no operation {op!r}")
         self.requests += 1

@@ -40,17 +40,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches, producer_arg
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import REJECTED, SERVER_ERROR, TIMEOUT, Done, Request
-from cloudtwin.services import register
 from cloudtwin.services.sqs import CHUNK
 from cloudtwin.spec.messaging import SNS_MAX_SIZE, subscription_protocol
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 EMAIL_TPS = 10.0  # per account [aws-facts §7 Email delivery rate]
 HTTP_RETRY_CAP = 3600.0  # total retry time of an HTTP/S delivery [aws-facts §7]
@@ -148,7 +147,7 @@ class _Delivery:
                 topic.drop(self, "sns_email_subscription_deactivated")
             elif not topic.email_ok():
                 sub.active = False
-                topic.sim.event("messages", f"sns {topic.name}: email subscription {sub.i} deactivated "
+                topic.ctx.event("messages", f"sns {topic.name}: email subscription {sub.i} deactivated "
                                 f"(over {EMAIL_TPS:g} emails/s per account)")
                 topic.drop(self, "sns_email_subscription_deactivated")
             elif topic.u() < sub.error_rate:
@@ -193,27 +192,26 @@ class _HttpTry:
             self.d.failed(TIMEOUT)
 
 
-@register("sns")
 class SNS(Component):
     """One SNS topic and its subscriptions."""
 
     kind = "sns"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.ledger = ledger_of(sim)
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
-        self.dlat = make_sampler(spec.delivery_latency, stream(sim.seed, f"{name}.delivery"))
-        self.u = uniform_sampler(stream(sim.seed, f"{name}.endpoint"))
-        self.factory = MessageFactory(None, sim.seed, f"{name}.message")
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.ledger = ledger_of(ctx)
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
+        self.dlat = make_sampler(spec.delivery_latency, ctx.stream(f"{name}.delivery"))
+        self.u = uniform_sampler(ctx.stream(f"{name}.endpoint"))
+        self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
         self.http_timeout: float = spec.http_timeout
         self.subs: list[_Sub] = []
         self.pending: dict[int, _Delivery] = {}
         self.publishes = self.rejected = self.unmatched = self.api_requests = 0
 
     def build(self) -> None:
-        comps = self.sim.components
-        arch = self.sim.arch.components
+        comps = self.ctx.components
+        arch = self.ctx.arch.components
         for i, s in enumerate(self.spec.subscriptions):
             self.subs.append(_Sub(i, s, subscription_protocol(s, arch) or "http", comps))
 
@@ -221,14 +219,14 @@ class SNS(Component):
         """What a workload entering here passes with each request (see WorkloadRun)."""
         return producer_arg(self, workload, spec)
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         """Publish from a workload or a handler's ``call: <topic>.publish``."""
         self.requests += 1
         factory = arg if isinstance(arg, MessageFactory) else self.factory
         err = None
         if factory.size > SNS_MAX_SIZE:
             if not self.rejected:
-                self.sim.event("messages", f"sns {self.name}: rejected a {factory.size:,.0f}-byte message; "
+                self.ctx.event("messages", f"sns {self.name}: rejected a {factory.size:,.0f}-byte message; "
                                f"the limit is {SNS_MAX_SIZE:,} bytes")
             err = REJECTED
             self.rejected += 1
@@ -301,10 +299,11 @@ class SNS(Component):
     def email_ok(self) -> bool:
         """The account-wide email rate (a token bucket of one second's worth)."""
         now = self.engine.now
-        tat = max(now, getattr(self.sim, "sns_email_tat", 0.0))
+        acct = self.ctx.account
+        tat = max(now, acct.sns_email_tat)
         if tat - now > 1.0 - 1.0 / EMAIL_TPS:
             return False
-        self.sim.sns_email_tat = tat + 1.0 / EMAIL_TPS  # type: ignore[attr-defined]
+        acct.sns_email_tat = tat + 1.0 / EMAIL_TPS
         return True
 
     # ---- metrics ------------------------------------------------------------

@@ -48,16 +48,15 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
-from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import DELIVERED, Message, MessageFactory, ledger_of, producer_arg
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
-from cloudtwin.services import register
 from cloudtwin.services.sqs_store import COMPACT, INFLIGHT, QueueStore
 
 if TYPE_CHECKING:
-    from cloudtwin.simulation import Simulation
+    from cloudtwin.context import Context
 
 FIFO_TPS = 300.0  # API calls/s per action without batching [aws-facts §6 FIFO throughput]
 FIFO_BURST = 1.0  # assumption: one second's worth of calls may arrive at once
@@ -82,15 +81,14 @@ class _Waiter:
 
 
 
-@register("sqs")
 class SQS(QueueStore, Component):
     """One SQS queue."""
 
     kind = "sqs"
 
-    def __init__(self, name: str, spec: Any, sim: Simulation) -> None:
-        super().__init__(name, spec, sim)
-        self.ledger = ledger_of(sim)
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.ledger = ledger_of(ctx)
         self.fifo: bool = spec.fifo
         self.vis: float = spec.visibility_timeout
         self.retention: float = spec.retention
@@ -99,10 +97,10 @@ class SQS(QueueStore, Component):
         self.max_receives: int = spec.max_receive_count
         self.dup_rate: float = 0.0 if spec.fifo else spec.duplicate_rate
         self.inflight_limit = INFLIGHT_LIMIT[spec.fifo]
-        self.lat = make_sampler(spec.latency, stream(sim.seed, f"{name}.latency"))
+        self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
         self.zero_lat = spec.latency.kind == "const" and spec.latency.params[0] == 0.0
-        self.u = uniform_sampler(stream(sim.seed, f"{name}.duplicates"))
-        self.factory = MessageFactory(None, sim.seed, f"{name}.message")
+        self.u = uniform_sampler(ctx.stream(f"{name}.duplicates"))
+        self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
         self.dlq: SQS | None = None
         self._init_store()
         self._tat = [0.0, 0.0]  # FIFO send / receive rate limits (GCRA)
@@ -116,7 +114,7 @@ class SQS(QueueStore, Component):
 
     def build(self) -> None:
         if self.spec.dlq is not None:
-            self.dlq = self.sim.components[self.spec.dlq]  # type: ignore[assignment]
+            self.dlq = self.ctx.components[self.spec.dlq]  # type: ignore[assignment]
 
     def producer_arg(self, workload: str, spec: Any) -> MessageFactory:
         """What a workload entering here passes with each request (see WorkloadRun)."""
@@ -126,7 +124,7 @@ class SQS(QueueStore, Component):
     def _admit(self, size: float) -> str | None:
         if size > self.max_size:
             if not self.rejected:
-                self.sim.event("messages", f"sqs {self.name}: rejected a {size:,.0f}-byte message; the limit "
+                self.ctx.event("messages", f"sqs {self.name}: rejected a {size:,.0f}-byte message; the limit "
                                f"is {self.max_size:,.0f} bytes (max_message_size)")
             self.rejected += 1
             return REJECTED
@@ -144,7 +142,7 @@ class SQS(QueueStore, Component):
         self._tat[action] = tat + 1.0 / FIFO_TPS
         return True
 
-    def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+    def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         """SendMessage from a workload or a handler's ``call: <queue>.send``."""
         self.requests += 1
         factory = arg if isinstance(arg, MessageFactory) else self.factory

@@ -136,7 +136,7 @@ def _components(located: Located) -> tuple[Any, list[Any]]:
     """Validate each component against its type's model (only the models the spec uses are
     built); return the data with the valid ones in place, and the errors of the others with
     their ``loc`` under ``components.<name>``."""
-    from cloudtwin.spec.components import COMPONENT_MODELS
+    from cloudtwin.catalogue import ROWS, resolve
 
     data = located.data
     comps = data.get("components") if isinstance(data, dict) else None
@@ -146,7 +146,7 @@ def _components(located: Located) -> tuple[Any, list[Any]]:
     errors: list[Any] = []
     for name, raw in comps.items():
         t = raw.get("type") if isinstance(raw, dict) else None
-        cls = COMPONENT_MODELS.get(t) if isinstance(t, str) else None
+        cls = resolve(ROWS[t].spec_model) if isinstance(t, str) and t in ROWS else None
         if cls is None:
             built[name] = raw  # Architecture reports an unknown or missing type
             continue

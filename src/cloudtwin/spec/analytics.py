@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cloudtwin.spec.base import Dist, Duration, Model, Rate, Size
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Rate, Size
 from cloudtwin.spec.units import parse_distribution
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
@@ -67,7 +67,7 @@ class FirehoseTransform(Model):
         return v
 
 
-class Firehose(Model):
+class Firehose(ComponentSpec):
     type: Literal["firehose"]
     source: Name | None = None  # a kinesis stream; none: Direct PUT
     s3: Name  # the destination bucket (the staging bucket of a Redshift destination)
@@ -127,7 +127,7 @@ class Firehose(Model):
         return 3600.0 if self.redshift else 86_400.0  # Redshift: AWS's default 3,600 s (assumption)
 
 
-class Athena(Model):
+class Athena(ComponentSpec):
     type: Literal["athena"]
     bucket: Name  # the table's data
     prefix: Prefix = ""
@@ -147,7 +147,7 @@ class Athena(Model):
     timeout: Duration = Field(1800.0, ge=1, le=14_400)  # default unconfirmed; at most 240 min [§18]
 
 
-class Redshift(Model):
+class Redshift(ComponentSpec):
     type: Literal["redshift"]
     node_type: Literal["dc2.large", "dc2.8xlarge", "ra3.xlplus", "ra3.4xlarge", "ra3.16xlarge"] = "dc2.large"
     nodes: int = Field(2, ge=1, le=128)
@@ -160,7 +160,7 @@ class Redshift(Model):
     load_overhead: Duration = Field(2.0, ge=0)  # per COPY (assumption)
 
 
-class QuickSight(Model):
+class QuickSight(ComponentSpec):
     type: Literal["quicksight"]
     source: Name  # an athena workgroup or a redshift cluster
     mode: Literal["spice", "direct"] = "spice"

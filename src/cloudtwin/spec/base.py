@@ -55,6 +55,13 @@ class Model(BaseModel):
         return data
 
 
+class ComponentSpec(Model):
+    """The spec of one component: every type's model derives from this and narrows ``type``
+    to its own name(s) (the catalogue, :mod:`cloudtwin.catalogue`, maps one to the other)."""
+
+    type: str
+
+
 def _dist(of: str) -> Any:
     def parse(v: Any) -> Distribution:
         return v if isinstance(v, Distribution) else parse_distribution(v, of=of)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from cloudtwin.spec.base import Dist, Model, Rate, what_is
+from cloudtwin.spec.base import ComponentSpec, Dist, Model, Rate, what_is
 from cloudtwin.spec.units import parse_distribution
 
 Path = tuple[str | int, ...]
@@ -25,7 +25,7 @@ def _d(text: str) -> Any:
     return parse_distribution(text)
 
 
-class Cognito(Model):
+class Cognito(ComponentSpec):
     type: Literal["cognito"]
     users: int = Field(10_000, ge=0, le=100_000_000)  # assumption: as many as a workload's default clients
     sign_in_latency: Dist = Field(default_factory=lambda: _d("lognormal(median=150ms, p99=600ms)"))  # assumption

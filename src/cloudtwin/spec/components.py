@@ -5,21 +5,12 @@ A default marked "assumption" has no documented source; docs/spec.md lists them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Field, model_validator
 
 from cloudtwin.engine.sampling import Distribution
-from cloudtwin.spec.analytics import Athena, Firehose, QuickSight, Redshift
-from cloudtwin.spec.base import Dist, Duration, Model, Size
-from cloudtwin.spec.cognito import Cognito
-from cloudtwin.spec.dynamodb import DAX, DynamoDB
-from cloudtwin.spec.edge import CloudFront
-from cloudtwin.spec.events import ECS, CloudTrail, EventBridge
-from cloudtwin.spec.messaging import SNS, SQS, Lambda
-from cloudtwin.spec.s3 import S3
-from cloudtwin.spec.serverless import ApiGateway, Kinesis
-from cloudtwin.spec.ses import SES
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Size
 from cloudtwin.spec.steps import Step
 from cloudtwin.spec.units import parse_distribution
 
@@ -32,7 +23,7 @@ def _d(text: str) -> Distribution:
 
 
 # ---------------------------------------------------------------- compute
-class Compute(Model):
+class Compute(ComponentSpec):
     """What EC2 instances and ASG members share."""
 
     instance_type: str = "m5.large"
@@ -118,6 +109,11 @@ class Purchase(Model):
     reserved: int = Field(0, ge=0)  # on-demand instances billed at the reserved rate
     spot: int = Field(0, ge=0)
 
+    def split(self, desired: int) -> dict[str, int]:
+        """Instances per purchase option at ``desired`` capacity (on-demand takes the rest)."""
+        od = self.on_demand if self.on_demand is not None else max(desired - self.spot - self.reserved, 0)
+        return {"spot": self.spot, "reserved": self.reserved, "on_demand": od}
+
 
 class ASG(Compute):
     type: Literal["asg"]
@@ -157,7 +153,7 @@ class Stickiness(Model):
     duration: Duration = Field(86_400.0, ge=1, le=604_800)  # 1 s-7 d, default 1 d [aws-facts §1]
 
 
-class LoadBalancer(Model):
+class LoadBalancer(ComponentSpec):
     type: Literal["alb", "nlb", "clb"]
     targets: Name | list[Name]
     algorithm: Literal["round_robin", "least_outstanding_requests"] = "round_robin"
@@ -211,13 +207,13 @@ class Record(Model):
         return self
 
 
-class Route53(Model):
+class Route53(ComponentSpec):
     type: Literal["route53"]
     records: list[Record] = Field(min_length=1)
 
 
 # ---------------------------------------------------------------- data stores
-class ElastiCache(Model):
+class ElastiCache(ComponentSpec):
     type: Literal["elasticache"]
     engine: Literal["redis", "memcached"] = "redis"
     node_type: str = "cache.m5.large"
@@ -238,7 +234,7 @@ class ElastiCache(Model):
         return self
 
 
-class RDS(Model):
+class RDS(ComponentSpec):
     type: Literal["rds", "aurora"]
     engine: Literal["postgres", "mysql", "mariadb", "aurora-postgresql", "aurora-mysql"] = "postgres"
     instance_class: str = "db.m5.large"
@@ -256,7 +252,7 @@ class RDS(Model):
     backup_retention: int = Field(1, ge=0, le=35)  # days; API default 1, 0 disables (RDS user guide, not aws-facts)
 
 
-class EFS(Model):
+class EFS(ComponentSpec):
     type: Literal["efs"]
     zones: list[Zone] | None = None  # mount targets; default one per spec zone
     latency: Dist = Field(default_factory=lambda: _d("lognormal(median=2ms, p99=10ms)"))  # assumption
@@ -264,7 +260,7 @@ class EFS(Model):
     encrypted: bool = False  # at-rest encryption (assumption: the API default)
 
 
-class EBS(Model):
+class EBS(ComponentSpec):
     type: Literal["ebs"]
     zone: Zone | None = None  # an EBS volume lives in one AZ [aws-facts §3]
     volume_type: Literal["gp2", "gp3", "io1", "io2"] = "gp3"
@@ -290,58 +286,3 @@ class EBS(Model):
 
 # gp3 16k, io1/io2 64k, io2 Block Express 256k [aws-facts §3]; gp2 scales with size
 EBS_MAX_IOPS: dict[str, int | None] = {"gp2": None, "gp3": 16_000, "io1": 64_000, "io2": 256_000}
-
-
-def _component_kind(v: Any) -> str | None:
-    t = v.get("type") if isinstance(v, dict) else getattr(v, "type", None)
-    return t if isinstance(t, str) else None
-
-
-Component = Annotated[
-    Annotated[EC2, Tag("ec2")]
-    | Annotated[ASG, Tag("asg")]
-    | Annotated[LoadBalancer, Tag("alb")]
-    | Annotated[LoadBalancer, Tag("nlb")]
-    | Annotated[LoadBalancer, Tag("clb")]
-    | Annotated[Route53, Tag("route53")]
-    | Annotated[ElastiCache, Tag("elasticache")]
-    | Annotated[RDS, Tag("rds")]
-    | Annotated[RDS, Tag("aurora")]
-    | Annotated[EFS, Tag("efs")]
-    | Annotated[EBS, Tag("ebs")]
-    | Annotated[SQS, Tag("sqs")]
-    | Annotated[SNS, Tag("sns")]
-    | Annotated[Lambda, Tag("lambda")]
-    | Annotated[ApiGateway, Tag("apigateway")]
-    | Annotated[Kinesis, Tag("kinesis")]
-    | Annotated[EventBridge, Tag("eventbridge")]
-    | Annotated[ECS, Tag("ecs")]
-    | Annotated[CloudTrail, Tag("cloudtrail")]
-    | Annotated[S3, Tag("s3")]
-    | Annotated[Cognito, Tag("cognito")]
-    | Annotated[DynamoDB, Tag("dynamodb")]
-    | Annotated[DAX, Tag("dax")]
-    | Annotated[Firehose, Tag("firehose")]
-    | Annotated[Athena, Tag("athena")]
-    | Annotated[Redshift, Tag("redshift")]
-    | Annotated[QuickSight, Tag("quicksight")]
-    | Annotated[CloudFront, Tag("cloudfront")]
-    | Annotated[SES, Tag("ses")],
-    Discriminator(_component_kind),
-]
-
-# Each component type's model. A spec's components are validated one by one against these
-# (see cloudtwin.spec.validate_data), so only the models a spec uses are ever built: the
-# schema of every model is built on first use (``defer_build``), which keeps start-up
-# independent of how many component types the twin knows.
-COMPONENT_MODELS: dict[str, type[Model]] = {
-    "ec2": EC2, "asg": ASG, "alb": LoadBalancer, "nlb": LoadBalancer, "clb": LoadBalancer, "route53": Route53,
-    "elasticache": ElastiCache, "rds": RDS, "aurora": RDS, "efs": EFS, "ebs": EBS, "sqs": SQS, "sns": SNS,
-    "lambda": Lambda, "apigateway": ApiGateway, "kinesis": Kinesis, "eventbridge": EventBridge, "ecs": ECS,
-    "cloudtrail": CloudTrail, "s3": S3, "cognito": Cognito, "dynamodb": DynamoDB, "dax": DAX, "firehose": Firehose,
-    "athena": Athena, "redshift": Redshift, "quicksight": QuickSight, "cloudfront": CloudFront, "ses": SES,
-}
-
-COMPONENT_TYPES = ("alb", "apigateway", "asg", "athena", "aurora", "clb", "cloudfront", "cloudtrail", "cognito",
-                   "dax", "dynamodb", "ebs", "ec2", "ecs", "efs", "elasticache", "eventbridge", "firehose", "kinesis",
-                   "lambda", "nlb", "quicksight", "rds", "redshift", "route53", "s3", "ses", "sns", "sqs")

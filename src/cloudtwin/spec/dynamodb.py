@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cloudtwin.spec.base import Dist, Duration, KeyDist, Model, Size
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Size
 from cloudtwin.spec.messaging import Zone
 from cloudtwin.spec.serverless import StreamConsumer, check_consumers
 from cloudtwin.spec.units import parse_distribution, parse_key_distribution
@@ -35,7 +35,7 @@ class TableStream(Model):
     delay: Dist = Field(default_factory=lambda: parse_distribution("lognormal(median=100ms, p99=500ms)"))
 
 
-class DynamoDB(Model):
+class DynamoDB(ComponentSpec):
     type: Literal["dynamodb"]
     capacity: Literal["on_demand", "provisioned"] = "on_demand"
     rcu: int | None = Field(None, ge=1, le=10_000_000)  # provisioned read capacity units
@@ -65,7 +65,7 @@ class DynamoDB(Model):
         return v
 
 
-class DAX(Model):
+class DAX(ComponentSpec):
     type: Literal["dax"]
     table: Name
     nodes: int = Field(3, ge=1, le=DAX_MAX_NODES)  # 3 for production (AWS DynamoDB guide, DAX cluster components)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from cloudtwin.spec.base import Dist, Duration, KeyDist, Model, Size
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Size
 from cloudtwin.spec.units import parse_distribution, parse_key_distribution
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
@@ -40,7 +40,7 @@ class Behavior(Model):
     response_size: Size | None = Field(None, ge=0)  # bytes per answer, for the transfer-out bill; none: not counted
 
 
-class CloudFront(Model):
+class CloudFront(ComponentSpec):
     type: Literal["cloudfront"]
     behaviors: list[Behavior] = Field(min_length=1, max_length=25)
     edges: int = Field(1, ge=1, le=1000)  # edge locations, each with its own cache (assumption: 1)

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from cloudtwin.spec.base import Dist, Duration, Model, Rate, Size
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Rate, Size
 from cloudtwin.spec.message import FilterPolicy, check_filter_policy
 from cloudtwin.spec.schedule import parse_schedule
 from cloudtwin.spec.steps import Step
@@ -103,7 +103,7 @@ class Rule(Model):
         return self
 
 
-class EventBridge(Model):
+class EventBridge(ComponentSpec):
     type: Literal["eventbridge"]
     rules: list[Rule] = Field(default_factory=list, max_length=MAX_RULES)
     latency: Dist = Field(default_factory=lambda: _d("lognormal(median=10ms, p99=50ms)"))  # PutEvents; assumption
@@ -144,7 +144,7 @@ class EcsScaling(Model):
     disable_scale_in: bool = False
 
 
-class ECS(Model):
+class ECS(ComponentSpec):
     type: Literal["ecs"]
     launch_type: Literal["fargate", "ec2"] = "fargate"
     cpu: float = Field(0.25, ge=0.25, le=16)  # vCPU per task; Fargate at most 16 [aws-facts §16]
@@ -189,7 +189,7 @@ class ECS(Model):
         return self
 
 
-class CloudTrail(Model):
+class CloudTrail(ComponentSpec):
     type: Literal["cloudtrail"]
     bus: Name
     service: str = Field("iam", pattern=r"^[a-z0-9-]+$", max_length=64)

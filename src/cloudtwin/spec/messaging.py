@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from cloudtwin.spec.base import Dist, Duration, Model, Size
+from cloudtwin import catalogue
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Size
 from cloudtwin.spec.message import FilterPolicy
 from cloudtwin.spec.steps import CallStep, Step
 from cloudtwin.spec.units import parse_distribution
@@ -33,7 +34,7 @@ def _d(text: str) -> Any:
     return parse_distribution(text)
 
 
-class SQS(Model):
+class SQS(ComponentSpec):
     type: Literal["sqs"]
     fifo: bool = False
     visibility_timeout: Duration = Field(30.0, le=43_200)  # default 30 s, max 12 h [aws-facts §6]
@@ -89,7 +90,7 @@ class Subscription(Model):
         return self
 
 
-class SNS(Model):
+class SNS(ComponentSpec):
     type: Literal["sns"]
     fifo: bool = False
     subscriptions: list[Subscription] = Field(default_factory=list)
@@ -108,7 +109,7 @@ class EventSource(Model):
     maximum_concurrency: int | None = Field(None, ge=2, le=1000)
 
 
-class Lambda(Model):
+class Lambda(ComponentSpec):
     type: Literal["lambda"]
     handler: list[Step] = Field(default_factory=list)
     memory: int = Field(128, ge=128, le=10_240)  # MB [aws-facts §5 Memory]; 128 is the API default
@@ -156,7 +157,7 @@ def subscription_protocol(sub: Subscription, comps: dict[str, Any]) -> str | Non
     return {"sqs": "sqs", "lambda": "lambda"}.get(kind or "", "http" if kind else None)
 
 
-HTTP_TARGETS = ("alb", "nlb", "clb", "ec2", "asg")
+HTTP_TARGETS = (*catalogue.family("load_balancer"), *catalogue.family("compute"))
 
 
 def check(arch: Any) -> list[tuple[Path, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from cloudtwin import catalogue
 from cloudtwin.spec import analytics, cognito, dynamodb, edge, events, messaging, s3, serverless, ses
 from cloudtwin.spec.base import what_is
 from cloudtwin.spec.components import ASG, EBS, EC2, ElastiCache, LoadBalancer, Route53
@@ -17,23 +18,13 @@ from cloudtwin.spec.schema import Architecture
 from cloudtwin.spec.steps import CallStep, Step
 
 COMPUTE = (EC2, ASG)
-ENTRY_TYPES = ("route53", "alb", "nlb", "clb", "ec2", "asg", "sqs", "sns", "lambda", "apigateway", "kinesis",
-               "eventbridge", "s3", "cloudtrail", "cognito", "dynamodb", "dax", "firehose", "athena", "redshift",
-               "quicksight", "cloudfront", "ses")
-OPERATIONS: dict[str, tuple[str, ...]] = {
-    "elasticache": ("get", "set", "delete"),
-    "rds": ("query", "write", "read"),
-    "aurora": ("query", "write", "read"),
-    "efs": ("read", "write"),
-    "ebs": ("read", "write"),
-    "alb": ("",), "nlb": ("",), "clb": ("",), "ec2": ("",), "asg": ("",),
-    "sqs": ("send",), "sns": ("publish",), "lambda": ("invoke", "invoke_async"),
-    "apigateway": ("",), "kinesis": ("put",),
-    "eventbridge": ("put",), "s3": ("put", "get", "delete", "list"), "cloudtrail": ("record",), "ecs": ("run_task",),
-    "cognito": ("sign_in", "sign_up"), "dynamodb": ("get", "query", "put", "update", "delete"),
-    "dax": ("get", "query", "put", "update", "delete"), "firehose": ("put",), "athena": ("query",),
-    "redshift": ("query", "load"), "quicksight": ("refresh", "view"), "cloudfront": ("get",), "ses": ("send",),
-}
+HANDLERS = (EC2, ASG, events.ECS, messaging.Lambda)  # the types that run handler steps
+
+
+def _operations() -> dict[str, tuple[str, ...]]:
+    """What a handler may call on each type (a type with none cannot be called)."""
+    return {t: r.operations for t, r in catalogue.ROWS.items() if r.operations}
+
 
 
 def walk_steps(steps: list[Step], path: Path) -> Iterator[tuple[Step, Path]]:
@@ -76,7 +67,7 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
         if isinstance(c, Route53):
             for i, r in enumerate(c.records):
                 if r.alias:
-                    need((*base, "records", i, "alias"), r.alias, ("alb", "nlb", "clb"), "alias target")
+                    need((*base, "records", i, "alias"), r.alias, catalogue.family("load_balancer"), "alias target")
                 if r.a:
                     need((*base, "records", i, "a"), r.a, ("ec2",), "A-record target")
                     a = comps.get(r.a)
@@ -92,22 +83,23 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
                     if iz != {ez}:
                         out.append(((*base, "mounts", i), f"EBS volume {m!r} is in zone {ez}; an instance "
                                     f"in zone(s) {sorted(iz)} cannot attach it (EBS is AZ-bound)"))
-        if isinstance(c, COMPUTE) or c.type in ("lambda", "ecs"):
+        if isinstance(c, HANDLERS):
             for st, p in walk_steps(c.handler, (*base, "handler")):
                 if isinstance(st, CallStep):
                     _check_call(st, p, comps, out)
     for wname, w in arch.workloads.items():
         base = ("workloads", wname)
-        need((*base, "entry"), w.entry, ENTRY_TYPES, "entry")
+        need((*base, "entry"), w.entry, catalogue.entry_types(), "entry")
         if w.sessions and w.sessions.store:
             need((*base, "sessions", "store"), w.sessions.store, ("elasticache",), "session store")
         entry = comps.get(w.entry)
         if w.host and isinstance(entry, Route53) and w.host not in {r.name for r in entry.records}:
             out.append(((*base, "host"), f"{w.host!r} is not a record of {w.entry!r}"))
+    callable_types = tuple(_operations())
     kinds_for = {
         "terminate": ("ec2", "asg", "ecs"), "replace": ("ec2", "asg"), "spot_interruption": ("ec2", "asg", "ecs"),
         "db_failover": ("rds", "aurora", "elasticache"),
-        "latency": tuple(OPERATIONS), "errors": tuple(OPERATIONS),
+        "latency": callable_types, "errors": callable_types,
     }
     for i, f in enumerate(arch.faults):
         if f.action == "az_outage":
@@ -145,7 +137,7 @@ def _sdk_retries(arch: Architecture) -> list[tuple[Path, str]]:
     out: list[tuple[Path, str]] = []
     comps = arch.components
     for n, c in comps.items():
-        if isinstance(c, COMPUTE) or c.type in ("lambda", "ecs"):
+        if isinstance(c, HANDLERS):
             for st, p in walk_steps(c.handler, ("components", n, "handler")):
                 if (isinstance(st, CallStep) and "retries" not in st.model_fields_set
                         and getattr(comps.get(st.target), "type", None) in SDK_THROTTLED):
@@ -162,7 +154,7 @@ def _check_call(st: CallStep, p: Path, comps: dict[str, Any], out: list[tuple[Pa
         out.append(((*p, "call"), f"call target {st.target!r} is not a component"))
         return
     kind = target.type
-    ops = OPERATIONS.get(kind)
+    ops = _operations().get(kind)
     if ops is None:
         out.append(((*p, "call"), f"a {kind} cannot be called from a handler"))
         return
@@ -180,7 +172,7 @@ def _cycles(arch: Architecture) -> list[tuple[Path, str]]:
     """Handlers that call back into themselves would recurse forever."""
     edges: dict[str, set[str]] = {n: set() for n in arch.components}
     for n, c in arch.components.items():
-        if isinstance(c, COMPUTE) or c.type in ("lambda", "ecs"):
+        if isinstance(c, HANDLERS):
             for st, _ in walk_steps(c.handler, ()):
                 if isinstance(st, CallStep) and st.op != "invoke_async":  # an async invoke does not wait
                     edges[n].add(st.target)

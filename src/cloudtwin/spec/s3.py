@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from cloudtwin.spec.base import Dist, Model, Size
+from cloudtwin.spec.base import ComponentSpec, Dist, Model, Size
 from cloudtwin.spec.units import parse_distribution
 
 Path = tuple[str | int, ...]
@@ -50,7 +50,7 @@ class UserPrefixes(Model):
         return v
 
 
-class S3(Model):
+class S3(ComponentSpec):
     type: Literal["s3"]
     events: Name | None = None  # the EventBridge bus that receives its events
     latency: Dist = Field(default_factory=lambda: _d("lognormal(median=20ms, p99=100ms)"))  # assumption
@@ -73,7 +73,7 @@ class S3(Model):
 
 def check(arch: Any) -> list[tuple[Path, str]]:
     """Cross-reference problems: notification targets, user-prefix and auth pools, workload ops, PUT size."""
-    from cloudtwin.spec.references import OPERATIONS
+    from cloudtwin.catalogue import ROWS
 
     out: list[tuple[Path, str]] = []
     comps = arch.components
@@ -111,7 +111,7 @@ def check(arch: Any) -> list[tuple[Path, str]]:
         if auth is not None and kind(auth.pool) != "cognito":
             out.append(((*base, "auth", "pool"), f"auth pool {auth.pool!r} must be a cognito user pool"))
         if wl.op is not None:
-            ops = OPERATIONS.get(entry.type, ("",))
+            ops = (ROWS[entry.type].operations if entry.type in ROWS else ()) or ("",)
             if wl.op not in ops:
                 allowed = ", ".join(repr(o) for o in ops if o) or "none (leave `op:` out)"
                 out.append(((*base, "op"), f"a {entry.type} entry has no operation {wl.op!r}; allowed: {allowed}"))

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cloudtwin.spec.base import Dist, Duration, Model, Rate, Size
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Rate, Size
 from cloudtwin.spec.cognito import WorkloadAuth
 from cloudtwin.spec.components import Name, Zone, _d
 from cloudtwin.spec.message import MessageSpec
@@ -173,8 +173,8 @@ class Architecture(Model):
     description: str = ""
     region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     zones: list[Zone] = Field(default_factory=lambda: ["a", "b"], min_length=1, max_length=6)
-    # validated one by one against COMPONENT_MODELS (each a `Component`), see _types
-    components: dict[Name, Any] = Field(min_length=1)
+    # each validated against its type's model in the catalogue (see _types and _components)
+    components: dict[Name, ComponentSpec] = Field(min_length=1)
     workloads: dict[Name, Workload] = Field(default_factory=dict)
     faults: list[Fault] = Field(default_factory=list)
     simulate: Simulate = Field(default_factory=Simulate)
@@ -184,34 +184,39 @@ class Architecture(Model):
     @model_validator(mode="before")
     @classmethod
     def _types(cls, data: Any) -> Any:
-        from cloudtwin.spec.components import COMPONENT_TYPES
+        from cloudtwin.catalogue import types
+
+        known = types()
 
         comps = data.get("components") if isinstance(data, dict) else None
         if isinstance(comps, dict):
             for name, c in comps.items():
                 t = c.get("type") if isinstance(c, dict) else getattr(c, "type", None)
-                if t not in COMPONENT_TYPES:
+                if t not in known:
                     import difflib
 
-                    close = difflib.get_close_matches(str(t), COMPONENT_TYPES, n=1)
+                    close = difflib.get_close_matches(str(t), known, n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     from pydantic_core import PydanticCustomError
 
                     msg = (f"unknown or missing component type {t!r}{hint} "
-                           f"(valid: {', '.join(COMPONENT_TYPES)})")
+                           f"(valid: {', '.join(known)})")
                     raise PydanticCustomError(
                         "component_type", "{msg}", {"msg": msg, "path": ("components", name, "type")}
                     )
         return data
 
-    @field_validator("components")
+    @field_validator("components", mode="before")
     @classmethod
-    def _components(cls, v: dict[str, Any]) -> dict[str, Any]:
+    def _components(cls, v: Any) -> Any:
         """Components arrive validated from :func:`cloudtwin.spec.validate_data` (which reports
         each one's problems at its own path); a mapping given directly is validated here."""
-        from cloudtwin.spec.components import COMPONENT_MODELS
+        from cloudtwin.catalogue import ROWS, resolve
 
-        return {n: c if isinstance(c, Model) else COMPONENT_MODELS[c["type"]].model_validate(c) for n, c in v.items()}
+        if not isinstance(v, dict):
+            return v
+        return {n: c if isinstance(c, Model) or not isinstance(c, dict) or c.get("type") not in ROWS
+                else resolve(ROWS[c["type"]].spec_model).model_validate(c) for n, c in v.items()}
 
     @field_validator("zones")
     @classmethod

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cloudtwin.spec.base import Dist, Duration, KeyDist, Model, Rate, Size, what_is
+from cloudtwin import catalogue
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Rate, Size, what_is
 from cloudtwin.spec.message import MessageSpec
 from cloudtwin.spec.units import parse_distribution, parse_key_distribution
 
@@ -26,7 +27,8 @@ REST_TIMEOUT_MAX = 29.0  # [aws-facts §10 REST integration timeout] (the 2024 r
 HTTP_TIMEOUT_MAX = 30.0  # [aws-facts §10 HTTP API integration timeout]
 CACHE_SIZES = (0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118.0, 237.0)  # GB [aws-facts §10 REST cache]
 SHARD_QUOTA = 500  # shards per account in us-east-1 [aws-facts §9 KDS shard quota]
-INTEGRATION_TARGETS = ("lambda", "alb", "nlb", "clb", "ec2", "asg", "kinesis", "sqs", "sns")
+INTEGRATION_TARGETS = ("lambda", *catalogue.family("load_balancer"), *catalogue.family("compute"), "kinesis", "sqs",
+                       "sns")
 WRITE_OPS = ("put", "send", "publish", "invoke_async")
 
 
@@ -80,7 +82,7 @@ class Authorizer(Model):
         return self
 
 
-class ApiGateway(Model):
+class ApiGateway(ComponentSpec):
     type: Literal["apigateway"]
     api: Literal["rest", "http"] = "rest"
     protocol: Literal["https"] = "https"  # the notes require HTTPS; API Gateway endpoints are HTTPS
@@ -124,7 +126,7 @@ class StreamConsumer(Model):
     enhanced_fan_out: bool = False
 
 
-class Kinesis(Model):
+class Kinesis(ComponentSpec):
     type: Literal["kinesis"]
     shards: int = Field(1, le=SHARD_QUOTA)
     retention: Duration = Field(86_400.0, ge=86_400, le=31_536_000)  # 24 h; up to 365 d [aws-facts §9]

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from cloudtwin.spec.base import Dist, KeyDist, Model, Rate
+from cloudtwin.spec.base import ComponentSpec, Dist, KeyDist, Rate
 from cloudtwin.spec.units import parse_distribution
 
 Path = tuple[str | int, ...]
@@ -27,7 +27,7 @@ PRODUCTION_RATE = 14.0  # emails/s: third-party guides only (weak), see the modu
 PRODUCTION_QUOTA = 50_000  # emails per 24 h: third-party guides only (weak)
 
 
-class SES(Model):
+class SES(ComponentSpec):
     type: Literal["ses"]
     sandbox: bool = True  # every new account starts in the sandbox (SES quotas page)
     max_send_rate: Rate | None = Field(None, gt=0, le=1_000_000)  # none: 1/s in the sandbox, else 14/s

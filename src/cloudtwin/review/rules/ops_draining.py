@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudtwin.review.context import Context
+from cloudtwin.review.context import LBS, Context
 from cloudtwin.review.finding import Evidence, Finding
 from cloudtwin.review.rule import Rule
 
@@ -20,7 +20,7 @@ class DrainingMismatch(Rule):
 
     def check(self, ctx: Context) -> list[Finding]:
         out = []
-        for name, c in ctx.of_type("alb", "nlb", "clb"):
+        for name, c in ctx.of_type(*LBS):
             delay = c.deregistration_delay
             timeouts = [w.timeout for w in ctx.arch.workloads.values()
                         if w.timeout is not None and name in ctx.reached_from(w.entry)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudtwin.review.context import Context
+from cloudtwin.review.context import LBS, Context
 from cloudtwin.review.finding import Evidence, Finding
 from cloudtwin.review.rule import Rule
 
@@ -42,6 +42,6 @@ def _fleets_behind(ctx: Context, name: str) -> list[str]:
     kind = ctx.kind(name)
     if kind in ("ec2", "asg"):
         return [name]
-    if kind in ("alb", "nlb", "clb"):
+    if kind in LBS:
         return list(ctx.comp(name).target_names)
     return []

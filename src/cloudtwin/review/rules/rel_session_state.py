@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudtwin.review.context import Context
+from cloudtwin.review.context import LBS, Context
 from cloudtwin.review.evidence import spec_run
 from cloudtwin.review.finding import Evidence, Finding
 from cloudtwin.review.rule import Rule
@@ -24,7 +24,7 @@ class SessionStateInInstance(Rule):
             if w.sessions is None or w.sessions.state != "instance":
                 continue
             path = ctx.reached_from(w.entry)
-            lbs = [n for n, c in ctx.of_type("alb", "nlb", "clb") if n in path]
+            lbs = [n for n, c in ctx.of_type(*LBS) if n in path]
             sticky = [n for n in lbs if ctx.comp(n).sticky is not None]
             if sticky:
                 msg = (f"workload {wname!r} keeps session state in instance memory behind sticky sessions on "

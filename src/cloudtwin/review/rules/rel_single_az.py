@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudtwin.review.context import Context
+from cloudtwin.review.context import LBS, Context
 from cloudtwin.review.evidence import az_availability
 from cloudtwin.review.finding import Evidence, Finding
 from cloudtwin.review.rule import Rule
@@ -35,7 +35,7 @@ class SingleAzTier(Rule):
                 f"there is nowhere to launch replacements.",
                 "List at least two zones (`zones: [a, b]`) so instances are spread and survive the loss of one.",
                 component=name, evidence=ev))
-        for name, c in ctx.of_type("alb", "nlb", "clb", "efs"):
+        for name, c in ctx.of_type(*LBS, "efs"):
             if not ctx.in_scope(name) and c.type != "efs":
                 continue
             zones = c.zones or ctx.arch.zones

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudtwin.review.context import Context
+from cloudtwin.review.context import LBS, Context
 from cloudtwin.review.finding import Evidence, Finding
 from cloudtwin.review.rule import Rule
 
@@ -51,6 +51,6 @@ def _first_fleets(ctx: Context, name: str, depth: int = 0) -> list[str]:
     kind = ctx.kind(name)
     if kind in ("ec2", "asg"):
         return [name]
-    if kind in ("alb", "nlb", "clb", "route53") and depth < 5:
+    if kind in (*LBS, "route53") and depth < 5:
         return sorted({f for t in ctx.edges.get(name, ()) for f in _first_fleets(ctx, t, depth + 1)})
     return []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudtwin.review.context import Context
+from cloudtwin.review.context import LBS, Context
 from cloudtwin.review.finding import Evidence, Finding
 from cloudtwin.review.rule import Rule
 
@@ -17,7 +17,7 @@ class EncryptionInTransit(Rule):
 
     def check(self, ctx: Context) -> list[Finding]:
         out = []
-        for name, c in ctx.of_type("alb", "nlb", "clb"):
+        for name, c in ctx.of_type(*LBS):
             if c.https:
                 continue
             where = "from the internet" if c.internet_facing else "inside the VPC"
