@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin import catalogue
-from cloudtwin.catalog import instance_vcpus
+from cloudtwin.sizes import instance_vcpus
 from cloudtwin.spec.components import ASG, EC2, LoadBalancer, Route53
 from cloudtwin.spec.loader import Located, Path, format_path
 from cloudtwin.spec.messaging import SNS, Lambda

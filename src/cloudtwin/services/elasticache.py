@@ -44,7 +44,7 @@ import math
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.catalog import data_keys, data_row
+from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.errors import Issue, SpecError

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.catalog import instance_vcpus
+from cloudtwin.sizes import instance_vcpus
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.handler import CALL, CPU, CStep, compile_steps

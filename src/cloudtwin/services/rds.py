@@ -46,7 +46,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.catalog import data_keys, data_row
+from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import Distribution, Sampler
