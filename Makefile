@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test test-quick golden bench lint clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (or run: make PY=python3 ...)"; exit 2; }
@@ -28,6 +28,14 @@ demo: $(STAMP)
 
 test: $(DEVSTAMP)
 	$(BIN)/python -m pytest
+
+# the loop while developing: everything but the long statistical runs and the golden results
+test-quick: $(DEVSTAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+# rewrite tests/golden/ after a change that moves a number on purpose (say why in the commit)
+golden: $(STAMP)
+	$(BIN)/python tools/golden.py
 
 bench: $(DEVSTAMP)
 	$(BIN)/python -m compileall -q src >/dev/null  # cached bytecode, as pip gives the baselines
