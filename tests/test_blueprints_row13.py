@@ -141,6 +141,7 @@ def test_every_uploaded_photo_gets_exactly_one_thumbnail(res: Results) -> None:
     assert res.component("missed-thumbnails")["requests"] == 0
 
 
+@pytest.mark.slow
 def test_thumbnails_written_back_into_the_notified_prefix_loop() -> None:
     """The recursion trap: thumbnails written into the uploader's folder of `photos` match the
     notification's prefix, so each thumbnail triggers another, for as long as the run lasts."""

@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import pytest
 import yaml
 
 import cloudtwin
@@ -71,6 +72,7 @@ def test_blueprint_is_row_4() -> None:
     assert not arch.components["lb"].stickiness  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 def test_hit_ratio_rises_and_db_load_falls_with_the_ttl() -> None:
     runs = [by_ttl(t) for t in ("30s", "5m", "30m")]
     hit = [r.component("cache")["hit_ratio"] for r in runs]

@@ -47,6 +47,7 @@ def test_below_capacity_nothing_is_retried() -> None:
     assert w["retries"] == 0 and w["failed"] == 0 and s["throttled"] == 0
 
 
+@pytest.mark.slow
 def test_retries_are_bounded_and_backoff_grows() -> None:
     # everything is throttled after the first second: each request tries 1 + 2 times, then fails
     w, s = run(3000, ", retries: 2, backoff: 100ms")
@@ -58,6 +59,7 @@ def test_retries_are_bounded_and_backoff_grows() -> None:
     assert w["latency_ms"]["max"] < 300 + 3 * 60
 
 
+@pytest.mark.slow
 def test_a_client_timeout_ends_the_retries() -> None:
     w, s = run(3000, ", retries: 10, backoff: 2s, timeout: 1s")
     assert w["errors"]["timeout"] > 0

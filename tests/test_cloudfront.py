@@ -56,6 +56,7 @@ def test_the_hit_ratio_matches_the_ttl_cache_formula() -> None:
     assert float(np.mean(series[1:])) == pytest.approx(expect, abs=0.01)
 
 
+@pytest.mark.slow
 def test_the_hit_ratio_rises_with_ttl_and_skew_and_origin_requests_equal_misses() -> None:
     ratios = {}
     for ttl, s in (("10s", 1.1), ("60s", 1.1), ("600s", 1.1), ("60s", 0.8), ("60s", 1.4)):
@@ -100,6 +101,7 @@ simulate: {{duration: 300s}}
 """
 
 
+@pytest.mark.slow
 def test_a_cached_static_behavior_cuts_origin_requests_by_its_hit_ratio() -> None:
     """80 % static from S3 (cached 24 h), 20 % API (uncached): the same traffic with and
     without the static cache. S3's requests fall by exactly the static hit ratio; the API

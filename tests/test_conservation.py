@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -139,6 +140,7 @@ def note_coverage(r: Results) -> None:
                 event(f"some {kind}")
 
 
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(specs(), st.integers(0, 2**32))
 def test_requests_and_sessions_are_conserved(spec: dict[str, Any], seed: int) -> None:
@@ -148,6 +150,7 @@ def test_requests_and_sessions_are_conserved(spec: dict[str, Any], seed: int) ->
     note_coverage(r)
 
 
+@pytest.mark.slow
 @settings(max_examples=40)
 @given(specs(), st.integers(0, 2**32))
 def test_nothing_is_stuck_after_a_long_drain(spec: dict[str, Any], seed: int) -> None:

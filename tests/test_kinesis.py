@@ -266,6 +266,7 @@ simulate: {duration: 30s}
     assert k["rejected"] == w["failed"] and k["accepted"] == 0 and k["throttled"] == 0
 
 
+@pytest.mark.slow
 def test_records_kept_without_a_consumer_cost_memory_per_second_not_per_record() -> None:
     """A stream with no consumer keeps its records (in flight) until retention, held as
     per-second counts: they all expire after 24 h and the ledger balances."""

@@ -226,6 +226,7 @@ def test_partial_batch_failures_keep_good_messages_out_of_the_dlq(rbif: bool) ->
     assert res["messages"]["lost"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rho, seeds", [(0.7, (1,)), (0.8, (1, 2))])
 def test_an_sqs_queue_drained_by_c_single_slot_workers_is_mmc(rho: float, seeds: tuple[int, ...]) -> None:
     """Queueing truth: Poisson sends, c = 4 pollers (maximum_concurrency) each invoking with a

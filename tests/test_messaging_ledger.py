@@ -189,6 +189,7 @@ def topology(draw: Any) -> dict[str, Any]:
             "simulate": {"duration": f"{draw(st.integers(60, 240))}s", "seed": draw(st.integers(0, 1000))}}
 
 
+@pytest.mark.slow
 @settings(max_examples=40)
 @given(topology())
 def test_every_copy_is_accounted_for_on_random_topologies(spec: dict[str, Any]) -> None:

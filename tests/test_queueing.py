@@ -113,6 +113,7 @@ def test_theory_matches_textbook_values_and_closed_forms() -> None:
 
 
 # ---- M/M/c mean response time vs Erlang C ------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize(("c", "rho"), [(1, 0.5), (16, 0.8)])
 def test_mmc_mean_latency_matches_erlang_c_below_saturation(c: int, rho: float) -> None:
     r, _ = run(c, rho, 1)
@@ -147,6 +148,7 @@ def test_mmc_latency_percentiles_match_theory_below_saturation(c: int, rho: floa
         assert lat[key] / 1000 == pytest.approx(mmc_response_quantile(lam, S, c, q), rel=0.02), key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("c", "rho"), [(1, 0.5), (16, 0.8), (4, 0.9), (8, 0.95)])
 def test_utilization_equals_rho(c: int, rho: float) -> None:
     r, sim = run(c, rho, 1)
@@ -174,6 +176,7 @@ def test_littles_law(c: int, rho: float) -> None:
 
 
 # ---- M/M/∞ -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_mm_infinity_has_no_wait() -> None:
     """200 workers at an offered load of 20 Erlangs: P(all busy) is ~1e-100, so no
     request ever waits. Then the response time is the service time itself."""

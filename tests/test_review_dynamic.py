@@ -134,6 +134,7 @@ def test_over_provisioning_flips_on_measured_utilisation() -> None:
     assert found == [] and "web 45%" in note
 
 
+@pytest.mark.slow
 def test_single_az_blueprint_outage_is_measured() -> None:
     rep = review(load_spec("simple-web-app-single-az"), simulate=True)
     f = rep.by_rule("CT-REL-001")[0]
@@ -144,6 +145,7 @@ def test_single_az_blueprint_outage_is_measured() -> None:
     assert names == ["spec", "az_outage", "load_2x"]
 
 
+@pytest.mark.slow
 def test_multi_az_blueprint_is_proven_statically_stable() -> None:
     rep = review(load_spec("simple-web-app"), simulate=True)
     assert rep.by_rule("CT-REL-012") == []

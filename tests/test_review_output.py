@@ -51,6 +51,7 @@ def test_every_blueprint_reviews_to_valid_sarif(name: str) -> None:
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
 
 
+@pytest.mark.slow
 def test_sarif_with_simulation_is_valid_and_carries_evidence(tmp_path: Path) -> None:
     out = tmp_path / "r.sarif"
     res = runner.invoke(app, ["review", "simple-web-app-single-az", "--simulate", "--format", "sarif",

@@ -98,6 +98,7 @@ def test_ebs_is_unavailable_during_its_az_outage_and_back_after() -> None:
     assert r.workload("users")["availability"] == pytest.approx(4 / 6, abs=0.01)
 
 
+@pytest.mark.slow
 def test_ebs_iops_cap_the_operation_rate() -> None:
     # offered 1,500 ops/s to a 1,000-IOPS gp3 volume for 2 min: operations queue at the volume
     r = _ebs(op="write", extra=", iops: 1000", rate=1500)
