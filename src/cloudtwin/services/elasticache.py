@@ -44,12 +44,12 @@ import math
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.handler import MISS
 from cloudtwin.request import SESSION_LOST, UNAVAILABLE, Done, Request
+from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.spec.components import ElastiCache as ElastiCacheSpec
 
 if TYPE_CHECKING:

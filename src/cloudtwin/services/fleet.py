@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.sizes import instance_vcpus
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.handler import CALL, CPU, CStep, compile_steps
 from cloudtwin.pricing.meters import PUBLIC_IP, PURCHASE_PREFIX
 from cloudtwin.services.instance import Instance
+from cloudtwin.sizes import instance_vcpus
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context

@@ -46,12 +46,12 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import Distribution, Sampler
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.request import SERVER_ERROR, UNAVAILABLE, Done, Request
+from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.spec.components import RDS as RDSSpec
 
 if TYPE_CHECKING:
