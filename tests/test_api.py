@@ -12,6 +12,7 @@ EXPECTED = [
     "Simulation",
     "SpecError",
     "__version__",
+    "from_dict",
     "load_spec",
     "parse_spec",
     "run",

@@ -13,7 +13,7 @@ bill it would run up, before anything is deployed::
 from cloudtwin.errors import CloudtwinError, InvariantViolation, Issue, RunRefused, SpecError
 from cloudtwin.results import Results
 from cloudtwin.simulation import Simulation
-from cloudtwin.spec import Architecture, load_spec, parse_spec
+from cloudtwin.spec import Architecture, from_dict, load_spec, parse_spec
 
 __version__ = "0.1.0"
 
@@ -27,6 +27,7 @@ __all__ = [
     "Simulation",
     "SpecError",
     "__version__",
+    "from_dict",
     "load_spec",
     "parse_spec",
     "run",

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.errors import InvariantViolation
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from cloudtwin.simulation import Simulation
 
 MAX_POINTS = 1500  # series longer than this are merged pairwise for the report
@@ -29,6 +31,24 @@ class Results:
 
     def component(self, name: str) -> dict[str, Any]:
         return self.data["components"][name]  # type: ignore[no-any-return]
+
+    def frame(self, table: str) -> pd.DataFrame:
+        """One of the results tables as a pandas DataFrame: ``"series"``, ``"workloads"``,
+        ``"components"``, ``"cost"`` or ``"timeline"`` (see :mod:`cloudtwin.tables`)."""
+        from cloudtwin.tables import table as _table
+
+        return _table(self.data, table)
+
+    def _repr_html_(self) -> str:
+        """A compact summary for Jupyter: each workload's availability and latency, the cost."""
+        from cloudtwin.render.notebook import results_html
+
+        return results_html(self.data)
+
+    def __repr__(self) -> str:
+        d = self.data
+        return (f"<Results {d.get('spec')!r} seed={d.get('seed')} simulated_s={d.get('simulated_s')} "
+                f"workloads={len(d.get('workloads', {}))} components={len(d.get('components', {}))}>")
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.data, indent=indent, sort_keys=False)

@@ -7,6 +7,7 @@ ever executed.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -14,10 +15,10 @@ from pydantic import ValidationError
 
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.spec import references
-from cloudtwin.spec.loader import MAX_SPEC_BYTES, Located, Path, load_yaml
+from cloudtwin.spec.loader import MAX_DEPTH, MAX_SPEC_BYTES, Located, Path, load_yaml
 from cloudtwin.spec.schema import Architecture
 
-__all__ = ["Architecture", "Located", "load_spec", "load_spec_located", "parse_spec", "parse_spec_located",
+__all__ = ["Architecture", "Located", "from_dict", "load_spec", "load_spec_located", "parse_spec", "parse_spec_located",
            "spec_warnings", "validate_data"]
 
 
@@ -193,6 +194,27 @@ def spec_warnings(arch: Architecture, located: Located | None = None) -> list[Is
 def parse_spec(text: str, *, file: str = "<spec>") -> Architecture:
     """Parse and validate spec text."""
     return validate_data(load_yaml(text, file))
+
+
+def from_dict(data: Mapping[str, Any], *, file: str = "<dict>") -> Architecture:
+    """Validate a spec given as Python data (the same keys as the YAML). Errors name the key
+    path, as for a file. ``from_dict(arch.to_dict())`` gives back an equal Architecture, so a
+    notebook can load a blueprint, change a dict and simulate the variant."""
+    if not isinstance(data, Mapping):
+        raise SpecError([Issue("", f"a spec is a mapping of keys, not {type(data).__name__}", file, 0)])
+    return validate_data(Located(_plain(data, file), {}, file))
+
+
+def _plain(x: Any, file: str, depth: int = 0) -> Any:
+    """Mappings and sequences copied into dicts and lists (so the caller's data is never
+    changed and tuples read as YAML lists would), within the YAML loader's depth limit."""
+    if depth > MAX_DEPTH:
+        raise SpecError([Issue("", f"the data nests deeper than {MAX_DEPTH} levels", file, 0)])
+    if isinstance(x, Mapping):
+        return {k: _plain(v, file, depth + 1) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v, file, depth + 1) for v in x]
+    return x
 
 
 def load_spec(path: str | os.PathLike[str]) -> Architecture:

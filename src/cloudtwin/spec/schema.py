@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
 from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Rate, Size
 from cloudtwin.spec.cognito import WorkloadAuth
@@ -174,7 +174,7 @@ class Architecture(Model):
     region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     zones: list[Zone] = Field(default_factory=lambda: ["a", "b"], min_length=1, max_length=6)
     # each validated against its type's model in the catalogue (see _types and _components)
-    components: dict[Name, ComponentSpec] = Field(min_length=1)
+    components: dict[Name, SerializeAsAny[ComponentSpec]] = Field(min_length=1)
     workloads: dict[Name, Workload] = Field(default_factory=dict)
     faults: list[Fault] = Field(default_factory=list)
     simulate: Simulate = Field(default_factory=Simulate)
@@ -205,6 +205,12 @@ class Architecture(Model):
                         "component_type", "{msg}", {"msg": msg, "path": ("components", name, "type")}
                     )
         return data
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain Python data: the keys it was written with (defaults left out),
+        durations in seconds, rates per second, sizes in bytes. ``cloudtwin.from_dict`` reads
+        it back to an equal Architecture."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
     @field_validator("components", mode="before")
     @classmethod
