@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import Engine, stream
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.messaging import Ledger
 
 if TYPE_CHECKING:
@@ -32,17 +33,17 @@ class Account:
     Each service creates its share on first use (the spec decides which are needed):
     ``lambda_pool`` (:mod:`cloudtwin.services.lambda_`), ``apigw_throttle``
     (:mod:`cloudtwin.services.apigateway`), ``cognito_quota``
-    (:mod:`cloudtwin.services.cognito`), ``sns_email_tat`` (:mod:`cloudtwin.services.sns`).
+    (:mod:`cloudtwin.services.cognito`), ``sns_email`` (:mod:`cloudtwin.services.sns`).
     """
 
-    __slots__ = ("ledger", "lambda_pool", "apigw_throttle", "cognito_quota", "sns_email_tat")
+    __slots__ = ("ledger", "lambda_pool", "apigw_throttle", "cognito_quota", "sns_email")
 
     def __init__(self) -> None:
         self.ledger = Ledger()  # every message copy of sqs, sns, lambda, streams... (cloudtwin.messaging)
         self.lambda_pool: list[int] | None = None  # [unreserved concurrency in use, unreserved limit]
         self.apigw_throttle: Any = None  # the account-level request throttle
-        self.cognito_quota: list[float] | None = None  # UserAuthentication and UserCreation rates
-        self.sns_email_tat: float = 0.0  # the account's email delivery rate (theoretical arrival time)
+        self.cognito_quota: tuple[RateLimiter, RateLimiter] | None = None  # UserAuthentication, UserCreation
+        self.sns_email: RateLimiter | None = None  # the account's email delivery rate
 
 
 class Addresses:

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import LevelBucket
 from cloudtwin.messaging import MessageFactory
 from cloudtwin.request import REJECTED, SERVER_ERROR, THROTTLED, TIMEOUT, Done, Request
 
@@ -55,22 +56,14 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
 
 
-class Bucket:
-    """A token bucket: ``burst`` tokens, refilled at ``rate`` per second, starting full."""
+class Bucket(LevelBucket):
+    """A throttle's token bucket (starting full) and the requests it refused."""
 
-    __slots__ = ("rate", "burst", "tokens", "t", "throttled")
+    __slots__ = ("throttled",)
 
     def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self.tokens = float(burst)
-        self.t = 0.0
+        super().__init__(rate, burst)
         self.throttled = 0
-
-    def level(self, now: float) -> float:
-        if now > self.t:
-            self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
-            self.t = now
-        return self.tokens
 
 
 def _account(ctx: Any) -> Bucket:
@@ -180,9 +173,9 @@ class ApiGateway(Component):
             self.errors += 1
             self.engine.after(self.lat(), _Later(req, done, THROTTLED).go)
             return
-        acct.tokens -= 1.0
+        acct.take()
         if meth is not None:
-            meth.tokens -= 1.0
+            meth.take()
         self.accepted += 1
         if self.pool is not None:
             user = req.user

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.request import SERVER_ERROR, THROTTLED, TIMEOUT, Done, Request
 
 if TYPE_CHECKING:
@@ -71,7 +72,8 @@ class Athena(Component):
         share = spec.partition_filter if spec.partitioned else 1.0
         self.part_share = share
         self.share = share * (spec.columns_read if spec.format in COLUMNAR else 1.0)
-        self.tat = 0.0
+        rate, burst = spec.start_rate, spec.start_burst
+        self.start_limit = RateLimiter(rate, (burst - 1) / rate + 1e-12)
         self.active = self.max_active = 0
         self.bucket: Any = None
         self.out: Any = None
@@ -94,13 +96,7 @@ class Athena(Component):
         self.handle(Request(now, None, None), "query", _ignore)
 
     def _admit_api(self) -> bool:
-        now = self.engine.now
-        rate, burst = self.spec.start_rate, self.spec.start_burst
-        tat = max(self.tat, now)
-        if tat - now > (burst - 1) / rate + 1e-12:
-            return False
-        self.tat = tat + 1.0 / rate
-        return True
+        return self.start_limit.try_take(self.engine.now)
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.request import REJECTED, SERVER_ERROR, THROTTLED, Done, Request
 
 if TYPE_CHECKING:
@@ -53,13 +54,14 @@ TRIGGER_ATTEMPTS = 3  # then Cognito gives up (same page)
 AUTH, CREATE = 0, 1
 
 
-def _quota(ctx: Any) -> list[float]:
-    """[auth tat, create tat, auth rate, create rate]: the account's quotas, shared by its pools."""
+def _quota(ctx: Context) -> tuple[RateLimiter, RateLimiter]:
+    """The account's (auth, create) quotas, shared by its pools."""
     acct = ctx.account
     if acct.cognito_quota is None:
-        pools = [c for c in ctx.arch.components.values() if c.type == "cognito"]
-        acct.cognito_quota = [0.0, 0.0, max(p.auth_rate for p in pools), max(p.create_rate for p in pools)]
-    return acct.cognito_quota  # type: ignore[no-any-return]
+        pools: list[Any] = [c for c in ctx.arch.components.values() if c.type == "cognito"]
+        acct.cognito_quota = (RateLimiter(max(p.auth_rate for p in pools), BURST),
+                              RateLimiter(max(p.create_rate for p in pools), BURST))
+    return acct.cognito_quota
 
 
 class _SignUp:
@@ -123,13 +125,9 @@ class Cognito(Component):
         return 0 <= uid < self.n_users and uid not in self.pending
 
     def _admit(self, cat: int) -> bool:
-        q = self.quota
-        now = self.engine.now
-        tat = max(now, q[cat])
-        if tat - now > BURST:
+        if not self.quota[cat].try_take(self.engine.now):
             self.throttled[cat] += 1
             return False
-        q[cat] = tat + 1.0 / q[2 + cat]
         return True
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:

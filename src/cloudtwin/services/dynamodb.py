@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.request import THROTTLED, Done, Request
 
 if TYPE_CHECKING:
@@ -76,20 +77,11 @@ def key_hash(key: int) -> int:
     return ((key * HASH_MULT) & MASK) ^ (key >> 7)
 
 
-class Bucket:
-    """A token bucket as GCRA: ``rate`` units/s, holding ``burst`` seconds' worth."""
+def bucket(rate: float, burst: float, start: float = 1.0) -> RateLimiter:
+    """A capacity bucket: ``rate`` units/s, holding ``burst`` seconds' worth, ``start`` seconds' worth at time 0.
 
-    __slots__ = ("rate", "burst", "tat")
-
-    def __init__(self, rate: float, burst: float, start: float = 1.0) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tat = burst - min(start, burst)  # ``start`` seconds' worth available at time 0
-
-    def fits(self, now: float, units: float) -> float | None:
-        """The new arrival time if ``units`` fit now, else None."""
-        t = max(self.tat, now) + units / self.rate
-        return t if t - now <= self.burst + 1e-9 else None
+    A request's units must fit whole (:meth:`RateLimiter.fits`)."""
+    return RateLimiter(rate, burst + 1e-9, burst - min(start, burst))
 
 
 class Partition:
@@ -99,8 +91,8 @@ class Partition:
 
     def __init__(self, i: int) -> None:
         self.i = i
-        self.read = Bucket(PARTITION_RCU, 1.0)
-        self.write = Bucket(PARTITION_WCU, 1.0)
+        self.read = bucket(PARTITION_RCU, 1.0)
+        self.write = bucket(PARTITION_WCU, 1.0)
         self.rcu = self.wcu = 0.0
         self.throttled = 0
 
@@ -122,12 +114,12 @@ class DynamoDB(Component):
         self.provisioned = spec.capacity == "provisioned"
         if self.provisioned:
             derived = math.ceil(spec.rcu / PARTITION_RCU + spec.wcu / PARTITION_WCU)
-            self.table_read = Bucket(float(spec.rcu), BURST_SECONDS)
-            self.table_write = Bucket(float(spec.wcu), BURST_SECONDS)
+            self.table_read = bucket(float(spec.rcu), BURST_SECONDS)
+            self.table_write = bucket(float(spec.wcu), BURST_SECONDS)
         else:
             derived = NEW_ON_DEMAND_PARTITIONS
-            self.table_read = Bucket(NEW_ON_DEMAND[0], 1.0)  # assumption: one second's burst
-            self.table_write = Bucket(NEW_ON_DEMAND[1], 1.0)
+            self.table_read = bucket(NEW_ON_DEMAND[0], 1.0)  # assumption: one second's burst
+            self.table_write = bucket(NEW_ON_DEMAND[1], 1.0)
         n = spec.partitions or max(1, derived)
         self.parts = [Partition(i) for i in range(n)]
         self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
@@ -179,7 +171,7 @@ class DynamoDB(Component):
             raise ValueError(f"dynamodb has no operation {op!r}")
         pt = pb.fits(now, units)
         tt = tb.fits(now, units) if pt is not None else None
-        if tt is None:
+        if pt is None or tt is None:
             self.throttled += 1
             part.throttled += 1
             self._minute[2] += 1
@@ -190,7 +182,8 @@ class DynamoDB(Component):
             self.errors += 1
             self.engine.after(self.lat(), deliver, (req, done, THROTTLED))
             return False
-        pb.tat, tb.tat = pt, tt  # type: ignore[assignment]
+        pb.commit(pt)
+        tb.commit(tt)
         if read:
             part.rcu += units
             self.rcu += units

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import make_sampler
 from cloudtwin.messaging import Message, StoredRecords, ledger_of
-from cloudtwin.services.kinesis_esm import Retention
+from cloudtwin.services.kinesis_esm import Retention, read_limits
 
 if TYPE_CHECKING:
     from cloudtwin.services.dynamodb import DynamoDB
@@ -45,13 +45,13 @@ SWEEP = 60.0  # how often expired records are removed (seconds)
 class StreamShard:
     """One stream shard: records waiting for their delay, stored copies, read-limit state."""
 
-    __slots__ = ("i", "pending", "stored", "read_tat", "read_bytes_tat", "last_t", "records")
+    __slots__ = ("i", "pending", "stored", "read_calls", "read_bytes", "last_t", "records")
 
     def __init__(self, i: int) -> None:
         self.i = i
         self.pending: deque[tuple[float, list[Message]]] = deque()  # (visible at, copies per consumer)
         self.stored = StoredRecords()  # copies kept (as counts) when the stream has no consumer
-        self.read_tat = self.read_bytes_tat = 0.0  # GetRecords limits, as kinesis_esm reads them
+        self.read_calls, self.read_bytes = read_limits()  # GetRecords limits, as kinesis_esm reads them
         self.last_t = 0.0
         self.records = 0
 

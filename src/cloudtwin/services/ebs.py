@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.request import UNAVAILABLE, Done, Request
 from cloudtwin.spec.components import EBS as EBSSpec
 
@@ -59,11 +60,10 @@ class EBS(Component):
         super().__init__(name, spec, ctx)
         self.zone = spec.zone or ctx.arch.zones[0]
         self.iops = spec.iops or default_iops(spec.volume_type, spec.size_gb)
-        self.gap = 1.0 / self.iops
         self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
         self.limit = MULTI_ATTACH_LIMIT if spec.multi_attach else 1
         self.attached: list[Any] = []
-        self.free_at = 0.0  # the token bucket's theoretical arrival time (GCRA)
+        self.iops_limit = RateLimiter(self.iops, BURST)
         self.reads = self.writes = self.queued = 0
         self.wait_s = 0.0
         self.refused_other_az = self.refused_attached = self.refused_zone_down = 0
@@ -98,9 +98,7 @@ class EBS(Component):
         else:
             self.reads += 1
         now = self.engine.now
-        tat = self.free_at if self.free_at > now else now  # GCRA: a token bucket as virtual time
-        start = tat - BURST if tat - BURST > now else now
-        self.free_at = tat + self.gap
+        start = self.iops_limit.take_at(now)  # beyond the IOPS budget, operations queue for tokens
         if start > now:
             self.queued += 1
             self.wait_s += start - now

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.request import UNAVAILABLE, Done, Request
 from cloudtwin.spec.components import EFS as EFSSpec
 
@@ -47,8 +48,8 @@ class EFS(Component):
         super().__init__(name, spec, ctx)
         self.mount_zones = list(spec.zones or ctx.arch.zones)
         self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
-        self.read_free = 0.0  # the token buckets' theoretical arrival times (GCRA)
-        self.write_free = 0.0
+        self.read_iops = RateLimiter(READ_IOPS, BURST)
+        self.write_iops = RateLimiter(WRITE_IOPS, BURST)
         self.reads = self.writes = self.cross_az = 0
 
     def mount_zone(self, caller_zone: str) -> str:
@@ -78,15 +79,12 @@ class EFS(Component):
         if caller and zone != caller:
             self.cross_az += 1
         now = self.engine.now
-        if op == "write":  # GCRA token buckets, as virtual times
+        if op == "write":  # operations beyond the IOPS budget queue for tokens
             self.writes += 1
-            tat = max(now, self.write_free)
-            self.write_free = tat + 1.0 / WRITE_IOPS
+            start = self.write_iops.take_at(now)
         else:
             self.reads += 1
-            tat = max(now, self.read_free)
-            self.read_free = tat + 1.0 / READ_IOPS
-        start = max(now, tat - BURST)
+            start = self.read_iops.take_at(now)
         delay = start - now + self.lat()
         self.latency.record(delay)
         self.engine.after(delay, deliver, (req, done, None))

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches, producer_arg
 from cloudtwin.metrics import Histogram
@@ -184,7 +185,8 @@ class EventBridge(Component):
         region = ctx.arch.region
         self.put_limit: float = spec.put_events_limit or PUT_EVENTS_TPS.get(region, PUT_EVENTS_OTHER)
         self.inv_limit: float = spec.invocation_limit or INVOCATIONS_TPS
-        self._put_tat = self._inv_tat = 0.0
+        self._puts = RateLimiter(self.put_limit, BURST)
+        self._invocations = RateLimiter(self.inv_limit, BURST)
         self.rules: list[_Rule] = []
         self.pending: dict[int, _Delivery] = {}
         self.put_events = self.throttled = self.rejected = self.unmatched = self.service_events = 0
@@ -232,12 +234,7 @@ class EventBridge(Component):
         self.engine.after(lat, deliver, (req, done, err))
 
     def _put_ok(self) -> bool:
-        now = self.engine.now
-        tat = max(now, self._put_tat)
-        if tat - now > BURST:
-            return False
-        self._put_tat = tat + 1.0 / self.put_limit
-        return True
+        return self._puts.try_take(self.engine.now)
 
     def matching(self, attrs: dict[str, Any]) -> int:
         """How many target copies an event with ``attrs`` would make (a service asks before sending)."""
@@ -293,10 +290,7 @@ class EventBridge(Component):
     # ---- outcomes -----------------------------------------------------------------
     def invocation_slot(self) -> float:
         """Reserve the next target invocation: when it may start (the invocation throttle delays it)."""
-        now = self.engine.now
-        tat = max(now, self._inv_tat)
-        self._inv_tat = tat + 1.0 / self.inv_limit
-        return max(now, tat - BURST)
+        return self._invocations.take_at(self.engine.now)
 
     def give_up(self, d: _Delivery, why: str) -> None:
         del self.pending[d.msg.mid]

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of
 from cloudtwin.metrics import Histogram
@@ -160,8 +161,8 @@ class Firehose(Component):
         self.factory = MessageFactory(MessageSpec(size=spec.record_size), ctx.seed, f"{name}.record")
         self.ratio = FORMAT_RATIO[spec.format] * COMPRESSION_RATIO[spec.compression]
         q = spec.direct_put
-        self.q = (1.0 / q.records, 1.0 / q.requests, 1.0 / q.bytes_per_second)
-        self.tat = [0.0, 0.0, 0.0]  # records, requests, bytes
+        tol = BURST + 1e-12
+        self.limits = (RateLimiter(q.records, tol), RateLimiter(q.requests, tol), RateLimiter(q.bytes_per_second, tol))
         self.buffer = Buffer(self.engine, spec.buffer_size, spec.buffer_interval, self._flush)
         self.tbuffer: Buffer | None = None
         if spec.transform is not None:
@@ -226,12 +227,15 @@ class Firehose(Component):
 
     def _admit(self, size: float) -> bool:
         now = self.engine.now
-        tat = self.tat
-        r, q, b = self.q
-        t0, t1, t2 = max(tat[0], now) + r, max(tat[1], now) + q, max(tat[2], now) + size * b
-        if max(t0, t1, t2) - now > BURST + 1e-12:
+        records, requests, volume = self.limits
+        t0 = records.fits(now, 1.0)
+        t1 = requests.fits(now, 1.0)
+        t2 = volume.fits(now, size)
+        if t0 is None or t1 is None or t2 is None:
             return False
-        tat[0], tat[1], tat[2] = t0, t1, t2
+        records.commit(t0)
+        requests.commit(t1)
+        volume.commit(t2)
         return True
 
     # ---- the pipeline -------------------------------------------------------

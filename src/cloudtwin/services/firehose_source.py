@@ -22,7 +22,6 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.messaging import Message
-from cloudtwin.services.kinesis_esm import READ_BYTES, READ_CALLS
 
 if TYPE_CHECKING:
     from cloudtwin.services.firehose import Firehose
@@ -88,7 +87,7 @@ class SourceReader:
         eng = src.engine
         now = eng.now
         sh = self.shard
-        ready = max(now, sh.read_tat, sh.read_bytes_tat)
+        ready = max(now, sh.read_calls.tat, sh.read_bytes.tat)
         if ready > now + 1e-12:
             src.read_waits += 1
             eng.at(ready, self.read)
@@ -110,8 +109,8 @@ class SourceReader:
             size += m.size
             ingest(m)
         src.records += int(n)
-        sh.read_tat = now + 1.0 / READ_CALLS
-        sh.read_bytes_tat = max(sh.read_bytes_tat, now) + size / READ_BYTES
+        sh.read_calls.take_at(now)
+        sh.read_bytes.take_at(now, size)
         if log:
             eng.after(POLL, self.read)
         else:

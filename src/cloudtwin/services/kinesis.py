@@ -38,9 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.messaging import MessageFactory, StoredRecords, ledger_of
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
-from cloudtwin.services.kinesis_esm import Retention
+from cloudtwin.services.kinesis_esm import Retention, read_limits
 from cloudtwin.spec.message import MessageSpec
 
 if TYPE_CHECKING:
@@ -58,24 +59,26 @@ HASH_SPACE = 1 << 128
 class Shard:
     """One shard: its write buckets (GCRA arrival times) and read limiter state."""
 
-    __slots__ = ("i", "tat_records", "tat_bytes", "read_tat", "read_bytes_tat", "puts", "throttled", "bytes_in",
+    __slots__ = ("i", "records_limit", "bytes_limit", "read_calls", "read_bytes", "puts", "throttled", "bytes_in",
                  "stored")
 
     def __init__(self, i: int) -> None:
         self.i = i
-        self.tat_records = self.tat_bytes = 0.0
-        self.read_tat = self.read_bytes_tat = 0.0  # shared-throughput GetRecords limits
+        self.records_limit = RateLimiter(WRITE_RECORDS, WRITE_BURST + 1e-12)  # write buckets, whole records
+        self.bytes_limit = RateLimiter(WRITE_BYTES, WRITE_BURST + 1e-12)
+        self.read_calls, self.read_bytes = read_limits()  # shared-throughput GetRecords limits
         self.puts = self.throttled = 0
         self.bytes_in = 0.0
         self.stored = StoredRecords()  # copies kept (as counts) when the stream has no consumer
 
     def admit(self, now: float, size: float) -> bool:
         """Take one record of ``size`` bytes from both write buckets, or refuse it."""
-        tr = max(self.tat_records, now) + 1.0 / WRITE_RECORDS
-        tb = max(self.tat_bytes, now) + size / WRITE_BYTES
-        if tr - now > WRITE_BURST + 1e-12 or tb - now > WRITE_BURST + 1e-12:
+        tr = self.records_limit.fits(now, 1.0)
+        tb = self.bytes_limit.fits(now, size)
+        if tr is None or tb is None:
             return False
-        self.tat_records, self.tat_bytes = tr, tb
+        self.records_limit.commit(tr)
+        self.bytes_limit.commit(tb)
         return True
 
 

@@ -29,8 +29,8 @@ What is modelled [aws-facts §5 Kinesis/stream event source, §9]
   sweeps them); records of a retried batch past retention expire at the retry.
 
 The same mapping reads a DynamoDB stream (:mod:`cloudtwin.services.dynamodb_streams`): a
-source needs ``engine``, ``ledger``, ``shards`` (with the read-limit fields ``read_tat``
-and ``read_bytes_tat``), ``retention``, ``kind`` (the prefix of lost-record causes) and
+source needs ``engine``, ``ledger``, ``shards`` (with the read limits ``read_calls``
+and ``read_bytes`` from :func:`read_limits`), ``retention``, ``kind`` (the prefix of lost-record causes) and
 ``expire(msg)``; :func:`sweep` expires its records past retention.
 
 Left out: the parallelization factor, batching windows, tumbling windows,
@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.messaging import Ledger, Message
 from cloudtwin.metrics import Histogram
 
@@ -54,6 +55,11 @@ if TYPE_CHECKING:
 
 READ_CALLS = 5.0  # GetRecords per second per shard, shared [aws-facts §9 KDS read per shard]
 READ_BYTES = 2 * 1_048_576.0  # bytes/s per shard, shared or per EFO consumer [aws-facts §9]
+
+
+def read_limits() -> tuple[RateLimiter, RateLimiter]:
+    """A shard's shared-throughput GetRecords limits: (calls, bytes), no burst beyond them."""
+    return RateLimiter(READ_CALLS, 0.0), RateLimiter(READ_BYTES, 0.0)
 POLL_IDLE = 1.0  # assumption: an idle shared reader polls its shard once per second
 PUSH_DELAY = 0.07  # assumption: enhanced fan-out pushes a record about 70 ms after the put
 THROTTLE_PAUSE = 1.0  # assumption
@@ -171,7 +177,7 @@ class StreamMapping:
 class ShardReader:
     """One consumer's position in one shard: unread records, the batch in flight."""
 
-    __slots__ = ("m", "shard", "log", "batch", "later", "busy", "last_read", "bytes_tat", "last_mid")
+    __slots__ = ("m", "shard", "log", "batch", "later", "busy", "last_read", "efo_bytes", "last_mid")
 
     def __init__(self, m: StreamMapping, shard: Shard) -> None:
         self.m = m
@@ -181,7 +187,7 @@ class ShardReader:
         self.later: list[list[Message]] = []  # second halves of bisected batches, the next one last
         self.busy = False  # a read is scheduled or a batch is in flight
         self.last_read = -POLL_IDLE
-        self.bytes_tat = 0.0  # this consumer's own read bucket (enhanced fan-out)
+        self.efo_bytes = RateLimiter(READ_BYTES, 0.0)  # this consumer's own read bucket (enhanced fan-out)
         self.last_mid = 0
 
     def backlog(self) -> int:
@@ -201,7 +207,7 @@ class ShardReader:
         m = self.m
         now = m.engine.now
         sh = self.shard
-        ready = max(now, self.bytes_tat) if m.efo else max(now, sh.read_tat, sh.read_bytes_tat)
+        ready = max(now, self.efo_bytes.tat) if m.efo else max(now, sh.read_calls.tat, sh.read_bytes.tat)
         if ready > now + 1e-12:
             m.read_waits += 1
             m.engine.at(ready, self.read)
@@ -214,10 +220,10 @@ class ShardReader:
         batch = [self.log.popleft() for _ in range(n)]
         size = sum(x.size for x in batch)
         if m.efo:
-            self.bytes_tat = now + size / READ_BYTES
+            self.efo_bytes.take_at(now, size)
         else:
-            sh.read_tat = now + 1.0 / READ_CALLS
-            sh.read_bytes_tat = max(sh.read_bytes_tat, now) + size / READ_BYTES
+            sh.read_calls.take_at(now)
+            sh.read_bytes.take_at(now, size)
         self.batch = batch
         age = now - batch[0].t0
         if age > m.minute_age:

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.handler import CALL, SLEEP, CStep, compile_steps
 from cloudtwin.messaging import Message, MessageFactory, ledger_of
@@ -104,7 +105,7 @@ class Lambda(Component):
         self.idle: list[Env] = []  # warm, most recent last
         self.prov: list[Env] = []
         self.busy = self.max_busy = self.minute_busy = 0
-        self.new_tat = 0.0
+        self.new_envs = RateLimiter(NEW_ENVS_RATE, (NEW_ENVS_BURST - 1.0) / NEW_ENVS_RATE)
         self.n_envs = 0
         self.holding: dict[int, Message] = {}  # async events accepted and not finished
         self.mappings: list[Any] = []
@@ -168,10 +169,8 @@ class Lambda(Component):
             env = self.idle.pop()
         else:
             self.idle.clear()  # the most recent one is past the idle timeout, so all are
-            tat = max(now, self.new_tat)
-            if tat - now > (NEW_ENVS_BURST - 1.0) / NEW_ENVS_RATE:
+            if not self.new_envs.try_take(now):
                 return None
-            self.new_tat = tat + 1.0 / NEW_ENVS_RATE
             self.n_envs += 1
             env = Env(self, self.zone_list[self.n_envs % len(self.zone_list)])
             cold = True

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import MessageFactory, producer_arg
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
@@ -89,7 +90,7 @@ class S3(Component):
         self.user_prefix: str | None = up.prefix if up is not None else None
         self.pool: Any = None
         self.object_size: float = spec.object_size
-        self.parts: dict[str, list[float]] = {}  # partitioned prefix -> [write tat, read tat]
+        self.parts: dict[str, tuple[RateLimiter, RateLimiter]] = {}  # partitioned prefix -> (write, read)
         self.store: dict[str, list[float]] = {}  # prefix -> [bytes, objects]
         self.total_bytes = self.byte_seconds = self.t_bytes = 0.0
         for p, b in spec.stored.items():
@@ -173,13 +174,10 @@ class S3(Component):
     def _admit(self, prefix: str, cls: int) -> bool:
         part = self.parts.get(prefix)
         if part is None:
-            part = self.parts[prefix] = [0.0, 0.0]
-        now = self.engine.now
-        tat = max(now, part[cls])
-        if tat - now > BURST:
+            part = self.parts[prefix] = (RateLimiter(RATE[0], BURST), RateLimiter(RATE[1], BURST))
+        if not part[cls].try_take(self.engine.now):
             self.throttled += 1
             return False
-        part[cls] = tat + 1.0 / RATE[cls]
         return True
 
     def _put(self, prefix: str, size: float, owner: int | None, factory: MessageFactory | None) -> str | None:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import LevelBucket
 from cloudtwin.request import THROTTLED, Done, Request
 
 if TYPE_CHECKING:
@@ -56,8 +57,7 @@ class SES(Component):
         self.rate: float = spec.rate
         self.quota: int = spec.quota
         self.burst = max(1.0, self.rate)  # one second's worth of emails (assumption)
-        self.tokens = self.burst
-        self.t_fill = 0.0
+        self.bucket = LevelBucket(self.rate, self.burst)
         self.window: deque[list[float]] = deque()  # [second, emails sent in it], oldest first
         self.in_window = 0
         self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
@@ -85,13 +85,9 @@ class SES(Component):
         if self._expire(now) >= self.quota:
             self.throttled_quota += 1
             return THROTTLED  # "Daily message quota exceeded"
-        if now > self.t_fill:
-            self.tokens = min(self.burst, self.tokens + (now - self.t_fill) * self.rate)
-            self.t_fill = now
-        if self.tokens < 1.0:
+        if not self.bucket.try_take(now):
             self.throttled_rate += 1
             return THROTTLED  # "Maximum sending rate exceeded"
-        self.tokens -= 1.0
         win = self.window
         sec = float(int(now))
         if win and win[-1][0] == sec:

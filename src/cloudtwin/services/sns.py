@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches, producer_arg
 from cloudtwin.metrics import Histogram
@@ -298,13 +299,10 @@ class SNS(Component):
 
     def email_ok(self) -> bool:
         """The account-wide email rate (a token bucket of one second's worth)."""
-        now = self.engine.now
         acct = self.ctx.account
-        tat = max(now, acct.sns_email_tat)
-        if tat - now > 1.0 - 1.0 / EMAIL_TPS:
-            return False
-        acct.sns_email_tat = tat + 1.0 / EMAIL_TPS
-        return True
+        if acct.sns_email is None:
+            acct.sns_email = RateLimiter(EMAIL_TPS, 1.0 - 1.0 / EMAIL_TPS)
+        return acct.sns_email.try_take(self.engine.now)
 
     # ---- metrics ------------------------------------------------------------
     def held_messages(self) -> Any:

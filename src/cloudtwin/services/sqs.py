@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import DELIVERED, Message, MessageFactory, ledger_of, producer_arg
 from cloudtwin.metrics import Histogram
@@ -103,7 +104,7 @@ class SQS(QueueStore, Component):
         self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
         self.dlq: SQS | None = None
         self._init_store()
-        self._tat = [0.0, 0.0]  # FIFO send / receive rate limits (GCRA)
+        self._fifo_limits = (RateLimiter(FIFO_TPS, FIFO_BURST), RateLimiter(FIFO_TPS, FIFO_BURST))  # send, receive
         self.waiters: deque[_Waiter] = deque()
         self.e2e = Histogram()
         self.sent = self.rejected = self.throttled = self.empty_receives = 0
@@ -135,12 +136,7 @@ class SQS(QueueStore, Component):
         return None
 
     def _rate_ok(self, action: int) -> bool:
-        now = self.engine.now
-        tat = max(now, self._tat[action])
-        if tat - now > FIFO_BURST:
-            return False
-        self._tat[action] = tat + 1.0 / FIFO_TPS
-        return True
+        return self._fifo_limits[action].try_take(self.engine.now)
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         """SendMessage from a workload or a handler's ``call: <queue>.send``."""
