@@ -15,7 +15,7 @@ import pytest
 
 from cloudtwin import Results, Simulation, load_spec
 from cloudtwin.services.asg import ASG
-from cloudtwin.spec.components import ASG as ASGSpec
+from cloudtwin.spec.asg import ASG as ASGSpec
 
 MULTI, SINGLE = "simple-web-app", "simple-web-app-single-az"
 

@@ -38,6 +38,24 @@ def test_string_references_are_module_colon_class() -> None:
             assert isinstance(ref, str) and re.fullmatch(r"cloudtwin\.(spec|services)\.\w+:\w+", ref)
 
 
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.type)
+def test_spec_mirrors_services(row: catalogue.ComponentType) -> None:
+    """A type's schema lives in the spec module named after its service's live module."""
+    spec_mod = str(row.spec_model).split(":")[0].rsplit(".", 1)[1]
+    live_mod = str(row.live_model).split(":")[0].rsplit(".", 1)[1]
+    assert spec_mod == live_mod
+
+
+def test_spec_package_holds_services_and_shared_modules_only() -> None:
+    """Every module of cloudtwin/spec is a service's schema or one of the shared modules."""
+    spec_dir = Path(catalogue.__file__).parent / "spec"
+    services = {str(r.live_model).split(":")[0].rsplit(".", 1)[1] for r in ROWS}
+    shared = {"__init__", "base", "units", "loader", "references", "schema", "steps", "message", "schedule",
+              "graph", "flows"}
+    modules = {p.stem for p in spec_dir.glob("*.py")}
+    assert modules - services == shared
+
+
 def test_each_cloudformation_type_maps_to_one_component_type_or_a_family() -> None:
     seen: dict[str, set[str]] = {}
     for row in ROWS:

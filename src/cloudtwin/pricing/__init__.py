@@ -18,8 +18,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.pricing.meters import HOURS_PER_MONTH, configured, traffic_billed
+from cloudtwin.pricing.meters import configured, traffic_billed
 from cloudtwin.pricing.table import PriceTable, builtin
+from cloudtwin.units import HOURS_PER_MONTH
 
 if TYPE_CHECKING:
     from cloudtwin.spec.schema import Architecture

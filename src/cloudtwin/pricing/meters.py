@@ -59,9 +59,8 @@ from collections.abc import Callable
 from typing import Any
 
 from cloudtwin import catalogue
+from cloudtwin.units import GIB, HOURS_PER_MONTH
 
-HOURS_PER_MONTH = 730.0
-GIB = float(2**30)
 PURCHASE_PREFIX = {"on_demand": "BoxUsage", "reserved": "ReservedUsage", "spot": "SpotUsage"}
 LB_USAGE = {"alb": "application", "nlb": "network", "clb": "classic"}
 PUBLIC_IP = "PublicIPv4:InUseAddress"

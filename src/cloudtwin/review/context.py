@@ -26,10 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin import catalogue
 from cloudtwin.sizes import instance_vcpus
-from cloudtwin.spec.components import ASG, EC2, LoadBalancer, Route53
+from cloudtwin.spec.asg import ASG
+from cloudtwin.spec.ec2 import EC2
+from cloudtwin.spec.elb import LoadBalancer
+from cloudtwin.spec.lambda_ import Lambda
 from cloudtwin.spec.loader import Located, Path, format_path
-from cloudtwin.spec.messaging import SNS, Lambda
+from cloudtwin.spec.route53 import Route53
 from cloudtwin.spec.schema import Architecture
+from cloudtwin.spec.sns import SNS
 from cloudtwin.spec.steps import CallStep, CpuStep, Step
 
 if TYPE_CHECKING:

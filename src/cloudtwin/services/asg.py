@@ -57,7 +57,7 @@ from cloudtwin.services.asg_scaling import (
 )
 from cloudtwin.services.fleet import Fleet
 from cloudtwin.services.instance import Instance
-from cloudtwin.spec.components import ASG as ASGSpec
+from cloudtwin.spec.asg import ASG as ASGSpec
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context

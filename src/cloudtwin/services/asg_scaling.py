@@ -45,7 +45,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.spec.components import Purchase, Scaling, ScheduledAction, StepPolicy
+from cloudtwin.spec.asg import Purchase, Scaling, ScheduledAction, StepPolicy
 
 if TYPE_CHECKING:
     from cloudtwin.services.asg import ASG

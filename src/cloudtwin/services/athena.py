@@ -39,11 +39,11 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.request import SERVER_ERROR, THROTTLED, TIMEOUT, Done, Request
+from cloudtwin.units import MIB
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-MIB = 1_048_576.0
 MIN_BILLED = 10 * MIB  # 10 MB minimum per query (athena.guide, Stanford rcpedia; not in aws-facts)
 TB = 1024.0**4
 COLUMNAR = ("parquet", "orc")

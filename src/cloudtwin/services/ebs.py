@@ -34,7 +34,7 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.request import UNAVAILABLE, Done, Request
-from cloudtwin.spec.components import EBS as EBSSpec
+from cloudtwin.spec.ebs import EBS as EBSSpec
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.request import Request
 from cloudtwin.services.fleet import Fleet
 from cloudtwin.services.instance import COOKIE_LIMIT, Instance
-from cloudtwin.spec.components import EC2 as EC2Spec
+from cloudtwin.spec.ec2 import EC2 as EC2Spec
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context

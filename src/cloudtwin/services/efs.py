@@ -28,7 +28,7 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.request import UNAVAILABLE, Done, Request
-from cloudtwin.spec.components import EFS as EFSSpec
+from cloudtwin.spec.efs import EFS as EFSSpec
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context

@@ -50,12 +50,12 @@ from cloudtwin.errors import Issue, SpecError
 from cloudtwin.handler import MISS
 from cloudtwin.request import SESSION_LOST, UNAVAILABLE, Done, Request
 from cloudtwin.sizes import data_keys, data_row
-from cloudtwin.spec.components import ElastiCache as ElastiCacheSpec
+from cloudtwin.spec.elasticache import ElastiCache as ElastiCacheSpec
+from cloudtwin.units import GIB
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-GIB = 1024**3
 RESERVED = 0.25  # assumption: Redis reserved-memory-percent default (general knowledge, not in aws-facts)
 UP, FAILING, DOWN = "up", "failing_over", "down"
 NEVER = math.inf

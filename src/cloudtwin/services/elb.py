@@ -49,8 +49,8 @@ from cloudtwin.pricing.lcu import lb_traffic
 from cloudtwin.pricing.meters import lb_hours
 from cloudtwin.request import UNAVAILABLE, Request
 from cloudtwin.services.elb_health import DEFAULTS, DRAINING, HEALTHY, INITIAL, REGISTERED, Target
-from cloudtwin.spec.components import LoadBalancer as LBSpec
-from cloudtwin.spec.components import Route53 as Route53Spec
+from cloudtwin.spec.elb import LoadBalancer as LBSpec
+from cloudtwin.spec.route53 import Route53 as Route53Spec
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -8,7 +8,7 @@ What is modelled
   PutEvents above 10,000/s in us-east-1 (2,400/s in us-east-2) is ``throttled``
   [aws-facts §8 PutEvents throttle]; an event above 1 MB is ``rejected`` [aws-facts §8
   Event size, CHANGED]. Service events are not subject to the PutEvents quota.
-* Rules: an event pattern (the safe subset of :mod:`cloudtwin.spec.events`) or a schedule,
+* Rules: an event pattern (the safe subset of :mod:`cloudtwin.spec.eventbridge`) or a schedule,
   ``rate(...)`` or ``cron(...)`` in UTC with a 1-minute minimum, whose targets start a
   draw of ``schedule_delay`` late ("several seconds" [aws-facts §8 Scheduled rules]).
   Every target of every matching rule gets its own copy of the event (at most 5 targets
@@ -45,7 +45,7 @@ from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches, producer_arg
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
-from cloudtwin.spec.events import TOP_LEVEL
+from cloudtwin.spec.eventbridge import TOP_LEVEL
 from cloudtwin.spec.schedule import parse_schedule
 
 if TYPE_CHECKING:

@@ -58,7 +58,7 @@ from cloudtwin.messaging import Message, MessageFactory, ledger_of
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
 from cloudtwin.services.lambda_runtime import Env, Invocation, SyncCall
-from cloudtwin.spec.messaging import ACCOUNT_CONCURRENCY
+from cloudtwin.spec.lambda_ import ACCOUNT_CONCURRENCY
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context

@@ -27,11 +27,12 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import Done, Request
+from cloudtwin.units import SECONDS_PER_MONTH
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-MONTH = 730 * 3600.0
+MONTH = SECONDS_PER_MONTH
 
 
 class _Refresh:

@@ -52,12 +52,12 @@ from cloudtwin.engine.sampling import Distribution, Sampler
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.request import SERVER_ERROR, UNAVAILABLE, Done, Request
 from cloudtwin.sizes import data_keys, data_row
-from cloudtwin.spec.components import RDS as RDSSpec
+from cloudtwin.spec.rds import RDS as RDSSpec
+from cloudtwin.units import GIB
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-GIB = 1024**3
 STANDBY_FLUSH = 0.0005  # assumption: the standby's log write per synchronous commit
 UP, FAILING, DOWN = "up", "failing_over", "down"
 

@@ -40,9 +40,9 @@ from cloudtwin.component import Component
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.pricing.meters import configured
 from cloudtwin.request import UNAVAILABLE, Request
-from cloudtwin.spec.components import R53HealthCheck
-from cloudtwin.spec.components import Record as RecordSpec
-from cloudtwin.spec.components import Route53 as Route53Spec
+from cloudtwin.spec.route53 import R53HealthCheck
+from cloudtwin.spec.route53 import Record as RecordSpec
+from cloudtwin.spec.route53 import Route53 as Route53Spec
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context

@@ -54,6 +54,7 @@ from cloudtwin.messaging import MessageFactory, producer_arg
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
 from cloudtwin.services.s3_notify import Notifier
 from cloudtwin.spec.s3 import MAX_PUT
+from cloudtwin.units import GIB, SECONDS_PER_MONTH
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -61,8 +62,6 @@ if TYPE_CHECKING:
 WRITE, READ = 0, 1
 RATE = (3_500.0, 5_500.0)  # per partitioned prefix: PUT/COPY/POST/DELETE, GET/HEAD [aws-facts §12 Request rate]
 BURST = 1.0  # assumption: one second's worth of requests may arrive at once
-MONTH_S = 730.0 * 3600.0  # a billing month of 730 h (as pricing.meters.HOURS_PER_MONTH)
-GIB = float(2**30)
 
 
 class WorkloadProducer(MessageFactory):
@@ -238,7 +237,7 @@ class S3(Component):
     def gb_months(self) -> float:
         """Storage so far in GB-months (time-integrated)."""
         bs = self.byte_seconds + self.total_bytes * (self.engine.now - self.t_bytes)
-        return bs / GIB / MONTH_S
+        return bs / GIB / SECONDS_PER_MONTH
 
     # ---- messages, bill, results --------------------------------------------------
     def _emit(self, msg: Any) -> None:

@@ -47,7 +47,7 @@ from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches, pro
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import REJECTED, SERVER_ERROR, TIMEOUT, Done, Request
 from cloudtwin.services.sqs import CHUNK
-from cloudtwin.spec.messaging import SNS_MAX_SIZE, subscription_protocol
+from cloudtwin.spec.sns import SNS_MAX_SIZE, subscription_protocol
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context

@@ -9,6 +9,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PlainSerializer,
     PlainValidator,
     model_validator,
@@ -77,6 +78,13 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
 Size = Annotated[float, BeforeValidator(parse_size)]
 Dist = Annotated[Distribution, _dist("duration"), PlainSerializer(_ser)]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
+"""A component or workload name (also its key in the spec)."""
+Zone = Annotated[str, Field(pattern=r"^[a-z]$")]
+"""An Availability Zone, by its letter."""
+Prefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9!_.*'()/=-]*$", max_length=512)]
+"""An S3 key prefix written by a delivery stream or a query engine."""
+
 KeyDist = Annotated[
     Distribution,
     PlainValidator(lambda v: v if isinstance(v, Distribution) else parse_key_distribution(v)),
@@ -94,3 +102,27 @@ def what_is(comps: Any, name: str) -> str:
     close = difflib.get_close_matches(name, list(comps), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"not a component{hint} (have: {', '.join(sorted(comps))})"
+
+
+def must_be(out: list[tuple[Any, str]], comps: Any, path: Any, name: str | None, kinds: tuple[str, ...],
+            what: str) -> None:
+    """Report at ``path`` unless ``name`` (when given) is a component of one of ``kinds``."""
+    if name is None:
+        return
+    c = comps.get(name)
+    if c is None or c.type not in kinds:
+        got = "not a component" if c is None else f"a {c.type}"
+        out.append((path, f"{what} {name!r} must be {' or '.join(kinds)}; it is {got}"))
+
+
+def expect(out: list[tuple[Any, str]], comps: Any, path: Any, name: str, kinds: tuple[str, ...], what: str) -> Any:
+    """The component ``name`` if it is one of ``kinds``; else report at ``path`` and return None."""
+    c = comps.get(name)
+    if c is None:
+        out.append((path, f"{what} {name!r} is not a component (have: {', '.join(sorted(comps))})"))
+    elif c.type not in kinds:
+        article = "an" if c.type[0] in "aeiou" else "a"
+        out.append((path, f"{what} {name!r} is {article} {c.type}; expected {' or '.join(kinds)}"))
+    else:
+        return c
+    return None

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from cloudtwin.spec.base import ComponentSpec, Dist, Model, Rate, what_is
-from cloudtwin.spec.units import parse_distribution
+from cloudtwin.spec.units import parse_distribution as _d
 
 Path = tuple[str | int, ...]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
@@ -20,9 +20,6 @@ Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
 AUTH_RPS = 120.0  # UserAuthentication: InitiateAuth, AdminInitiateAuth, RespondToAuthChallenge...
 CREATE_RPS = 50.0  # UserCreation: SignUp, ConfirmSignUp, AdminCreateUser, AdminConfirmSignUp
 
-
-def _d(text: str) -> Any:
-    return parse_distribution(text)
 
 
 class Cognito(ComponentSpec):

@@ -1,29 +1,25 @@
-"""Schemas of ``dynamodb`` tables (with their optional stream) and ``dax`` clusters, and their checks.
+"""Schema of ``dynamodb``: a table (capacity, keys, item size) and its optional stream.
 
-Defaults cite aws-facts.md rows or the page found with the search tool; "assumption"
-marks a default with no documented source (docs/spec.md lists them). :func:`check`
-holds the cross-reference rules (a DAX cluster's table, stream consumers and their
-on-failure destinations) and :func:`warnings` the legal settings worth a word.
+Defaults cite aws-facts.md rows; "assumption" marks a default with no documented source
+(docs/spec.md lists them). Live model: :mod:`cloudtwin.services.dynamodb`. :func:`check` returns the
+cross-reference problems as ``(path, message)`` pairs; :func:`warnings` the legal settings worth a word.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Size
-from cloudtwin.spec.messaging import Zone
-from cloudtwin.spec.serverless import StreamConsumer, check_consumers
+from cloudtwin.spec.base import ComponentSpec, Dist, KeyDist, Model, Size
+from cloudtwin.spec.kinesis import StreamConsumer, check_consumers
+from cloudtwin.spec.loader import Path
 from cloudtwin.spec.units import parse_distribution, parse_key_distribution
 
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
-Path = tuple[str | int, ...]
-
 MAX_ITEM = 400 * 1024  # bytes: 400 KB [aws-facts §11 DynamoDB capacity units]
+
+
 TABLE_QUOTA = 40_000  # RRU/WRU per table by default [aws-facts §11 DynamoDB capacity units]
-DAX_MAX_NODES = 11  # a primary and up to 10 read replicas (AWS DynamoDB guide, "DAX cluster components")
-DAX_PRODUCTION_NODES = 3  # "at least three nodes, each in a different AZ" (same page)
 
 
 class TableStream(Model):
@@ -65,29 +61,12 @@ class DynamoDB(ComponentSpec):
         return v
 
 
-class DAX(ComponentSpec):
-    type: Literal["dax"]
-    table: Name
-    nodes: int = Field(3, ge=1, le=DAX_MAX_NODES)  # 3 for production (AWS DynamoDB guide, DAX cluster components)
-    node_type: str = Field("dax.t3.small", pattern=r"^dax\.[a-z0-9]+\.[a-z0-9]+$")  # assumption
-    zones: list[Zone] | None = None  # nodes spread over them round robin; default: the spec's zones
-    # DAX default parameter group: record-ttl-millis and query-ttl-millis 300000 (aws-cli dax examples)
-    item_ttl: Duration = Field(300.0, ge=0)
-    query_ttl: Duration = Field(300.0, ge=0)
-    latency: Dist = Field(default_factory=lambda: parse_distribution("lognormal(median=400us, p99=2ms)"))  # assumption
-
-
 def check(arch: Any) -> list[tuple[Path, str]]:
-    """Cross-reference problems of tables, streams and DAX clusters."""
+    """A table stream's consumers."""
     out: list[tuple[Path, str]] = []
     comps = arch.components
     for n, c in comps.items():
         base: Path = ("components", n)
-        if c.type == "dax":
-            t = comps.get(c.table)
-            if t is None or t.type != "dynamodb":
-                got = "not a component" if t is None else f"a {t.type}"
-                out.append(((*base, "table"), f"DAX table {c.table!r} must be a dynamodb table; it is {got}"))
         if c.type == "dynamodb" and c.stream is not None:
             out.extend(check_consumers(comps, c.stream.consumers, (*base, "stream", "consumers")))
             for i, cons in enumerate(c.stream.consumers):
@@ -99,7 +78,7 @@ def check(arch: Any) -> list[tuple[Path, str]]:
 
 
 def warnings(arch: Any) -> list[tuple[Path, str]]:
-    """Provisioned capacity above the default table quota, and a DAX cluster too small to be fault tolerant."""
+    """Provisioned capacity above the default table quota."""
     out: list[tuple[Path, str]] = []
     for n, c in arch.components.items():
         if c.type == "dynamodb" and c.capacity == "provisioned":
@@ -108,7 +87,5 @@ def warnings(arch: Any) -> list[tuple[Path, str]]:
                 if v is not None and v > TABLE_QUOTA:
                     out.append((("components", n, k), f"{k} {v} is above the default table quota of "
                                 f"{TABLE_QUOTA:,} [aws-facts §11]: AWS raises it on request"))
-        if c.type == "dax" and c.nodes < DAX_PRODUCTION_NODES:
-            out.append((("components", n, "nodes"), f"a DAX cluster of {c.nodes} node(s) is not fault tolerant; "
-                        "AWS recommends at least 3 nodes in different zones for production"))
     return out
+

@@ -6,19 +6,24 @@ offending value, so the CLI can print ``file:line``.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
-from typing import Any
+from types import ModuleType
+from typing import Any, TypeGuard
 
 from cloudtwin import catalogue
-from cloudtwin.spec import analytics, cognito, dynamodb, edge, events, messaging, s3, serverless, ses
 from cloudtwin.spec.base import what_is
-from cloudtwin.spec.components import ASG, EBS, EC2, ElastiCache, LoadBalancer, Route53
+from cloudtwin.spec.graph import back_edges
 from cloudtwin.spec.loader import Path
 from cloudtwin.spec.schema import Architecture
 from cloudtwin.spec.steps import CallStep, Step
 
-COMPUTE = (EC2, ASG)
-HANDLERS = (EC2, ASG, events.ECS, messaging.Lambda)  # the types that run handler steps
+HANDLERS = ("ec2", "asg", "ecs", "lambda")  # the types that run handler steps
+
+
+def _is(c: Any, *types: str) -> TypeGuard[Any]:
+    """Is ``c`` a component of one of ``types``? (None is not.)"""
+    return getattr(c, "type", None) in types
 
 
 def _operations() -> dict[str, tuple[str, ...]]:
@@ -37,7 +42,7 @@ def walk_steps(steps: list[Step], path: Path) -> Iterator[tuple[Step, Path]]:
 def check(arch: Architecture) -> list[tuple[Path, str]]:
     """Every cross-reference problem in ``arch`` as ``(path, message)``."""
     out: list[tuple[Path, str]] = []
-    comps = arch.components
+    comps: dict[str, Any] = arch.components  # typed by their own models; checked by type name below
     zones = set(arch.zones)
 
     def need(path: Path, name: str, kinds: tuple[str, ...], what: str) -> None:
@@ -54,7 +59,7 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
             for zz in ([z] if isinstance(z, str) else (z or [])):
                 if zz not in zones:
                     out.append(((*base, zkey), f"zone {zz!r} is not in the spec's zones {sorted(zones)}"))
-        if isinstance(c, LoadBalancer):
+        if _is(c, *catalogue.family("load_balancer")):
             for i, t in enumerate(c.target_names):
                 p = (*base, "targets") if isinstance(c.targets, str) else (*base, "targets", i)
                 need(p, t, ("ec2", "asg"), "target")
@@ -64,26 +69,26 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
             if c.type != "nlb" and c.sticky and c.sticky.type == "source_ip":
                 out.append(((*base, "stickiness", "type"), "source_ip stickiness is NLB-only; "
                             "use lb_cookie or app_cookie"))
-        if isinstance(c, Route53):
+        if _is(c, "route53"):
             for i, r in enumerate(c.records):
                 if r.alias:
                     need((*base, "records", i, "alias"), r.alias, catalogue.family("load_balancer"), "alias target")
                 if r.a:
                     need((*base, "records", i, "a"), r.a, ("ec2",), "A-record target")
                     a = comps.get(r.a)
-                    if isinstance(a, EC2) and not (a.public_ip or a.elastic_ip):
+                    if _is(a, "ec2") and not (a.public_ip or a.elastic_ip):
                         out.append(((*base, "records", i, "a"), f"{r.a!r} has no public IP to point at"))
-        if isinstance(c, COMPUTE):
+        if _is(c, *catalogue.family("compute")):
             for i, m in enumerate(c.mounts):
                 need((*base, "mounts", i), m, ("efs", "ebs"), "mount")
                 vol = comps.get(m)
-                if isinstance(c, EC2) and isinstance(vol, EBS):
+                if _is(c, "ec2") and _is(vol, "ebs"):
                     ez = vol.zone or arch.zones[0]
                     iz = set(c.zones or [arch.zones[0]])
                     if iz != {ez}:
                         out.append(((*base, "mounts", i), f"EBS volume {m!r} is in zone {ez}; an instance "
                                     f"in zone(s) {sorted(iz)} cannot attach it (EBS is AZ-bound)"))
-        if isinstance(c, HANDLERS):
+        if _is(c, *HANDLERS):
             for st, p in walk_steps(c.handler, (*base, "handler")):
                 if isinstance(st, CallStep):
                     _check_call(st, p, comps, out)
@@ -93,7 +98,7 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
         if w.sessions and w.sessions.store:
             need((*base, "sessions", "store"), w.sessions.store, ("elasticache",), "session store")
         entry = comps.get(w.entry)
-        if w.host and isinstance(entry, Route53) and w.host not in {r.name for r in entry.records}:
+        if w.host and _is(entry, "route53") and w.host not in {r.name for r in entry.records}:
             out.append(((*base, "host"), f"{w.host!r} is not a record of {w.entry!r}"))
     callable_types = tuple(_operations())
     kinds_for = {
@@ -107,22 +112,34 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
                 out.append((("faults", i, "az_outage"), f"zone {f.az_outage!r} is not in {sorted(zones)}"))
         else:
             need(("faults", i, f.action), f.target, kinds_for[f.action], f"{f.action} target")
-    out.extend(messaging.check(arch))
-    out.extend(serverless.check(arch))
-    out.extend(events.check(arch))
-    for mod in (s3, cognito, dynamodb, analytics, edge, ses):
-        out.extend(mod.check(arch))
+    for mod in _service_modules(arch):
+        if hasattr(mod, "check"):
+            out.extend(mod.check(arch))
     out.extend(_cycles(arch))
     return out
 
 
 def warnings(arch: Architecture) -> list[tuple[Path, str]]:
     """Legal but risky settings, as ``(path, message)``: reported, never fatal."""
-    out = messaging.warnings(arch) + serverless.warnings(arch)
-    for mod in (s3, cognito, dynamodb, analytics, edge, ses):
-        out.extend(mod.warnings(arch))
+    out: list[tuple[Path, str]] = []
+    for mod in _service_modules(arch):
+        if hasattr(mod, "warnings"):
+            out.extend(mod.warnings(arch))
     out.extend(_sdk_retries(arch))
     return out
+
+
+def _service_modules(arch: Architecture) -> list[ModuleType]:
+    """The spec module of each type the spec uses (each may define ``check`` and ``warnings``),
+    in catalogue order, then the checks that apply whatever the types: message flows, and the
+    workloads' operations and sign-ins (in :mod:`cloudtwin.spec.s3`, which has them first)."""
+    used = {c.type for c in arch.components.values()}
+    names: dict[str, None] = {}
+    for t, row in catalogue.ROWS.items():
+        if t in used:
+            names[catalogue.resolve(row.spec_model).__module__] = None
+    names.update(dict.fromkeys(("cloudtwin.spec.s3", "cloudtwin.spec.flows")))
+    return [importlib.import_module(m) for m in names]
 
 
 SDK_THROTTLED = ("dynamodb", "dax", "kinesis", "s3", "firehose", "ses")  # AWS APIs that throttle by design
@@ -135,9 +152,9 @@ def _sdk_retries(arch: Architecture) -> list[tuple[Path, str]]:
     """Calls and workloads reaching a throttling AWS API with no word on retries (an SDK default
     the twin does not assume)."""
     out: list[tuple[Path, str]] = []
-    comps = arch.components
+    comps: dict[str, Any] = arch.components  # typed by their own models; checked by type name below
     for n, c in comps.items():
-        if isinstance(c, HANDLERS):
+        if _is(c, *HANDLERS):
             for st, p in walk_steps(c.handler, ("components", n, "handler")):
                 if (isinstance(st, CallStep) and "retries" not in st.model_fields_set
                         and getattr(comps.get(st.target), "type", None) in SDK_THROTTLED):
@@ -162,38 +179,27 @@ def _check_call(st: CallStep, p: Path, comps: dict[str, Any], out: list[tuple[Pa
     if op not in ops:
         allowed = ", ".join(f"{st.target}.{o}" if o else st.target for o in ops)
         out.append(((*p, "call"), f"{kind} has no operation {op!r}; use {allowed}"))
-    if st.on_miss is not None and not (isinstance(target, ElastiCache) and op == "get"):
+    if st.on_miss is not None and not (_is(target, "elasticache") and op == "get"):
         out.append(((*p, "on_miss"), "on_miss applies only to a cache get (e.g. call: cache.get)"))
-    if isinstance(target, ElastiCache) and op == "get" and st.key is None:
+    if _is(target, "elasticache") and op == "get" and st.key is None:
         out.append(((*p, "key"), "a cache get needs `key:` (e.g. zipf(s=1.1, n=100000))"))
 
 
 def _cycles(arch: Architecture) -> list[tuple[Path, str]]:
     """Handlers that call back into themselves would recurse forever."""
-    edges: dict[str, set[str]] = {n: set() for n in arch.components}
-    for n, c in arch.components.items():
-        if isinstance(c, HANDLERS):
+    comps: dict[str, Any] = arch.components
+    edges: dict[str, set[str]] = {n: set() for n in comps}
+    for n, c in comps.items():
+        if _is(c, *HANDLERS):
             for st, _ in walk_steps(c.handler, ()):
                 if isinstance(st, CallStep) and st.op != "invoke_async":  # an async invoke does not wait
                     edges[n].add(st.target)
-        if isinstance(c, LoadBalancer):
+        if _is(c, *catalogue.family("load_balancer")):
             edges[n].update(c.target_names)
     out: list[tuple[Path, str]] = []
-    state: dict[str, int] = {}
-
-    def visit(n: str, trail: list[str]) -> None:
-        state[n] = 1
-        for m in sorted(edges.get(n, ())):
-            if state.get(m) == 1:
-                cyc = " -> ".join([*trail[trail.index(m):], m]) if m in trail else f"{n} -> {m}"
-                out.append((("components", n, "handler"), f"calls form a cycle: {cyc}"))
-            elif m not in state:
-                visit(m, [*trail, m])
-        state[n] = 2
-
-    for n in sorted(edges):
-        if n not in state:
-            visit(n, [n])
+    for path, n, m in back_edges(edges):
+        cyc = " -> ".join([*path[path.index(m):], m])
+        out.append((("components", n, "handler"), f"calls form a cycle: {cyc}"))
     return out
 
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from cloudtwin.spec.base import ComponentSpec, Dist, Model, Size
-from cloudtwin.spec.units import parse_distribution
+from cloudtwin.spec.base import ComponentSpec, Dist, Model, Size, expect
+from cloudtwin.spec.units import parse_distribution as _d
 
 Path = tuple[str | int, ...]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
@@ -22,9 +22,6 @@ Event = Literal["put", "delete"]
 MAX_PUT = 5e9  # bytes in a single PUT [aws-facts §12 Object size]
 NOTIFY_TARGETS = ("lambda", "sqs", "sns")
 
-
-def _d(text: str) -> Any:
-    return parse_distribution(text)
 
 
 class Notification(Model):
@@ -102,6 +99,8 @@ def check(arch: Any) -> list[tuple[Path, str]]:
         if c.object_size > MAX_PUT:
             out.append(((*base, "object_size"), f"a single PUT is at most 5 GB [aws-facts §12 Object size], got "
                         f"{c.object_size:,.0f} bytes; multipart upload is not modelled"))
+        if c.events is not None:
+            expect(out, comps, (*base, "events"), c.events, ("eventbridge",), "event bus")
     for w, wl in arch.workloads.items():
         base = ("workloads", w)
         entry = comps.get(wl.entry)

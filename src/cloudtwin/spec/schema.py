@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
-from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Rate, Size
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Name, Rate, Size, Zone
 from cloudtwin.spec.cognito import WorkloadAuth
-from cloudtwin.spec.components import Name, Zone, _d
 from cloudtwin.spec.message import MessageSpec
+from cloudtwin.spec.units import parse_distribution as _d
 
 PROFILE_TYPES = ("constant", "diurnal", "ramp", "spike", "replay")
 _REPLAY_RE = re.compile(r"^replay\((.+)\)$")

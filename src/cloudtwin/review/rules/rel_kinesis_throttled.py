@@ -23,9 +23,10 @@ from cloudtwin.review.rule import Rule
 from cloudtwin.review.rules._rates import walk
 from cloudtwin.spec.loader import Path
 from cloudtwin.spec.steps import CallStep
+from cloudtwin.units import MIB
 
 RECORDS = 1000.0  # records/s per shard [aws-facts §9 KDS write per shard]
-BYTES = 1_048_576.0  # bytes/s per shard [aws-facts §9 KDS write per shard]
+BYTES = MIB  # bytes/s per shard [aws-facts §9 KDS write per shard]
 
 
 class KinesisProducersThrottled(Rule):

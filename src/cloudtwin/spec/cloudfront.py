@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Size
-from cloudtwin.spec.units import parse_distribution, parse_key_distribution
+from cloudtwin.spec.units import parse_distribution as _d
+from cloudtwin.spec.units import parse_key_distribution
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
 Path = tuple[str | int, ...]
@@ -23,9 +24,6 @@ MAX_TTL = 31_536_000.0  # 1 year, the Maximum TTL default [aws-facts §13 TTLs]
 ORIGIN_TYPES = ("s3", "apigateway", "alb", "nlb", "ec2", "asg")
 SHARE_TOLERANCE = 1e-6
 
-
-def _d(text: str) -> Any:
-    return parse_distribution(text)
 
 
 class Behavior(Model):

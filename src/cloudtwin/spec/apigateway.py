@@ -1,35 +1,42 @@
-"""Schemas of the serverless front and stream components (``apigateway``, ``kinesis``) and their checks.
+"""Schema of ``apigateway``: an API, its throttles, cache, integration and authorizer.
 
-Defaults cite aws-facts.md rows; "assumption" marks a default with no documented
-source (docs/spec.md lists them). :func:`check` holds the cross-reference rules
-(integration targets, stream consumers and their on-failure destinations) and
-:func:`warnings` the legal settings worth a word (a throttle above the account limit,
-which AWS raises on request); both return ``(path, message)`` pairs.
+Defaults cite aws-facts.md rows; "assumption" marks a default with no documented source
+(docs/spec.md lists them). Live model: :mod:`cloudtwin.services.apigateway`. :func:`check` returns the
+cross-reference problems as ``(path, message)`` pairs; :func:`warnings` the legal settings worth a word.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from cloudtwin import catalogue
-from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Rate, Size, what_is
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Name, Rate
+from cloudtwin.spec.loader import Path
 from cloudtwin.spec.message import MessageSpec
 from cloudtwin.spec.units import parse_distribution, parse_key_distribution
 
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
-Path = tuple[str | int, ...]
-
 ACCOUNT_RATE = 10_000.0  # requests/s per account per Region [aws-facts §10 Account throttle]
+
+
 ACCOUNT_BURST = 5_000  # [aws-facts §10 Account throttle]
+
+
 REST_TIMEOUT_MAX = 29.0  # [aws-facts §10 REST integration timeout] (the 2024 raise is left out)
+
+
 HTTP_TIMEOUT_MAX = 30.0  # [aws-facts §10 HTTP API integration timeout]
+
+
 CACHE_SIZES = (0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118.0, 237.0)  # GB [aws-facts §10 REST cache]
-SHARD_QUOTA = 500  # shards per account in us-east-1 [aws-facts §9 KDS shard quota]
+
+
 INTEGRATION_TARGETS = ("lambda", *catalogue.family("load_balancer"), *catalogue.family("compute"), "kinesis", "sqs",
                        "sns")
-WRITE_OPS = ("put", "send", "publish", "invoke_async")
+
+
+WRITE_OPS = ("put", "send", "publish", "invoke_async")  # integration ops a cache never serves
 
 
 class Throttle(Model):
@@ -114,87 +121,6 @@ class ApiGateway(ComponentSpec):
         return self.integration.timeout if self.integration.timeout is not None else top
 
 
-class StreamConsumer(Model):
-    """A Lambda event source mapping on a stream [aws-facts §5 Kinesis/stream event source]."""
-
-    function: Name
-    batch_size: int = Field(100, ge=1, le=10_000)  # AWS CDK/Lambda docs: default 100, max 10,000 (not in aws-facts)
-    bisect_on_error: bool = False
-    max_retry_attempts: int = Field(-1, ge=-1, le=10_000)  # -1: retry until the record expires
-    max_record_age: Duration | None = Field(None, ge=60, le=604_800)  # none: until the record expires
-    on_failure: Name | None = None  # an sqs queue
-    enhanced_fan_out: bool = False
-
-
-class Kinesis(ComponentSpec):
-    type: Literal["kinesis"]
-    shards: int = Field(1, le=SHARD_QUOTA)
-    retention: Duration = Field(86_400.0, ge=86_400, le=31_536_000)  # 24 h; up to 365 d [aws-facts §9]
-    partition_key: KeyDist = Field(default_factory=lambda: parse_key_distribution("uniform(1, 1000000)"))  # assumption
-    record_size: Size = Field(1024.0, gt=0, le=1_048_576)  # assumption; at most 1 MB [aws-facts §9]
-    consumers: list[StreamConsumer] = Field(default_factory=list)
-    latency: Dist = Field(default_factory=lambda: parse_distribution("lognormal(median=10ms, p99=50ms)"))  # assumption
-
-    @field_validator("shards")
-    @classmethod
-    def _shards(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError(f"a provisioned stream needs at least 1 shard, got {v}")
-        return v
-
-
-def check(arch: Any) -> list[tuple[Path, str]]:
-    """Cross-reference problems of API Gateway and Kinesis components."""
-    out: list[tuple[Path, str]] = []
-    comps = arch.components
-    ops = {"lambda": ("invoke", ""), "kinesis": ("put",), "sqs": ("send",), "sns": ("publish",)}
-    for n, c in comps.items():
-        base: Path = ("components", n)
-        if c.type == "apigateway":
-            it = c.integration
-            t = comps.get(it.target)
-            p = (*base, "integration")
-            if t is None or t.type not in INTEGRATION_TARGETS:
-                got = "not a component" if t is None else f"a {t.type}"
-                out.append(((*p, "target"), f"integration target {it.target!r} must be one of "
-                            f"{', '.join(INTEGRATION_TARGETS)}; it is {got}"))
-                continue
-            allowed = ops.get(t.type, ("",))
-            if it.op not in allowed:
-                out.append(((*p, "op"), f"a {t.type} integration takes op {' or '.join(repr(o) for o in allowed)}, "
-                            f"got {it.op!r}"))
-            au = c.authorizer
-            if au is not None and au.function is not None and getattr(comps.get(au.function), "type", None) != "lambda":
-                out.append(((*base, "authorizer", "function"), f"authorizer {au.function!r} must be a lambda "
-                            "function"))
-            if au is not None and au.cognito is not None and getattr(comps.get(au.cognito), "type", None) != "cognito":
-                out.append(((*base, "authorizer", "cognito"), f"authorizer pool {au.cognito!r} must be a cognito "
-                            "user pool"))
-            if it.key is not None and t.type != "kinesis":
-                out.append(((*p, "key"), "`key:` (a partition key) applies to a kinesis integration"))
-        if c.type == "kinesis":
-            out.extend(check_consumers(comps, c.consumers, (*base, "consumers")))
-    return out
-
-
-def check_consumers(comps: Any, consumers: list[StreamConsumer], base: Path) -> list[tuple[Path, str]]:
-    """A stream's Lambda event source mappings (Kinesis or DynamoDB Streams): each names a
-    function, and its on-failure destination is a standard queue."""
-    out: list[tuple[Path, str]] = []
-    for i, cons in enumerate(consumers):
-        p = (*base, i)
-        f = comps.get(cons.function)
-        if f is None or f.type != "lambda":
-            out.append(((*p, "function"), f"consumer {cons.function!r} must be a lambda function; it is "
-                        f"{what_is(comps, cons.function)}"))
-        if cons.on_failure is not None:
-            q = comps.get(cons.on_failure)
-            if q is None or q.type != "sqs" or q.fifo:
-                out.append(((*p, "on_failure"), f"on-failure destination {cons.on_failure!r} must be a "
-                            "standard sqs queue"))
-    return out
-
-
 def warnings(arch: Any) -> list[tuple[Path, str]]:
     """A stage or method throttle above the account throttle: legal (AWS raises account limits on
     request) but the account bucket still caps it unless ``account_throttle`` is raised too."""
@@ -213,4 +139,37 @@ def warnings(arch: Any) -> list[tuple[Path, str]]:
             out.append((("components", n, "account_throttle"), f"account throttle {acct.rate:g}/s burst {acct.burst} "
                         f"is above the default {ACCOUNT_RATE:g}/s burst {ACCOUNT_BURST} [aws-facts §10]: it assumes "
                         "AWS raised the limit on request"))
+    return out
+
+
+def check(arch: Any) -> list[tuple[Path, str]]:
+    """An API's integration target and op, and its authorizers."""
+    out: list[tuple[Path, str]] = []
+    comps = arch.components
+    ops = {"lambda": ("invoke", ""), "kinesis": ("put",), "sqs": ("send",), "sns": ("publish",)}
+    for n, c in comps.items():
+        if c.type != "apigateway":
+            continue
+        base: Path = ("components", n)
+        it = c.integration
+        t = comps.get(it.target)
+        p = (*base, "integration")
+        if t is None or t.type not in INTEGRATION_TARGETS:
+            got = "not a component" if t is None else f"a {t.type}"
+            out.append(((*p, "target"), f"integration target {it.target!r} must be one of "
+                        f"{', '.join(INTEGRATION_TARGETS)}; it is {got}"))
+            continue
+        allowed = ops.get(t.type, ("",))
+        if it.op not in allowed:
+            out.append(((*p, "op"), f"a {t.type} integration takes op {' or '.join(repr(o) for o in allowed)}, "
+                        f"got {it.op!r}"))
+        au = c.authorizer
+        if au is not None and au.function is not None and getattr(comps.get(au.function), "type", None) != "lambda":
+            out.append(((*base, "authorizer", "function"), f"authorizer {au.function!r} must be a lambda "
+                        "function"))
+        if au is not None and au.cognito is not None and getattr(comps.get(au.cognito), "type", None) != "cognito":
+            out.append(((*base, "authorizer", "cognito"), f"authorizer pool {au.cognito!r} must be a cognito "
+                        "user pool"))
+        if it.key is not None and t.type != "kinesis":
+            out.append(((*p, "key"), "`key:` (a partition key) applies to a kinesis integration"))
     return out

@@ -1,0 +1,37 @@
+"""Schema of ``ec2``: instances run a handler on vCPU slots (:class:`Compute` is shared with ``asg``).
+
+Defaults cite aws-facts.md rows; "assumption" marks a default with no documented source
+(docs/spec.md lists them). Live model: :mod:`cloudtwin.services.ec2`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from cloudtwin.spec.base import ComponentSpec, Dist, Name, Zone
+from cloudtwin.spec.steps import Step
+from cloudtwin.spec.units import parse_distribution as _d
+
+
+# ---------------------------------------------------------------- compute
+class Compute(ComponentSpec):
+    """What EC2 instances and ASG members share."""
+
+    instance_type: str = "m5.large"
+    workers: int | None = Field(None, ge=1, le=4096)  # default: vCPUs of instance_type
+    backlog: int = Field(1024, ge=0, le=1_000_000)  # accept-queue limit (assumption)
+    boot_time: Dist = Field(default_factory=lambda: _d("uniform(40s, 80s)"))  # assumption
+    handler: list[Step] = Field(default_factory=list)
+    mounts: list[Name] = Field(default_factory=list)
+
+
+class EC2(Compute):
+    type: Literal["ec2"]
+    count: int = Field(1, ge=1, le=1000)
+    zones: list[Zone] | None = None  # spread round-robin; default: the first zone
+    public_ip: bool = True  # an ephemeral public IPv4 that changes on stop/start [aws-facts §3]
+    elastic_ip: bool = False  # a static address, 5 per Region by default [aws-facts §3]
+    purchase: Literal["on_demand", "reserved", "spot"] = "on_demand"
+

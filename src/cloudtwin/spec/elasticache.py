@@ -1,0 +1,37 @@
+"""Schema of ``elasticache``: a cache cluster (nodes, hit model, failover).
+
+Defaults cite aws-facts.md rows; "assumption" marks a default with no documented source
+(docs/spec.md lists them). Live model: :mod:`cloudtwin.services.elasticache`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Size, Zone
+from cloudtwin.spec.units import parse_distribution as _d
+
+
+# ---------------------------------------------------------------- data stores
+class ElastiCache(ComponentSpec):
+    type: Literal["elasticache"]
+    engine: Literal["redis", "memcached"] = "redis"
+    node_type: str = "cache.m5.large"
+    replicas: int = Field(0, ge=0, le=5)  # up to 5 per shard [aws-facts §11]
+    nodes: int = Field(1, ge=1, le=500)  # memcached nodes, or redis shards
+    zones: list[Zone] | None = None
+    memory: Size | None = None  # default: the node type's memory
+    item_size: Size = 1024.0  # assumption: average item, for LRU eviction by memory
+    latency: Dist = Field(default_factory=lambda: _d("lognormal(median=0.3ms, p99=1.5ms)"))  # assumption
+    failover_time: Dist = Field(default_factory=lambda: _d("uniform(3s, 10s)"))  # "a few seconds" [aws-facts §11]
+    replica_lag: Duration = 1.0  # assumption: async replication [aws-facts §11]; newer sets die in a failover
+    encrypted: bool = False  # at-rest encryption; off unless asked for (assumption: the API default)
+
+    @model_validator(mode="after")
+    def _memcached(self) -> ElastiCache:
+        if self.engine == "memcached" and self.replicas:
+            raise ValueError("memcached has no replication; use engine: redis to have replicas")
+        return self
+

@@ -1,0 +1,75 @@
+"""Schema of ``kinesis``: a data stream and its Lambda consumers (shared by DynamoDB Streams).
+
+Defaults cite aws-facts.md rows; "assumption" marks a default with no documented source
+(docs/spec.md lists them). Live model: :mod:`cloudtwin.services.kinesis`. :func:`check` returns the
+cross-reference problems as ``(path, message)`` pairs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Name, Size, what_is
+from cloudtwin.spec.loader import Path
+from cloudtwin.spec.units import parse_distribution, parse_key_distribution
+
+SHARD_QUOTA = 500  # shards per account in us-east-1 [aws-facts §9 KDS shard quota]
+
+
+class StreamConsumer(Model):
+    """A Lambda event source mapping on a stream [aws-facts §5 Kinesis/stream event source]."""
+
+    function: Name
+    batch_size: int = Field(100, ge=1, le=10_000)  # AWS CDK/Lambda docs: default 100, max 10,000 (not in aws-facts)
+    bisect_on_error: bool = False
+    max_retry_attempts: int = Field(-1, ge=-1, le=10_000)  # -1: retry until the record expires
+    max_record_age: Duration | None = Field(None, ge=60, le=604_800)  # none: until the record expires
+    on_failure: Name | None = None  # an sqs queue
+    enhanced_fan_out: bool = False
+
+
+class Kinesis(ComponentSpec):
+    type: Literal["kinesis"]
+    shards: int = Field(1, le=SHARD_QUOTA)
+    retention: Duration = Field(86_400.0, ge=86_400, le=31_536_000)  # 24 h; up to 365 d [aws-facts §9]
+    partition_key: KeyDist = Field(default_factory=lambda: parse_key_distribution("uniform(1, 1000000)"))  # assumption
+    record_size: Size = Field(1024.0, gt=0, le=1_048_576)  # assumption; at most 1 MB [aws-facts §9]
+    consumers: list[StreamConsumer] = Field(default_factory=list)
+    latency: Dist = Field(default_factory=lambda: parse_distribution("lognormal(median=10ms, p99=50ms)"))  # assumption
+
+    @field_validator("shards")
+    @classmethod
+    def _shards(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(f"a provisioned stream needs at least 1 shard, got {v}")
+        return v
+
+
+def check_consumers(comps: Any, consumers: list[StreamConsumer], base: Path) -> list[tuple[Path, str]]:
+    """A stream's Lambda event source mappings (Kinesis or DynamoDB Streams): each names a
+    function, and its on-failure destination is a standard queue."""
+    out: list[tuple[Path, str]] = []
+    for i, cons in enumerate(consumers):
+        p = (*base, i)
+        f = comps.get(cons.function)
+        if f is None or f.type != "lambda":
+            out.append(((*p, "function"), f"consumer {cons.function!r} must be a lambda function; it is "
+                        f"{what_is(comps, cons.function)}"))
+        if cons.on_failure is not None:
+            q = comps.get(cons.on_failure)
+            if q is None or q.type != "sqs" or q.fifo:
+                out.append(((*p, "on_failure"), f"on-failure destination {cons.on_failure!r} must be a "
+                            "standard sqs queue"))
+    return out
+
+
+def check(arch: Any) -> list[tuple[Path, str]]:
+    """A stream's consumers."""
+    out: list[tuple[Path, str]] = []
+    comps = arch.components
+    for n, c in comps.items():
+        if c.type == "kinesis":
+            out.extend(check_consumers(comps, c.consumers, ("components", n, "consumers")))
+    return out
