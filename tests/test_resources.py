@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloudtwin.engine.resources import LevelBucket, RateLimiter
+from cloudtwin.engine import Engine
+from cloudtwin.engine.resources import LevelBucket, RateLimiter, Workers
 
 rates = st.floats(min_value=0.1, max_value=1e4, allow_nan=False)
 bursts = st.integers(min_value=1, max_value=50)
@@ -129,3 +130,52 @@ def test_long_run_rate_is_the_rate(rate: float, burst: int, horizon: float) -> N
     passed += sum(b.try_take(i * step) for i in range(1, n + 1))
     expect = burst + rate * (n * step)
     assert abs(passed - expect) <= 1.0 + 1e-6 * expect
+
+
+def test_workers_serve_fifo_and_refuse_past_the_backlog() -> None:
+    eng = Engine()
+    w = Workers(eng, slots=2, backlog=1)
+    finished: list[tuple[str, float]] = []
+
+    def done(job: str) -> None:
+        finished.append((job, eng.now))
+        w.release()
+
+    accepted = [w.start(done, j, 1.0) for j in "abcd"]
+    assert accepted == [True, True, True, False]  # two served, one queued, one refused
+    assert w.full()
+    eng.run()
+    assert finished == [("a", 1.0), ("b", 1.0), ("c", 2.0)]
+    assert w.busy == 0 and not w.queue
+    assert w.busy_seconds() == pytest.approx(3.0)  # three jobs of one second each
+
+
+@settings(max_examples=30)
+@given(st.integers(min_value=1, max_value=5), st.integers(min_value=0, max_value=20),
+       st.lists(st.tuples(st.floats(min_value=0.0, max_value=3.0), st.floats(min_value=0.01, max_value=2.0)),
+                min_size=1, max_size=60))
+def test_workers_conserve_jobs_and_busy_time(slots: int, backlog: int, jobs: list[tuple[float, float]]) -> None:
+    """Every job is served or refused; busy time is the sum of the served jobs' times; never
+    more than ``slots`` at once."""
+    eng = Engine()
+    w = Workers(eng, slots, backlog)
+    served: list[float] = []
+    refused = 0
+    peak = 0
+
+    def done(seconds: float) -> None:
+        served.append(seconds)
+        w.release()
+
+    def arrive(job: tuple[float, float]) -> None:
+        nonlocal refused, peak
+        if not w.start(done, job[1], job[1]):
+            refused += 1
+        peak = max(peak, w.busy)
+
+    for job in jobs:
+        eng.at(job[0], arrive, job)
+    eng.run()
+    assert len(served) + refused == len(jobs)
+    assert peak <= slots
+    assert w.busy_seconds() == pytest.approx(sum(served))

@@ -22,11 +22,22 @@ The forms:
 
 :class:`LevelBucket` keeps the same bucket as a token count refilled on read,
 for models whose callers read and spend the level directly.
+
+:class:`Workers` is the other shared resource: ``slots`` identical servers in
+front of a FIFO queue of at most ``backlog`` jobs (an M/M/c/K station), with
+busy time integrated exactly.
 """
 
 from __future__ import annotations
 
-__all__ = ["LevelBucket", "RateLimiter"]
+from collections import deque
+from heapq import heappush
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cloudtwin.engine.core import Engine
+
+__all__ = ["LevelBucket", "RateLimiter", "Workers"]
 
 
 class RateLimiter:
@@ -128,3 +139,59 @@ class LevelBucket:
     def take(self, cost: float = 1.0) -> None:
         """Take ``cost`` tokens after a :meth:`level` read showed they are there."""
         self.tokens -= cost
+
+
+class Workers:
+    """``slots`` workers in front of a FIFO queue of at most ``backlog`` waiting jobs.
+
+    :meth:`start` holds a worker for ``seconds`` and then calls ``callback(job)``,
+    which must call :meth:`release` to hand the worker on. Busy worker-seconds are
+    integrated exactly as "end times minus start times" (``bacc``), one addition
+    per change. Subclasses on hot paths may inline :meth:`start` and
+    :meth:`release`; they keep to the same fields.
+    """
+
+    __slots__ = ("engine", "hot", "slots", "busy", "queue", "backlog", "bacc")
+
+    def __init__(self, engine: Engine, slots: int, backlog: int) -> None:
+        self.engine = engine
+        self.hot = engine.hot()
+        self.slots = slots
+        self.backlog = backlog
+        self.busy = 0
+        self.queue: deque[tuple[Any, Any, float]] = deque()  # (callback, job, seconds)
+        self.bacc = 0.0  # worker end times minus start times: busy worker-seconds = bacc + busy * now
+
+    def start(self, callback: Any, job: Any, seconds: float) -> bool:
+        """Serve ``job`` for ``seconds`` on a free worker, or queue it; False if the queue is full."""
+        if self.busy < self.slots:
+            now = self.engine.now
+            self.bacc -= now
+            self.busy += 1
+            heap, seq = self.hot
+            heappush(heap, (now + seconds, next(seq), callback, job))
+            return True
+        if len(self.queue) < self.backlog:
+            self.queue.append((callback, job, seconds))
+            return True
+        return False
+
+    def release(self, serve_next: bool = True) -> None:
+        """A job's time is up: its worker takes the next queued job (if ``serve_next``), or goes idle."""
+        q = self.queue
+        if q and serve_next:
+            cb, job, t = q.popleft()
+            heap, seq = self.hot
+            heappush(heap, (self.engine.now + t, next(seq), cb, job))
+        else:
+            self.bacc += self.engine.now
+            self.busy -= 1
+
+    def full(self) -> bool:
+        """Every worker busy and the queue at its bound: the next job is refused."""
+        return self.busy >= self.slots and len(self.queue) >= self.backlog
+
+    def busy_seconds(self) -> float:
+        """Worker-seconds spent busy so far (exact, up to now)."""
+        now: float = self.engine.now
+        return self.bacc + self.busy * now

@@ -93,7 +93,7 @@ class Target:
         lb = self.lb
         lb.engine.after(lb.interval, self.check)
         inst = self.inst
-        full = inst.busy >= inst.slots and len(inst.queue) >= inst.backlog
+        full = inst.full()
         if inst.up and not full:
             self.result(True)
         else:

@@ -15,37 +15,32 @@ of its current CPU step rather than at the instant of the kill.
 
 from __future__ import annotations
 
-from collections import deque
 from heapq import heappush
 from typing import Any
 
+from cloudtwin.engine.resources import Workers
 from cloudtwin.handler import CStep, Run
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import SESSION_LOST, UNAVAILABLE
 
 COOKIE_LIMIT = 4096  # bytes a browser keeps per cookie
 
-class Instance:
-    """One EC2 instance: worker slots, an accept queue and its addresses."""
+class Instance(Workers):
+    """One EC2 instance: worker slots and an accept queue (:class:`Workers`), its lifecycle and addresses."""
 
     __slots__ = (
-        "ctx", "engine", "owner", "iid", "zone", "slots", "busy", "queue", "backlog", "state",
-        "zone_ok", "public_ip", "steps", "launched_at", "in_service_at", "bacc",
-        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "hot", "ended_at", "occ", "live",
+        "ctx", "owner", "iid", "zone", "state", "zone_ok", "public_ip", "steps", "launched_at", "in_service_at",
+        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "ended_at", "occ", "live",
     )
 
     def __init__(self, owner: Any, iid: str, zone: str, *, purchase: str = "on_demand") -> None:
         ctx = owner.ctx
+        super().__init__(ctx.engine, owner.slots, owner.spec.backlog)
         self.ctx = ctx
-        self.engine = ctx.engine
         self.owner = owner
         self.iid = iid
         self.zone = zone
-        self.slots: int = owner.slots
-        self.backlog: int = owner.spec.backlog
         self.steps: tuple[CStep, ...] = owner.steps
-        self.busy = 0
-        self.queue: deque[tuple[Any, Any, float]] = deque()  # (callback, job, cpu seconds)
         self.state = "pending"  # pending | running | stopped | terminated
         self.zone_ok = ctx.zone_up(zone)
         self.live = False  # running and its zone up: the one flag the hot path reads
@@ -53,13 +48,11 @@ class Instance:
         self.launched_at = self.engine.now
         self.in_service_at: float | None = None
         self.ended_at: float | None = None  # when it stopped or terminated (billing ends)
-        self.bacc = 0.0  # slot end times minus start times: busy slot-seconds = bacc + busy * now
         self.active = 0
         self.occ = 0.0  # exit times minus entry times: in-system seconds = occ + active * now
         owner.launched.append(self)
         self.purchase = purchase
         self.cpu_done = self._cpu_done
-        self.hot = ctx.engine.hot()
         self.fast_done = self._fast_done
         self.fast = owner.fast  # the sampler when the handler is a single cpu step
         self.meta: dict[str, Any] = {}
@@ -147,35 +140,18 @@ class Instance:
         Run(self, req, done, steps, self.engine.now).advance()
 
     def cpu(self, run: Run, seconds: float) -> None:
-        if self.busy < self.slots:
-            self.bacc -= self.engine.now
-            self.busy += 1
-            self.engine.after(seconds, self.cpu_done, run)
-        elif len(self.queue) < self.backlog:
-            self.queue.append((self.cpu_done, run, seconds))
-        else:
+        if not self.start(self.cpu_done, run, seconds):
             self.finish(run, UNAVAILABLE)
 
-    def _release(self) -> None:
-        """A CPU step ended: hand the slot to the next in the queue, or free it."""
-        q = self.queue
-        if q and self.live:
-            cb, job, t = q.popleft()
-            heap, seq = self.hot
-            heappush(heap, (self.engine.now + t, next(seq), cb, job))
-        else:
-            self.bacc += self.engine.now
-            self.busy -= 1
-
     def _cpu_done(self, run: Run) -> None:
-        self._release()
+        self.release(self.live)  # a dead instance's queue was dropped; nothing more starts
         run.advance()
 
     def _fast_done(self, job: tuple[Any, Any, float]) -> None:
         now = self.engine.now
         q = self.queue
         live = self.live
-        if q and live:  # _release(), inlined on the hot path
+        if q and live:  # Workers.release(), inlined on the hot path
             cb, nxt, t = q.popleft()
             heap, seq = self.hot
             heappush(heap, (now + t, next(seq), cb, nxt))
@@ -214,11 +190,6 @@ class Instance:
         run.done(req, err)
 
     # ---- metrics ------------------------------------------------------------
-    def busy_seconds(self) -> float:
-        """Slot-seconds spent busy since launch (exact, up to now)."""
-        now: float = self.engine.now
-        return self.bacc + self.busy * now
-
     def in_system_seconds(self) -> float:
         """Integral over time of ``active`` (requests queued or being served here), up to now."""
         now: float = self.engine.now
