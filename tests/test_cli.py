@@ -109,7 +109,8 @@ def test_run_options_override_the_spec(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "needle"), [
-    (("--duration", "36500d"), "--max-events"),
+    (("--duration", "3650d"), "--max-events"),
+    (("--duration", "36500d"), "at most 1e+09 s"),
     (("--duration", "-5s"), ">= 0"),
     (("--duration", "forever"), "expected a duration"),
     (("--max-events", "10"), "the limit is 10"),
@@ -119,8 +120,8 @@ def test_run_refuses_absurd_sizes(tmp_path: Path, args: tuple[str, ...], needle:
     assert code == 2 and out == "" and needle in err
 
 
-def test_run_refuses_a_trillion_per_second(tmp_path: Path) -> None:
-    code, _, err = cli("run", spec(tmp_path, GOOD.replace("rate: 20/s", "rate: 1e12/s")))
+def test_run_refuses_a_hundred_million_per_second(tmp_path: Path) -> None:
+    code, _, err = cli("run", spec(tmp_path, GOOD.replace("rate: 20/s", "rate: 1e8/s")))
     assert code == 2 and ": workloads.users.rate: refused: " in err and "--max-events" in err
 
 
@@ -159,7 +160,7 @@ def test_process_exit_codes_and_no_traceback(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
     ok = _proc("validate", spec(tmp_path, GOOD))
     assert ok.returncode == 0 and ok.stderr == ""
-    refused = _proc("run", spec(tmp_path, GOOD), "--duration", "36500d")
+    refused = _proc("run", spec(tmp_path, GOOD), "--duration", "3650d")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr and "--max-events" in refused.stderr
 
 
@@ -168,7 +169,7 @@ def test_validate_refuses_an_absurd_run_with_file_line_of_the_culprit(tmp_path: 
     pointing at the value responsible: here the workload's rate."""
     f = tmp_path / "huge.yaml"
     f.write_text("name: huge\ncomponents:\n  app: {type: ec2, handler: [{cpu: 1ms}]}\n"
-                 "workloads:\n  users: {entry: app, rate: 1e12/s}\n")
+                 "workloads:\n  users: {entry: app, rate: 1e8/s}\n")
     for cmd in (["validate", str(f)], ["run", str(f), "-q"]):
         out = CliRunner().invoke(app, cmd)
         assert out.exit_code == 2

@@ -76,7 +76,7 @@ def test_cost_bad_input_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "p.csv"
     bad.write_text("region,usd\nus-east-1,1\n")
     code, out = cli("cost", spec, "--prices", str(bad))
-    assert code == 2 and "needs columns" in out
+    assert code == 2 and "needs the columns" in out
     code, out = cli("cost", str(tmp_path / "missing.yaml"))
     assert code == 2
 

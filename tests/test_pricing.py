@@ -61,7 +61,7 @@ def test_user_price_file_overrides(tmp_path: Path) -> None:
 def test_bad_price_file_is_a_spec_error(tmp_path: Path) -> None:
     f = tmp_path / "p.csv"
     f.write_text("region,usage_type\nus-east-1,x\n")
-    with pytest.raises(cloudtwin.SpecError, match="needs columns"):
+    with pytest.raises(cloudtwin.SpecError, match="needs the columns"):
         builtin().overridden(f)
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from cloudtwin.errors import CloudtwinError, RunRefused, SpecError
+from cloudtwin.limits import MAX_COUNT, MAX_SEED
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="A digital twin for AWS architectures.")
@@ -64,11 +65,12 @@ def _refused(arch: Any, exc: RunRefused) -> None:
 def run(
     spec: Annotated[str, typer.Argument(help="A spec file, or a built-in blueprint name.")],
     duration: Annotated[str | None, typer.Option(help="Simulated time, e.g. 30m.")] = None,
-    requests: Annotated[int | None, typer.Option(min=1, help="Stop after N completed requests.")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Random seed (default: the spec's).")] = None,
+    requests: Annotated[int | None, typer.Option(min=1, max=MAX_COUNT, help="Stop after N completed requests.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="Random seed (default: the spec's).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results JSON here.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
-    max_events: Annotated[int | None, typer.Option(min=1, help="Refuse runs estimated above this.")] = None,
+    max_events: Annotated[int | None, typer.Option(min=1, max=MAX_COUNT,
+                                                   help="Refuse runs estimated above this.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
     prices: Annotated[Path | None, typer.Option(help="A price CSV overriding or adding to the built-in ones.")] = None,
 ) -> None:

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from cloudtwin.errors import CloudtwinError, RunRefused, SpecError
+from cloudtwin.limits import MAX_SEED
 
 PricesOpt = Annotated[Path | None, typer.Option("--prices", help="A price CSV that overrides or adds to the "
                                                 "built-in prices (columns region,service,usage_type,unit,usd,"
@@ -76,8 +77,8 @@ def cost(
                        ("USD/unit", True), ("USD/month", True), ("confidence", False)):
         t.add_column(col, justify="right" if right else "left")
     for i in out["items"]:
-        t.add_row(Text(i["component"]), Text(i["usage_type"]), f"{i['quantity']:,.4g}", i["unit"],
-                  f"{i['unit_usd']:g}", _money(i["usd"]), i["confidence"])
+        t.add_row(Text(i["component"]), Text(i["usage_type"]), f"{i['quantity']:,.4g}", Text(i["unit"]),
+                  f"{i['unit_usd']:g}", _money(i["usd"]), Text(i["confidence"]))
     t.add_row("total", "", "", "", "", _money(out["monthly_usd"]), "", style="bold")
     con = _console()
     con.print(t)
@@ -146,7 +147,7 @@ def _run(arch: Any, seed: int, duration: float, prices: Any) -> dict[str, Any]:
 def compare(
     spec_a: Annotated[str, typer.Argument(help="Spec A (file or blueprint name).")],
     spec_b: Annotated[str, typer.Argument(help="Spec B (file or blueprint name).")],
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed for both runs (default: A's).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="Seed for both runs (default: A's).")] = None,
     duration: Annotated[str | None, typer.Option(help="Simulated time for both runs (default: A's).")] = None,
     prices: PricesOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,

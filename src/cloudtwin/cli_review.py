@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from cloudtwin.limits import MAX_SEED
+
 
 class Format(StrEnum):
     text = "text"
@@ -32,7 +34,8 @@ def review_command(
     fail_on: Annotated[Severity | None, typer.Option("--fail-on", help="Exit 1 on a finding at or above this.")]
     = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed for --simulate (default: the spec's).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED,
+                                             help="Seed for --simulate (default: the spec's).")] = None,
 ) -> None:
     """Review SPEC against the AWS Well-Architected Framework (six pillars, with evidence)."""
     from cloudtwin.errors import CloudtwinError, SpecError

@@ -16,10 +16,10 @@ that is folded into the workload total when the minute closes.
 
 from __future__ import annotations
 
-import csv
 import math
 from bisect import bisect_right
 from heapq import heappush
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import StopSimulation, make_sampler, stream
@@ -48,7 +48,7 @@ _RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))  # what 
 _STATE_GONE = ("terminated", "stopped")  # instance states that wipe in-memory session state
 
 
-def profile_factor(p: Profile, horizon: float) -> tuple[Any, float]:
+def profile_factor(p: Profile, horizon: float, base_dir: str = ".") -> tuple[Any, float]:
     """``(f, fmax)``: the rate multiplier as a function of time, and its maximum."""
     if p.type == "constant":
         return None, 1.0
@@ -61,24 +61,18 @@ def profile_factor(p: Profile, horizon: float) -> tuple[Any, float]:
     if p.type == "spike":
         at, dur, k = p.at, (p.duration if p.duration is not None else 300.0), p.factor
         return (lambda t: k if at <= t < at + dur else 1.0), max(1.0, k)
-    times, factors = _read_replay(p.path or "")
+    times, factors = _read_replay(p.path or "", base_dir)
     return (lambda t: factors[max(bisect_right(times, t) - 1, 0)]), max(factors)
 
 
-def _read_replay(path: str) -> tuple[list[float], list[float]]:
+def _read_replay(path: str, base_dir: str) -> tuple[list[float], list[float]]:
     from cloudtwin.errors import Issue
+    from cloudtwin.replay import ReplayError, read_profile, resolve
 
     try:
-        with open(path, encoding="utf-8") as f:
-            rows = [r for r in csv.reader(f) if r and not r[0].startswith("#")]
-        if rows and not rows[0][0].replace(".", "", 1).isdigit():
-            rows = rows[1:]
-        pts = sorted((float(r[0]), float(r[1])) for r in rows)
-    except (OSError, ValueError, IndexError) as exc:
-        raise SpecError([Issue("profile.path", f"cannot read replay CSV {path!r}: {exc}")]) from None
-    if not pts or any(v < 0 for _, v in pts):
-        raise SpecError([Issue("profile.path", f"replay CSV {path!r} needs rows t_s,factor with factor >= 0")])
-    return [t for t, _ in pts], [v for _, v in pts]
+        return read_profile(resolve(path, Path(base_dir)), path)
+    except ReplayError as exc:  # the spec's check read it; the file changed since
+        raise SpecError([Issue("profile.path", str(exc))]) from None
 
 
 class WorkloadRun:
@@ -93,7 +87,7 @@ class WorkloadRun:
         self.op = spec.host or spec.op or ""  # a route53 entry: the name to resolve; else the operation
         self.arg: Any = self.entry.producer_arg(name, spec)  # queues and topics: a message factory
         seed = sim.seed
-        self.f, self.fmax = profile_factor(spec.profile, sim.horizon or 3600.0)
+        self.f, self.fmax = profile_factor(spec.profile, sim.horizon or 3600.0, sim.arch.base_dir)
         peak = spec.rate * self.fmax
         self.peak_rate = peak
         if spec.arrivals == "poisson" and peak > 0:

@@ -9,10 +9,13 @@ with no row is reported as unpriced.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from cloudtwin.errors import Issue, SpecError
+from cloudtwin.fileio import read_text_bounded
+from cloudtwin.limits import MAX_CSV_FIELD, MAX_CSV_ROWS, MAX_DATA_BYTES
 
 BUILTIN = Path(__file__).with_name("prices.csv")
 COLUMNS = ("region", "service", "usage_type", "unit", "usd", "source", "date")
@@ -45,27 +48,53 @@ class PriceTable:
         return PriceTable(list(merged.values()))
 
 
+MAX_USD = 1e6  # per unit: no AWS list price comes near
+
+
 def read_prices(path: str | Path) -> list[Price]:
+    """The rows of a price CSV (the columns of :data:`COLUMNS`, ``confidence`` optional).
+
+    The file is read within the data-file budget and every row is checked: all columns
+    present and short, ``usd`` a finite number from 0 to :data:`MAX_USD`. Problems are
+    reported as :class:`SpecError` at the file's line, without echoing its content."""
+    text = read_text_bounded(path, MAX_DATA_BYTES, "price file")
+    shown = str(path)[:300]
+
+    def bad(line: int, message: str) -> SpecError:
+        return SpecError([Issue("", message, shown, line)])
+
+    lines = text.splitlines()
+    if len(lines) > MAX_CSV_ROWS:
+        raise bad(0, f"the price file has {len(lines):,} lines; the limit is {MAX_CSV_ROWS:,}")
     try:
-        with open(path, encoding="utf-8", newline="") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise SpecError([Issue("", f"price file needs columns {', '.join(COLUMNS)}; missing "
-                                       f"{', '.join(missing)}", str(path), 1)])
-            out = []
-            for n, r in enumerate(reader, start=2):
-                try:
-                    usd = float(r["usd"])
-                except ValueError:
-                    raise SpecError([Issue("usd", f"not a number: {r['usd']!r}", str(path), n)]) from None
-                if usd < 0:
-                    raise SpecError([Issue("usd", "a price cannot be negative", str(path), n)])
-                out.append(Price(r["region"], r["service"], r["usage_type"], r["unit"], usd, r["source"],
-                                 r["date"], r.get("confidence") or ""))
-            return out
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SpecError([Issue("", f"cannot read price file (a UTF-8 CSV is expected): {exc}", str(path), 0)]) from None
+        rows = list(csv.reader(lines))
+    except csv.Error as exc:
+        raise bad(0, f"not a CSV file: {exc}") from None
+    if not rows:
+        raise bad(1, "the price file is empty")
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise bad(1, f"a price file needs the columns {', '.join(COLUMNS)}; missing {', '.join(missing)}")
+    col = {c: header.index(c) for c in (*COLUMNS, "confidence") if c in header}
+    out = []
+    for n, r in enumerate(rows[1:], start=2):
+        if not r or not any(x.strip() for x in r):
+            continue
+        if len(r) < len(header):
+            raise bad(n, f"the row has {len(r)} values; the header has {len(header)}")
+        if any(len(x) > MAX_CSV_FIELD for x in r):
+            raise bad(n, f"a value is longer than {MAX_CSV_FIELD:,} characters")
+        try:
+            usd = float(r[col["usd"]])
+        except ValueError:
+            raise bad(n, "usd is not a number") from None
+        if not (math.isfinite(usd) and 0.0 <= usd <= MAX_USD):
+            raise bad(n, f"usd must be a finite number from 0 to {MAX_USD:g}")
+        conf = r[col["confidence"]] if "confidence" in col else ""
+        out.append(Price(r[col["region"]], r[col["service"]], r[col["usage_type"]], r[col["unit"]], usd,
+                         r[col["source"]], r[col["date"]], conf))
+    return out
 
 
 def builtin() -> PriceTable:

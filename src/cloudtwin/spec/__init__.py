@@ -14,8 +14,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from cloudtwin.errors import Issue, SpecError
+from cloudtwin.fileio import read_text_bounded
+from cloudtwin.limits import MAX_COMPONENTS
 from cloudtwin.spec import references
-from cloudtwin.spec.loader import MAX_DEPTH, MAX_SPEC_BYTES, Located, Path, load_yaml
+from cloudtwin.spec.loader import MAX_DEPTH, MAX_INT, MAX_SPEC_BYTES, Located, Path, load_yaml
 from cloudtwin.spec.schema import Architecture
 
 __all__ = ["Architecture", "Located", "from_dict", "load_spec", "load_spec_located", "parse_spec", "parse_spec_located",
@@ -143,6 +145,9 @@ def _components(located: Located) -> tuple[Any, list[Any]]:
     comps = data.get("components") if isinstance(data, dict) else None
     if not isinstance(comps, dict):
         return data, []
+    if len(comps) > MAX_COMPONENTS:  # refused before validating them one by one
+        raise SpecError([located.issue(("components",), f"{len(comps):,} components; a spec has at most "
+                                       f"{MAX_COMPONENTS:,}")])
     built: dict[Any, Any] = {}
     errors: list[Any] = []
     for name, raw in comps.items():
@@ -158,8 +163,9 @@ def _components(located: Located) -> tuple[Any, list[Any]]:
     return {**data, "components": built}, errors
 
 
-def validate_data(located: Located) -> Architecture:
-    """Validate already-parsed data; raise SpecError with every issue found."""
+def validate_data(located: Located, base_dir: str | os.PathLike[str] = ".") -> Architecture:
+    """Validate already-parsed data; raise SpecError with every issue found. Data files the
+    spec names (replay profiles) are read relative to ``base_dir``."""
     data, errors = _components(located)
     if errors:
         failed = {e["loc"][1] for e in errors}
@@ -174,9 +180,25 @@ def validate_data(located: Located) -> Architecture:
     if errors:
         raise SpecError(_issues(located, errors))
     problems = references.check(arch)
+    arch._base_dir = str(base_dir)
+    problems += _replays(arch)
     if problems:
         raise SpecError([located.issue(p, m) for p, m in problems])
     return arch
+
+
+def _replays(arch: Architecture) -> list[tuple[Path, str]]:
+    """Each replay profile's file, read and checked now (so `validate` vouches for it)."""
+    from cloudtwin.replay import ReplayError, read_profile, resolve
+
+    out: list[tuple[Path, str]] = []
+    for name, w in arch.workloads.items():
+        if w.profile.type == "replay" and w.profile.path:
+            try:
+                read_profile(resolve(w.profile.path, FsPath(arch.base_dir)), w.profile.path)
+            except ReplayError as exc:
+                out.append((("workloads", name, "profile"), str(exc)))
+    return out
 
 
 def spec_warnings(arch: Architecture, located: Located | None = None) -> list[Issue]:
@@ -214,6 +236,8 @@ def _plain(x: Any, file: str, depth: int = 0) -> Any:
         return {k: _plain(v, file, depth + 1) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [_plain(v, file, depth + 1) for v in x]
+    if isinstance(x, int) and not isinstance(x, bool) and abs(x) > MAX_INT:
+        raise SpecError([Issue("", f"the number {str(x)[:24]} is too large (at most 2**63 - 1)", file, 0)])
     return x
 
 
@@ -222,10 +246,11 @@ def load_spec(path: str | os.PathLike[str]) -> Architecture:
     return load_spec_located(path)[0]
 
 
-def parse_spec_located(text: str, *, file: str = "<spec>") -> tuple[Architecture, Located]:
+def parse_spec_located(text: str, *, file: str = "<spec>",
+                       base_dir: str | os.PathLike[str] = ".") -> tuple[Architecture, Located]:
     """Like :func:`parse_spec`, also returning the data with its line map (for file:line reports)."""
     located = load_yaml(text, file)
-    return validate_data(located), located
+    return validate_data(located, base_dir), located
 
 
 def load_spec_located(path: str | os.PathLike[str]) -> tuple[Architecture, Located]:
@@ -246,19 +271,5 @@ def load_spec_located(path: str | os.PathLike[str]) -> tuple[Architecture, Locat
             raise SpecError([Issue("", "no such file, and no blueprint of that name "
                                    "(see `cloudtwin blueprints`)", str(path), 0)])
         p = bp
-    if p.is_dir():
-        raise SpecError([Issue("", "is a directory; give a spec file (.yaml)", str(path), 0)])
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise SpecError([Issue("", f"cannot read the spec: {exc.strerror or exc}", str(path), 0)]) from None
-    if len(raw) > MAX_SPEC_BYTES:
-        raise SpecError([Issue("", f"the file is {len(raw):,} bytes; a spec is at most {MAX_SPEC_BYTES:,}",
-                               str(path), 0)])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise SpecError([Issue("", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-                               "is this a binary file?", str(path), line)]) from None
-    return parse_spec_located(text.removeprefix("\ufeff"), file=str(path))
+    text = read_text_bounded(p, MAX_SPEC_BYTES, "spec")
+    return parse_spec_located(text, file=str(path), base_dir=p.parent)

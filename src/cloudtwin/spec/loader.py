@@ -17,16 +17,19 @@ from typing import Any
 
 import yaml
 
+from cloudtwin import limits
 from cloudtwin.errors import Issue, SpecError
 
 Path = tuple[str | int, ...]
-MAX_SPEC_BYTES = 5_000_000
-MAX_NODES = 200_000  # values after alias expansion; a large real spec has a few thousand
-MAX_DEPTH = 50
+MAX_SPEC_BYTES, MAX_NODES, MAX_DEPTH = limits.MAX_SPEC_BYTES, limits.MAX_NODES, limits.MAX_DEPTH
+MAX_INT = limits.MAX_INT
+MAX_INT_DIGITS = 40  # digits (with separators) read at all: int() of a long string is quadratic
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built in: same nodes, faster
 _T = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_T}{t}" for t in ("str", "int", "float", "bool", "null")}
 _TIMESTAMP = f"{_T}timestamp"
+_INT = f"{_T}int"
 _MAP, _SEQ, _MERGE = f"{_T}map", f"{_T}seq", f"{_T}merge"
 
 
@@ -82,6 +85,8 @@ class _Converter:
         self.ctor = yaml.SafeLoader("")
         self.nodes = 0
         self.open: set[int] = set()  # ids of the nodes being converted (an alias cycle revisits one)
+        self.seen: set[int] = set()  # ids of the collection nodes converted: one seen again is an alias
+        self.aliased = False
 
     def add(self, path: Path, line: int, message: str) -> None:
         self.issues.append(Issue(format_path(path), message, self.file, line))
@@ -91,8 +96,9 @@ class _Converter:
         self.lines.setdefault(path, line)
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _TooBig(Issue(format_path(path), f"the spec expands to more than {MAX_NODES:,} values "
-                                "(YAML aliases repeating each other?); refusing to load it", self.file, line))
+            why = " once its YAML aliases are expanded" if self.aliased else ""
+            raise _TooBig(Issue(format_path(path), f"the spec holds more than {MAX_NODES:,} values{why}; "
+                                "refusing to load it", self.file, line))
         if depth > MAX_DEPTH:
             self.add(path[:MAX_DEPTH // 5], line, f"nesting is deeper than {MAX_DEPTH} levels")
             raise _TooBig(self.issues.pop())
@@ -103,6 +109,9 @@ class _Converter:
             return self.scalar(node, path, line)
         if node.tag not in (_MAP, _SEQ):
             return self.bad_tag(node, path, line)
+        if id(node) in self.seen:
+            self.aliased = True
+        self.seen.add(id(node))
         self.open.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
@@ -123,11 +132,18 @@ class _Converter:
             return node.value  # e.g. 2020-01-01: keep the text; no spec field is a date
         if node.tag not in _SCALAR_TAGS:
             return self.bad_tag(node, path, line)
-        try:
-            return self.ctor.construct_object(node)
-        except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError):
-            self.add(path, line, f"cannot read {node.value!r} as {_tag_name(node.tag)}")
+        if node.tag == _INT and len(node.value) > MAX_INT_DIGITS:
+            self.add(path, line, f"the number {node.value[:12]}… ({len(node.value)} digits) is too large")
             return None
+        try:
+            value = self.ctor.construct_object(node)
+        except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError):
+            self.add(path, line, f"cannot read {node.value[:60]!r} as {_tag_name(node.tag)}")
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            self.add(path, line, f"the number {node.value[:24]} is too large (at most 2**63 - 1)")
+            return None
+        return value
 
     def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -155,7 +171,7 @@ def load_yaml(text: str, file: str = "<spec>") -> Located:
         raise SpecError([Issue("", f"the spec is {len(text):,} characters; the limit is "
                                f"{MAX_SPEC_BYTES:,}", file, 1)])
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

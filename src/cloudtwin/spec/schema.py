@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, SerializeAsAny, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SerializeAsAny, field_validator, model_validator
 
+from cloudtwin.limits import MAX_COMPONENTS, MAX_FAULTS, MAX_WORKLOADS
 from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Name, Rate, Size, Zone
 from cloudtwin.spec.cognito import WorkloadAuth
 from cloudtwin.spec.message import MessageSpec
@@ -174,12 +175,26 @@ class Architecture(Model):
     region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     zones: list[Zone] = Field(default_factory=lambda: ["a", "b"], min_length=1, max_length=6)
     # each validated against its type's model in the catalogue (see _types and _components)
-    components: dict[Name, SerializeAsAny[ComponentSpec]] = Field(min_length=1)
-    workloads: dict[Name, Workload] = Field(default_factory=dict)
-    faults: list[Fault] = Field(default_factory=list)
+    components: dict[Name, SerializeAsAny[ComponentSpec]] = Field(min_length=1, max_length=MAX_COMPONENTS)
+    workloads: dict[Name, Workload] = Field(default_factory=dict, max_length=MAX_WORKLOADS)
+    faults: list[Fault] = Field(default_factory=list, max_length=MAX_FAULTS)
     simulate: Simulate = Field(default_factory=Simulate)
     network: Network = Field(default_factory=Network)
     blueprint: BlueprintMeta | None = None
+    # the folder that the spec's data files (replay profiles) are named relative to
+    _base_dir: str = PrivateAttr(default=".")
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the specs are: where they were read from does not count."""
+        if not isinstance(other, Architecture):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = Model.__hash__
+
+    @property
+    def base_dir(self) -> str:
+        return self._base_dir
 
     @model_validator(mode="before")
     @classmethod

@@ -13,6 +13,7 @@ import math
 import re
 
 from cloudtwin.engine.sampling import MAX_ZIPF_N, Distribution
+from cloudtwin.limits import MAX_BYTES, MAX_NUMBER, MAX_RATE, MAX_SECONDS
 
 _DURATION_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _RATE_UNITS = {"s": 1.0, "sec": 1.0, "m": 1 / 60, "min": 1 / 60, "h": 1 / 3600, "d": 1 / 86400}
@@ -27,19 +28,40 @@ _SIZE_RE = re.compile(rf"^\s*({_NUM})\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
 _CALL_RE = re.compile(r"^\s*([a-z]+)\s*\((.*)\)\s*$")
 
 
+
+
+def _number(value: int | float, what: str) -> float:
+    """``float(value)``, with a clear error for an integer past the range of floats."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{what} {_short(value)} is too large a number") from None
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:12]}…({len(text)} digits)"
+
+
+def _bounded(x: float, value: object, what: str, top: float, unit: str) -> float:
+    if not math.isfinite(x) or x < 0:
+        raise ValueError(f"a {what} must be finite and >= 0, got {_short(value)}")
+    if x > top:
+        raise ValueError(f"a {what} must be at most {top:g}{unit}, got {_short(value)}")
+    return x
+
+
 def parse_duration(value: object) -> float:
     """Seconds from ``250ms``/``5s``/``10m``/``1h``/``1d`` or a number of seconds."""
     if isinstance(value, bool):
         raise ValueError(f"expected a duration like 250ms, 5s, 10m, 1h or 1d, got {value!r}")
     if isinstance(value, int | float):
-        seconds = float(value)
+        seconds = _number(value, "duration")
     elif isinstance(value, str) and (m := _DURATION_RE.match(value)):
         seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2) or "s"]
     else:
         raise ValueError(f"expected a duration like 250ms, 5s, 10m, 1h or 1d, got {value!r}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"a duration must be finite and >= 0, got {value!r}")
-    return seconds
+    return _bounded(seconds, value, "duration", MAX_SECONDS, " s")
 
 
 def parse_rate(value: object) -> float:
@@ -47,14 +69,12 @@ def parse_rate(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a rate like 400/s or 1200/m, got {value!r}")
     if isinstance(value, int | float):
-        rate = float(value)
+        rate = _number(value, "rate")
     elif isinstance(value, str) and (m := _RATE_RE.match(value)):
         rate = float(m.group(1)) * _RATE_UNITS[m.group(2)]
     else:
         raise ValueError(f"expected a rate like 400/s or 1200/m, got {value!r}")
-    if not math.isfinite(rate) or rate < 0:
-        raise ValueError(f"a rate must be finite and >= 0, got {value!r}")
-    return rate
+    return _bounded(rate, value, "rate", MAX_RATE, "/s")
 
 
 def parse_size(value: object) -> float:
@@ -62,14 +82,12 @@ def parse_size(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a size like 4KB or 2GiB, got {value!r}")
     if isinstance(value, int | float):
-        size = float(value)
+        size = _number(value, "size")
     elif isinstance(value, str) and (m := _SIZE_RE.match(value)):
         size = float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()]
     else:
         raise ValueError(f"expected a size like 4KB, 1.5MB or 2GiB, got {value!r}")
-    if not math.isfinite(size) or size < 0:
-        raise ValueError(f"a size must be finite and >= 0, got {value!r}")
-    return size
+    return _bounded(size, value, "size", MAX_BYTES, " bytes")
 
 
 def _split_args(body: str) -> tuple[list[str], dict[str, str]]:
@@ -146,10 +164,10 @@ def _parse_number(value: object) -> float:
     try:
         x = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(f"expected a number, got {value!r}") from None
-    if not math.isfinite(x) or x < 0:
-        raise ValueError(f"expected a finite number >= 0, got {value!r}")
-    return x
+        raise ValueError(f"expected a number, got {_short(value)}") from None
+    except OverflowError:
+        raise ValueError(f"{_short(value)} is too large a number") from None
+    return _bounded(x, value, "number", MAX_NUMBER, "")
 
 
 def _take(kind: str, pos: list[str], kw: dict[str, str], names: list[str]) -> list[str]:
