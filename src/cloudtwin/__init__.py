@@ -8,12 +8,22 @@ bill it would run up, before anything is deployed::
     arch = cloudtwin.load_spec("simple-web-app")        # a file, or a built-in blueprint
     results = cloudtwin.Simulation(arch, seed=1).run()
     print(results.workload("shoppers")["availability"])
+
+The names below are imported on first use, so ``import cloudtwin`` (and the
+command line's start-up) costs only what is used.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from cloudtwin.errors import CloudtwinError, InvariantViolation, Issue, RunRefused, SpecError
-from cloudtwin.results import Results
-from cloudtwin.simulation import Simulation
-from cloudtwin.spec import Architecture, from_dict, load_spec, parse_spec
+
+if TYPE_CHECKING:
+    from cloudtwin.results import Results
+    from cloudtwin.simulation import Simulation
+    from cloudtwin.spec import Architecture, from_dict, load_spec, parse_spec
 
 __version__ = "0.1.0"
 
@@ -33,8 +43,32 @@ __all__ = [
     "run",
 ]
 
+_LAZY = {
+    "Results": "cloudtwin.results",
+    "Simulation": "cloudtwin.simulation",
+    "Architecture": "cloudtwin.spec",
+    "from_dict": "cloudtwin.spec",
+    "load_spec": "cloudtwin.spec",
+    "parse_spec": "cloudtwin.spec",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cloudtwin' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 def run(spec: str, *, seed: int | None = None, duration: float | None = None,
         requests: int | None = None) -> Results:
     """Load ``spec`` (a path or a blueprint name) and simulate it."""
+    from cloudtwin.simulation import Simulation
+    from cloudtwin.spec import load_spec
+
     return Simulation(load_spec(spec), seed=seed, duration=duration, requests=requests).run()

@@ -1,7 +1,8 @@
 """The ``cloudtwin`` command: a thin layer over the public API.
 
-Exit codes: 0 ok, 1 the run found what ``--fail-on`` asked to fail on, 2 bad input.
-Errors are printed as ``file:line: path: message`` lines, never as tracebacks.
+Exit codes (see :mod:`cloudtwin.entry`): 0 ok, 1 the run found what ``--fail-on`` asked to
+fail on, 2 bad input, 3 an internal error, 130 interrupted. Errors are printed as
+``file:line: path: message`` lines, never as tracebacks.
 """
 
 from __future__ import annotations
@@ -110,8 +111,9 @@ def run(
 
 def _write(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        from cloudtwin.fileio import write_atomic
+
+        write_atomic(path, text)
     except OSError as exc:
         _fail(f"cannot write {path}: {exc}")
 
@@ -171,11 +173,10 @@ cli_review.register(app)
 
 
 def main() -> None:
-    try:
-        app()
-    except CloudtwinError as exc:  # a last line of defence: never a traceback for our errors
-        typer.echo(str(exc), err=True)
-        sys.exit(2)
+    """The ``cloudtwin`` command, through the process boundary (:mod:`cloudtwin.entry`)."""
+    from cloudtwin.entry import main as entry_main
+
+    entry_main()
 
 
 if __name__ == "__main__":

@@ -58,8 +58,9 @@ def review_command(
         typer.echo(text, nl=not text.endswith("\n"))
     else:
         try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
+            from cloudtwin.fileio import write_atomic
+
+            write_atomic(output, text)
         except OSError as exc:
             typer.echo(f"cannot write {output}: {exc}", err=True)
             raise typer.Exit(2) from None

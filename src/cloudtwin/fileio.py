@@ -78,10 +78,22 @@ def read_text_bounded(path: str | os.PathLike[str], limit: int, what: str = "fil
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     """Write ``data`` to ``path`` whole or not at all (temporary file, then rename).
 
-    Raises :class:`OSError` if it cannot; the previous content of ``path``, if any, is kept."""
+    Raises :class:`OSError` if it cannot; the previous content of ``path``, if any, is kept.
+    A path that is not a regular file (``/dev/stdout``, a pipe) is written to directly: it
+    cannot be replaced, and must not be."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(21, "is a directory", str(target))
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with open(target, "wb") as f:
+            f.write(raw)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:

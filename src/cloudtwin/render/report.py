@@ -251,6 +251,8 @@ def render_report(results: dict[str, Any]) -> str:
 
 def write_report(results: dict[str, Any], path: str | Path) -> Path:
     """Write :func:`render_report` to ``path`` (UTF-8) and return the path."""
+    from cloudtwin.fileio import write_atomic
+
     p = Path(path)
-    p.write_text(render_report(results), encoding="utf-8")
+    write_atomic(p, render_report(results))
     return p

@@ -1,0 +1,5 @@
+"""``python -m cloudtwin``: the command line."""
+
+from cloudtwin.entry import main
+
+main()
