@@ -80,6 +80,13 @@ def compile_steps(steps: list[Step], ctx: Context, owner: str, path: str = "hand
     return tuple(out)
 
 
+MAX_NESTED = 200
+"""Calls (and replies) that complete at the same instant nest on Python's stack; past this
+depth the next one continues from the event loop at the same simulated time, so a chain of
+any length runs. Specs with shorter chains (every blueprint) are not affected."""
+_nested = 0
+
+
 class Attempt:
     """One try of a call with a timeout: whichever of reply and timer comes first wins."""
 
@@ -172,10 +179,32 @@ class Run:
         rtt = host.ctx.network.rtt(host.zone, target.endpoint_zone(host.zone), st.size)
         if rtt > 0.0:
             host.engine.after(rtt, _Deliver(target, self.req, st.op, reply, arg).go)
-        else:
+            return
+        global _nested
+        if _nested >= MAX_NESTED:  # a long chain of instant calls: go on from the event loop
+            host.engine.at(host.engine.now, _Deliver(target, self.req, st.op, reply, arg).go)
+            return
+        _nested += 1
+        try:
             target.handle(self.req, st.op, reply, arg)
+        finally:
+            _nested -= 1
 
     def reply(self, req: Request, err: str | None) -> None:
+        global _nested
+        if _nested >= MAX_NESTED:  # a long chain of instant replies: go on from the event loop
+            self.host.engine.at(self.host.engine.now, self._reply_later, (req, err))
+            return
+        _nested += 1
+        try:
+            self._reply(req, err)
+        finally:
+            _nested -= 1
+
+    def _reply_later(self, args: tuple[Request, str | None]) -> None:
+        self._reply(*args)
+
+    def _reply(self, req: Request, err: str | None) -> None:
         if err is None:
             self.advance()
             return

@@ -23,3 +23,4 @@ MAX_BYTES = 1e18  # any size
 MAX_NUMBER = 1e15  # any other number in a distribution
 MAX_CSV_FIELD = 1_000  # characters in one field of a replay profile or a price file
 MAX_CSV_ROWS = 1_000_000
+MAX_RSS_BYTES = 2 * 2**30  # a run's process memory: flat metrics keep a real run far below

@@ -8,6 +8,7 @@ faults, runs the engine to the stop condition, and returns :class:`Results`.
 from __future__ import annotations
 
 import math
+import resource
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from cloudtwin.component import Component
 from cloudtwin.context import Context
 from cloudtwin.engine import Engine
 from cloudtwin.errors import RunRefused
+from cloudtwin.limits import MAX_RSS_BYTES
 from cloudtwin.results import Results, assemble
 from cloudtwin.services import load
 from cloudtwin.spec.schema import Architecture
@@ -28,6 +30,10 @@ if TYPE_CHECKING:
 MINUTE = 60.0
 EVENTS_PER_SECOND = 1_000_000  # rough engine speed on one core, for the size guard's advice
 MINUTE_COST = 100.0  # a minute tick per component/workload, in events (time and series memory)
+
+
+BEYOND_ESTIMATE = 50.0  # the runtime guard's tolerance over the estimate's pro-rata events
+BEYOND_SLACK = 1_000_000  # events always allowed (a run's first seconds, minute hooks)
 
 
 class Simulation:
@@ -84,19 +90,29 @@ class Simulation:
 
     # ---- running --------------------------------------------------------------
     def estimate_events(self) -> float:
-        """A rough upper estimate of the events this run will execute."""
-        per_request = 3.0
-        for c in self.arch.components.values():
-            per_request += 2.0 * len(getattr(c, "handler", None) or [])  # the types that run handler steps
-        rate = sum(w.rate * w.profile.peak_factor * (w.sessions.requests if w.sessions else 1)
-                   for w in self.arch.workloads.values())
+        """A rough upper estimate of the events this run will execute: each workload's requests
+        times the work one request multiplies into (:mod:`cloudtwin.runsize`: call trees,
+        retries, fan-out), plus what components schedule on their own."""
+        from cloudtwin.runsize import longest_hold, work_per_request
+
+        work = work_per_request(self.arch)
+        rate = per_request = 0.0
+        hold = 0.0
+        for w in self.arch.workloads.values():
+            r = w.rate * w.profile.peak_factor * (w.sessions.requests if w.sessions else 1)
+            rate += r
+            per_request = max(per_request, 1.0 + work.get(w.entry, 0.0))
+        if self.remaining is not None:
+            holds = longest_hold(self.arch)
+            hold = max((holds.get(w.entry, 0.0) for w in self.arch.workloads.values()), default=0.0)
         span = self.horizon
         if span is None:
             if rate <= 0:
                 return math.inf
-            span = (self.remaining or 0) / rate
+            span = (self.remaining or 0) / rate + hold  # the last requests finish after their holds
         if self.remaining is not None and rate > 0:
-            span = min(span, self.remaining / rate)
+            span = min(span, self.remaining / rate + hold)
+        self._span = span
         periodic = 0.0
         for comp in self.components.values():
             periodic += comp.periodic_events_per_second()
@@ -114,6 +130,8 @@ class Simulation:
 
     def guard(self) -> None:
         est = self.estimate_events()
+        span = self.horizon if self.horizon is not None else getattr(self, "_span", None)
+        self._estimate_rate = (est / span if span and span > 0 else math.inf, span or math.inf)
         if est > self.max_events:
             if math.isinf(est):
                 raise RunRefused("this run would never stop: it asks for a number of requests but "
@@ -128,6 +146,37 @@ class Simulation:
                 path=self._culprit(),
             )
 
+    def _watch(self, executed: int) -> None:
+        """The runtime guard, beside the estimate: stop a run that has executed more events than
+        the limit, or grown the process past the memory limit, naming where the work piled up."""
+        if executed > self.max_events:
+            raise RunRefused(f"this run had executed {executed:,} events by t={self.engine.now:,.1f} s, past "
+                             f"the limit of {self.max_events:.3g}; {self._busiest()}. Raise the limit with "
+                             "--max-events (simulate.max_events) if you mean it.", path=self._busiest_path())
+        # the estimate is an upper bound spread evenly over the run; far beyond it, the work is
+        # multiplying in a way the estimate cannot see (a message loop, a redelivery storm)
+        rate, span = self._estimate_rate
+        expected = rate * min(self.engine.now, span)
+        if executed > BEYOND_ESTIMATE * expected + BEYOND_SLACK:
+            raise RunRefused(f"this run had executed {executed:,} events by t={self.engine.now:,.1f} s, "
+                             f"{executed / max(expected, 1.0):,.0f} times its estimate so far; {self._busiest()}. "
+                             "Raise simulate.max_events only after finding why.", path=self._busiest_path())
+        self._watches += 1
+        if self._watches % 128 == 0:  # about every million events
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+            if rss > MAX_RSS_BYTES:
+                raise RunRefused(f"this run grew the process to {rss / 2**30:.1f} GiB by t={self.engine.now:,.1f} s, "
+                                 f"past the limit of {MAX_RSS_BYTES / 2**30:.0f} GiB; {self._busiest()}.",
+                                 path=self._busiest_path())
+
+    def _busiest(self) -> str:
+        c = max(self.components.values(), key=lambda c: c.requests)
+        return (f"the work multiplied at {c.kind} {c.name!r} ({c.requests:,} requests and messages so far): "
+                "check its fan-out, retries, redeliveries and loops")
+
+    def _busiest_path(self) -> tuple[str, ...]:
+        return ("components", max(self.components.values(), key=lambda c: c.requests).name)
+
     def _minute(self, now: float) -> None:
         for c in self._minutely:
             c.on_minute(now)
@@ -139,6 +188,8 @@ class Simulation:
     def run(self) -> Results:
         """Run to the stop condition and return the results (invariants checked)."""
         self.guard()
+        self._watches = 0
+        self.engine.watch = self._watch
         wall0 = time.perf_counter()
         for c in self.components.values():
             c.start()

@@ -20,6 +20,8 @@ from heapq import heapify, heappop, heappush
 from itertools import count
 from typing import Any
 
+WATCH_EVERY = 8_192  # events between two calls of Engine.watch
+
 
 class StopSimulation(Exception):
     """Raised by a callback to end :meth:`Engine.run` cleanly."""
@@ -35,7 +37,7 @@ def _stop(_: object) -> None:
 class Engine:
     """A deterministic event loop over simulated seconds."""
 
-    __slots__ = ("now", "_heap", "_seq", "_executed", "_reads")
+    __slots__ = ("now", "_heap", "_seq", "_executed", "_reads", "watch")
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -43,6 +45,9 @@ class Engine:
         self._seq = count()
         self._executed = 0
         self._reads = 0
+        # called every WATCH_EVERY events with the events executed by this run so far; it may
+        # raise to stop a run that has grown beyond its budget (events, memory)
+        self.watch: Callable[[int], None] | None = None
 
     def at(self, t: float, fn: Callable[[Any], None], arg: Any = None) -> None:
         """Run ``fn(arg)`` at absolute time ``t`` (never earlier than now)."""
@@ -94,11 +99,16 @@ class Engine:
             sentinel = (until if until > self.now else self.now, _LAST, _stop, None)
             heappush(heap, sentinel)
         fn: Callable[[Any], None] | None = None
+        watch = self.watch
+        chunk = range(WATCH_EVERY)
         try:
             while True:
-                t, _, fn, arg = heappop(heap)
-                self.now = t
-                fn(arg)
+                for _ in chunk:  # a C-level loop: the watch costs nothing per event
+                    t, _, fn, arg = heappop(heap)
+                    self.now = t
+                    fn(arg)
+                if watch is not None:
+                    watch(self._pushed() - len(heap) - before)
         except StopSimulation:
             pass
         except IndexError as exc:
