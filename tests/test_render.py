@@ -64,8 +64,8 @@ def test_summary_shows_workload_and_availability() -> None:
 
 def test_summary_components_messages_cost_timeline() -> None:
     out = _text(RESULTS)
-    assert "web" in out and "asg" in out and "41.0%" in out
-    assert "2 / 7" in out
+    assert "web" in out and "asg" in out and "utilisation 41.0%" in out
+    assert "in service 2-7" in out
     assert "messages:" in out and "dead_lettered 0" in out
     assert "sessions:" in out
     assert "monthly = window x 730 h extrapolation" in out
@@ -81,6 +81,41 @@ def test_summary_timeline_limited_to_15() -> None:
     out = _text(r)
     assert "step-14" in out and "step-15" not in out
     assert "25 more" in out
+
+
+def _component_row(c: dict[str, Any]) -> str:
+    out = _text({"spec": "x", "workloads": {}, "components": {"c": c}})
+    return next(line for line in out.splitlines() if line.startswith("│ c "))
+
+
+def test_component_rows_show_what_matters_for_the_type() -> None:
+    firehose = _component_row({"type": "firehose", "requests": 0, "errors": 0, "records_in": 459875,
+                               "records_delivered": 453006, "objects": 101, "buffered": 6789})
+    assert "459,875" in firehose and "delivered 453,006" in firehose and "│       0 │" not in firehose
+    dlq = _component_row({"type": "sqs", "requests": 0, "sent": 0, "dead_letters_in": 57, "visible": 57,
+                          "max_visible": 57, "in_flight": 0, "delivered": 0})
+    assert "│      57 │" in dlq and "depth 57" in dlq and "dead letters in 57" in dlq
+    fn = _component_row({"type": "lambda", "requests": 2792, "invocations": 2792, "max_concurrency": 9,
+                         "throttles": 4})
+    assert "peak concurrency 9" in fn and "throttles 4" in fn
+    cache = _component_row({"type": "elasticache", "requests": 10, "hit_ratio": 0.774849, "hits": 7,
+                            "misses": 2})
+    assert "hit ratio 77.5%" in cache
+
+
+def test_tables_fit_80_columns_without_cutting_a_number() -> None:
+    from cloudtwin.render.summary import fit_table, workload_table
+
+    r = copy.deepcopy(RESULTS)
+    r["workloads"]["a-rather-long-workload-name"] = r["workloads"]["shoppers"]
+    console = Console(record=True, width=80, color_system=None)
+    print_summary(r, console=console)
+    out = console.export_text()
+    assert all(len(line) <= 80 for line in out.splitlines())
+    assert "…" not in out
+    assert "1,440,000" in out and "99.931%" in out
+    _, dropped = fit_table(workload_table(r), 80)
+    assert dropped and f"not shown to fit 80 columns: {', '.join(dropped)}" in " ".join(out.split())
 
 
 def test_summary_no_cost_line_without_monthly() -> None:
