@@ -38,7 +38,7 @@ for caches, records delivered for Firehose... (:func:`key_figures`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -63,6 +63,7 @@ __all__ = [
     "workload_table",
 ]
 
+T = TypeVar("T")
 TIMELINE_LIMIT = 15
 ERROR_KINDS_SHOWN = 3
 DASH = "-"
@@ -400,9 +401,13 @@ def fit_table(data: TableData, width: int) -> tuple[TableData, list[str]]:
         dropped.append(data.columns[worst])
     if not dropped:
         return data, []
-    pick = lambda xs: [xs[i] for i in keep]  # noqa: E731
-    return TableData(data.title, pick(data.columns), pick(data.right), [pick(r) for r in data.rows],
-                     data.note, pick(prio), pick(data.wraps())), dropped
+    return TableData(data.title, _pick(data.columns, keep), _pick(data.right, keep),
+                     [_pick(r, keep) for r in data.rows], data.note, _pick(prio, keep),
+                     _pick(data.wraps(), keep)), dropped
+
+
+def _pick(xs: list[T], keep: list[int]) -> list[T]:
+    return [xs[i] for i in keep]
 
 
 def _rich_table(data: TableData, width: int | None = None) -> Table:
