@@ -320,9 +320,11 @@ def component_table(results: dict[str, Any]) -> TableData:
                      priority=[0, 2, 0, 1, 3, 0], wrap=[True, True, False, False, False, True])
 
 
-def timeline_table(results: dict[str, Any], limit: int = TIMELINE_LIMIT) -> TableData:
-    """First ``limit`` timeline entries (time, kind, detail, duration)."""
+def timeline_table(results: dict[str, Any], limit: int | None = TIMELINE_LIMIT) -> TableData:
+    """First ``limit`` timeline entries (time, kind, detail, duration); all with ``None``."""
     entries = [as_dict(e) for e in results.get("timeline") or [] if isinstance(e, dict)]
+    if limit is None:
+        limit = len(entries)
     rows = [
         [fmt_duration(e.get("t")), str(e.get("kind", DASH)), str(e.get("detail", "")),
          fmt_duration(e["duration_s"]) if num(e.get("duration_s")) is not None else ""]
