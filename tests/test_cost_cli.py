@@ -155,7 +155,7 @@ def test_report_has_a_cost_chart_with_unpriced_items(tmp_path: Path) -> None:
     for comp in ("web", "lb", "(network)"):
         assert f">{comp}</text>" in section
     assert "NodeUsage:cache.m5.large" in section.split("Unpriced", 1)[1]
-    assert "http://" not in section.replace("http://www.w3.org", "") and "<script" not in page
+    assert "http://" not in section.replace("http://www.w3.org", "") and "<script" not in section
 
 
 def test_chart_bars_are_proportional_to_monthly_cost() -> None:

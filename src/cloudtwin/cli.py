@@ -98,8 +98,9 @@ def run(
         _write(json_out, results.to_json())
     if report is not None:
         from cloudtwin.render.report import render_report
+        from cloudtwin.review import review as _review
 
-        _write(report, render_report(results.data))
+        _write(report, render_report(results.data, _review(arch, located=_LOCATED.get(id(arch))).to_dict()))
     if not quiet:
         from cloudtwin.render.summary import print_summary
 

@@ -217,6 +217,23 @@ class Histogram:
         keys = ("mean", "min", "p50", "p90", "p99", "p999", "max")
         return {k: round(v * 1000.0, 3) for k, v in zip(keys, values, strict=True)}
 
+    def coarse_ms(self, per_decade: int = 10) -> dict[str, list[float]]:
+        """The distribution in milliseconds on a coarser log scale, for a chart:
+        ``{"le_ms": [upper edge of each bucket], "counts": [...]}`` from the first non-empty
+        bucket to the last, edges at ``10 ** (k / per_decade)`` ms. A fine bucket counts in
+        the coarse bucket of its geometric midpoint. ``{}`` when empty."""
+        if self.count == 0:
+            return {}
+        coarse: dict[int, int] = {}
+        for idx, n in self._counts.items():
+            ms = max(_midpoint(idx) * 1000.0, 1e-6)
+            k = math.ceil(math.log10(ms) * per_decade - 1e-9)
+            coarse[k] = coarse.get(k, 0) + n
+        lo, hi = min(coarse), max(coarse)
+        ks = range(lo, hi + 1)
+        return {"le_ms": [float(f"{10 ** (k / per_decade):.4g}") for k in ks],
+                "counts": [coarse.get(k, 0) for k in ks]}
+
     # ------------------------------------------------------------ persistence
     def to_state(self) -> dict[str, Any]:
         """Plain, JSON-able snapshot (see :meth:`from_state`)."""

@@ -4,6 +4,7 @@ and the end-of-run invariants that make a wrong count fail loudly.
 
 from __future__ import annotations
 
+import bisect
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,42 @@ class Results:
         return json.dumps(d, sort_keys=True)
 
 
+# How each per-minute series is sampled (docs/report.md). A series' value at index i
+# describes the minute [t[i], t[i] + step_s):
+#   "level": a state read at the END of that minute (t[i] + step_s), e.g. instances in
+#            service, queue depth; it already includes anything that happened at that instant
+#   "sum" / "mean" / "max" / "min": an aggregate OVER that minute (a count, an average or a
+#            ratio over the minute, its peak, its trough)
+#   "p50" / "p90" / "p99": a latency percentile of the requests completed in that minute
+SAMPLING: dict[str, str] = {
+    "requests": "sum", "errors": "sum", "p50_ms": "p50", "p90_ms": "p90", "p99_ms": "p99",
+    "in_service": "level", "desired": "level", "running": "level", "backlog_per_task": "level",
+    "visible": "level", "in_flight": "level", "iterator_age_s": "level",
+    "utilization": "mean", "hit_ratio": "mean", "consumed_rcu_per_s": "mean", "consumed_wcu_per_s": "mean",
+    "concurrency": "max", "healthy_targets": "min",
+    "throttles": "sum", "throttled": "sum", "records_in": "sum", "objects": "sum",
+}
+SAMPLING_DEFAULT = "mean"  # a series not listed (a plug-in's): taken as an average over the minute
+
+
+def sampling_of(metric: str) -> str:
+    """How the series ``metric`` is sampled: ``"level"`` or an aggregate (see :data:`SAMPLING`)."""
+    return SAMPLING.get(metric, SAMPLING_DEFAULT)
+
+
+def _merge(kind: str, pair: list[Any]) -> Any:
+    """Two consecutive samples as one over twice the step, as their kind says."""
+    if kind == "level":
+        return pair[-1]  # the level at the end of the longer step
+    if kind == "sum":
+        return sum(pair)
+    if kind in ("max", "p50", "p90", "p99"):
+        return max(pair)  # for a percentile: an upper bound of the merged minute's
+    if kind == "min":
+        return min(pair)
+    return sum(pair) / len(pair)
+
+
 def _downsample(series: dict[str, Any]) -> dict[str, Any]:
     step = series["step_s"]
     t = series["t"]
@@ -70,15 +107,35 @@ def _downsample(series: dict[str, Any]) -> dict[str, Any]:
         for g in groups:
             for fields in g.values():
                 for k, v in fields.items():
-                    pairs = [v[i : i + 2] for i in range(0, len(v), 2)]
-                    if k in ("requests", "errors"):
-                        fields[k] = [sum(p) for p in pairs]
-                    elif k in ("p99_ms", "in_service"):
-                        fields[k] = [max(p) for p in pairs]
-                    else:
-                        fields[k] = [sum(p) / len(p) for p in pairs]
+                    kind = sampling_of(k)
+                    fields[k] = [_merge(kind, v[i : i + 2]) for i in range(0, len(v), 2)]
     series["step_s"], series["t"] = step, t
     return series
+
+
+def _load_windows(sim: Simulation) -> list[dict[str, Any]]:
+    """Timeline entries for the workloads' spikes and ramps (kind ``load``), with the
+    windows :func:`cloudtwin.workloads.profile_factor` applies."""
+    out: list[dict[str, Any]] = []
+    for n, w in sim.workloads.items():
+        p = w.spec.profile
+        if p.type == "spike":
+            dur = p.duration if p.duration is not None else 300.0
+            out.append({"t": p.at, "kind": "load", "detail": f"{n}: spike x{p.factor:g}", "duration_s": dur})
+        elif p.type == "ramp":
+            dur = p.duration or max((sim.horizon or sim.engine.now) - p.at, 1.0)
+            out.append({"t": p.at, "kind": "load",
+                        "detail": f"{n}: ramp x{p.start:g} -> x{p.end:g}", "duration_s": dur})
+    return [e for e in out if e["t"] < sim.engine.now]
+
+
+def _with_load(timeline: list[dict[str, Any]], load: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``timeline`` with the load windows inserted in time order (after entries at the same t)."""
+    out = list(timeline)
+    for e in load:
+        i = bisect.bisect_right([float(x.get("t", 0.0)) for x in out], float(e["t"]))
+        out.insert(i, e)
+    return out
 
 
 def assemble(sim: Simulation, wall_s: float) -> Results:
@@ -108,6 +165,7 @@ def assemble(sim: Simulation, wall_s: float) -> Results:
         "t": [60.0 * i for i in range(n_minutes)],
         "workloads": {
             n: {"requests": w.series_req[:n_minutes], "errors": w.series_err[:n_minutes],
+                "p50_ms": w.series_p50[:n_minutes], "p90_ms": w.series_p90[:n_minutes],
                 "p99_ms": w.series_p99[:n_minutes]}
             for n, w in sim.workloads.items()
         },
@@ -127,9 +185,12 @@ def assemble(sim: Simulation, wall_s: float) -> Results:
         "messages": messages,
         "sessions": sessions,
         "cost": bill(sim),
-        "timeline": sim.timeline,
+        "timeline": _with_load(sim.timeline, _load_windows(sim)),
         "series": _downsample(series),
+        "latency_histograms": {n: w.total.coarse_ms() for n, w in sim.workloads.items()},
     }
+    names = {k for n in ("workloads", "components") for fields in data["series"][n].values() for k in fields}
+    data["series"]["sampling"] = {k: sampling_of(k) for k in sorted(names)}
     check_invariants(sim, data)
     return Results(data)
 

@@ -125,6 +125,8 @@ class WorkloadRun:
         self.series_req: list[int] = []
         self.series_err: list[int] = []
         self.series_p99: list[float] = []
+        self.series_p50: list[float] = []
+        self.series_p90: list[float] = []
         # sessions
         ss = spec.sessions
         self.think = make_sampler(ss.think, stream(seed, f"workload.{name}.think")) if ss else None
@@ -309,7 +311,10 @@ class WorkloadRun:
         finished = self.succeeded + self.failed
         self.series_req.append(finished - self.minute_req)  # requests completed this minute
         self.series_err.append(self.minute_err)
-        self.series_p99.append(round(h.quantile(0.99) * 1000, 3) if h.count else 0.0)
+        p50, p90, p99 = h.quantiles((0.5, 0.9, 0.99)) if h.count else (0.0, 0.0, 0.0)
+        self.series_p50.append(round(p50 * 1000, 3))
+        self.series_p90.append(round(p90 * 1000, 3))
+        self.series_p99.append(round(p99 * 1000, 3))
         self.total.merge(h)
         h.reset()
         self.minute_req = finished  # completed before this minute began

@@ -12,7 +12,24 @@ show the same numbers.
 What is left out
 ----------------
 * No per-minute series here (see the HTML report for charts).
-* Only the first ``TIMELINE_LIMIT`` timeline entries are listed.
+* Only the first ``TIMELINE_LIMIT`` timeline entries are listed (the HTML report
+  lists them all).
+
+Fitting the terminal
+--------------------
+A number is never cut. Each column has a priority (0: always shown) and only
+text columns (names, details, key figures) may wrap. When the table does not fit
+the console width even with those wrapped to their minimum, the columns of
+lowest priority are left out, and the table's caption says which
+(:func:`fit_table`).
+
+Per-type rows
+-------------
+The component table's ``handled`` column counts what the type handles
+(records for Firehose, messages in for a queue or a DLQ, invocations for
+Lambda...), and ``key figures`` shows what matters for the type: depth and
+end-to-end age for queues, peak concurrency and throttles for Lambda, hit ratio
+for caches, records delivered for Firehose... (:func:`key_figures`).
 * Every key is optional; missing or malformed values show as ``-`` rather than
   raising. User-supplied strings are wrapped in :class:`rich.text.Text` so they
   are never interpreted as rich markup.
@@ -21,7 +38,7 @@ What is left out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -31,6 +48,9 @@ __all__ = [
     "TIMELINE_LIMIT",
     "TableData",
     "component_table",
+    "fit_table",
+    "handled",
+    "key_figures",
     "fmt_duration",
     "fmt_int",
     "fmt_ms",
@@ -43,6 +63,7 @@ __all__ = [
     "workload_table",
 ]
 
+T = TypeVar("T")
 TIMELINE_LIMIT = 15
 ERROR_KINDS_SHOWN = 3
 DASH = "-"
@@ -50,13 +71,26 @@ DASH = "-"
 
 @dataclass(frozen=True)
 class TableData:
-    """A display table of pre-formatted strings; ``right[i]`` right-aligns column ``i``."""
+    """A display table of pre-formatted strings; ``right[i]`` right-aligns column ``i``.
+
+    ``priority[i]``: 0 for a column always shown, higher for columns dropped first when
+    the table does not fit; ``wrap[i]``: the column's cells may wrap (text, never numbers).
+    Both default to "keep every column" and "wrap the left-aligned columns".
+    """
 
     title: str
     columns: list[str]
     right: list[bool]
     rows: list[list[str]]
     note: str = ""
+    priority: list[int] | None = None
+    wrap: list[bool] | None = None
+
+    def priorities(self) -> list[int]:
+        return self.priority if self.priority is not None else [0] * len(self.columns)
+
+    def wraps(self) -> list[bool]:
+        return self.wrap if self.wrap is not None else [not r for r in self.right]
 
 
 # ----------------------------------------------------------------- helpers
@@ -155,35 +189,142 @@ def workload_table(results: dict[str, Any]) -> TableData:
             fmt_ms(lat.get("p50")), fmt_ms(lat.get("p99")), fmt_ms(lat.get("p999")),
             _top_errors(w.get("errors")),
         ])
-    return TableData("Workloads", cols, right, rows)
+    return TableData("Workloads", cols, right, rows,
+                     priority=[0, 0, 4, 1, 0, 2, 0, 3, 1],
+                     wrap=[True] + [False] * 7 + [True])
+
+
+def _pct_or_none(x: Any, digits: int = 1) -> str | None:
+    return fmt_pct(x, digits) if num(x) is not None else None
+
+
+def _range(d: Any) -> str | None:
+    d = as_dict(d)
+    if num(d.get("min")) is None or num(d.get("max")) is None:
+        return None
+    return f"{fmt_int(d['min'])}-{fmt_int(d['max'])}" if d["min"] != d["max"] else fmt_int(d["min"])
+
+
+def handled(c: dict[str, Any]) -> Any:
+    """What a component of this type handled: the count its ``handled`` column shows.
+
+    ``requests`` counts calls made to the component; some types are fed otherwise
+    (a Firehose reading a stream, a DLQ filled by its source queue, a topic fed by a bus),
+    so the count that matters for them is their records, messages or events in.
+    """
+    t = c.get("type")
+    if t == "firehose":
+        return c.get("records_in")
+    if t == "sqs":
+        sent, dead = num(c.get("sent")), num(c.get("dead_letters_in"))
+        return None if sent is None and dead is None else (sent or 0) + (dead or 0)
+    if t == "sns":
+        return c.get("publishes", c.get("requests"))
+    if t == "eventbridge":
+        put, svc = num(c.get("put_events")), num(c.get("service_events"))
+        return c.get("requests") if put is None and svc is None else (put or 0) + (svc or 0)
+    if t == "lambda":
+        return c.get("invocations", c.get("requests"))
+    return c.get("requests")
+
+
+def _kv(parts: list[tuple[str, str | None]]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in parts if v is not None and v != DASH)
+
+
+def _nonzero(c: dict[str, Any], *keys: str) -> list[tuple[str, str | None]]:
+    """``(key with spaces, count)`` for the keys whose value is a positive number."""
+    return [(k.replace("_", " "), fmt_int(c[k])) for k in keys if (num(c.get(k)) or 0) > 0]
+
+
+def key_figures(c: dict[str, Any]) -> str:
+    """The few figures that matter for a component of this type, as one line of text."""
+    t = c.get("type")
+    util = _pct_or_none(c.get("utilization"))
+    if t == "firehose":
+        return _kv([("delivered", fmt_int(c.get("records_delivered"))),
+                    ("to error prefix", fmt_int(c.get("delivered_to_error_prefix"))),
+                    ("objects", fmt_int(c.get("objects"))), ("buffered", fmt_int(c.get("buffered"))),
+                    *_nonzero(c, "throttled", "rejected", "lost")])
+    if t == "sqs":
+        e2e = fmt_ms(as_dict(c.get("end_to_end_ms")).get("p99"))
+        parts: list[tuple[str, str | None]] = [
+            ("depth", fmt_int(c.get("visible"))), ("max", fmt_int(c.get("max_visible"))),
+            ("in flight", fmt_int(c.get("in_flight")))]
+        if (num(c.get("dead_letters_in")) or 0) > 0:
+            parts.append(("dead letters in", fmt_int(c.get("dead_letters_in"))))
+        parts += [("delivered", fmt_int(c.get("delivered"))),
+                  ("age at delivery p99", None if e2e == DASH else f"{e2e} ms"),
+                  *_nonzero(c, "moved_to_dlq", "expired", "throttled", "rejected")]
+        return _kv(parts)
+    if t == "lambda":
+        return _kv([("peak concurrency", fmt_int(c.get("max_concurrency"))),
+                    ("throttles", fmt_int(c.get("throttles"))),
+                    ("cold starts", fmt_int(c.get("cold_starts"))),
+                    *_nonzero(c, "timeouts", "function_errors")])
+    if t in ("elasticache", "dax", "cloudfront"):
+        return _kv([("hit ratio", _pct_or_none(c.get("hit_ratio"))),
+                    ("hits", fmt_int(c.get("hits"))), ("misses", fmt_int(c.get("misses"))),
+                    *_nonzero(c, "evictions", "origin_requests", "stale_reads", "failovers")])
+    if t in ("asg", "ec2"):
+        return _kv([("in service", _range(c.get("instances"))), ("utilisation", util),
+                    *_nonzero(c, "launched", "terminated")])
+    if t == "ecs":
+        return _kv([("running", _range(c.get("running"))), ("utilisation", util),
+                    *_nonzero(c, "launched", "killed", "spot_interruptions", "scale_actions")])
+    if t == "rds":
+        return _kv([("utilisation", util), ("reads", fmt_int(c.get("reads"))),
+                    ("writes", fmt_int(c.get("writes"))),
+                    *_nonzero(c, "failovers", "refused_connections", "stale_reads")])
+    if t == "kinesis":
+        share = num(c.get("hot_shard_share"))
+        return _kv([("shards", fmt_int(c.get("shards"))), ("accepted", fmt_int(c.get("accepted"))),
+                    ("throttled", fmt_int(c.get("throttled"))),
+                    ("hot shard share", None if share is None else fmt_pct(share)),
+                    *_nonzero(c, "expired", "rejected")])
+    if t == "dynamodb":
+        return _kv([("capacity", str(c["capacity"]) if "capacity" in c else None),
+                    ("consumed RCU", fmt_int(c.get("consumed_rcu"))),
+                    ("WCU", fmt_int(c.get("consumed_wcu"))),
+                    ("throttled", fmt_int(c.get("throttled"))),
+                    *_nonzero(c, "partition_splits")])
+    if t in ("alb", "nlb", "clb", "elb"):
+        return _kv([("healthy targets", _range(c.get("healthy_targets"))),
+                    *_nonzero(c, "no_target_errors")])
+    if t == "apigateway":
+        return _kv(_nonzero(c, "throttled", "integration_errors", "integration_timeouts"))
+    if t == "s3":
+        return _kv([("puts", fmt_int(c.get("puts"))), ("gets", fmt_int(c.get("gets"))),
+                    *_nonzero(c, "throttled", "denied", "events_sent")])
+    if t == "sns":
+        return _kv(_nonzero(c, "unmatched", "rejected", "pending"))
+    if t == "eventbridge":
+        return _kv(_nonzero(c, "unmatched", "rejected", "throttled", "pending"))
+    if t in ("athena", "redshift"):
+        return _kv([("queries", fmt_int(c.get("queries"))), *_nonzero(c, "queued", "timeouts")])
+    return _kv([("utilisation", util)])
 
 
 def component_table(results: dict[str, Any]) -> TableData:
-    """Per-component load, errors, utilisation, p99 and instance range (when scaled)."""
+    """Per-component count handled, errors, p99 and the figures that matter for its type."""
     comps = as_dict(results.get("components"))
-    has_inst = any(as_dict(as_dict(c).get("instances")) for c in comps.values())
-    cols = ["component", "type", "requests", "errors", "utilization", "p99 ms"]
-    if has_inst:
-        cols.append("instances min/max")
-    right = [False, False] + [True] * (len(cols) - 2)
+    cols = ["component", "type", "handled", "errors", "p99 ms", "key figures"]
     rows = []
     for name, c in comps.items():
         c = as_dict(c)
-        row = [
-            str(name), str(c.get("type", DASH)), fmt_int(c.get("requests")),
-            fmt_int(c.get("errors")), fmt_pct(c.get("utilization"), 1),
-            fmt_ms(as_dict(c.get("latency_ms")).get("p99")),
-        ]
-        if has_inst:
-            inst = as_dict(c.get("instances"))
-            row.append(f"{fmt_int(inst.get('min'))} / {fmt_int(inst.get('max'))}" if inst else DASH)
-        rows.append(row)
-    return TableData("Components", cols, right, rows)
+        rows.append([
+            str(name), str(c.get("type", DASH)), fmt_int(handled(c)), fmt_int(c.get("errors")),
+            fmt_ms(as_dict(c.get("latency_ms")).get("p99")), key_figures(c) or DASH,
+        ])
+    return TableData("Components", cols, [False, False, True, True, True, False], rows,
+                     priority=[0, 2, 0, 1, 3, 0], wrap=[True, True, False, False, False, True])
 
 
-def timeline_table(results: dict[str, Any], limit: int = TIMELINE_LIMIT) -> TableData:
-    """First ``limit`` timeline entries (time, kind, detail, duration)."""
+def timeline_table(results: dict[str, Any], limit: int | None = TIMELINE_LIMIT) -> TableData:
+    """First ``limit`` timeline entries (time, kind, detail, duration); all with ``None``."""
     entries = [as_dict(e) for e in results.get("timeline") or [] if isinstance(e, dict)]
+    if limit is None:
+        limit = len(entries)
     rows = [
         [fmt_duration(e.get("t")), str(e.get("kind", DASH)), str(e.get("detail", "")),
          fmt_duration(e["duration_s"]) if num(e.get("duration_s")) is not None else ""]
@@ -192,7 +333,8 @@ def timeline_table(results: dict[str, Any], limit: int = TIMELINE_LIMIT) -> Tabl
     more = len(entries) - limit
     note = f"... {more:,} more timeline entries not shown" if more > 0 else ""
     return TableData("Timeline", ["t", "kind", "detail", "duration"],
-                     [True, False, False, True], rows, note)
+                     [True, False, False, True], rows, note,
+                     priority=[0, 1, 0, 2], wrap=[False, True, True, False])
 
 
 def info_lines(results: dict[str, Any]) -> list[str]:
@@ -223,28 +365,86 @@ def info_lines(results: dict[str, Any]) -> list[str]:
 
 
 # --------------------------------------------------------------- rich layout
-def _rich_table(data: TableData) -> Table:
-    table = Table(title=data.title, title_justify="left", caption=data.note or None,
+WRAP_MIN = 18  # narrowest a wrapping text column is squeezed to
+
+
+def _words(text: str) -> int:
+    return max((len(w) for w in text.split()), default=0)
+
+
+def _min_width(data: TableData, i: int) -> int:
+    """The narrowest column ``i`` can be without cutting: every cell and the header whole
+    unless the column wraps (then ``WRAP_MIN``, or less when every cell is shorter, but
+    never less than its longest word)."""
+    if data.wraps()[i]:
+        longest = max([_words(data.columns[i])] + [_words(r[i]) for r in data.rows])
+        full = max([len(data.columns[i])] + [len(r[i]) for r in data.rows])
+        return max(longest, min(full, WRAP_MIN))
+    return max([len(data.columns[i])] + [len(r[i]) for r in data.rows])
+
+
+def _table_width(widths: list[int]) -> int:
+    return sum(widths) + 3 * len(widths) + 1  # rich's box: padding 1 each side, a rule between
+
+
+def fit_table(data: TableData, width: int) -> tuple[TableData, list[str]]:
+    """``data`` without the least important columns it must drop to fit ``width`` columns,
+    and the names of those dropped (in the order they were dropped)."""
+    keep = list(range(len(data.columns)))
+    dropped: list[str] = []
+    prio = data.priorities()
+    widths = {i: _min_width(data, i) for i in keep}
+    while _table_width([widths[i] for i in keep]) > width:
+        droppable = [i for i in keep if prio[i] > 0]
+        if not droppable:
+            break  # nothing left to drop: rich wraps what it can
+        worst = max(droppable, key=lambda i: (prio[i], i))
+        keep.remove(worst)
+        dropped.append(data.columns[worst])
+    if not dropped:
+        return data, []
+    return TableData(data.title, _pick(data.columns, keep), _pick(data.right, keep),
+                     [_pick(r, keep) for r in data.rows], data.note, _pick(prio, keep),
+                     _pick(data.wraps(), keep)), dropped
+
+
+def _pick(xs: list[T], keep: list[int]) -> list[T]:
+    return [xs[i] for i in keep]
+
+
+def _rich_table(data: TableData, width: int | None = None) -> Table:
+    dropped: list[str] = []
+    if width is not None:
+        data, dropped = fit_table(data, width)
+    notes = [data.note] if data.note else []
+    if dropped:
+        notes.append(f"not shown to fit {width} columns: {', '.join(dropped)} "
+                     "(a wider terminal, the HTML report or --json show them)")
+    table = Table(title=data.title, title_justify="left", caption="\n".join(notes) or None,
                   caption_justify="left", expand=False)
-    for col, right in zip(data.columns, data.right, strict=True):
-        table.add_column(col, justify="right" if right else "left")
+    for i, (col, right) in enumerate(zip(data.columns, data.right, strict=True)):
+        wraps = data.wraps()[i]
+        table.add_column(col, justify="right" if right else "left", no_wrap=not wraps,
+                         min_width=None if wraps else _min_width(data, i),
+                         overflow="fold")
     for row in data.rows:
         table.add_row(*(Text(cell) for cell in row))
     return table
 
 
-def render_summary(results: dict[str, Any]) -> RenderableType:
-    """A rich renderable (Group of tables and lines) summarising ``results``."""
+def render_summary(results: dict[str, Any], width: int | None = None) -> RenderableType:
+    """A rich renderable (Group of tables and lines) summarising ``results``; with ``width``,
+    tables leave out their least important columns to fit it rather than cut a number."""
     parts: list[RenderableType] = [Text(title_line(results), style="bold")]
     wl = workload_table(results)
-    parts.append(_rich_table(wl) if wl.rows else Text("no workloads", style="dim"))
+    parts.append(_rich_table(wl, width) if wl.rows else Text("no workloads", style="dim"))
     comps = component_table(results)
     if comps.rows:
-        parts.append(_rich_table(comps))
+        parts.append(_rich_table(comps, width))
     parts.extend(Text(line) for line in info_lines(results))
     tl = timeline_table(results)
     if tl.rows:
-        parts.append(_rich_table(tl))
+        parts.append(_rich_table(tl, width))
     return Group(*parts)
 
 
@@ -254,4 +454,4 @@ def print_summary(results: dict[str, Any], console: Console | None = None) -> No
         console = Console()
         if not console.is_terminal:
             console = Console(width=120)  # piped output: do not squeeze tables to 80 columns
-    console.print(render_summary(results))
+    console.print(render_summary(results, console.width))
