@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cloudtwin.cli_output import Format, FormatOpt, OutputOpt, emit
 from cloudtwin.errors import CloudtwinError, RunRefused, SpecError
 from cloudtwin.limits import MAX_COUNT, MAX_SEED
 
@@ -74,8 +75,10 @@ def run(
                                                    help="Refuse runs estimated above this.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
     prices: Annotated[Path | None, typer.Option(help="A price CSV overriding or adding to the built-in ones.")] = None,
+    fmt: FormatOpt = Format.text,
+    output: OutputOpt = None,
 ) -> None:
-    """Simulate SPEC and print the summary."""
+    """Simulate SPEC and print the summary (--format json: the results JSON)."""
     from cloudtwin.simulation import Simulation
 
     arch = _load(spec)
@@ -101,10 +104,23 @@ def run(
         from cloudtwin.review import review as _review
 
         _write(report, render_report(results.data, _review(arch, located=_LOCATED.get(id(arch))).to_dict()))
-    if not quiet:
+    if fmt == Format.json:
+        emit(results.to_json(), output)
+    elif output is not None:
+        import io
+
+        from rich.console import Console
+
+        from cloudtwin.render.summary import print_summary
+
+        con = Console(width=120, record=True, file=io.StringIO())
+        print_summary(results.data, con)
+        emit(con.export_text(), output)
+    elif not quiet:
         from cloudtwin.render.summary import print_summary
 
         print_summary(results.data)
+    if not quiet and fmt == Format.text and output is None:
         for p, what in ((json_out, "JSON"), (report, "report")):
             if p is not None:
                 typer.echo(f"{what}: {p}")
@@ -146,13 +162,17 @@ def validate(spec: Annotated[str, typer.Argument(help="A spec file or blueprint 
 
 
 @app.command()
-def blueprints(json_: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
+def blueprints(
+    fmt: FormatOpt = Format.text,
+    output: OutputOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="The same as --format json.", hidden=True)] = False,
+) -> None:
     """List the built-in blueprints: name, notes section and claim."""
     from cloudtwin.blueprints import catalogue
 
     rows = catalogue()
-    if json_:
-        typer.echo(json.dumps(rows, indent=2))
+    if json_ or fmt == Format.json or output is not None:
+        emit(json.dumps(rows, indent=2), output)
         return
     from rich.console import Console
     from rich.table import Table

@@ -11,13 +11,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cloudtwin.errors import CloudtwinError, RunRefused, SpecError
+from cloudtwin.cli_output import Format, FormatOpt, OutputOpt, emit
+from cloudtwin.errors import SpecError
 from cloudtwin.limits import MAX_SEED
 
 PricesOpt = Annotated[Path | None, typer.Option("--prices", help="A price CSV that overrides or adds to the "
@@ -41,33 +43,39 @@ def _money(x: float) -> str:
     return f"${x:,.2f}" if abs(x) >= 1 or round(x * 100) == x * 100 else f"${x:,.4f}"
 
 
-def _console() -> Any:
+def _console(output: Path | None = None) -> Any:
     from rich.console import Console
 
+    if output is not None:  # recorded, then written to the file whole
+        return Console(width=120, record=True, file=io.StringIO())
     con = Console()
     return con if con.is_terminal else Console(width=120)  # a pipe gets whole rows, not ellipses
+
+
+def _flush(con: Any, output: Path | None) -> None:
+    if output is not None:
+        emit(con.export_text(), output)
 
 
 # ------------------------------------------------------------------ cost
 def cost(
     spec: Annotated[str, typer.Argument(help="A spec file, or a built-in blueprint name.")],
     prices: PricesOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    fmt: FormatOpt = Format.text,
+    output: OutputOpt = None,
 ) -> None:
     """The fixed monthly cost of SPEC's configured capacity (730 h), without simulating it."""
     from cloudtwin.pricing import fixed_cost
     from cloudtwin.spec import load_spec
 
-    if fmt not in ("text", "json"):
-        _fail(f"--format: expected text or json, got {fmt!r}")
     try:
         arch = load_spec(spec)
         out = fixed_cost(arch, load_prices(prices))
     except SpecError as exc:
         _fail(str(exc))
     out = {"spec": arch.name, **out}
-    if fmt == "json":
-        typer.echo(json.dumps(out, indent=2))
+    if fmt == Format.json:
+        emit(json.dumps(out, indent=2), output)
         return
     from rich.table import Table
     from rich.text import Text
@@ -80,7 +88,7 @@ def cost(
         t.add_row(Text(i["component"]), Text(i["usage_type"]), f"{i['quantity']:,.4g}", Text(i["unit"]),
                   f"{i['unit_usd']:g}", _money(i["usd"]), Text(i["confidence"]))
     t.add_row("total", "", "", "", "", _money(out["monthly_usd"]), "", style="bold")
-    con = _console()
+    con = _console(output)
     con.print(t)
     for u in out["unpriced"]:
         con.print(Text(f"unpriced: {u['component']} {u['usage_type']} x {u['quantity']:,.4g} "
@@ -88,6 +96,7 @@ def cost(
     for u in out["usage_based"]:
         con.print(Text(f"usage-based, not included: {u['component']} {u['usage_type']}"))
     con.print(Text(f"monthly = configured capacity x {out['hours']:g} h; " + "; ".join(out["assumptions"])))
+    _flush(con, output)
 
 
 # ------------------------------------------------------------------ compare
@@ -136,21 +145,15 @@ def comparison(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {"a": sa, "b": sb, "diff": diff, "relative": rel}
 
 
-def _run(arch: Any, seed: int, duration: float, prices: Any) -> dict[str, Any]:
-    from cloudtwin.simulation import Simulation
-
-    sim = Simulation(arch, seed=seed, duration=duration)
-    sim.prices = prices
-    return sim.run().data
-
-
 def compare(
     spec_a: Annotated[str, typer.Argument(help="Spec A (file or blueprint name).")],
     spec_b: Annotated[str, typer.Argument(help="Spec B (file or blueprint name).")],
     seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="Seed for both runs (default: A's).")] = None,
     duration: Annotated[str | None, typer.Option(help="Simulated time for both runs (default: A's).")] = None,
     prices: PricesOpt = None,
-    json_: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    fmt: FormatOpt = Format.text,
+    output: OutputOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="The same as --format json.", hidden=True)] = False,
 ) -> None:
     """Run A and B with the same seed and duration and compare availability, p99, losses and cost."""
     from cloudtwin.spec import load_spec
@@ -171,21 +174,22 @@ def compare(
             _fail("--duration: must be > 0")
     else:
         d = a.simulate.stop_duration or b.simulate.stop_duration or 3600.0
-    try:
-        ra, rb = _run(a, s, d, table), _run(b, s, d, table)
-    except RunRefused as exc:
-        _fail(f"refused: {exc}")
-    except CloudtwinError as exc:
-        _fail(str(exc))
+    from cloudtwin.runs import Job, run_many
+
+    outcomes = run_many([Job(x, {"seed": s, "duration": d}, table) for x in (a, b)], what="comparing")
+    for (kind, got), name in zip(outcomes, (spec_a, spec_b), strict=True):
+        if kind != "ok":
+            _fail(f"{name}: refused: {got}" if kind == "refused" else f"{name}: {got}")
+    ra, rb = outcomes[0][1], outcomes[1][1]
     out = {"seed": s, "duration_s": d, **comparison(ra, rb),
            "note": "monthly = window cost x 730 h / simulated hours; same seed and duration for both"}
-    if json_:
-        typer.echo(json.dumps(out, indent=2))
+    if json_ or fmt == Format.json:
+        emit(json.dumps(out, indent=2), output)
         return
-    _print_comparison(out)
+    _print_comparison(out, output)
 
 
-def _print_comparison(out: dict[str, Any]) -> None:
+def _print_comparison(out: dict[str, Any], output: Path | None = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -202,13 +206,14 @@ def _print_comparison(out: dict[str, Any]) -> None:
         diff = (f"{sign}{100 * abs(d):.3f} pp" if key == "availability"
                 else sign + f(abs(d)).lstrip("+"))
         t.add_row(label, f(sa[key]), f(sb[key]), diff, "" if r is None else f"{100 * r:+.1f}%")
-    con = _console()
+    con = _console(output)
     con.print(t)
     con.print(Text(out["note"]))
     for side, s in (("A", sa), ("B", sb)):
         if s["unpriced"]:
             con.print(Text(f"{side} has {s['unpriced']} unpriced item(s): its cost is a lower bound "
                            "(see the run's cost.unpriced)"))
+    _flush(con, output)
 
 
 def register(app: typer.Typer) -> None:

@@ -30,7 +30,7 @@ def review_command(
     spec: Annotated[str, typer.Argument(help="A spec file, or a built-in blueprint name.")],
     simulate: Annotated[bool, typer.Option("--simulate", help="Run the scenarios and attach measured evidence.")]
     = False,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="text, json or sarif.")] = Format.text,
     fail_on: Annotated[Severity | None, typer.Option("--fail-on", help="Exit 1 on a finding at or above this.")]
     = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,

@@ -27,7 +27,6 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from cloudtwin.errors import CloudtwinError
 from cloudtwin.spec.schema import Architecture, Fault, Profile
 
 START = 300.0  # the disturbance starts at minute 5...
@@ -135,41 +134,45 @@ def _r(x: float | None) -> float | None:
 def measure(arch: Architecture, *, seed: int | None = None) -> Measured:
     """Run the scenarios and keep what they measured."""
     out = Measured()
+    plans: list[tuple[str, str, Architecture, float | None, tuple[float, float] | None, str | None]] = []
     spec_zone_fault = next((f for f in arch.faults if f.action == "az_outage"), None)
     spec_window = (spec_zone_fault.at, spec_zone_fault.at + (spec_zone_fault.duration or 0.0)) \
         if spec_zone_fault else None
-    out.scenarios["spec"] = _run("spec", "the spec's own workloads and faults", arch, seed, None,
-                                 window=spec_window, zone=spec_zone_fault.az_outage if spec_zone_fault else None)
-    if spec_zone_fault is not None:
-        s = out.scenarios["spec"]
-        out.scenarios["az_outage"] = Scenario("az_outage", f"the spec's own zone-{s.zone} outage", s.data,
-                                              s.window, s.zone, s.skipped)
-    else:
+    plans.append(("spec", "the spec's own workloads and faults", arch, None, spec_window,
+                  spec_zone_fault.az_outage if spec_zone_fault else None))
+    if spec_zone_fault is None:
         zone = arch.zones[0]
         outage = Fault(at=START, az_outage=zone, duration=LENGTH)
         az = arch.model_copy(update={"faults": [outage]})
-        out.scenarios["az_outage"] = _run("az_outage", f"zone {zone} down from minute 5 to 15", az, seed,
-                                          TOTAL, window=(START, START + LENGTH), zone=zone)
-    if any(w.profile.type in ("spike", "ramp") for w in arch.workloads.values()):
-        out.scenarios["load_2x"] = Scenario("load_2x", "2x load", skipped="the spec has its own spike or ramp")
-    else:
+        plans.append(("az_outage", f"zone {zone} down from minute 5 to 15", az, TOTAL, (START, START + LENGTH), zone))
+    if not any(w.profile.type in ("spike", "ramp") for w in arch.workloads.values()):
         spike = Profile(type="spike", at=START, duration=LENGTH, factor=LOAD_FACTOR)
         wls = {n: w.model_copy(update={"profile": spike}) for n, w in arch.workloads.items()}
         load = arch.model_copy(update={"faults": [], "workloads": wls})
-        out.scenarios["load_2x"] = _run("load_2x", "2x the workloads' rate from minute 5 to 15, no faults", load,
-                                        seed, TOTAL, window=(START, START + LENGTH))
+        plans.append(("load_2x", "2x the workloads' rate from minute 5 to 15, no faults", load, TOTAL,
+                      (START, START + LENGTH), None))
+    ran = {plan[0]: scenario for plan, scenario in zip(plans, _run_all(plans, seed), strict=True)}
+    out.scenarios["spec"] = s = ran["spec"]
+    out.scenarios["az_outage"] = ran.get("az_outage") or Scenario(
+        "az_outage", f"the spec's own zone-{s.zone} outage", s.data, s.window, s.zone, s.skipped)
+    out.scenarios["load_2x"] = ran.get("load_2x") or Scenario(
+        "load_2x", "2x load", skipped="the spec has its own spike or ramp")
     return out
 
 
-def _run(name: str, description: str, arch: Architecture, seed: int | None, duration: float | None,
-         *, window: tuple[float, float] | None, zone: str | None = None) -> Scenario:
-    from cloudtwin.simulation import Simulation
+def _run_all(plans: list[tuple[str, str, Architecture, float | None, tuple[float, float] | None, str | None]],
+             seed: int | None) -> list[Scenario]:
+    """The scenarios' simulations, side by side in processes (:mod:`cloudtwin.runs`)."""
+    from cloudtwin.runs import Job, run_many
 
-    if not arch.workloads:
-        return Scenario(name, description, skipped="the spec has no workloads")
-    try:
-        sim = Simulation(arch, seed=seed, duration=duration)
-        data = sim.run().data
-    except CloudtwinError as exc:
-        return Scenario(name, description, skipped=str(exc).splitlines()[0])
-    return Scenario(name, description, data, window, zone)
+    if not plans[0][2].workloads:
+        return [Scenario(name, description, skipped="the spec has no workloads") for name, description, *_ in plans]
+    outcomes = run_many([Job(a, {"seed": seed, "duration": d}) for _, _, a, d, _, _ in plans],
+                        what="review scenarios")
+    out = []
+    for (name, description, _, _, window, zone), (kind, got) in zip(plans, outcomes, strict=True):
+        if kind != "ok":
+            out.append(Scenario(name, description, skipped=str(got).splitlines()[0]))
+        else:
+            out.append(Scenario(name, description, got, window, zone))
+    return out
