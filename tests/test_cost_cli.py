@@ -118,7 +118,7 @@ def test_compare_text_shows_both_columns_and_the_difference(tmp_path: Path) -> N
     assert code == 0
     assert "A: all-on-demand" in out and "B: with-reserved" in out
     assert "seed 3, 300 s simulated" in out
-    row = next(line for line in out.splitlines() if "monthly cost" in line)
+    row = next(line for line in out.splitlines() if "monthly, if" in line)
     assert f"-${2 * 730 * (OD - RI):,.2f}" in row  # B - A
     assert re.search(r"availability .*0\.000 pp", out)
     assert "unpriced item" in out

@@ -72,7 +72,7 @@ def test_summary_components_messages_cost_timeline() -> None:
     assert "in service 2-7" in out
     assert "messages:" in out and "dead_lettered 0" in out
     assert "sessions:" in out
-    assert "monthly = window x 730 h extrapolation" in out
+    assert "if that window repeated all month" in out
     assert "$912.50" in out
     assert "az_outage a" in out and "0:20:00" in out and "0:15:00" in out
     assert "web 4 -> 6" in out
@@ -178,7 +178,7 @@ def test_report_content() -> None:
     assert "web-app-cache" in page
     assert "seed 1" in page and "1:00:00" in page
     assert "99.931%" in page and "1,440,000" in page
-    assert "monthly = window x 730 h extrapolation" in page
+    assert "if that window repeated all month" in page
     assert "shoppers" in page and "az_outage a" in page
     titles = [c["title"] for c in _data(page)["charts"]]
     assert titles == ["Requests completed per minute", "Errors per minute",

@@ -77,6 +77,8 @@ def run(
     prices: Annotated[Path | None, typer.Option(help="A price CSV overriding or adding to the built-in ones.")] = None,
     fmt: FormatOpt = Format.text,
     output: OutputOpt = None,
+    fail_on_unpriced: Annotated[bool, typer.Option("--fail-on-unpriced",
+                                                   help="Exit 1 when any cost item has no price (for CI).")] = False,
 ) -> None:
     """Simulate SPEC and print the summary (--format json: the results JSON)."""
     from cloudtwin.simulation import Simulation
@@ -124,6 +126,10 @@ def run(
         for p, what in ((json_out, "JSON"), (report, "report")):
             if p is not None:
                 typer.echo(f"{what}: {p}")
+    unpriced = len(results.data["cost"]["unpriced"])
+    if fail_on_unpriced and unpriced:
+        typer.echo(f"{unpriced} cost item(s) unpriced (--fail-on-unpriced)", err=True)
+        raise typer.Exit(1)
 
 
 def _write(path: Path, text: str) -> None:

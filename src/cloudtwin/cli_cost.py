@@ -39,6 +39,16 @@ def load_prices(path: Path | None) -> Any:
     return builtin() if path is None else builtin().overridden(path)
 
 
+FailOnUnpricedOpt = Annotated[bool, typer.Option("--fail-on-unpriced",
+                                                 help="Exit 1 when any cost item has no price (for CI).")]
+
+
+def _unpriced_exit(fail: bool, unpriced: int) -> None:
+    if fail and unpriced:
+        typer.echo(f"{unpriced} cost item(s) unpriced (--fail-on-unpriced)", err=True)
+        raise typer.Exit(1)
+
+
 def _money(x: float) -> str:
     return f"${x:,.2f}" if abs(x) >= 1 or round(x * 100) == x * 100 else f"${x:,.4f}"
 
@@ -63,6 +73,7 @@ def cost(
     prices: PricesOpt = None,
     fmt: FormatOpt = Format.text,
     output: OutputOpt = None,
+    fail_on_unpriced: FailOnUnpricedOpt = False,
 ) -> None:
     """The fixed monthly cost of SPEC's configured capacity (730 h), without simulating it."""
     from cloudtwin.pricing import fixed_cost
@@ -76,6 +87,7 @@ def cost(
     out = {"spec": arch.name, **out}
     if fmt == Format.json:
         emit(json.dumps(out, indent=2), output)
+        _unpriced_exit(fail_on_unpriced, len(out["unpriced"]))
         return
     from rich.table import Table
     from rich.text import Text
@@ -87,7 +99,8 @@ def cost(
     for i in out["items"]:
         t.add_row(Text(i["component"]), Text(i["usage_type"]), f"{i['quantity']:,.4g}", Text(i["unit"]),
                   f"{i['unit_usd']:g}", _money(i["usd"]), Text(i["confidence"]))
-    t.add_row("total", "", "", "", "", _money(out["monthly_usd"]), "", style="bold")
+    t.add_row("total", "", "", "", "", ("≥ " if out["unpriced"] else "") + _money(out["monthly_usd"]), "",
+              style="bold")
     con = _console(output)
     con.print(t)
     for u in out["unpriced"]:
@@ -95,8 +108,12 @@ def cost(
                        "(no price in the table; add one with --prices)"))
     for u in out["usage_based"]:
         con.print(Text(f"usage-based, not included: {u['component']} {u['usage_type']}"))
+    from cloudtwin.pricing import total_text
+
+    con.print(Text(f"total a month: {total_text(out['monthly_usd'], len(out['unpriced']))}"))
     con.print(Text(f"monthly = configured capacity x {out['hours']:g} h; " + "; ".join(out["assumptions"])))
     _flush(con, output)
+    _unpriced_exit(fail_on_unpriced, len(out["unpriced"]))
 
 
 # ------------------------------------------------------------------ compare
@@ -132,7 +149,7 @@ ROWS = (  # key, label, format
     ("sessions_lost", "lost sessions", lambda x: f"{x:,.0f}"),
     ("messages_lost", "lost messages", lambda x: f"{x:,.0f}"),
     ("window_usd", "cost of the window", _money),
-    ("monthly_usd", "monthly cost (window x 730 h)", _money),
+    ("monthly_usd", "monthly, if the window repeated all month", _money),
     ("unpriced", "unpriced items", lambda x: f"{x:,.0f}"),
 )
 
@@ -154,6 +171,7 @@ def compare(
     fmt: FormatOpt = Format.text,
     output: OutputOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="The same as --format json.", hidden=True)] = False,
+    fail_on_unpriced: FailOnUnpricedOpt = False,
 ) -> None:
     """Run A and B with the same seed and duration and compare availability, p99, losses and cost."""
     from cloudtwin.spec import load_spec
@@ -185,8 +203,9 @@ def compare(
            "note": "monthly = window cost x 730 h / simulated hours; same seed and duration for both"}
     if json_ or fmt == Format.json:
         emit(json.dumps(out, indent=2), output)
-        return
-    _print_comparison(out, output)
+    else:
+        _print_comparison(out, output)
+    _unpriced_exit(fail_on_unpriced, out["a"]["unpriced"] + out["b"]["unpriced"])
 
 
 def _print_comparison(out: dict[str, Any], output: Path | None = None) -> None:
@@ -205,7 +224,10 @@ def _print_comparison(out: dict[str, Any], output: Path | None = None) -> None:
         sign = "+" if d > 0 else ("-" if d < 0 else "")
         diff = (f"{sign}{100 * abs(d):.3f} pp" if key == "availability"
                 else sign + f(abs(d)).lstrip("+"))
-        t.add_row(label, f(sa[key]), f(sb[key]), diff, "" if r is None else f"{100 * r:+.1f}%")
+        va, vb = f(sa[key]), f(sb[key])
+        if key in ("window_usd", "monthly_usd"):  # a total with unpriced items is a lower bound
+            va, vb = ("≥ " if sa["unpriced"] else "") + va, ("≥ " if sb["unpriced"] else "") + vb
+        t.add_row(label, va, vb, diff, "" if r is None else f"{100 * r:+.1f}%")
     con = _console(output)
     con.print(t)
     con.print(Text(out["note"]))

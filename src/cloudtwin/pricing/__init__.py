@@ -25,7 +25,7 @@ from cloudtwin.units import HOURS_PER_MONTH
 if TYPE_CHECKING:
     from cloudtwin.spec.schema import Architecture
 
-__all__ = ["HOURS_PER_MONTH", "PriceTable", "bill_usage", "builtin", "fixed_cost", "price_usage"]
+__all__ = ["HOURS_PER_MONTH", "PriceTable", "bill_usage", "builtin", "fixed_cost", "price_usage", "total_text"]
 
 ASSUMPTIONS = (
     "free tiers and volume discounts are not applied",
@@ -69,6 +69,15 @@ def price_usage(usage: dict[str, dict[str, float]], table: PriceTable, region: s
     return {"total": total, "by_component": by_component, "items": items, "unpriced": unpriced}
 
 
+def total_text(usd: float, unpriced: int) -> str:
+    """A total as it may honestly be shown: ``$470.86``, or ``≥ $470.86 — 2 items unpriced``
+    when some items have no price (the total is then a lower bound)."""
+    money = f"${usd:,.2f}"
+    if not unpriced:
+        return money
+    return f"≥ {money} — {unpriced} item{'s' if unpriced != 1 else ''} unpriced"
+
+
 def bill_usage(usage: dict[str, dict[str, float]], window_h: float, table: PriceTable, region: str, *,
                unmeasured: list[dict[str, Any]] | None = None, notes: list[str] | None = None) -> dict[str, Any]:
     """The cost block for ``usage`` measured over ``window_h`` hours: a pure function of the usage
@@ -79,6 +88,7 @@ def bill_usage(usage: dict[str, dict[str, float]], window_h: float, table: Price
     return {
         "window_usd": round(float(total), 6),
         "monthly_usd": cents(monthly),
+        "complete": not p["unpriced"],
         "window_hours": round(window_h, 6),
         "extrapolation": f"monthly = window cost x {HOURS_PER_MONTH:g} h / {window_h:.3g} h simulated",
         "by_component": p["by_component"],
@@ -103,6 +113,7 @@ def fixed_cost(arch: Architecture, prices: PriceTable | None = None,
                         for t in ("DataTransfer-Out-Bytes", "DataTransfer-Regional-Bytes")]
     return {
         "monthly_usd": cents(p["total"]),
+        "complete": not p["unpriced"],
         "hours": hours,
         "basis": f"configured (desired) capacity x {hours:g} h, no simulation",
         "by_component": p["by_component"],

@@ -351,17 +351,25 @@ def info_lines(results: dict[str, Any]) -> list[str]:
         lines.append("sessions: " + ", ".join(f"{k} {fmt_int(v)}" for k, v in sess.items()))
     cost = as_dict(results.get("cost"))
     if num(cost.get("monthly_usd")) is not None:
-        line = (f"cost: window {fmt_usd(cost.get('window_usd'))}, "
-                f"monthly {fmt_usd(cost['monthly_usd'])} "
-                "(monthly = window x 730 h extrapolation)")
         unpriced = cost.get("unpriced")
+        n_unpriced = len(unpriced) if isinstance(unpriced, list) else 0
+        hours = num(cost.get("window_hours"))
+        span = f" ({fmt_duration(hours * 3600)} simulated)" if hours else ""
+        line = (f"cost: window {_at_least(n_unpriced)}{fmt_usd(cost.get('window_usd'))}{span}; "
+                f"if that window repeated all month: {_at_least(n_unpriced)}{fmt_usd(cost['monthly_usd'])}")
         if isinstance(unpriced, list) and unpriced:
             names = [
                 f"{u.get('component')} {u.get('usage_type')}" if isinstance(u, dict) else str(u) for u in unpriced
             ]
-            line += f"; {len(names)} unpriced item(s): " + ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
+            line += (f" — {len(names)} item(s) unpriced: " + ", ".join(names[:6])
+                     + (" ..." if len(names) > 6 else ""))
         lines.append(line)
     return lines
+
+
+def _at_least(unpriced: int) -> str:
+    """A total with unpriced items is a lower bound."""
+    return "≥ " if unpriced else ""
 
 
 # --------------------------------------------------------------- rich layout
