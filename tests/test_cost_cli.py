@@ -32,7 +32,7 @@ components:
     capacity: {{min: 4, desired: 4, max: 4}}
     purchase: {purchase}
     handler: [{{cpu: exp(8ms)}}]
-  cache: {{type: elasticache, node_type: cache.m5.large}}
+  cache: {{type: elasticache, node_type: cache.m4.large}}  # a previous-generation type: no sourced price
 workloads:
   users: {{entry: dns, rate: 50/s, response_size: 20KB}}
 simulate: {{duration: 10m, seed: 7}}
@@ -60,13 +60,13 @@ def test_cost_matches_a_hand_computation(tmp_path: Path) -> None:
     expected = 730 * (2 * OD + 2 * RI) + 730 * 0.0225 + 2 * 730 * 0.005 + 0.50
     assert data["monthly_usd"] == pytest.approx(round(expected, 2))
     assert data["hours"] == 730
-    assert {"component": "cache", "usage_type": "NodeUsage:cache.m5.large", "quantity": 730.0} in data["unpriced"]
+    assert {"component": "cache", "usage_type": "NodeUsage:cache.m4.large", "quantity": 730.0} in data["unpriced"]
     assert {(u["component"], u["usage_type"]) for u in data["usage_based"]} >= {
         ("lb", "LCUUsage:application"), ("dns", "DNS-Queries"), ("(network)", "DataTransfer-Out-Bytes")}
     code, text = cli("cost", spec)
     assert code == 0
     assert f"${expected:,.2f}" in text
-    assert "unpriced: cache NodeUsage:cache.m5.large" in text
+    assert "unpriced: cache NodeUsage:cache.m4.large" in text
     assert "730 h" in text
 
 
@@ -85,7 +85,7 @@ def test_cost_honours_a_price_file(tmp_path: Path) -> None:
     spec = write(tmp_path, "mixed", "{on_demand: 4}")
     f = tmp_path / "p.csv"
     f.write_text("region,service,usage_type,unit,usd,source,date\n"
-                 "us-east-1,elasticache,NodeUsage:cache.m5.large,node-hour,0.15,my quote,2026-11-01\n")
+                 "us-east-1,elasticache,NodeUsage:cache.m4.large,node-hour,0.15,my quote,2026-11-01\n")
     base = json.loads(cli("cost", spec, "--format", "json")[1])
     code, out = cli("cost", spec, "--format", "json", "--prices", str(f))
     assert code == 0
@@ -154,7 +154,7 @@ def test_report_has_a_cost_chart_with_unpriced_items(tmp_path: Path) -> None:
     assert f"Monthly ${monthly:,.2f}" in section
     for comp in ("web", "lb", "(network)"):
         assert f">{comp}</text>" in section
-    assert "NodeUsage:cache.m5.large" in section.split("Unpriced", 1)[1]
+    assert "NodeUsage:cache.m4.large" in section.split("Unpriced", 1)[1]
     assert "http://" not in section.replace("http://www.w3.org", "") and "<script" not in section
 
 

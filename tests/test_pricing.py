@@ -44,9 +44,9 @@ def test_hand_computed_bill_matches_to_the_cent() -> None:
 
 
 def test_unpriced_items_are_listed_not_invented() -> None:
-    cost = run("m5.xlarge")  # no m5.xlarge row in aws-facts §19
-    assert {"component": "app", "usage_type": "BoxUsage:m5.xlarge", "quantity": 4.0} in cost["unpriced"]
-    assert all(i["usage_type"] != "BoxUsage:m5.xlarge" for i in cost["items"])
+    cost = run("m4.xlarge")  # a previous generation: no row in the sourced table
+    assert {"component": "app", "usage_type": "BoxUsage:m4.xlarge", "quantity": 4.0} in cost["unpriced"]
+    assert all(i["usage_type"] != "BoxUsage:m4.xlarge" for i in cost["items"])
 
 
 def test_user_price_file_overrides(tmp_path: Path) -> None:
@@ -205,15 +205,19 @@ def test_purchase_mix_changes_the_bill_exactly_as_the_price_table_says() -> None
     assert all_od["monthly_usd"] - mixed["monthly_usd"] == pytest.approx(2 * 730 * (od.usd - ri.usd), abs=0.01)
 
 
-def test_spot_has_no_list_price_so_it_is_unpriced_until_the_user_gives_one(tmp_path: Path) -> None:
+SPOT_M5_LARGE = 0.04366  # us-east-1 average spot, from the shared EC2 source (tools/make_prices.py)
+
+
+def test_spot_is_priced_at_the_sourced_average_and_a_user_file_overrides_it(tmp_path: Path) -> None:
     cost = mix_cost("{on_demand: 2, spot: 2}")
-    assert {"component": "web", "usage_type": "SpotUsage:m5.large", "quantity": 1.0} in cost["unpriced"]
+    spot = next(i for i in cost["items"] if i["usage_type"] == "SpotUsage:m5.large")
+    assert spot["unit_usd"] == SPOT_M5_LARGE and spot["quantity"] == 1.0 and "average spot" in spot["source"]
     f = tmp_path / "spot.csv"
     f.write_text("region,service,usage_type,unit,usd,source,date\n"
                  "us-east-1,ec2,SpotUsage:m5.large,instance-hour,0.035,my spot history,2026-11-01\n")
     priced = mix_cost("{on_demand: 2, spot: 2}", prices=builtin().overridden(f))
     assert priced["unpriced"] == []
-    assert priced["window_usd"] - cost["window_usd"] == pytest.approx(1.0 * 0.035, abs=1e-9)
+    assert priced["window_usd"] - cost["window_usd"] == pytest.approx(1.0 * (0.035 - SPOT_M5_LARGE), abs=1e-9)
 
 
 # ---------------------------------------------------------------- Route 53 and unpriced services
@@ -272,8 +276,8 @@ def test_fixed_cost_is_configured_capacity_for_730_hours() -> None:
 
     arch = cloudtwin.parse_spec(ASG.format(purchase="{on_demand: 1, reserved: 2, spot: 1}"))
     out = fixed_cost(arch)
-    assert out["monthly_usd"] == pytest.approx(round(730 * (0.096 + 2 * 0.060), 2))
-    assert {"component": "web", "usage_type": "SpotUsage:m5.large", "quantity": 730.0} in out["unpriced"]
+    assert out["monthly_usd"] == pytest.approx(round(730 * (0.096 + 2 * 0.060 + SPOT_M5_LARGE), 2))
+    assert out["unpriced"] == []
     full = fixed_cost(cloudtwin.parse_spec(FULL))
     assert full["by_component"] == pytest.approx({
         "lb": 730 * 0.0225 + 2 * 730 * 0.005, "app": 2 * 730 * 0.096, "cache": 2 * 730 * 0.017,

@@ -13,6 +13,7 @@ whole rather than a truncated one.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import stat
 import tempfile
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from cloudtwin.errors import Issue, SpecError
 
-__all__ = ["read_bounded", "read_text_bounded", "write_atomic"]
+__all__ = ["open_bounded", "read_bounded", "read_text_bounded", "write_atomic"]
 
 
 def _refuse(path: str | os.PathLike[str], message: str) -> SpecError:
@@ -62,6 +63,27 @@ def read_bounded(path: str | os.PathLike[str], limit: int, what: str = "file") -
     if size > limit:
         raise _refuse(path, f"the {what} is over {limit:,} bytes (the limit)")
     return b"".join(chunks)
+
+
+def open_bounded(path: str | os.PathLike[str], limit: int, what: str = "file") -> io.TextIOWrapper:
+    """``path`` opened for reading as UTF-8 text, after the checks of :func:`read_bounded`
+    (a regular file of at most ``limit`` bytes), for a reader that streams it."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise _refuse(path, f"cannot read the {what}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _refuse(path, f"is not a regular file; the {what} must be a file")
+    if st.st_size > limit:
+        raise _refuse(path, f"the {what} is {st.st_size:,} bytes; the limit is {limit:,}")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise _refuse(path, f"cannot read the {what}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _refuse(path, f"is not a regular file; the {what} must be a file")
+    return io.TextIOWrapper(io.FileIO(fd, "r"), encoding="utf-8-sig", errors="strict", newline="")
 
 
 def read_text_bounded(path: str | os.PathLike[str], limit: int, what: str = "file") -> str:

@@ -41,14 +41,26 @@ class PriceTable:
         return self.rows.get((region, usage_type))
 
     def overridden(self, path: str | Path) -> PriceTable:
-        """A copy with the rows of ``path`` replacing or adding to these."""
+        """A copy with the rows of ``path`` replacing or adding to these: cloudtwin's own CSV
+        (the columns of :data:`COLUMNS`) or an AWS Price List offer file (CSV or JSON)."""
+        from cloudtwin.pricing.price_list import is_offer_file, read_offer
+
         merged = dict(self.rows)
-        for p in read_prices(path):
+        head = read_head(path)
+        for p in (read_offer(path) if is_offer_file(head) else read_prices(path)):
             merged[(p.region, p.usage_type)] = p
         return PriceTable(list(merged.values()))
 
 
 MAX_USD = 1e6  # per unit: no AWS list price comes near
+
+
+def read_head(path: str | Path) -> bytes:
+    """The first 4 kB of a price file (to tell its format), after the regular-file checks."""
+    from cloudtwin.fileio import open_bounded
+
+    with open_bounded(path, 2**63 - 1, "price file") as f:
+        return bytes(f.buffer.read(4096))
 
 
 def read_prices(path: str | Path) -> list[Price]:
