@@ -18,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICES = ROOT / "src" / "cloudtwin" / "pricing" / "prices.csv"
+INSTANCE_TYPES = ROOT / "src" / "cloudtwin" / "data" / "instance_types.csv"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1")
 FAMILIES = ("t3", "t3a", "t4g", "m5", "m6i", "m7i", "m6g", "m7g", "c5", "c6i", "c7i", "c6g", "c7g",
             "r5", "r6i", "r7i", "r6g", "r7g")
@@ -45,6 +46,30 @@ def ec2_rows(sources: Path) -> list[list[str]]:
                 out.append([reg, "ec2", f"SpotUsage:{it}", "instance-hour", r["spot_avg_usd_per_hour"],
                             f"{EC2_SOURCE}: average spot price", "2026-07-05", "third-party"])
     return out
+
+
+def instance_facts(sources: Path) -> dict[str, tuple[str, str]]:
+    """vCPUs and memory (GiB) of the types priced, from the same source (us-east-1 rows)."""
+    out = {}
+    with open(sources / "ec2-linux.csv", encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            fam, _, size = r["instance_type"].partition(".")
+            if r["region_code"] == "us-east-1" and fam in FAMILIES and size in SIZES:
+                out[r["instance_type"]] = (r["vcpu_count"], f"{float(r['memory_gib']):g}")
+    return out
+
+
+def write_instance_facts(sources: Path) -> int:
+    """Add the priced types' vCPUs and memory to data/instance_types.csv (rows already there are kept)."""
+    lines = INSTANCE_TYPES.read_text(encoding="utf-8").splitlines()
+    have = {ln.split(",")[0] for ln in lines[2:]}
+    new = sorted((t, v) for t, v in instance_facts(sources).items() if t not in have)
+    lines[0] = ("# EC2 instance types: vCPUs and memory (GiB). Sources: AWS EC2 instance type specifications "
+                "(aws.amazon.com/ec2/instance-types) for the first rows; the rest transcribed by "
+                f"tools/make_prices.py from {EC2_SOURCE}.")
+    lines += [f"{t},{v},{m}" for t, (v, m) in new]
+    INSTANCE_TYPES.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(new)
 
 
 def cache_rows(sources: Path) -> list[list[str]]:
@@ -76,6 +101,7 @@ def main() -> None:
         w.writerow(HEADER)
         w.writerows(out)
     print(f"{PRICES}: {len(kept)} rows kept, {len(generated)} generated for {len(REGIONS)} regions")
+    print(f"{INSTANCE_TYPES}: {write_instance_facts(args.sources)} instance types added")
 
 
 if __name__ == "__main__":
