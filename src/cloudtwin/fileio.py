@@ -28,8 +28,9 @@ def _refuse(path: str | os.PathLike[str], message: str) -> SpecError:
     return SpecError([Issue("", message, str(path)[:300], 0)])
 
 
-def read_bounded(path: str | os.PathLike[str], limit: int, what: str = "file") -> bytes:
-    """The bytes of ``path``: a regular file of at most ``limit`` bytes, else :class:`SpecError`."""
+def _open_checked(path: str | os.PathLike[str], limit: int, what: str) -> int:
+    """A read-only descriptor of ``path`` once it is known to be a regular file of at most
+    ``limit`` bytes; :class:`SpecError` otherwise. Shared by every bounded reader."""
     try:
         st = os.stat(path)  # does not open: a FIFO cannot block here
     except OSError as exc:
@@ -45,9 +46,16 @@ def read_bounded(path: str | os.PathLike[str], limit: int, what: str = "file") -
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise _refuse(path, f"cannot read the {what}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _refuse(path, f"is not a regular file; the {what} must be a file")
+    return fd
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int, what: str = "file") -> bytes:
+    """The bytes of ``path``: a regular file of at most ``limit`` bytes, else :class:`SpecError`."""
+    fd = _open_checked(path, limit, what)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise _refuse(path, f"is not a regular file; the {what} must be a file")
         chunks: list[bytes] = []
         size = 0
         while size <= limit:  # a file that grows while read is cut at limit + 1 and refused
@@ -68,21 +76,7 @@ def read_bounded(path: str | os.PathLike[str], limit: int, what: str = "file") -
 def open_bounded(path: str | os.PathLike[str], limit: int, what: str = "file") -> io.TextIOWrapper:
     """``path`` opened for reading as UTF-8 text, after the checks of :func:`read_bounded`
     (a regular file of at most ``limit`` bytes), for a reader that streams it."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise _refuse(path, f"cannot read the {what}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise _refuse(path, f"is not a regular file; the {what} must be a file")
-    if st.st_size > limit:
-        raise _refuse(path, f"the {what} is {st.st_size:,} bytes; the limit is {limit:,}")
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise _refuse(path, f"cannot read the {what}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise _refuse(path, f"is not a regular file; the {what} must be a file")
+    fd = _open_checked(path, limit, what)
     return io.TextIOWrapper(io.FileIO(fd, "r"), encoding="utf-8-sig", errors="strict", newline="")
 
 
