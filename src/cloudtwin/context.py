@@ -31,16 +31,17 @@ class Account:
     """Account-wide state, shared by every component of the run (one account, one Region).
 
     Each service creates its share on first use (the spec decides which are needed):
-    ``lambda_pool`` (:mod:`cloudtwin.services.lambda_`), ``apigw_throttle``
+    ``lambda_pool`` and ``lambda_invokes`` (:mod:`cloudtwin.services.lambda_`), ``apigw_throttle``
     (:mod:`cloudtwin.services.apigateway`), ``cognito_quota``
     (:mod:`cloudtwin.services.cognito`), ``sns_email`` (:mod:`cloudtwin.services.sns`).
     """
 
-    __slots__ = ("ledger", "lambda_pool", "apigw_throttle", "cognito_quota", "sns_email")
+    __slots__ = ("ledger", "lambda_pool", "lambda_invokes", "apigw_throttle", "cognito_quota", "sns_email")
 
     def __init__(self) -> None:
         self.ledger = Ledger()  # every message copy of sqs, sns, lambda, streams... (cloudtwin.messaging)
         self.lambda_pool: list[int] | None = None  # [unreserved concurrency in use, unreserved limit]
+        self.lambda_invokes: RateLimiter | None = None  # the account's invoke request rate
         self.apigw_throttle: Any = None  # the account-level request throttle
         self.cognito_quota: tuple[RateLimiter, RateLimiter] | None = None  # UserAuthentication, UserCreation
         self.sns_email: RateLimiter | None = None  # the account's email delivery rate

@@ -6,8 +6,8 @@ What is modelled
   holding ``burst`` tokens and refilled at ``rate`` per second; a request takes a
   token from every bucket that applies or is ``throttled`` (429) and goes no
   further. The account bucket (10,000 requests/s with a 5,000 burst by default)
-  is shared by every API of the spec (one account, one Region): it uses the
-  highest ``account_throttle`` any of them declares. On top of it, the method
+  is shared by every API of the spec (one account, one Region): it is
+  ``account.apigateway_throttle``, or the highest ``account_throttle`` an API declares. On top of it, the method
   bucket is ``method_throttle``, else the stage's ``throttle``.
 * The integration (``integration: {target, op}``): a Lambda (a synchronous
   invoke), a load balancer or instances (any component that serves requests), a
@@ -51,6 +51,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import LevelBucket
 from cloudtwin.messaging import MessageFactory
 from cloudtwin.request import REJECTED, SERVER_ERROR, THROTTLED, TIMEOUT, Done, Request
+from cloudtwin.spec.apigateway import account_throttle
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -70,7 +71,7 @@ def _account(ctx: Any) -> Bucket:
     """The account's bucket, shared by every API in the spec."""
     acct = ctx.account
     if acct.apigw_throttle is None:
-        ths = [c.account_throttle for c in ctx.arch.components.values() if c.type == "apigateway"]
+        ths = [account_throttle(ctx.arch, c) for c in ctx.arch.components.values() if c.type == "apigateway"]
         acct.apigw_throttle = Bucket(max(t.rate for t in ths), max(t.burst for t in ths))
     return acct.apigw_throttle  # type: ignore[no-any-return]
 

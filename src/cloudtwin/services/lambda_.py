@@ -11,12 +11,19 @@ What is modelled
   (:class:`cloudtwin.handler.Run`); a ``cpu`` step takes ``cpu x 1769 / memory``
   seconds below 1,769 MB, where the function has less than one vCPU
   [aws-facts §5 Memory], and its spec time above.
-* Concurrency: the account has 1,000; ``reserved_concurrency`` sets a function's
-  own share (at most 900 reserved in all, as 100 must stay unreserved) and the
-  unreserved functions share the rest [aws-facts §5 Account concurrency]. New
+* Concurrency: the account has ``account.lambda_concurrency`` (1,000 by default);
+  ``reserved_concurrency`` sets a function's own share (100 must stay unreserved)
+  and the unreserved functions share the rest [aws-facts §5 Account concurrency]. New
   environments are limited to 1,000 per 10 s per function, refilled
   continuously [aws-facts §5 Scaling rate, CHANGED]. Beyond either limit an
   invocation is throttled (429).
+* Invoke request rate [aws-facts §5 Invoke request rate]: the Invoke API accepts 10
+  requests/s per unit of the account's concurrency (10,000/s by default), and a
+  function with reserved concurrency 10/s per reserved unit, each measured over one
+  second (assumption). It applies to synchronous invokes from any source and to
+  asynchronous invokes from a caller (``invoke_async``); events AWS services push
+  (SNS) and event source mappings do not use the Invoke API. Beyond it the caller
+  gets ``throttled`` (429), counted in ``throttles`` and in ``rate_throttles``.
 * Synchronous invoke (a workload entry, ``call: <fn>`` or ``<fn>.invoke``): the
   caller gets ``throttled``, ``timeout`` (past ``timeout``), ``server_error`` (a
   function error, ``error_rate``, or a failed call inside the handler) or success.
@@ -39,8 +46,11 @@ What is modelled
 * Billing: requests, and GB-seconds of the execution time rounded up to 1 ms
   (initialisation not billed, assumption) [aws-facts §19 Lambda].
 
-Left out: the invoke request-rate quota (10 x concurrency per second), payload
-limits other than 1 MB for async events, on-success destinations, recursive loop
+Async ``retries`` counts the retries that ran; ``retries_dropped`` the retries that
+were due when the event passed ``max_event_age``.
+
+Left out: the invoke rate of a version with provisioned concurrency (10 x the
+provisioned amount), payload limits other than 1 MB for async events, on-success destinations, recursive loop
 detection, SnapStart, VPC networking, and the same event arriving twice.
 """
 
@@ -58,7 +68,7 @@ from cloudtwin.messaging import Message, MessageFactory, ledger_of
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
 from cloudtwin.services.lambda_runtime import Env, Invocation, SyncCall
-from cloudtwin.spec.lambda_ import ACCOUNT_CONCURRENCY
+from cloudtwin.spec.account import INVOKE_RATE_PER_CONCURRENCY
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -76,8 +86,21 @@ def _account(ctx: Any) -> list[int]:
     acct = ctx.account
     if acct.lambda_pool is None:
         reserved = sum(c.reserved_concurrency or 0 for c in ctx.arch.components.values() if c.type == "lambda")
-        acct.lambda_pool = [0, ACCOUNT_CONCURRENCY - reserved]
+        acct.lambda_pool = [0, ctx.arch.account.lambda_concurrency - reserved]
     return acct.lambda_pool  # type: ignore[no-any-return]
+
+
+def _per_second(rate: float) -> RateLimiter:
+    """A request-rate quota, measured over one second (assumption: AWS gives the rate, not the window)."""
+    return RateLimiter.for_burst(rate, max(1.0, rate))
+
+
+def _account_invokes(ctx: Any) -> RateLimiter:
+    """The account's invoke request rate, 10 x its concurrency quota [aws-facts §5 Invoke request rate]."""
+    acct = ctx.account
+    if acct.lambda_invokes is None:
+        acct.lambda_invokes = _per_second(ctx.arch.account.invoke_rate)
+    return acct.lambda_invokes  # type: ignore[no-any-return]
 
 
 class Lambda(Component):
@@ -93,6 +116,11 @@ class Lambda(Component):
         self.cpu_scale = max(1.0, VCPU_MB / spec.memory)
         self.reserved: int | None = spec.reserved_concurrency
         self.pool = _account(ctx)
+        self.invokes = _account_invokes(ctx)
+        # a function with reserved concurrency also has its own invoke rate, 10 x the reservation
+        # (TooManyRequestsException, reason ReservedFunctionInvocationRateLimitExceeded)
+        self.own_invokes = (_per_second(INVOKE_RATE_PER_CONCURRENCY * spec.reserved_concurrency)
+                            if spec.reserved_concurrency else None)
         self.poison = spec.poison
         self.error_rate: float = spec.error_rate
         self.u = uniform_sampler(ctx.stream(f"{name}.errors"))
@@ -112,8 +140,9 @@ class Lambda(Component):
         self.duration = Histogram()
         self.e2e = Histogram()
         self.invocations = self.cold_starts = self.throttles = self.timeouts = self.errors_in = 0
+        self.rate_throttles = 0  # invoke requests refused by a request-rate quota (part of throttles)
         self.billed_ms = 0
-        self.async_in = self.async_ok = self.async_retries = self.dead = self.lost = 0
+        self.async_in = self.async_ok = self.async_retries = self.retries_dropped = self.dead = self.lost = 0
         self.failed_after: dict[int, int] = {}
         self.series_busy: list[float] = []
         self.series_throttles: list[float] = []
@@ -226,8 +255,24 @@ class Lambda(Component):
         inv.cb(inv)
 
     # ---- synchronous --------------------------------------------------------
+    def over_rate(self) -> bool:
+        """An Invoke API request refused by the invoke request-rate quota: the account's, then the
+        function's own if it has reserved concurrency [aws-facts §5 Invoke request rate]."""
+        now = self.engine.now
+        if not self.invokes.try_take(now):
+            return True
+        own = self.own_invokes
+        return own is not None and not own.try_take(now)
+
     def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
+        if self.over_rate():  # a synchronous invoke, or an asynchronous one from a non-AWS source
+            self.rate_throttles += 1
+            self.throttles += 1
+            self._minute_throttles += 1
+            self.errors += 1
+            done(req, THROTTLED)
+            return
         if op == "invoke_async":  # accepted at once (202); the event runs later
             factory = arg if isinstance(arg, MessageFactory) else self.factory
             if factory.size > ASYNC_MAX_SIZE:
@@ -259,11 +304,17 @@ class Lambda(Component):
 
     def _attempt(self, msg: Message) -> None:
         if self.engine.now - msg.t_accept >= self.spec.max_event_age:
+            if msg.attempts:  # a retry was due and is not made
+                self.retries_dropped += 1
             self._give_up(msg, "max_event_age")
             return
         msg.attempts += 1  # counted first: an invocation that fails at once reports before start_invocation returns
+        if msg.attempts > 1:
+            self.async_retries += 1  # a retry that runs (undone below if it is throttled)
         if not self.start_invocation([msg], self._async_done):
             msg.attempts -= 1  # a throttled attempt is not an attempt
+            if msg.attempts:
+                self.async_retries -= 1
             msg.throttles += 1
             lo, hi = THROTTLE_BACKOFF
             self.engine.after(min(hi, lo * 2.0 ** (msg.throttles - 1)), self._attempt, msg)
@@ -277,7 +328,6 @@ class Lambda(Component):
             if self.ledger.deliver(msg):
                 self.e2e.record(self.engine.now - msg.t0)
         elif msg.attempts <= self.spec.retries:
-            self.async_retries += 1
             self.engine.after(ASYNC_RETRY_DELAYS[msg.attempts - 1], self._attempt, msg)
         else:
             self._give_up(msg, "retries_exhausted")
@@ -324,11 +374,13 @@ class Lambda(Component):
             "requests": self.invocations + self.throttles,
             "errors": self.errors_in + self.timeouts + self.throttles,
             "invocations": self.invocations, "cold_starts": self.cold_starts, "throttles": self.throttles,
+            "rate_throttles": self.rate_throttles,
             "timeouts": self.timeouts, "function_errors": self.errors_in,
             "max_concurrency": max(self.max_busy, self.minute_busy), "environments": self.n_envs,
             "billed_ms": self.billed_ms, "gb_seconds": round(self.gb_seconds(), 6),
             "duration_ms": self.duration.summary_ms(),
             "async": {"accepted": self.async_in, "succeeded": self.async_ok, "retries": self.async_retries,
+                      "retries_dropped": self.retries_dropped,
                       "dead_lettered": self.dead, "lost": self.lost, "waiting": len(self.holding),
                       "failed_after_attempts": {str(k): v for k, v in sorted(self.failed_after.items())},
                       "end_to_end_ms": self.e2e.summary_ms()},

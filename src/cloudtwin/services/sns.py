@@ -52,7 +52,6 @@ from cloudtwin.spec.sns import SNS_MAX_SIZE, subscription_protocol
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-EMAIL_TPS = 10.0  # per account [aws-facts §7 Email delivery rate]
 HTTP_RETRY_CAP = 3600.0  # total retry time of an HTTP/S delivery [aws-facts §7]
 
 
@@ -149,7 +148,7 @@ class _Delivery:
             elif not topic.email_ok():
                 sub.active = False
                 topic.ctx.event("messages", f"sns {topic.name}: email subscription {sub.i} deactivated "
-                                f"(over {EMAIL_TPS:g} emails/s per account)")
+                                f"(over {topic.ctx.arch.account.sns_email_rate:g} emails/s per account)")
                 topic.drop(self, "sns_email_subscription_deactivated")
             elif topic.u() < sub.error_rate:
                 self.failed(SERVER_ERROR)
@@ -301,7 +300,8 @@ class SNS(Component):
         """The account-wide email rate (a token bucket of one second's worth)."""
         acct = self.ctx.account
         if acct.sns_email is None:
-            acct.sns_email = RateLimiter(EMAIL_TPS, 1.0 - 1.0 / EMAIL_TPS)
+            tps = self.ctx.arch.account.sns_email_rate  # 10/s by default [aws-facts §7 Email delivery rate]
+            acct.sns_email = RateLimiter(tps, max(0.0, 1.0 - 1.0 / tps))
         return acct.sns_email.try_take(self.engine.now)
 
     # ---- metrics ------------------------------------------------------------

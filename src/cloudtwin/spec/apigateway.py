@@ -96,7 +96,7 @@ class ApiGateway(ComponentSpec):
     integration: Integration
     throttle: Throttle | None = None  # the stage's default method throttle
     method_throttle: Throttle | None = None  # an override for the method
-    account_throttle: Throttle = Field(default_factory=lambda: Throttle(rate=ACCOUNT_RATE, burst=ACCOUNT_BURST))
+    account_throttle: Throttle | None = None  # none: account.apigateway_throttle (older spelling, kept)
     cache: ApiCache | None = None  # REST only
     authorizer: Authorizer | None = None
     latency: Dist = Field(default_factory=lambda: parse_distribution("lognormal(median=5ms, p99=30ms)"))  # assumption
@@ -121,21 +121,27 @@ class ApiGateway(ComponentSpec):
         return self.integration.timeout if self.integration.timeout is not None else top
 
 
+def account_throttle(arch: Any, c: Any) -> Throttle:
+    """The account's request bucket as API ``c`` sees it: its own ``account_throttle`` if it gives
+    one (the older spelling), else ``account.apigateway_throttle``."""
+    return c.account_throttle if c.account_throttle is not None else arch.account.apigateway_throttle  # type: ignore[no-any-return]
+
+
 def warnings(arch: Any) -> list[tuple[Path, str]]:
     """A stage or method throttle above the account throttle: legal (AWS raises account limits on
-    request) but the account bucket still caps it unless ``account_throttle`` is raised too."""
+    request) but the account bucket still caps it unless the account throttle is raised too."""
     out: list[tuple[Path, str]] = []
     for n, c in arch.components.items():
         if c.type != "apigateway":
             continue
-        acct = c.account_throttle
+        acct = account_throttle(arch, c)
         for key in ("throttle", "method_throttle"):
             th = getattr(c, key)
             if th is not None and (th.rate > acct.rate or th.burst > acct.burst):
                 out.append((("components", n, key), f"throttle {th.rate:g}/s burst {th.burst} is above the account "
                             f"throttle {acct.rate:g}/s burst {acct.burst} [aws-facts §10]: AWS raises the account "
                             "limit on request; until then the account bucket caps this API"))
-        if acct.rate > ACCOUNT_RATE or acct.burst > ACCOUNT_BURST:
+        if c.account_throttle is not None and (acct.rate > ACCOUNT_RATE or acct.burst > ACCOUNT_BURST):
             out.append((("components", n, "account_throttle"), f"account throttle {acct.rate:g}/s burst {acct.burst} "
                         f"is above the default {ACCOUNT_RATE:g}/s burst {ACCOUNT_BURST} [aws-facts §10]: it assumes "
                         "AWS raised the limit on request"))

@@ -15,7 +15,7 @@ from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, N
 from cloudtwin.spec.loader import Path
 from cloudtwin.spec.units import parse_distribution, parse_key_distribution
 
-SHARD_QUOTA = 500  # shards per account in us-east-1 [aws-facts §9 KDS shard quota]
+SHARD_MAX = 10_000_000  # a bound on the input; the account's shard quota is checked in cloudtwin.spec.account
 
 
 class StreamConsumer(Model):
@@ -32,7 +32,7 @@ class StreamConsumer(Model):
 
 class Kinesis(ComponentSpec):
     type: Literal["kinesis"]
-    shards: int = Field(1, le=SHARD_QUOTA)
+    shards: int = Field(1, le=SHARD_MAX)
     retention: Duration = Field(86_400.0, ge=86_400, le=31_536_000)  # 24 h; up to 365 d [aws-facts §9]
     partition_key: KeyDist = Field(default_factory=lambda: parse_key_distribution("uniform(1, 1000000)"))  # assumption
     record_size: Size = Field(1024.0, gt=0, le=1_048_576)  # assumption; at most 1 MB [aws-facts §9]

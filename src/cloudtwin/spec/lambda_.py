@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from cloudtwin.spec.account import UNRESERVED_MIN
 from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Name, Zone
 from cloudtwin.spec.loader import Path
 from cloudtwin.spec.message import FilterPolicy
@@ -18,12 +19,7 @@ from cloudtwin.spec.sqs import need_queue
 from cloudtwin.spec.steps import Step
 from cloudtwin.spec.units import parse_distribution as _d
 
-ACCOUNT_CONCURRENCY = 1000  # per Region [aws-facts §5 Account concurrency]
-
-
-UNRESERVED_MIN = 100  # at least this much must stay unreserved [aws-facts §5 Account concurrency]
-
-
+CONCURRENCY_MAX = 10_000_000  # a bound on the input; the account's quota is checked in check()
 
 class EventSource(Model):
     """An SQS event source mapping [aws-facts §5 SQS event source]."""
@@ -40,8 +36,8 @@ class Lambda(ComponentSpec):
     handler: list[Step] = Field(default_factory=list)
     memory: int = Field(128, ge=128, le=10_240)  # MB [aws-facts §5 Memory]; 128 is the API default
     timeout: Duration = Field(3.0, ge=1, le=900)  # default 3 s, max 900 s [aws-facts §5]
-    reserved_concurrency: int | None = Field(None, ge=0, le=ACCOUNT_CONCURRENCY - UNRESERVED_MIN)
-    provisioned_concurrency: int = Field(0, ge=0, le=ACCOUNT_CONCURRENCY - UNRESERVED_MIN)
+    reserved_concurrency: int | None = Field(None, ge=0, le=CONCURRENCY_MAX)
+    provisioned_concurrency: int = Field(0, ge=0, le=CONCURRENCY_MAX)
     init_duration: Dist = Field(default_factory=lambda: _d("lognormal(median=250ms, p99=1.5s)"))  # assumption
     idle_timeout: Duration = Field(600.0, gt=0)  # assumption: an idle environment is reclaimed after this
     error_rate: float = Field(0.0, ge=0, le=1)
@@ -66,12 +62,21 @@ def check(arch: Any) -> list[tuple[Path, str]]:
     """A function's destinations and SQS event sources; the account's reserved concurrency."""
     out: list[tuple[Path, str]] = []
     comps = arch.components
-    reserved = 0
+    reserved, single = 0, False
+    account = arch.account.lambda_concurrency
+    top = account - UNRESERVED_MIN
     for n, c in comps.items():
         if c.type != "lambda":
             continue
         base: Path = ("components", n)
         reserved += c.reserved_concurrency or 0
+        for key in ("reserved_concurrency", "provisioned_concurrency"):
+            v = getattr(c, key)
+            if v is not None and v > top:
+                single = True
+                out.append(((*base, key), f"{key} {v} is above {top}: the account's concurrency is {account} "
+                            f"and {UNRESERVED_MIN} must stay unreserved [aws-facts §5 Account concurrency] "
+                            "(set account.lambda_concurrency if AWS raised it)"))
         for key in ("dlq", "on_failure"):
             if getattr(c, key) is not None:
                 need_queue(out, comps, (*base, key), getattr(c, key), "a Lambda " + key.replace("_", "-"), fifo=False)
@@ -85,11 +90,10 @@ def check(arch: Any) -> list[tuple[Path, str]]:
             if es.batch_size > 10 and es.batching_window < 1:
                 out.append(((*p, "batching_window"), f"batch_size {es.batch_size} > 10 needs "
                             "batching_window >= 1s [aws-facts §5 SQS event source: batch]"))
-    if reserved > ACCOUNT_CONCURRENCY - UNRESERVED_MIN:
+    if reserved > top and not single:
         first = next(n for n, c in comps.items() if c.type == "lambda" and c.reserved_concurrency)
         out.append((("components", first, "reserved_concurrency"), f"the functions reserve {reserved} in all; "
-                    f"at most {ACCOUNT_CONCURRENCY - UNRESERVED_MIN} of the account's {ACCOUNT_CONCURRENCY} "
-                    "may be reserved [aws-facts §5 Account concurrency]"))
+                    f"at most {top} of the account's {account} may be reserved [aws-facts §5 Account concurrency]"))
     return out
 
 

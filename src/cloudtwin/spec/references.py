@@ -132,13 +132,14 @@ def warnings(arch: Architecture) -> list[tuple[Path, str]]:
 def _service_modules(arch: Architecture) -> list[ModuleType]:
     """The spec module of each type the spec uses (each may define ``check`` and ``warnings``),
     in catalogue order, then the checks that apply whatever the types: message flows, and the
-    workloads' operations and sign-ins (in :mod:`cloudtwin.spec.s3`, which has them first)."""
+    workloads' operations and sign-ins (in :mod:`cloudtwin.spec.s3`, which has them first), and the
+    account's quotas."""
     used = {c.type for c in arch.components.values()}
     names: dict[str, None] = {}
     for t, row in catalogue.ROWS.items():
         if t in used:
             names[catalogue.resolve(row.spec_model).__module__] = None
-    names.update(dict.fromkeys(("cloudtwin.spec.s3", "cloudtwin.spec.flows")))
+    names.update(dict.fromkeys(("cloudtwin.spec.s3", "cloudtwin.spec.flows", "cloudtwin.spec.account")))
     return [importlib.import_module(m) for m in names]
 
 

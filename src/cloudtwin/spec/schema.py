@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr, SerializeAsAny, field_validator, model_validator
 
 from cloudtwin.limits import MAX_COMPONENTS, MAX_FAULTS, MAX_WORKLOADS
+from cloudtwin.spec.account import Account
 from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Name, Rate, Size, Zone
 from cloudtwin.spec.cognito import WorkloadAuth
 from cloudtwin.spec.message import MessageSpec
@@ -180,6 +181,7 @@ class Architecture(Model):
     faults: list[Fault] = Field(default_factory=list, max_length=MAX_FAULTS)
     simulate: Simulate = Field(default_factory=Simulate)
     network: Network = Field(default_factory=Network)
+    account: Account = Field(default_factory=Account)
     blueprint: BlueprintMeta | None = None
     # the folder that the spec's data files (replay profiles) are named relative to
     _base_dir: str = PrivateAttr(default=".")

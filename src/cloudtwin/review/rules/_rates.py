@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.review.context import HANDLERS, LBS, _routed
+from cloudtwin.spec.apigateway import account_throttle
 from cloudtwin.spec.loader import Path
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def walk(ctx: Context, visit: Callable[[str, float, Any], None]) -> None:
             for t in ts:
                 send(t, r / len(ts), None, depth + 1)
         elif c.type == "apigateway":
-            caps = [c.account_throttle.rate, *(t.rate for t in (c.method_throttle or c.throttle,) if t)]
+            caps = [account_throttle(ctx.arch, c).rate, *(t.rate for t in (c.method_throttle or c.throttle,) if t)]
             send(c.integration.target, min(r, *caps), c.integration, depth + 1)
         elif c.type == "cloudfront":
             for b in c.behaviors:
