@@ -170,3 +170,22 @@ def test_readme_commands_exist() -> None:
     have = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
     assert used and used <= have, used - have
     assert "make demo" in readme and "make test" in readme
+
+
+def test_every_series_is_documented_with_the_metric_it_follows() -> None:
+    """Each series name the results can hold has a row in docs/spec.md's series table, whose
+    sampling agrees with results.SAMPLING."""
+    from cloudtwin.results import SAMPLING
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "spec.md").read_text(encoding="utf-8")
+    table = text.split("## Series: what each per-minute series follows", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, str] = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`"):
+            samplings = [x.strip() for x in cells[2].split(",")]
+            names = [n.strip(" `") for n in cells[0].split(",")]
+            for i, n in enumerate(names):
+                rows[n] = samplings[i] if len(samplings) == len(names) else samplings[0]
+    assert set(rows) == set(SAMPLING)
+    assert {n: rows[n] for n in SAMPLING} == SAMPLING

@@ -52,6 +52,15 @@ def test_every_write_reaches_the_function_in_order_through_an_errors_fault(bisec
     assert clean["failed_batches"] == 0 and clean["retries"] == 0 and clean["delivered"] == 1200
 
 
+def test_a_stream_consumer_reports_its_iterator_age_per_minute() -> None:
+    """Writes stop at 60 s and are delivered within about a second, so the table's IteratorAge
+    series (Lambda's IteratorAge, Maximum) is under 2 s while batches flow (the last ones are
+    sent just after 60 s) and 0 in the minute with no invocation."""
+    res = run(STREAM.format(extra="", rate=0.0))
+    age = res["series"]["components"]["t"]["iterator_age_s"]
+    assert len(age) == 3 and 0 < age[0] < 2 and age[1] < 2 and age[2] == 0.0
+
+
 def run(text: str, seed: int | None = 1) -> Any:
     return Simulation(parse_spec(text), seed=seed).run()
 

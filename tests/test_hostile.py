@@ -310,7 +310,10 @@ def test_ctrl_c_exits_130_without_a_traceback(after: float) -> None:
     time.sleep(after)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=BUDGET_S)
-    assert p.returncode == 130 and "Traceback" not in err
+    assert "Traceback" not in err
+    # 130 once cloudtwin runs; on a loaded machine the signal can land before the interpreter
+    # has installed its handler, and the default action ends the process silently
+    assert p.returncode == 130 or (after < 1 and p.returncode == -signal.SIGINT and not err)
 
 
 def test_an_internal_error_exits_3_with_the_traceback_in_a_file(monkeypatch: pytest.MonkeyPatch,

@@ -168,6 +168,30 @@ def test_by_default_a_poison_record_blocks_its_shard() -> None:
     assert m["delivered"] + m["in_flight"] == m["published"] and m["lost"] == 0
 
 
+
+def test_iterator_age_grows_while_a_poison_batch_is_retried() -> None:
+    """Lambda's IteratorAge is the age of the last record of each batch the mapping sends to the
+    function, retries included (Lambda developer guide, function metrics), so a shard blocked by
+    a poison record shows an age that grows by about a minute a minute: the alarm people set
+    for a stuck shard. One poison record sent at ~10 s (constant 1/s, the 10th is poison)."""
+    res = run("""
+name: stuck
+components:
+  st:
+    type: kinesis
+    consumers: [{function: fn, batch_size: 1}]
+  fn: {type: lambda, memory: 1769, handler: [{cpu: 1ms}]}
+workloads:
+  w: {entry: st, rate: 1/s, arrivals: constant, message: {poison: 0.2}}
+simulate: {duration: 5m}
+""")
+    c = res.component("st")["consumers"][0]
+    age = res["series"]["components"]["st"]["iterator_age_s"]
+    assert c["retries"] > 1000 and len(age) == 5 and age[0] < 60  # blocked within the first minute
+    for minute in range(1, 5):  # the blocked record is retried all along: a minute older each minute
+        assert age[minute] - age[minute - 1] == pytest.approx(60, abs=1)
+
+
 READERS = """
 name: r
 components:

@@ -71,7 +71,7 @@ class Results:
 SAMPLING: dict[str, str] = {
     "requests": "sum", "errors": "sum", "p50_ms": "p50", "p90_ms": "p90", "p99_ms": "p99",
     "in_service": "level", "desired": "level", "running": "level", "backlog_per_task": "level",
-    "visible": "level", "in_flight": "level", "iterator_age_s": "level",
+    "visible": "level", "in_flight": "level", "iterator_age_s": "max",
     "utilization": "mean", "hit_ratio": "mean", "consumed_rcu_per_s": "mean", "consumed_wcu_per_s": "mean",
     "concurrency": "max", "healthy_targets": "min",
     "throttles": "sum", "throttled": "sum", "records_in": "sum", "objects": "sum",

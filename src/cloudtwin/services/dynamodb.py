@@ -139,6 +139,7 @@ class DynamoDB(Component):
         self.series_r: list[float] = []
         self.series_w: list[float] = []
         self.series_t: list[float] = []
+        self.series_age: list[float] = []  # the stream consumers' IteratorAge, when it has any
 
     def build(self) -> None:
         if self.stream is not None:
@@ -215,6 +216,8 @@ class DynamoDB(Component):
         self.series_r.append(round(r / 60.0, 3))
         self.series_w.append(round(w / 60.0, 3))
         self.series_t.append(float(t))
+        if self.stream is not None and self.stream.mappings:
+            self.series_age.append(self.stream.iterator_age())
         if self.provisioned:
             return
         self.history.append((now, r / 60.0, w / 60.0))
@@ -229,8 +232,10 @@ class DynamoDB(Component):
             self.splits += 1
 
     def series(self) -> dict[str, list[float]]:
-        return {"consumed_rcu_per_s": self.series_r, "consumed_wcu_per_s": self.series_w,
-                "throttled": self.series_t}
+        out = {"consumed_rcu_per_s": self.series_r, "consumed_wcu_per_s": self.series_w, "throttled": self.series_t}
+        if self.series_age:
+            out["iterator_age_s"] = self.series_age
+        return out
 
     def held_messages(self) -> Any:
         return self.stream.held_messages() if self.stream is not None else ()

@@ -151,8 +151,11 @@ class StreamMapping:
                 yield from b
 
     def iterator_age(self) -> float:
-        """The largest age of a record when read in the minute now ending (CloudWatch's
-        GetRecords.IteratorAgeMilliseconds, its maximum statistic), in seconds; then restart."""
+        """Lambda's IteratorAge for the minute now ending, its maximum statistic, in seconds: the
+        age of the last record of each batch the mapping sent to the function, retries of a
+        blocked batch included (Lambda developer guide, "Lambda function metrics": the time
+        between the stream receiving the record and the mapping sending the event); then
+        restart. 0 in a minute with no invocation."""
         age, self.minute_age = self.minute_age, 0.0
         return age
 
@@ -225,17 +228,18 @@ class ShardReader:
             sh.read_calls.take_at(now)
             sh.read_bytes.take_at(now, size)
         self.batch = batch
-        age = now - batch[0].t0
-        if age > m.minute_age:
-            m.minute_age = age
         self.invoke()
 
     def invoke(self, _: object = None) -> None:
         m = self.m
         m.batches += 1
-        if not m.fn.start_invocation(self.batch, self.done):
+        batch = self.batch
+        age = m.engine.now - batch[-1].t0  # IteratorAge: the last record of the batch sent, retries included
+        if not m.fn.start_invocation(batch, self.done):
             m.throttled_batches += 1
             m.engine.after(THROTTLE_PAUSE, self.invoke)
+        elif age > m.minute_age:
+            m.minute_age = age
 
     def done(self, inv: Invocation) -> None:
         m = self.m

@@ -164,9 +164,13 @@ def _components(located: Located) -> tuple[Any, list[Any]]:
 
 
 def validate_data(located: Located, base_dir: str | os.PathLike[str] = ".") -> Architecture:
-    """Validate already-parsed data; raise SpecError with every issue found. Data files the
-    spec names (replay profiles) are read relative to ``base_dir``."""
+    """Validate already-parsed data; raise SpecError with every issue found, in one pass: the
+    components' own errors, the top level's, and, when the top level holds, the references
+    between the components that are valid (a reference to a component that failed its own
+    checks is not reported again). Data files the spec names (replay profiles) are read
+    relative to ``base_dir``."""
     data, errors = _components(located)
+    failed: set[Any] = set()
     if errors:
         failed = {e["loc"][1] for e in errors}
         data = {**data, "components": {n: c for n, c in data["components"].items() if n not in failed}}
@@ -177,13 +181,14 @@ def validate_data(located: Located, base_dir: str | os.PathLike[str] = ".") -> A
         if errors:  # the failed components were left out: "at least one component" is not news
             more = [e for e in more if tuple(e["loc"]) != ("components",)]
         raise SpecError(_issues(located, errors + more)) from None
-    if errors:
-        raise SpecError(_issues(located, errors))
-    problems = references.check(arch)
     arch._base_dir = str(base_dir)
-    problems += _replays(arch)
-    if problems:
-        raise SpecError([located.issue(p, m) for p, m in problems])
+    problems = references.check(arch) + _replays(arch)
+    if failed:  # the spec without them: what refers to them would only repeat their errors
+        problems = [(p, m) for p, m in problems if not any(f"{n!r}" in m for n in failed)]
+    issues = _issues(located, errors) if errors else []
+    issues += [located.issue(p, m) for p, m in problems]
+    if issues:
+        raise SpecError(sorted(issues, key=lambda i: i.line))  # in the file's order (stable within a line)
     return arch
 
 

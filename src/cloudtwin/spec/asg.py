@@ -6,12 +6,13 @@ Defaults cite aws-facts.md rows; "assumption" marks a default with no documented
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from cloudtwin.spec.base import Duration, Model, Zone
-from cloudtwin.spec.ec2 import Compute
+from cloudtwin.spec.ec2 import Compute, check_instance_types
+from cloudtwin.spec.loader import Path
 
 
 class Capacity(Model):
@@ -109,3 +110,7 @@ class ASG(Compute):
                              f"{self.capacity.start}")
         return self
 
+
+
+def check(arch: Any) -> list[tuple[Path, str]]:
+    return check_instance_types(arch, ("asg",))

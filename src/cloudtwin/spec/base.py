@@ -126,3 +126,18 @@ def expect(out: list[tuple[Any, str]], comps: Any, path: Any, name: str, kinds: 
     else:
         return c
     return None
+
+
+def known_row(out: list[tuple[Any, str]], path: Any, table: str, key: str, what: str, hint: str = "") -> bool:
+    """Report at ``path`` unless ``key`` is a row of data table ``table`` (a CSV of
+    ``cloudtwin/data``), naming the closest known keys; True when it is."""
+    from cloudtwin.sizes import data_keys, data_row
+
+    if data_row(table, key) is not None:
+        return True
+    keys = data_keys(table)
+    close = difflib.get_close_matches(key, keys, n=3, cutoff=0.5)
+    near = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    out.append((path, f"unknown {what} {key!r}{near} ({len(keys)} known, listed in "
+                f"cloudtwin/data/{table}){hint}"))
+    return False

@@ -6,11 +6,12 @@ Defaults cite aws-facts.md rows; "assumption" marks a default with no documented
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from cloudtwin.spec.base import ComponentSpec, Dist, Name, Zone
+from cloudtwin.spec.base import ComponentSpec, Dist, Name, Zone, known_row
+from cloudtwin.spec.loader import Path
 from cloudtwin.spec.steps import Step
 from cloudtwin.spec.units import parse_distribution as _d
 
@@ -19,7 +20,7 @@ from cloudtwin.spec.units import parse_distribution as _d
 class Compute(ComponentSpec):
     """What EC2 instances and ASG members share."""
 
-    instance_type: str = "m5.large"
+    instance_type: str = Field("m5.large", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", max_length=40)
     workers: int | None = Field(None, ge=1, le=4096)  # default: vCPUs of instance_type
     backlog: int = Field(1024, ge=0, le=1_000_000)  # accept-queue limit (assumption)
     boot_time: Dist = Field(default_factory=lambda: _d("uniform(40s, 80s)"))  # assumption
@@ -35,3 +36,18 @@ class EC2(Compute):
     elastic_ip: bool = False  # a static address, 5 per Region by default [aws-facts §3]
     purchase: Literal["on_demand", "reserved", "spot"] = "on_demand"
 
+
+
+def check_instance_types(arch: Any, types: tuple[str, ...]) -> list[tuple[Path, str]]:
+    """Each instance of ``types`` has a type the instance table knows (its vCPUs give the worker
+    slots), or says its own ``workers:``; an unknown type with ``workers`` is only unpriced."""
+    out: list[tuple[Path, str]] = []
+    for n, c in arch.components.items():
+        if c.type in types and c.workers is None:
+            known_row(out, ("components", n, "instance_type"), "instance_types.csv", c.instance_type,
+                      "instance type", " (or give `workers:`, the vCPUs the type has)")
+    return out
+
+
+def check(arch: Any) -> list[tuple[Path, str]]:
+    return check_instance_types(arch, ("ec2",))

@@ -6,11 +6,12 @@ Defaults cite aws-facts.md rows; "assumption" marks a default with no documented
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Size, Zone
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Size, Zone, known_row
+from cloudtwin.spec.loader import Path
 from cloudtwin.spec.units import parse_distribution as _d
 
 
@@ -35,3 +36,14 @@ class ElastiCache(ComponentSpec):
             raise ValueError("memcached has no replication; use engine: redis to have replicas")
         return self
 
+
+
+def check(arch: Any) -> list[tuple[Path, str]]:
+    """A cluster without ``memory:`` names a node type the node table knows (its memory sizes
+    the cache)."""
+    out: list[tuple[Path, str]] = []
+    for n, c in arch.components.items():
+        if c.type == "elasticache" and c.memory is None:
+            known_row(out, ("components", n, "node_type"), "cache_node_types.csv", c.node_type, "node type",
+                      " (or give `memory:`)")
+    return out

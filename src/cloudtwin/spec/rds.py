@@ -6,11 +6,12 @@ Defaults cite aws-facts.md rows; "assumption" marks a default with no documented
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from cloudtwin.spec.base import ComponentSpec, Dist, Zone
+from cloudtwin.spec.base import ComponentSpec, Dist, Zone, known_row
+from cloudtwin.spec.loader import Path
 from cloudtwin.spec.units import parse_distribution as _d
 
 
@@ -31,3 +32,14 @@ class RDS(ComponentSpec):
     publicly_accessible: bool = False  # a public DNS name reachable from outside the VPC
     backup_retention: int = Field(1, ge=0, le=35)  # days; API default 1, 0 disables (RDS user guide, not aws-facts)
 
+
+
+def check(arch: Any) -> list[tuple[Path, str]]:
+    """Each database's instance class is one the class table knows (its vCPUs and memory size
+    the model)."""
+    out: list[tuple[Path, str]] = []
+    for n, c in arch.components.items():
+        if c.type in ("rds", "aurora"):
+            known_row(out, ("components", n, "instance_class"), "db_instance_classes.csv", c.instance_class,
+                      "DB instance class")
+    return out
