@@ -309,3 +309,33 @@ simulate: {duration: 25h}
     assert len(shard.stored.buckets) == 0  # everything expired
     assert m["published"] == k["accepted"] == m["expired"] == k["expired"] > 150_000
     assert m["in_flight"] == 0 and m["lost"] == 0
+
+
+PARALLEL = """
+name: par
+components:
+  st:
+    type: kinesis
+    consumers: [{{function: fn, batch_size: 10, parallelization_factor: {factor}}}]
+  fn: {{type: lambda, memory: 1769, timeout: 10s, init_duration: 0ms, handler: [{{sleep: 100ms}}]}}
+workloads:
+  w: {{entry: st, rate: 30/s, arrivals: constant}}
+simulate: {{duration: 2m}}
+"""
+
+
+@pytest.mark.parametrize("factor", [1, 5])
+def test_the_parallelization_factor_runs_that_many_batches_of_a_shard_at_once(factor: int) -> None:
+    """One shard, batches of up to 10 records taking 100 ms a record (the handler runs once per
+    record): one batch at a time delivers at most 10 records/s of the 30/s put, so the backlog
+    grows; a factor of 5 runs up to 5 batches of the shard at once (50/s), keeps up, and each
+    reader's records stay in order (Lambda API, ParallelizationFactor)."""
+    res = run(PARALLEL.format(factor=factor))
+    c, fn = res.component("st")["consumers"][0], res.component("fn")
+    assert c["out_of_order"] == 0
+    if factor == 1:
+        assert fn["max_concurrency"] == 1
+        assert c["delivered"] == pytest.approx(10 * 120, rel=0.05) and c["backlog"] > 2000
+    else:
+        assert 1 < fn["max_concurrency"] <= factor
+        assert c["delivered"] >= 30 * 120 - 60 and c["backlog"] < 60

@@ -46,7 +46,7 @@ class StreamSource:
     def start(self) -> None:
         """Nothing to schedule: a reader wakes when its shard gets a record."""
 
-    def append(self, shard: int, msg: Message) -> None:
+    def append(self, shard: int, msg: Message, key: float | None = None) -> None:
         self.readers[shard].append(msg)
 
     def held_messages(self) -> Any:

@@ -190,7 +190,7 @@ class Kinesis(Retention, Component):
         if self.mappings:
             first = self.ledger.new(now, size, attrs)
             for i, m in enumerate(self.mappings):
-                m.append(s, first if i == 0 else self.ledger.copy(first))
+                m.append(s, first if i == 0 else self.ledger.copy(first), key)
         else:
             self.ledger.new_counted()
             shard.stored.add(now)

@@ -3,7 +3,12 @@
 What is modelled [aws-facts §5 Kinesis/stream event source, §9]
 ---------------------------------------------------------------
 * Each shard has one reader per consumer and one batch in flight at a time, so a
-  shard's records reach the function in order (the parallelization factor is 1).
+  shard's records reach the function in order. With ``parallelization_factor`` N
+  (1-10) a shard has N readers, each holding the records of its share of the
+  partition keys (key mod N; a DynamoDB stream's record id stands in for its key),
+  so up to N batches of a shard run at once and one key's records stay in order;
+  the N readers share the shard's read limits, one GetRecords call feeding N
+  batches (assumption).
   A reader takes up to ``batch_size`` records per GetRecords call. An idle
   shared-throughput reader polls once per second (assumption: AWS's "base rate");
   an enhanced fan-out reader has records pushed after 70 ms (assumption).
@@ -33,7 +38,7 @@ source needs ``engine``, ``ledger``, ``shards`` (with the read limits ``read_cal
 and ``read_bytes`` from :func:`read_limits`), ``retention``, ``kind`` (the prefix of lost-record causes) and
 ``expire(msg)``; :func:`sweep` expires its records past retention.
 
-Left out: the parallelization factor, batching windows, tumbling windows,
+Left out: batching windows, tumbling windows,
 ReportBatchItemFailures for streams, and starting positions other than LATEST
 from the start of the run.
 """
@@ -131,7 +136,13 @@ class StreamMapping:
         self.max_age: float | None = spec.max_record_age
         self.efo: bool = spec.enhanced_fan_out
         self.target = on_failure
-        self.readers = [ShardReader(self, sh) for sh in stream.shards]
+        # parallelization_factor: that many batches of a shard in flight at once, each holding
+        # the records of its share of the partition keys, so one key stays in order
+        self.factor: int = spec.parallelization_factor
+        self.readers = []
+        for sh in stream.shards:
+            efo = RateLimiter(READ_BYTES, 0.0)  # this consumer's own read bucket on the shard (enhanced fan-out)
+            self.readers += [ShardReader(self, sh, efo) for _ in range(self.factor)]
         self.e2e = Histogram()
         self.minute_age = 0.0
         self.batches = self.delivered = self.failed_batches = self.retries = self.bisects = 0
@@ -140,8 +151,15 @@ class StreamMapping:
     def start(self) -> None:
         """Nothing to schedule: a reader wakes when its shard gets a record."""
 
-    def append(self, shard: int, msg: Message) -> None:
-        self.readers[shard].append(msg)
+    def append(self, shard: int, msg: Message, key: float | None = None) -> None:
+        """A record of partition key ``key`` (a DynamoDB stream passes none: its record id
+        stands in) reaches ``shard``."""
+        f = self.factor
+        if f == 1:
+            self.readers[shard].append(msg)
+        else:
+            sub = (int(key) if key is not None else msg.mid) % f
+            self.readers[shard * f + sub].append(msg)
 
     def held_messages(self) -> Any:
         for r in self.readers:
@@ -170,6 +188,7 @@ class StreamMapping:
 
     def stats(self) -> dict[str, Any]:
         return {"function": self.fn.name, "batch_size": self.batch_size, "enhanced_fan_out": self.efo,
+                "parallelization_factor": self.factor,
                 "batches": self.batches, "delivered": self.delivered, "failed_batches": self.failed_batches,
                 "retries": self.retries, "bisects": self.bisects, "throttled_batches": self.throttled_batches,
                 "read_waits": self.read_waits, "on_failure": self.dead, "lost": self.lost,
@@ -182,7 +201,7 @@ class ShardReader:
 
     __slots__ = ("m", "shard", "log", "batch", "later", "busy", "last_read", "efo_bytes", "last_mid")
 
-    def __init__(self, m: StreamMapping, shard: Shard) -> None:
+    def __init__(self, m: StreamMapping, shard: Shard, efo: RateLimiter) -> None:
         self.m = m
         self.shard = shard
         self.log: deque[Message] = deque()
@@ -190,7 +209,7 @@ class ShardReader:
         self.later: list[list[Message]] = []  # second halves of bisected batches, the next one last
         self.busy = False  # a read is scheduled or a batch is in flight
         self.last_read = -POLL_IDLE
-        self.efo_bytes = RateLimiter(READ_BYTES, 0.0)  # this consumer's own read bucket (enhanced fan-out)
+        self.efo_bytes = efo  # this consumer's own read bucket on the shard (enhanced fan-out)
         self.last_mid = 0
 
     def backlog(self) -> int:
@@ -225,7 +244,7 @@ class ShardReader:
         if m.efo:
             self.efo_bytes.take_at(now, size)
         else:
-            sh.read_calls.take_at(now)
+            sh.read_calls.take_at(now, 1.0 / m.factor)  # assumption: one GetRecords feeds `factor` batches
             sh.read_bytes.take_at(now, size)
         self.batch = batch
         self.invoke()

@@ -28,6 +28,9 @@ class StreamConsumer(Model):
     max_record_age: Duration | None = Field(None, ge=60, le=604_800)  # none: until the record expires
     on_failure: Name | None = None  # an sqs queue
     enhanced_fan_out: bool = False
+    # batches of one shard processed at once, each keeping its partition keys in order
+    # (Lambda API, CreateEventSourceMapping ParallelizationFactor: 1-10, default 1; not in aws-facts)
+    parallelization_factor: int = Field(1, ge=1, le=10)
 
 
 class Kinesis(ComponentSpec):
