@@ -206,14 +206,18 @@ def test_an_az_outage_moves_service_tasks_to_the_zone_that_is_up() -> None:
     assert res.component("svc")["killed"] == 2 and res["messages"]["lost"] == 0
 
 
-def test_fargate_usage_is_measured_and_unpriced() -> None:
+def test_fargate_usage_is_measured_and_spot_is_unpriced() -> None:
     res = run(SPOT.replace("faults:\n  - {at: 10m, spot_interruption: svc, count: 5}\n", ""))
     cost = res["cost"]
-    items = {(u["usage_type"]): u["quantity"] for u in cost["unpriced"] if u["component"] == "svc"}
+    priced = {u["usage_type"]: u["quantity"] for u in cost["items"] if u["component"] == "svc"}
+    unpriced = {u["usage_type"]: u["quantity"] for u in cost["unpriced"] if u["component"] == "svc"}
     # 2 on-demand and 2 Spot tasks of 0.25 vCPU / 0.5 GiB for 20 minutes
-    assert items["Fargate-vCPU-Hours:perCPU"] == pytest.approx(2 * 0.25 / 3, rel=1e-5)
-    assert items["SpotUsage-Fargate-GB-Hours"] == pytest.approx(2 * 0.5 / 3, rel=1e-5)
-    assert "svc" not in cost["by_component"]  # never an invented price
+    assert priced["Fargate-vCPU-Hours:perCPU"] == pytest.approx(2 * 0.25 / 3, rel=1e-5)
+    assert priced["Fargate-GB-Hours"] == pytest.approx(2 * 0.5 / 3, rel=1e-5)
+    assert unpriced["SpotUsage-Fargate-GB-Hours"] == pytest.approx(2 * 0.5 / 3, rel=1e-5)
+    # us-east-1 Fargate $0.04048 per vCPU-hour and $0.004445 per GB-hour (infracost ecs_service_test
+    # golden); no source gives Fargate Spot, so only the on-demand tasks are billed: never an invented price
+    assert cost["by_component"]["svc"] == pytest.approx(2 * 0.25 / 3 * 0.04048 + 2 * 0.5 / 3 * 0.004445, abs=1e-6)
 
 
 @pytest.mark.parametrize("edit, path, needle", [

@@ -10,11 +10,32 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cloudtwin.pricing import builtin, price_usage
+from cloudtwin.pricing import PriceTable, builtin, price_usage
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXPECTED = GOLDEN.parent / "golden_prices" / "unpriced.json"
 REGIONS = ("us-east-1", "eu-west-1")
+# Why the sources give no price, where it is known (docs/prices.md says the same)
+WHY = {
+    "Firehose-": "the one Firehose source (infracost's golden) is for eu-west-2",
+    "ReadRequestUnits": "infracost's DynamoDB golden is for us-east-2",
+    "WriteRequestUnits": "infracost's DynamoDB golden is for us-east-2",
+    "ReadCapacityUnit-Hrs": "infracost's DynamoDB golden is for us-east-2",
+    "WriteCapacityUnit-Hrs": "infracost's DynamoDB golden is for us-east-2",
+    "InstanceUsage:db.m5.large:postgres": "the sources give db.m5.large for MySQL only",
+    "SpotUsage-Fargate": "no source gives Fargate Spot",
+    "QuickSight-": "no source gives QuickSight",
+    "Cognito-": "no source gives Cognito",
+    "NodeUsage:dax.": "DAX only from one us-east-1 blog figure",
+}
+
+
+def reason(table: PriceTable, region: str, usage_type: str) -> str:
+    """Why ``usage_type`` has no ``region`` price: the Regions that have one, and what the sources lack."""
+    elsewhere = sorted({r for r, u in table.rows if u == usage_type})
+    where = f"priced in {', '.join(elsewhere)} only" if elsewhere else "priced in no Region"
+    why = next((w for k, w in WHY.items() if usage_type.startswith(k)), "")
+    return f"no {region} price in the sources ({where}{'; ' + why if why else ''})"
 
 
 def _usage(results: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -35,8 +56,8 @@ def coverage() -> dict[str, dict[str, list[str]]]:
         out[path.stem] = {}
         for region in REGIONS:
             priced = price_usage(usage, table, region)
-            out[path.stem][region] = sorted(f"{u['component']} {u['usage_type']}: no {region} price in the table"
-                                            for u in priced["unpriced"])
+            out[path.stem][region] = sorted(f"{u['component']} {u['usage_type']}: "
+                                            f"{reason(table, region, u['usage_type'])}" for u in priced["unpriced"])
     return out
 
 

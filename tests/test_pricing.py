@@ -253,10 +253,10 @@ def test_route53_bills_zone_health_check_and_non_alias_queries() -> None:
     assert plain < 0.2 * sim.workloads["direct"].requests
 
 
-def test_nlb_hours_are_unpriced_but_its_capacity_units_are_billed() -> None:
+def test_nlb_hours_and_capacity_units_are_billed() -> None:
     cost = Simulation(cloudtwin.parse_spec(DNS), duration=600).run()["cost"]
-    assert {"component": "lb", "usage_type": "LoadBalancerUsage:network", "quantity": round(1 / 6, 6)} \
-        in cost["unpriced"]
+    hours = next(i for i in cost["items"] if i["component"] == "lb" and i["usage_type"] == "LoadBalancerUsage:network")
+    assert hours["quantity"] == round(1 / 6, 6) and hours["unit_usd"] == 0.0225  # infracost lb_test golden
     assert qty(cost, "lb", "LCUUsage:network") > 0  # 800 new connections/s per NLCU
 
 
@@ -311,10 +311,10 @@ components:
 """)
     out = fixed_cost(arch)
     assert out["by_component"] == pytest.approx({
-        "app": 730 * 0.096, "io": 50 * 0.125 + 5000 * 0.065, "gp": 20 * 0.08, "fs": 10 * 0.30})
+        "app": 730 * 0.096, "io": 50 * 0.125 + 5000 * 0.065, "gp": 20 * 0.08, "fs": 10 * 0.30,
+        "au": 10 * 0.10})  # one cluster volume (not one per instance) at $0.10/GB-month
     unpriced = {(u["component"], u["usage_type"]): u["quantity"] for u in out["unpriced"]}
     assert unpriced == {
         ("gp", "EBS:VolumeP-IOPS.gp3"): 3000.0,  # only the IOPS above gp3's free 3,000
         ("au", "InstanceUsage:db.r5.large:aurora-mysql"): 2 * 730.0,  # writer + the Multi-AZ replica
-        ("au", "Aurora:StorageUsage"): 10.0,  # one cluster volume, not one per instance
     }

@@ -1,7 +1,10 @@
 """The price table: dated, sourced list prices, overridable by the user.
 
 Rows are (region, service, usage_type) -> USD per unit, each with its source,
-date and confidence copied from aws-facts.md §19. A user file with the same
+date and confidence (tools/make_prices.py generates the table from dated
+sources and keeps the rows transcribed by hand). Region ``*`` means any Region:
+a price that does not depend on the architecture's Region (Route 53, CloudFront
+edge prices); a row of the exact Region wins over it. A user file with the same
 columns replaces or extends rows. Nothing here invents a price: a usage type
 with no row is reported as unpriced.
 """
@@ -18,6 +21,7 @@ from cloudtwin.fileio import read_text_bounded
 from cloudtwin.limits import MAX_CSV_FIELD, MAX_CSV_ROWS, MAX_DATA_BYTES
 
 BUILTIN = Path(__file__).with_name("prices.csv")
+ANY_REGION = "*"  # a row for any Region (the exact Region's row first)
 COLUMNS = ("region", "service", "usage_type", "unit", "usd", "source", "date")
 
 
@@ -38,7 +42,8 @@ class PriceTable:
         self.rows = {(p.region, p.usage_type): p for p in rows}
 
     def get(self, region: str, usage_type: str) -> Price | None:
-        return self.rows.get((region, usage_type))
+        """The price of ``usage_type`` in ``region``: its own row, else the any-Region (``*``) row."""
+        return self.rows.get((region, usage_type)) or self.rows.get((ANY_REGION, usage_type))
 
     def overridden(self, path: str | Path) -> PriceTable:
         """A copy with the rows of ``path`` replacing or adding to these: cloudtwin's own CSV

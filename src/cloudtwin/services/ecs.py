@@ -30,8 +30,8 @@ What is modelled
   Fargate Spot interruption (the ``spot_interruption`` fault) is a 2-minute warning with
   SIGTERM at once [aws-facts §16]; the service launches the replacement at the warning
   (assumption). Messages a stopped worker held come back after their visibility timeout.
-* Usage: Fargate vCPU-hours and GB-hours (Spot apart), ``unpriced`` (aws-facts has no
-  Fargate price); the EC2 launch type's container instances are not modelled.
+* Usage: Fargate vCPU-hours and GB-hours (Spot apart; prices.csv has Fargate in us-east-1
+  and no Fargate Spot); the EC2 launch type's container instances are not modelled.
 
 Left out: deployments (minimumHealthyPercent/maximumPercent), load balancer targets,
 container health checks, placement strategies and constraints, task-state-change events

@@ -320,7 +320,7 @@ class EventBridge(Component):
         return out
 
     def usage(self) -> dict[str, float]:
-        # unpriced: aws-facts has no EventBridge price
+        # custom events put (prices.csv: us-east-1 only)
         return {"EventBridge-Events": float(self.put_events)} if self.put_events else {}
 
     def stats(self) -> dict[str, Any]:
