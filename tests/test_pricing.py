@@ -44,7 +44,7 @@ def test_hand_computed_bill_matches_to_the_cent() -> None:
 
 
 def test_unpriced_items_are_listed_not_invented() -> None:
-    cost = run("m4.xlarge")  # a previous generation: no row in the sourced table
+    cost = run("m4.xlarge\n    workers: 4")  # a previous generation: no row in the sourced table
     assert {"component": "app", "usage_type": "BoxUsage:m4.xlarge", "quantity": 4.0} in cost["unpriced"]
     assert all(i["usage_type"] != "BoxUsage:m4.xlarge" for i in cost["items"])
 
