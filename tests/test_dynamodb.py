@@ -203,3 +203,24 @@ workloads:
     found = {i.path: i.message for i in spec_warnings(parse_spec(text))}
     assert set(found) == {"components.fn.handler[0].call", "workloads.direct.entry"}
     assert all("standard mode: 3 attempts" in m and "retries: 2" in m for m in found.values())
+
+
+def test_an_on_demand_table_doubles_its_previous_peak_once_it_is_old_enough() -> None:
+    """The previous-peak rule [aws-facts §11 on-demand scaling] with the figures scaled down
+    (a new table of 20 WRU/s, peaks counting after 2 min instead of 30): writes run at 15/s,
+    so from 2 min the table takes twice that, 30/s; they step to 100/s at 5 min. 30/s are taken
+    until the step's first minute (30/s consumed) is 2 min old, 3 minutes (then 60/s), and
+    60/s until a 60/s minute is, 3 more: throttles fall in two steps, 70/s, then 40/s, then
+    none (120/s fits)."""
+    res = run("""
+name: od
+components:
+  t: {type: dynamodb, on_demand: {initial_write: 20/s, peak_age: 2m}}
+workloads:
+  w: {entry: t, op: put, rate: 15/s, arrivals: constant, profile: {type: spike, at: 5m, duration: 9m, factor: 6.666667}}
+simulate: {duration: 14m}
+""")
+    thr = res["series"]["components"]["t"]["throttled"]
+    assert sum(thr[:5]) == 0
+    per_s = [x / 60 for x in thr[5:]]
+    assert per_s == pytest.approx([70, 70, 70, 40, 40, 40, 0, 0, 0], abs=1)

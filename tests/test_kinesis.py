@@ -339,3 +339,45 @@ def test_the_parallelization_factor_runs_that_many_batches_of_a_shard_at_once(fa
     else:
         assert 1 < fn["max_concurrency"] <= factor
         assert c["delivered"] >= 30 * 120 - 60 and c["backlog"] < 60
+
+
+ON_DEMAND = """
+name: od
+components:
+  st:
+    type: kinesis
+    mode: on_demand
+    record_size: 100
+    on_demand: {initial_write: 100KiB, scale_delay: 2m}
+workloads:
+  w:
+    entry: st
+    rate: 40/s
+    arrivals: constant
+    profile: {type: spike, at: 10m, duration: 10m, factor: 6}
+simulate: {duration: 20m}
+"""
+
+
+def test_an_on_demand_stream_takes_twice_its_previous_peak_after_a_delay() -> None:
+    """On demand [aws-facts §9 KDS on-demand mode], with the time constants scaled down (a
+    100 KiB/s new stream, ~98 records/s at a shard's 1,000 records per MiB, and 2 min to adapt
+    instead of 15): 40/s fits; the step to 240/s at 10 min is above twice the previous peak, so
+    about 142/s are throttled until the step's first minute has counted, 2 min after it ends
+    (3 minutes in all); then the capacity is twice that peak and nothing is throttled."""
+    res = run(ON_DEMAND)
+    st = res.component("st")
+    thr = res["series"]["components"]["st"]["throttled"]
+    assert sum(thr[:10]) == 0 and sum(thr[13:]) == 0
+    for m in (10, 11, 12):
+        assert thr[m] == pytest.approx((240 - 100 * 1024 * 1000 / 1048576) * 60, rel=0.03)
+    assert st["on_demand"]["capacity_raises"] >= 1
+    assert st["on_demand"]["write_capacity_bytes_per_s"] == pytest.approx(2 * 240 * 1048576 / 1000, rel=1e-3)
+    assert st["shards"] == 4
+    items = {i["usage_type"] for i in res["cost"]["items"]}
+    assert {"OnDemand-StreamHour", "OnDemand-BilledIncomingBytes"} <= items
+
+
+def test_an_on_demand_stream_takes_no_shards_setting() -> None:
+    with pytest.raises(SpecError, match="drop `shards:`"):
+        parse_spec("name: x\ncomponents:\n  s: {type: kinesis, mode: on_demand, shards: 4}\n")

@@ -176,6 +176,9 @@ def _ebs(spec: Any, arch: Any, hours: float) -> Usage:
 
 
 def _kinesis(spec: Any, arch: Any, hours: float) -> Usage:
+    """Shard-hours; an on-demand stream bills stream-hours (its GB in and out need a run)."""
+    if spec.mode == "on_demand":
+        return {"OnDemand-StreamHour": hours}
     return {"Kinesis-ShardHour": spec.shards * hours}
 
 

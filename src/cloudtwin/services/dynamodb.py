@@ -62,10 +62,7 @@ WRITE_UNIT = 1024.0  # bytes per write capacity unit [aws-facts §11 DynamoDB ca
 PARTITION_RCU = 3000.0  # [aws-facts §11 DynamoDB partition limit]
 PARTITION_WCU = 1000.0  # [aws-facts §11 DynamoDB partition limit]
 BURST_SECONDS = 300.0  # unused capacity kept [aws-facts §11 DynamoDB burst capacity]
-NEW_ON_DEMAND = (12_000.0, 4_000.0)  # RRU/s, WRU/s [aws-facts §11 DynamoDB on-demand scaling]
-PEAK_AGE = 1800.0  # a peak counts for the 2x allowance once it is 30 min old (assumption, see docstring)
 TABLE_QUOTA = 40_000.0  # RRU/WRU per table [aws-facts §11 DynamoDB capacity units]
-NEW_ON_DEMAND_PARTITIONS = 4  # assumption: 12,000 / 3,000 = 4,000 / 1,000 = 4
 HASH_MULT = 0x9E3779B97F4A7C15
 MASK = (1 << 64) - 1
 READS = ("", "get", "query")
@@ -117,9 +114,11 @@ class DynamoDB(Component):
             self.table_read = bucket(float(spec.rcu), BURST_SECONDS)
             self.table_write = bucket(float(spec.wcu), BURST_SECONDS)
         else:
-            derived = NEW_ON_DEMAND_PARTITIONS
-            self.table_read = bucket(NEW_ON_DEMAND[0], 1.0)  # assumption: one second's burst
-            self.table_write = bucket(NEW_ON_DEMAND[1], 1.0)
+            od = spec.on_demand  # 12,000 RRU/s, 4,000 WRU/s by default [aws-facts §11 on-demand scaling]
+            self.initial = (od.initial_read, od.initial_write)
+            derived = max(1, math.ceil(max(od.initial_read / PARTITION_RCU, od.initial_write / PARTITION_WCU)))
+            self.table_read = bucket(od.initial_read, 1.0)  # assumption: one second's burst
+            self.table_write = bucket(od.initial_write, 1.0)
         n = spec.partitions or max(1, derived)
         self.parts = [Partition(i) for i in range(n)]
         self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
@@ -221,11 +220,11 @@ class DynamoDB(Component):
         if self.provisioned:
             return
         self.history.append((now, r / 60.0, w / 60.0))
-        while self.history and self.history[0][0] <= now - PEAK_AGE:
+        while self.history and self.history[0][0] <= now - self.spec.on_demand.peak_age:
             _, pr, pw = self.history.popleft()
             self.old_peak = [max(self.old_peak[0], pr), max(self.old_peak[1], pw)]
-        rr = min(TABLE_QUOTA, max(NEW_ON_DEMAND[0], 2.0 * self.old_peak[0]))
-        wr = min(TABLE_QUOTA, max(NEW_ON_DEMAND[1], 2.0 * self.old_peak[1]))
+        rr = min(TABLE_QUOTA, max(self.initial[0], 2.0 * self.old_peak[0]))
+        wr = min(TABLE_QUOTA, max(self.initial[1], 2.0 * self.old_peak[1]))
         self.table_read.rate, self.table_write.rate = rr, wr
         while rr > len(self.parts) * PARTITION_RCU or wr > len(self.parts) * PARTITION_WCU:
             self.parts = [Partition(i) for i in range(2 * len(self.parts))]  # each range splits in two

@@ -25,7 +25,11 @@ What is modelled
 * Kinesis is regional: an AZ outage does not affect it (assumption).
 * Billing: shard-hours over the run [aws-facts §19, unconfirmed price].
 
-Left out: on-demand capacity mode, PutRecords batching (500 records / 5 MB per
+* ``mode: on_demand``: the stream's write capacity is twice its previous peak,
+  adapting after ``scale_delay`` (:mod:`cloudtwin.services.kinesis_ondemand`), billed per
+  stream-hour and GB in and out.
+
+Left out: PutRecords batching (500 records / 5 MB per
 call), explicit hash keys, resharding, server-side encryption, KCL consumers, and
 PUT payload units (not in aws-facts).
 """
@@ -42,7 +46,9 @@ from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.messaging import MessageFactory, StoredRecords, ledger_of
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
 from cloudtwin.services.kinesis_esm import Retention, read_limits
+from cloudtwin.services.kinesis_ondemand import INITIAL_SHARDS, OnDemandCapacity
 from cloudtwin.spec.message import MessageSpec
+from cloudtwin.units import GIB
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -110,7 +116,8 @@ class Kinesis(Retention, Component):
         super().__init__(name, spec, ctx)
         self.ledger = ledger_of(ctx)
         self.retention: float = spec.retention
-        self.shards = [Shard(i) for i in range(spec.shards)]
+        self.on_demand = OnDemandCapacity(spec.on_demand) if spec.mode == "on_demand" else None
+        self.shards = [Shard(i) for i in range(INITIAL_SHARDS if self.on_demand else spec.shards)]
         self.key = make_sampler(spec.partition_key, ctx.stream(f"{name}.partition_key"))
         self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
         self.factory = MessageFactory(MessageSpec(size=spec.record_size), ctx.seed, f"{name}.record")
@@ -175,7 +182,7 @@ class Kinesis(Retention, Component):
             self.errors += 1
             self.engine.after(self.lat(), _Reply(req, done, REJECTED).go)
             return
-        if not shard.admit(now, size):
+        if not (shard.admit(now, size) if self.on_demand is None else self.on_demand.admit(now, size)):
             shard.throttled += 1
             self.throttled += 1
             self._minute[1] += 1
@@ -203,6 +210,8 @@ class Kinesis(Retention, Component):
         return chain(*(m.held_messages() for m in self.mappings))
 
     def on_minute(self, now: float) -> None:
+        if self.on_demand is not None:
+            self.on_demand.on_minute(now)
         self.series_put.append(float(self._minute[0]))
         self.series_throttled.append(float(self._minute[1]))
         self._minute = [0, 0]
@@ -213,17 +222,26 @@ class Kinesis(Retention, Component):
         return {"records_in": self.series_put, "throttled": self.series_throttled, "iterator_age_s": self.series_age}
 
     def usage(self) -> dict[str, float]:
-        return {"Kinesis-ShardHour": len(self.shards) * self.engine.now / 3600.0}
+        hours = self.engine.now / 3600.0
+        if self.on_demand is None:
+            return {"Kinesis-ShardHour": len(self.shards) * hours}
+        # on-demand bills the stream-hour and the data in and out [aws-facts §19; infracost, see prices.csv]
+        out = sum(m.stats().get("delivered", 0) for m in self.mappings) * self.spec.record_size
+        return {k: v for k, v in {"OnDemand-StreamHour": hours, "OnDemand-BilledIncomingBytes": self.bytes_in / GIB,
+                                  "OnDemand-BilledOutgoingBytes": out / GIB}.items() if v}
 
     def stats(self) -> dict[str, Any]:
         out = super().stats()
         puts = [sh.puts for sh in self.shards]
         out.update({
-            "shards": len(self.shards), "accepted": self.accepted, "throttled": self.throttled,
+            "mode": self.spec.mode, "shards": len(self.shards), "accepted": self.accepted, "throttled": self.throttled,
             "rejected": self.rejected, "expired": self.expired, "bytes_in": self.bytes_in,
             "records_per_shard": puts, "throttled_per_shard": [sh.throttled for sh in self.shards],
             "hot_shard_share": round(max(puts) / sum(puts), 4) if sum(puts) else 0.0,
             "stored": sum(len(sh.stored) for sh in self.shards),
             "consumers": [m.stats() for m in self.mappings],
         })
+        if self.on_demand is not None:
+            od = self.on_demand
+            out["on_demand"] = {"write_capacity_bytes_per_s": od.capacity, "capacity_raises": od.raises}
         return out

@@ -7,7 +7,7 @@ ever executed.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -184,12 +184,35 @@ def validate_data(located: Located, base_dir: str | os.PathLike[str] = ".") -> A
     arch._base_dir = str(base_dir)
     problems = references.check(arch) + _replays(arch)
     if failed:  # the spec without them: what refers to them would only repeat their errors
-        problems = [(p, m) for p, m in problems if not any(f"{n!r}" in m for n in failed)]
+        problems = [(p, m) for p, m in problems
+                    if not any(f"{n!r}" in m for n in failed) and not _refers(located.data, p, failed)]
     issues = _issues(located, errors) if errors else []
     issues += [located.issue(p, m) for p, m in problems]
     if issues:
         raise SpecError(sorted(issues, key=lambda i: i.line))  # in the file's order (stable within a line)
     return arch
+
+
+def _names_in(value: Any) -> Iterator[str]:
+    """Every string in ``value`` that could name a component (``name`` or ``name.op``)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            yield v.split(".", 1)[0]
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+
+
+def _refers(data: Any, path: Path, failed: set[Any]) -> bool:
+    """Does the mapping holding a problem's value name one of the ``failed`` components? (Its
+    problem may only be that the failed one is missing from the checked spec.)"""
+    owner = data
+    for part in path[:-1]:
+        owner = _child(owner, part)
+    return owner is not _MISSING and any(n in failed for n in _names_in(owner))
 
 
 def _replays(arch: Architecture) -> list[tuple[Path, str]]:

@@ -53,7 +53,7 @@ def check(arch: Any) -> list[tuple[Path, str]]:
     quota = arch.account.shard_quota(arch.region)
     total, first = 0, None
     for n, c in arch.components.items():
-        if c.type == "kinesis" and getattr(c, "mode", "provisioned") == "provisioned":
+        if c.type == "kinesis" and c.mode == "provisioned":
             total += c.shards
             first = first or n
     if first is not None and total > quota:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cloudtwin.spec.base import ComponentSpec, Dist, KeyDist, Model, Size
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Rate, Size
 from cloudtwin.spec.kinesis import StreamConsumer, check_consumers
 from cloudtwin.spec.loader import Path
 from cloudtwin.spec.units import parse_distribution, parse_key_distribution
@@ -31,9 +31,20 @@ class TableStream(Model):
     delay: Dist = Field(default_factory=lambda: parse_distribution("lognormal(median=100ms, p99=500ms)"))
 
 
+class OnDemandTable(Model):
+    """How an on-demand table's capacity follows its traffic [aws-facts §11 DynamoDB on-demand
+    scaling]. The defaults are AWS's; smaller figures let a short run show the same rule (twice
+    the previous peak, a peak counting once it is ``peak_age`` old)."""
+
+    initial_read: Rate = Field(12_000.0, gt=0, le=1e9)  # RRU/s of a new table [aws-facts §11]
+    initial_write: Rate = Field(4_000.0, gt=0, le=1e9)  # WRU/s of a new table [aws-facts §11]
+    peak_age: Duration = Field(1800.0, ge=60)  # "within 30 minutes" (our reading, see the service)
+
+
 class DynamoDB(ComponentSpec):
     type: Literal["dynamodb"]
     capacity: Literal["on_demand", "provisioned"] = "on_demand"
+    on_demand: OnDemandTable = Field(default_factory=OnDemandTable)
     rcu: int | None = Field(None, ge=1, le=10_000_000)  # provisioned read capacity units
     wcu: int | None = Field(None, ge=1, le=10_000_000)  # provisioned write capacity units
     partitions: int | None = Field(None, ge=1, le=10_000)  # none: derived from the capacity (assumption)
@@ -50,6 +61,8 @@ class DynamoDB(ComponentSpec):
             raise ValueError("a provisioned table needs both `rcu:` and `wcu:` (read and write capacity units)")
         if self.capacity == "on_demand" and (self.rcu is not None or self.wcu is not None):
             raise ValueError("`rcu:`/`wcu:` apply to `capacity: provisioned`; an on-demand table has none")
+        if self.capacity == "provisioned" and "on_demand" in self.model_fields_set:
+            raise ValueError("`on_demand:` applies to `capacity: on_demand`")
         return self
 
     @field_validator("item_size")

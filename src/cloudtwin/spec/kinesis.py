@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Name, Size, what_is
 from cloudtwin.spec.loader import Path
@@ -33,9 +33,22 @@ class StreamConsumer(Model):
     parallelization_factor: int = Field(1, ge=1, le=10)
 
 
+class OnDemand(Model):
+    """How an on-demand stream's write capacity follows its traffic [aws-facts §9 KDS on-demand mode].
+    Sizes are per second. The defaults are AWS's; smaller time constants let a short run show the
+    same rule (twice the previous peak, after the delay)."""
+
+    initial_write: Size = Field(4 * 1_048_576.0, gt=0, le=1e12)  # 4 MB/s for a new stream [aws-facts §9]
+    max_write: Size = Field(200 * 1_048_576.0, gt=0, le=1e12)  # 200 MB/s (2023) [aws-facts §9]
+    peak_window: Duration = Field(30 * 86_400.0, gt=0)  # "the previous 30 days" [aws-facts §9]
+    scale_delay: Duration = Field(900.0, ge=0)  # about 15 min of exceptions above 2x peak [aws-facts §9]
+
+
 class Kinesis(ComponentSpec):
     type: Literal["kinesis"]
+    mode: Literal["provisioned", "on_demand"] = "provisioned"
     shards: int = Field(1, le=SHARD_MAX)
+    on_demand: OnDemand = Field(default_factory=OnDemand)
     retention: Duration = Field(86_400.0, ge=86_400, le=31_536_000)  # 24 h; up to 365 d [aws-facts §9]
     partition_key: KeyDist = Field(default_factory=lambda: parse_key_distribution("uniform(1, 1000000)"))  # assumption
     record_size: Size = Field(1024.0, gt=0, le=1_048_576)  # assumption; at most 1 MB [aws-facts §9]
@@ -48,6 +61,16 @@ class Kinesis(ComponentSpec):
         if v < 1:
             raise ValueError(f"a provisioned stream needs at least 1 shard, got {v}")
         return v
+
+    @model_validator(mode="after")
+    def _mode(self) -> Kinesis:
+        if self.mode == "on_demand" and "shards" in self.model_fields_set:
+            raise ValueError("an on-demand stream sizes itself: drop `shards:` (or use mode: provisioned)")
+        if self.mode == "provisioned" and "on_demand" in self.model_fields_set:
+            raise ValueError("`on_demand:` applies to mode: on_demand")
+        if self.on_demand.max_write < self.on_demand.initial_write:
+            raise ValueError("on_demand.max_write is below on_demand.initial_write")
+        return self
 
 
 def check_consumers(comps: Any, consumers: list[StreamConsumer], base: Path) -> list[tuple[Path, str]]:

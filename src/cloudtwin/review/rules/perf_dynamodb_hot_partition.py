@@ -27,7 +27,6 @@ from cloudtwin.review.rules._rates import Access, top_share, walk
 from cloudtwin.spec.steps import CallStep
 
 PARTITION = {"read": 3000.0, "write": 1000.0}  # units/s per partition [aws-facts §11 DynamoDB partition limit]
-NEW_ON_DEMAND_PARTITIONS = 4  # as the table model assumes (12,000 RRU/s / 3,000)
 READS = ("", "get", "query")
 CONCENTRATED = 0.5  # share of a table's throttles on one partition that makes it the hot one
 BELOW = 0.9  # the table's peak minute of consumed units under this share of its limit: not table-wide
@@ -89,11 +88,14 @@ class DynamoDBHotPartition(Rule):
 
 
 def _partitions(c: Any) -> int:
+    """The table's partitions as :mod:`cloudtwin.services.dynamodb` derives them (assumption)."""
     if c.partitions:
         return int(c.partitions)
+    if c.capacity == "provisioned":
         return max(1, math.ceil(float(c.rcu) / PARTITION["read"] + float(c.wcu) / PARTITION["write"]))
-        return max(1, math.ceil(c.rcu / PARTITION["read"] + c.wcu / PARTITION["write"]))
-    return NEW_ON_DEMAND_PARTITIONS
+    od = c.on_demand  # a new on-demand table: 4 for AWS's 12,000 RRU/s and 4,000 WRU/s
+    return max(1, math.ceil(max(float(od.initial_read) / PARTITION["read"],
+                                float(od.initial_write) / PARTITION["write"])))
 
 
 def _units(c: Any, op: str) -> tuple[str, float]:
