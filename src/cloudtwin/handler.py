@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import Sampler, uniform_sampler
-from cloudtwin.request import SERVER_ERROR, THROTTLED, TIMEOUT, UNAVAILABLE, Request
+from cloudtwin.request import SERVER_ERROR, THROTTLED, TIMEOUT, UNAVAILABLE, Batch, Request
 from cloudtwin.spec.steps import CallStep, CpuStep, SleepStep, Step
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class CStep:
     """One compiled step."""
 
     __slots__ = ("kind", "sample", "target", "op", "key", "ttl", "timeout", "retries", "backoff",
-                 "on_miss", "jitter", "size", "message", "rate")
+                 "on_miss", "jitter", "size", "message", "rate", "batch")
 
     def __init__(self, kind: int) -> None:
         self.kind = kind
@@ -47,6 +47,7 @@ class CStep:
         self.jitter: Sampler | None = None
         self.size: float | None = None  # bytes of the call, for the cross-AZ data-transfer bill
         self.message: Any = None  # a MessageFactory: what a send/publish/invoke_async call sends
+        self.batch: int | None = None  # entries per call through the target's batch API
 
 
 def compile_steps(steps: list[Step], ctx: Context, owner: str, path: str = "handler") -> tuple[CStep, ...]:
@@ -67,6 +68,7 @@ def compile_steps(steps: list[Step], ctx: Context, owner: str, path: str = "hand
             c.key = make_sampler(st.key, ctx.stream(name + ".key")) if st.key else None
             c.ttl, c.timeout, c.retries, c.backoff = st.ttl, st.timeout, st.retries, st.backoff
             c.size = st.size
+            c.batch = st.batch
             if st.message is not None:
                 from cloudtwin.messaging import MessageFactory
 
@@ -176,6 +178,9 @@ class Run:
             arg = st.message  # a queue, topic or async invoke draws the message from it
         elif target.needs_caller:
             arg = (arg, host)  # AZ-bound storage (EBS, EFS) needs to know which instance calls
+        if st.batch is not None:  # one call of st.batch entries through the target's batch API
+            keyed = st.key is not None and st.message is None and st.op != "set" and not target.needs_caller
+            arg = Batch(st.batch, arg, st.key if keyed else None)
         rtt = host.ctx.network.rtt(host.zone, target.endpoint_zone(host.zone), st.size)
         if rtt > 0.0:
             host.engine.after(rtt, _Deliver(target, self.req, st.op, reply, arg).go)

@@ -74,3 +74,38 @@ class Request:
         if self.via is not None:
             return str(self.via)
         return self.client.ip if self.client is not None else ""
+
+
+class Batch:
+    """One call carrying ``n`` entries through a batch API (SendMessageBatch, PutRecords...):
+    the service makes one API call of them and reports the entries that failed. ``arg`` is what
+    one entry would have been called with (a message factory, a key); ``keys``, when given,
+    draws each entry's own key instead."""
+
+    __slots__ = ("n", "arg", "keys")
+
+    def __init__(self, n: int, arg: Any, keys: Any = None) -> None:
+        self.n = n
+        self.arg = arg
+        self.keys = keys
+
+    def entry(self) -> Any:
+        """What the next entry is called with."""
+        return self.keys() if self.keys is not None else self.arg
+
+
+class BatchStats:
+    """A service's batch calls: how many, their entries, and the entries that failed."""
+
+    __slots__ = ("calls", "entries", "failed")
+
+    def __init__(self) -> None:
+        self.calls = self.entries = self.failed = 0
+
+    def record(self, n: int, failed: int) -> None:
+        self.calls += 1
+        self.entries += n
+        self.failed += failed
+
+    def stats(self) -> dict[str, int]:
+        return {"calls": self.calls, "entries": self.entries, "failed_entries": self.failed}

@@ -33,6 +33,7 @@ from cloudtwin.request import (
     THROTTLED,
     TIMEOUT,
     UNAVAILABLE,
+    Batch,
     Client,
     Request,
     Session,
@@ -86,6 +87,8 @@ class WorkloadRun:
         self.entry = sim.components[spec.entry]
         self.op = spec.host or spec.op or ""  # a route53 entry: the name to resolve; else the operation
         self.arg: Any = self.entry.producer_arg(name, spec)  # queues and topics: a message factory
+        if spec.batch is not None:
+            self.arg = Batch(spec.batch, self.arg)  # each request is one call of that many entries
         seed = sim.seed
         self.f, self.fmax = profile_factor(spec.profile, sim.horizon or 3600.0, sim.arch.base_dir)
         peak = spec.rate * self.fmax

@@ -38,7 +38,10 @@ What is modelled
 * Billing: on-demand read and write request units [aws-facts §19 DynamoDB on-demand];
   provisioned RCU-hours and WCU-hours (no sourced price: unpriced).
 
-Left out: item data and item sizes per key, transactions, batch operations, scans,
+* BatchWriteItem (``batch: N`` on a put): one call of N writes, each taking capacity on
+  its own; throttled ones are UnprocessedItems (``batches.failed_entries``).
+
+Left out: item data and item sizes per key, transactions, BatchGetItem, scans,
 secondary indexes, auto scaling of provisioned capacity, partition splits of
 provisioned tables, global tables, TTL deletions, backups and storage billing.
 """
@@ -52,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
-from cloudtwin.request import THROTTLED, Done, Request
+from cloudtwin.request import THROTTLED, Batch, BatchStats, Done, Request
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -132,6 +135,7 @@ class DynamoDB(Component):
         self.reads = self.queries = self.writes = 0
         self.rcu = self.wcu = 0.0
         self.throttled = self.throttled_reads = self.throttled_writes = self.splits = 0
+        self.batches = BatchStats()
         self._minute = [0.0, 0.0, 0]  # RCU, WCU, throttled this minute
         self.history: deque[tuple[float, float, float]] = deque()  # (minute end, RCU/s, WCU/s)
         self.old_peak = [0.0, 0.0]
@@ -150,11 +154,46 @@ class DynamoDB(Component):
 
     # ---- requests -----------------------------------------------------------
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        if isinstance(arg, Batch):
+            self._batch_write(req, op, done, arg)
+            return
         self.access(req, op, done, arg, self.consistent)
 
     def access(self, req: Request, op: str, done: Done, key: Any, consistent: bool) -> bool:
         """One operation on ``key`` (None: draw one); replies after the latency. False when throttled."""
         self.requests += 1
+        now = self.engine.now
+        k = self._item(req, op, key, consistent)
+        if k is None:
+            self.errors += 1
+            self.engine.after(self.lat(), deliver, (req, done, THROTTLED))
+            return False
+        lat = self.lat()
+        if op not in READS:
+            for w in self.watchers:
+                w.on_write(k, now + lat)  # acknowledged when the reply arrives
+        self.latency.record(lat)
+        self.engine.after(lat, deliver, (req, done, None))
+        return True
+
+    def _batch_write(self, req: Request, op: str, done: Done, b: Batch) -> None:
+        """BatchWriteItem: one call of ``b.n`` writes, each taking its partition's and the table's
+        capacity on its own; the throttled ones come back as UnprocessedItems (failed entries)
+        and the call succeeds (DynamoDB API reference, BatchWriteItem: 25 items)."""
+        self.requests += 1
+        now = self.engine.now
+        done_keys = [k for k in (self._item(req, op, b.entry(), self.consistent) for _ in range(b.n)) if k is not None]
+        self.batches.record(b.n, b.n - len(done_keys))
+        lat = self.lat()
+        for k in done_keys:
+            for w in self.watchers:
+                w.on_write(k, now + lat)
+        self.latency.record(lat)
+        self.engine.after(lat, deliver, (req, done, None))
+
+    def _item(self, req: Request, op: str, key: Any, consistent: bool) -> int | None:
+        """Take the capacity of one item operation on ``key`` (None: draw one): its key, or None
+        when a partition or the table throttles it (it then consumes nothing)."""
         now = self.engine.now
         k = int(key) if isinstance(key, int | float) and not isinstance(key, bool) else int(self.key())
         h = key_hash(k)
@@ -179,9 +218,7 @@ class DynamoDB(Component):
                 self.throttled_reads += 1
             else:
                 self.throttled_writes += 1
-            self.errors += 1
-            self.engine.after(self.lat(), deliver, (req, done, THROTTLED))
-            return False
+            return None
         pb.commit(pt)
         tb.commit(tt)
         if read:
@@ -200,13 +237,7 @@ class DynamoDB(Component):
             if self.stream is not None:
                 user = getattr(req, "user", None)
                 self.stream.record((h * len(self.stream.shards)) >> 64, op, user[1] if user else None)
-        lat = self.lat()
-        if not read:
-            for w in self.watchers:
-                w.on_write(k, now + lat)  # acknowledged when the reply arrives
-        self.latency.record(lat)
-        self.engine.after(lat, deliver, (req, done, None))
-        return True
+        return k
 
     # ---- on-demand scaling and series ----------------------------------------
     def on_minute(self, now: float) -> None:
@@ -264,4 +295,6 @@ class DynamoDB(Component):
         })
         if self.stream is not None:
             out["stream"] = self.stream.stats()
+        if self.batches.calls:
+            out["batches"] = self.batches.stats()
         return out

@@ -44,10 +44,10 @@ from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.messaging import MessageFactory, StoredRecords, ledger_of
-from cloudtwin.request import REJECTED, THROTTLED, Done, Request
+from cloudtwin.request import REJECTED, THROTTLED, Batch, BatchStats, Done, Request
 from cloudtwin.services.kinesis_esm import Retention, read_limits
 from cloudtwin.services.kinesis_ondemand import INITIAL_SHARDS, OnDemandCapacity
-from cloudtwin.spec.message import MessageSpec
+from cloudtwin.spec.message import BATCH_LIMITS, MessageSpec
 from cloudtwin.units import GIB
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 WRITE_RECORDS = 1000.0  # records/s per shard [aws-facts §9 KDS write per shard]
 WRITE_BYTES = 1_048_576.0  # bytes/s per shard [aws-facts §9 KDS write per shard]
 MAX_RECORD = 1_048_576.0  # bytes of one record's data blob [aws-facts §9 KDS record and put limits]
+BATCH_PAYLOAD = BATCH_LIMITS[("kinesis", "put")][1]  # 5 MiB per PutRecords [aws-facts §9]
 WRITE_BURST = 1.0  # assumption: a shard's buckets hold one second's worth
 SWEEP = 60.0  # how often expired records are removed (seconds)
 HASH_SPACE = 1 << 128
@@ -124,6 +125,7 @@ class Kinesis(Retention, Component):
         self.shard_cache: dict[int, int] = {}
         self.mappings: list[StreamMapping] = []
         self.accepted = self.throttled = self.expired = self.rejected = 0
+        self.batches = BatchStats()
         self.bytes_in = 0.0
         self.series_put: list[float] = []
         self.series_throttled: list[float] = []
@@ -157,6 +159,20 @@ class Kinesis(Retention, Component):
     # ---- PutRecord ----------------------------------------------------------
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
+        if isinstance(arg, Batch):
+            self._put_records(req, done, arg)
+            return
+        err = self._put(arg)
+        if err is not None:
+            self.errors += 1
+            self.engine.after(self.lat(), _Reply(req, done, err).go)
+            return
+        lat = self.lat()
+        self.latency.record(lat)
+        self.engine.after(lat, _Reply(req, done, None).go)
+
+    def _put(self, arg: Any) -> str | None:
+        """One record onto its shard: None, or why it was refused (``rejected``, ``throttled``)."""
         now = self.engine.now
         if isinstance(arg, tuple):  # (partition key, message factory) from an API Gateway integration
             arg, factory = arg
@@ -179,16 +195,12 @@ class Kinesis(Retention, Component):
         size = factory.size
         if size > MAX_RECORD:  # ValidationException: not retriable, unlike a throttle
             self.rejected += 1
-            self.errors += 1
-            self.engine.after(self.lat(), _Reply(req, done, REJECTED).go)
-            return
+            return REJECTED
         if not (shard.admit(now, size) if self.on_demand is None else self.on_demand.admit(now, size)):
             shard.throttled += 1
             self.throttled += 1
             self._minute[1] += 1
-            self.errors += 1
-            self.engine.after(self.lat(), _Reply(req, done, THROTTLED).go)
-            return
+            return THROTTLED
         shard.puts += 1
         shard.bytes_in += size
         self.accepted += 1
@@ -201,9 +213,24 @@ class Kinesis(Retention, Component):
         else:
             self.ledger.new_counted()
             shard.stored.add(now)
+        return None
+
+    def _put_records(self, req: Request, done: Done, b: Batch) -> None:
+        """PutRecords: one call of ``b.n`` records, each taken or refused on its own shard (the
+        call succeeds; refused entries are its FailedRecordCount); over 5 MiB in all the whole
+        call fails [aws-facts §9 KDS record and put limits]."""
+        factory = b.arg[1] if isinstance(b.arg, tuple) else b.arg if isinstance(b.arg, MessageFactory) else self.factory
+        err: str | None = None
+        if factory.size * b.n > BATCH_PAYLOAD:
+            err, failed = REJECTED, b.n
+            self.rejected += b.n
+            self.errors += 1
+        else:
+            failed = sum(self._put(b.entry()) is not None for _ in range(b.n))
+        self.batches.record(b.n, failed)
         lat = self.lat()
         self.latency.record(lat)
-        self.engine.after(lat, _Reply(req, done, None).go)
+        self.engine.after(lat, _Reply(req, done, err).go)
 
     # ---- metrics (retention, expiry and counted copies: Retention) -------------
     def held_messages(self) -> Any:
@@ -241,6 +268,8 @@ class Kinesis(Retention, Component):
             "stored": sum(len(sh.stored) for sh in self.shards),
             "consumers": [m.stats() for m in self.mappings],
         })
+        if self.batches.calls:
+            out["batches"] = self.batches.stats()
         if self.on_demand is not None:
             od = self.on_demand
             out["on_demand"] = {"write_capacity_bytes_per_s": od.capacity, "capacity_raises": od.raises}

@@ -45,9 +45,12 @@ from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches, producer_arg
 from cloudtwin.metrics import Histogram
-from cloudtwin.request import REJECTED, SERVER_ERROR, TIMEOUT, Done, Request
+from cloudtwin.request import REJECTED, SERVER_ERROR, TIMEOUT, Batch, BatchStats, Done, Request
 from cloudtwin.services.sqs import CHUNK
+from cloudtwin.spec.message import BATCH_LIMITS
 from cloudtwin.spec.sns import SNS_MAX_SIZE, subscription_protocol
+
+BATCH_PAYLOAD = BATCH_LIMITS[("sns", "publish")][1]  # a whole PublishBatch [aws-facts §7]
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -208,6 +211,7 @@ class SNS(Component):
         self.subs: list[_Sub] = []
         self.pending: dict[int, _Delivery] = {}
         self.publishes = self.rejected = self.unmatched = self.api_requests = 0
+        self.batches = BatchStats()
 
     def build(self) -> None:
         comps = self.ctx.components
@@ -222,6 +226,9 @@ class SNS(Component):
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         """Publish from a workload or a handler's ``call: <topic>.publish``."""
         self.requests += 1
+        if isinstance(arg, Batch):
+            self._publish_batch(req, done, arg)
+            return
         factory = arg if isinstance(arg, MessageFactory) else self.factory
         err = None
         if factory.size > SNS_MAX_SIZE:
@@ -236,6 +243,28 @@ class SNS(Component):
             self.api_requests += max(1, -(-int(factory.size) // CHUNK))
             attrs, group = factory.draw()
             self._fan_out(None, self.engine.now, factory.size, attrs, group)
+        lat = self.lat()
+        self.latency.record(lat)
+        self.engine.after(lat, deliver, (req, done, err))
+
+    def _publish_batch(self, req: Request, done: Done, b: Batch) -> None:
+        """PublishBatch: one call of ``b.n`` messages (requests billed per 64 KB of the whole
+        batch); over 256 KB in all the call fails whole [aws-facts §7 PublishBatch size]."""
+        factory = b.arg if isinstance(b.arg, MessageFactory) else self.factory
+        size, n = factory.size, b.n
+        err: str | None = None
+        if size * n > BATCH_PAYLOAD:
+            err = REJECTED
+            self.rejected += n
+            self.errors += 1
+        else:
+            self.api_requests += max(1, -(-int(size * n) // CHUNK))
+            now = self.engine.now
+            for _ in range(n):
+                self.publishes += 1
+                attrs, group = factory.draw()
+                self._fan_out(None, now, size, attrs, group)
+        self.batches.record(n, n if err else 0)
         lat = self.lat()
         self.latency.record(lat)
         self.engine.after(lat, deliver, (req, done, err))
@@ -323,5 +352,7 @@ class SNS(Component):
         out.update({"fifo": self.spec.fifo, "publishes": self.publishes, "rejected": self.rejected,
                     "unmatched": self.unmatched, "pending": len(self.pending),
                     "subscriptions": [s.stats() for s in self.subs]})
+        if self.batches.calls:
+            out["batches"] = self.batches.stats()
         return out
 

@@ -7,6 +7,10 @@ What is modelled
   receive returns up to 10 messages, so 3,000 messages/s), beyond which calls are
   ``throttled`` [aws-facts §6 FIFO throughput]; a standard queue has no limit.
   ``delay`` holds new messages invisible (0-15 min) [aws-facts §6].
+* SendMessageBatch (``batch: N`` on a workload or a send step): one API call of N
+  messages: one FIFO transaction (so 300 calls/s carry 3,000 messages/s), requests
+  billed per 64 KB of the whole batch; an oversized entry fails alone, a batch over
+  1 MiB fails whole [aws-facts §6]. ``batches`` counts calls, entries and failed entries.
 * Receive (:meth:`SQS.receive`): up to 10 messages [aws-facts §6 Batch size].
   With a wait (long polling, up to 20 s) the call returns as soon as a message is
   visible, else empty at the end of the wait; without one it returns at once.
@@ -37,8 +41,8 @@ Where each message is and the queue's timers live in
 
 Left out: short polling's sampling of a subset of servers (a short poll here sees
 every visible message), ChangeMessageVisibility and per-message delays,
-SendMessageBatch from producers, FIFO deduplication ids and high-throughput
-mode, DLQ redrive back to the source, and the API's eventual consistency.
+FIFO deduplication ids and high-throughput mode (its per-Region figures are
+unconfirmed), DLQ redrive back to the source, and the API's eventual consistency.
 """
 
 from __future__ import annotations
@@ -53,8 +57,9 @@ from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import DELIVERED, Message, MessageFactory, ledger_of, producer_arg
 from cloudtwin.metrics import Histogram
-from cloudtwin.request import REJECTED, THROTTLED, Done, Request
+from cloudtwin.request import REJECTED, THROTTLED, Batch, BatchStats, Done, Request
 from cloudtwin.services.sqs_store import COMPACT, INFLIGHT, QueueStore
+from cloudtwin.spec.message import BATCH_LIMITS
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -64,6 +69,7 @@ FIFO_BURST = 1.0  # assumption: one second's worth of calls may arrive at once
 INFLIGHT_LIMIT = {False: 120_000, True: 20_000}  # [aws-facts §6 In-flight limit]
 MAX_BATCH = 10  # messages per receive or delete batch [aws-facts §6 Batch size]
 CHUNK = 65_536  # each 64 KB of payload is billed as one request [aws-facts §19 SQS]
+BATCH_PAYLOAD = BATCH_LIMITS[("sqs", "send")][1]  # a whole SendMessageBatch [aws-facts §6]
 
 
 class _Waiter:
@@ -110,6 +116,7 @@ class SQS(QueueStore, Component):
         self.sent = self.rejected = self.throttled = self.empty_receives = 0
         self.delivered = self.duplicates = self.ghosts = self.dead_in = 0
         self.api_requests = 0
+        self.batches = BatchStats()
         self.series_visible: list[float] = []
         self.series_inflight: list[float] = []
 
@@ -141,6 +148,9 @@ class SQS(QueueStore, Component):
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         """SendMessage from a workload or a handler's ``call: <queue>.send``."""
         self.requests += 1
+        if isinstance(arg, Batch):
+            self._send_batch(req, done, arg)
+            return
         factory = arg if isinstance(arg, MessageFactory) else self.factory
         err = self._admit(factory.size)
         if err is None:
@@ -155,6 +165,37 @@ class SQS(QueueStore, Component):
             self.engine.after(lat, deliver, (req, done, err))
         else:
             done(req, err)
+
+    def _send_batch(self, req: Request, done: Done, b: Batch) -> None:
+        """SendMessageBatch: one API call (one FIFO transaction, requests billed per 64 KB of the
+        whole batch [aws-facts §19 SQS]) of ``b.n`` messages; an entry over the size limit fails
+        alone (the call succeeds), a batch over the payload limit fails whole [aws-facts §6]."""
+        factory = b.arg if isinstance(b.arg, MessageFactory) else self.factory
+        size, n = factory.size, b.n
+        err: str | None = None
+        failed = 0
+        if size * n > BATCH_PAYLOAD:  # BatchRequestTooLong
+            err, failed = REJECTED, n
+            self.rejected += n
+        elif self.fifo and not self._rate_ok(0):
+            err, failed = THROTTLED, n
+            self.throttled += 1
+        else:
+            self.api_requests += max(1, math.ceil(size * n / CHUNK))
+            now = self.engine.now
+            for _ in range(n):
+                if size > self.max_size:
+                    self.rejected += 1
+                    failed += 1
+                    continue
+                self.sent += 1
+                self._enter(factory.make(self.ledger, now), self.delay)
+        self.batches.record(n, failed)
+        if err is not None:
+            self.errors += 1
+        lat = self.lat()
+        self.latency.record(lat)
+        self.engine.after(lat, deliver, (req, done, err))
 
     def push(self, msg: Message) -> str | None:
         """Take ``msg`` from another service (a topic, a bus): None, or ``rejected``/``throttled``."""
@@ -300,4 +341,6 @@ class SQS(QueueStore, Component):
             "in_flight": self.n_inflight, "delayed": self.n_delayed, "max_visible": self.max_visible,
             "end_to_end_ms": self.e2e.summary_ms(), "api_requests": self.api_requests,
         })
+        if self.batches.calls:
+            out["batches"] = self.batches.stats()
         return out

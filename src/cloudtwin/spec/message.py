@@ -109,3 +109,24 @@ class MessageSpec(Model):
         if len(v) > 10:  # at most 10 message attributes [aws-facts §6 Batch size]
             raise ValueError(f"at most 10 message attributes, got {len(v)}")
         return {str(k): check_attribute(str(k), x) for k, x in v.items()}
+
+
+# ---------------------------------------------------------------- batch APIs
+# What one batched call may carry: (type, op) -> (entries, payload bytes in all, the API).
+BATCH_LIMITS: dict[tuple[str, str], tuple[int, float, str]] = {
+    ("sqs", "send"): (10, 1_048_576.0, "SendMessageBatch"),  # [aws-facts §6 Batch size; Maximum message size]
+    ("sns", "publish"): (10, 262_144.0, "PublishBatch"),  # [aws-facts §7 PublishBatch size]
+    ("kinesis", "put"): (500, 5 * 1_048_576.0, "PutRecords"),  # [aws-facts §9 KDS record and put limits]
+    # 25 items, 16 MB: DynamoDB API reference, BatchWriteItem (not in aws-facts)
+    ("dynamodb", "put"): (25, 16 * 1_048_576.0, "BatchWriteItem"),
+}
+
+
+def check_batch(out: list[tuple[Any, str]], path: Any, kind: str | None, op: str, n: int) -> None:
+    """Report at ``path`` unless a ``batch:`` of ``n`` entries fits the batch API of ``op`` on a ``kind``."""
+    lim = BATCH_LIMITS.get((kind or "", op))
+    if lim is None:
+        apis = ", ".join(f"{t}.{o}" for t, o in BATCH_LIMITS)
+        out.append((path, f"batch: applies to a call with a batch API ({apis}), not {kind}.{op or '(request)'}"))
+    elif n > lim[0]:
+        out.append((path, f"{lim[2]} takes at most {lim[0]} entries per call, got batch: {n}"))

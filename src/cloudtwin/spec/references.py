@@ -15,6 +15,7 @@ from cloudtwin import catalogue
 from cloudtwin.spec.base import what_is
 from cloudtwin.spec.graph import back_edges
 from cloudtwin.spec.loader import Path
+from cloudtwin.spec.message import check_batch
 from cloudtwin.spec.schema import Architecture
 from cloudtwin.spec.steps import CallStep, Step
 
@@ -98,6 +99,8 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
         if w.sessions and w.sessions.store:
             need((*base, "sessions", "store"), w.sessions.store, ("elasticache",), "session store")
         entry = comps.get(w.entry)
+        if w.batch is not None and entry is not None:
+            check_batch(out, (*base, "batch"), entry.type, w.op or (_operations().get(entry.type) or ("",))[0], w.batch)
         if w.host and _is(entry, "route53") and w.host not in {r.name for r in entry.records}:
             out.append(((*base, "host"), f"{w.host!r} is not a record of {w.entry!r}"))
     callable_types = tuple(_operations())
@@ -180,6 +183,8 @@ def _check_call(st: CallStep, p: Path, comps: dict[str, Any], out: list[tuple[Pa
     if op not in ops:
         allowed = ", ".join(f"{st.target}.{o}" if o else st.target for o in ops)
         out.append(((*p, "call"), f"{kind} has no operation {op!r}; use {allowed}"))
+    if st.batch is not None:
+        check_batch(out, (*p, "batch"), kind, op, st.batch)
     if st.on_miss is not None and not (_is(target, "elasticache") and op == "get"):
         out.append(((*p, "on_miss"), "on_miss applies only to a cache get (e.g. call: cache.get)"))
     if _is(target, "elasticache") and op == "get" and st.key is None:

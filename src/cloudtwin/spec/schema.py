@@ -93,6 +93,7 @@ class Workload(Model):
     op: str | None = Field(None, pattern=r"^[a-z_]+$")  # the entry's operation (default: its first)
     auth: WorkloadAuth | None = None  # the requests act for users of a cognito pool (sets req.user)
     retries: int = Field(0, ge=0, le=10)  # the client's (SDK's) retries of a retryable failure
+    batch: int | None = Field(None, ge=2, le=500)  # entries per request, through the entry's batch API
     backoff: Duration = Field(0.1, gt=0, le=60)  # base of their exponential backoff with full jitter (assumption)
 
     @field_validator("profile", mode="before")

@@ -34,6 +34,7 @@ class CallStep(Model):
     backoff: Duration = 0.1  # base of exponential backoff with full jitter (assumption)
     size: Size | None = None
     message: MessageSpec | None = None  # what a send/publish/invoke_async call sends
+    batch: int | None = Field(None, ge=2, le=500)  # entries per call, through the target's batch API
     on_miss: list[Step] | None = None
 
     @property
