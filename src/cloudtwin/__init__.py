@@ -15,6 +15,16 @@ command line's start-up) costs only what is used.
 
 from __future__ import annotations
 
+import sys as _sys
+
+if _sys.argv[:1] == ["-m"] or _sys.argv[:1] and _sys.argv[0].rsplit("/", 1)[-1] == "cloudtwin":
+    # the command line is starting (python -m cloudtwin, or the cloudtwin script): a Ctrl-C before
+    # cloudtwin.entry installs its handler ends the process quietly with 130, as it would after
+    import os as _os
+    import signal as _signal
+
+    _signal.signal(_signal.SIGINT, lambda *_: _os._exit(130))
+
 import importlib
 from typing import TYPE_CHECKING, Any
 
