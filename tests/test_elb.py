@@ -41,11 +41,11 @@ def every(sim: Simulation, period: float, fn: Callable[[float], None]) -> None:
 # ---------------------------------------------------------------- health checks
 UNHEALTHY_SPEC = """
 name: hc
-zones: [a]
 components:
   lb:
     type: alb
     targets: app
+    zones: [a, b]  # an ALB needs two AZs; both instances are in a
     health_check: {{interval: 10s, timeout: 2s, unhealthy_threshold: {ut}}}
   app: {{type: ec2, count: 2, handler: [{{cpu: 1ms}}]}}
 workloads:
@@ -155,6 +155,7 @@ def test_fail_open_routes_to_all_targets_when_none_is_healthy() -> None:
       lb:
         type: alb
         targets: app
+        zones: [a, b]
         health_check: {interval: 5s, timeout: 2s}
       app: {type: ec2, count: 2, workers: 1, backlog: 0, handler: [{cpu: 100ms}]}
     workloads:
@@ -201,7 +202,7 @@ def test_round_robin_spreads_evenly() -> None:
 LOR_SPEC = """
 name: lor
 components:
-  lb: {{type: alb, targets: [fast, slow], algorithm: {algo}}}
+  lb: {{type: alb, targets: [fast, slow], algorithm: {algo}, zones: [a, b]}}
   fast: {{type: ec2, workers: 4, handler: [{{cpu: exp(10ms)}}]}}
   slow: {{type: ec2, workers: 4, handler: [{{cpu: exp(100ms)}}]}}
 workloads:
@@ -336,9 +337,8 @@ def test_nlb_without_cross_zone_fails_the_zone_whose_targets_are_gone() -> None:
 # ---------------------------------------------------------------- deregistration
 DRAIN_SPEC = """
 name: drain
-zones: [a]
 components:
-  lb: {{type: alb, targets: app, deregistration_delay: {delay}}}
+  lb: {{type: alb, targets: app, deregistration_delay: {delay}, zones: [a, b]}}
   app: {{type: ec2, count: 2, handler: [{{cpu: 50s}}]}}
 simulate: {{duration: 200s, seed: 1}}
 """
@@ -402,7 +402,7 @@ def test_no_registered_target_is_unavailable_and_lb_latency_is_added() -> None:
     r = sim_of("""
     name: lat
     components:
-      lb: {type: alb, targets: app, latency: 2ms}
+      lb: {type: alb, targets: app, latency: 2ms, zones: [a, b]}
       app: {type: ec2, handler: [{cpu: 10ms}]}
     workloads:
       users: {entry: lb, rate: 10/s}
@@ -412,7 +412,7 @@ def test_no_registered_target_is_unavailable_and_lb_latency_is_added() -> None:
     sim = sim_of("""
     name: empty
     components:
-      lb: {type: alb, targets: app}
+      lb: {type: alb, targets: app, zones: [a, b]}
       app: {type: ec2, handler: [{cpu: 10ms}]}
     workloads:
       users: {entry: lb, rate: 10/s}
@@ -424,3 +424,30 @@ def test_no_registered_target_is_unavailable_and_lb_latency_is_added() -> None:
     w = r.workload("users")
     assert w["errors"]["unavailable"] == w["failed"] == r.component("lb")["no_target_errors"]
     assert w["failed"] == pytest.approx(550, rel=0.15)
+
+
+# ---------------------------------------------------------------- zones
+def test_an_alb_in_one_zone_is_a_spec_error_at_its_line() -> None:
+    # ALB subnets must span at least two AZs (ELB API reference, CreateLoadBalancer `Subnets`)
+    text = textwrap.dedent("""\
+        name: one-az
+        zones: [a, b]
+        components:
+          lb:
+            type: alb
+            targets: app
+          app: {type: ec2, count: 2, handler: [{cpu: 1ms}]}
+        """)
+    with pytest.raises(cloudtwin.SpecError) as info:
+        cloudtwin.parse_spec(text, file="one.yaml")
+    [i] = info.value.issues
+    assert (i.path, i.file, i.line) == ("components.lb", "one.yaml", 4)
+    assert "at least two Availability Zones" in i.message and "['a']" in i.message
+    with pytest.raises(cloudtwin.SpecError) as info:
+        cloudtwin.parse_spec(text.replace("targets: app", "targets: app\n    zones: [b]"), file="one.yaml")
+    [i] = info.value.issues
+    assert (i.path, i.line) == ("components.lb.zones", 7)
+    # two zones on the ALB (targets still in one), or targets in two zones: accepted; an NLB may have one
+    cloudtwin.parse_spec(text.replace("targets: app", "targets: app\n    zones: [a, b]"))
+    cloudtwin.parse_spec(text.replace("count: 2,", "count: 2, zones: [a, b],"))
+    cloudtwin.parse_spec(text.replace("type: alb", "type: nlb"))

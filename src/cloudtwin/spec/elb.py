@@ -6,11 +6,12 @@ Defaults cite aws-facts.md rows; "assumption" marks a default with no documented
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Name, Zone
+from cloudtwin.spec.loader import Path
 from cloudtwin.spec.units import parse_distribution as _d
 
 
@@ -51,3 +52,39 @@ class LoadBalancer(ComponentSpec):
             return None
         return Stickiness() if self.stickiness is True else self.stickiness
 
+
+
+def lb_zones(arch: Any, lb: LoadBalancer) -> list[str]:
+    """The AZs a load balancer has nodes in: ``zones:``, else those of its targets (an ``ec2``
+    without ``zones:`` is in the spec's first zone, an ``asg`` without them in all of them), as
+    :meth:`cloudtwin.services.elb.LoadBalancer.build` derives them."""
+    if lb.zones:
+        return sorted(set(lb.zones))
+    out: set[str] = set()
+    for t in lb.target_names:
+        c = arch.components.get(t)
+        kind = getattr(c, "type", None)
+        if kind == "ec2":
+            out.update(c.zones or [arch.zones[0]])
+        elif kind == "asg":
+            out.update(c.zones or arch.zones)
+    return sorted(out)
+
+
+def check(arch: Any) -> list[tuple[Path, str]]:
+    """Load-balancer settings AWS refuses."""
+    out: list[tuple[Path, str]] = []
+    for n, c in arch.components.items():
+        if not isinstance(c, LoadBalancer):
+            continue
+        base: Path = ("components", n)
+        zones = lb_zones(arch, c)
+        if c.type == "alb" and 0 < len(zones) < 2:
+            # ALB subnets must span two AZs (ELB API reference, CreateLoadBalancer Subnets; no facts row)
+            where = (*base, "zones") if c.zones else base
+            how = f"`zones:` is {zones}" if c.zones else f"its targets are all in {zones} and it has no `zones:`"
+            fix = ("give it `zones:` with two of the spec's zones" if len(arch.zones) > 1
+                   else "the spec needs a second zone, and the ALB `zones:` with both")
+            out.append((where, f"an Application Load Balancer needs subnets in at least two Availability "
+                        f"Zones; {how}: {fix}"))
+    return out
