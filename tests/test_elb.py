@@ -116,7 +116,8 @@ def test_new_target_needs_one_passing_check_before_traffic() -> None:
     assert t_reg == pytest.approx(120.0, abs=0.01)  # stopped at 100 s, boots in 20 s
     # one passing check, not healthy_threshold (5) of them [aws-facts §1]
     assert 0 < t_ok - t_reg <= 10.0
-    assert t_ok == pytest.approx(first_check_after("lb", "app-3", t_reg, 10.0), abs=1e-3)
+    # the check runs the handler (path / is the application [aws-facts §1]): it answers 5 ms later
+    assert t_ok - first_check_after("lb", "app-3", t_reg, 10.0) == pytest.approx(0.005, abs=1e-3)
     before = [s for s in seen if s[0] < t_ok]
     assert before and all(state == "initial" and served == 0 for _, state, served in before)
     assert seen[-1][2] > 0
@@ -141,7 +142,7 @@ def test_back_to_healthy_after_healthy_threshold_successes(ht: int) -> None:
     [t_bad] = health(r, "app-1", "unhealthy")
     [t_ok] = health(r, "app-1", "healthy")
     assert 112.0 < t_bad <= 122.0
-    expected = first_check_after("lb", "app-1", 160.0, 10.0) + (ht - 1) * 10.0
+    expected = first_check_after("lb", "app-1", 160.0, 10.0) + (ht - 1) * 10.0 + 0.001  # + 1 ms handler
     assert t_ok == pytest.approx(expected, abs=1e-3)
     assert 160.0 + (ht - 1) * 10.0 < t_ok <= 160.0 + ht * 10.0
 
@@ -451,3 +452,111 @@ def test_an_alb_in_one_zone_is_a_spec_error_at_its_line() -> None:
     cloudtwin.parse_spec(text.replace("targets: app", "targets: app\n    zones: [a, b]"))
     cloudtwin.parse_spec(text.replace("count: 2,", "count: 2, zones: [a, b],"))
     cloudtwin.parse_spec(text.replace("type: alb", "type: nlb"))
+
+
+# ---------------------------------------------------------------- health checks through the application
+APP_FAILS_SPEC = """
+name: appfails
+components:
+  lb:
+    type: alb
+    targets: [good, bad]
+    health_check: {{interval: 10s, unhealthy_threshold: 2{extra}}}
+  good: {{type: ec2, zones: [a], handler: [{{cpu: 1ms}}]}}
+  bad: {{type: ec2, zones: [b], handler: [{{cpu: 1ms}}]{bad}}}
+workloads:
+  users: {{entry: lb, rate: 20/s}}
+faults:
+  - {{at: 60s, {fault}: bad, duration: 600s{add}}}
+simulate: {{duration: 200s, seed: 1}}
+"""
+
+
+def app_fails(fault: str = "errors", add: str = "", extra: str = "", bad: str = "") -> Simulation:
+    return sim_of(APP_FAILS_SPEC.format(fault=fault, add=add, extra=extra, bad=bad))
+
+
+def test_an_erroring_application_leaves_rotation_after_two_failed_checks() -> None:
+    # interval 10 s, unhealthy threshold 2, the default ALB matcher 200 [aws-facts §1]: the app
+    # answers 500 from t = 60 s, so the first check after 60 s fails and the second, 10 s later,
+    # marks it unhealthy: by t = 80 s at the latest
+    sim = app_fails()
+    r = sim.run()
+    [t_bad] = health(r, "bad-1", "unhealthy")
+    assert t_bad == pytest.approx(first_check_after("lb", "bad-1", 60.0, 10.0) + 10.0, abs=1e-3)
+    assert 70.0 < t_bad <= 80.0
+    w = r.workload("users")
+    # half the requests fail (500) until it leaves: 20/s x (t_bad - 60 s) / 2, Poisson arrivals
+    expected = 10.0 * (t_bad - 60.0)
+    assert abs(w["errors"]["server_error"] - expected) <= 4 * math.sqrt(expected)
+    assert w["failed"] == w["errors"]["server_error"]
+    # health checks are not user requests: the fleet counts only what the LB forwarded to it
+    served = sim.components["lb"].served_by()  # type: ignore[attr-defined]
+    assert r.component("bad")["requests"] == served["bad-1"]
+    assert r.component("good")["requests"] == served["good-1"]
+    hc = r.component("lb")["health_checks"]
+    assert hc["sent"] == pytest.approx(2 * 200 / 10, abs=2)  # 2 targets every 10 s
+    assert hc["failed"] == pytest.approx((200 - t_bad) / 10 + 2, abs=1.5)
+
+
+def test_an_application_slower_than_the_timeout_fails_its_checks() -> None:
+    # +3 s on every request to `bad` from t = 60 s; the check times out after 2 s: each failure is
+    # known 2 s after it was sent, so the target is unhealthy at (first check after 60 s) + 10 + 2
+    r = app_fails(fault="latency", add=", add: 3s", extra=", timeout: 2s").run()
+    [t_bad] = health(r, "bad-1", "unhealthy")
+    assert t_bad == pytest.approx(first_check_after("lb", "bad-1", 60.0, 10.0) + 12.0, abs=1e-3)
+    # +1 s: faster than the timeout, so it stays healthy (only slower)
+    r = app_fails(fault="latency", add=", add: 1s", extra=", timeout: 2s").run()
+    assert health(r, "bad-1", "unhealthy") == []
+
+
+def test_a_shallow_health_handler_keeps_a_broken_application_in_rotation() -> None:
+    # health_handler: [] answers without running the handler; the injected errors run before any
+    # handler, so they still fail it; a handler whose downstream call fails does not
+    r = sim_of("""
+    name: shallow
+    components:
+      lb: {type: alb, targets: [good, bad], health_check: {interval: 10s}}
+      good: {type: ec2, zones: [a], handler: [{cpu: 1ms}]}
+      bad: {type: ec2, zones: [b], handler: [{cpu: 1ms}, {call: db}], health_handler: []}
+      db: {type: ec2, zones: [b], handler: [{cpu: 1ms}]}
+    workloads:
+      users: {entry: lb, rate: 20/s}
+    faults:
+      - {at: 60s, terminate: db}
+    simulate: {duration: 200s, seed: 1}
+    """).run()
+    assert health(r, "bad-1", "unhealthy") == []
+    assert r.workload("users")["errors"]["unavailable"] > 500  # it keeps taking (and failing) half
+    deep = sim_of("""
+    name: deep
+    components:
+      lb: {type: alb, targets: [good, bad], health_check: {interval: 10s}}
+      good: {type: ec2, zones: [a], handler: [{cpu: 1ms}]}
+      bad: {type: ec2, zones: [b], handler: [{cpu: 1ms}, {call: db}]}
+      db: {type: ec2, zones: [b], handler: [{cpu: 1ms}]}
+    workloads:
+      users: {entry: lb, rate: 20/s}
+    faults:
+      - {at: 60s, terminate: db}
+    simulate: {duration: 200s, seed: 1}
+    """).run()
+    [t_bad] = health(deep, "bad-1", "unhealthy")
+    assert 70.0 < t_bad <= 80.0
+    assert deep.workload("users")["errors"]["unavailable"] < 250
+
+
+def test_an_nlb_tcp_check_does_not_run_the_application() -> None:
+    # NLB default protocol TCP [aws-facts §1]: the connection is accepted, so the check passes
+    spec = APP_FAILS_SPEC.replace("type: alb", "type: nlb\n    cross_zone: true")
+    r = sim_of(spec.format(fault="errors", add="", extra="", bad="")).run()
+    assert health(r, "bad-1", "unhealthy") == []
+    r = sim_of(spec.format(fault="errors", add="", extra=", protocol: http", bad="")).run()
+    [t_bad] = health(r, "bad-1", "unhealthy")
+    assert 70.0 < t_bad <= 80.0
+
+
+def test_a_tcp_health_check_on_an_alb_is_a_spec_error() -> None:
+    with pytest.raises(cloudtwin.SpecError) as info:
+        app_fails(extra=", protocol: tcp")
+    assert [i.path for i in info.value.issues] == ["components.lb.health_check.protocol"]

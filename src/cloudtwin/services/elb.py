@@ -106,8 +106,12 @@ class LoadBalancer(Component):
         super().__init__(name, spec, ctx)
         d = DEFAULTS[spec.type]
         hc = spec.health_check
+        proto = hc.protocol or ("tcp" if spec.type == "nlb" else "http")  # [aws-facts §1]
+        self.http = proto != "tcp"  # an HTTP(S) check runs the targets' health handler; TCP only connects
+        # an NLB's HTTP check times out after 6 s, its TCP and HTTPS checks after 10 s [aws-facts §1]
+        timeout = 6.0 if spec.type == "nlb" and proto == "http" else d.timeout
         self.interval: float = hc.interval if hc.interval is not None else d.interval
-        self.timeout: float = hc.timeout if hc.timeout is not None else d.timeout
+        self.timeout: float = hc.timeout if hc.timeout is not None else timeout
         self.healthy_threshold: int = hc.healthy_threshold or d.healthy_threshold
         self.unhealthy_threshold: int = hc.unhealthy_threshold or d.unhealthy_threshold
         self.cross_zone: bool = d.cross_zone if spec.cross_zone is None else spec.cross_zone
@@ -144,6 +148,8 @@ class LoadBalancer(Component):
         self.healthy_series: list[float] = []
         self.failed_no_target = 0
         self.past_served: dict[str, int] = {}
+        self.checks_sent = 0  # health checks (not requests: no workload, LB or fleet counts them)
+        self.checks_failed = 0
 
     # ---- wiring -----------------------------------------------------------------
     def build(self) -> None:
@@ -352,6 +358,7 @@ class LoadBalancer(Component):
                                   "now": self.healthy_count}
         out["registered_targets"] = sum(1 for t in self.targets.values() if t.state in REGISTERED)
         out["no_target_errors"] = self.failed_no_target
+        out["health_checks"] = {"sent": self.checks_sent, "failed": self.checks_failed}
         out["cross_zone"] = self.cross_zone
         return out
 

@@ -17,11 +17,13 @@ from cloudtwin.spec.units import parse_distribution as _d
 
 # ---------------------------------------------------------------- load balancers
 class LBHealthCheck(Model):
+    # None: HTTP for an ALB/CLB, TCP for an NLB [aws-facts §1 ALB protocol and path, NLB defaults]
+    protocol: Literal["http", "https", "tcp"] | None = None
     interval: Duration | None = Field(None, ge=5, le=300)  # ALB/NLB default 30 s [aws-facts §1]
-    timeout: Duration | None = Field(None, ge=2, le=120)  # ALB 5 s, NLB 10 s TCP [aws-facts §1]
+    timeout: Duration | None = Field(None, ge=2, le=120)  # ALB 5 s; NLB 6 s HTTP, 10 s TCP/HTTPS [aws-facts §1]
     healthy_threshold: int | None = Field(None, ge=2, le=10)  # default 5 [aws-facts §1]
     unhealthy_threshold: int | None = Field(None, ge=2, le=10)  # default 2 [aws-facts §1]
-    path: str = "/"
+    path: str = "/"  # [aws-facts §1 ALB health-check protocol and path]
 
 
 class Stickiness(Model):
@@ -87,4 +89,7 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                    else "the spec needs a second zone, and the ALB `zones:` with both")
             out.append((where, f"an Application Load Balancer needs subnets in at least two Availability "
                         f"Zones; {how}: {fix}"))
+        if c.type == "alb" and c.health_check.protocol == "tcp":
+            out.append(((*base, "health_check", "protocol"), "an ALB checks its targets over HTTP or HTTPS "
+                        "[aws-facts §1 ALB health-check protocol and path]; tcp is for an NLB or CLB"))
     return out
