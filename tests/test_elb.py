@@ -560,3 +560,93 @@ def test_a_tcp_health_check_on_an_alb_is_a_spec_error() -> None:
     with pytest.raises(cloudtwin.SpecError) as info:
         app_fails(extra=", protocol: tcp")
     assert [i.path for i in info.value.issues] == ["components.lb.health_check.protocol"]
+
+
+# ---------------------------------------------------------------- slow start and weighted target groups
+SLOW_SPEC = """
+name: slow
+components:
+  lb: {{type: alb, targets: app, zones: [a, b], slow_start: {slow}, health_check: {{interval: 10s}}}}
+  app: {{type: ec2, zones: [a], handler: [{{cpu: 1ms}}]}}
+workloads:
+  users: {{entry: lb, rate: 200/s, arrivals: constant}}
+simulate: {{duration: 400s, seed: 1}}
+"""
+
+
+def new_target_shares(slow: str) -> tuple[float, list[float]]:
+    """A second instance registers at 50 s; (when it became healthy, its share of the requests
+    in the two halves of the 120 s after that and in the 60 s after those)."""
+    sim = sim_of(SLOW_SPEC.format(slow=slow))
+    app: Any = sim.components["app"]
+    lb: Any = sim.components["lb"]
+
+    def add(_: object) -> None:
+        inst = app.new_instance("a")
+        inst.running()
+        app.announce(inst)
+
+    sim.engine.at(50.0, add)
+    counts: list[tuple[float, int, int]] = []
+    every(sim, 1.0, lambda now: counts.append((now, *[t.served for t in lb.targets.values()], 0)[:3]))
+    r = sim.run()
+    [t_ok] = health(r, "app-2", "healthy")
+    served = {round(t): (a, b) for t, a, b in counts if isinstance(b, int)}
+
+    def share(lo: float, hi: float) -> float:
+        a0, b0 = served[math.ceil(lo)]
+        a1, b1 = served[math.ceil(hi)]
+        return (b1 - b0) / ((a1 - a0) + (b1 - b0))
+
+    return t_ok, [share(t_ok, t_ok + 60), share(t_ok + 60, t_ok + 120), share(t_ok + 120, t_ok + 180)]
+
+
+def test_slow_start_ramps_a_new_targets_share_up_linearly() -> None:
+    # slow start 120 s: the share rises linearly from 0 to the fair 1/2 [aws-facts §1 Slow start (ALB)],
+    # so the new target's mean share is 1/2 x 1/4 = 12.5 % over the first half and 1/2 x 3/4 = 37.5 %
+    # over the second; 3 sigma of a binomial over 12,000 requests is about 1 %
+    t_ok, (first, second, after) = new_target_shares("120s")
+    assert 50.0 < t_ok <= 60.0
+    n = 200 * 60
+    for got, p in ((first, 0.125), (second, 0.375), (after, 0.5)):
+        assert abs(got - p) <= 3 * math.sqrt(p * (1 - p) / n) + 0.01, (got, p)  # + the 1 s sampling
+    # off (the default): the fair share at once
+    _, shares = new_target_shares("0s")
+    assert all(s == pytest.approx(0.5, abs=0.01) for s in shares)
+
+
+def test_weighted_target_groups_split_blue_green_90_10() -> None:
+    # weights 90/10 over 10,000 requests: green's share is 10 % +- 3 sigma, sigma = sqrt(.1 x .9 / 10,000)
+    r = sim_of("""
+    name: bluegreen
+    components:
+      lb: {type: alb, targets: [blue, green], weights: {blue: 90, green: 10}}
+      blue: {type: ec2, count: 2, zones: [a, b], handler: [{cpu: 1ms}]}
+      green: {type: ec2, count: 2, zones: [a, b], handler: [{cpu: 1ms}]}
+    workloads:
+      users: {entry: lb, rate: 100/s, arrivals: constant}
+    simulate: {duration: 100s, seed: 1}
+    """).run()
+    blue, green = r.component("blue")["requests"], r.component("green")["requests"]
+    n = blue + green
+    assert n == pytest.approx(10_000, abs=2)
+    assert abs(green / n - 0.10) <= 3 * math.sqrt(0.1 * 0.9 / n)
+    assert r.workload("users")["failed"] == 0
+
+
+@pytest.mark.parametrize(("extra", "path"), [
+    ("slow_start: 10s", "components.lb.slow_start"),
+    ("slow_start: 60s, algorithm: least_outstanding_requests", "components.lb.slow_start"),
+    ("weights: {app: 1, other: 1}", "components.lb.weights"),
+    ("weights: {app: 0}", "components.lb.weights"),
+    ("weights: {app: 1}, stickiness: {type: app_cookie}", "components.lb.stickiness"),
+])
+def test_slow_start_and_weights_refuse_what_aws_refuses(extra: str, path: str) -> None:
+    with pytest.raises(cloudtwin.SpecError) as info:
+        sim_of(f"""
+        name: bad
+        components:
+          lb: {{type: alb, targets: app, zones: [a, b], {extra}}}
+          app: {{type: ec2, handler: [{{cpu: 1ms}}]}}
+        """)
+    assert path in [i.path for i in info.value.issues]

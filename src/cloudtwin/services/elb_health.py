@@ -89,7 +89,7 @@ class Target:
     """One registered instance and its health-check state machine."""
 
     __slots__ = ("lb", "inst", "zone", "state", "ok", "bad", "outstanding", "then", "routable",
-                 "waiters", "served", "registered_at", "via")
+                 "waiters", "served", "registered_at", "via", "group", "slow_until")
 
     def __init__(self, lb: LoadBalancer, inst: Any, state: str) -> None:
         self.lb = lb
@@ -105,6 +105,8 @@ class Target:
         self.served = 0  # requests forwarded to this target
         self.registered_at = lb.engine.now
         self.via = lb.node_ip.get(self.zone, "")  # the LB node IP a proxied request comes from
+        self.group = lb.group_of.get(id(inst.owner), 0)  # its weighted target group
+        self.slow_until = 0.0  # in slow start until then
 
     @property
     def iid(self) -> str:
@@ -165,6 +167,13 @@ class Target:
         old = self.state
         self.state = state
         lb = self.lb
+        if lb.slow_start:
+            self.slow_until = 0.0  # an unhealthy target leaves slow start [aws-facts §1]
+            now = lb.engine.now
+            # a newly healthy target ramps up, if a healthy target not in slow start exists [aws-facts §1]
+            if state == HEALTHY and any(t.state == HEALTHY and t.slow_until <= now and t is not self
+                                        and t.group == self.group for t in lb.targets.values()):
+                self.slow_until = now + lb.slow_start
         lb.ctx.event("health", f"{lb.name}: target {self.iid} {old} -> {state}", component=lb.name,
                      target=self.iid, state=state)
         lb.rebuild()

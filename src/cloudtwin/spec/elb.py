@@ -43,6 +43,9 @@ class LoadBalancer(ComponentSpec):
     internet_facing: bool = True
     https: bool = False  # the listener terminates TLS (HTTPS; TLS on an NLB); plain HTTP/TCP otherwise
     latency: Dist = Field(default_factory=lambda: _d("0.4ms"))  # LB processing time (assumption)
+    slow_start: Duration = Field(0.0, ge=0, le=900)  # 0 off, else 30-900 s [aws-facts §1 Slow start (ALB)]
+    # ALB weighted target groups: each target its own group, weight 0-999 (AWS What's New 2019-11-19)
+    weights: dict[Name, int] | None = None
 
     @property
     def target_names(self) -> list[str]:
@@ -89,6 +92,25 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                    else "the spec needs a second zone, and the ALB `zones:` with both")
             out.append((where, f"an Application Load Balancer needs subnets in at least two Availability "
                         f"Zones; {how}: {fix}"))
+        if c.slow_start and (c.type != "alb" or c.slow_start < 30):
+            out.append(((*base, "slow_start"), "slow start is an ALB setting of 30 s to 900 s (0: off) "
+                        "[aws-facts §1 Slow start (ALB)]"))
+        if c.slow_start and c.algorithm == "least_outstanding_requests":
+            out.append(((*base, "slow_start"), "slow start cannot be combined with least outstanding requests "
+                        "[aws-facts §1 Slow start (ALB)]"))
+        if c.weights is not None:
+            w = c.weights
+            if c.type != "alb":
+                out.append(((*base, "weights"), "weighted target groups are an ALB feature"))
+            if set(w) != set(c.target_names):
+                out.append(((*base, "weights"), f"weights must name exactly the targets {c.target_names}"))
+            if any(not 0 <= v <= 999 for v in w.values()) or not any(w.values()):
+                out.append(((*base, "weights"), "each weight is 0-999 and at least one is above 0"))
+            if c.cross_zone is False:
+                out.append(((*base, "weights"), "weighted target groups with cross-zone off are not modelled"))
+            if c.sticky is not None and c.sticky.type == "app_cookie":
+                out.append(((*base, "stickiness"), "application-cookie stickiness does not work with weighted "
+                            "target groups [aws-facts §1 Stickiness limitations]"))
         if c.type == "alb" and c.health_check.protocol == "tcp":
             out.append(((*base, "health_check", "protocol"), "an ALB checks its targets over HTTP or HTTPS "
                         "[aws-facts §1 ALB health-check protocol and path]; tcp is for an NLB or CLB"))
