@@ -187,7 +187,7 @@ def test_a_load_balancer_integration_and_request_billing() -> None:
 name: lb
 components:
   api: {type: apigateway, api: http, integration: {target: web}}
-  web: {type: alb, targets: app}
+  web: {type: alb, targets: app, zones: [a, b]}
   app: {type: ec2, count: 2, zones: [a], handler: [{cpu: 10ms}]}
 workloads:
   w: {entry: api, rate: 50/s}

@@ -321,3 +321,47 @@ class FakeLB:
         if t is None:
             return "unused"
         return "unhealthy" if t > 0 and self.engine.now - t < self.unhealthy_for else "healthy"
+
+
+ELB_SPEC = """
+name: elbcheck
+components:
+  lb: {{type: alb, targets: web, health_check: {{interval: 10s, unhealthy_threshold: 2}}}}
+  web:
+    type: asg
+    capacity: {{desired: 2}}
+    health_check: {{type: {kind}, grace_period: {grace}}}
+    boot_time: 30s
+    handler: [{{cpu: 1ms}}]
+workloads:
+  users: {{entry: lb, rate: 10/s}}
+faults:
+  - {{at: 60s, errors: web, duration: 600s}}
+simulate: {{duration: 300s, seed: 1}}
+"""
+
+
+def replaced_at(kind: str, grace: str) -> tuple[list[float], list[float]]:
+    """(times the ALB marked web-1 or web-2 unhealthy, times the group replaced an instance
+    for a failed ELB health check)."""
+    r = Simulation(parse_spec(ELB_SPEC.format(kind=kind, grace=grace))).run()
+    bad = [e["t"] for e in r["timeline"] if e["kind"] == "health" and e.get("state") == "unhealthy"
+           and e.get("target") in ("web-1", "web-2")]
+    rep = [e["t"] for e in r["timeline"] if e["kind"] == "lifecycle" and "ELB health check failed" in e["detail"]
+           and e["detail"].split()[0].rstrip(",") in ("web-1", "web-2")]
+    return bad, rep
+
+
+def test_elb_health_checks_replace_an_instance_whose_application_fails() -> None:
+    # The application answers 500 from t = 60 s: the ALB marks each instance unhealthy within
+    # 60 + 2 x 10 s (interval 10 s, threshold 2 [aws-facts §1]); with health_check type elb the group
+    # replaces it at its next periodic check (every 10 s, assumption) [aws-facts §2 Health-check type]
+    bad, rep = replaced_at("elb", "0s")
+    assert len(bad) == 2 and all(70.0 < t <= 80.0 for t in bad)
+    assert len(rep) >= 2 and all(b <= t < b + 10.0 for b, t in zip(sorted(bad), rep[:2], strict=True))
+    # ... but not before its grace period (counted from when it went in service, t = 0) [aws-facts §2]
+    bad, rep = replaced_at("elb", "150s")
+    assert len(bad) == 2 and rep and 150.0 <= min(rep) < 160.0
+    # with the default EC2 status checks the ELB's view is ignored [aws-facts §2 Health-check type]
+    bad, rep = replaced_at("ec2", "0s")
+    assert len(bad) == 2 and rep == []

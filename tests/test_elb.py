@@ -41,11 +41,11 @@ def every(sim: Simulation, period: float, fn: Callable[[float], None]) -> None:
 # ---------------------------------------------------------------- health checks
 UNHEALTHY_SPEC = """
 name: hc
-zones: [a]
 components:
   lb:
     type: alb
     targets: app
+    zones: [a, b]  # an ALB needs two AZs; both instances are in a
     health_check: {{interval: 10s, timeout: 2s, unhealthy_threshold: {ut}}}
   app: {{type: ec2, count: 2, handler: [{{cpu: 1ms}}]}}
 workloads:
@@ -116,7 +116,8 @@ def test_new_target_needs_one_passing_check_before_traffic() -> None:
     assert t_reg == pytest.approx(120.0, abs=0.01)  # stopped at 100 s, boots in 20 s
     # one passing check, not healthy_threshold (5) of them [aws-facts §1]
     assert 0 < t_ok - t_reg <= 10.0
-    assert t_ok == pytest.approx(first_check_after("lb", "app-3", t_reg, 10.0), abs=1e-3)
+    # the check runs the handler (path / is the application [aws-facts §1]): it answers 5 ms later
+    assert t_ok - first_check_after("lb", "app-3", t_reg, 10.0) == pytest.approx(0.005, abs=1e-3)
     before = [s for s in seen if s[0] < t_ok]
     assert before and all(state == "initial" and served == 0 for _, state, served in before)
     assert seen[-1][2] > 0
@@ -141,7 +142,7 @@ def test_back_to_healthy_after_healthy_threshold_successes(ht: int) -> None:
     [t_bad] = health(r, "app-1", "unhealthy")
     [t_ok] = health(r, "app-1", "healthy")
     assert 112.0 < t_bad <= 122.0
-    expected = first_check_after("lb", "app-1", 160.0, 10.0) + (ht - 1) * 10.0
+    expected = first_check_after("lb", "app-1", 160.0, 10.0) + (ht - 1) * 10.0 + 0.001  # + 1 ms handler
     assert t_ok == pytest.approx(expected, abs=1e-3)
     assert 160.0 + (ht - 1) * 10.0 < t_ok <= 160.0 + ht * 10.0
 
@@ -155,6 +156,7 @@ def test_fail_open_routes_to_all_targets_when_none_is_healthy() -> None:
       lb:
         type: alb
         targets: app
+        zones: [a, b]
         health_check: {interval: 5s, timeout: 2s}
       app: {type: ec2, count: 2, workers: 1, backlog: 0, handler: [{cpu: 100ms}]}
     workloads:
@@ -201,7 +203,7 @@ def test_round_robin_spreads_evenly() -> None:
 LOR_SPEC = """
 name: lor
 components:
-  lb: {{type: alb, targets: [fast, slow], algorithm: {algo}}}
+  lb: {{type: alb, targets: [fast, slow], algorithm: {algo}, zones: [a, b]}}
   fast: {{type: ec2, workers: 4, handler: [{{cpu: exp(10ms)}}]}}
   slow: {{type: ec2, workers: 4, handler: [{{cpu: exp(100ms)}}]}}
 workloads:
@@ -336,9 +338,8 @@ def test_nlb_without_cross_zone_fails_the_zone_whose_targets_are_gone() -> None:
 # ---------------------------------------------------------------- deregistration
 DRAIN_SPEC = """
 name: drain
-zones: [a]
 components:
-  lb: {{type: alb, targets: app, deregistration_delay: {delay}}}
+  lb: {{type: alb, targets: app, deregistration_delay: {delay}, zones: [a, b]}}
   app: {{type: ec2, count: 2, handler: [{{cpu: 50s}}]}}
 simulate: {{duration: 200s, seed: 1}}
 """
@@ -402,7 +403,7 @@ def test_no_registered_target_is_unavailable_and_lb_latency_is_added() -> None:
     r = sim_of("""
     name: lat
     components:
-      lb: {type: alb, targets: app, latency: 2ms}
+      lb: {type: alb, targets: app, latency: 2ms, zones: [a, b]}
       app: {type: ec2, handler: [{cpu: 10ms}]}
     workloads:
       users: {entry: lb, rate: 10/s}
@@ -412,7 +413,7 @@ def test_no_registered_target_is_unavailable_and_lb_latency_is_added() -> None:
     sim = sim_of("""
     name: empty
     components:
-      lb: {type: alb, targets: app}
+      lb: {type: alb, targets: app, zones: [a, b]}
       app: {type: ec2, handler: [{cpu: 10ms}]}
     workloads:
       users: {entry: lb, rate: 10/s}
@@ -424,3 +425,228 @@ def test_no_registered_target_is_unavailable_and_lb_latency_is_added() -> None:
     w = r.workload("users")
     assert w["errors"]["unavailable"] == w["failed"] == r.component("lb")["no_target_errors"]
     assert w["failed"] == pytest.approx(550, rel=0.15)
+
+
+# ---------------------------------------------------------------- zones
+def test_an_alb_in_one_zone_is_a_spec_error_at_its_line() -> None:
+    # ALB subnets must span at least two AZs (ELB API reference, CreateLoadBalancer `Subnets`)
+    text = textwrap.dedent("""\
+        name: one-az
+        zones: [a, b]
+        components:
+          lb:
+            type: alb
+            targets: app
+          app: {type: ec2, count: 2, handler: [{cpu: 1ms}]}
+        """)
+    with pytest.raises(cloudtwin.SpecError) as info:
+        cloudtwin.parse_spec(text, file="one.yaml")
+    [i] = info.value.issues
+    assert (i.path, i.file, i.line) == ("components.lb", "one.yaml", 4)
+    assert "at least two Availability Zones" in i.message and "['a']" in i.message
+    with pytest.raises(cloudtwin.SpecError) as info:
+        cloudtwin.parse_spec(text.replace("targets: app", "targets: app\n    zones: [b]"), file="one.yaml")
+    [i] = info.value.issues
+    assert (i.path, i.line) == ("components.lb.zones", 7)
+    # two zones on the ALB (targets still in one), or targets in two zones: accepted; an NLB may have one
+    cloudtwin.parse_spec(text.replace("targets: app", "targets: app\n    zones: [a, b]"))
+    cloudtwin.parse_spec(text.replace("count: 2,", "count: 2, zones: [a, b],"))
+    cloudtwin.parse_spec(text.replace("type: alb", "type: nlb"))
+
+
+# ---------------------------------------------------------------- health checks through the application
+APP_FAILS_SPEC = """
+name: appfails
+components:
+  lb:
+    type: alb
+    targets: [good, bad]
+    health_check: {{interval: 10s, unhealthy_threshold: 2{extra}}}
+  good: {{type: ec2, zones: [a], handler: [{{cpu: 1ms}}]}}
+  bad: {{type: ec2, zones: [b], handler: [{{cpu: 1ms}}]{bad}}}
+workloads:
+  users: {{entry: lb, rate: 20/s}}
+faults:
+  - {{at: 60s, {fault}: bad, duration: 600s{add}}}
+simulate: {{duration: 200s, seed: 1}}
+"""
+
+
+def app_fails(fault: str = "errors", add: str = "", extra: str = "", bad: str = "") -> Simulation:
+    return sim_of(APP_FAILS_SPEC.format(fault=fault, add=add, extra=extra, bad=bad))
+
+
+def test_an_erroring_application_leaves_rotation_after_two_failed_checks() -> None:
+    # interval 10 s, unhealthy threshold 2, the default ALB matcher 200 [aws-facts §1]: the app
+    # answers 500 from t = 60 s, so the first check after 60 s fails and the second, 10 s later,
+    # marks it unhealthy: by t = 80 s at the latest
+    sim = app_fails()
+    r = sim.run()
+    [t_bad] = health(r, "bad-1", "unhealthy")
+    assert t_bad == pytest.approx(first_check_after("lb", "bad-1", 60.0, 10.0) + 10.0, abs=1e-3)
+    assert 70.0 < t_bad <= 80.0
+    w = r.workload("users")
+    # half the requests fail (500) until it leaves: 20/s x (t_bad - 60 s) / 2, Poisson arrivals
+    expected = 10.0 * (t_bad - 60.0)
+    assert abs(w["errors"]["server_error"] - expected) <= 4 * math.sqrt(expected)
+    assert w["failed"] == w["errors"]["server_error"]
+    # health checks are not user requests: the fleet counts only what the LB forwarded to it
+    served = sim.components["lb"].served_by()  # type: ignore[attr-defined]
+    assert r.component("bad")["requests"] == served["bad-1"]
+    assert r.component("good")["requests"] == served["good-1"]
+    hc = r.component("lb")["health_checks"]
+    assert hc["sent"] == pytest.approx(2 * 200 / 10, abs=2)  # 2 targets every 10 s
+    assert hc["failed"] == pytest.approx((200 - t_bad) / 10 + 2, abs=1.5)
+
+
+def test_an_application_slower_than_the_timeout_fails_its_checks() -> None:
+    # +3 s on every request to `bad` from t = 60 s; the check times out after 2 s: each failure is
+    # known 2 s after it was sent, so the target is unhealthy at (first check after 60 s) + 10 + 2
+    r = app_fails(fault="latency", add=", add: 3s", extra=", timeout: 2s").run()
+    [t_bad] = health(r, "bad-1", "unhealthy")
+    assert t_bad == pytest.approx(first_check_after("lb", "bad-1", 60.0, 10.0) + 12.0, abs=1e-3)
+    # +1 s: faster than the timeout, so it stays healthy (only slower)
+    r = app_fails(fault="latency", add=", add: 1s", extra=", timeout: 2s").run()
+    assert health(r, "bad-1", "unhealthy") == []
+
+
+def test_a_shallow_health_handler_keeps_a_broken_application_in_rotation() -> None:
+    # health_handler: [] answers without running the handler; the injected errors run before any
+    # handler, so they still fail it; a handler whose downstream call fails does not
+    r = sim_of("""
+    name: shallow
+    components:
+      lb: {type: alb, targets: [good, bad], health_check: {interval: 10s}}
+      good: {type: ec2, zones: [a], handler: [{cpu: 1ms}]}
+      bad: {type: ec2, zones: [b], handler: [{cpu: 1ms}, {call: db}], health_handler: []}
+      db: {type: ec2, zones: [b], handler: [{cpu: 1ms}]}
+    workloads:
+      users: {entry: lb, rate: 20/s}
+    faults:
+      - {at: 60s, terminate: db}
+    simulate: {duration: 200s, seed: 1}
+    """).run()
+    assert health(r, "bad-1", "unhealthy") == []
+    assert r.workload("users")["errors"]["unavailable"] > 500  # it keeps taking (and failing) half
+    deep = sim_of("""
+    name: deep
+    components:
+      lb: {type: alb, targets: [good, bad], health_check: {interval: 10s}}
+      good: {type: ec2, zones: [a], handler: [{cpu: 1ms}]}
+      bad: {type: ec2, zones: [b], handler: [{cpu: 1ms}, {call: db}]}
+      db: {type: ec2, zones: [b], handler: [{cpu: 1ms}]}
+    workloads:
+      users: {entry: lb, rate: 20/s}
+    faults:
+      - {at: 60s, terminate: db}
+    simulate: {duration: 200s, seed: 1}
+    """).run()
+    [t_bad] = health(deep, "bad-1", "unhealthy")
+    assert 70.0 < t_bad <= 80.0
+    assert deep.workload("users")["errors"]["unavailable"] < 250
+
+
+def test_an_nlb_tcp_check_does_not_run_the_application() -> None:
+    # NLB default protocol TCP [aws-facts §1]: the connection is accepted, so the check passes
+    spec = APP_FAILS_SPEC.replace("type: alb", "type: nlb\n    cross_zone: true")
+    r = sim_of(spec.format(fault="errors", add="", extra="", bad="")).run()
+    assert health(r, "bad-1", "unhealthy") == []
+    r = sim_of(spec.format(fault="errors", add="", extra=", protocol: http", bad="")).run()
+    [t_bad] = health(r, "bad-1", "unhealthy")
+    assert 70.0 < t_bad <= 80.0
+
+
+def test_a_tcp_health_check_on_an_alb_is_a_spec_error() -> None:
+    with pytest.raises(cloudtwin.SpecError) as info:
+        app_fails(extra=", protocol: tcp")
+    assert [i.path for i in info.value.issues] == ["components.lb.health_check.protocol"]
+
+
+# ---------------------------------------------------------------- slow start and weighted target groups
+SLOW_SPEC = """
+name: slow
+components:
+  lb: {{type: alb, targets: app, zones: [a, b], slow_start: {slow}, health_check: {{interval: 10s}}}}
+  app: {{type: ec2, zones: [a], handler: [{{cpu: 1ms}}]}}
+workloads:
+  users: {{entry: lb, rate: 200/s, arrivals: constant}}
+simulate: {{duration: 400s, seed: 1}}
+"""
+
+
+def new_target_shares(slow: str) -> tuple[float, list[float]]:
+    """A second instance registers at 50 s; (when it became healthy, its share of the requests
+    in the two halves of the 120 s after that and in the 60 s after those)."""
+    sim = sim_of(SLOW_SPEC.format(slow=slow))
+    app: Any = sim.components["app"]
+    lb: Any = sim.components["lb"]
+
+    def add(_: object) -> None:
+        inst = app.new_instance("a")
+        inst.running()
+        app.announce(inst)
+
+    sim.engine.at(50.0, add)
+    counts: list[tuple[float, int, int]] = []
+    every(sim, 1.0, lambda now: counts.append((now, *[t.served for t in lb.targets.values()], 0)[:3]))
+    r = sim.run()
+    [t_ok] = health(r, "app-2", "healthy")
+    served = {round(t): (a, b) for t, a, b in counts if isinstance(b, int)}
+
+    def share(lo: float, hi: float) -> float:
+        a0, b0 = served[math.ceil(lo)]
+        a1, b1 = served[math.ceil(hi)]
+        return (b1 - b0) / ((a1 - a0) + (b1 - b0))
+
+    return t_ok, [share(t_ok, t_ok + 60), share(t_ok + 60, t_ok + 120), share(t_ok + 120, t_ok + 180)]
+
+
+def test_slow_start_ramps_a_new_targets_share_up_linearly() -> None:
+    # slow start 120 s: the share rises linearly from 0 to the fair 1/2 [aws-facts §1 Slow start (ALB)],
+    # so the new target's mean share is 1/2 x 1/4 = 12.5 % over the first half and 1/2 x 3/4 = 37.5 %
+    # over the second; 3 sigma of a binomial over 12,000 requests is about 1 %
+    t_ok, (first, second, after) = new_target_shares("120s")
+    assert 50.0 < t_ok <= 60.0
+    n = 200 * 60
+    for got, p in ((first, 0.125), (second, 0.375), (after, 0.5)):
+        assert abs(got - p) <= 3 * math.sqrt(p * (1 - p) / n) + 0.01, (got, p)  # + the 1 s sampling
+    # off (the default): the fair share at once
+    _, shares = new_target_shares("0s")
+    assert all(s == pytest.approx(0.5, abs=0.01) for s in shares)
+
+
+def test_weighted_target_groups_split_blue_green_90_10() -> None:
+    # weights 90/10 over 10,000 requests: green's share is 10 % +- 3 sigma, sigma = sqrt(.1 x .9 / 10,000)
+    r = sim_of("""
+    name: bluegreen
+    components:
+      lb: {type: alb, targets: [blue, green], weights: {blue: 90, green: 10}}
+      blue: {type: ec2, count: 2, zones: [a, b], handler: [{cpu: 1ms}]}
+      green: {type: ec2, count: 2, zones: [a, b], handler: [{cpu: 1ms}]}
+    workloads:
+      users: {entry: lb, rate: 100/s, arrivals: constant}
+    simulate: {duration: 100s, seed: 1}
+    """).run()
+    blue, green = r.component("blue")["requests"], r.component("green")["requests"]
+    n = blue + green
+    assert n == pytest.approx(10_000, abs=2)
+    assert abs(green / n - 0.10) <= 3 * math.sqrt(0.1 * 0.9 / n)
+    assert r.workload("users")["failed"] == 0
+
+
+@pytest.mark.parametrize(("extra", "path"), [
+    ("slow_start: 10s", "components.lb.slow_start"),
+    ("slow_start: 60s, algorithm: least_outstanding_requests", "components.lb.slow_start"),
+    ("weights: {app: 1, other: 1}", "components.lb.weights"),
+    ("weights: {app: 0}", "components.lb.weights"),
+    ("weights: {app: 1}, stickiness: {type: app_cookie}", "components.lb.stickiness"),
+])
+def test_slow_start_and_weights_refuse_what_aws_refuses(extra: str, path: str) -> None:
+    with pytest.raises(cloudtwin.SpecError) as info:
+        sim_of(f"""
+        name: bad
+        components:
+          lb: {{type: alb, targets: app, zones: [a, b], {extra}}}
+          app: {{type: ec2, handler: [{{cpu: 1ms}}]}}
+        """)
+    assert path in [i.path for i in info.value.issues]

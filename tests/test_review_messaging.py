@@ -30,7 +30,7 @@ components:
       - cpu: 5ms
       - call: api-lb
     event_sources: [{queue: jobs}]
-  api-lb: {type: alb, targets: api, internet_facing: false, https: true}
+  api-lb: {type: alb, targets: api, internet_facing: false, https: true, zones: [a, b]}
   api:
     type: asg
     zones: [a]

@@ -16,7 +16,7 @@ zones: [a, b]
 components:
   cdn: {{type: cloudfront, behaviors: [{{origin: lb, cache: false}}]}}
   api: {{type: apigateway, api: http, throttle: {{rate: 500/s, burst: 100}}, integration: {{target: lb}}}}
-  lb: {{type: alb, targets: web}}
+  lb: {{type: alb, targets: web, zones: [a, b]}}
   web:
     type: asg
     instance_type: m5.large

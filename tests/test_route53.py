@@ -168,8 +168,8 @@ components:
     records:
       - {{name: app.example.com, alias: lb1, routing: failover, failover: primary, evaluate_target_health: {eth}}}
       - {{name: app.example.com, alias: lb2, routing: failover, failover: secondary}}
-  lb1: {{type: alb, targets: blue}}
-  lb2: {{type: alb, targets: green}}
+  lb1: {{type: alb, targets: blue, zones: [a, b]}}
+  lb2: {{type: alb, targets: green, zones: [a, b]}}
   blue: {{type: ec2, handler: [{{cpu: 2ms}}]}}
   green: {{type: ec2, handler: [{{cpu: 2ms}}]}}
 workloads:

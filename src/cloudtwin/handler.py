@@ -231,6 +231,14 @@ class Run:
         self.host.finish(self, err)
 
 
+class Probe(Run):
+    """A load balancer's health-check request running the target's health handler: the host
+    serves it like any request (workers, accept queue, calls) but does not count it as one of
+    its requests (:meth:`cloudtwin.services.instance.Instance.finish`)."""
+
+    __slots__ = ()
+
+
 class _Deliver:
     """A request in flight on the network, delivered after the hop latency."""
 

@@ -30,7 +30,15 @@ Routing:
   entry [aws-facts §1]); an NLB preserves the client IP [aws-facts §1].
 - LB processing time (``latency``) delays the forward by one event.
 
-Left out: listeners and rules, LCU billing, idle timeouts, slow start, the
+- Slow start (ALB, ``slow_start``): a target that becomes healthy while another
+  healthy target is not in slow start takes its round-robin turn with probability
+  (time since) / duration, so its share rises linearly; it leaves slow start if it
+  becomes unhealthy [aws-facts §1].
+- Weighted target groups (ALB, ``weights``): each target fleet is its own target
+  group; a request goes to a group drawn in proportion to its weight, then to a
+  target of that group (fail open within the group).
+
+Left out: listeners and rules, LCU billing, idle timeouts, target-group stickiness, the
 removal of a node's IP from DNS when its zone has no healthy target, and the
 hop latency between LB node and target (the ALB's inter-AZ traffic is free).
 """
@@ -106,8 +114,12 @@ class LoadBalancer(Component):
         super().__init__(name, spec, ctx)
         d = DEFAULTS[spec.type]
         hc = spec.health_check
+        proto = hc.protocol or ("tcp" if spec.type == "nlb" else "http")  # [aws-facts §1]
+        self.http = proto != "tcp"  # an HTTP(S) check runs the targets' health handler; TCP only connects
+        # an NLB's HTTP check times out after 6 s, its TCP and HTTPS checks after 10 s [aws-facts §1]
+        timeout = 6.0 if spec.type == "nlb" and proto == "http" else d.timeout
         self.interval: float = hc.interval if hc.interval is not None else d.interval
-        self.timeout: float = hc.timeout if hc.timeout is not None else d.timeout
+        self.timeout: float = hc.timeout if hc.timeout is not None else timeout
         self.healthy_threshold: int = hc.healthy_threshold or d.healthy_threshold
         self.unhealthy_threshold: int = hc.unhealthy_threshold or d.unhealthy_threshold
         self.cross_zone: bool = d.cross_zone if spec.cross_zone is None else spec.cross_zone
@@ -119,7 +131,15 @@ class LoadBalancer(Component):
         # A sticky LB reads cookies; an NLB passes the client IP through to targets.
         self.needs_client = self.sticky is not None or self.kind == "nlb"
         self.lor = spec.type != "nlb" and spec.algorithm == "least_outstanding_requests"
-        self.plain = self.sticky is None and not self.lor and spec.type != "nlb"  # plain round robin
+        self.slow_start = spec.slow_start  # [aws-facts §1 Slow start (ALB)]
+        self.slow_draw = uniform_sampler(ctx.stream(f"{name}.slow_start")) if self.slow_start else None
+        # weighted target groups: each target fleet is a group, picked in proportion to its weight
+        self.weights = [spec.weights[t] for t in spec.target_names] if spec.weights else None
+        self.group_of: dict[int, int] = {}  # id(fleet) -> its group
+        self.gpools: list[list[Target]] = []
+        self.group_draw = uniform_sampler(ctx.stream(f"{name}.weights")) if self.weights else None
+        self.plain = (self.sticky is None and not self.lor and spec.type != "nlb"  # plain round robin
+                      and not self.slow_start)
         self.flow_hash = uniform_sampler(ctx.stream(f"{name}.flow_hash")) if spec.type == "nlb" else None
         lat = spec.latency
         zero = lat.kind == "const" and lat.params[0] == 0
@@ -144,6 +164,8 @@ class LoadBalancer(Component):
         self.healthy_series: list[float] = []
         self.failed_no_target = 0
         self.past_served: dict[str, int] = {}
+        self.checks_sent = 0  # health checks (not requests: no workload, LB or fleet counts them)
+        self.checks_failed = 0
 
     # ---- wiring -----------------------------------------------------------------
     def build(self) -> None:
@@ -152,6 +174,7 @@ class LoadBalancer(Component):
         zones: list[str] = list(self.spec.zones or [])
         for tname in self.spec.target_names:
             fleet = ctx.components[tname]
+            self.group_of[id(fleet)] = len(self.fleets)
             self.fleets.append(fleet)
             if not self.spec.zones:
                 for z in getattr(fleet.spec, "zones", None) or fleet.zones() or arch_zones:
@@ -227,6 +250,13 @@ class LoadBalancer(Component):
                 self.zpool[z] = pz
                 for t in pz:
                     t.routable = True
+        elif self.weights is not None:  # fail open within each target group [aws-facts §1]
+            self.gpools = []
+            for g in range(len(self.weights)):
+                pg = [t for t in healthy if t.group == g] or [t for t in regs if t.group == g]
+                self.gpools.append(pg)
+                for t in pg:
+                    t.routable = True
         else:
             self.pool = healthy or regs  # fail open [aws-facts §1]
             for t in self.pool:
@@ -250,7 +280,10 @@ class LoadBalancer(Component):
     # ---- serving --------------------------------------------------------------------
     def serve(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
         self.requests += 1
-        pool = self._zone_pool(req) if self.zonal else (self.pool if self.nodes_up else [])
+        if self.weights is not None:
+            pool = self._group_pool() if self.nodes_up else []
+        else:
+            pool = self._zone_pool(req) if self.zonal else (self.pool if self.nodes_up else [])
         n = len(pool)
         if n == 0:
             self._fail(req, done)
@@ -287,6 +320,17 @@ class LoadBalancer(Component):
             z = up[self.zrr % len(up)]
         return self.zpool[z]
 
+    def _group_pool(self) -> list[Target]:
+        """The pool of a target group drawn in proportion to the weights."""
+        w = self.weights
+        assert w is not None and self.group_draw is not None
+        x = self.group_draw() * sum(w)
+        for g, wg in enumerate(w):
+            if x < wg:
+                return self.gpools[g]
+            x -= wg
+        return self.gpools[-1]
+
     def _fail(self, req: Request, done: Any) -> None:
         self.errors += 1
         self.failed_no_target += 1
@@ -297,6 +341,16 @@ class LoadBalancer(Component):
         if self.flow_hash is not None:
             return pool[int(self.flow_hash() * n)]
         self.rr = k = self.rr + 1
+        if self.slow_draw is not None:
+            # a target in slow start takes its turn with probability (time in slow start) / duration,
+            # so its share rises linearly [aws-facts §1 Slow start (ALB)]
+            now = self.engine.now
+            d = self.slow_start
+            for i in range(n):
+                t = pool[(k + i) % n]
+                if t.slow_until <= now or self.slow_draw() * d < d - (t.slow_until - now):
+                    return t
+            return pool[k % n]
         if not self.lor:
             return pool[k % n]
         best = pool[k % n]
@@ -352,6 +406,7 @@ class LoadBalancer(Component):
                                   "now": self.healthy_count}
         out["registered_targets"] = sum(1 for t in self.targets.values() if t.state in REGISTERED)
         out["no_target_errors"] = self.failed_no_target
+        out["health_checks"] = {"sent": self.checks_sent, "failed": self.checks_failed}
         out["cross_zone"] = self.cross_zone
         return out
 

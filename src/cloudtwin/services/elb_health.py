@@ -8,15 +8,22 @@ marked unhealthy after ``unhealthy_threshold`` consecutive failures and healthy
 again after ``healthy_threshold`` consecutive successes [aws-facts §1].
 
 Each target is checked once per interval, starting at a random phase drawn from
-its own stream so checks are not aligned. A check fails when the instance is not
-up (stopped, terminated, its AZ down) or its accept queue is full; such a check
-gets no answer, so its result is known ``timeout`` seconds after it was sent. A
-passing check answers at once. Targets registered at time 0 start healthy (the
-system was already in service before the simulated window).
+its own stream so checks are not aligned. An instance that is not up (stopped,
+terminated, its AZ down) or whose accept queue is full gives no answer, so the
+failure is known ``timeout`` seconds after the check was sent. Otherwise a TCP
+check (the NLB default) passes at once, and an HTTP(S) check (the ALB/CLB
+default) is a request through the application
+(:meth:`cloudtwin.services.instance.Instance.probe`: the fleet's injected faults,
+then its ``health_handler``, by default its handler, since the default path ``/``
+is the application [aws-facts §1]). It passes when the handler succeeds (200, the
+default matcher [aws-facts §1]) before ``timeout``, and fails when the handler
+fails (5xx) or is still running at ``timeout``. Checks are not requests: no
+workload, LB or fleet counts them; the LB counts them apart (``health_checks``).
+Targets registered at time 0 start healthy (the system was already in service
+before the simulated window).
 
 Left out: NLB's distributed, consensus-based checking (targets see more checks
-than configured), the HTTP matcher (a running instance always answers 200), and
-the load the checks put on the instance.
+than configured), and a configurable matcher (a handler succeeds or fails).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from cloudtwin.request import Request
 
 if TYPE_CHECKING:
     from cloudtwin.services.elb import LoadBalancer
@@ -56,11 +65,31 @@ DEFAULTS = {
 }
 
 
+class _Check:
+    """One HTTP health check in flight: the answer or the timeout, whichever comes first."""
+
+    __slots__ = ("t", "live")
+
+    def __init__(self, t: Target) -> None:
+        self.t = t
+        self.live = True
+
+    def reply(self, req: Request, err: str | None) -> None:
+        if self.live:
+            self.live = False
+            self.t.answered(err is None)
+
+    def expire(self, _: object = None) -> None:
+        if self.live:
+            self.live = False
+            self.t.answered(False)
+
+
 class Target:
     """One registered instance and its health-check state machine."""
 
     __slots__ = ("lb", "inst", "zone", "state", "ok", "bad", "outstanding", "then", "routable",
-                 "waiters", "served", "registered_at", "via")
+                 "waiters", "served", "registered_at", "via", "group", "slow_until")
 
     def __init__(self, lb: LoadBalancer, inst: Any, state: str) -> None:
         self.lb = lb
@@ -76,6 +105,8 @@ class Target:
         self.served = 0  # requests forwarded to this target
         self.registered_at = lb.engine.now
         self.via = lb.node_ip.get(self.zone, "")  # the LB node IP a proxied request comes from
+        self.group = lb.group_of.get(id(inst.owner), 0)  # its weighted target group
+        self.slow_until = 0.0  # in slow start until then
 
     @property
     def iid(self) -> str:
@@ -92,16 +123,32 @@ class Target:
             return  # draining and unused targets are not checked any more
         lb = self.lb
         lb.engine.after(lb.interval, self.check)
+        lb.checks_sent += 1
         inst = self.inst
-        full = inst.full()
-        if inst.up and not full:
-            self.result(True)
+        if not inst.up or inst.full():
+            lb.engine.after(lb.timeout, self.no_answer)  # no connection: nothing answers
+        elif not lb.http:
+            self.result(True)  # a TCP check passes once the connection is accepted
         else:
-            lb.engine.after(lb.timeout, self.no_answer)
+            req = Request(lb.engine.now, None, None)
+            if lb.proxy:
+                req.via = self.via  # it comes from the LB node's IP
+            c = _Check(self)
+            lb.engine.after(lb.timeout, c.expire)
+            inst.probe(req, c.reply)
 
     def no_answer(self, _: object = None) -> None:
         if self.state in REGISTERED:
+            self.lb.checks_failed += 1
             self.result(False)
+
+    def answered(self, passed: bool) -> None:
+        """An HTTP check's outcome: the handler succeeded (200, in the default matcher), or it
+        failed (a 5xx) or did not answer within the timeout."""
+        if self.state in REGISTERED:
+            if not passed:
+                self.lb.checks_failed += 1
+            self.result(passed)
 
     def result(self, passed: bool) -> None:
         lb = self.lb
@@ -120,6 +167,13 @@ class Target:
         old = self.state
         self.state = state
         lb = self.lb
+        if lb.slow_start:
+            self.slow_until = 0.0  # an unhealthy target leaves slow start [aws-facts §1]
+            now = lb.engine.now
+            # a newly healthy target ramps up, if a healthy target not in slow start exists [aws-facts §1]
+            if state == HEALTHY and any(t.state == HEALTHY and t.slow_until <= now and t is not self
+                                        and t.group == self.group for t in lb.targets.values()):
+                self.slow_until = now + lb.slow_start
         lb.ctx.event("health", f"{lb.name}: target {self.iid} {old} -> {state}", component=lb.name,
                      target=self.iid, state=state)
         lb.rebuild()

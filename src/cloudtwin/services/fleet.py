@@ -31,6 +31,8 @@ class Fleet(Component):
         self.slots: int = spec.workers or vcpus or 2
         self.steps: tuple[CStep, ...] = ()
         self.base_steps: tuple[CStep, ...] = ()
+        self.health_base: tuple[CStep, ...] = ()  # what answers an HTTP health check
+        self.probe_steps: tuple[CStep, ...] = ()  # the injected faults, then health_base
         self.fault_steps: list[CStep] = []
         self.fast: Any = None
         self.base_fast: Any = None
@@ -55,6 +57,10 @@ class Fleet(Component):
         self.base_steps = compile_steps(self.spec.handler, self.ctx, self.name)
         one = self.base_steps[0] if len(self.base_steps) == 1 else None
         self.base_fast = one.sample if one is not None and one.kind == CPU else None
+        hh = self.spec.health_handler
+        # its own random streams, so health checks leave the user requests' draws alone
+        self.health_base = compile_steps(self.spec.handler if hh is None else hh, self.ctx, self.name,
+                                         "health_handler")
         self._apply_steps()
 
     def inject(self, step: CStep) -> None:
@@ -69,6 +75,7 @@ class Fleet(Component):
 
     def _apply_steps(self) -> None:
         self.steps = tuple(self.fault_steps) + self.base_steps
+        self.probe_steps = tuple(self.fault_steps) + self.health_base
         self.fast = None if self.fault_steps else self.base_fast
         for inst in self.instances:
             inst.steps = self.steps

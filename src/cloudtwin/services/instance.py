@@ -19,7 +19,7 @@ from heapq import heappush
 from typing import Any
 
 from cloudtwin.engine.resources import Workers
-from cloudtwin.handler import CStep, Run
+from cloudtwin.handler import CStep, Probe, Run
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import SESSION_LOST, UNAVAILABLE
 
@@ -139,6 +139,17 @@ class Instance(Workers):
         self.occ -= self.engine.now
         Run(self, req, done, steps, self.engine.now).advance()
 
+    def probe(self, req: Any, done: Any) -> None:
+        """A load balancer's HTTP health check: the injected faults and the health handler run
+        here like a request (it takes a worker for its cpu steps and waits in the accept
+        queue), and ``done(req, err)`` says whether it succeeded. Not one of the fleet's requests."""
+        if not self.live:
+            done(req, UNAVAILABLE)
+            return
+        self.active += 1
+        self.occ -= self.engine.now
+        Probe(self, req, done, self.owner.probe_steps, self.engine.now).advance()
+
     def cpu(self, run: Run, seconds: float) -> None:
         if not self.start(self.cpu_done, run, seconds):
             self.finish(run, UNAVAILABLE)
@@ -176,6 +187,9 @@ class Instance(Workers):
     def finish(self, run: Run, err: str | None) -> None:
         self.active -= 1
         self.occ += self.engine.now
+        if run.__class__ is Probe:  # a health check: no request, latency or error of the fleet
+            run.done(run.req, err)
+            return
         owner = self.owner
         owner.requests += 1
         req: Any = run.req  # a Request, or a bare start time (see handle)

@@ -25,6 +25,9 @@ class Compute(ComponentSpec):
     backlog: int = Field(1024, ge=0, le=1_000_000)  # accept-queue limit (assumption)
     boot_time: Dist = Field(default_factory=lambda: _d("uniform(40s, 80s)"))  # assumption
     handler: list[Step] = Field(default_factory=list)
+    # what answers a load balancer's HTTP health check; None: the handler (the default path `/`
+    # is the application itself [aws-facts §1 ALB health-check protocol and path])
+    health_handler: list[Step] | None = None
     mounts: list[Name] = Field(default_factory=list)
 
 

@@ -93,6 +93,9 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
             for st, p in walk_steps(c.handler, (*base, "handler")):
                 if isinstance(st, CallStep):
                     _check_call(st, p, comps, out)
+            for st, p in walk_steps(getattr(c, "health_handler", None) or [], (*base, "health_handler")):
+                if isinstance(st, CallStep):
+                    _check_call(st, p, comps, out)
     for wname, w in arch.workloads.items():
         base = ("workloads", wname)
         need((*base, "entry"), w.entry, catalogue.entry_types(), "entry")
