@@ -276,3 +276,57 @@ def test_default_capacity_is_node_memory_less_reserved_over_item_size() -> None:
     arch = cloudtwin.parse_spec("name: x\ncomponents:\n  c: {type: elasticache, node_type: cache.m5.large}\n")
     cache = cloudtwin.Simulation(arch).components["c"]
     assert cache.capacity == int(6.38 * 1024**3 * 0.75 // 1024)  # 6.38 GiB, 25 % reserved, 1 KB items
+
+
+WAVES = """
+name: waves
+components:
+  app:
+    type: ec2
+    workers: 256
+    handler:
+      - call: cache.get
+        key: uniform(1, 1001)
+        on_miss:
+          - call: db.query
+          - call: cache.set
+            ttl: 2m
+  cache: {{type: elasticache, warm: {warm}}}
+  db: {{type: rds, instance_class: db.m5.xlarge, failover_time: 20s}}
+workloads:
+  users: {{entry: app, rate: 200/s}}
+faults: [{faults}]
+simulate: {{duration: 10m, seed: 5}}
+"""
+
+
+def _misses_per_minute(r: cloudtwin.Results) -> list[float]:
+    return [1.0 - h for h in r["series"]["components"]["cache"]["hit_ratio"]]
+
+
+def test_a_cold_cache_misses_in_waves_every_ttl_and_a_warm_one_does_not() -> None:
+    # 1,000 keys at 0.2 lookups/s each with a 2-minute TTL: in steady state a lookup misses with
+    # probability 1 / (1 + lambda T) = 1/25 (T held, then a mean 5 s absent)
+    cold = _misses_per_minute(_run(WAVES.format(warm="false", faults="")))
+    warm = _misses_per_minute(_run(WAVES.format(warm="true", faults="")))
+    # cold: every key is set in the first seconds, so each expires at 2, 4, 6, 8 minutes
+    waves = [cold[i] for i in (2, 4, 6, 8)]
+    between = [cold[i] for i in (1, 3, 5, 7, 9)]
+    assert min(waves) > 5 * max(between)
+    # warm: expiry times spread over the TTL, the steady miss rate from the first minute
+    assert np.mean(warm) == pytest.approx(1 / 25, rel=0.1)
+    assert np.std(warm) / np.mean(warm) < 0.1
+    assert np.std(cold[1:]) / np.mean(cold[1:]) > 0.5
+
+
+def test_a_warm_cache_makes_the_fault_timing_matter_much_less() -> None:
+    def failed(warm: str, at: str) -> int:
+        r = _run(WAVES.format(warm=warm, faults=f"{{at: {at}, db_failover: db}}"))
+        return int(r.workload("users")["failed"])
+
+    # a 20 s database failover on an expiry wave (minute 4 = 2 TTLs) or between waves (minute 5)
+    cold = (failed("false", "4m"), failed("false", "5m"))
+    warm = (failed("true", "4m"), failed("true", "5m"))
+    assert cold[0] > 5 * (cold[1] + 1)  # cold: the wave's keys all miss into the failed database
+    assert max(warm) < 1.5 * min(warm)  # warm: about the same whenever it lands
+    assert min(warm) > 0

@@ -170,6 +170,85 @@ def test_aurora_fails_over_to_a_replica_in_under_30s_and_recreates_without_one()
 def test_bad_db_specs_are_spec_errors() -> None:
     with pytest.raises(SpecError, match="components.db.instance_class: unknown DB instance class 'db.z9.huge'"):
         cloudtwin.parse_spec("name: x\ncomponents:\n  db: {type: rds, instance_class: db.z9.huge}\n")
-    arch = cloudtwin.parse_spec("name: x\nzones: [a]\ncomponents:\n  db: {type: rds, multi_az: true}\n")
-    with pytest.raises(SpecError, match="needs a second zone"):
-        cloudtwin.Simulation(arch)
+    # the zone counts are spec errors at validate time, with the key's path (and file:line)
+    with pytest.raises(SpecError, match="components.db.multi_az: a Multi-AZ standby needs a second zone"):
+        cloudtwin.parse_spec("name: x\nzones: [a]\ncomponents:\n  db: {type: rds, multi_az: true}\n")
+    with pytest.raises(SpecError, match="components.db.deployment: a Multi-AZ DB cluster needs three zones"):
+        cloudtwin.parse_spec("name: x\nzones: [a, b]\ncomponents:\n  db: {type: rds, deployment: multi_az_cluster}\n")
+    with pytest.raises(SpecError, match="contradicts"):
+        cloudtwin.parse_spec("name: x\ncomponents:\n  db: {type: rds, multi_az: true, deployment: single_az}\n")
+    with pytest.raises(SpecError, match="deployment"):
+        cloudtwin.parse_spec("name: x\ncomponents:\n  db: {type: aurora, deployment: multi_az_cluster}\n")
+
+
+CLUSTER = """
+name: cluster
+zones: [a, b, c]
+components:
+  app:
+    type: ec2
+    workers: 4096
+    handler:
+      - call: db.{op}
+  db: {{type: rds, instance_class: db.m5.xlarge, {deploy}, query: exp(5ms), write: exp(5ms)}}
+workloads:
+  users: {{entry: app, rate: {rate}/s}}
+faults: [{{at: 1m, db_failover: db}}]
+simulate: {{duration: 5m, seed: {seed}}}
+"""
+
+
+def _cluster(op: str, deploy: str, seed: int = 1, rate: int = 50) -> cloudtwin.Results:
+    spec = CLUSTER.format(op=op, deploy=deploy, seed=seed, rate=rate)
+    return cloudtwin.Simulation(cloudtwin.parse_spec(spec)).run()
+
+
+def test_multi_az_cluster_fails_over_in_under_35s_against_60_to_120s_for_an_instance() -> None:
+    rate = 50
+    for seed in (1, 2, 3):
+        cl = _cluster("write", "deployment: multi_az_cluster", seed, rate)
+        inst = _cluster("write", "multi_az: true", seed, rate)
+        down_cl, down_inst = _down_window(cl), _down_window(inst)
+        assert down_cl <= 35.0  # "typically under 35 s" [aws-facts §11 RDS Multi-AZ DB cluster]
+        assert 60.0 <= down_inst <= 120.0  # "typically 60-120 s" [aws-facts §11 RDS Multi-AZ DB instance]
+        # the writes are unavailable for the failover and no longer
+        assert cl.workload("users")["errors"]["unavailable"] == pytest.approx(rate * down_cl, rel=0.15)
+        assert inst.workload("users")["errors"]["unavailable"] == pytest.approx(rate * down_inst, rel=0.1)
+        db = cl.component("db")
+        assert db["failovers"] == 1 and db["primary_zone"] in ("b", "c") and db["instances"] == 3
+        assert inst.component("db")["instances"] == 2
+        assert any("promoting the standby" in e["detail"] for e in cl["timeline"])
+
+
+def test_multi_az_cluster_standbys_serve_reads_through_a_failover() -> None:
+    cl = _cluster("query", "deployment: multi_az_cluster", rate=200)
+    db = cl.component("db")
+    # the reader endpoint keeps answering; only the reads in flight on the promoted standby are cut
+    assert cl.workload("users")["availability"] > 0.9999
+    assert db["utilization"] < 0.01 and db["replica_utilization"] > 0.05  # reads on the standbys, not the writer
+    # a Multi-AZ instance's standby serves nothing: its reads stop with the primary
+    inst = _cluster("query", "multi_az: true", rate=200)
+    assert inst.workload("users")["availability"] < 0.9
+
+
+def test_multi_az_cluster_writes_wait_for_the_first_standby() -> None:
+    lat = {}
+    for deploy in ("deployment: single_az", "multi_az: true", "deployment: multi_az_cluster"):
+        spec = CLUSTER.format(op="write", deploy=deploy, seed=1, rate=20).replace(
+            "write: exp(5ms)", "write: 2ms").replace("faults: [{at: 1m, db_failover: db}]", "faults: []")
+        spec += "network: {cross_az: exp(1ms)}\n"
+        lat[deploy] = cloudtwin.Simulation(cloudtwin.parse_spec(spec)).run().component("db")["latency_ms"]["mean"]
+    inst = lat["multi_az: true"] - lat["deployment: single_az"]
+    cl = lat["deployment: multi_az_cluster"] - lat["deployment: single_az"]
+    assert inst == pytest.approx(1.5, rel=0.05)  # one exp(1 ms) round trip + 0.5 ms
+    assert cl == pytest.approx(1.0, rel=0.05)  # the first of two exp(1 ms) acks (mean 0.5 ms) + 0.5 ms
+
+
+def test_multi_az_cluster_bills_three_instances() -> None:
+    from cloudtwin.pricing.meters import _rds
+
+    spec = "name: x\nzones: [a, b, c]\ncomponents:\n  db: {{type: rds, instance_class: db.t3.large, {d}}}\n"
+    use = {d: _rds(cloudtwin.parse_spec(spec.format(d=d)).components["db"], None, 10.0)
+           for d in ("deployment: single_az", "multi_az: true", "deployment: multi_az_cluster")}
+    key = "InstanceUsage:db.t3.large:postgres"
+    assert [use[d][key] for d in use] == [10.0, 20.0, 30.0]

@@ -11,7 +11,7 @@ import pytest
 from cloudtwin.review import review
 from cloudtwin.review.dynamic import Measured, Scenario
 from cloudtwin.review.evidence import pct
-from cloudtwin.spec import load_spec, parse_spec_located
+from cloudtwin.spec import load_spec, parse_spec, parse_spec_located
 from test_review_rules import EXAMPLES
 
 MIN = 20
@@ -153,3 +153,26 @@ def test_multi_az_blueprint_is_proven_statically_stable() -> None:
     az = next(s for s in rep.scenarios if s["name"] == "az_outage")
     assert az["availability_during"] >= 0.99
     assert "static stability holds" in note.text
+
+
+def test_evidence_measured_on_a_cold_cache_wave_says_so() -> None:
+    from cloudtwin.review.dynamic import cache_waves
+
+    spec = """
+name: waves
+components:
+  app:
+    type: ec2
+    handler:
+      - call: cache.get
+        key: uniform(1, 101)
+        on_miss: [{call: cache.set, ttl: 5m}]
+  cache: {type: elasticache, warm: WARM}
+workloads:
+  users: {entry: app, rate: 1/s}
+"""
+    cold = parse_spec(spec.replace("WARM", "false"))
+    s = Scenario("az_outage", "zone a down", {"simulated_s": 1200.0}, (300.0, 900.0), "a")
+    assert cache_waves(cold, s) == [("cache", 300.0, [300.0, 600.0])]
+    assert cache_waves(parse_spec(spec.replace("WARM", "true")), s) == []
+    assert cache_waves(cold, Scenario("spec", "", {"simulated_s": 240.0})) == []  # no wave in 4 minutes

@@ -36,6 +36,13 @@ Rows of DESIGN.md's blueprint table not built yet (their issues are open): 6 sna
 7 Elastic Beanstalk, 15 update offloading, 17-18 Direct Connect, 23 caching layers, 24 IP
 blocking, 25 HPC, 26 EC2 high availability. Row 27 (Well-Architected) is `cloudtwin review`,
 which runs on every blueprint.
+
+Blueprints with a cache (`web-app-cache`) start it cold, as a fresh deployment does: the
+hot keys are all set in the first minutes and expire together, so the misses, and the
+database load behind them, come in waves at multiples of the TTL, and a fault's effect
+depends on where it lands on one. Set `warm: true` on the `elasticache` component to
+start it in steady state instead (docs/spec.md); `review --simulate` notes a cold cache's
+waves inside its measured windows.
 """
 
 

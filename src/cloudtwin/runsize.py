@@ -23,7 +23,7 @@ from typing import Any
 
 from cloudtwin import catalogue
 
-__all__ = ["EVENTS_PER_COMPONENT", "EVENTS_PER_STEP", "longest_hold", "work_per_request"]
+__all__ = ["EVENTS_PER_COMPONENT", "EVENTS_PER_STEP", "longest_hold", "offered_rates", "work_per_request"]
 
 EVENTS_PER_COMPONENT = 3.0  # arrival, reply, bookkeeping
 EVENTS_PER_STEP = 2.0
@@ -133,6 +133,26 @@ def work_per_request(arch: Any) -> dict[str, float]:
             total += max(work.get(t, 0.0) for t in one_of)
         work[n] = min(total, 1e300)
     return work
+
+
+def offered_rates(arch: Any) -> dict[str, float]:
+    """Requests per second each component is offered at the workloads' base rates (a session
+    workload's rate times its requests per session), carried down the same links as
+    :func:`work_per_request`: an every-request link with its multiplier (retries and ``on_miss``
+    calls counted in full, so an upper bound), a choose-one link split evenly, a cycle's back
+    link not at all. Profiles (spikes, ramps, diurnal) are left out."""
+    g = _graph(arch)
+    rate = dict.fromkeys(g, 0.0)
+    for w in arch.workloads.values():
+        if w.entry in rate:
+            rate[w.entry] += float(w.rate) * (w.sessions.requests if w.sessions is not None else 1)
+    for n in reversed(_bottom_up(g)):
+        all_of, one_of = g[n]
+        for t, k in all_of:
+            rate[t] += rate[n] * k
+        for t in one_of:
+            rate[t] += rate[n] / len(one_of)
+    return rate
 
 
 def longest_hold(arch: Any) -> dict[str, float]:

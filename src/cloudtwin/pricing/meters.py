@@ -153,7 +153,9 @@ def _rds(spec: Any, arch: Any, hours: float) -> Usage:
         _add(u, f"InstanceUsage:{spec.instance_class}:{spec.engine}", (1 + replicas) * billed)
         _add(u, "Aurora:StorageUsage", spec.storage_gb * hours / HOURS_PER_MONTH)
         return u
-    copies = (2 if spec.multi_az else 1) + spec.read_replicas
+    # Multi-AZ instance: 2 instances ("about 2x Single-AZ" [aws-facts §11 RDS billing granularity]);
+    # a Multi-AZ DB cluster: its writer and 2 standbys, billed the same way per instance (assumption)
+    copies = {"single_az": 1, "multi_az_instance": 2, "multi_az_cluster": 3}[spec.topology] + spec.read_replicas
     _add(u, f"InstanceUsage:{spec.instance_class}:{spec.engine}", copies * billed)
     _add(u, "RDS:GP3-Storage", copies * spec.storage_gb * hours / HOURS_PER_MONTH)
     return u

@@ -90,6 +90,25 @@ def load_rules() -> list[Rule]:
     return [c() for c in _rule_classes()]
 
 
+def _note_cache_waves(arch: Architecture, measured: Any, findings: list[Finding]) -> None:
+    """A finding measured in a window where a cold cache's items expire in a wave says so."""
+    from cloudtwin.review.dynamic import cache_waves
+
+    for f in findings:
+        scenarios = {str(e.data.get("scenario") or "spec") for e in f.evidence if e.kind == "dynamic"}
+        for name in sorted(scenarios):
+            s = measured.get(name)
+            if s is None:
+                continue
+            for cname, ttl, waves in cache_waves(arch, s):
+                at = ", ".join(f"{t / 60:g}" for t in waves)
+                f.evidence.append(Evidence(
+                    "dynamic", f"cache {cname!r} started cold, so its items expire in waves every TTL "
+                    f"({ttl / 60:g} min): at minute(s) {at}, inside the measured window of the {name!r} scenario; "
+                    f"the figure depends on where the window falls on a wave (`warm: true` starts the cache "
+                    f"in steady state)", {"scenario": name, "cache": cname, "ttl_s": ttl, "waves_s": waves}))
+
+
 def review(arch: Architecture, *, located: Located | None = None, simulate: bool = False,
            seed: int | None = None) -> Report:
     """Review ``arch``; with ``simulate`` run the scenarios and attach measured evidence."""
@@ -109,6 +128,8 @@ def review(arch: Architecture, *, located: Located | None = None, simulate: bool
             note = rule.clean(ctx)
             if note:
                 clean.append(Clean(rule.id, note))
+    if measured is not None:
+        _note_cache_waves(arch, measured, findings)
     order = {s: i for i, s in enumerate(reversed(SEVERITIES))}
     findings.sort(key=lambda f: (order[f.severity], f.rule_id, f.line, f.path))
     scenarios = [s.to_dict() for s in measured.scenarios.values()] if measured else []

@@ -16,6 +16,11 @@ availability and p99 inside and before that window from the per-minute series
 too large for the run-size guard, no workloads) is listed as skipped with the
 reason; rules then fall back to their static verdict.
 
+A cache that starts cold (``elasticache`` without ``warm: true``) has its hot keys
+expire together, in a wave at every multiple of the TTL; a finding whose measured
+evidence comes from a window holding such a wave gets a note saying so
+(:func:`cache_waves`), since the figure depends on where the window fell.
+
 Left out: repeated seeds and confidence intervals (one run per scenario), and
 outages of zones other than the first.
 """
@@ -175,4 +180,24 @@ def _run_all(plans: list[tuple[str, str, Architecture, float | None, tuple[float
             out.append(Scenario(name, description, skipped=str(got).splitlines()[0]))
         else:
             out.append(Scenario(name, description, got, window, zone))
+    return out
+
+
+def cache_waves(arch: Architecture, s: Scenario) -> list[tuple[str, float, list[float]]]:
+    """``(cache, ttl, wave times)`` for each cold cache whose expiry waves (multiples of a ``set``
+    TTL) fall inside the scenario's window, or its whole run when it has none."""
+    from cloudtwin.spec.elasticache import ttl_sets
+
+    if s.skipped:
+        return []
+    t0, t1 = s.window if s.window is not None else (0.0, float(s.data.get("simulated_s") or 0.0))
+    out = []
+    for name, c in arch.components.items():
+        if c.type != "elasticache" or getattr(c, "warm", False):
+            continue
+        for ttl in sorted({t for _, _, t in ttl_sets(arch, name)}):
+            ks = range(max(1, math.ceil(t0 / ttl)), math.floor(t1 / ttl) + 1)
+            waves = [k * ttl for k in ks if t0 <= k * ttl < t1]
+            if waves:
+                out.append((name, ttl, waves))
     return out

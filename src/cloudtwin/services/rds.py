@@ -24,6 +24,14 @@ What is modelled
   the new standby. Single-AZ: down for the whole zone outage (its storage
   survives, so it is back when the zone is); a fault is a reboot of
   ``failover_time``.
+* RDS Multi-AZ DB cluster (``deployment: multi_az_cluster``): a writer and two
+  readable standbys, each in its own zone. Writes run on the writer and wait for
+  the first live standby to acknowledge (semi-synchronous: one cross-AZ round
+  trip plus 0.5 ms, assumption); ``query`` / ``read`` go round robin over the
+  live standbys (the reader endpoint). On a ``db_failover`` fault or the writer's
+  zone going down, a live standby is promoted in ``failover_time`` (default
+  20-35 s, "typically under 35 s" [aws-facts §11]); the other standby serves
+  reads meanwhile, and the old writer comes back as a standby in its zone.
 * Aurora: storage spans 3 AZs [aws-facts §11], so nothing is lost. ``multi_az``
   means at least one Aurora Replica in another zone (as the console does). With a live
   replica, one is promoted in 15-30 s ("under 60 s, often under 30 s"
@@ -36,9 +44,9 @@ What is modelled
   in service when its service time ends.
 
 Left out: the data itself, storage IOPS and its latency, locks, the buffer
-cache, RDS Proxy, Multi-AZ DB clusters (failover under 35 s [aws-facts §11]),
-replica promotion tiers, cross-Region replicas, and DNS caching of the endpoint
-by clients. Billing granularity is the cost model's business.
+cache, RDS Proxy, read replicas of a Multi-AZ DB cluster, replica promotion
+tiers, cross-Region replicas, and DNS caching of the endpoint by clients.
+Billing granularity is the cost model's business.
 """
 
 from __future__ import annotations
@@ -118,16 +126,18 @@ class RDS(Component):
         zones = list(ctx.arch.zones)
         pz = spec.zone or zones[0]
         others = [z for z in zones[zones.index(pz) + 1:] + zones[:zones.index(pz)]] or [pz]
-        self.sync_standby = spec.multi_az and not self.aurora
-        if self.sync_standby and others == [pz]:
-            raise SpecError([Issue(f"components.{name}.multi_az",
-                                   "a Multi-AZ standby needs a second zone in the spec's `zones:`")])
+        # the zone counts (2 for a standby, 3 for a cluster) are checked with the spec (spec/rds.py check)
+        self.cluster = not self.aurora and spec.topology == "multi_az_cluster"
+        self.sync_standby = not self.aurora and spec.topology == "multi_az_instance"
         self.standby_zone = others[0] if self.sync_standby else ""
         self.primary = Node("primary", pz, self.vcpus, ctx.zone_up(pz))
         replicas = spec.read_replicas
         if self.aurora and spec.multi_az:
             replicas = max(replicas, 1)  # as in the console: Multi-AZ Aurora = a replica in another zone
-        self.readers = [Node("replica", others[j % len(others)], self.vcpus, ctx.zone_up(others[j % len(others)]))
+        role = "replica"
+        if self.cluster:
+            replicas, role = 2, "standby"  # two readable standbys [aws-facts §11 RDS Multi-AZ DB cluster]
+        self.readers = [Node(role, others[j % len(others)], self.vcpus, ctx.zone_up(others[j % len(others)]))
                         for j in range(replicas)]
         seed = ctx.seed
         self.query_time = make_sampler(spec.query, stream(seed, f"{name}.query"))
@@ -151,6 +161,11 @@ class RDS(Component):
         elif spec.type == "aurora":
             fast = Distribution("uniform", (15.0, 30.0), "uniform(15s, 30s)")  # "often under 30 s" [aws-facts §11]
             slow = Distribution("uniform", (300.0, 600.0), "uniform(5m, 10m)")  # "under 10 min" [aws-facts §11]
+        elif spec.topology == "multi_az_cluster":
+            # "typically under 35 s" [aws-facts §11 RDS Multi-AZ DB cluster]; the 20 s floor is an assumption.
+            # With no live standby the writer reboots in place, like an instance (60-120 s [aws-facts §11]).
+            fast = Distribution("uniform", (20.0, 35.0), "uniform(20s, 35s)")
+            slow = Distribution("uniform", (60.0, 120.0), "uniform(60s, 120s)")
         else:
             fast = slow = Distribution("uniform", (60.0, 120.0), "uniform(60s, 120s)")  # 60-120 s [aws-facts §11]
         return (make_sampler(fast, stream(seed, f"{name}.failover")),
@@ -164,7 +179,7 @@ class RDS(Component):
         if op == "write":
             node = self.primary
             service = self.write_time()
-            extra = self.commit() if self.sync_standby and self.ctx.zone_up(self.standby_zone) else 0.0
+            extra = self._commit_wait()
         else:
             node = self._reader()
             service = self.query_time()
@@ -197,6 +212,17 @@ class RDS(Component):
             self.engine.after(service, self._served, job)
         else:
             node.queue.append(job)
+
+    def _commit_wait(self) -> float:
+        """Extra commit latency of a write: the Multi-AZ instance's synchronous standby, or the first
+        of a cluster's live standbys to acknowledge (semi-synchronous; assumption: the same cross-AZ
+        round trip and log write as the instance's standby)."""
+        if self.sync_standby:
+            return self.commit() if self.ctx.zone_up(self.standby_zone) else 0.0
+        if self.cluster:
+            waits = [self.commit() for r in self.readers if r.up]
+            return min(waits) if waits else 0.0
+        return 0.0
 
     def _reader(self) -> Node:
         rs = self.readers
@@ -261,6 +287,11 @@ class RDS(Component):
         """Where the primary can come back now: (zone, promoted replica or None), or None."""
         p = self.primary
         up = self.ctx.zone_up
+        if self.cluster:
+            for r in self.readers:
+                if r.up:
+                    return r.zone, r
+            return (p.zone, None) if up(p.zone) else None
         if self.aurora:
             for r in self.readers:
                 if r.up:
@@ -284,7 +315,7 @@ class RDS(Component):
             return note
         zone, r = tgt
         if r is not None:
-            delay, how = self.fo_fast(), f"promoting the replica in {zone}"
+            delay, how = self.fo_fast(), f"promoting the {r.role} in {zone}"
         elif self.aurora:
             delay, how = self.fo_slow(), f"recreating the writer in {zone}"
         elif zone != p.zone:
@@ -366,7 +397,7 @@ class RDS(Component):
         out.update({
             "engine": spec.engine,
             "instance_class": spec.instance_class,
-            "multi_az": spec.multi_az,
+            "multi_az": spec.any_multi_az,
             "instances": 1 + len(rs) + (1 if self.sync_standby else 0),
             "max_connections": self.max_connections,
             "reads": self.reads,

@@ -29,6 +29,9 @@ class ElastiCache(ComponentSpec):
     failover_time: Dist = Field(default_factory=lambda: _d("uniform(3s, 10s)"))  # "a few seconds" [aws-facts §11]
     replica_lag: Duration = 1.0  # assumption: async replication [aws-facts §11]; newer sets die in a failover
     encrypted: bool = False  # at-rest encryption; off unless asked for (assumption: the API default)
+    # false: the run starts with an empty cache, so the hot keys are all set in the first seconds and
+    # expire together, in a wave every TTL; true: it starts in steady state (assumption, see services)
+    warm: bool = False
 
     @model_validator(mode="after")
     def _memcached(self) -> ElastiCache:
@@ -46,4 +49,30 @@ def check(arch: Any) -> list[tuple[Path, str]]:
         if c.type == "elasticache" and c.memory is None:
             known_row(out, ("components", n, "node_type"), "cache_node_types.csv", c.node_type, "node type",
                       " (or give `memory:`)")
+    return out
+
+
+def ttl_sets(arch: Any, name: str) -> list[tuple[str, Any, float]]:
+    """``(handler component, key distribution, ttl)`` of every ``set`` with a ``ttl`` to cache
+    ``name`` in the handlers; the key is the step's ``key:`` or the one its handler drew last (as
+    a cache-aside ``set`` in ``on_miss`` reuses its ``get``'s key), None when there is none."""
+    out: list[tuple[str, Any, float]] = []
+
+    def walk(owner: str, steps: list[Any], key: Any) -> Any:
+        for st in steps:
+            call = getattr(st, "call", None)
+            if not isinstance(call, str):
+                continue
+            if st.key is not None:
+                key = st.key
+            if st.target == name and st.op == "set" and st.ttl:
+                out.append((owner, key, float(st.ttl)))
+            if st.on_miss:
+                key = walk(owner, st.on_miss, key)
+        return key
+
+    for n, c in arch.components.items():
+        steps = getattr(c, "handler", None)
+        if steps:
+            walk(n, list(steps), None)
     return out

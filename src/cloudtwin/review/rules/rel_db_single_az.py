@@ -21,14 +21,15 @@ class DatabaseSingleAz(Rule):
     def check(self, ctx: Context) -> list[Finding]:
         out: list[Finding] = []
         for name, c in ctx.of_type("rds", "aurora"):
-            if c.multi_az or (c.type == "aurora" and c.read_replicas > 0):
+            if c.any_multi_az or (c.type == "aurora" and c.read_replicas > 0):
                 continue
             zone = c.zone or ctx.arch.zones[0]
             if c.type == "rds":
                 what = (f"a Single-AZ DB instance in zone {zone}: it is down for a whole outage of that zone, "
                         f"and every reboot or failure stops it")
                 fix = ("Set `multi_az: true`: a synchronous standby in another zone takes over in 60-120 s "
-                       "[aws-facts §11].")
+                       "[aws-facts §11]; or `deployment: multi_az_cluster` (three zones): two readable "
+                       "standbys, failover typically under 35 s [aws-facts §11].")
             else:
                 what = ("an Aurora cluster with no replica: after a writer failure it is recreated, typically in "
                         "under 10 minutes [aws-facts §11]")

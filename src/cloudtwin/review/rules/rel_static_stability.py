@@ -91,7 +91,7 @@ class StaticStability(Rule):
             c = ctx.comp(name)
             if c.type in ("ec2", "asg") and ctx.fleet_zones(name) == [s.zone]:
                 return True
-            if c.type == "rds" and not c.multi_az and (c.zone or ctx.arch.zones[0]) == s.zone:
+            if c.type == "rds" and not c.any_multi_az and (c.zone or ctx.arch.zones[0]) == s.zone:
                 return True
         return False
 
