@@ -199,6 +199,11 @@ from cloudtwin import cli_review  # noqa: E402  (the review command lives in its
 cli_review.register(app)
 
 
+from cloudtwin import cli_diagram  # noqa: E402  (the diagram command lives in its own module)
+
+cli_diagram.register(app)
+
+
 def main() -> None:
     """The ``cloudtwin`` command, through the process boundary (:mod:`cloudtwin.entry`)."""
     from cloudtwin.entry import main as entry_main
