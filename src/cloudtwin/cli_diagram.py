@@ -44,6 +44,7 @@ def _results(path: Path) -> dict[str, Any]:
     from cloudtwin.errors import SpecError
     from cloudtwin.fileio import read_text_bounded
 
+    data: Any = None
     try:
         data = json.loads(read_text_bounded(path, MAX_RESULTS_BYTES, "results JSON"))
     except SpecError as exc:
@@ -52,7 +53,7 @@ def _results(path: Path) -> dict[str, Any]:
         _fail(f"{path}: not a results JSON: {exc}")
     if not isinstance(data, dict) or not isinstance(data.get("components"), dict):
         _fail(f"{path}: not a results JSON of `cloudtwin run --json` (no `components`)")
-    return data
+    return dict(data)
 
 
 def diagram_command(
