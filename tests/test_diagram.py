@@ -251,3 +251,17 @@ def test_cli_svg_and_png(tmp_path: Path) -> None:
     assert "<svg" in (tmp_path / "d.svg").read_text()
     assert cli("diagram", "web-app-cache", "-o", str(tmp_path / "d.png"))[0] == 0
     assert (tmp_path / "d.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_report_embeds_the_diagram(tmp_path: Path) -> None:
+    from cloudtwin.render.diagram_html import diagram_html
+
+    frag = diagram_html(load_spec("web-app-cache"))
+    assert ("<svg" in frag) == HAS_DOT and ("<pre>flowchart LR" in frag) == (not HAS_DOT)
+    assert "<?xml" not in frag and "<!DOCTYPE" not in frag
+    assert not re.search(r"(src|href)=\"https?:", frag)  # nothing fetched
+    html = tmp_path / "r.html"
+    code, _, err = cli("run", "simple-web-app", "--duration", "1m", "-q", "--report", str(html))
+    assert code == 0, err
+    page = html.read_text()
+    assert '<section id="s0"><h2>Architecture</h2>' in page and "n_lb" in page
