@@ -228,7 +228,7 @@ def test_cli_bad_spec_points_at_file_line(tmp_path: Path) -> None:
     assert code == 2 and re.match(rf"^{re.escape(str(bad))}:3: ", err)
 
 
-def test_cli_without_dot_says_so_in_one_line(tmp_path: Path) -> None:
+def test_cli_without_dot_says_so_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "d.svg"
     env = {**os.environ, "PATH": str(tmp_path)}  # no dot there
     p = subprocess.run([sys.executable, "-m", "cloudtwin", "diagram", "simple-web-app", "-o", str(out)],
@@ -236,13 +236,9 @@ def test_cli_without_dot_says_so_in_one_line(tmp_path: Path) -> None:
     assert p.returncode == 2, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and "graphviz" in p.stderr and ".mmd" in p.stderr
     assert not out.exists()
+    monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(DotMissing):
-        old = os.environ["PATH"]
-        os.environ["PATH"] = str(tmp_path)
-        try:
-            render_with_dot("digraph {}", "svg")
-        finally:
-            os.environ["PATH"] = old
+        render_with_dot("digraph {}", "svg")
 
 
 @pytest.mark.skipif(not HAS_DOT, reason=NO_DOT)
