@@ -31,6 +31,7 @@ COMMANDS = [
     ("compare", "simple-web-app", "simple-web-app-single-az", *FAST),
     ("review", "simple-web-app"),
     ("blueprints",),
+    ("diagram", "simple-web-app"),
 ]
 
 

@@ -102,10 +102,12 @@ def run(
     if json_out is not None:
         _write(json_out, results.to_json())
     if report is not None:
+        from cloudtwin.render.diagram_html import diagram_html
         from cloudtwin.render.report import render_report
         from cloudtwin.review import review as _review
 
-        _write(report, render_report(results.data, _review(arch, located=_LOCATED.get(id(arch))).to_dict()))
+        _write(report, render_report(results.data, _review(arch, located=_LOCATED.get(id(arch))).to_dict(),
+                                     diagram_html(arch, results.data)))
     if fmt == Format.json:
         emit(results.to_json(), output)
     elif output is not None:
@@ -197,6 +199,11 @@ _register_cost(app)
 from cloudtwin import cli_review  # noqa: E402  (the review command lives in its own module)
 
 cli_review.register(app)
+
+
+from cloudtwin import cli_diagram  # noqa: E402  (the diagram command lives in its own module)
+
+cli_diagram.register(app)
 
 
 def main() -> None:

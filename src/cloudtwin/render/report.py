@@ -291,9 +291,10 @@ def _cost(results: dict[str, Any]) -> str:
     return head + cost_section(cost)
 
 
-def render_report(results: dict[str, Any], review: dict[str, Any] | None = None) -> str:
+def render_report(results: dict[str, Any], review: dict[str, Any] | None = None, diagram: str | None = None) -> str:
     """The whole HTML page for ``results`` as one string; ``review`` is a review report's
-    ``to_dict()`` (its findings are listed) or None."""
+    ``to_dict()`` (its findings are listed) or None; ``diagram`` an HTML fragment drawing the
+    architecture (:func:`cloudtwin.render.diagram_html.diagram_html`), shown first, or None."""
     spec = str(results.get("spec", "?"))
     lines = "".join(f"<p>{_e(line)}</p>" for line in info_lines(results))
     drawn = _series_data(results)
@@ -320,6 +321,8 @@ def render_report(results: dict[str, Any], review: dict[str, Any] | None = None)
         ("Review findings", _review(review)),
         ("Timeline", _timeline(results)),
     ]
+    if diagram is not None:
+        sections.insert(0, ("Architecture", diagram))
     nav = "".join(f'<a href="#s{i}">{_e(h)}</a>' for i, (h, _) in enumerate(sections))
     body = "".join(f'<section id="s{i}"><h2>{_e(h)}</h2>{content}</section>' for i, (h, content) in enumerate(sections))
     return (
@@ -332,10 +335,11 @@ def render_report(results: dict[str, Any], review: dict[str, Any] | None = None)
     )
 
 
-def write_report(results: dict[str, Any], path: str | Path, review: dict[str, Any] | None = None) -> Path:
+def write_report(results: dict[str, Any], path: str | Path, review: dict[str, Any] | None = None,
+                 diagram: str | None = None) -> Path:
     """Write :func:`render_report` to ``path`` (UTF-8) and return the path."""
     from cloudtwin.fileio import write_atomic
 
     p = Path(path)
-    write_atomic(p, render_report(results, review))
+    write_atomic(p, render_report(results, review, diagram))
     return p
