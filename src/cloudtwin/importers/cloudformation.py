@@ -330,7 +330,8 @@ class Template:
         for name, body in self.resources.items():
             cond = body.get("Condition")
             if cond is not None and cond not in conds:
-                bad(("Resources", name, "Condition"), f"condition {cond!r} is not in Conditions{hint(str(cond), conds)}")
+                bad(("Resources", name, "Condition"),
+                    f"condition {cond!r} is not in Conditions{hint(str(cond), conds)}")
             for i, dep in enumerate(self.depends_on(name)):
                 if dep not in self.resources:
                     p: Path = ("Resources", name, "DependsOn", i) if isinstance(body.get("DependsOn"), list) else \

@@ -210,6 +210,8 @@ def import_template(path: str, params: dict[str, str] | None = None, workload_fi
         for entry, why in _entries(ctx):
             name = f"{entry}-traffic"
             workloads[name] = {"entry": entry, "rate": STUB_RATE}
+            if ctx.components[entry]["type"] == "kinesis":
+                workloads[name]["retries"] = 2  # the SDK's default retries of a throttled put
             stubs.append(name)
             wl_lines.append(f"  # assumption: {why} is an entry point; {STUB_RATE} is a stub, not a measurement")
             wl_lines += _dump({name: workloads[name]}, 2).splitlines()

@@ -108,9 +108,9 @@ def asg(ctx: Ctx, g: str) -> None:
         pp = ctx.tpl.props(pol)
         if ctx.target(pp.get("AutoScalingGroupName")) != g:
             continue
-        tt = pp.get("TargetTrackingConfiguration")
-        metric = ((tt or {}).get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
-        target = ctx.num(pol, tt or {}, "TargetValue", structural=False)
+        tt = pp.get("TargetTrackingConfiguration") or {}
+        metric = (tt.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
+        target = ctx.num(pol, tt, "TargetValue", structural=False)
         if metric == "ASGAverageCPUUtilization" and target is not None:
             spec["scaling"] = {"target_cpu": target}
             if tt.get("DisableScaleIn") in (True, "true"):
@@ -144,7 +144,7 @@ def _forwards(ctx: Ctx, actions: Any) -> list[tuple[str, int | None]]:
         for tgw in ((a.get("ForwardConfig") or {}).get("TargetGroups") or []):
             if isinstance(tgw, dict) and ctx.target(tgw.get("TargetGroupArn")):
                 w = tgw.get("Weight")
-                out.append((str(ctx.target(tgw.get("TargetGroupArn"))), int(w) if str(w).isdigit() else None))
+                out.append((str(ctx.target(tgw.get("TargetGroupArn"))), int(str(w)) if str(w).isdigit() else None))
     return out
 
 
@@ -265,7 +265,8 @@ def clb(ctx: Ctx, lb: str) -> None:
 def route53(ctx: Ctx) -> None:
     """Record sets, grouped into one ``route53`` component per hosted zone (named after the
     HostedZone resource, else after the zone's first record)."""
-    sources: list[tuple[str, dict[str, Any]]] = [(rs, ctx.tpl.props(rs)) for rs in ctx.of_type("AWS::Route53::RecordSet")]
+    sources: list[tuple[str, dict[str, Any]]] = [
+        (rs, ctx.tpl.props(rs)) for rs in ctx.of_type("AWS::Route53::RecordSet")]
     for grp in ctx.of_type("AWS::Route53::RecordSetGroup"):
         gp = ctx.tpl.props(grp)
         for r in gp.get("RecordSets") or []:
@@ -276,7 +277,7 @@ def route53(ctx: Ctx) -> None:
         rec = _record(ctx, rp)
         if rec is None:
             if ctx.res_type(logical) == "AWS::Route53::RecordSet":
-                ctx.leave(logical, f"a {rp.get('Type')} record whose target is not a load balancer or instance "
+                ctx.leave(logical, f"a record of type {rp.get('Type')} whose target is not a load balancer or instance "
                           "the spec has")
             continue
         hz = rp.get("HostedZoneId") if "HostedZoneId" in rp else rp.get("HostedZoneName")
@@ -297,6 +298,15 @@ def route53(ctx: Ctx) -> None:
             ctx.leave(r, "no record the spec can express (an alias or A record to a load balancer or instance)")
 
 
+def _instance(ctx: Ctx, value: Any) -> str | None:
+    """The ``ec2`` component an A record's value names: the instance's address or its Elastic IP."""
+    t = ctx.target(value)
+    if t is not None and ctx.res_type(t) == "AWS::EC2::EIP":
+        value = ctx.tpl.props(t).get("InstanceId")
+    got = ctx.comp(value)
+    return got if got is not None and ctx.components.get(got, {}).get("type") == "ec2" else None
+
+
 def _record(ctx: Ctx, rp: dict[str, Any]) -> dict[str, Any] | None:
     name = str(rp.get("Name", "")).rstrip(".") or "app.example.com"
     rtype = str(rp.get("Type", "")).upper()
@@ -315,9 +325,8 @@ def _record(ctx: Ctx, rp: dict[str, Any]) -> dict[str, Any] | None:
             ctx.components.get(str(ctx.comp(targets[0])), {}).get("type") in lb_types:
         rec["alias"] = ctx.comp(targets[0])
         ctx.assume(f"record {name}: a CNAME to a load balancer is written as an alias record")
-    elif rtype == "A" and targets and ctx.comp(targets[0]) and \
-            ctx.components.get(str(ctx.comp(targets[0])), {}).get("type") == "ec2":
-        rec["a"] = ctx.comp(targets[0])
+    elif rtype == "A" and targets and _instance(ctx, targets[0]):
+        rec["a"] = _instance(ctx, targets[0])
         ttl = str(rp.get("TTL", ""))
         if ttl.isdigit():
             rec["ttl"] = f"{ttl}s"
