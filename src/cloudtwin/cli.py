@@ -169,6 +169,45 @@ def validate(spec: Annotated[str, typer.Argument(help="A spec file or blueprint 
     typer.echo(f"ok: {arch.name} ({len(arch.components)} components, {len(arch.workloads)} workloads)")
 
 
+@app.command("import")
+def import_(
+    template: Annotated[Path, typer.Argument(help="A CloudFormation template (YAML or JSON).")],
+    output: OutputOpt = None,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", "-p", help="A template parameter, Key=Value (repeatable); AWS::Region=... sets the Region.")] = None,
+    workload: Annotated[Path | None, typer.Option(
+        help="A YAML file of workloads (a mapping, or a `workloads:` key) instead of the stubs.")] = None,
+) -> None:
+    """Turn a CloudFormation TEMPLATE into a spec (stdout, or -o SPEC.yaml); see docs/import.md."""
+    from cloudtwin.importers.convert import import_template
+    from cloudtwin.spec import parse_spec_located
+
+    params: dict[str, str] = {}
+    for item in param or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            _fail(f"--param {item!r}: expected Key=Value")
+        params[key.strip()] = value
+    try:
+        imported = import_template(str(template), params, None if workload is None else str(workload))
+    except SpecError as exc:
+        _fail(str(exc))
+    for logical, kind, line, why in imported.unmapped:
+        typer.echo(f"{template}:{line}: not mapped: {logical} ({kind}): {why}", err=True)
+    where = str(output) if output is not None else "<imported>"
+    try:
+        parse_spec_located(imported.text, file=where, base_dir=(output.parent if output is not None else "."))
+    except SpecError as exc:
+        if output is not None:
+            emit(imported.text, output)
+        _fail(f"{exc}\nthe imported spec does not validate (please report it with the template)")
+    emit(imported.text, output)
+    if output is not None:
+        n = len(imported.ctx.components)
+        typer.echo(f"wrote {output}: {n} components, {len(imported.workloads)} workloads"
+                   f"{' (stubs)' if imported.stubs else ''}, {len(imported.unmapped)} resources not mapped", err=True)
+
+
 @app.command()
 def blueprints(
     fmt: FormatOpt = Format.text,

@@ -1,0 +1,245 @@
+"""A CloudFormation template to a cloudtwin spec: map the resources, add workload stubs at the
+entry points, and write the spec with its header of defaults, assumptions and unmapped resources.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from cloudtwin import catalogue, limits
+from cloudtwin.errors import Issue, SpecError
+from cloudtwin.importers import map_compute, map_data, map_messaging
+from cloudtwin.importers.cloudformation import Template, load_template
+from cloudtwin.importers.mapping import Ctx, Mapper, kebab, plan_names
+
+__all__ = ["Imported", "import_template", "MAPPERS"]
+
+# CloudFormation type -> its mapper, in the order they run (a function's stream consumers need
+# the stream, an SNS HTTP subscription its load balancer, a record its target)
+MAPPERS: dict[str, Mapper] = {
+    "AWS::Kinesis::Stream": map_data.kinesis,
+    "AWS::DynamoDB::Table": map_data.dynamodb,
+    "AWS::RDS::DBInstance": map_data.rds,
+    "AWS::ElastiCache::CacheCluster": map_data.cache_cluster,
+    "AWS::ElastiCache::ReplicationGroup": map_data.replication_group,
+    "AWS::EC2::Instance": map_compute.ec2,
+    "AWS::AutoScaling::AutoScalingGroup": map_compute.asg,
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": map_compute.lb_v2,
+    "AWS::ElasticLoadBalancing::LoadBalancer": map_compute.clb,
+    "AWS::SQS::Queue": map_messaging.sqs,
+    "AWS::Lambda::Function": map_messaging.lambda_,
+    "AWS::SNS::Topic": map_messaging.sns,
+    "AWS::S3::Bucket": map_data.s3,
+}
+_ROUTE53 = ("AWS::Route53::HostedZone", "AWS::Route53::RecordSet", "AWS::Route53::RecordSetGroup",
+            "AWS::Route53::HealthCheck")
+STUB_RATE = "10/s"
+
+
+@dataclass
+class Imported:
+    """What an import made: the spec's text and what the header says."""
+
+    text: str
+    ctx: Ctx
+    workloads: dict[str, Any]
+    stubs: list[str] = field(default_factory=list)  # workload names that are stubs
+
+    @property
+    def unmapped(self) -> list[tuple[str, str, int, str]]:
+        return self.ctx.unmapped
+
+
+def _catalogue_type(cfn: str) -> str | None:
+    for r in catalogue.ROWS.values():
+        if cfn in r.cfn:
+            return r.type
+    return None
+
+
+def _map(tpl: Template) -> Ctx:
+    ctx = Ctx(tpl)
+    for cfn in [*MAPPERS, *_ROUTE53]:  # every mapped type must be in the catalogue's CloudFormation column
+        assert _catalogue_type(cfn) is not None, cfn
+    plan_names(ctx, set(MAPPERS) | set(_ROUTE53))
+    for cfn, mapper in MAPPERS.items():
+        for logical in ctx.of_type(cfn):
+            if logical in ctx.names and ctx.names[logical] not in ctx.components:
+                mapper(ctx, logical)
+    map_compute.route53(ctx)
+    made = {o.logical for o in ctx.origin.values()}
+    left = {u[0] for u in ctx.unmapped}
+    for logical, body in tpl.resources.items():
+        kind = str(body["Type"])
+        if not tpl.included(logical):
+            ctx.skipped.append((logical, kind, ctx.line(logical), f"condition {body.get('Condition')} is false"))
+        elif logical not in made and logical not in ctx.folded and logical not in left:
+            ours = _catalogue_type(kind)
+            why = (f"cloudtwin has a `{ours}` component for it; the importer does not map it yet" if ours
+                   else "no cloudtwin component for this type")
+            ctx.unmapped.append((logical, kind, ctx.line(logical), why))
+    ctx.unmapped.sort(key=lambda u: u[2])
+    return ctx
+
+
+def _zones(ctx: Ctx) -> list[str]:
+    used = sorted({z for zs in ctx.zones.values() for z in zs})
+    for z in "ab":
+        if len(used) < 2 and z not in used:
+            used.append(z)
+    used = sorted(used)
+    for name, spec in ctx.components.items():
+        if spec["type"] == "alb" and "zones" not in spec:
+            targets = spec["targets"] if isinstance(spec["targets"], list) else [spec["targets"]]
+            theirs = {z for t in targets for z in ctx.zones.get(t, used if ctx.components[t]["type"] == "asg"
+                                                                 else used[:1])}
+            if len(theirs) < 2:
+                spec["zones"] = used[:2]
+                ctx.assume(f"{name}: an ALB needs two AZs and its subnets' AZs are not in the template: "
+                           f"zones {', '.join(used[:2])}")
+    return used
+
+
+def _entries(ctx: Ctx) -> list[tuple[str, str]]:
+    """(component, why) for each entry point of the architecture."""
+    comps = ctx.components
+    out: list[tuple[str, str]] = []
+    aliased = {r.get("alias") for c in comps.values() if c["type"] == "route53" for r in c["records"]}
+    fed: set[str] = set()
+    for c in comps.values():
+        fed.update(x for x in (c.get("dlq"), c.get("on_failure")) if x)
+        fed.update(s.get("target") for s in c.get("subscriptions", []))
+        fed.update(s.get("dlq") for s in c.get("subscriptions", []) if s.get("dlq"))
+        fed.update(n["target"] for n in c.get("notifications", []))
+    for name, c in comps.items():
+        kind = c["type"]
+        if kind == "route53":
+            out.append((name, f"the Route 53 record {c['records'][0]['name']}"))
+        elif kind in ("alb", "nlb", "clb") and c.get("internet_facing", True) and name not in aliased:
+            out.append((name, "an internet-facing load balancer"))
+        elif kind in ("sqs", "sns", "kinesis") and name not in fed:
+            consumed = any(name in (e.get("queue") for e in x.get("event_sources", [])) for x in comps.values())
+            if kind != "sqs" or consumed:
+                noun = {"sqs": "queue", "sns": "topic", "kinesis": "stream"}[kind]
+                out.append((name, f"the {noun} {name}, which nothing in the template sends to (its producers are "
+                                  "outside)"))
+    return out
+
+
+def _load_workloads(path: str) -> dict[str, Any]:
+    from cloudtwin.fileio import read_text_bounded
+    from cloudtwin.spec.loader import load_yaml
+
+    located = load_yaml(read_text_bounded(path, limits.MAX_SPEC_BYTES, "workload file"), path)
+    data = located.data
+    if isinstance(data, dict) and "workloads" in data:
+        data = data["workloads"]
+    if not isinstance(data, dict) or not data:
+        raise SpecError([Issue("", "a workload file holds a mapping of workloads (or a `workloads:` key with one)",
+                               path, 1)])
+    return data
+
+
+def _dump(value: Any, indent: int) -> str:
+    text = yaml.safe_dump(value, sort_keys=False, default_flow_style=False, width=110, allow_unicode=True)
+    pad = " " * indent
+    return "".join(pad + line if line.strip() else line for line in text.splitlines(True))
+
+
+def _header(ctx: Ctx, file: str, tpl: Template, stubs: bool) -> list[str]:
+    h = [f"# Imported by `cloudtwin import` from {os.path.basename(file)} (AWS CloudFormation).",
+         "# A template describes resources, not behaviour or traffic: review the handlers and workloads."]
+    declared = tpl.located.data.get("Parameters") or {}
+    if declared:
+        h.append("#")
+        h.append("# Parameters:")
+        for name in declared:
+            v = tpl.values.get(name)
+            how = "--param" if name in tpl.params else "placeholder" if name in {p[0] for p in tpl.placeholders} \
+                else "Default"
+            h.append(f"#   {name} = {v} ({how})")
+    if tpl.placeholders:
+        h.append("# Placeholders (parameters without a value that do not change the architecture):")
+        h += [f"#   {n} ({t}, line {line})" for n, t, line in tpl.placeholders]
+    if ctx.defaults:
+        h.append("#")
+        h.append("# Defaults taken (properties the template leaves out):")
+        h += [f"#   {d}" for d in ctx.defaults]
+    assumptions = ["handlers are empty (each request answers at once): the template says nothing about the code",
+                   *ctx.assumptions]
+    if stubs:
+        assumptions.append(f"workloads are stubs of {STUB_RATE} at each entry point (see below); "
+                           "pass --workload FILE for real traffic")
+    h.append("#")
+    h.append("# Assumptions:")
+    h += [f"#   - {a}" for a in assumptions]
+    h.append("#")
+    if ctx.unmapped:
+        h.append(f"# Not mapped ({len(ctx.unmapped)} resources, not simulated):")
+        width = max(len(u[0]) for u in ctx.unmapped)
+        twidth = max(len(u[1]) for u in ctx.unmapped)
+        h += [f"#   {n:<{width}}  {t:<{twidth}}  line {line}: {why}" for n, t, line, why in ctx.unmapped]
+    else:
+        h.append("# Not mapped: none")
+    if ctx.skipped:
+        h.append("# Left out by Conditions:")
+        h += [f"#   {n}  {t}  line {line}: {why}" for n, t, line, why in ctx.skipped]
+    return h
+
+
+def import_template(path: str, params: dict[str, str] | None = None, workload_file: str | None = None) -> Imported:
+    """Import the template at ``path``. :class:`SpecError` (file:line) for a bad template."""
+    located = load_template(path)
+    stem = kebab(os.path.splitext(os.path.basename(path))[0]) or "imported"
+    tpl = Template(located, dict(params or {}), stack_name=stem)
+    ctx = _map(tpl)
+    if not ctx.components:
+        raise SpecError([Issue("Resources", "no resource of the template maps to a cloudtwin component "
+                               f"({len(ctx.unmapped)} not mapped)", path, tpl.line(("Resources",)))])
+    zones = _zones(ctx)
+    stubs: list[str] = []
+    if workload_file is not None:
+        workloads = _load_workloads(workload_file)
+        wl_lines = _dump({"workloads": workloads}, 0).splitlines()
+    else:
+        workloads, wl_lines = {}, ["workloads:"]
+        for entry, why in _entries(ctx):
+            name = f"{entry}-traffic"
+            workloads[name] = {"entry": entry, "rate": STUB_RATE}
+            if ctx.components[entry]["type"] == "kinesis":
+                workloads[name]["retries"] = 2  # the SDK's default retries of a throttled put
+            stubs.append(name)
+            wl_lines.append(f"  # assumption: {why} is an entry point; {STUB_RATE} is a stub, not a measurement")
+            wl_lines += _dump({name: workloads[name]}, 2).splitlines()
+        if not workloads:
+            wl_lines = ["# assumption: no entry point found (an internet-facing load balancer, a Route 53 record, a "
+                        "queue, topic or stream fed from outside); add workloads", "workloads: {}"]
+    lines = _header(ctx, path, tpl, bool(stubs))
+    lines.append(f"name: {stem}")
+    desc = tpl.located.data.get("Description")
+    if isinstance(desc, str) and desc.strip():
+        lines += _dump({"description": " ".join(desc.split())}, 0).splitlines()
+    lines.append(f"region: {tpl.region}")
+    lines.append(f"zones: [{', '.join(zones)}]")
+    lines.append("")
+    lines.append("components:")
+    by_comp: dict[str, list[str]] = {}
+    for logical, comp in ctx.folded.items():
+        by_comp.setdefault(comp, []).append(f"{logical} ({ctx.res_type(logical)}, line {ctx.line(logical)})")
+    for name, spec in sorted(ctx.components.items(), key=lambda kv: ctx.origin[kv[0]].line):
+        o = ctx.origin[name]
+        lines.append(f"  # {o.logical}: {o.type}, line {o.line}")
+        if by_comp.get(name):
+            lines.append(f"  #   with {', '.join(by_comp[name])}")
+        lines += _dump({name: spec}, 2).splitlines()
+    lines.append("")
+    lines += wl_lines
+    lines.append("")
+    lines.append("simulate:")
+    lines.append("  duration: 10m  # assumption: a short first run")
+    lines.append("  seed: 1")
+    return Imported("\n".join(lines) + "\n", ctx, workloads, stubs)
