@@ -48,6 +48,12 @@ def readme_spec() -> str:
 @pytest.fixture
 def follow_along(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "my-app.yaml").write_text(readme_spec(), encoding="utf-8")
+    # the tour's CloudFormation template: one of the import tests' classic templates
+    (tmp_path / "stack.yaml").write_text((ROOT / "tests" / "data" / "cfn" / "three-tier.yaml").read_text("utf-8"),
+                                         encoding="utf-8")
+    # a results JSON for the examples that read one (made by `cloudtwin run ... --json out.json`)
+    (tmp_path / "out.json").write_text((ROOT / "tests" / "golden" / "simple-web-app.json").read_text("utf-8"),
+                                       encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
