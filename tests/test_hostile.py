@@ -431,3 +431,21 @@ def test_docs_list_every_limit_with_its_value() -> None:
         v = getattr(limits, n)
         shown = f"{v:,}" if isinstance(v, int) else re.sub(r"e\+0*", "e", f"{v:g}")
         assert rows[n].strip() == shown, n
+
+
+def test_a_schedule_rate_past_float_range_is_a_spec_error(tmp_path: Path) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\ncomponents:\n  b: {type: eventbridge, rules: [{name: r, schedule: \"rate(" + "9" * 400
+                 + " minutes)\", targets: [{target: q}]}]}\n  q: {type: sqs}\n", encoding="utf-8")
+    refused("validate", str(f), needle="s.yaml:3: components.b.rules[0].schedule")
+
+
+def test_a_closed_standard_output_is_a_clear_error() -> None:
+    p = subprocess.run(f"{sys.executable} -m cloudtwin blueprints >&-", shell=True, capture_output=True, text=True,
+                       timeout=BUDGET_S)
+    assert p.returncode == 2 and "standard output is closed" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_usage_error_is_one_line() -> None:
+    p = cli("run", "--bogus")
+    assert p.returncode == 2 and p.stderr.strip().count("\n") == 0 and "No such option: --bogus" in p.stderr

@@ -19,6 +19,8 @@ can swallow it. This module imports nothing heavy before the handler is set.
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import signal
 import sys
@@ -80,6 +82,32 @@ def _internal(exc: BaseException, debug: bool) -> NoReturn:
                          "(rerun with --debug to print it; please report it)")
 
 
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when the process was started without one: a write fails as on a closed file."""
+
+    def write(self, s: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
+
+
+def _plain_usage_errors() -> None:
+    """A usage error (an unknown option, a missing argument) as one plain line on stderr instead
+    of the CLI framework's boxed panel; the exit code stays 2."""
+    try:
+        from typer import rich_utils
+    except ImportError:  # pragma: no cover - typer without rich prints plain errors already
+        return
+
+    def one_line(e: Any) -> None:
+        ctx = getattr(e, "ctx", None)
+        cmd = ctx.command_path if ctx is not None else "cloudtwin"
+        sys.stderr.write(f"{cmd}: {e.format_message()} (see '{cmd} --help')\n")
+
+    rich_utils.rich_format_error = one_line  # type: ignore[assignment]
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the command line ``argv`` (default: the process's) and exit with its code."""
     signal.signal(signal.SIGINT, _on_signal)
@@ -91,9 +119,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
         from cloudtwin.errors import CloudtwinError
     except Interrupted:
         _exit(EXIT_INTERRUPTED, "interrupted")
+    if sys.stdout is None:  # started with standard output closed (>&-): writing to it is an error
+        sys.stdout = _ClosedOutput()
     try:
         from cloudtwin.cli import app
 
+        _plain_usage_errors()
         app(args=args, prog_name="cloudtwin")  # standalone: exits with the command's code
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_BAD_INPUT)

@@ -38,6 +38,7 @@ _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("minutes", 0, 59, {}), ("hours", 0, 23, {}), ("day-of-month", 1, 31, {}), ("month", 1, 12, _MONTHS),
     ("day-of-week", 1, 7, _DAYS), ("year", 1970, 2199, {}))
 FORMS = "rate(5 minutes), rate(1 hour) or cron(0/15 * * * ? *)"
+MAX_PERIOD = 1e9  # seconds: a bound on the input (the longest run is far shorter)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ def _rate(text: str, n: int, unit: str) -> Schedule:
     want = base if n == 1 else base + "s"
     if unit != want:
         raise ValueError(f"schedule {text!r}: write rate({n} {want}) (singular for 1, plural otherwise)")
+    if n > MAX_PERIOD / _UNITS[base]:  # a number past float range, or a period no run could reach
+        raise ValueError(f"schedule {text[:40]!r}...: the period is above {MAX_PERIOD:.0e} s (about 31 years)")
     return Schedule(text=text.strip(), period=n * _UNITS[base])
 
 
