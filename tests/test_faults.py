@@ -31,3 +31,21 @@ def test_errors_and_latency_on_a_fleet_apply_through_a_load_balancer_or_directly
     assert s["p99_ms"][6] > 200 > s["p99_ms"][5]  # 200 ms injected during minute 6 only
     assert s["p99_ms"][7] < 100
     assert r.component("web")["errors"] == r.workload("u")["failed"]
+
+
+def test_overlapping_outages_of_one_zone_end_when_the_last_one_ends() -> None:
+    """Zone a is out from 1 to 3 min and from 2 to 5 min: it comes back once, at 5 min, not at
+    3 min while the second outage still holds it."""
+    res = cloudtwin.Simulation(cloudtwin.parse_spec("""
+name: z
+components:
+  web: {type: ec2, count: 2, zones: [a, b], handler: [{cpu: 1ms}]}
+workloads:
+  u: {entry: web, rate: 5/s}
+faults:
+  - {at: 1m, az_outage: a, duration: 2m}
+  - {at: 2m, az_outage: a, duration: 3m}
+simulate: {duration: 6m}
+""")).run()
+    back = [e["t"] for e in res["timeline"] if e["kind"] == "recovery"]
+    assert back == [300.0]

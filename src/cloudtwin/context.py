@@ -78,7 +78,7 @@ class Context:
     """The narrow interface between one run and its components."""
 
     __slots__ = ("engine", "seed", "arch", "components", "workloads", "account", "addresses", "network",
-                 "timeline", "zone_state")
+                 "timeline", "zone_state", "zone_outages")
 
     def __init__(self, arch: Architecture, seed: int, engine: Engine) -> None:
         from cloudtwin.network import Network
@@ -92,6 +92,7 @@ class Context:
         self.addresses = Addresses()
         self.timeline: list[dict[str, Any]] = []
         self.zone_state = dict.fromkeys(arch.zones, True)
+        self.zone_outages: dict[str, int] = {}  # outages in progress per zone (they may overlap)
         self.network: Network = Network(self)
 
     def stream(self, name: str) -> np.random.Generator:

@@ -43,7 +43,10 @@ def _fire(sim: Simulation, f: Fault, i: int) -> None:
     act = f.action
     notes: list[str] = []
     if act == "az_outage":
-        sim.set_zone(f.target, up=False)
+        n = sim.zone_outages.get(f.target, 0)
+        sim.zone_outages[f.target] = n + 1  # overlapping outages of one zone: it is back when the last ends
+        if n == 0:
+            sim.set_zone(f.target, up=False)
         sim.engine.after(f.duration or 0.0, lambda _: _zone_back(sim, f.target))
     else:
         comp = sim.components[f.target]
@@ -62,8 +65,10 @@ def _fire(sim: Simulation, f: Fault, i: int) -> None:
 
 
 def _zone_back(sim: Simulation, zone: str) -> None:
-    sim.set_zone(zone, up=True)
-    sim.event("recovery", f"zone {zone} back")
+    sim.zone_outages[zone] -= 1
+    if sim.zone_outages[zone] == 0:
+        sim.set_zone(zone, up=True)
+        sim.event("recovery", f"zone {zone} back")
 
 
 def _inject(sim: Simulation, comp: Component, f: Fault, i: int) -> None:

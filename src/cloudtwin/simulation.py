@@ -79,6 +79,11 @@ class Simulation:
     def zone_up(self, zone: str) -> bool:
         return self.ctx.zone_up(zone)
 
+    @property
+    def zone_outages(self) -> dict[str, int]:
+        """Zone outages in progress, by zone (faults on one zone may overlap)."""
+        return self.ctx.zone_outages
+
     def set_zone(self, zone: str, *, up: bool) -> None:
         self.ctx.zone_state[zone] = up
         for c in self.components.values():
