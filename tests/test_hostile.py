@@ -449,3 +449,14 @@ def test_a_closed_standard_output_is_a_clear_error() -> None:
 def test_a_usage_error_is_one_line() -> None:
     p = cli("run", "--bogus")
     assert p.returncode == 2 and p.stderr.strip().count("\n") == 0 and "No such option: --bogus" in p.stderr
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('{"formatVersion":"v1.0","offerCode":"AmazonEC2","products": {"a": {"attributes": 5}}, "terms": {"OnDemand": '
+     '{"a": 7}}}', "no on-demand USD prices"),
+    ('{"formatVersion":"v1.0","offerCode":"AmazonEC2","products":' + "[" * 5000 + "]" * 5000 + "}",
+     "nested too deeply"),
+])
+def test_a_malformed_price_list_offer_file_is_bad_input(text: str, needle: str, tmp_path: Path) -> None:
+    f = write(tmp_path / "offer.json", text)
+    refused("cost", "simple-web-app", "--prices", str(f), needle=needle)

@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.fileio import open_bounded, read_text_bounded
@@ -133,26 +134,34 @@ def _float(text: str) -> float:
         return math.inf
 
 
+def _dict(v: Any) -> dict[Any, Any]:
+    """``v`` if it is a mapping, else an empty one: a malformed offer file's odd value is skipped."""
+    return v if isinstance(v, dict) else {}
+
+
 def _read_json(path: str | Path) -> Iterator[tuple[float, Price]]:
     shown = str(path)[:300]
     try:
         doc = json.loads(read_text_bounded(path, MAX_OFFER_JSON_BYTES, "price list file"))
     except json.JSONDecodeError as exc:
         raise SpecError([Issue("", f"not JSON: {exc.msg}", shown, exc.lineno)]) from None
+    except RecursionError:
+        raise SpecError([Issue("", "not an AWS Price List offer file: JSON nested too deeply", shown, 0)]) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("products"), dict):
         raise SpecError([Issue("", "not an AWS Price List JSON offer file (no products)", shown, 0)])
     source = f"AWS Price List {doc.get('offerCode', '?')} version {doc.get('version', '?')}"
     date = str(doc.get("publicationDate", ""))[:10]
     service = str(doc.get("offerCode", "")).removeprefix("Amazon").removeprefix("AWS").lower()
-    terms = (doc.get("terms") or {}).get("OnDemand") or {}
+    terms = _dict(_dict(doc.get("terms")).get("OnDemand"))
     for sku, product in doc["products"].items():
-        attrs = {k: str(v) for k, v in (product.get("attributes") or {}).items()} if isinstance(product, dict) else {}
+        attrs = {str(k): str(v) for k, v in _dict(_dict(product).get("attributes")).items()}
         region, usage = attrs.get("regionCode", ""), attrs.get("usagetype", "")
         if not region or not usage or not _keep(attrs):
             continue
-        for term in (terms.get(sku) or {}).values():
-            for dim in (term.get("priceDimensions") or {}).values():
-                usd = (dim.get("pricePerUnit") or {}).get("USD")
+        for term in _dict(terms.get(sku)).values():
+            for dim in _dict(_dict(term).get("priceDimensions")).values():
+                dim = _dict(dim)
+                usd = _dict(dim.get("pricePerUnit")).get("USD")
                 if usd is None:
                     continue
                 yield _float(str(dim.get("beginRange", "0"))), _price(f"{shown}: {sku}", region, service, usage,
