@@ -91,13 +91,13 @@ class Target:
         if self.state not in REGISTERED:
             return  # draining and unused targets are not checked any more
         lb = self.lb
-        lb.engine.after(lb.interval, self.check)
+        lb.engine.timer(lb.interval).start(self.check)
         inst = self.inst
         full = inst.full()
         if inst.up and not full:
             self.result(True)
         else:
-            lb.engine.after(lb.timeout, self.no_answer)
+            lb.engine.timer(lb.timeout).start(self.no_answer)
 
     def no_answer(self, _: object = None) -> None:
         if self.state in REGISTERED:
