@@ -26,7 +26,7 @@ def _play(use_timers: bool, roots: list[Any], children: list[list[Any]], cancels
     """Run one program; with ``use_timers`` False every timer is a plain ``after``."""
     eng = Engine()
     seen: list[tuple[float, int]] = []
-    handles: dict[int, list[Any]] = {}
+    handles: dict[int, tuple[Timer, int]] = {}
     dead: set[int] = set()
     ids = iter(range(10**6))
 
@@ -38,7 +38,8 @@ def _play(use_timers: bool, roots: list[Any], children: list[list[Any]], cancels
         elif kind == "after":
             eng.after(plain, fire, n)
         elif use_timers:
-            handles[n] = eng.timer(DELAYS[di]).start(fire, n)
+            tm = eng.timer(DELAYS[di])
+            handles[n] = (tm, tm.start(fire, n))
         else:
             eng.after(DELAYS[di], fire, n)
 
@@ -52,7 +53,8 @@ def _play(use_timers: bool, roots: list[Any], children: list[list[Any]], cancels
             if k > n and k not in dead and n % 3 == 0:
                 dead.add(k)
                 if k in handles:
-                    Timer.cancel(handles[k])
+                    tm, h = handles[k]
+                    tm.cancel(h)
                 break
 
     for node in roots:
@@ -96,16 +98,20 @@ def test_one_timer_per_delay_and_its_head_alone_on_the_heap() -> None:
     assert eng.events == 2000 and eng.pending == 0 and t.waiting == 0
 
 
-def test_a_cancelled_timer_releases_its_callback_and_is_not_called() -> None:
+def test_a_cancelled_timer_is_not_called_and_a_late_cancel_does_nothing() -> None:
     eng = Engine()
     seen: list[int] = []
     t = eng.timer(1.0)
     h = t.start(seen.append, 1)
     t.start(seen.append, 2)
-    Timer.cancel(h)
-    assert h == [None, None]
+    t.cancel(h)
     eng.run()
     assert seen == [2] and eng.events == 2  # the cancelled slot still counts, as after() would
+    t.cancel(h)  # long gone
+    assert not t._dead
+    t.start(seen.append, 3)
+    eng.run()
+    assert seen == [2, 3]
 
 
 def test_a_negative_delay_is_refused() -> None:
