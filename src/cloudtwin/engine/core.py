@@ -9,7 +9,8 @@ and calls ``fn(arg)``.
 Stopping is done by raising :class:`StopSimulation` from a callback (for
 example the sentinel scheduled at the end of the simulated window), so the loop
 itself checks nothing per event. Cancelling a scheduled callback is left to the
-caller (a callback checks whether it is still wanted); the heap never searches.
+caller (a callback checks whether it is still wanted); the heap never searches
+(:meth:`Timer.cancel` skips the callback, but its slot still fires, and counts, as an event).
 
 Timers (:meth:`Engine.timer`): callbacks scheduled after one constant delay (timeouts,
 check intervals) wait in one FIFO per delay, only its head on the heap. Their times
