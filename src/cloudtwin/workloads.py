@@ -222,7 +222,7 @@ class WorkloadRun:
         if self.auth_u is not None and client is not None:
             req.user = self._identity(client.uid)
         if self.spec.timeout is not None:
-            self.engine.after(self.spec.timeout, self._expire, req)
+            self.engine.timer(self.spec.timeout).start(self._expire, req)
         self.entry.handle(req, self.op, self.complete, self.arg)
 
     def _identity(self, uid: int) -> tuple[int, int]:

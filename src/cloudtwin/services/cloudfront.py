@@ -110,7 +110,7 @@ class _Fetch:
         self.live = True
         eng = self.cf.engine
         self.t_attempt = eng.now
-        eng.after(self.cf.spec.response_timeout, self.expire, self.attempt)
+        eng.timer(self.cf.spec.response_timeout).start(self.expire, self.attempt)
         self.prev = req.via
         req.via = f"{ORIGIN_FACING}-{self.edge}"
         b.origin.handle(req, b.op, self.reply, self.key if b.keyed else None)

@@ -77,7 +77,7 @@ class _SignUp:
         self.attempt += 1
         n = self.attempt
         pool = self.pool
-        pool.engine.after(TRIGGER_TIMEOUT, self.expire, n)
+        pool.engine.timer(TRIGGER_TIMEOUT).start(self.expire, n)
         call = Request(pool.engine.now, None, None)
         call.user = (self.uid, self.uid)
         pool.trigger.handle(call, "", lambda _r, err: self.reply(n, err))

@@ -122,11 +122,11 @@ class Target:
         if self.state not in REGISTERED:
             return  # draining and unused targets are not checked any more
         lb = self.lb
-        lb.engine.after(lb.interval, self.check)
+        lb.engine.timer(lb.interval).start(self.check)
         lb.checks_sent += 1
         inst = self.inst
         if not inst.up or inst.full():
-            lb.engine.after(lb.timeout, self.no_answer)  # no connection: nothing answers
+            lb.engine.timer(lb.timeout).start(self.no_answer)  # no connection: nothing answers
         elif not lb.http:
             self.result(True)  # a TCP check passes once the connection is accepted
         else:
@@ -134,7 +134,7 @@ class Target:
             if lb.proxy:
                 req.via = self.via  # it comes from the LB node's IP
             c = _Check(self)
-            lb.engine.after(lb.timeout, c.expire)
+            lb.engine.timer(lb.timeout).start(c.expire)
             inst.probe(req, c.reply)
 
     def no_answer(self, _: object = None) -> None:

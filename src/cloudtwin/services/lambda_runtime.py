@@ -84,8 +84,8 @@ class Invocation:
         now = fn.engine.now
         self.t_exec = now
         self.deadline = now + fn.timeout
-        if fn.needs_timer:
-            fn.engine.at(self.deadline, self.expire)
+        if fn.needs_timer:  # at(self.deadline): the same now + timeout, through the timeout's FIFO
+            fn.engine.timer(fn.timeout).start(self.expire)
         self.next()
 
     def next(self) -> None:

@@ -159,7 +159,7 @@ class _Delivery:
                 topic.delivered(self)
         else:
             att = _HttpTry(self, self.attempts)
-            topic.engine.after(topic.http_timeout, att.expire)
+            topic.engine.timer(topic.http_timeout).start(att.expire)
             sub.target.handle(Request(topic.engine.now, None, None), "", att.reply, None)
 
     def failed(self, err: str) -> None:
