@@ -179,3 +179,19 @@ def test_workers_conserve_jobs_and_busy_time(slots: int, backlog: int, jobs: lis
     assert len(served) + refused == len(jobs)
     assert peak <= slots
     assert w.busy_seconds() == pytest.approx(sum(served))
+
+
+@given(st.floats(0.1, 1000.0), st.floats(0.0, 5.0), st.lists(st.floats(0.0, 100.0), max_size=30))
+def test_ready_at_is_the_first_time_a_take_succeeds(rate: float, tolerance: float, times: list[float]) -> None:
+    """ready_at(now) is when try_take first succeeds: not before (it fails just before), and at it."""
+    b = RateLimiter(rate, tolerance)
+    now = 0.0
+    for t in sorted(times):
+        now = t
+        b.try_take(now)
+    r = b.ready_at(now)
+    assert r >= now
+    if r > now + 1e-9:
+        probe = RateLimiter(rate, tolerance, b.tat)
+        assert not probe.try_take(r - 1e-6 * max(1.0, r))
+    assert RateLimiter(rate, tolerance, b.tat).try_take(r)

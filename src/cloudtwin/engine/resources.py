@@ -98,6 +98,11 @@ class RateLimiter:
         start = tat - self.tolerance
         return start if start > now else now
 
+    def ready_at(self, now: float) -> float:
+        """The earliest time, from ``now`` on, at which a take would succeed."""
+        t = self.tat - self.tolerance
+        return t if t > now else now
+
     def level(self, now: float) -> float:
         """Tokens that a :meth:`try_take` could take now, one at a time (0 when empty)."""
         ahead = self.tat - now

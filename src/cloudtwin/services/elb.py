@@ -38,7 +38,10 @@ Routing:
   group; a request goes to a group drawn in proportion to its weight, then to a
   target of that group (fail open within the group).
 
-Left out: listeners and rules, LCU billing, idle timeouts, target-group stickiness, the
+Billing: LB-hours and public IPv4 addresses (:mod:`cloudtwin.pricing.meters`) and LCUs
+from the processed traffic (:mod:`cloudtwin.pricing.lcu`).
+
+Left out: listeners and rules, idle timeouts, target-group stickiness, the
 removal of a node's IP from DNS when its zone has no healthy target, and the
 hop latency between LB node and target (the ALB's inter-AZ traffic is free).
 """

@@ -87,7 +87,7 @@ class SourceReader:
         eng = src.engine
         now = eng.now
         sh = self.shard
-        ready = max(now, sh.read_calls.tat, sh.read_bytes.tat)
+        ready = max(sh.read_calls.ready_at(now), sh.read_bytes.ready_at(now))
         if ready > now + 1e-12:
             src.read_waits += 1
             eng.at(ready, self.read)

@@ -229,7 +229,8 @@ class ShardReader:
         m = self.m
         now = m.engine.now
         sh = self.shard
-        ready = max(now, self.efo_bytes.tat) if m.efo else max(now, sh.read_calls.tat, sh.read_bytes.tat)
+        ready = (self.efo_bytes.ready_at(now) if m.efo
+                 else max(sh.read_calls.ready_at(now), sh.read_bytes.ready_at(now)))
         if ready > now + 1e-12:
             m.read_waits += 1
             m.engine.at(ready, self.read)
