@@ -30,6 +30,7 @@ busy time integrated exactly.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
@@ -101,7 +102,11 @@ class RateLimiter:
     def ready_at(self, now: float) -> float:
         """The earliest time, from ``now`` on, at which a take would succeed."""
         t = self.tat - self.tolerance
-        return t if t > now else now
+        if t <= now:
+            return now
+        while self.tat - t > self.tolerance:  # the subtraction rounded down: the next float up
+            t = math.nextafter(t, math.inf)
+        return t
 
     def level(self, now: float) -> float:
         """Tokens that a :meth:`try_take` could take now, one at a time (0 when empty)."""
