@@ -44,6 +44,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/messaging.py
 	$(BIN)/python benchmarks/pipeline.py --scale 4
+	$(BIN)/python benchmarks/blueprints.py --min-ratio 0.15
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests benchmarks
