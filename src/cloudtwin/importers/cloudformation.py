@@ -30,7 +30,7 @@ import yaml
 
 from cloudtwin import limits
 from cloudtwin.errors import Issue, SpecError
-from cloudtwin.spec.loader import _LOADER, Located, _Converter, _TooBig, format_path, one_line
+from cloudtwin.spec.loader import Located, _Converter, format_path, load_yaml
 
 __all__ = ["NO_VALUE", "ResRef", "Template", "Unknown", "load_template", "parse_template"]
 
@@ -113,32 +113,9 @@ class _CfnConverter(_Converter):
 
 def parse_template(text: str, file: str = "<template>") -> Located:
     """Parse a template's text (YAML or JSON). :class:`SpecError` with file:line on any problem."""
-    if len(text) > limits.MAX_SPEC_BYTES:
-        raise SpecError([Issue("", f"the template is {len(text):,} characters; the limit is "
-                               f"{limits.MAX_SPEC_BYTES:,}", file, 1)])
     if text.lstrip().startswith("{"):
         text = text.replace("\t", " ")  # JSON: tabs only between tokens, which YAML's flow style wants as spaces
-    try:
-        node = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        what = " ".join(x for x in (exc.context, exc.problem) if x) or str(exc)
-        raise SpecError([Issue("", f"invalid YAML or JSON: {one_line(what)}", file,
-                               mark.line + 1 if mark else 1)]) from None
-    except yaml.YAMLError as exc:
-        raise SpecError([Issue("", f"invalid YAML or JSON: {one_line(str(exc))}", file, 1)]) from None
-    except RecursionError:
-        raise SpecError([Issue("", "the template nests deeper than the parser can follow", file, 1)]) from None
-    if node is None:
-        raise SpecError([Issue("", "the template is empty", file, 1)])
-    conv = _CfnConverter(file)
-    try:
-        data = conv.convert(node, ())
-    except _TooBig as exc:
-        raise SpecError([exc.issue]) from None
-    if conv.issues:
-        raise SpecError(conv.issues)
-    return Located(data, conv.lines, file)
+    return load_yaml(text, file, converter=_CfnConverter, what="template", syntax="YAML or JSON")
 
 
 def load_template(path: str) -> Located:

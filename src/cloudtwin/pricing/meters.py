@@ -97,20 +97,10 @@ def _compute(spec: Any, arch: Any, hours: float) -> Usage:
 
 
 def lb_zones(spec: Any, arch: Any) -> list[str]:
-    """The zones a load balancer has nodes in (its own, else its targets')."""
-    if spec.zones:
-        return sorted(set(spec.zones))
-    zones: set[str] = set()
-    for t in spec.target_names:
-        target = arch.components.get(t)
-        tz = getattr(target, "zones", None)
-        if tz:
-            zones.update(tz)
-        elif getattr(target, "type", "") == "ec2":
-            zones.add(arch.zones[0])
-        else:
-            zones.update(arch.zones)
-    return sorted(zones)
+    """The zones a load balancer has nodes in (its own, else its targets'), as the spec checks them."""
+    from cloudtwin.spec.elb import lb_zones as zones_of
+
+    return zones_of(arch, spec)
 
 
 def lb_hours(spec: Any, zones: list[str], hours: float) -> Usage:

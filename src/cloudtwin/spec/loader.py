@@ -165,30 +165,33 @@ class _Converter:
         return out
 
 
-def load_yaml(text: str, file: str = "<spec>") -> Located:
-    """Parse ``text`` safely. Raises :class:`SpecError` with file:line on any YAML problem."""
+def load_yaml(text: str, file: str = "<spec>", *, converter: type[_Converter] | None = None, what: str = "spec",
+              syntax: str = "YAML") -> Located:
+    """Parse ``text`` safely. Raises :class:`SpecError` with file:line on any YAML problem.
+    ``converter`` (a :class:`_Converter` subclass, e.g. the CloudFormation importer's, which reads
+    its short-form tags) turns the nodes into data; ``what`` and ``syntax`` word the errors."""
     if len(text) > MAX_SPEC_BYTES:
-        raise SpecError([Issue("", f"the spec is {len(text):,} characters; the limit is "
+        raise SpecError([Issue("", f"the {what} is {len(text):,} characters; the limit is "
                                f"{MAX_SPEC_BYTES:,}", file, 1)])
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        what = " ".join(x for x in (exc.context, exc.problem) if x) or str(exc)
-        raise SpecError([Issue("", f"invalid YAML: {one_line(what)}", file, line)]) from None
+        msg = " ".join(x for x in (exc.context, exc.problem) if x) or str(exc)
+        raise SpecError([Issue("", f"invalid {syntax}: {one_line(msg)}", file, line)]) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, max(exc.position, 0)) + 1
-        raise SpecError([Issue("", f"invalid YAML: character {exc.character!r} is not allowed in a YAML "
+        raise SpecError([Issue("", f"invalid {syntax}: character {exc.character!r} is not allowed in a YAML "
                                "file (is this a binary file?)", file, line)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Issue("", f"invalid YAML: {one_line(str(exc))}", file, 1)]) from None
+        raise SpecError([Issue("", f"invalid {syntax}: {one_line(str(exc))}", file, 1)]) from None
     except RecursionError:
-        raise SpecError([Issue("", f"the spec nests deeper than the YAML parser can follow "
-                               f"(the limit for a spec is {MAX_DEPTH} levels)", file, 1)]) from None
+        raise SpecError([Issue("", f"the {what} nests deeper than the YAML parser can follow "
+                               f"(the limit for a {what} is {MAX_DEPTH} levels)", file, 1)]) from None
     if node is None:
-        raise SpecError([Issue("", "the spec is empty", file, 1)])
-    conv = _Converter(file)
+        raise SpecError([Issue("", f"the {what} is empty", file, 1)])
+    conv = (converter or _Converter)(file)
     try:
         data = conv.convert(node, ())
     except _TooBig as exc:
