@@ -1,14 +1,6 @@
-"""CloudFormation templates: safe loading with line numbers, Parameters, Conditions, Mappings and
-the intrinsic functions that decide an architecture's structure.
-
-Loading: the YAML (or JSON: a JSON document is YAML once its tabs are spaces, and JSON has no raw
-tabs inside strings) is composed with PyYAML's safe loader and converted by the spec loader's
-converter (:mod:`cloudtwin.spec.loader`: duplicate keys, merge keys, alias bombs and object tags
-refused, every path's line kept). The short-form tags ``!Ref``, ``!GetAtt``, ``!Sub`` ... become
-the long forms ``{"Ref": ...}``, ``{"Fn::GetAtt": [...]}``: plain data, nothing is constructed or
-run. cfn-lint's decoder (``cfnlint.decode``) does the same, but importing it loads all of cfn-lint
-(its rules and schemas, over a second), it accepts merge keys and bounds no alias expansion; this
-loader reuses the hardened one the specs already go through.
+"""CloudFormation templates: Parameters, Conditions, Mappings and the intrinsic functions that
+decide an architecture's structure. Loading (safe, with line numbers, short-form tags as plain
+data) is :mod:`cloudtwin.importers.cfn_yaml`.
 
 Evaluation (:class:`Template`): a Ref to a parameter gives its value (``--param``, else its
 Default, else a :class:`Unknown` placeholder), a Ref or GetAtt to a resource gives a
@@ -22,26 +14,18 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from cloudtwin import limits
 from cloudtwin.errors import Issue, SpecError
-from cloudtwin.spec.loader import Located, _Converter, format_path, load_yaml
+from cloudtwin.importers.cfn_refs import SUB_VAR, intrinsic, scan_refs
+from cloudtwin.importers.cfn_yaml import load_template, parse_template
+from cloudtwin.spec.loader import Located, format_path
 
 __all__ = ["NO_VALUE", "ResRef", "Template", "Unknown", "load_template", "parse_template"]
 
 Path = tuple[str | int, ...]
 
-# the short-form tags and the long form each stands for
-_SHORT = {"Ref": "Ref", "Condition": "Condition"} | {
-    f: f"Fn::{f}" for f in ("Base64", "Cidr", "FindInMap", "GetAtt", "GetAZs", "ImportValue", "Join", "Select",
-                            "Split", "Sub", "Transform", "If", "Equals", "Not", "And", "Or", "Length",
-                            "ToJsonString")}
-_T = "tag:yaml.org,2002:"
 PSEUDO = ("AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition", "AWS::Region",
           "AWS::StackId", "AWS::StackName", "AWS::URLSuffix")
 AZ_LETTERS = "abc"  # what Fn::GetAZs gives: the Region's first three AZs (an assumption; us-east-1 has six)
@@ -76,107 +60,6 @@ class Unknown:
 
     def __str__(self) -> str:
         return f"<{self.what}>"
-
-
-# ---------------------------------------------------------------- loading
-
-
-class _CfnConverter(_Converter):
-    """The spec loader's converter, with CloudFormation's short-form tags turned into long forms."""
-
-    def convert(self, node: yaml.Node, path: Path, depth: int = 0) -> Any:
-        tag = node.tag or ""
-        if not tag.startswith("!"):
-            return super().convert(node, path, depth)
-        line = node.start_mark.line + 1
-        self.lines.setdefault(path, line)
-        short = tag[1:]
-        if short not in _SHORT:
-            self.add(path, line, f"unknown tag {tag}; CloudFormation's short forms are "
-                     f"{', '.join('!' + s for s in _SHORT)}")
-            return None
-        key = _SHORT[short]
-        inner_path = (*path, key)
-        if isinstance(node, yaml.ScalarNode):
-            self.lines.setdefault(inner_path, line)
-            value: Any = str(node.value)
-            if short == "GetAtt":
-                value = value.split(".", 1)
-            return {key: value}
-        plain: yaml.Node
-        if isinstance(node, yaml.SequenceNode):
-            plain = yaml.SequenceNode(f"{_T}seq", node.value, node.start_mark, node.end_mark)
-        else:
-            plain = yaml.MappingNode(f"{_T}map", node.value, node.start_mark, node.end_mark)
-        return {key: self.convert(plain, inner_path, depth + 1)}
-
-
-def parse_template(text: str, file: str = "<template>") -> Located:
-    """Parse a template's text (YAML or JSON). :class:`SpecError` with file:line on any problem."""
-    if text.lstrip().startswith("{"):
-        text = text.replace("\t", " ")  # JSON: tabs only between tokens, which YAML's flow style wants as spaces
-    return load_yaml(text, file, converter=_CfnConverter, what="template", syntax="YAML or JSON")
-
-
-def load_template(path: str) -> Located:
-    """Read and parse the template file ``path`` (a regular file of at most 1 MiB)."""
-    from cloudtwin.fileio import read_text_bounded
-
-    return parse_template(read_text_bounded(path, limits.MAX_SPEC_BYTES, "template"), path)
-
-
-# ---------------------------------------------------------------- references
-
-_SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
-
-
-def _intrinsic(value: Any) -> tuple[str, Any] | None:
-    if isinstance(value, dict) and len(value) == 1:
-        (k, v), = value.items()
-        if k in ("Ref", "Condition") or k.startswith("Fn::"):
-            return k, v
-    return None
-
-
-def scan_refs(value: Any, path: Path) -> Iterator[tuple[str, str, Path]]:
-    """Every name the raw value refers to: ``(kind, name, path)`` with kind ``Ref``, ``GetAtt``,
-    ``Sub`` or ``Condition`` (the last inside conditions only)."""
-    fn = _intrinsic(value)
-    if fn is not None:
-        k, v = fn
-        p = (*path, k)
-        if k == "Ref" and isinstance(v, str):
-            yield "Ref", v, p
-            return
-        if k == "Fn::GetAtt":
-            if isinstance(v, str):
-                v = v.split(".", 1)
-            if isinstance(v, list) and v and isinstance(v[0], str):
-                yield "GetAtt", v[0], p
-                yield from scan_refs(v[1:], p)
-                return
-        if k == "Fn::Sub":
-            text, local = (v, {}) if isinstance(v, str) else (v[0], v[1]) if (
-                isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], dict)) else (
-                None, {})
-            if text is not None:
-                for m in _SUB_VAR.finditer(text):
-                    name = m.group(1).strip().split(".", 1)[0]
-                    if name not in local:
-                        yield "Sub", name, p
-                yield from scan_refs(local, (*p, 1))
-                return
-        if k == "Condition" and isinstance(v, str):
-            yield "Condition", v, p
-            return
-        yield from scan_refs(v, p)
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from scan_refs(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from scan_refs(v, (*path, i))
 
 
 def _norm(x: Any) -> str:
@@ -366,7 +249,7 @@ class Template:
         return value
 
     def _cond(self, value: Any, path: Path, name: str) -> bool:
-        fn = _intrinsic(value)
+        fn = intrinsic(value)
         if fn is None:
             if isinstance(value, bool):
                 return value
@@ -380,7 +263,7 @@ class Template:
         if k == "Fn::Equals":
             if not isinstance(v, list) or len(v) != 2:
                 raise self.error(p, "Fn::Equals takes a list of two values")
-            a, b = (self.need(self.eval(x, (*p, i)), (*p, i), f"Condition {name}") for i, x in enumerate(v))
+            a, b = (self.need(self.resolve(x, (*p, i)), (*p, i), f"Condition {name}") for i, x in enumerate(v))
             return _norm(a) == _norm(b)
         if k in ("Fn::Not", "Fn::And", "Fn::Or"):
             if not isinstance(v, list) or not v:
@@ -410,19 +293,19 @@ class Template:
         """The evaluated Properties of resource ``name``."""
         if name not in self._props:
             raw = self.resources[name].get("Properties") or {}
-            got = self.eval(raw, ("Resources", name, "Properties"))
+            got = self.resolve(raw, ("Resources", name, "Properties"))
             self._props[name] = got if isinstance(got, dict) else {}
         return self._props[name]
 
-    def eval(self, value: Any, path: Path) -> Any:
-        fn = _intrinsic(value)
+    def resolve(self, value: Any, path: Path) -> Any:
+        fn = intrinsic(value)
         if fn is not None:
             return self._fn(fn[0], fn[1], (*path, fn[0]))
         if isinstance(value, dict):
-            out = {k: self.eval(v, (*path, k)) for k, v in value.items()}
+            out = {k: self.resolve(v, (*path, k)) for k, v in value.items()}
             return {k: v for k, v in out.items() if v is not NO_VALUE}
         if isinstance(value, list):
-            items = [self.eval(v, (*path, i)) for i, v in enumerate(value)]
+            items = [self.resolve(v, (*path, i)) for i, v in enumerate(value)]
             return [v for v in items if v is not NO_VALUE]
         return value
 
@@ -446,13 +329,13 @@ class Template:
             parts = v.split(".", 1) if isinstance(v, str) else v
             if not isinstance(parts, list) or len(parts) != 2:
                 raise self.error(p, "Fn::GetAtt takes [resource, attribute]")
-            attr = self.eval(parts[1], (*p, 1))
+            attr = self.resolve(parts[1], (*p, 1))
             return ResRef(str(parts[0]), str(attr))
         if k == "Fn::If":
             if not isinstance(v, list) or len(v) != 3:
                 raise self.error(p, "Fn::If takes [condition, value if true, value if false]")
             branch = 1 if self.condition(str(v[0]), (*p, 0)) else 2
-            return self.eval(v[branch], (*p, branch))
+            return self.resolve(v[branch], (*p, branch))
         if k in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"):
             return self._cond({k: v}, p[:-1], "a condition function")
         if k == "Fn::Sub":
@@ -460,7 +343,7 @@ class Template:
         if k == "Fn::Join":
             if not isinstance(v, list) or len(v) != 2:
                 raise self.error(p, "Fn::Join takes [delimiter, list]")
-            items = self.eval(v[1], (*p, 1))
+            items = self.resolve(v[1], (*p, 1))
             if isinstance(items, Unknown):
                 return items
             if not isinstance(items, list):
@@ -471,8 +354,8 @@ class Template:
         if k == "Fn::Select":
             if not isinstance(v, list) or len(v) != 2:
                 raise self.error(p, "Fn::Select takes [index, list]")
-            idx = self.need(self.eval(v[0], (*p, 0)), (*p, 0), "Fn::Select's index")
-            items = self.eval(v[1], (*p, 1))
+            idx = self.need(self.resolve(v[0], (*p, 0)), (*p, 0), "Fn::Select's index")
+            items = self.resolve(v[1], (*p, 1))
             if isinstance(items, Unknown):
                 return items
             try:
@@ -482,41 +365,41 @@ class Template:
         if k == "Fn::Split":
             if not isinstance(v, list) or len(v) != 2:
                 raise self.error(p, "Fn::Split takes [delimiter, string]")
-            text = self.eval(v[1], (*p, 1))
+            text = self.resolve(v[1], (*p, 1))
             return text.split(str(v[0])) if isinstance(text, str) else Unknown(f"Fn::Split of {text}")
         if k == "Fn::FindInMap":
             if not isinstance(v, list) or len(v) not in (3, 4):
                 raise self.error(p, "Fn::FindInMap takes [map, top-level key, second-level key]")
-            keys = [self.eval(x, (*p, i)) for i, x in enumerate(v[:3])]
+            keys = [self.resolve(x, (*p, i)) for i, x in enumerate(v[:3])]
             unknown = next((x for x in keys if isinstance(x, Unknown)), None)
             if unknown is not None:
                 return Unknown(f"Fn::FindInMap {'/'.join(map(str, keys))}", unknown.param)
             m, a, b = (_norm(x) for x in keys)
             maps = self.located.data.get("Mappings") or {}
             try:
-                return self.eval(maps[m][a][b], ("Mappings", m, a, b))
+                return self.resolve(maps[m][a][b], ("Mappings", m, a, b))
             except (KeyError, TypeError):
                 if len(v) == 4 and isinstance(v[3], dict) and "DefaultValue" in v[3]:
-                    return self.eval(v[3]["DefaultValue"], (*p, 3, "DefaultValue"))
+                    return self.resolve(v[3]["DefaultValue"], (*p, 3, "DefaultValue"))
                 raise self.error(p, f"Fn::FindInMap: Mappings has no {m}/{a}/{b}") from None
         if k == "Fn::GetAZs":
             return [f"{self.region}{z}" for z in AZ_LETTERS]
         if k == "Fn::Base64":
-            return self.eval(v, p)
+            return self.resolve(v, p)
         if k == "Fn::Length":
-            items = self.eval(v, p)
+            items = self.resolve(v, p)
             return len(items) if isinstance(items, list) else Unknown("Fn::Length")
         if k == "Fn::ToJsonString":
-            return json.dumps(self.eval(v, p), default=str)
+            return json.dumps(self.resolve(v, p), default=str)
         if k == "Fn::ImportValue":
-            return Unknown(f"ImportValue {self.eval(v, p)}")
+            return Unknown(f"ImportValue {self.resolve(v, p)}")
         return Unknown(k)  # Fn::Cidr, Fn::Transform, ...: nothing the architecture needs
 
     def _sub(self, v: Any, p: Path) -> Any:
         if isinstance(v, str):
             text, local = v, {}
         elif isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], dict):
-            text, local = v[0], self.eval(v[1], (*p, 1))
+            text, local = v[0], self.resolve(v[1], (*p, 1))
         else:
             raise self.error(p, "Fn::Sub takes a string or [string, variables]")
         unknown: list[Unknown] = []
@@ -533,5 +416,5 @@ class Template:
                 unknown.append(got)
             return _norm(got)
 
-        out = _SUB_VAR.sub(one, text).replace("${!", "${")
+        out = SUB_VAR.sub(one, text).replace("${!", "${")
         return Unknown(out, unknown[0].param) if unknown else out

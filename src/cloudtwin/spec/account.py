@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from cloudtwin.spec.apigateway import ACCOUNT_BURST, ACCOUNT_RATE, Throttle
+from cloudtwin.spec.apigateway import ACCOUNT_BURST, ACCOUNT_RATE, Throttle, above_default
 from cloudtwin.spec.base import Model, Rate
 from cloudtwin.spec.loader import Path
 
@@ -71,11 +71,9 @@ def warnings(arch: Any) -> list[tuple[Path, str]]:
     if a.lambda_concurrency > LAMBDA_CONCURRENCY:
         out.append(((*base, "lambda_concurrency"), f"Lambda concurrency {a.lambda_concurrency} is above the "
                     f"default {LAMBDA_CONCURRENCY} [aws-facts §5]: it assumes AWS raised the quota on request"))
-    th = a.apigateway_throttle
-    if th.rate > ACCOUNT_RATE or th.burst > ACCOUNT_BURST:
-        out.append(((*base, "apigateway_throttle"), f"account throttle {th.rate:g}/s burst {th.burst} is above the "
-                    f"default {ACCOUNT_RATE:g}/s burst {ACCOUNT_BURST} [aws-facts §10]: it assumes AWS raised "
-                    "the limit on request"))
+    raised = above_default(a.apigateway_throttle)
+    if raised:
+        out.append(((*base, "apigateway_throttle"), raised))
     if a.kinesis_shards is not None and a.kinesis_shards > kinesis_default(arch.region):
         out.append(((*base, "kinesis_shards"), f"shard quota {a.kinesis_shards} is above the default "
                     f"{kinesis_default(arch.region)} in {arch.region} [aws-facts §9]: it assumes AWS raised it"))

@@ -141,11 +141,18 @@ def warnings(arch: Any) -> list[tuple[Path, str]]:
                 out.append((("components", n, key), f"throttle {th.rate:g}/s burst {th.burst} is above the account "
                             f"throttle {acct.rate:g}/s burst {acct.burst} [aws-facts §10]: AWS raises the account "
                             "limit on request; until then the account bucket caps this API"))
-        if c.account_throttle is not None and (acct.rate > ACCOUNT_RATE or acct.burst > ACCOUNT_BURST):
-            out.append((("components", n, "account_throttle"), f"account throttle {acct.rate:g}/s burst {acct.burst} "
-                        f"is above the default {ACCOUNT_RATE:g}/s burst {ACCOUNT_BURST} [aws-facts §10]: it assumes "
-                        "AWS raised the limit on request"))
+        raised = above_default(acct) if c.account_throttle is not None else None
+        if raised:
+            out.append((("components", n, "account_throttle"), raised))
     return out
+
+
+def above_default(th: Throttle) -> str | None:
+    """The warning for an account throttle above AWS's default, or None."""
+    if th.rate > ACCOUNT_RATE or th.burst > ACCOUNT_BURST:
+        return (f"account throttle {th.rate:g}/s burst {th.burst} is above the default {ACCOUNT_RATE:g}/s burst "
+                f"{ACCOUNT_BURST} [aws-facts §10]: it assumes AWS raised the limit on request")
+    return None
 
 
 def check(arch: Any) -> list[tuple[Path, str]]:
