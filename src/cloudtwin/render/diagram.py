@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloudtwin import catalogue
-from cloudtwin.review.context import REFERS, Context
+from cloudtwin.review.context import Context
+from cloudtwin.spec.links import ASYNC_OPS, component_links
 from cloudtwin.spec.schema import Architecture
 
 __all__ = ["ASYNC_OPS", "Diagram", "Edge", "Group", "Node", "build"]
 
-ASYNC_OPS = ("invoke_async", "run_task")  # calls that hand work over and do not wait for it
 GLOBAL = ("route53", "cloudfront")  # drawn in AWS Cloud, outside the Region
 IN_VPC = ("alb", "nlb", "clb", "ecs", "efs")  # in the VPC, spanning its zones
 ZONAL = ("ec2", "asg", "rds", "aurora", "elasticache", "dax", "ebs")  # one node per zone
@@ -297,58 +297,8 @@ def _links(arch: Architecture, ctx: Context, link: Any) -> None:
         op = call.op or ""
         label = f"{op} (on miss)" if call.on_miss else op
         link(call.caller, call.target, label, op not in ASYNC_OPS, "call")
-    for n, c in comps.items():
-        t = c.type
-        if t in catalogue.family("load_balancer"):
-            for target in c.target_names:
-                link(n, target, "", True, "target")
-        elif t == "route53":
-            for r in c.records:
-                link(n, r.alias or r.a, f"{r.name} ({'alias' if r.alias else 'A'})", True, "alias")
-        elif t == "cloudfront":
-            for b in c.behaviors:
-                link(n, b.origin, b.path, True, "origin")
-        elif t == "apigateway":
-            link(n, c.integration.target, c.integration.op, c.integration.op not in ASYNC_OPS, "integration")
-        elif t == "sns":
-            for s in c.subscriptions:
-                link(n, s.target, s.protocol or "", False, "subscription")
-                link(n, s.dlq, "dlq", False, "dlq")
-        elif t == "sqs":
-            link(n, c.dlq, "dlq", False, "dlq")
-        elif t == "eventbridge":
-            for r in c.rules:
-                for rt in r.targets:
-                    link(n, rt.target, r.name, False, "event")
-                    link(n, rt.dlq, "dlq", False, "dlq")
-        elif t == "lambda":
-            for es in c.event_sources:
-                link(es.queue, n, "event source", False, "event_source")
-            link(n, c.dlq, "dlq", False, "dlq")
-            link(n, c.on_failure, "on failure", False, "dlq")
-        elif t == "ecs" and c.consumes is not None:
-            link(c.consumes.queue, n, "poll", False, "event_source")
-        elif t in ("kinesis", "dynamodb"):
-            consumers = c.consumers if t == "kinesis" else (c.stream.consumers if c.stream else [])
-            for s in consumers:
-                link(n, s.function, "stream", False, "stream")
-                link(n, s.on_failure, "on failure", False, "dlq")
-        elif t == "s3":
-            link(n, c.events, "events", False, "event")
-            for nt in c.notifications:
-                link(n, nt.target, "notification", False, "notification")
-        elif t == "firehose":
-            link(c.source, n, "source", False, "stream")
-            link(n, c.s3, "deliver", False, "delivery")
-            link(n, c.redshift, "COPY", False, "delivery")
-            link(n, c.transform.function if c.transform else None, "transform", True, "call")
-        elif t == "cloudtrail":
-            link(n, c.bus, "events", False, "event")
-        if t in REFERS:  # a DAX cluster's table, an Athena workgroup's bucket...
-            link(n, getattr(c, REFERS[t]), REFERS[t].replace("_", " "), True, "reference")
-        if t in catalogue.family("compute"):
-            for m in c.mounts:
-                link(n, m, "mount", True, "mount")
+    for ln in component_links(arch):
+        link(ln.src, ln.dst, ln.label, ln.sync, ln.kind)
 
 
 def _figures(nodes: dict[str, Node], results: dict[str, Any]) -> None:

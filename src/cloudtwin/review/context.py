@@ -29,11 +29,10 @@ from cloudtwin.sizes import instance_vcpus
 from cloudtwin.spec.asg import ASG
 from cloudtwin.spec.ec2 import EC2
 from cloudtwin.spec.elb import LoadBalancer
-from cloudtwin.spec.lambda_ import Lambda
+from cloudtwin.spec.links import component_links
 from cloudtwin.spec.loader import Located, Path, format_path
 from cloudtwin.spec.route53 import Route53
 from cloudtwin.spec.schema import Architecture
-from cloudtwin.spec.sns import SNS
 from cloudtwin.spec.steps import CallStep, CpuStep, Step
 
 if TYPE_CHECKING:
@@ -44,9 +43,6 @@ HANDLERS = (*COMPUTE, "lambda")  # components whose `handler` steps may call oth
 LBS = catalogue.family("load_balancer")
 DATABASES = catalogue.family("database")
 READ_OPS = ("query", "read")
-# the key naming the one component these types read from or invoke
-REFERS = {"dax": "table", "athena": "bucket", "redshift": "load_bucket", "quicksight": "source",
-          "cognito": "post_confirmation"}
 
 
 @dataclass(frozen=True)
@@ -129,28 +125,13 @@ class Context:
 
     @cached_property
     def edges(self) -> dict[str, set[str]]:
-        """Who sends requests (or messages) to whom: DNS records, load balancer targets, handler calls,
-        a queue to the functions that consume it, a topic to its subscribers."""
+        """Who sends requests (or messages) to whom: every link the components declare
+        (:mod:`cloudtwin.spec.links`) and every handler call."""
         out: dict[str, set[str]] = {n: set() for n in self.arch.components}
-        for n, c in self.arch.components.items():
-            if isinstance(c, Route53):
-                for r in c.records:
-                    out[n].add(r.alias or r.a or "")
-            elif isinstance(c, LoadBalancer):
-                out[n].update(c.target_names)
-            elif isinstance(c, Lambda):
-                for es in c.event_sources:
-                    out.setdefault(es.queue, set()).add(n)
-            elif isinstance(c, SNS):
-                out[n].update(s.target or "" for s in c.subscriptions)
-            out[n].update(x for x in _links(c) if x)
-            source = getattr(c, "source", None) if c.type == "firehose" else None
-            if source:
-                out.setdefault(source, set()).add(n)  # a Kinesis source feeds its delivery stream
+        for ln in component_links(self.arch):
+            out.setdefault(ln.src, set()).add(ln.dst)
         for call in self.calls:
             out[call.caller].add(call.target)
-        for targets in out.values():
-            targets.discard("")
         return out
 
     def senders(self, name: str) -> list[str]:
@@ -291,25 +272,6 @@ class Context:
             waits = sum(st.backoff * 2 ** k for k in range(1, st.retries + 1))
             total += st.timeout * tries + waits
         return total
-
-
-def _links(c: Any) -> list[str | None]:
-    """Where an API, distribution, stream, bucket, pool or analytics component sends requests, records or data."""
-    t = c.type
-    consumers = list(c.consumers) if t == "kinesis" else list(c.stream.consumers) if t == "dynamodb" and c.stream \
-        else []
-    links: list[str | None] = [x for s in consumers for x in (s.function, s.on_failure)]
-    if t == "apigateway":
-        links.append(c.integration.target)
-    elif t == "cloudfront":
-        links.extend(b.origin for b in c.behaviors)
-    elif t == "s3":
-        links.extend([c.events, *(nt.target for nt in c.notifications)])
-    elif t == "firehose":
-        links.extend([c.s3, c.redshift, c.transform.function if c.transform else None])
-    elif t in REFERS:
-        links.append(getattr(c, REFERS[t]))
-    return links
 
 
 def _walk(caller: str, steps: list[Step], path: Path, on_miss: bool, depth: int) -> Iterator[Call]:
