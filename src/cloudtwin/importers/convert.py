@@ -12,7 +12,7 @@ import yaml
 
 from cloudtwin import catalogue, limits
 from cloudtwin.errors import Issue, SpecError
-from cloudtwin.importers import map_compute, map_data, map_messaging
+from cloudtwin.importers import map_api, map_compute, map_data, map_messaging, sam
 from cloudtwin.importers.cloudformation import Template, load_template
 from cloudtwin.importers.mapping import Ctx, Mapper, kebab, plan_names
 
@@ -34,6 +34,8 @@ MAPPERS: dict[str, Mapper] = {
     "AWS::Lambda::Function": map_messaging.lambda_,
     "AWS::SNS::Topic": map_messaging.sns,
     "AWS::S3::Bucket": map_data.s3,
+    "AWS::ApiGateway::RestApi": map_api.api,  # after the functions and load balancers it integrates with
+    "AWS::ApiGatewayV2::Api": map_api.api,
 }
 _ROUTE53 = ("AWS::Route53::HostedZone", "AWS::Route53::RecordSet", "AWS::Route53::RecordSetGroup",
             "AWS::Route53::HealthCheck")
@@ -119,6 +121,8 @@ def _entries(ctx: Ctx) -> list[tuple[str, str]]:
         kind = c["type"]
         if kind == "route53":
             out.append((name, f"the Route 53 record {c['records'][0]['name']}"))
+        elif kind == "apigateway" and name not in aliased:
+            out.append((name, f"the API {name}"))
         elif kind in ("alb", "nlb", "clb") and c.get("internet_facing", True) and name not in aliased:
             out.append((name, "an internet-facing load balancer"))
         elif kind in ("sqs", "sns", "kinesis") and name not in fed:
@@ -150,8 +154,8 @@ def _dump(value: Any, indent: int) -> str:
     return "".join(pad + line if line.strip() else line for line in text.splitlines(True))
 
 
-def _header(ctx: Ctx, file: str, tpl: Template, stubs: bool) -> list[str]:
-    h = [f"# Imported by `cloudtwin import` from {os.path.basename(file)} (AWS CloudFormation).",
+def _header(ctx: Ctx, file: str, tpl: Template, stubs: bool, kind: str) -> list[str]:
+    h = [f"# Imported by `cloudtwin import` from {os.path.basename(file)} ({kind}).",
          "# A template describes resources, not behaviour or traffic: review the handlers and workloads."]
     declared = tpl.located.data.get("Parameters") or {}
     if declared:
@@ -194,6 +198,10 @@ def _header(ctx: Ctx, file: str, tpl: Template, stubs: bool) -> list[str]:
 def import_template(path: str, params: dict[str, str] | None = None, workload_file: str | None = None) -> Imported:
     """Import the template at ``path``. :class:`SpecError` (file:line) for a bad template."""
     located = load_template(path)
+    kind = "AWS CloudFormation"
+    if sam.is_sam(located):
+        located = sam.expand(located, dict(params or {}), (params or {}).get("AWS::Region", "us-east-1"))
+        kind = "AWS SAM, expanded to CloudFormation by aws-sam-translator; lines are the SAM resources'"
     stem = kebab(os.path.splitext(os.path.basename(path))[0]) or "imported"
     tpl = Template(located, dict(params or {}), stack_name=stem)
     ctx = _map(tpl)
@@ -218,7 +226,7 @@ def import_template(path: str, params: dict[str, str] | None = None, workload_fi
         if not workloads:
             wl_lines = ["# assumption: no entry point found (an internet-facing load balancer, a Route 53 record, a "
                         "queue, topic or stream fed from outside); add workloads", "workloads: {}"]
-    lines = _header(ctx, path, tpl, bool(stubs))
+    lines = _header(ctx, path, tpl, bool(stubs), kind)
     lines.append(f"name: {stem}")
     desc = tpl.located.data.get("Description")
     if isinstance(desc, str) and desc.strip():
