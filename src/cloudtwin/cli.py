@@ -250,6 +250,11 @@ from cloudtwin import cli_sweep  # noqa: E402  (the sweep command lives in its o
 cli_sweep.register(app)
 
 
+from cloudtwin import cli_optimize  # noqa: E402  (the optimize command lives in its own module)
+
+cli_optimize.register(app)
+
+
 def main() -> None:
     """The ``cloudtwin`` command, through the process boundary (:mod:`cloudtwin.entry`)."""
     from cloudtwin.entry import main as entry_main

@@ -1,11 +1,12 @@
 """The axes of a sweep: ``--set PATH=V1,V2,...``, and the configurations they make.
 
 A path is written as validation messages write it (``components.web.capacity.desired``,
-``workloads.users.rate``, ``faults[0].at``). Each value is read as a YAML scalar (``4`` is a
-number, ``m5.large`` and ``30s`` are strings) or a flow collection (``[a, b]``); commas inside
-brackets or parentheses do not split values (``lognormal(median=5ms, p99=30ms)`` is one). The
-configurations are the cartesian product of the axes, in the order the axes were given (the
-last axis varies fastest), as OpenDC's experiments are.
+``workloads.users.rate``, ``faults[0].at``). ``PATH=LO..HI`` is every integer from LO to HI.
+Otherwise each value is read as a YAML scalar (``4`` is a number, ``m5.large`` and ``30s`` are
+strings) or a flow collection (``[a, b]``); commas inside brackets or parentheses do not split
+values (``lognormal(median=5ms, p99=30ms)`` is one). The configurations are the cartesian
+product of the axes, in the order the axes were given (the last axis varies fastest), as
+OpenDC's experiments are.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = ["MAX_RUNS", "Axis", "apply", "configurations", "parse_set"]
 MAX_RUNS = 20_000  # configurations x seeds: a sweep beyond this is refused before anything runs (each
 # configuration is validated first, about 0.5 ms each)
 MAX_VALUES = 1_000  # values on one axis
+_RANGE = re.compile(r"^\s*(-?\d{1,12})\s*\.\.\s*(-?\d{1,12})\s*$")
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d{1,6})\]")
 
 
@@ -95,6 +97,12 @@ def parse_set(text: str) -> Axis:
         raise _fail(f"{text!r}: expected PATH=V1,V2,... (e.g. components.web.capacity.desired=2,4,6)")
     path_text, _, values_text = text.partition("=")
     path = _parse_path(path_text.strip())
+    span = _RANGE.match(values_text)
+    if span is not None:  # LO..HI: every integer from LO to HI
+        lo, hi = int(span.group(1)), int(span.group(2))
+        if not 0 <= hi - lo < MAX_VALUES:
+            raise _fail(f"{path_text.strip()}: {values_text.strip()} must run upwards over at most {MAX_VALUES} values")
+        return Axis(path, tuple(range(lo, hi + 1)))
     raw = _split(values_text)
     if len(raw) > MAX_VALUES:
         raise _fail(f"{path_text.strip()}: {len(raw)} values; at most {MAX_VALUES} per axis")

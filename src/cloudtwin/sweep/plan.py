@@ -21,7 +21,7 @@ from cloudtwin.spec.loader import Located
 from cloudtwin.sweep.axes import MAX_RUNS, Axis, apply, configurations
 from cloudtwin.sweep.store import Store
 
-__all__ = ["METRICS", "Plan", "metrics", "plan"]
+__all__ = ["METRICS", "Plan", "execute", "metrics", "plan", "record_outcome"]
 
 # the headline metrics of a run, in the order the summary shows them
 METRICS = ("availability", "p50_ms", "p99_ms", "failed", "messages_lost", "monthly_usd")
@@ -116,25 +116,33 @@ def _column_value(axis: Axis, v: Any) -> Any:
     return v if isinstance(v, str) else json.dumps(v, sort_keys=True)
 
 
+def record_outcome(store: Store, axes: list[Axis], config: dict[str, Any], ci: int, job: Job,
+                   outcome: tuple[str, Any]) -> dict[str, Any]:
+    """Keep one finished run in the store: its row (axes, seed, status, headline metrics) and JSON."""
+    status, payload = outcome
+    row: dict[str, Any] = {"run": job.label, "config": ci, "seed": job.options["seed"], "status": status}
+    for axis in axes:
+        row[f"set.{axis.name}"] = _column_value(axis, config[axis.name])
+    if status == "ok":
+        row.update({k: None if isinstance(v, float) and math.isnan(v) else v for k, v in metrics(payload).items()})
+        row["json"] = str(Path("runs") / f"{job.label}.json")
+        text = json.dumps(payload, indent=2)
+    else:
+        row["error"] = str(payload)
+        text = json.dumps({"status": status, "error": str(payload)})
+    store.record(row, text)
+    return row
+
+
 def execute(p: Plan, store: Store, executor: str, *, workers: int, address: str | None = None,
             on_done: Callable[[dict[str, Any]], None] | None = None) -> int:
     """Run what the store does not hold yet; each finished run is kept at once. The number run."""
     from cloudtwin.sweep.executors import execute as _execute
 
     n = 0
-    for job, (status, payload) in _execute(p.jobs(store.done), executor, workers=workers, address=address):
+    for job, outcome in _execute(p.jobs(store.done), executor, workers=workers, address=address):
         ci = int(job.label.split("-")[0][1:])
-        row: dict[str, Any] = {"run": job.label, "config": ci, "seed": job.options["seed"], "status": status}
-        for axis in p.axes:
-            row[f"set.{axis.name}"] = _column_value(axis, p.configs[ci][axis.name])
-        if status == "ok":
-            row.update({k: None if isinstance(v, float) and math.isnan(v) else v for k, v in metrics(payload).items()})
-            row["json"] = str(Path("runs") / f"{job.label}.json")
-            text = json.dumps(payload, indent=2, sort_keys=False)
-        else:
-            row["error"] = str(payload)
-            text = json.dumps({"status": status, "error": str(payload)})
-        store.record(row, text)
+        row = record_outcome(store, p.axes, p.configs[ci], ci, job, outcome)
         n += 1
         if on_done is not None:
             on_done(row)
