@@ -45,12 +45,15 @@ _LOCATED: dict[int, Any] = {}  # id(arch) -> its line map, to point refusals at 
 
 
 def _load(spec: str) -> Any:
-    from cloudtwin.spec import load_spec_located, spec_warnings
+    from cloudtwin.importers.direct import load_input
+    from cloudtwin.spec import spec_warnings
 
     try:
-        arch, located = load_spec_located(spec)
+        arch, located, note = load_input(spec)
     except SpecError as exc:
         _fail(str(exc))
+    if note:
+        typer.echo(note, err=True)
     for w in spec_warnings(arch, located):
         typer.echo(f"warning: {w}", err=True)
     _LOCATED[id(arch)] = located

@@ -70,14 +70,16 @@ def diagram_command(
     """Draw SPEC: groups for the cloud, region, VPC, zones and Auto Scaling groups; solid edges
     for calls that wait, dashed ones for messages and events."""
     from cloudtwin.errors import SpecError
+    from cloudtwin.importers.direct import load_input
     from cloudtwin.render.diagram import build
-    from cloudtwin.spec import load_spec_located
 
     kind = fmt or (SUFFIXES.get(output.suffix.lower()) if output is not None else None) or DiagramFormat.mermaid
     if kind == DiagramFormat.png and output is None:
         _fail("--format png writes binary data: give --output FILE.png")
     try:
-        arch, _ = load_spec_located(spec)
+        arch, _, note = load_input(spec)
+        if note:
+            typer.echo(note, err=True)
     except SpecError as exc:
         _fail(str(exc))
     data = _results(results) if results is not None else None

@@ -47,7 +47,7 @@ def optimize_command(
     """Find the cheapest configuration of SPEC over the --vary axes that meets --slo."""
     from cloudtwin.cli import _duration
     from cloudtwin.errors import SpecError
-    from cloudtwin.spec import load_spec_located
+    from cloudtwin.importers.direct import load_input
     from cloudtwin.sweep.axes import parse_set
     from cloudtwin.sweep.executors import EXECUTORS
     from cloudtwin.sweep.optimize import Search, check_values, optimize
@@ -66,7 +66,7 @@ def optimize_command(
     options: dict[str, Any] = {k: v for k, v in (("duration", _duration(duration)), ("max_events", max_events))
                                if v is not None}
     try:
-        arch, located = load_spec_located(spec)
+        arch, located, _ = load_input(spec)
         axes = [parse_set(v) for v in vary]
         names = [a.name for a in axes]
         twice = next((n for n in names if names.count(n) > 1), None)

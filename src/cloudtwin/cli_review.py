@@ -39,15 +39,17 @@ def review_command(
 ) -> None:
     """Review SPEC against the AWS Well-Architected Framework (six pillars, with evidence)."""
     from cloudtwin.errors import CloudtwinError, SpecError
+    from cloudtwin.importers.direct import load_input
     from cloudtwin.review import review
     from cloudtwin.review.output import render
-    from cloudtwin.spec import load_spec_located
 
     try:
-        arch, located = load_spec_located(spec)
+        arch, located, note = load_input(spec)
     except SpecError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    if note:
+        typer.echo(note, err=True)
     try:
         report = review(arch, located=located, simulate=simulate, seed=seed)
     except CloudtwinError as exc:

@@ -53,7 +53,7 @@ def sweep_command(
     """Run SPEC for every combination of the --set values and every seed; keep each run in DIR."""
     from cloudtwin.cli import _duration
     from cloudtwin.errors import SpecError
-    from cloudtwin.spec import load_spec_located
+    from cloudtwin.importers.direct import load_input
     from cloudtwin.sweep.axes import parse_set
     from cloudtwin.sweep.executors import EXECUTORS
     from cloudtwin.sweep.plan import execute, plan
@@ -70,7 +70,7 @@ def sweep_command(
     options: dict[str, Any] = {"duration": _duration(duration), "requests": requests, "max_events": max_events}
     options = {k: v for k, v in options.items() if v is not None}
     try:
-        arch, located = load_spec_located(spec)
+        arch, located, _ = load_input(spec)
         axes = [parse_set(s) for s in sets or []]
         p = plan(located, axes, seeds, arch.simulate.seed if seed is None else seed, options)
         store = Store(out, p.definition)
