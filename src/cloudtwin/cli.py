@@ -245,6 +245,11 @@ from cloudtwin import cli_diagram  # noqa: E402  (the diagram command lives in i
 cli_diagram.register(app)
 
 
+from cloudtwin import cli_transfer  # noqa: E402  (the transfer planner's command lives in its own module)
+
+cli_transfer.register(app)
+
+
 def main() -> None:
     """The ``cloudtwin`` command, through the process boundary (:mod:`cloudtwin.entry`)."""
     from cloudtwin.entry import main as entry_main

@@ -16,6 +16,7 @@ from cloudtwin.spec.account import Account
 from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Name, Rate, Size, Zone
 from cloudtwin.spec.cognito import WorkloadAuth
 from cloudtwin.spec.message import MessageSpec
+from cloudtwin.spec.transfer import TransferPlan
 from cloudtwin.spec.units import parse_distribution as _d
 
 PROFILE_TYPES = ("constant", "diurnal", "ramp", "spike", "replay")
@@ -184,6 +185,7 @@ class Architecture(Model):
     network: Network = Field(default_factory=Network)
     account: Account = Field(default_factory=Account)
     blueprint: BlueprintMeta | None = None
+    transfer: TransferPlan | None = None  # the data-transfer planner's inputs (cloudtwin transfer SPEC)
     # the folder that the spec's data files (replay profiles) are named relative to
     _base_dir: str = PrivateAttr(default=".")
 
