@@ -60,6 +60,7 @@ class Link:
         self.queue: dict[str, float] = {}  # flow -> bytes waiting
         self.transit: deque[tuple[float, dict[str, float]]] = deque()  # (due, flow -> bytes)
         self.served = 0.0  # bytes served (put on the wire), all time
+        self.carried: dict[str, float] = {}  # the same, by flow (for billing by direction)
         self.dropped = dict.fromkeys(DROP_CAUSES, 0.0)
         self.max_queue_delay = 0.0  # seconds: the longest backlog / capacity seen
         self.minute_bytes = 0.0  # served this minute (closed by FluidNetwork.minute)
@@ -172,6 +173,7 @@ class FluidNetwork:
                 self._drop(link, n, "loss", lost)
                 moving[n] = s - lost
                 link.served += s
+                link.carried[n] = link.carried.get(n, 0.0) + s
                 link.minute_bytes += s
         backlog = sum(link.queue.values())
         if backlog > link.buffer_bytes:

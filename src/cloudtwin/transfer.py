@@ -127,7 +127,7 @@ def plan(inp: TransferInputs, prices: Any = None) -> Plan:
     opts: list[Option] = []
     t = network_seconds(inp.size, inp.link_bps, inp.utilization)
     opts.append(Option("internet", "internet", t, inp.link_bps * inp.utilization, 0.0,
-                       notes=["data transfer into AWS is free (aws-facts §19); the site's own link is not billed here"]))
+                       notes=["data transfer into AWS is free (aws-facts §19); the site's link is not billed here"]))
     for speed, bps in DX_PORTS.items():
         t = network_seconds(inp.size, bps, inp.utilization) + inp.dx_setup_days * DAY
         hours = math.ceil((t - inp.dx_setup_days * DAY) / SECONDS_PER_HOUR)
