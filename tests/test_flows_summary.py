@@ -33,3 +33,10 @@ def test_no_flows_no_table_and_key_figures():
     con = Console(width=150, record=True)
     con.print(render_summary(GOLDEN, 150))
     assert "Flows (GB; Gbps per minute)" in con.export_text()
+
+
+def test_the_html_report_has_the_flow_table():
+    from cloudtwin.render.report import render_report
+
+    html = render_report(GOLDEN)
+    assert "<h2>Network flows</h2>" in html and "account" not in html and "replication" in html
