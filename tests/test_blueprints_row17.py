@@ -195,3 +195,17 @@ def test_same_seed_same_results_and_the_phase_follows_the_seed(base):
     other = run(seed=7)
     assert other.component("dx")["failovers"][0]["detection_s"] != base.component("dx")["failovers"][0][
         "detection_s"]
+
+
+def test_fixed_monthly_cost_of_both_paths():
+    from cloudtwin.pricing import fixed_cost
+
+    out = fixed_cost(cloudtwin.load_spec("dx-vpn-backup"))
+    lines = {(i["component"], i["usage_type"]): i["usd"] for i in out["items"]}
+    # 730 h of a 10G port ($2.25/h), the DX gateway's and the VPN's transit gateway attachments
+    # ($0.05/h each) and the VPN connection ($0.05/h)
+    assert lines[("dx", "PortUsage:10G")] == pytest.approx(1642.50)
+    assert lines[("dx", "TransitGateway-Hours")] == pytest.approx(36.50)
+    assert lines[("vpn", "TransitGateway-Hours")] == pytest.approx(36.50)
+    assert lines[("vpn", "VPN-Usage-Hours:ipsec.1")] == pytest.approx(36.50)
+    assert out["monthly_usd"] == pytest.approx(1752.00)

@@ -9,7 +9,8 @@ route names (by weight: equal-cost paths share a flow evenly). Each link then:
 - keeps what it could not serve in a bounded buffer, and drops the excess over the buffer
   from each flow in proportion to its backlog (cause ``queue``);
 - loses a fixed fraction ``loss`` of what it serves (cause ``loss``);
-- delivers what it served after its one-way ``latency``.
+- delivers what it served after its one-way ``latency``, counted from the end of the step
+  (deliveries are counted at step ends, so a byte is in flight for at least one step).
 
 A link that goes down drops what it holds, queued or in transit, and every byte routed to it
 while it is down (cause ``link_down``); bytes with no route are dropped as ``no_route``.

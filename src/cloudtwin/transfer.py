@@ -21,6 +21,9 @@ Pure arithmetic over documented figures, no simulation:
   new customers** [aws-facts §17 CHANGED]: the option is reported, flagged so. Its job fees
   have no sourced price (unpriced).
 
+Left out: Snowmobile and the other Snow devices (aws-facts has no row for them), tape, and
+the site's own storage read rate.
+
 Crossover points (by bisection, both monotonic): the data size above which the Snow family
 is faster than the given link, and the link speed above which the network beats Snow for
 this size.
