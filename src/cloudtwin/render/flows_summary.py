@@ -1,18 +1,28 @@
 """The terminal summary's table of network flows (a spec's ``flows:``): bytes sent, delivered
-and dropped by cause, and the route each flow ends on. Absent when a run has no flows."""
+and dropped by cause, and the route each flow ends on (absent when a run has no flows); and the
+key figures of the components that carry them (``directconnect``, ``vpn``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from cloudtwin.render.summary import TableData, as_dict, num
+from cloudtwin.render.summary import TableData, as_dict, fmt_int, num
 
-__all__ = ["flow_table"]
+__all__ = ["flow_table", "link_figures"]
 
 
 def _gb(x: Any) -> str:
     v = num(x)
     return "-" if v is None else f"{v / 1e9:,.1f}"
+
+
+def link_figures(c: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """A directconnect or vpn component's key figures: bytes carried, link failures, detection."""
+    carried = sum(num(as_dict(lk).get("carried_bytes")) or 0.0 for lk in as_dict(c.get("links")).values())
+    events = c.get("failovers")
+    return [("carried GB", f"{carried / 1e9:,.1f}"),
+            ("link failures", fmt_int(len(events) if isinstance(events, list) else 0)),
+            ("detection", str(c.get("detection", "")) or None)]
 
 
 def flow_table(results: dict[str, Any]) -> TableData:

@@ -301,12 +301,9 @@ def key_figures(c: dict[str, Any]) -> str:
     if t == "eventbridge":
         return _kv(_nonzero(c, "unmatched", "rejected", "throttled", "pending"))
     if t in ("directconnect", "vpn"):
-        links = as_dict(c.get("links"))
-        carried = sum(num(as_dict(lk).get("carried_bytes")) or 0.0 for lk in links.values())
-        events = c.get("failovers")
-        n = len(events) if isinstance(events, list) else 0
-        return _kv([("carried GB", f"{carried / 1e9:,.1f}"), ("link failures", fmt_int(n)),
-                    ("detection", str(c.get("detection", "")) or None)])
+        from cloudtwin.render.flows_summary import link_figures
+
+        return _kv(link_figures(c))
     if t in ("athena", "redshift"):
         return _kv([("queries", fmt_int(c.get("queries"))), *_nonzero(c, "queued", "timeouts")])
     return _kv([("utilisation", util)])
