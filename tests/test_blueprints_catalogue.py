@@ -24,7 +24,7 @@ def test_blueprint_is_valid_and_claimed(name: str) -> None:
     arch = cloudtwin.load_spec(name)
     assert arch.name == name
     assert arch.blueprint is not None and arch.blueprint.section and len(arch.blueprint.claim) > 30
-    assert arch.workloads, "a blueprint needs traffic to demonstrate anything"
+    assert arch.workloads or arch.flows, "a blueprint needs traffic (requests or network flows) to demonstrate anything"
 
 
 @pytest.mark.parametrize("bp", catalogue(), ids=lambda b: b["name"])

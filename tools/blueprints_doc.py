@@ -78,6 +78,16 @@ def measured(name: str) -> list[str]:
         if isinstance(stats.get("instances"), dict) and stats["instances"].get("max"):
             lines.append(f"- `{c}` in service: min {stats['instances']['min']}, max {stats['instances']['max']}")
         lines.extend(_event_lines(c, stats, d["components"]))
+        for ev in (stats["failovers"] if stats.get("type") in ("directconnect", "vpn") else []):
+            if ev.get("detection_s") is not None:
+                lines.append(f"- `{c}` link {ev['link']} failed at {ev['failed_at'] / 60:.1f} min; routes withdrawn "
+                             f"{ev['detection_s']:.1f} s later ({stats.get('detection', '')})")
+    for fname, f in d.get("flows", {}).items():
+        gbps = f["series"]["delivered_bps"]
+        lines.append(f"- flow `{fname}` ({f['direction']}): {f['delivered_bytes'] / 1e9:,.1f} GB delivered of "
+                     f"{f['sent_bytes'] / 1e9:,.1f} GB sent, {f['dropped_bytes'] / 1e9:,.1f} GB dropped "
+                     f"({', '.join(f'{k} {v / 1e9:,.1f}' for k, v in f['dropped_by_cause'].items() if v) or 'none'}); "
+                     f"per-minute delivered {min(gbps) / 1e9:.2f}-{max(gbps) / 1e9:.2f} Gbps")
     cost = d["cost"]
     lines.append(f"- cost: ${cost['monthly_usd']:,.2f}/month extrapolated from the run "
                  f"({len(cost['unpriced'])} unpriced item(s))")

@@ -258,6 +258,11 @@ from cloudtwin import cli_optimize  # noqa: E402  (the optimize command lives in
 cli_optimize.register(app)
 
 
+from cloudtwin import cli_transfer  # noqa: E402  (the transfer planner's command lives in its own module)
+
+cli_transfer.register(app)
+
+
 def main() -> None:
     """The ``cloudtwin`` command, through the process boundary (:mod:`cloudtwin.entry`)."""
     from cloudtwin.entry import main as entry_main

@@ -189,6 +189,9 @@ def assemble(sim: Simulation, wall_s: float) -> Results:
         "series": _downsample(series),
         "latency_histograms": {n: w.total.coarse_ms() for n, w in sim.workloads.items()},
     }
+    if sim.flow_run is not None:  # network flows: bytes per flow and per link
+        data["flows"] = sim.flow_run.flows()
+        data["links"] = sim.flow_run.links()
     names = {k for n in ("workloads", "components") for fields in data["series"][n].values() for k in fields}
     data["series"]["sampling"] = {k: sampling_of(k) for k in sorted(names)}
     check_invariants(sim, data)
@@ -220,5 +223,10 @@ def check_invariants(sim: Simulation, data: dict[str, Any]) -> None:
         problems.append(f"messages: published {m['published']} != delivered + dead_lettered + expired "
                         f"+ in_flight + lost ({m})")
     problems.extend(sim.ctx.account.ledger.check(sim.components.values()))
+    if sim.flow_run is not None:  # bytes: sent = delivered + dropped + in flight, per flow
+        try:
+            sim.flow_run.check()
+        except AssertionError as exc:
+            problems.append(str(exc))
     if problems:
         raise InvariantViolation("; ".join(problems))

@@ -72,6 +72,11 @@ class Simulation:
             c.build()
         self.workloads = {n: WorkloadRun(n, w, self) for n, w in arch.workloads.items()}
         ctx.workloads.update(self.workloads)
+        self.flow_run = None
+        if arch.flows:  # network flows in bits per second, beside the requests
+            from cloudtwin.flow_run import FlowRun
+
+            self.flow_run = FlowRun(self)
         # only the components that keep 1-minute metrics are called every minute
         self._minutely = [c for c in self.components.values() if type(c).on_minute is not Component.on_minute]
 
@@ -121,6 +126,8 @@ class Simulation:
         periodic = 0.0
         for comp in self.components.values():
             periodic += comp.periodic_events_per_second()
+        if self.flow_run is not None:
+            periodic += self.flow_run.periodic_events_per_second()
         # each 1-minute tick runs every component's and workload's minute hook and grows their series
         per_minute = 1.0 + MINUTE_COST * (len(self.components) + len(self.workloads))
         return rate * span * per_request + span * (periodic + per_minute / MINUTE)
@@ -200,6 +207,8 @@ class Simulation:
             c.start()
         for w in self.workloads.values():
             w.start()
+        if self.flow_run is not None:
+            self.flow_run.start()
         faults.schedule(self)
         self.engine.every(MINUTE, self._minute, start=MINUTE)
         self.engine.run(until=self.horizon if self.horizon is not None else math.inf)

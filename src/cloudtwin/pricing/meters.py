@@ -42,6 +42,10 @@ Billing units and what AWS bills:
 - S3: GB-months of the ``stored:`` bytes present at the start (1 GB = 2^30
   bytes, as :mod:`cloudtwin.services.s3` bills them); what a run adds, requests
   and transfer out depend on traffic.
+- Direct Connect: port-hours by speed (``PortUsage:10G``; a hosted connection's
+  ``HostedPortUsage:<rate>`` is unpriced), plus a transit gateway attachment for a transit
+  virtual interface. Site-to-Site VPN: connection-hours, plus a transit gateway attachment
+  on a transit gateway. Their bytes out and processed need a run.
 - QuickSight: author-months and reader-months (unpriced: no sourced price).
 - Usage-based only (listed by :func:`traffic_billed`, priced by a run):
   Lambda, API Gateway requests (REST or HTTP by ``api:``), SQS, SNS,
@@ -210,6 +214,27 @@ def _quicksight(spec: Any, arch: Any, hours: float) -> Usage:
     u: Usage = {}
     _add(u, "QuickSight-Author-Month", spec.authors * months)
     _add(u, "QuickSight-Reader-Month", spec.readers * months)
+    return u
+
+
+def _directconnect(spec: Any, arch: Any, hours: float) -> Usage:
+    """Port-hours by speed (a hosted connection's: unpriced); a transit VIF's gateway attachment."""
+    from cloudtwin.spec.directconnect import speed_name
+
+    port = "PortUsage" if spec.connection == "dedicated" else "HostedPortUsage"
+    u: Usage = {}
+    _add(u, f"{port}:{speed_name(spec.bandwidth)}", hours)
+    if spec.virtual_interface == "transit":
+        _add(u, "TransitGateway-Hours", hours)
+    return u
+
+
+def _vpn(spec: Any, arch: Any, hours: float) -> Usage:
+    """Connection-hours; on a transit gateway, its attachment-hours."""
+    u: Usage = {}
+    _add(u, "VPN-Usage-Hours:ipsec.1", hours)
+    if spec.gateway == "tgw":
+        _add(u, "TransitGateway-Hours", hours)
     return u
 
 

@@ -321,6 +321,10 @@ def render_report(results: dict[str, Any], review: dict[str, Any] | None = None,
         ("Review findings", _review(review)),
         ("Timeline", _timeline(results)),
     ]
+    from cloudtwin.render.flows_summary import flow_table
+
+    if (flows := flow_table(results)).rows:  # network flows: after the components
+        sections.insert(2, ("Network flows", _table(flows)))
     if diagram is not None:
         sections.insert(0, ("Architecture", diagram))
     nav = "".join(f'<a href="#s{i}">{_e(h)}</a>' for i, (h, _) in enumerate(sections))

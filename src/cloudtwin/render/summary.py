@@ -300,6 +300,10 @@ def key_figures(c: dict[str, Any]) -> str:
         return _kv(_nonzero(c, "unmatched", "rejected", "pending"))
     if t == "eventbridge":
         return _kv(_nonzero(c, "unmatched", "rejected", "throttled", "pending"))
+    if t in ("directconnect", "vpn"):
+        from cloudtwin.render.flows_summary import link_figures
+
+        return _kv(link_figures(c))
     if t in ("athena", "redshift"):
         return _kv([("queries", fmt_int(c.get("queries"))), *_nonzero(c, "queued", "timeouts")])
     return _kv([("utilisation", util)])
@@ -449,6 +453,10 @@ def render_summary(results: dict[str, Any], width: int | None = None) -> Rendera
     comps = component_table(results)
     if comps.rows:
         parts.append(_rich_table(comps, width))
+    from cloudtwin.render.flows_summary import flow_table
+
+    if (flows := flow_table(results)).rows:
+        parts.append(_rich_table(flows, width))
     parts.extend(Text(line) for line in info_lines(results))
     tl = timeline_table(results)
     if tl.rows:

@@ -44,6 +44,8 @@ BEST_PRACTICES: dict[str, tuple[str, str, str]] = {
                    "rel_manage_service_limits_aware_quotas_and_constraints"),
     "REL02-BP01": ("Use highly available network connectivity for your workload public endpoints", "high",
                    "rel_planning_network_topology_ha_conn_users"),
+    "REL02-BP02": ("Provision redundant connectivity between private networks in the cloud and on-premises "
+                   "environments", "high", "rel_planning_network_topology_ha_conn_private_networks"),
     "REL05-BP02": ("Throttle requests", "high", "rel_mitigate_interaction_failure_throttle_requests"),
     "REL05-BP03": ("Control and limit retry calls", "high", "rel_mitigate_interaction_failure_limit_retries"),
     "REL05-BP04": ("Fail fast and limit queues", "high", "rel_mitigate_interaction_failure_fail_fast"),

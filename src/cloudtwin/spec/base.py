@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from cloudtwin.engine.sampling import Distribution
 from cloudtwin.spec.units import (
+    parse_bandwidth,
     parse_distribution,
     parse_duration,
     parse_key_distribution,
@@ -77,6 +78,7 @@ def _ser(d: Distribution) -> str:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
 Size = Annotated[float, BeforeValidator(parse_size)]
+Bandwidth = Annotated[float, BeforeValidator(parse_bandwidth)]  # bits per second
 Dist = Annotated[Distribution, _dist("duration"), PlainSerializer(_ser)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
 """A component or workload name (also its key in the spec)."""

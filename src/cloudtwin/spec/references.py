@@ -110,7 +110,7 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
     kinds_for = {
         "terminate": ("ec2", "asg", "ecs"), "replace": ("ec2", "asg"), "spot_interruption": ("ec2", "asg", "ecs"),
         "db_failover": ("rds", "aurora", "elasticache"),
-        "latency": callable_types, "errors": callable_types,
+        "latency": callable_types, "errors": callable_types, "link_down": ("directconnect", "vpn"),
     }
     for i, f in enumerate(arch.faults):
         if f.action == "az_outage":
@@ -145,7 +145,8 @@ def _service_modules(arch: Architecture) -> list[ModuleType]:
     for t, row in catalogue.ROWS.items():
         if t in used:
             names[catalogue.resolve(row.spec_model).__module__] = None
-    names.update(dict.fromkeys(("cloudtwin.spec.s3", "cloudtwin.spec.flows", "cloudtwin.spec.account")))
+    names.update(dict.fromkeys(("cloudtwin.spec.s3", "cloudtwin.spec.flows", "cloudtwin.spec.account",
+                                "cloudtwin.spec.netflows")))
     return [importlib.import_module(m) for m in names]
 
 

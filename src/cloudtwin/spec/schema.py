@@ -13,9 +13,10 @@ from pydantic import Field, PrivateAttr, SerializeAsAny, field_validator, model_
 
 from cloudtwin.limits import MAX_COMPONENTS, MAX_FAULTS, MAX_WORKLOADS
 from cloudtwin.spec.account import Account
-from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Name, Rate, Size, Zone
+from cloudtwin.spec.base import Bandwidth, ComponentSpec, Dist, Duration, Model, Name, Rate, Size, Zone
 from cloudtwin.spec.cognito import WorkloadAuth
 from cloudtwin.spec.message import MessageSpec
+from cloudtwin.spec.transfer import TransferPlan
 from cloudtwin.spec.units import parse_distribution as _d
 
 PROFILE_TYPES = ("constant", "diurnal", "ramp", "spike", "replay")
@@ -102,7 +103,26 @@ class Workload(Model):
         return Profile.model_validate(v) if isinstance(v, str) else v
 
 
-FAULT_ACTIONS = ("az_outage", "terminate", "replace", "spot_interruption", "db_failover", "latency", "errors")
+class NetworkFlow(Model):
+    """One aggregate of connections from an on-premises site to a VPC (``to_aws``) or back
+    (``from_aws``), in bits per second over Direct Connect or VPN paths (:mod:`cloudtwin.flow_run`)."""
+
+    via: list[Name] = Field(min_length=1, max_length=16)  # the paths it may take; BGP picks among them
+    rate: Bandwidth = Field(gt=0)  # offered bits per second (times the profile)
+    direction: Literal["to_aws", "from_aws"] = "to_aws"
+    packet_size: Size = Field(1400.0, ge=64, le=9001)  # assumption: bytes per packet (for packet-rate caps)
+    profile: Profile = Field(default_factory=Profile)
+    start: Duration = 0.0
+    size: Size | None = Field(None, gt=0)  # a bulk transfer: stop after sending this many bytes
+
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _profile(cls, v: Any) -> Any:
+        return Profile.model_validate(v) if isinstance(v, str) else v
+
+
+FAULT_ACTIONS = ("az_outage", "terminate", "replace", "spot_interruption", "db_failover", "latency", "errors",
+                 "link_down")
 
 
 class Fault(Model):
@@ -115,6 +135,7 @@ class Fault(Model):
     db_failover: Name | None = None
     latency: Name | None = None
     errors: Name | None = None
+    link_down: Name | None = None  # a directconnect connection, or `count` tunnels of a vpn
     count: int = Field(1, ge=1, le=10_000)
     zone: Zone | None = None
     add: Dist = Field(default_factory=lambda: _d("100ms"))
@@ -184,6 +205,8 @@ class Architecture(Model):
     network: Network = Field(default_factory=Network)
     account: Account = Field(default_factory=Account)
     blueprint: BlueprintMeta | None = None
+    flows: dict[Name, NetworkFlow] = Field(default_factory=dict, max_length=MAX_WORKLOADS)
+    transfer: TransferPlan | None = None  # the data-transfer planner's inputs (cloudtwin transfer SPEC)
     # the folder that the spec's data files (replay profiles) are named relative to
     _base_dir: str = PrivateAttr(default=".")
 

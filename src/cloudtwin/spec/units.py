@@ -1,7 +1,7 @@
 """Parsing of the spec's small languages: durations, rates, sizes and distributions.
 
 ``250ms``, ``5s``, ``10m``, ``1h``, ``1d`` (a bare number means seconds);
-``400/s``, ``1200/m``, ``50/h``; ``4KB``, ``1.5MB``, ``2GiB``;
+``400/s``, ``1200/m``, ``50/h``; ``4KB``, ``1.5MB``, ``2GiB``; ``500Mbps``, ``10Gbps``;
 ``8ms``, ``exp(8ms)``, ``lognormal(median=20ms, p99=200ms)``, ``uniform(1ms, 5ms)``,
 ``zipf(s=1.1, n=100000)``. Nothing here is ever evaluated as code: each form is
 matched by a regular expression and its numbers converted with ``float``.
@@ -25,6 +25,9 @@ _NUM = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"  # a sign is read so "-5s" ge
 _DURATION_RE = re.compile(rf"^\s*({_NUM})\s*(us|ms|s|min|m|h|d)?\s*$")
 _RATE_RE = re.compile(rf"^\s*({_NUM})\s*/\s*(s|sec|min|m|h|d)\s*$")
 _SIZE_RE = re.compile(rf"^\s*({_NUM})\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
+_BANDWIDTH_UNITS = {"bps": 1.0, "kbps": 1e3, "mbps": 1e6, "gbps": 1e9, "tbps": 1e12}
+_BANDWIDTH_RE = re.compile(rf"^\s*({_NUM})\s*([kmgt]?bps)\s*$", re.IGNORECASE)
+MAX_BANDWIDTH = 1e15  # bits per second: far above any link
 _CALL_RE = re.compile(r"^\s*([a-z]+)\s*\((.*)\)\s*$")
 
 
@@ -88,6 +91,20 @@ def parse_size(value: object) -> float:
     else:
         raise ValueError(f"expected a size like 4KB, 1.5MB or 2GiB, got {value!r}")
     return _bounded(size, value, "size", MAX_BYTES, " bytes")
+
+
+def parse_bandwidth(value: object) -> float:
+    """Bits per second from ``10Gbps``, ``500Mbps``, ``1.25Gbps`` or a number of bits per second
+    (decimal multiples, as link speeds are quoted)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a bandwidth like 500Mbps or 10Gbps, got {value!r}")
+    if isinstance(value, int | float):
+        bps = _number(value, "bandwidth")
+    elif isinstance(value, str) and (m := _BANDWIDTH_RE.match(value)):
+        bps = float(m.group(1)) * _BANDWIDTH_UNITS[m.group(2).lower()]
+    else:
+        raise ValueError(f"expected a bandwidth like 500Mbps or 10Gbps, got {value!r}")
+    return _bounded(bps, value, "bandwidth", MAX_BANDWIDTH, " bps")
 
 
 def _split_args(body: str) -> tuple[list[str], dict[str, str]]:
