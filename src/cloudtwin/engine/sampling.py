@@ -29,17 +29,20 @@ class Distribution:
 
     kinds and params:
       ``const`` (value,) · ``exp`` (mean,) · ``lognormal`` (median, p99) ·
-      ``uniform`` (low, high) · ``zipf`` (s, n): integer ranks 1..n.
+      ``uniform`` (low, high) · ``zipf`` (s, n): integer ranks 1..n ·
+      ``python`` (mean,): ``fn(gen)`` returns each draw from the stream's generator
+      (:func:`python_distribution`; the Python DSL's handler callables).
     """
 
     kind: str
     params: tuple[float, ...]
     text: str = ""
+    fn: Callable[[np.random.Generator], float] | None = None
 
     @property
     def mean(self) -> float:
         p = self.params
-        if self.kind == "const":
+        if self.kind in ("const", "python"):
             return p[0]
         if self.kind == "exp":
             return p[0]
@@ -104,7 +107,34 @@ def make_sampler(dist: Distribution, gen: np.random.Generator, *, scale: float =
     if dist.kind == "zipf":
         cdf = zipf_cdf(p[0], int(p[1]))
         return _chunks(lambda k: np.searchsorted(cdf, gen.random(k), side="left") + 1).__next__
+    if dist.kind == "python" and dist.fn is not None:
+        fn = dist.fn
+        return lambda: _checked(fn(gen), dist) * scale
     raise ValueError(f"unknown distribution kind {dist.kind!r}")
+
+
+class BadDraw(ValueError):
+    """A ``python`` distribution's function returned something that is not a number >= 0."""
+
+
+def _checked(v: object, dist: Distribution) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float | np.floating | np.integer):
+        raise BadDraw(f"{dist.text or 'a python distribution'} returned {v!r}, not a number of seconds")
+    x = float(v)
+    if not (x >= 0 and math.isfinite(x)):
+        raise BadDraw(f"{dist.text or 'a python distribution'} returned {x!r}; draws must be finite and >= 0")
+    return x
+
+
+def python_distribution(fn: Callable[[np.random.Generator], float], text: str, *, probes: int = 10_000) \
+        -> Distribution:
+    """A distribution whose draws are ``fn(gen)``. Its mean (for run-size estimates) is measured
+    over ``probes`` draws from a generator of its own, seeded 0, so the estimate is deterministic
+    and the run's streams are untouched."""
+    probe = np.random.default_rng(0)
+    d = Distribution("python", (0.0,), text, fn)
+    mean = math.fsum(_checked(fn(probe), d) for _ in range(probes)) / probes
+    return Distribution("python", (mean,), text, fn)
 
 
 def uniform_sampler(gen: np.random.Generator) -> Sampler:
