@@ -10,8 +10,22 @@ import pytest
 
 import cloudtwin
 from cloudtwin import catalogue, dsl
-from cloudtwin.dsl import (ALB, ASG, RDS, SNS, SQS, Arch, Component, ElastiCache, Lambda, Route53, Workload, Zone,
-                           call, cpu)
+from cloudtwin.dsl import (
+    ALB,
+    ASG,
+    RDS,
+    SNS,
+    SQS,
+    Arch,
+    Component,
+    ElastiCache,
+    Lambda,
+    Route53,
+    Workload,
+    Zone,
+    call,
+    cpu,
+)
 from cloudtwin.engine.sampling import BadDraw
 from cloudtwin.errors import SpecError
 
@@ -90,7 +104,7 @@ def test_links_lists_and_unknown_pairs() -> None:
     assert data["components"]["fn"]["event_sources"] == [{"queue": "q1"}, {"queue": "q2"}]
     r = cloudtwin.Simulation(arch.build(), duration=120).run()
     assert r["messages"]["lost"] == 0 and r["components"]["fn"]["invocations"] > 0
-    with Arch("odd") as arch, pytest.raises(SpecError, match="rds >> sqs: no default link"):
+    with Arch("odd"), pytest.raises(SpecError, match="rds >> sqs: no default link"):
         RDS("db", instance_class="db.r5.large") >> SQS("q")
     with Arch("twice"), pytest.raises(SpecError, match="a second component named 'q'"):
         SQS("q")
@@ -114,7 +128,7 @@ def test_a_python_callable_is_a_handler_step_drawn_from_its_stream() -> None:
     assert a["workloads"] == b["workloads"]  # deterministic for a seed
     lat = a["workloads"]["users"]["latency_ms"]
     assert lat["p50"] < 10 and lat["p99"] > 45  # the two modes show: 90 % fast, 10 % at 50 ms
-    with Arch("neg", zones="a") as arch, pytest.raises(BadDraw, match="draws must be finite and >= 0"):
+    with Arch("neg", zones="a"), pytest.raises(BadDraw, match="draws must be finite and >= 0"):
         Component("ec2", "app", instance_type="m5.large", handler=[cpu(lambda rng: -1.0)])
 
 
