@@ -18,7 +18,7 @@ a new service overrides only what it models; the defaults cost nothing on the ho
 Faults reach a component through declared injection points only: :meth:`inject`
 and :meth:`eject` for injected latency and errors (``handle`` runs them before
 :meth:`serve`), and :meth:`zone_outage`, :meth:`terminate`, :meth:`replace`,
-:meth:`spot_interruption` and :meth:`failover` for the rest.
+:meth:`spot_interruption`, :meth:`failover` and :meth:`impair` for the rest.
 """
 
 from __future__ import annotations
@@ -175,6 +175,10 @@ class Component:
 
     def failover(self) -> list[str]:
         raise FaultNotSupported(f"{self.kind} {self.name!r} cannot fail over")
+
+    def impair(self, count: int, duration: float | None) -> list[str]:
+        """``count`` instances fail their system status check (for ``duration``, or until fixed)."""
+        raise FaultNotSupported(f"{self.kind} {self.name!r} has no instances with status checks")
 
 
 class _Faulted:

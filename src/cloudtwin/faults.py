@@ -1,5 +1,5 @@
 """Scheduled faults: AZ outages, terminations, replacements, spot interruptions,
-database failovers, and injected latency or errors on a component.
+database failovers, instance status-check failures, and injected latency or errors on a component.
 
 Each fault is scheduled at its ``at`` time and written to the timeline, with its
 duration when it has one, so the report can shade its window.
@@ -35,7 +35,8 @@ class _Scheduled:
 
 
 def _describe(f: Fault) -> str:
-    extra = f" count={f.count}" if f.action in ("terminate", "spot_interruption") and f.count != 1 else ""
+    extra = (f" count={f.count}" if f.action in ("terminate", "spot_interruption", "status_check_failure")
+             and f.count != 1 else "")
     return f"{f.action} {f.target}{extra}"
 
 
@@ -58,6 +59,8 @@ def _fire(sim: Simulation, f: Fault, i: int) -> None:
             notes = comp.spot_interruption(f.count)
         elif act == "db_failover":
             notes = comp.failover()
+        elif act == "status_check_failure":
+            notes = comp.impair(f.count, f.duration)
         else:
             _inject(sim, comp, f, i)
     detail = _describe(f) + (f": {'; '.join(notes)}" if notes else "")

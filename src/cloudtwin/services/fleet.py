@@ -12,6 +12,7 @@ from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.handler import CALL, CPU, CStep, compile_steps
 from cloudtwin.pricing.meters import PUBLIC_IP, PURCHASE_PREFIX
+from cloudtwin.services import ec2_status
 from cloudtwin.services.instance import Instance
 from cloudtwin.sizes import instance_vcpus
 
@@ -126,6 +127,10 @@ class Fleet(Component):
         inst = Instance(self, f"{self.name}-{self._seq}", zone, purchase=purchase)
         self.instances.append(inst)
         return inst
+
+    def impair(self, count: int, duration: float | None) -> list[str]:
+        """The ``status_check_failure`` fault (:mod:`cloudtwin.services.ec2_status`)."""
+        return ec2_status.impair(self, count, duration)
 
     def in_service(self) -> list[Instance]:
         return [i for i in self.instances if i.up]

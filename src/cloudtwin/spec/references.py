@@ -110,7 +110,7 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
     kinds_for = {
         "terminate": ("ec2", "asg", "ecs"), "replace": ("ec2", "asg"), "spot_interruption": ("ec2", "asg", "ecs"),
         "db_failover": ("rds", "aurora", "elasticache"),
-        "latency": callable_types, "errors": callable_types,
+        "latency": callable_types, "errors": callable_types, "status_check_failure": ("ec2", "asg"),
     }
     for i, f in enumerate(arch.faults):
         if f.action == "az_outage":
