@@ -138,6 +138,8 @@ ROWS: dict[str, ComponentType] = {r.type: r for r in (
          ("AWS::Cognito::UserPool",), "security", traffic=("Cognito-MAU",)),
     _row("cloudtrail", "cloudtrail:CloudTrail", "cloudtrail:CloudTrail", ("record",), True,
          ("AWS::CloudTrail::Trail",), "management"),
+    _row("cloudwatch_alarm", "cloudwatch:Alarm", "cloudwatch:Alarm", (), False,
+         ("AWS::CloudWatch::Alarm",), "management"),
 )}
 
 

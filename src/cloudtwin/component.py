@@ -124,6 +124,12 @@ class Component:
         """Per-minute series for the report (e.g. ``in_service``, ``utilization``)."""
         return {}
 
+    def latest(self, metric: str) -> float | None:
+        """The last closed minute's value of the series ``metric`` (None: no data), for an alarm.
+        Components with long series override it to skip copying them."""
+        s = self.series().get(metric)
+        return s[-1] if s else None
+
     def usage(self) -> dict[str, float] | None:
         """What it billed so far, ``{usage_type: quantity}`` in the price table's units;
         None: its configured capacity over the window (:mod:`cloudtwin.pricing.meters`)."""

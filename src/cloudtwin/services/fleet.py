@@ -180,6 +180,10 @@ class Fleet(Component):
     def series(self) -> dict[str, list[float]]:
         return {"in_service": list(self.in_service_series), "utilization": list(self.util_series)}
 
+    def latest(self, metric: str) -> float | None:
+        s = {"in_service": self.in_service_series, "utilization": self.util_series}.get(metric)
+        return float(s[-1]) if s else super().latest(metric)
+
     def endpoint_zone(self, caller_zone: str) -> str:
         return caller_zone
 
