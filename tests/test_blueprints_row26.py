@@ -94,7 +94,7 @@ def test_cloudwatch_alarm_fails_over_in_detection_plus_lambda_plus_move(spy: lis
     # detection averages 60 s + the mean wait for the minute's end (26.25 s over OFFSETS)
     wait = statistics.mean(math.ceil((FAULT_AT + o) / 60.0) * 60.0 - FAULT_AT - o for o in OFFSETS.values())
     assert statistics.mean(times) == pytest.approx(60.0 + wait + ASSOCIATE_S, abs=2.0)
-    assert 60.0 < min(times) and max(times) < 125.0  # "under 3 minutes" with room to spare
+    assert min(times) > 60.0 and max(times) < 125.0  # "1 to 2 minutes"
 
 
 def test_cloudwatch_standby_doubles_the_instance_bill(spy: list[Clients]) -> None:
@@ -127,7 +127,7 @@ def test_asg_user_data_fails_over_in_detection_plus_boot_plus_move(spy: list[Cli
         times.append(fo)
         boots.append(boot)
         assert r.component("web")["launched"] == 1 and r.component("web")["terminated"] == 1
-    assert 40.0 < min(times) and max(times) < 80.0 + HEALTH_PERIOD + ASSOCIATE_S + 1.0
+    assert min(times) > 40.0 and max(times) < 80.0 + HEALTH_PERIOD + ASSOCIATE_S + 1.0
     assert statistics.mean(times) == pytest.approx(statistics.mean(boots) + HEALTH_PERIOD / 2 + ASSOCIATE_S, abs=5.0)
 
 
