@@ -175,3 +175,13 @@ def test_the_asg_designs_bill_no_standby(spy: list[Clients]) -> None:
         box = sum(i["quantity"] for i in r["cost"]["items"] if i["usage_type"] == "BoxUsage:m5.large")
         # the failed instance until it is terminated plus its replacement from launch: one instance's worth
         assert hours <= box <= hours + 15.0 / 3600.0
+
+
+def test_review_sees_the_alarmed_standby_as_no_single_point_of_failure() -> None:
+    from cloudtwin.review import review
+
+    arch = cloudtwin.load_spec("ec2-ha-cloudwatch")
+    assert "CT-REL-002" not in {f.rule_id for f in review(arch).findings}
+    comps = {n: c for n, c in arch.components.items() if n != "app-status"}  # no alarm: nothing fails over
+    bare = arch.model_copy(update={"components": comps})
+    assert "CT-REL-002" in {f.rule_id for f in review(bare).findings}
