@@ -112,3 +112,13 @@ def test_user_data_attach_needs_an_instance_role() -> None:
     [up] = lifecycle(ok, "in service")
     [moved] = [e["t"] for e in ok["timeline"] if e["kind"] == "address"]
     assert moved == pytest.approx(up + ASSOCIATE_S, abs=1e-6)
+
+
+def test_associate_address_hook_needs_an_elastic_ip() -> None:
+    text = SPEC.format(hooks="      - {transition: launching, action: associate_address}", duration="1m")
+    with pytest.raises(SpecError) as e:
+        parse_spec(text.replace("    elastic_ip: true\n", ""), file="hooks.yaml")
+    assert "needs `elastic_ip: true`" in str(e.value) and "hooks.yaml:" in str(e.value)
+    with pytest.raises(SpecError) as e:
+        parse_spec(text.replace("transition: launching", "transition: terminating"), file="hooks.yaml")
+    assert "needs transition: launching" in str(e.value)

@@ -204,9 +204,25 @@ simulate: {duration: 15m}
     ("    period: 1h\n    evaluation_periods: 25", "components.watch", "one day"),
     ("    alarm_actions: [nowhere]", "components.watch.alarm_actions[0]", "not an sns topic"),
     ("    treat_missing_data: sometimes", "components.watch.treat_missing_data", "missing"),
+    ("    alarm_actions: [\"app:+1\"]", "components.watch.alarm_actions[0]", "Auto Scaling group"),
 ])
 def test_bad_alarms_are_located_spec_errors(extra: str, path: str, needle: str) -> None:
     with pytest.raises(SpecError) as e:
         _load(SPEC.format(extra=extra, fault="terminate"))
     [issue] = [i for i in e.value.issues if path in str(i)]
     assert needle in str(issue) and "alarm-test.yaml:" in str(issue)  # located: file:line
+
+
+@pytest.mark.parametrize(("old", "new", "path", "needle"), [
+    ("metric: StatusCheckFailed_System", "metric: cpu_credits", "components.watch.metric", "unknown metric"),
+    ("component: app\n", "component: nothing\n", "components.watch.component", "not a component"),
+    ("    elastic_ip: true\n", "    elastic_ip: true\n  other:\n    type: ec2\n    takes_elastic_ip: watch\n",
+     "components.other.takes_elastic_ip", "with `elastic_ip: true`"),
+])
+def test_bad_references_are_located(old: str, new: str, path: str, needle: str) -> None:
+    text = SPEC.format(extra="", fault="terminate")
+    assert old in text
+    with pytest.raises(SpecError) as e:
+        _load(text.replace(old, new, 1))
+    [issue] = [i for i in e.value.issues if path in str(i)]
+    assert needle in str(issue) and "alarm-test.yaml:" in str(issue)

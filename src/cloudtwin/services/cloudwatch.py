@@ -108,6 +108,9 @@ class Alarm(Component):
     def build(self) -> None:
         self.source = self.ctx.components[self.spec.component]
 
+    def periodic_events_per_second(self) -> float:
+        return 1.0 / 60.0  # one evaluation event a minute
+
     def on_minute(self, now: float) -> None:
         # after every component closed this minute (they run in one engine event)
         self.engine.after(0.0, self._sample, now)
