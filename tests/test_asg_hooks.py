@@ -97,6 +97,7 @@ def test_a_terminating_hook_delays_the_termination_not_the_replacement() -> None
     [wait] = lifecycle(r, "Terminating:Wait")
     [up] = lifecycle(r, "in service")
     assert wait == pytest.approx(up, abs=1e-6)  # the old one leaves once its replacement serves
+    assert r.component("web")["lifecycle_hooks"] == {"completed": 0, "abandoned": 0, "timed_out": 1}
     hours = sum(i["quantity"] for i in r["cost"]["items"] if i["usage_type"].startswith("BoxUsage"))
     # old instance billed to 100 + 60 + 45 s, the new one from 100 s
     assert hours * 3600.0 == pytest.approx((100.0 + 60.0 + 45.0) + (600.0 - 100.0), abs=1.0)

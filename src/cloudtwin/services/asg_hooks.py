@@ -117,19 +117,19 @@ class Hooks:
         left = [len(self.terminating)]
         eng = self.group.engine
 
-        def one(_: object = None) -> None:
+        def one(timed_out: bool) -> None:
+            if timed_out:
+                self.timed_out += 1
+            else:
+                self.completed += 1
             left[0] -= 1
             if left[0] == 0:
                 then()
 
         for h in self.terminating:
             k = self.index[id(h)]
-            wait = h.heartbeat_timeout if h.action == "none" else min(self.times[k](), h.heartbeat_timeout)
-            if h.action == "none":
-                self.timed_out += 1
-            else:
-                self.completed += 1
-            eng.after(wait, one)
+            took = h.heartbeat_timeout if h.action == "none" else self.times[k]()
+            eng.after(min(took, h.heartbeat_timeout), one, took >= h.heartbeat_timeout)
         self.group.ctx.event("lifecycle", f"{inst.iid} in Terminating:Wait")
 
     # ---- the Elastic IP -----------------------------------------------------------------------
