@@ -185,3 +185,15 @@ def test_review_sees_the_alarmed_standby_as_no_single_point_of_failure() -> None
     comps = {n: c for n, c in arch.components.items() if n != "app-status"}  # no alarm: nothing fails over
     bare = arch.model_copy(update={"components": comps})
     assert "CT-REL-002" in {f.rule_id for f in review(bare).findings}
+
+
+def test_restarting_the_old_primary_leaves_the_address_on_the_standby(spy: list[Clients]) -> None:
+    arch = cloudtwin.load_spec("ec2-ha-cloudwatch")
+    arch = arch.model_copy(update={"faults": [*arch.faults, arch.faults[0].model_copy(
+        update={"at": 900.0, "status_check_failure": None, "replace": "app"})]})
+    spy.append(Clients(FAULT_AT))
+    r = Simulation(arch).run()
+    [moved] = events(r, "address")
+    [back] = events(r, "lifecycle", "running")
+    assert back > 900.0 and "198.51." not in next(e["detail"] for e in r["timeline"] if e["t"] == back)
+    assert max(spy[-1].failures) <= moved  # nobody fails once the standby has the address

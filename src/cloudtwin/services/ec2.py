@@ -70,9 +70,8 @@ class EC2(Fleet):
             self.__dict__["handle"] = self.instances[0].handle
 
     def _assign_ip(self, inst: Instance) -> None:
-        if self.eip and inst is self.instances[0]:
-            inst.public_ip = self.eip
-            self.ctx.addresses.bind(self.eip, inst)
+        if self.eip and inst is self.instances[0] and eips.holder(self.ctx, self.eip) in (None, inst):
+            eips.bind(self.ctx, self.eip, inst)  # not when a standby has taken it over meanwhile
         elif self.spec.public_ip:
             inst.public_ip = self.ctx.addresses.allocate()
             self.ctx.addresses.bind(inst.public_ip, inst)
