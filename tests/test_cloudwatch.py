@@ -226,3 +226,26 @@ def test_bad_references_are_located(old: str, new: str, path: str, needle: str) 
         _load(text.replace(old, new, 1))
     [issue] = [i for i in e.value.issues if path in str(i)]
     assert needle in str(issue) and "alarm-test.yaml:" in str(issue)
+
+
+def test_any_components_series_can_be_watched() -> None:
+    """SQS ApproximateNumberOfMessagesVisible (the `visible` series, a level at the minute's end):
+    600 messages a minute and no consumer cross 1,500 during the third minute."""
+    text = """
+name: backlog
+components:
+  q: {type: sqs}
+  deep:
+    type: cloudwatch_alarm
+    component: q
+    metric: visible
+    statistic: Maximum
+    comparison: GreaterThanThreshold
+    threshold: 1500
+workloads:
+  producer: {entry: q, rate: 10/s, arrivals: constant}
+simulate: {duration: 5m}
+"""
+    r = Simulation(_load(text)).run()
+    assert alarm_changes(r, "deep") == [(60.0, OK), (180.0, ALARM)]
+    assert r.component("deep")["datapoints"] == 5 and r.component("deep")["breaching_datapoints"] == 3
