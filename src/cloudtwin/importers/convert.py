@@ -12,7 +12,7 @@ import yaml
 
 from cloudtwin import catalogue, limits
 from cloudtwin.errors import Issue, SpecError
-from cloudtwin.importers import map_compute, map_data, map_messaging
+from cloudtwin.importers import map_compute, map_data, map_messaging, map_monitoring
 from cloudtwin.importers.cloudformation import Template, load_template
 from cloudtwin.importers.mapping import Ctx, Mapper, kebab, plan_names
 
@@ -34,6 +34,7 @@ MAPPERS: dict[str, Mapper] = {
     "AWS::Lambda::Function": map_messaging.lambda_,
     "AWS::SNS::Topic": map_messaging.sns,
     "AWS::S3::Bucket": map_data.s3,
+    "AWS::CloudWatch::Alarm": map_monitoring.alarm,
 }
 _ROUTE53 = ("AWS::Route53::HostedZone", "AWS::Route53::RecordSet", "AWS::Route53::RecordSetGroup",
             "AWS::Route53::HealthCheck")
