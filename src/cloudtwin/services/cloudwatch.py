@@ -177,7 +177,6 @@ class Alarm(Component):
 
     def stats(self) -> dict[str, Any]:
         out = super().stats()
-        del out["requests"], out["errors"], out["latency_ms"]
         out.update(state=self.state, changes=dict(self.changes), actions=self.actions_run,
                    datapoints=len(self.datapoints),
                    breaching_datapoints=sum(1 for p in self.datapoints
