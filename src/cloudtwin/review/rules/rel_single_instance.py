@@ -18,7 +18,8 @@ class SingleInstance(Rule):
     best_practices = ("REL10-BP01", "REL11-BP03")
     severity = "high"
     description = ("A standalone `ec2` component with one instance in the request path: nothing replaces it "
-                   "when it or its zone fails.")
+                   "when it or its zone fails. (A warm standby in another zone that takes over its Elastic IP "
+                   "when a CloudWatch alarm on it fires counts as a replacement.)")
 
     def check(self, ctx: Context) -> list[Finding]:
         out: list[Finding] = []
