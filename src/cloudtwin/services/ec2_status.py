@@ -21,7 +21,10 @@ running with a failed check at the end of the minute, 0 when every running insta
 passes, and no data (missing) when no instance is running (a stopped or terminated
 instance reports no status checks).
 
-Left out: the instance status check's own causes (exhausted memory, a corrupt file
+Left out: EC2's *simplified automatic recovery*, on by default for supported instance types
+(EC2 API ModifyInstanceMaintenanceOptions, ``AutoRecovery: default | disabled``): here an
+impaired instance stays impaired unless an alarm's ``ec2:recover`` or a replacement ends it,
+as with ``AutoRecovery: disabled`` or an unsupported type. Also the instance status check's own causes (exhausted memory, a corrupt file
 system), scheduled events, and the 1-minute lag of the status-check metric itself.
 """
 
