@@ -215,6 +215,7 @@ def test_bad_alarms_are_located_spec_errors(extra: str, path: str, needle: str) 
 
 @pytest.mark.parametrize(("old", "new", "path", "needle"), [
     ("metric: StatusCheckFailed_System", "metric: cpu_credits", "components.watch.metric", "unknown metric"),
+    ("metric: StatusCheckFailed_System", "metric: p99_ms", "components.watch.metric", "unknown metric"),
     ("component: app\n", "component: nothing\n", "components.watch.component", "not a component"),
     ("    elastic_ip: true\n", "    elastic_ip: true\n  other:\n    type: ec2\n    takes_elastic_ip: watch\n",
      "components.other.takes_elastic_ip", "with `elastic_ip: true`"),

@@ -24,8 +24,9 @@ instance reports no status checks).
 Left out: EC2's *simplified automatic recovery*, on by default for supported instance types
 (EC2 API ModifyInstanceMaintenanceOptions, ``AutoRecovery: default | disabled``): here an
 impaired instance stays impaired unless an alarm's ``ec2:recover`` or a replacement ends it,
-as with ``AutoRecovery: disabled`` or an unsupported type. Also the instance status check's own causes (exhausted memory, a corrupt file
-system), scheduled events, and the 1-minute lag of the status-check metric itself.
+as with ``AutoRecovery: disabled`` or an unsupported type. Also the instance status check's
+own causes (exhausted memory, a corrupt file system), scheduled events, and the 1-minute lag
+of the status-check metric itself.
 """
 
 from __future__ import annotations

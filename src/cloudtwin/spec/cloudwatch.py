@@ -17,6 +17,7 @@ from cloudtwin.spec.loader import Path
 
 STATUS_METRICS = ("StatusCheckFailed", "StatusCheckFailed_System", "StatusCheckFailed_Instance")
 EC2_ACTIONS = ("ec2:recover", "ec2:reboot")
+WORKLOAD_SERIES = ("requests", "errors", "p50_ms", "p90_ms", "p99_ms")  # what clients see: no CloudWatch metric
 ONE_DAY = 86_400.0  # evaluation_periods x period may not exceed one day (PutMetricAlarm)
 _SCALE = re.compile(r"^([a-z][a-z0-9_-]*):([+-]\d{1,4})$")
 
@@ -81,9 +82,10 @@ def check(arch: Any) -> list[tuple[Path, str]]:
             if src.type not in ("ec2", "asg"):
                 out.append(((*base, "metric"), f"{c.metric} is an EC2 status check; {c.component!r} is a "
                                                f"{src.type}, not an ec2 or asg"))
-        elif c.metric not in SAMPLING:
-            out.append(((*base, "metric"), f"unknown metric {c.metric!r}; use a per-minute series "
-                                           f"({', '.join(sorted(SAMPLING))}) or one of {', '.join(STATUS_METRICS)}"))
+        elif c.metric not in SAMPLING or c.metric in WORKLOAD_SERIES:
+            names = sorted(set(SAMPLING) - set(WORKLOAD_SERIES))
+            out.append(((*base, "metric"), f"unknown metric {c.metric!r}; use a component's per-minute series "
+                                           f"({', '.join(names)}) or one of {', '.join(STATUS_METRICS)}"))
         for key in ("alarm_actions", "ok_actions"):
             for i, a in enumerate(getattr(c, key)):
                 path = (*base, key, i)
