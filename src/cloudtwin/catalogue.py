@@ -67,7 +67,7 @@ _CRUD = ("get", "query", "put", "update", "delete")
 
 ROWS: dict[str, ComponentType] = {r.type: r for r in (
     # ---- compute
-    _row("ec2", "ec2:EC2", "ec2:EC2", ("",), True, ("AWS::EC2::Instance",), "compute",
+    _row("ec2", "ec2:EC2", "ec2:EC2", ("", "associate_address"), True, ("AWS::EC2::Instance",), "compute",
          family="compute", meter="compute"),
     _row("asg", "asg:ASG", "asg:ASG", ("",), True,
          ("AWS::AutoScaling::AutoScalingGroup",), "compute", family="compute", meter="compute"),
@@ -143,6 +143,8 @@ ROWS: dict[str, ComponentType] = {r.type: r for r in (
          ("AWS::Cognito::UserPool",), "security", traffic=("Cognito-MAU",)),
     _row("cloudtrail", "cloudtrail:CloudTrail", "cloudtrail:CloudTrail", ("record",), True,
          ("AWS::CloudTrail::Trail",), "management"),
+    _row("cloudwatch_alarm", "cloudwatch:Alarm", "cloudwatch:Alarm", (), False,
+         ("AWS::CloudWatch::Alarm",), "management"),
 )}
 
 

@@ -18,7 +18,7 @@ a new service overrides only what it models; the defaults cost nothing on the ho
 Faults reach a component through declared injection points only: :meth:`inject`
 and :meth:`eject` for injected latency and errors (``handle`` runs them before
 :meth:`serve`), and :meth:`zone_outage`, :meth:`terminate`, :meth:`replace`,
-:meth:`spot_interruption`, :meth:`failover` and :meth:`link_down` for the rest.
+:meth:`spot_interruption`, :meth:`failover`, :meth:`link_down` and :meth:`impair` for the rest.
 """
 
 from __future__ import annotations
@@ -124,6 +124,12 @@ class Component:
         """Per-minute series for the report (e.g. ``in_service``, ``utilization``)."""
         return {}
 
+    def latest(self, metric: str) -> float | None:
+        """The last closed minute's value of the series ``metric`` (None: no data), for an alarm.
+        Components with long series override it to skip copying them."""
+        s = self.series().get(metric)
+        return s[-1] if s else None
+
     def usage(self) -> dict[str, float] | None:
         """What it billed so far, ``{usage_type: quantity}`` in the price table's units;
         None: its configured capacity over the window (:mod:`cloudtwin.pricing.meters`)."""
@@ -179,6 +185,10 @@ class Component:
     def link_down(self, count: int, duration: float | None) -> list[str]:
         """``count`` of its network links fail, for ``duration`` seconds (None: for good)."""
         raise FaultNotSupported(f"{self.kind} {self.name!r} has no network link to fail")
+
+    def impair(self, count: int, duration: float | None) -> list[str]:
+        """``count`` instances fail their system status check (for ``duration``, or until fixed)."""
+        raise FaultNotSupported(f"{self.kind} {self.name!r} has no instances with status checks")
 
 
 class _Faulted:

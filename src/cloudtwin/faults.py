@@ -1,5 +1,6 @@
 """Scheduled faults: AZ outages, terminations, replacements, spot interruptions,
-database failovers, network link failures, and injected latency or errors on a component.
+database failovers, network link failures, instance status-check failures, and injected latency or errors
+on a component.
 
 Each fault is scheduled at its ``at`` time and written to the timeline, with its
 duration when it has one, so the report can shade its window.
@@ -35,7 +36,8 @@ class _Scheduled:
 
 
 def _describe(f: Fault) -> str:
-    extra = f" count={f.count}" if f.action in ("terminate", "spot_interruption", "link_down") and f.count != 1 else ""
+    extra = (f" count={f.count}" if f.action in ("terminate", "spot_interruption", "link_down", "status_check_failure")
+             and f.count != 1 else "")
     return f"{f.action} {f.target}{extra}"
 
 
@@ -60,6 +62,8 @@ def _fire(sim: Simulation, f: Fault, i: int) -> None:
             notes = comp.failover()
         elif act == "link_down":
             notes = comp.link_down(f.count, f.duration)
+        elif act == "status_check_failure":
+            notes = comp.impair(f.count, f.duration)
         else:
             _inject(sim, comp, f, i)
     detail = _describe(f) + (f": {'; '.join(notes)}" if notes else "")

@@ -12,7 +12,7 @@ import yaml
 
 from cloudtwin import catalogue, limits
 from cloudtwin.errors import Issue, SpecError
-from cloudtwin.importers import map_api, map_compute, map_data, map_messaging, sam
+from cloudtwin.importers import map_api, map_compute, map_data, map_messaging, map_monitoring, sam
 from cloudtwin.importers.cloudformation import Template, load_template
 from cloudtwin.importers.mapping import Ctx, Mapper, kebab, plan_names
 
@@ -36,6 +36,7 @@ MAPPERS: dict[str, Mapper] = {
     "AWS::S3::Bucket": map_data.s3,
     "AWS::ApiGateway::RestApi": map_api.api,  # after the functions and load balancers it integrates with
     "AWS::ApiGatewayV2::Api": map_api.api,
+    "AWS::CloudWatch::Alarm": map_monitoring.alarm,
 }
 _ROUTE53 = ("AWS::Route53::HostedZone", "AWS::Route53::RecordSet", "AWS::Route53::RecordSetGroup",
             "AWS::Route53::HealthCheck")

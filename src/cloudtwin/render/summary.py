@@ -298,6 +298,9 @@ def key_figures(c: dict[str, Any]) -> str:
                     *_nonzero(c, "throttled", "denied", "events_sent")])
     if t == "sns":
         return _kv(_nonzero(c, "unmatched", "rejected", "pending"))
+    if t == "cloudwatch_alarm":
+        return _kv([("state", str(c.get("state", DASH))), ("to ALARM", fmt_int(as_dict(c.get("changes")).get("ALARM"))),
+                    ("actions", fmt_int(c.get("actions"))), *_nonzero(c, "missing_datapoints")])
     if t == "eventbridge":
         return _kv(_nonzero(c, "unmatched", "rejected", "throttled", "pending"))
     if t in ("directconnect", "vpn"):

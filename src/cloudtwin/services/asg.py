@@ -24,11 +24,14 @@ What is modelled
   old instance keeps serving until its replacement is in service and healthy in
   every attached load balancer, then it is deregistered, drained and terminated.
 * ``elastic_ip``: user data moves the group's one Elastic IP to the newest
-  in-service instance.
+  in-service instance (with ``instance_role``), or a launch lifecycle hook does; lifecycle
+  hooks: :mod:`cloudtwin.services.asg_hooks`.
+* ``status_check_failure``: an impaired instance fails its EC2 status check
+  (:mod:`cloudtwin.services.ec2_status`) and is replaced at the next health check.
 
 As a workload entry the group spreads requests round-robin over in-service
 instances, skipping ones that are down (an ideal balancer that knows health
-instantly). Left out: lifecycle hooks, warm pools, instance refresh settings,
+instantly). Left out: warm pools, instance refresh settings,
 launch failures other than a dead AZ, scale-in protection, and instance types of
 a mixed-instances policy.
 """
@@ -42,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.request import UNAVAILABLE, Request
 from cloudtwin.services.asg_faults import Disruptions
+from cloudtwin.services.asg_hooks import Hooks
 from cloudtwin.services.asg_scaling import (
     COUNTED,
     GONE,
@@ -88,12 +92,13 @@ class ASG(Fleet):
         self.terminations = 0
         self.launch_blocked = False
         self.disruptions = Disruptions(self)
+        self.hooks = Hooks(self)
         self.desired_series: list[int] = []
         for k in range(self.desired):
             inst = self._new(self.zone_list[k % len(self.zone_list)], self._pick_purchase())
             inst.running()
             inst.meta["warm_at"] = -math.inf  # running before the simulation starts
-            self._in_service(inst)
+            self._in_service(inst, initial=True)
         self.note()
 
     def start(self) -> None:
@@ -157,6 +162,7 @@ class ASG(Fleet):
             replaces.meta["replaced_by"] = inst
         self.launches += 1
         self.engine.after(self.boot(), self._booted, inst)
+        self.hooks.launched(inst)
         return inst
 
     def launch_replacement(self, old: Instance, purchase: str | None = None) -> Instance | None:
@@ -170,6 +176,8 @@ class ASG(Fleet):
     def _booted(self, inst: Instance) -> None:
         if inst.meta["life"] != PENDING:
             return  # terminated while pending
+        if self.hooks.holds(inst):
+            return  # in Pending:Wait until its launching hooks complete
         if not inst.zone_ok:
             self.ctx.event("lifecycle", f"{inst.iid}: launch failed, zone {inst.zone} impaired")
             self._gone(inst)
@@ -212,15 +220,10 @@ class ASG(Fleet):
                 self.ctx.event("lifecycle", f"{inst.iid} healthy: terminating {old.iid} ({old.zone})")
                 self.retire(old)
 
-    def _in_service(self, inst: Instance) -> None:
+    def _in_service(self, inst: Instance, *, initial: bool = False) -> None:
         inst.meta["life"] = IN_SERVICE
         self.live.append(inst)
-        if self.eip:  # user data moves the group's Elastic IP to the newest instance
-            prev = self.ctx.addresses.owner.get(self.eip)
-            if isinstance(prev, Instance):
-                prev.public_ip = ""
-            inst.public_ip = self.eip
-            self.ctx.addresses.bind(self.eip, inst)
+        self.hooks.in_service(inst, initial=initial)
 
     def retire(self, inst: Instance) -> None:
         """Take ``inst`` out of the group: deregister and drain, then terminate."""
@@ -240,7 +243,7 @@ class ASG(Fleet):
         if inst.active and inst.state == "running" and waited < DRAIN_MAX:
             self.engine.after(DRAIN_POLL, lambda _: self._drained(inst, waited + DRAIN_POLL))
             return
-        self._gone(inst)
+        self.hooks.leaving(inst, lambda: self._gone(inst))
 
     def _gone(self, inst: Instance) -> None:
         if inst.state != "terminated":
@@ -334,6 +337,8 @@ class ASG(Fleet):
             return f"EC2 status: {m.state}"
         if not m.zone_ok:
             return f"EC2 status check failed, zone {m.zone} impaired"
+        if m.meta.get("impaired") == "system":
+            return "EC2 system status check failed"
         if elb:
             for lb in self.balancers:  # only an explicit "unhealthy" counts, not "initial"
                 if lb.target_state(m) == "unhealthy":
@@ -393,6 +398,8 @@ class ASG(Fleet):
     def stats(self) -> dict[str, Any]:
         out = super().stats()
         out.update(desired=self.desired, launched=self.launches, terminated=self.terminations)
+        if self.spec.lifecycle_hooks:
+            out["lifecycle_hooks"] = self.hooks.stats()
         return out
 
     def series(self) -> dict[str, list[float]]:

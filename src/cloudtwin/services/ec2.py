@@ -6,6 +6,12 @@ IPv4 unless it has an Elastic IP [aws-facts §3]; behind load balancers the
 replacement is rolling and graceful. Terminating one is final. The instance model
 itself is in :mod:`cloudtwin.services.instance`, the shared fleet logic in
 :mod:`cloudtwin.services.fleet`.
+
+``call: <ec2>.associate_address`` (from a Lambda function, say) moves the component's
+Elastic IP, its own or the one named by ``takes_elastic_ip``, to its first running
+instance (:mod:`cloudtwin.services.eip`); the call answers once the move took effect,
+and fails ``server_error`` when no instance is running (``IncorrectInstanceState``).
+Status checks, recover and reboot: :mod:`cloudtwin.services.ec2_status`.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.request import Request
+from cloudtwin.request import SERVER_ERROR, Request
+from cloudtwin.services import eip as eips
 from cloudtwin.services.fleet import Fleet
 from cloudtwin.services.instance import COOKIE_LIMIT, Instance
 from cloudtwin.spec.ec2 import EC2 as EC2Spec
@@ -36,6 +43,8 @@ class EC2(Fleet):
         self.eip = ctx.addresses.allocate(elastic=True) if spec.elastic_ip else ""
         self._roll: list[Instance] = []  # a rolling replacement's queue (head: in progress)
         self._roll_new: Instance | None = None
+        self.address = self.eip  # the Elastic IP associate_address moves here (own, or taken over)
+        self.associations = 0
         for k in range(spec.count):
             inst = self.new_instance(zones[k % len(zones)], purchase=spec.purchase)
             inst.running()
@@ -44,6 +53,10 @@ class EC2(Fleet):
 
     def build(self) -> None:
         super().build()
+        if self.spec.takes_elastic_ip:
+            other = self.ctx.components[self.spec.takes_elastic_ip]
+            assert isinstance(other, Fleet)  # spec.ec2.check: an ec2 with elastic_ip
+            self.address = other.eip
         # With a one-cpu-step handler nothing downstream reads the request, so a workload
         # may send it bare (its start time); the instance's fast path takes either form.
         self.accepts_bare = self.fast is not None
@@ -52,18 +65,21 @@ class EC2(Fleet):
         """With one instance, callers reach it directly (one call frame less per request).
 
         Fault wrappers set their own ``handle`` and restore the previous one."""
-        if len(self.instances) == 1 and "handle" not in self._wrapped:
+        movable = self.spec.elastic_ip or self.spec.takes_elastic_ip  # serves associate_address
+        if len(self.instances) == 1 and "handle" not in self._wrapped and not movable:
             self.__dict__["handle"] = self.instances[0].handle
 
     def _assign_ip(self, inst: Instance) -> None:
-        if self.eip and inst is self.instances[0]:
-            inst.public_ip = self.eip
-            self.ctx.addresses.bind(self.eip, inst)
+        if self.eip and inst is self.instances[0] and eips.holder(self.ctx, self.eip) in (None, inst):
+            eips.bind(self.ctx, self.eip, inst)  # not when a standby has taken it over meanwhile
         elif self.spec.public_ip:
             inst.public_ip = self.ctx.addresses.allocate()
             self.ctx.addresses.bind(inst.public_ip, inst)
 
     def handle(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
+        if op == "associate_address":
+            self._associate(req, done)
+            return
         live = self.instances
         n = len(live)
         if n == 1:
@@ -71,6 +87,23 @@ class EC2(Fleet):
             return
         self.rr = (self.rr + 1) % n
         live[self.rr].handle(req, op, done, arg)
+
+    def _associate(self, req: Request, done: Any) -> None:
+        """``AssociateAddress`` (AllowReassociation) of this component's Elastic IP to its first running instance."""
+        self.requests += 1
+        target = next((i for i in self.instances if i.state == "running"), None)
+        if target is None or not self.address:
+            self.errors += 1
+            done(req, SERVER_ERROR)
+            return
+        self.associations += 1
+        eips.associate(self.ctx, self.address, target, f"associate_address on {self.name}", lambda: done(req, None))
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        if self.associations:
+            out["address_associations"] = self.associations
+        return out
 
     def current(self) -> list[Instance]:
         return self.instances

@@ -12,6 +12,7 @@ from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.handler import CALL, CPU, CStep, compile_steps
 from cloudtwin.pricing.meters import PUBLIC_IP, PURCHASE_PREFIX
+from cloudtwin.services import ec2_status
 from cloudtwin.services.instance import Instance
 from cloudtwin.sizes import instance_vcpus
 
@@ -127,6 +128,10 @@ class Fleet(Component):
         self.instances.append(inst)
         return inst
 
+    def impair(self, count: int, duration: float | None) -> list[str]:
+        """The ``status_check_failure`` fault (:mod:`cloudtwin.services.ec2_status`)."""
+        return ec2_status.impair(self, count, duration)
+
     def in_service(self) -> list[Instance]:
         return [i for i in self.instances if i.up]
 
@@ -174,6 +179,10 @@ class Fleet(Component):
 
     def series(self) -> dict[str, list[float]]:
         return {"in_service": list(self.in_service_series), "utilization": list(self.util_series)}
+
+    def latest(self, metric: str) -> float | None:
+        s = {"in_service": self.in_service_series, "utilization": self.util_series}.get(metric)
+        return float(s[-1]) if s else super().latest(metric)
 
     def endpoint_zone(self, caller_zone: str) -> str:
         return caller_zone

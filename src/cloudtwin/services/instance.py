@@ -66,7 +66,7 @@ class Instance(Workers):
         """Boot finished: the instance serves from now on."""
         if self.state == "pending":
             self.state = "running"
-            self.live = self.zone_ok
+            self.live = self.zone_ok and "impaired" not in self.meta
             self.in_service_at = self.engine.now
 
     def kill(self, state: str = "terminated") -> None:
@@ -80,8 +80,19 @@ class Instance(Workers):
 
     def set_zone(self, ok: bool) -> None:
         self.zone_ok = ok
-        self.live = ok and self.state == "running"
+        self.live = ok and self.state == "running" and "impaired" not in self.meta
         if not ok:
+            self._drop_queue()
+
+    def set_impaired(self, why: str | None) -> None:
+        """A failed status check (``why``: ``"system"`` or ``"instance"``) stops it answering,
+        though it keeps running, billing and holding its addresses; None clears it."""
+        if why is None:
+            self.meta.pop("impaired", None)
+        else:
+            self.meta["impaired"] = why
+        self.live = self.zone_ok and self.state == "running" and why is None
+        if why is not None:
             self._drop_queue()
 
     def _drop_queue(self) -> None:

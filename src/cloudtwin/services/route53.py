@@ -7,7 +7,8 @@ answer. Each client caches the answer for the record's TTL in
 hold, not what the zone says:
 
 - ``a:`` record: the instance's current public IP (its Elastic IP if it has
-  one). TTL 300 s when omitted (assumption: the console's default). We assume
+  one; an ``asg`` with ``elastic_ip``: the group's Elastic IP, wherever it is
+  associated). TTL 300 s when omitted (assumption: the console's default). We assume
   the record is updated to an instance's new IP the moment it has one (the best
   case); until then it still holds the old IP. A request to an IP that no live
   instance owns fails ``unavailable`` (connection fails), and a client keeps
@@ -72,6 +73,9 @@ class _Record:
         """What a resolver returns now: an IP string (A) or the load balancer (alias)."""
         if self.spec.alias:
             return self.target
+        if self.target.eip:  # an Elastic IP: the record holds it wherever it is associated
+            self.last_ip = self.target.eip
+            return self.last_ip
         for inst in self.target.instances:
             if inst.public_ip and inst.state == "running":
                 self.last_ip = inst.public_ip

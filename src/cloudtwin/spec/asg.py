@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from cloudtwin.spec.base import Duration, Model, Zone
+from cloudtwin.spec.base import Dist, Duration, Model, Zone
 from cloudtwin.spec.ec2 import Compute, check_instance_types
 from cloudtwin.spec.loader import Path
+from cloudtwin.spec.units import parse_distribution as _d
 
 
 class Capacity(Model):
@@ -76,6 +77,25 @@ class AsgHealthCheck(Model):
     grace_period: Duration = 0.0  # 0 s from CLI/SDK/IaC, 300 s in the console [aws-facts §2]
 
 
+class LifecycleHook(Model):
+    """A lifecycle hook: instances wait in ``Pending:Wait`` / ``Terminating:Wait`` until the hook's
+    action completes it (CompleteLifecycleAction CONTINUE) or its heartbeat timeout runs out."""
+
+    transition: Literal["launching", "terminating"]  # autoscaling:EC2_INSTANCE_LAUNCHING / _TERMINATING
+    heartbeat_timeout: Duration = Field(3600.0, ge=30, le=7200)  # [aws-facts §2 Lifecycle-hook timeout]
+    default_result: Literal["CONTINUE", "ABANDON"] = "ABANDON"  # [aws-facts §2 Lifecycle-hook default result]
+    # what the hook's target (a Lambda via EventBridge, say) does: move the group's Elastic IP to the
+    # instance and complete, only complete, or nothing (a missing or broken handler: the hook times out)
+    action: Literal["associate_address", "complete", "none"] = "complete"
+    action_time: Dist = Field(default_factory=lambda: _d("uniform(2s, 6s)"))  # assumption
+
+    @model_validator(mode="after")
+    def _launch_only(self) -> LifecycleHook:
+        if self.action == "associate_address" and self.transition != "launching":
+            raise ValueError("action: associate_address needs transition: launching")
+        return self
+
+
 class Purchase(Model):
     on_demand: int | None = Field(None, ge=0)
     reserved: int = Field(0, ge=0)  # on-demand instances billed at the reserved rate
@@ -96,6 +116,8 @@ class ASG(Compute):
     purchase: Purchase = Field(default_factory=Purchase)
     capacity_rebalance: bool = False  # [aws-facts §2 capacity rebalancing]
     elastic_ip: bool = False  # user data attaches one EIP to the newest instance
+    instance_role: bool = False  # an instance profile allowing ec2:AssociateAddress (user data needs it)
+    lifecycle_hooks: list[LifecycleHook] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
     def _purchase_fits(self) -> ASG:
@@ -105,6 +127,8 @@ class ASG(Compute):
                 f"purchase on_demand + reserved + spot = {p.on_demand + p.reserved + p.spot} "
                 f"but capacity.desired is {self.capacity.start}"
             )
+        if any(h.action == "associate_address" for h in self.lifecycle_hooks) and not self.elastic_ip:
+            raise ValueError("a lifecycle hook with action: associate_address needs `elastic_ip: true`")
         if p.reserved + p.spot > self.capacity.start:
             raise ValueError(f"purchase reserved + spot = {p.reserved + p.spot} exceeds capacity.desired "
                              f"{self.capacity.start}")
@@ -114,3 +138,15 @@ class ASG(Compute):
 
 def check(arch: Any) -> list[tuple[Path, str]]:
     return check_instance_types(arch, ("asg",))
+
+
+def warnings(arch: Any) -> list[tuple[Path, str]]:
+    """User data that attaches the Elastic IP needs credentials on the instance."""
+    out: list[tuple[Path, str]] = []
+    for n, c in arch.components.items():
+        hooked = any(h.action == "associate_address" for h in getattr(c, "lifecycle_hooks", []))
+        if c.type == "asg" and c.elastic_ip and not c.instance_role and not hooked:
+            out.append((("components", n, "instance_role"),
+                        "user data cannot call AssociateAddress without an instance role: the Elastic IP "
+                        "will never move to a new instance; set `instance_role: true`"))
+    return out

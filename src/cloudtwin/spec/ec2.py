@@ -37,6 +37,8 @@ class EC2(Compute):
     zones: list[Zone] | None = None  # spread round-robin; default: the first zone
     public_ip: bool = True  # an ephemeral public IPv4 that changes on stop/start [aws-facts §3]
     elastic_ip: bool = False  # a static address, 5 per Region by default [aws-facts §3]
+    # another ec2's Elastic IP that `call: <this>.associate_address` moves here (AllowReassociation)
+    takes_elastic_ip: Name | None = None
     purchase: Literal["on_demand", "reserved", "spot"] = "on_demand"
 
 
@@ -53,4 +55,15 @@ def check_instance_types(arch: Any, types: tuple[str, ...]) -> list[tuple[Path, 
 
 
 def check(arch: Any) -> list[tuple[Path, str]]:
-    return check_instance_types(arch, ("ec2",))
+    out = check_instance_types(arch, ("ec2",))
+    for n, c in arch.components.items():
+        if c.type != "ec2" or c.takes_elastic_ip is None:
+            continue
+        path = ("components", n, "takes_elastic_ip")
+        other = arch.components.get(c.takes_elastic_ip)
+        if other is None or other.type != "ec2" or not other.elastic_ip or c.takes_elastic_ip == n:
+            out.append((path, f"{c.takes_elastic_ip!r} must be another `ec2` component with `elastic_ip: true` "
+                              "(the address to take over)"))
+        elif c.elastic_ip:
+            out.append((path, "an instance with its own `elastic_ip: true` cannot also take another's"))
+    return out

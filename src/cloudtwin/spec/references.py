@@ -75,8 +75,11 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
                 if r.alias:
                     need((*base, "records", i, "alias"), r.alias, catalogue.family("load_balancer"), "alias target")
                 if r.a:
-                    need((*base, "records", i, "a"), r.a, ("ec2",), "A-record target")
+                    need((*base, "records", i, "a"), r.a, ("ec2", "asg"), "A-record target")
                     a = comps.get(r.a)
+                    if _is(a, "asg") and not a.elastic_ip:
+                        out.append(((*base, "records", i, "a"), f"{r.a!r} is an asg without one address to "
+                                    "point at; give it `elastic_ip: true`"))
                     if _is(a, "ec2") and not (a.public_ip or a.elastic_ip):
                         out.append(((*base, "records", i, "a"), f"{r.a!r} has no public IP to point at"))
         if _is(c, *catalogue.family("compute")):
@@ -111,6 +114,7 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
         "terminate": ("ec2", "asg", "ecs"), "replace": ("ec2", "asg"), "spot_interruption": ("ec2", "asg", "ecs"),
         "db_failover": ("rds", "aurora", "elasticache"),
         "latency": callable_types, "errors": callable_types, "link_down": ("directconnect", "vpn"),
+        "status_check_failure": ("ec2", "asg"),
     }
     for i, f in enumerate(arch.faults):
         if f.action == "az_outage":

@@ -122,7 +122,7 @@ class NetworkFlow(Model):
 
 
 FAULT_ACTIONS = ("az_outage", "terminate", "replace", "spot_interruption", "db_failover", "latency", "errors",
-                 "link_down")
+                 "link_down", "status_check_failure")
 
 
 class Fault(Model):
@@ -136,6 +136,7 @@ class Fault(Model):
     latency: Name | None = None
     errors: Name | None = None
     link_down: Name | None = None  # a directconnect connection, or `count` tunnels of a vpn
+    status_check_failure: Name | None = None  # an instance's host fails (StatusCheckFailed_System)
     count: int = Field(1, ge=1, le=10_000)
     zone: Zone | None = None
     add: Dist = Field(default_factory=lambda: _d("100ms"))

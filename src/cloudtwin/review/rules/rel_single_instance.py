@@ -1,4 +1,5 @@
-"""CT-REL-002: a standalone EC2 instance that the workload depends on."""
+"""CT-REL-002: a standalone EC2 instance that the workload depends on (unless a warm standby in another
+zone takes over its Elastic IP when a CloudWatch alarm on it fires: the ec2-ha-cloudwatch design)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from cloudtwin.review.context import Context
 from cloudtwin.review.evidence import az_availability
 from cloudtwin.review.finding import Evidence, Finding
 from cloudtwin.review.rule import Rule
+from cloudtwin.spec.cloudwatch import Alarm
+from cloudtwin.spec.ec2 import EC2
 
 
 class SingleInstance(Rule):
@@ -15,13 +18,14 @@ class SingleInstance(Rule):
     best_practices = ("REL10-BP01", "REL11-BP03")
     severity = "high"
     description = ("A standalone `ec2` component with one instance in the request path: nothing replaces it "
-                   "when it or its zone fails.")
+                   "when it or its zone fails. (A warm standby in another zone that takes over its Elastic IP "
+                   "when a CloudWatch alarm on it fires counts as a replacement.)")
 
     def check(self, ctx: Context) -> list[Finding]:
         out: list[Finding] = []
         for name in ctx.fleets():
             c = ctx.comp(name)
-            if c.type != "ec2" or c.count != 1:
+            if c.type != "ec2" or c.count != 1 or _has_standby(ctx, name):
                 continue
             zone = ctx.fleet_zones(name)[0]
             ev = [Evidence("static", f"{name!r}: type ec2, count 1, zone {zone}; no Auto Scaling group replaces it")]
@@ -36,3 +40,14 @@ class SingleInstance(Rule):
                 "behind a load balancer, so a failed instance is replaced automatically.",
                 component=name, evidence=ev))
         return out
+
+
+def _has_standby(ctx: Context, name: str) -> bool:
+    zones = set(ctx.fleet_zones(name))
+    standby = alarmed = False
+    for n, c in ctx.arch.components.items():
+        if isinstance(c, EC2) and c.takes_elastic_ip == name and not zones >= set(ctx.fleet_zones(n)):
+            standby = True
+        if isinstance(c, Alarm) and c.component == name and c.alarm_actions:
+            alarmed = True
+    return standby and alarmed
