@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from cloudtwin.dsl.model import Component
 
-__all__ = ["ALB", "APIGateway", "ASG", "Athena", "Aurora", "CLB", "CloudFront", "CloudTrail", "Cognito",
+__all__ = ["ALB", "APIGateway", "ASG", "Athena", "Aurora", "CLB", "CloudFront", "CloudTrail", "CloudWatchAlarm",
+           "Cognito",
            "DAX", "DirectConnect", "DynamoDB", "EBS", "EC2", "ECS", "EFS", "ElastiCache", "EventBridge",
            "Firehose", "Kinesis", "Lambda", "NLB", "QuickSight", "RDS", "Redshift", "Route53", "S3", "SES",
            "SNS", "SQS", "VPN"]
@@ -134,3 +135,7 @@ class DirectConnect(Component):
 
 class VPN(Component):
     type = "vpn"
+
+
+class CloudWatchAlarm(Component):
+    type = "cloudwatch_alarm"

@@ -92,6 +92,13 @@ def _of(n: str, c: Any) -> Iterator[tuple[str | None, str | None, str, bool, str
         yield n, c.transform.function if c.transform else None, "transform", True, "call"
     elif t == "cloudtrail":
         yield n, c.bus, "events", False, "event"
+    elif t == "cloudwatch_alarm":
+        from cloudtwin.spec.cloudwatch import parse_action
+
+        yield c.component, n, c.metric, False, "metric"
+        for action in [*c.alarm_actions, *c.ok_actions]:
+            kind, target, _ = parse_action(action)
+            yield n, c.component if kind == "ec2" else target, action, False, "alarm_action"
     if t in REFERS:  # a DAX cluster's table, an Athena workgroup's bucket...
         yield n, getattr(c, REFERS[t]), REFERS[t].replace("_", " "), True, "reference"
     if t in catalogue.family("compute"):

@@ -27,6 +27,8 @@ class SingleInstance(Rule):
             c = ctx.comp(name)
             if c.type != "ec2" or c.count != 1 or _has_standby(ctx, name):
                 continue
+            if isinstance(c, EC2) and c.takes_elastic_ip and _has_standby(ctx, c.takes_elastic_ip):
+                continue  # the warm standby of such a pair: the pair is the unit, and it has two zones
             zone = ctx.fleet_zones(name)[0]
             ev = [Evidence("static", f"{name!r}: type ec2, count 1, zone {zone}; no Auto Scaling group replaces it")]
             got = az_availability(ctx)
