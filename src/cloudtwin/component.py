@@ -176,6 +176,9 @@ class Component:
     def failover(self) -> list[str]:
         raise FaultNotSupported(f"{self.kind} {self.name!r} cannot fail over")
 
+    def data_loss(self) -> list[str]:
+        raise FaultNotSupported(f"{self.kind} {self.name!r} holds no data to lose")
+
 
 class _Faulted:
     """One request passing through a component's injected faults, in order, then served."""

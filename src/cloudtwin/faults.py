@@ -58,6 +58,8 @@ def _fire(sim: Simulation, f: Fault, i: int) -> None:
             notes = comp.spot_interruption(f.count)
         elif act == "db_failover":
             notes = comp.failover()
+        elif act == "data_loss":
+            notes = comp.data_loss()
         else:
             _inject(sim, comp, f, i)
     detail = _describe(f) + (f": {'; '.join(notes)}" if notes else "")

@@ -102,7 +102,8 @@ class Workload(Model):
         return Profile.model_validate(v) if isinstance(v, str) else v
 
 
-FAULT_ACTIONS = ("az_outage", "terminate", "replace", "spot_interruption", "db_failover", "latency", "errors")
+FAULT_ACTIONS = ("az_outage", "terminate", "replace", "spot_interruption", "db_failover", "latency", "errors",
+                 "data_loss")
 
 
 class Fault(Model):
@@ -115,6 +116,7 @@ class Fault(Model):
     db_failover: Name | None = None
     latency: Name | None = None
     errors: Name | None = None
+    data_loss: Name | None = None  # the store's data is lost: restored from backups (services/backups.py)
     count: int = Field(1, ge=1, le=10_000)
     zone: Zone | None = None
     add: Dist = Field(default_factory=lambda: _d("100ms"))
