@@ -1,0 +1,135 @@
+"""Snapshots, automated backups and the data_loss fault on small specs: the documented
+timings (5-minute log uploads, DLM intervals), retention, a loss with nothing to restore,
+a snapshot still copying when its store is lost, and located spec errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import cloudtwin
+from cloudtwin import SpecError, parse_spec
+from cloudtwin.units import GIB
+
+EBS = """
+name: b
+components:
+  app: {type: ec2, mounts: [vol], handler: [{call: vol.write}]}
+  vol: {type: ebs, size_gb: 10, SNAP}
+workloads:
+  u: {entry: app, rate: 5/s, arrivals: constant}
+faults: FAULTS
+simulate: {duration: DUR}
+"""
+
+RDS = """
+name: d
+components:
+  app: {type: ec2, handler: [{call: db.write}]}
+  db: {type: rds, engine: mysql, storage_gb: 20, BACKUP}
+workloads:
+  u: {entry: app, rate: 20/s}
+faults: FAULTS
+simulate: {duration: DUR}
+"""
+
+
+def run(text: str, **subs: str) -> cloudtwin.Results:
+    for k, v in subs.items():
+        text = text.replace(k, v)
+    return cloudtwin.Simulation(parse_spec(text)).run()
+
+
+def blocks_gb(writes: int, size_gb: float = 10.0) -> float:
+    n = int(size_gb * GIB // (512 * 1024))
+    return n * (1 - (1 - 1 / n) ** writes) * 512 * 1024 / GIB
+
+
+@pytest.mark.parametrize("at", [430.0, 599.0, 720.0])
+def test_point_in_time_restore_goes_back_to_the_last_5_minute_log_upload(at: float) -> None:
+    r = run(RDS, BACKUP="backup_retention: 1", FAULTS=f"[{{at: {at:g}s, data_loss: db}}]", DUR="20m")
+    [lo] = r.component("db")["backups"]["losses"]
+    assert lo["restore_from"] == "point_in_time"
+    assert lo["point_t"] == 300.0 * math.floor(at / 300.0)  # logs uploaded every 5 min (RDS user guide)
+    assert lo["rpo_s"] == pytest.approx(at % 300.0) and lo["rpo_s"] < 300.0
+    # 20/s for rpo_s seconds, within 5 standard deviations
+    assert abs(lo["writes_lost"] - 20 * lo["rpo_s"]) <= 5 * math.sqrt(20 * lo["rpo_s"]) + 1
+
+
+def test_without_backups_or_snapshots_a_lost_database_stays_down_and_loses_every_write() -> None:
+    r = run(RDS, BACKUP="backup_retention: 0", FAULTS="[{at: 5m, data_loss: db}]", DUR="10m")
+    db = r.component("db")
+    [lo] = db["backups"]["losses"]
+    assert lo["restore_from"] is None and lo["rto_s"] is None and lo["restored_at"] is None
+    assert lo["writes_lost"] == db["writes"] and lo["rpo_s"] == 300.0
+    assert r.workload("u")["failed"] == db["errors"] > 0.8 * 20 * 300  # down for the last 5 minutes
+    assert db["backups"]["latest_recoverable_t"] is None
+
+
+def test_manual_snapshots_restore_a_database_without_automated_backups() -> None:
+    r = run(RDS, BACKUP="backup_retention: 0, snapshots: {every: 1h}", FAULTS="[{at: 90m, data_loss: db}]",
+            DUR="2h")
+    [lo] = r.component("db")["backups"]["losses"]
+    assert lo["restore_from"] == "snapshot" and lo["point_t"] == 3600.0 and lo["rpo_s"] == 1800.0
+    assert lo["restore_s"] == pytest.approx(600.0 + 6.0 * 20)  # 10 min + 6 s per GB of the 20 GB (assumption)
+
+
+def test_retention_keeps_the_newest_snapshots_and_frees_the_replaced_blocks() -> None:
+    r = run(EBS, SNAP="snapshots: {every: 1h, retain: 2}", FAULTS="[]", DUR="5h")
+    b = r.component("vol")["backups"]
+    assert b["snapshots_taken"] == 5 and b["snapshots_retained"] == 2  # 3 h and 4 h; 5 h still copying
+    # the oldest kept holds the full data, the newest its changed blocks: 5 writes/s for an hour
+    assert b["snapshot_gb"] == pytest.approx(10.0 + blocks_gb(5 * 3600), rel=1e-3)
+    assert b["latest_recoverable_t"] == 4 * 3600.0
+
+
+def test_a_snapshot_still_copying_when_the_volume_is_lost_fails() -> None:
+    # the 1 h snapshot copies ~8.6 GB of changed blocks at 100 MiB/s (~90 s): lost 10 s in
+    r = run(EBS, SNAP="snapshots: {every: 1h}", FAULTS="[{at: 3610s, data_loss: vol}]", DUR="70m")
+    b = r.component("vol")["backups"]
+    assert b["snapshots_failed"] == 1
+    [lo] = b["losses"]
+    assert lo["point_t"] == 0.0 and lo["rpo_s"] == 3610.0
+    assert lo["writes_lost"] == pytest.approx(5 * 3610, abs=2)
+    assert lo["rto_s"] == 180.0 + 60.0
+
+
+def test_a_volume_without_snapshots_is_gone_for_good() -> None:
+    r = run(EBS, SNAP="encrypted: false", FAULTS="[{at: 10m, data_loss: vol}]", DUR="15m")
+    vol = r.component("vol")
+    [lo] = vol["backups"]["losses"]
+    assert lo["restore_from"] is None and lo["writes_lost"] == vol["writes"]
+    assert vol["refused_lost"] == r.workload("u")["failed"] == pytest.approx(5 * 300, abs=2)
+    assert not any(i["usage_type"] == "EBS:SnapshotUsage" for i in r["cost"]["items"])
+
+
+def test_a_run_with_a_loss_is_deterministic() -> None:
+    text = EBS.replace("SNAP", "snapshots: {every: 1h}").replace("FAULTS", "[{at: 90m, data_loss: vol}]")
+    text = text.replace("DUR", "2h")
+    a = cloudtwin.Simulation(parse_spec(text)).run().deterministic_json()
+    assert a == cloudtwin.Simulation(parse_spec(text)).run().deterministic_json()
+
+
+@pytest.mark.parametrize(("text", "needle", "line"), [
+    (EBS.replace("SNAP", "snapshots: {every: 5h}"), "every 1, 2, 3, 4, 6, 8, 12 or 24 h", 5),
+    (EBS.replace("SNAP", "snapshots: {every: 30m}"), "greater than or equal to 3600", 5),
+    (EBS.replace("SNAP", "recovery: {data_gb: 20}"), "more than the volume's size_gb", 5),
+    (RDS.replace("BACKUP", "snapshots: {every: 1h, fast_restore: true}"), "EBS feature", 5),
+    (EBS.replace("SNAP", "snapshots: {evry: 1h}"), "evry", 5),
+])
+def test_bad_backup_settings_are_located_spec_errors(text: str, needle: str, line: int) -> None:
+    text = text.replace("FAULTS", "[]").replace("DUR", "1h")
+    with pytest.raises(SpecError) as info:
+        parse_spec(text, file="s.yaml")
+    (i,) = info.value.issues
+    assert needle in i.message and i.file == "s.yaml" and i.line == line, str(i)
+
+
+def test_data_loss_needs_a_data_store() -> None:
+    text = EBS.replace("SNAP", "iops: 3000").replace("FAULTS", "[{at: 1m, data_loss: app}]").replace("DUR", "5m")
+    with pytest.raises(SpecError) as info:
+        parse_spec(text, file="s.yaml")
+    (i,) = info.value.issues
+    assert i.path.startswith("faults.0.data_loss") or "faults" in str(i)
+    assert "ebs" in i.message and "rds" in i.message
