@@ -142,7 +142,7 @@ def test_shorter_intervals_lose_less_and_store_more(base: Any, by_interval: Any)
     assert rpo == {1: 1800.0, 4: 5400.0, 24: EBS_LOSS}
     assert all(rpo[h] <= h * 3600.0 for h in rpo)
     lost = {h: loss(r, "files")["writes_lost"] for h, (r, _) in runs.items()}
-    for h, (r, log) in runs.items():
+    for h, (_, log) in runs.items():
         assert lost[h] == sum(EBS_LOSS - rpo[h] <= t < EBS_LOSS for t in log["files"])
     assert lost[1] < lost[4] < lost[24]
     taken = {h: r.component("files")["backups"]["snapshots_taken"] for h, (r, _) in runs.items()}
