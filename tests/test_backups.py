@@ -133,3 +133,22 @@ def test_data_loss_needs_a_data_store() -> None:
     (i,) = info.value.issues
     assert i.path.startswith("faults.0.data_loss") or "faults" in str(i)
     assert "ebs" in i.message and "rds" in i.message
+
+
+def test_requests_in_flight_when_a_busy_database_is_lost_fail_and_are_counted() -> None:
+    """Writes of 30 ms on 2 vCPUs at 60/s (90 % busy) keep work queued and in service when the
+    data is lost: it all fails `unavailable`, and every request is accounted for, also while the
+    store is still being restored at the end of the run."""
+    text = RDS.replace("BACKUP", "instance_class: db.m5.large, write: 30ms")
+    text = text.replace("rate: 20/s", "rate: 60/s")
+    short = run(text, FAULTS="[{at: 5m, data_loss: db}]", DUR="10m")
+    [lo] = short.component("db")["backups"]["losses"]
+    assert lo["rto_s"] is None and lo["failed_requests"] == pytest.approx(60 * 300, rel=0.05)
+    r = run(text, FAULTS="[{at: 5m, data_loss: db}]", DUR="25m")
+    w, db = r.workload("u"), r.component("db")
+    [lo] = db["backups"]["losses"]
+    assert w["requests"] == w["succeeded"] + w["failed"] + w["in_flight"]
+    assert w["failed"] == db["errors"] == w["errors"]["unavailable"]
+    in_flight = db["errors"] - lo["failed_requests"]
+    assert 1 <= in_flight <= 10  # the queue and the two slots at the moment of the loss
+    assert lo["failed_requests"] == pytest.approx(60 * lo["rto_s"], rel=0.1)

@@ -122,7 +122,6 @@ class Backups:
         self.last_t = 0.0
         self.losses: list[dict[str, Any]] = []
         self.refused = 0
-        self._refused_at_loss = 0
         self.unloaded = 0  # blocks of a restored volume not yet loaded
         self.slow_ops = 0
         self.first_read = make_sampler(rec.first_read, comp.ctx.stream(f"{comp.name}.first_read"))
@@ -224,7 +223,6 @@ class Backups:
             "detection_s": None, "restore_s": None, "rto_s": None, "restored_at": None, "failed_requests": 0,
         }
         self.losses.append(rec)
-        self._refused_at_loss = self.refused
         if latest is None:
             return [f"{name}: data lost; no snapshot or backup to restore from, it stays down"]
         self.engine.after(self.detection, self._detected, (rec, point, self.epoch))
@@ -255,7 +253,6 @@ class Backups:
         self.state = UP
         rec["restored_at"] = round(now, 6)
         rec["rto_s"] = round(now - rec["at"], 6)
-        rec["failed_requests"] = self.refused - self._refused_at_loss
         # the store holds the point's data again: later changes and points count from here
         if self.chain:
             self.chain[-1] = Snap(self.chain[-1].t, self.writes, self.chain[-1].gb)
@@ -269,7 +266,9 @@ class Backups:
         self.comp.ctx.event("recovery", f"{self.comp.name}: restored, serving again (RTO {rec['rto_s']:.0f}s)")
 
     def refuse(self) -> None:
+        """A request refused while the store is lost: counted for the loss it belongs to."""
         self.refused += 1
+        self.losses[-1]["failed_requests"] += 1
 
     def load_delay(self) -> float:
         """Extra latency of one operation on a restored volume: the block it touches may still be in S3."""
