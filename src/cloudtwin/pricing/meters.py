@@ -47,7 +47,10 @@ Billing units and what AWS bills:
   Lambda, API Gateway requests (REST or HTTP by ``api:``), SQS, SNS,
   Firehose, Athena, CloudFront, SES, Cognito MAUs, on-demand DynamoDB.
 
-Left out: free tiers, volume discounts and tiers, snapshots and backups,
+Snapshots and backups depend on the writes, so a run bills them
+(:mod:`cloudtwin.services.backups`); this fixed estimate leaves them out.
+
+Left out: free tiers, volume discounts and tiers,
 Aurora I/O, EBS throughput above gp3's baseline, instance root volumes,
 DynamoDB storage, Kinesis PUT payload units, Redshift RA3 managed storage and
 QuickSight SPICE capacity.

@@ -305,6 +305,15 @@ class Backups:
             u["EBS:FastSnapshotRestore"] = self.engine.now / 3600.0
         return u
 
+    def notes(self) -> list[str]:
+        """The snapshot count for the bill: creating a snapshot has no request charge (assumption:
+        only the EBS direct APIs bill per request), so only the storage is priced."""
+        if not self.tracked or not (self.taken or self.uploads):
+            return []
+        parts = ([f"{self.taken} snapshots taken"] if self.schedule is not None else []) + (
+            [f"{self.uploads} transaction log uploads"] if self.pitr_every is not None else [])
+        return [f"{self.comp.name}: {', '.join(parts)}; billed by the GB-month stored, not per snapshot"]
+
     def stats(self) -> dict[str, Any]:
         latest = self._latest()
         out: dict[str, Any] = {
@@ -322,3 +331,27 @@ class Backups:
         if self.kind == "ebs":
             out.update({"slow_first_reads": self.slow_ops, "blocks_not_loaded": self.unloaded})
         return out
+
+
+class BackedUp:
+    """The component methods of a store with backups, mixed into EBS and RDS before Component."""
+
+    backups: Backups
+
+    def start(self) -> None:
+        self.backups.start()
+
+    def data_loss(self) -> list[str]:
+        return self.backups.lose()
+
+    def usage(self) -> dict[str, float]:
+        """The configured capacity over the run (:mod:`cloudtwin.pricing.meters`) and the backups."""
+        from cloudtwin.pricing.meters import configured
+
+        c = self.backups.comp
+        u = configured(c.spec, c.ctx.arch, c.engine.now / 3600.0)
+        u.update(self.backups.usage())
+        return u
+
+    def usage_notes(self) -> list[str]:
+        return self.backups.notes()

@@ -39,7 +39,7 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.request import UNAVAILABLE, Done, Request
-from cloudtwin.services.backups import Backups
+from cloudtwin.services.backups import BackedUp, Backups
 from cloudtwin.spec.ebs import EBS as EBSSpec
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def default_iops(volume_type: str, size_gb: float) -> int:
     return GP3_BASELINE_IOPS
 
 
-class EBS(Component):
+class EBS(BackedUp, Component):
     """One EBS volume."""
 
     kind = "ebs"
@@ -74,12 +74,6 @@ class EBS(Component):
         self.wait_s = 0.0
         self.refused_other_az = self.refused_attached = self.refused_zone_down = 0
         self.backups = Backups(self, "ebs", spec.size_gb, None)
-
-    def start(self) -> None:
-        self.backups.start()
-
-    def data_loss(self) -> list[str]:
-        return self.backups.lose()
 
     def endpoint_zone(self, caller_zone: str) -> str:
         return self.zone
@@ -148,11 +142,3 @@ class EBS(Component):
         if self.backups.tracked:
             out.update({"refused_lost": self.backups.refused, "backups": self.backups.stats()})
         return out
-
-    def usage(self) -> dict[str, float]:
-        from cloudtwin.pricing.meters import configured
-
-        u = configured(self.spec, self.ctx.arch, self.engine.now / 3600.0)
-        u.update(self.backups.usage())
-        return u
-

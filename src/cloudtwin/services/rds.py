@@ -62,7 +62,7 @@ from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import Distribution, Sampler
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.request import SERVER_ERROR, UNAVAILABLE, Done, Request
-from cloudtwin.services.backups import Backups
+from cloudtwin.services.backups import BackedUp, Backups
 from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.spec.rds import RDS as RDSSpec
 from cloudtwin.units import GIB
@@ -111,7 +111,7 @@ class Node:
         self.busy_last = now
 
 
-class RDS(Component):
+class RDS(BackedUp, Component):
     """An RDS DB instance (with standby and replicas) or an Aurora cluster."""
 
     kind = "rds"
@@ -158,9 +158,6 @@ class RDS(Component):
         self.util_series: list[float] = []
         self.backups = Backups(self, "rds", spec.storage_gb,
                                spec.log_upload_every if spec.backup_retention > 0 else None)
-
-    def start(self) -> None:
-        self.backups.start()
 
     @staticmethod
     def _failover_samplers(spec: RDSSpec, name: str, seed: int) -> tuple[Sampler, Sampler]:
@@ -432,13 +429,6 @@ class RDS(Component):
         if self.backups.tracked:
             out["backups"] = self.backups.stats()
         return out
-
-    def usage(self) -> dict[str, float]:
-        from cloudtwin.pricing.meters import configured
-
-        u = configured(self.spec, self.ctx.arch, self.engine.now / 3600.0)
-        u.update(self.backups.usage())
-        return u
 
 
 class Aurora(RDS):

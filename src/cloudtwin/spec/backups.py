@@ -8,7 +8,7 @@ Defaults cite their source; "assumption" marks a default with no documented sour
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from cloudtwin.spec.base import Dist, Duration, Model, Size
 from cloudtwin.spec.units import parse_distribution as _d
@@ -31,11 +31,3 @@ class Recovery(Model):
     write_size: Size = Field(4096.0, gt=0, le=1 << 30)  # bytes one write changes (assumption: a 4 KiB page)
     data_gb: float | None = Field(None, gt=0, le=65_536)  # data held at the start; default: the store's size
     first_read: Dist = Field(default_factory=lambda: _d("lognormal(median=20ms, p99=100ms)"))  # assumption
-
-    @model_validator(mode="after")
-    def _sane(self) -> Recovery:
-        if self.restore is not None and self.restore < 0:
-            raise ValueError("restore must be >= 0")
-        if self.restore_per_gb is not None and self.restore_per_gb < 0:
-            raise ValueError("restore_per_gb must be >= 0")
-        return self
