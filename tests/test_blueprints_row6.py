@@ -100,6 +100,12 @@ def test_a_restored_volume_is_lazily_loaded_unless_fast_restore(base: Any) -> No
     data_blocks = int(DATA_GB * GIB // (512 * 1024))
     assert b["slow_first_reads"] > 0
     assert b["slow_first_reads"] + b["blocks_not_loaded"] == data_blocks
+    # the median request (one volume write, one database write) slows after the restore and
+    # recovers as the blocks it touches are loaded: ~10 ms before, ~30 ms just after
+    p50 = r["series"]["workloads"]["users"]["p50_ms"]
+    back = math.ceil(loss(r, "files")["restored_at"] / 60.0)
+    before, after, late = (sorted(p50[i:i + 10])[5] for i in (320, back, 470))
+    assert after > before + 15.0 and before < late < after
     fast, _ = run(4, fast_restore=True)
     fb = fast.component("files")["backups"]
     assert fb["slow_first_reads"] == 0 and fb["blocks_not_loaded"] == 0

@@ -232,6 +232,9 @@ def traffic_billed(spec: Any) -> list[str]:
         return []  # capacity-unit hours instead (see _dynamodb)
     if spec.type == "firehose" and spec.format == "json":
         return kinds[:1]  # no record format conversion
+    if spec.type in ("ebs", "rds", "aurora") and getattr(spec, "snapshots", None) is not None:
+        # snapshot storage grows with the writes (services/backups.py)
+        return kinds + ["EBS:SnapshotUsage" if spec.type == "ebs" else "RDS:ChargedBackupUsage"]
     return kinds
 
 
