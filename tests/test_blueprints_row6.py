@@ -36,9 +36,9 @@ def run(every_h: float | None = 4, fast_restore: bool = False) -> tuple[cloudtwi
     log: dict[str, list[float]] = {"files": [], "db": []}
     orig = Backups.wrote
 
-    def spy(self: Backups) -> None:
+    def spy(self: Backups, size: float | None = None) -> None:
         log[self.comp.name].append(self.engine.now)
-        orig(self)
+        orig(self, size)
 
     Backups.wrote = spy  # type: ignore[method-assign]
     try:
@@ -75,7 +75,7 @@ def test_ebs_rpo_is_the_time_since_the_last_snapshot_and_its_writes_are_lost(bas
     lost = sum(4 * 3600.0 <= t < EBS_LOSS for t in log["files"])
     assert lo["writes_lost"] == lost
     assert abs(lost - RATE * lo["rpo_s"]) < 5 * math.sqrt(RATE * lo["rpo_s"])  # ~10 writes/s
-    assert lo["bytes_lost"] == lost * 4096  # write_size: 4 KiB
+    assert lo["bytes_lost"] == lost * 16384  # the call step's size: 16 KiB
 
 
 def test_ebs_rto_is_detection_plus_restore_and_requests_fail_meanwhile(base: Any) -> None:
@@ -120,7 +120,7 @@ def test_rds_point_in_time_restore_loses_at_most_the_5_minute_log_interval(base:
     assert lo["point_t"] == 300.0 * math.floor(DB_LOSS / 300.0)  # the last log upload
     assert 0 < lo["rpo_s"] <= 300.0
     lost = sum(lo["point_t"] <= t < DB_LOSS for t in log["db"])
-    assert lo["writes_lost"] == lost
+    assert lo["writes_lost"] == lost and lo["bytes_lost"] == lost * 4096  # recovery.write_size: 4 KiB
     # RTO = detection + 10 min + 6 s per GB read back: the data and the logs since the daily snapshot
     replay_gb = sum(t < lo["point_t"] for t in log["db"]) * 4096 / GIB
     assert lo["restore_s"] == pytest.approx(600.0 + 6.0 * (DATA_GB + replay_gb), abs=1e-5)

@@ -50,7 +50,7 @@ class Component:
 
     kind: ClassVar[str] = ""
     needs_client: bool = False  # does serve() use req.client (DNS, cookies)? (a proxy: if its target does)
-    needs_caller: ClassVar[bool] = False  # does a handler call pass (key, calling instance)? (AZ-bound storage)
+    needs_caller: ClassVar[bool] = False  # does a handler call pass (key, calling instance, size)? (AZ-bound storage)
     bills_egress: ClassVar[bool] = False  # does it bill its own transfer out (the workload's is not billed)?
     accepts_bare: bool = False  # can a workload send it a bare start time instead of a Request?
 

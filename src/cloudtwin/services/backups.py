@@ -34,8 +34,9 @@ What is modelled
   access to each block not yet loaded takes an extra ``first_read`` draw ("increased I/O
   latency" until initialized, EBS user guide); with ``fast_restore`` it is fully
   initialized at creation. Background initialization is left out, so only access loads.
-* Per loss: RPO = loss time - the recovered point's time, with the writes (and
-  ``write_size`` bytes each) accepted after that point, which are lost; RTO = detection
+* Per loss: RPO = loss time - the recovered point's time, with the writes accepted after
+  that point and their bytes (a call's ``size:`` when the handler gives one, else
+  ``recovery.write_size``), which are lost; RTO = detection
   + restore. Requests refused meanwhile are counted. With no recoverable point the data
   is all lost and the store stays down (RTO: none).
 * Bill: EBS snapshot storage (``EBS:SnapshotUsage``) in GB-months of the retained
@@ -72,10 +73,13 @@ UP, LOST, RESTORING = "up", "lost", "restoring"
 
 
 class Snap:
-    __slots__ = ("t", "writes", "gb")
+    """A point in the store's history: its time, the writes and bytes written before it, and
+    (for a snapshot) the GB it stores."""
 
-    def __init__(self, t: float, writes: int, gb: float) -> None:
-        self.t, self.writes, self.gb = t, writes, gb
+    __slots__ = ("t", "writes", "bytes", "gb")
+
+    def __init__(self, t: float, writes: int, nbytes: float, gb: float) -> None:
+        self.t, self.writes, self.bytes, self.gb = t, writes, nbytes, gb
 
 
 class Backups:
@@ -107,16 +111,17 @@ class Backups:
         self.state = UP
         self.epoch = 0
         self.writes = 0
+        self.bytes = 0.0
         # the snapshot chain (EBS DLM snapshots, RDS manual snapshots): the newest `retain` completed
-        self.chain: list[Snap] = [Snap(0.0, 0, self.data_gb)] if self.schedule is not None else []
+        self.chain: list[Snap] = [Snap(0.0, 0, 0.0, self.data_gb)] if self.schedule is not None else []
         self.chain_gb = self.data_gb if self.schedule is not None else 0.0
         self.chain_writes = 0  # writes when the newest snapshot started (its changed blocks start there)
         self.taken = self.failed = 0
         # RDS automated backups: the daily snapshot chain, the logs and the latest restorable point
-        self.daily = Snap(0.0, 0, self.data_gb) if pitr_every is not None else None
+        self.daily = Snap(0.0, 0, 0.0, self.data_gb) if pitr_every is not None else None
         self.auto_gb = self.data_gb if pitr_every is not None else 0.0
         self.log_gb = 0.0
-        self.log_point: Snap | None = Snap(0.0, 0, 0.0) if pitr_every is not None else None
+        self.log_point: Snap | None = Snap(0.0, 0, 0.0, 0.0) if pitr_every is not None else None
         self.uploads = 0
         self.gb_s = 0.0  # billed storage x seconds so far
         self.last_t = 0.0
@@ -149,8 +154,10 @@ class Backups:
         frac = -math.expm1(writes * math.log1p(-1.0 / n)) if n > 1 else 1.0
         return n * frac * BLOCK / GIB
 
-    def wrote(self) -> None:
+    def wrote(self, size: float | None = None) -> None:
+        """One write accepted: ``size`` bytes (the call's ``size:``), else ``recovery.write_size``."""
         self.writes += 1
+        self.bytes += self.write_size if size is None else size
 
     def _take(self, _: object = None) -> None:
         assert self.schedule is not None
@@ -158,7 +165,7 @@ class Backups:
         if self.state != UP:
             return  # nothing to snapshot while the store is lost
         now = self.engine.now
-        snap = Snap(now, self.writes, self.changed_gb(self.writes - self.chain_writes))
+        snap = Snap(now, self.writes, self.bytes, self.changed_gb(self.writes - self.chain_writes))
         self.chain_writes = self.writes
         self.taken += 1
         self.engine.after(snap.gb * GIB / COPY_RATE, self._completed, (snap, self.epoch))
@@ -185,8 +192,8 @@ class Backups:
         if self.state != UP or self.log_point is None:
             return
         self._account()
-        self.log_gb += (self.writes - self.log_point.writes) * self.write_size / GIB
-        self.log_point = Snap(self.engine.now, self.writes, 0.0)
+        self.log_gb += (self.bytes - self.log_point.bytes) / GIB
+        self.log_point = Snap(self.engine.now, self.writes, self.bytes, 0.0)
         self.uploads += 1
 
     def _daily(self, _: object = None) -> None:
@@ -196,7 +203,7 @@ class Backups:
         self._account()
         gb = self.changed_gb(self.writes - self.daily.writes)
         self.auto_gb += gb
-        self.daily = Snap(self.engine.now, self.writes, gb)
+        self.daily = Snap(self.engine.now, self.writes, self.bytes, gb)
 
     # ---- loss and restore ---------------------------------------------------
     def _latest(self) -> tuple[Snap, str] | None:
@@ -215,11 +222,11 @@ class Backups:
         self.state = LOST
         self.epoch += 1
         latest = self._latest()
-        point, how = latest if latest is not None else (Snap(0.0, 0, 0.0), None)
+        point, how = latest if latest is not None else (Snap(0.0, 0, 0.0, 0.0), None)
         lost = self.writes - point.writes
         rec: dict[str, Any] = {
             "at": round(now, 6), "restore_from": how, "point_t": round(point.t, 6),
-            "rpo_s": round(now - point.t, 6), "writes_lost": lost, "bytes_lost": lost * self.write_size,
+            "rpo_s": round(now - point.t, 6), "writes_lost": lost, "bytes_lost": self.bytes - point.bytes,
             "detection_s": None, "restore_s": None, "rto_s": None, "restored_at": None, "failed_requests": 0,
         }
         self.losses.append(rec)
@@ -235,7 +242,7 @@ class Backups:
             return
         replay_gb = 0.0
         if rec["restore_from"] == "point_in_time" and self.daily is not None:
-            replay_gb = (point.writes - self.daily.writes) * self.write_size / GIB
+            replay_gb = (point.bytes - self.daily.bytes) / GIB
         restore = self.restore_base + self.restore_per_gb * (self.data_gb + replay_gb)
         self.state = RESTORING
         rec["detection_s"] = round(self.detection, 6)
@@ -255,12 +262,12 @@ class Backups:
         rec["rto_s"] = round(now - rec["at"], 6)
         # the store holds the point's data again: later changes and points count from here
         if self.chain:
-            self.chain[-1] = Snap(self.chain[-1].t, self.writes, self.chain[-1].gb)
+            self.chain[-1] = Snap(self.chain[-1].t, self.writes, self.bytes, self.chain[-1].gb)
         self.chain_writes = self.writes
         if self.log_point is not None:
-            self.log_point = Snap(now, self.writes, 0.0)  # logs resume from the restored instance
+            self.log_point = Snap(now, self.writes, self.bytes, 0.0)  # logs resume from the restored instance
         if self.daily is not None:
-            self.daily = Snap(self.daily.t, self.writes, self.daily.gb)
+            self.daily = Snap(self.daily.t, self.writes, self.bytes, self.daily.gb)
         if self.kind == "ebs" and not self.fast_restore:
             self.unloaded = self.data_blocks  # lazily loaded from S3 on first access
         self.comp.ctx.event("recovery", f"{self.comp.name}: restored, serving again (RTO {rec['rto_s']:.0f}s)")

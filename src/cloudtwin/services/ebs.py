@@ -60,7 +60,7 @@ class EBS(BackedUp, Component):
     """One EBS volume."""
 
     kind = "ebs"
-    needs_caller = True  # the handler passes (key, calling instance)
+    needs_caller = True  # the handler passes (key, calling instance, the call's size)
 
     def __init__(self, name: str, spec: EBSSpec, ctx: Context) -> None:
         super().__init__(name, spec, ctx)
@@ -106,7 +106,7 @@ class EBS(BackedUp, Component):
             self.ctx.event("lifecycle", f"{self.name} attached to {host.iid}")
         if op == "write":
             self.writes += 1
-            self.backups.wrote()
+            self.backups.wrote(arg[2] if isinstance(arg, tuple) and len(arg) > 2 else None)
         else:
             self.reads += 1
         now = self.engine.now
