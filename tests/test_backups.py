@@ -152,3 +152,23 @@ def test_requests_in_flight_when_a_busy_database_is_lost_fail_and_are_counted() 
     in_flight = db["errors"] - lo["failed_requests"]
     assert 1 <= in_flight <= 10  # the queue and the two slots at the moment of the loss
     assert lo["failed_requests"] == pytest.approx(60 * lo["rto_s"], rel=0.1)
+
+
+def test_no_snapshot_runs_while_the_volume_s_zone_is_down() -> None:
+    r = run(EBS, SNAP="snapshots: {every: 1h}",
+            FAULTS="[{at: 50m, az_outage: a, duration: 20m}, {at: 80m, data_loss: vol}]", DUR="90m")
+    b = r.component("vol")["backups"]
+    assert b["snapshots_skipped"] == 1 and b["snapshots_taken"] == 0  # the 1 h one fell in the outage
+    [lo] = b["losses"]
+    assert lo["point_t"] == 0.0 and lo["rpo_s"] == 80 * 60.0
+
+
+def test_the_latest_restorable_time_lags_while_the_db_instance_is_down() -> None:
+    """Automated backups need the instance available (RDS user guide): a Single-AZ instance
+    down with its zone from 6 to 16 min uploads no logs at 10 and 15 min, so a loss at 15.5 min
+    goes back to the 5 min upload; only the writes of the minute before the outage are lost."""
+    r = run(RDS, BACKUP="backup_retention: 1",
+            FAULTS="[{at: 6m, az_outage: a, duration: 10m}, {at: 930s, data_loss: db}]", DUR="20m")
+    [lo] = r.component("db")["backups"]["losses"]
+    assert lo["point_t"] == 300.0 and lo["rpo_s"] == 630.0 > 300.0
+    assert abs(lo["writes_lost"] - 20 * 60) <= 5 * math.sqrt(20 * 60)

@@ -14,7 +14,10 @@ What is modelled
   (assumption: the schedule ran before the run). Snapshot k starts at k x ``every``
   (DLM starts it within an hour of its time; the model at the start of that hour) and is
   recoverable once it has copied its changed blocks at 100 MiB/s (assumption). A
-  snapshot still copying when the store is lost fails (assumption).
+  snapshot still copying when the store is lost fails (assumption). No snapshot or log
+  upload runs while the store is lost or down (its zone, or the DB instance, unavailable):
+  "Your DB instance must be in the available state for automated backups to occur" (RDS
+  user guide); the same for an EBS volume is an assumption.
 * Changed blocks: each write lands on a uniformly random 512 KiB snapshot block of the
   store (the block size of the EBS direct APIs; uniform placement is an assumption), so
   W writes over N blocks change N (1 - (1 - 1/N)^W) blocks, their expected number.
@@ -116,7 +119,7 @@ class Backups:
         self.chain: list[Snap] = [Snap(0.0, 0, 0.0, self.data_gb)] if self.schedule is not None else []
         self.chain_gb = self.data_gb if self.schedule is not None else 0.0
         self.chain_writes = 0  # writes when the newest snapshot started (its changed blocks start there)
-        self.taken = self.failed = 0
+        self.taken = self.failed = self.skipped = 0
         # RDS automated backups: the daily snapshot chain, the logs and the latest restorable point
         self.daily = Snap(0.0, 0, 0.0, self.data_gb) if pitr_every is not None else None
         self.auto_gb = self.data_gb if pitr_every is not None else 0.0
@@ -159,11 +162,16 @@ class Backups:
         self.writes += 1
         self.bytes += self.write_size if size is None else size
 
+    def _ready(self) -> bool:
+        """Backups run only while the store is available: not lost, and its instance or zone up."""
+        return self.state == UP and self.comp.backup_ready()  # type: ignore[attr-defined]
+
     def _take(self, _: object = None) -> None:
         assert self.schedule is not None
         self.engine.after(self.schedule.every, self._take)
-        if self.state != UP:
-            return  # nothing to snapshot while the store is lost
+        if not self._ready():
+            self.skipped += 1  # nothing to snapshot while the store is lost or down
+            return
         now = self.engine.now
         snap = Snap(now, self.writes, self.bytes, self.changed_gb(self.writes - self.chain_writes))
         self.chain_writes = self.writes
@@ -189,7 +197,7 @@ class Backups:
     def _upload(self, _: object = None) -> None:
         assert self.pitr_every is not None
         self.engine.after(self.pitr_every, self._upload)
-        if self.state != UP or self.log_point is None:
+        if not self._ready() or self.log_point is None:
             return
         self._account()
         self.log_gb += (self.bytes - self.log_point.bytes) / GIB
@@ -198,7 +206,7 @@ class Backups:
 
     def _daily(self, _: object = None) -> None:
         self.engine.after(DAY, self._daily)
-        if self.state != UP or self.daily is None:
+        if not self._ready() or self.daily is None:
             return
         self._account()
         gb = self.changed_gb(self.writes - self.daily.writes)
@@ -327,6 +335,7 @@ class Backups:
             "writes": self.writes,
             "snapshots_taken": self.taken,
             "snapshots_failed": self.failed,
+            "snapshots_skipped": self.skipped,
             "snapshots_retained": len(self.chain),
             "snapshot_gb": round(self.chain_gb, 6),
             "latest_recoverable_t": round(latest[0].t, 6) if latest is not None else None,
@@ -350,6 +359,10 @@ class BackedUp:
 
     def data_loss(self) -> list[str]:
         return self.backups.lose()
+
+    def backup_ready(self) -> bool:
+        """Can a snapshot or log upload run now (the store's own availability)?"""
+        return True
 
     def usage(self) -> dict[str, float]:
         """The configured capacity over the run (:mod:`cloudtwin.pricing.meters`) and the backups."""

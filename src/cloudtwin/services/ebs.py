@@ -78,6 +78,9 @@ class EBS(BackedUp, Component):
     def endpoint_zone(self, caller_zone: str) -> str:
         return self.zone
 
+    def backup_ready(self) -> bool:
+        return self.ctx.zone_up(self.zone)
+
     def zones(self) -> list[str]:
         return [self.zone]
 

@@ -387,6 +387,9 @@ class RDS(BackedUp, Component):
         self._fail_node(p)
         return [self._plan("failover fault")]
 
+    def backup_ready(self) -> bool:
+        return self.primary.up  # automated backups need the instance available (RDS user guide)
+
     def data_loss(self) -> list[str]:
         for node in (self.primary, *self.readers):
             self._fail_node(node)  # every connection drops with the data
