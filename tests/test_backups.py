@@ -191,3 +191,10 @@ def test_rds_backup_storage_is_billed_beyond_the_free_amount_equal_to_the_db_sto
 
     arch = parse_spec(RDS.replace("BACKUP", "snapshots: {every: 1h}").replace("FAULTS", "[]").replace("DUR", "1h"))
     assert traffic_billed(arch.components["db"]) == ["RDS:ChargedBackupUsage"]  # `cloudtwin cost`: usage-based
+
+
+def test_a_write_bigger_than_a_snapshot_block_changes_as_many_blocks_as_it_spans() -> None:
+    text = EBS.replace("{call: vol.write}", "{call: vol.write, size: 2MiB}")  # 4 blocks of 512 KiB
+    r = run(text, SNAP="snapshots: {every: 1h}", FAULTS="[]", DUR="65m")
+    b = r.component("vol")["backups"]
+    assert b["snapshot_gb"] == pytest.approx(10.0 + blocks_gb(4 * 5 * 3600), rel=1e-3)

@@ -19,8 +19,9 @@ What is modelled
   "Your DB instance must be in the available state for automated backups to occur" (RDS
   user guide); the same for an EBS volume is an assumption.
 * Changed blocks: each write lands on a uniformly random 512 KiB snapshot block of the
-  store (the block size of the EBS direct APIs; uniform placement is an assumption), so
-  W writes over N blocks change N (1 - (1 - 1/N)^W) blocks, their expected number.
+  store (the block size of the EBS direct APIs; uniform placement is an assumption; a
+  write of more than 512 KiB on as many random blocks as it spans), so W block writes
+  over N blocks change N (1 - (1 - 1/N)^W) blocks, their expected number.
   Retention keeps the newest ``retain`` snapshots; deleting the oldest frees the blocks
   its successor replaced (the successor's increment).
 * RDS automated backups (``backup_retention`` >= 1): a daily snapshot (at multiples of
@@ -118,7 +119,9 @@ class Backups:
         # the snapshot chain (EBS DLM snapshots, RDS manual snapshots): the newest `retain` completed
         self.chain: list[Snap] = [Snap(0.0, 0, 0.0, self.data_gb)] if self.schedule is not None else []
         self.chain_gb = self.data_gb if self.schedule is not None else 0.0
-        self.chain_writes = 0  # writes when the newest snapshot started (its changed blocks start there)
+        self.touches = 0  # block writes: a write of more than one 512 KiB block writes several
+        self.chain_touches = 0  # block writes when the newest snapshot started (its changes start there)
+        self.daily_touches = 0  # and when the newest daily automated snapshot did
         self.taken = self.failed = self.skipped = 0
         # RDS automated backups: the daily snapshot chain, the logs and the latest restorable point
         self.daily = Snap(0.0, 0, 0.0, self.data_gb) if pitr_every is not None else None
@@ -149,18 +152,20 @@ class Backups:
     def available(self) -> bool:
         return self.state == UP
 
-    def changed_gb(self, writes: int) -> float:
-        """GB of the blocks ``writes`` uniformly placed writes change (their expected number)."""
-        if writes <= 0:
+    def changed_gb(self, touches: int) -> float:
+        """GB of the blocks ``touches`` uniformly placed block writes change (their expected number)."""
+        if touches <= 0:
             return 0.0
         n = self.blocks
-        frac = -math.expm1(writes * math.log1p(-1.0 / n)) if n > 1 else 1.0
+        frac = -math.expm1(touches * math.log1p(-1.0 / n)) if n > 1 else 1.0
         return n * frac * BLOCK / GIB
 
     def wrote(self, size: float | None = None) -> None:
         """One write accepted: ``size`` bytes (the call's ``size:``), else ``recovery.write_size``."""
+        n = self.write_size if size is None else size
         self.writes += 1
-        self.bytes += self.write_size if size is None else size
+        self.bytes += n
+        self.touches += max(1, math.ceil(n / BLOCK))
 
     def _ready(self) -> bool:
         """Backups run only while the store is available: not lost, and its instance or zone up."""
@@ -173,8 +178,8 @@ class Backups:
             self.skipped += 1  # nothing to snapshot while the store is lost or down
             return
         now = self.engine.now
-        snap = Snap(now, self.writes, self.bytes, self.changed_gb(self.writes - self.chain_writes))
-        self.chain_writes = self.writes
+        snap = Snap(now, self.writes, self.bytes, self.changed_gb(self.touches - self.chain_touches))
+        self.chain_touches = self.touches
         self.taken += 1
         self.engine.after(snap.gb * GIB / COPY_RATE, self._completed, (snap, self.epoch))
 
@@ -209,7 +214,8 @@ class Backups:
         if not self._ready() or self.daily is None:
             return
         self._account()
-        gb = self.changed_gb(self.writes - self.daily.writes)
+        gb = self.changed_gb(self.touches - self.daily_touches)
+        self.daily_touches = self.touches
         self.auto_gb += gb
         self.daily = Snap(self.engine.now, self.writes, self.bytes, gb)
 
@@ -271,7 +277,7 @@ class Backups:
         # the store holds the point's data again: later changes and points count from here
         if self.chain:
             self.chain[-1] = Snap(self.chain[-1].t, self.writes, self.bytes, self.chain[-1].gb)
-        self.chain_writes = self.writes
+        self.chain_touches = self.daily_touches = self.touches
         if self.log_point is not None:
             self.log_point = Snap(now, self.writes, self.bytes, 0.0)  # logs resume from the restored instance
         if self.daily is not None:
