@@ -50,7 +50,7 @@ class Component:
 
     kind: ClassVar[str] = ""
     needs_client: bool = False  # does serve() use req.client (DNS, cookies)? (a proxy: if its target does)
-    needs_caller: ClassVar[bool] = False  # does a handler call pass (key, calling instance)? (AZ-bound storage)
+    needs_caller: ClassVar[bool] = False  # does a handler call pass (key, calling instance, size)? (AZ-bound storage)
     bills_egress: ClassVar[bool] = False  # does it bill its own transfer out (the workload's is not billed)?
     accepts_bare: bool = False  # can a workload send it a bare start time instead of a Request?
 
@@ -189,6 +189,9 @@ class Component:
     def impair(self, count: int, duration: float | None) -> list[str]:
         """``count`` instances fail their system status check (for ``duration``, or until fixed)."""
         raise FaultNotSupported(f"{self.kind} {self.name!r} has no instances with status checks")
+
+    def data_loss(self) -> list[str]:
+        raise FaultNotSupported(f"{self.kind} {self.name!r} holds no data to lose")
 
 
 class _Faulted:

@@ -64,6 +64,8 @@ def _fire(sim: Simulation, f: Fault, i: int) -> None:
             notes = comp.link_down(f.count, f.duration)
         elif act == "status_check_failure":
             notes = comp.impair(f.count, f.duration)
+        elif act == "data_loss":
+            notes = comp.data_loss()
         else:
             _inject(sim, comp, f, i)
     detail = _describe(f) + (f": {'; '.join(notes)}" if notes else "")

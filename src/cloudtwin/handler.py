@@ -177,7 +177,7 @@ class Run:
         elif st.message is not None:
             arg = st.message  # a queue, topic or async invoke draws the message from it
         elif target.needs_caller:
-            arg = (arg, host)  # AZ-bound storage (EBS, EFS) needs to know which instance calls
+            arg = (arg, host, st.size)  # AZ-bound storage (EBS, EFS): which instance calls, and the bytes
         if st.batch is not None:  # one call of st.batch entries through the target's batch API
             keyed = st.key is not None and st.message is None and st.op != "set" and not target.needs_caller
             arg = Batch(st.batch, arg, st.key if keyed else None)

@@ -51,7 +51,10 @@ Billing units and what AWS bills:
   Lambda, API Gateway requests (REST or HTTP by ``api:``), SQS, SNS,
   Firehose, Athena, CloudFront, SES, Cognito MAUs, on-demand DynamoDB.
 
-Left out: free tiers, volume discounts and tiers, snapshots and backups,
+Snapshots and backups depend on the writes, so a run bills them
+(:mod:`cloudtwin.services.backups`); this fixed estimate leaves them out.
+
+Left out: free tiers, volume discounts and tiers,
 Aurora I/O, EBS throughput above gp3's baseline, instance root volumes,
 DynamoDB storage, Kinesis PUT payload units, Redshift RA3 managed storage and
 QuickSight SPICE capacity.
@@ -254,6 +257,9 @@ def traffic_billed(spec: Any) -> list[str]:
         return []  # capacity-unit hours instead (see _dynamodb)
     if spec.type == "firehose" and spec.format == "json":
         return kinds[:1]  # no record format conversion
+    if spec.type in ("ebs", "rds", "aurora") and getattr(spec, "snapshots", None) is not None:
+        # snapshot storage grows with the writes (services/backups.py)
+        return kinds + ["EBS:SnapshotUsage" if spec.type == "ebs" else "RDS:ChargedBackupUsage"]
     return kinds
 
 

@@ -21,9 +21,14 @@ What is modelled
   3,000 baseline and gp2's 3 IOPS per GiB between 100 and 16,000 (general
   knowledge, not in aws-facts). Each operation also takes a ``latency`` draw.
 
+* Snapshots (``snapshots:``, a DLM policy) and a ``data_loss`` fault: the volume's
+  data is gone, it is restored as a new volume from the newest completed snapshot and
+  lazily loaded; RPO, RTO and the snapshot storage are measured by
+  :mod:`cloudtwin.services.backups`. A lost volume answers ``unavailable``
+  (``refused_lost``).
+
 Left out: throughput (MiB/s) limits, gp2 burst credits, instance-side EBS
-bandwidth, snapshots (see the snapshot blueprint), and I/O fencing between
-multi-attached writers.
+bandwidth, and I/O fencing between multi-attached writers.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.request import UNAVAILABLE, Done, Request
+from cloudtwin.services.backups import BackedUp, Backups
 from cloudtwin.spec.ebs import EBS as EBSSpec
 
 if TYPE_CHECKING:
@@ -50,11 +56,11 @@ def default_iops(volume_type: str, size_gb: float) -> int:
     return GP3_BASELINE_IOPS
 
 
-class EBS(Component):
+class EBS(BackedUp, Component):
     """One EBS volume."""
 
     kind = "ebs"
-    needs_caller = True  # the handler passes (key, calling instance)
+    needs_caller = True  # the handler passes (key, calling instance, the call's size)
 
     def __init__(self, name: str, spec: EBSSpec, ctx: Context) -> None:
         super().__init__(name, spec, ctx)
@@ -67,9 +73,13 @@ class EBS(Component):
         self.reads = self.writes = self.queued = 0
         self.wait_s = 0.0
         self.refused_other_az = self.refused_attached = self.refused_zone_down = 0
+        self.backups = Backups(self, "ebs", spec.size_gb, None)
 
     def endpoint_zone(self, caller_zone: str) -> str:
         return self.zone
+
+    def backup_ready(self) -> bool:
+        return self.ctx.zone_up(self.zone)
 
     def zones(self) -> list[str]:
         return [self.zone]
@@ -79,6 +89,10 @@ class EBS(Component):
         host = arg[1] if isinstance(arg, tuple) else None
         if not self.ctx.zone_up(self.zone):
             self.refused_zone_down += 1
+            self._refuse(req, done)
+            return
+        if not self.backups.available:
+            self.backups.refuse()  # the volume's data is lost and not yet restored
             self._refuse(req, done)
             return
         if host is not None and host not in self.attached:
@@ -95,6 +109,7 @@ class EBS(Component):
             self.ctx.event("lifecycle", f"{self.name} attached to {host.iid}")
         if op == "write":
             self.writes += 1
+            self.backups.wrote(arg[2] if isinstance(arg, tuple) and len(arg) > 2 else None)
         else:
             self.reads += 1
         now = self.engine.now
@@ -102,7 +117,7 @@ class EBS(Component):
         if start > now:
             self.queued += 1
             self.wait_s += start - now
-        delay = start - now + self.lat()
+        delay = start - now + self.lat() + self.backups.load_delay()
         self.latency.record(delay)
         self.engine.after(delay, deliver, (req, done, None))
 
@@ -127,5 +142,6 @@ class EBS(Component):
             "refused_attached": self.refused_attached,
             "refused_zone_down": self.refused_zone_down,
         })
+        if self.backups.tracked:
+            out.update({"refused_lost": self.backups.refused, "backups": self.backups.stats()})
         return out
-

@@ -42,7 +42,7 @@ class EFS(Component):
     """An EFS file system with mount targets in some zones."""
 
     kind = "efs"
-    needs_caller = True  # the handler passes (key, calling instance)
+    needs_caller = True  # the handler passes (key, calling instance, the call's size)
 
     def __init__(self, name: str, spec: EFSSpec, ctx: Context) -> None:
         super().__init__(name, spec, ctx)

@@ -43,6 +43,9 @@ What is modelled
 * Connections cut by a failure fail ``unavailable``: queued ones at once, the one
   in service when its service time ends.
 
+* Backups (automated with ``backup_retention`` >= 1, scheduled manual ``snapshots:``) and
+  a ``data_loss`` fault: :mod:`cloudtwin.services.backups` (restore, RPO and RTO).
+
 Left out: the data itself, storage IOPS and its latency, locks, the buffer
 cache, RDS Proxy, read replicas of a Multi-AZ DB cluster, replica promotion
 tiers, cross-Region replicas, and DNS caching of the endpoint by clients.
@@ -59,6 +62,7 @@ from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import Distribution, Sampler
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.request import SERVER_ERROR, UNAVAILABLE, Done, Request
+from cloudtwin.services.backups import BackedUp, Backups
 from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.spec.rds import RDS as RDSSpec
 from cloudtwin.units import GIB
@@ -107,7 +111,7 @@ class Node:
         self.busy_last = now
 
 
-class RDS(Component):
+class RDS(BackedUp, Component):
     """An RDS DB instance (with standby and replicas) or an Aurora cluster."""
 
     kind = "rds"
@@ -152,6 +156,8 @@ class RDS(Component):
         self.reads = self.writes = self.stale_reads = self.refused = 0
         self.failovers = 0
         self.util_series: list[float] = []
+        self.backups = Backups(self, "rds", spec.storage_gb,
+                               spec.log_upload_every if spec.backup_retention > 0 else None)
 
     @staticmethod
     def _failover_samplers(spec: RDSSpec, name: str, seed: int) -> tuple[Sampler, Sampler]:
@@ -174,6 +180,11 @@ class RDS(Component):
     # ---- serving ------------------------------------------------------------
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
+        if not self.backups.available:  # the data is lost and not yet restored
+            self.backups.refuse()
+            self.errors += 1
+            done(req, UNAVAILABLE)
+            return
         now = self.engine.now
         key = arg if arg is None or isinstance(arg, int) else int(arg)
         if op == "write":
@@ -196,6 +207,7 @@ class RDS(Component):
         lw = self.last_write
         if op == "write":
             self.writes += 1
+            self.backups.wrote()
             if lw is not None and key is not None:
                 lw[key] = now
         else:
@@ -375,6 +387,14 @@ class RDS(Component):
         self._fail_node(p)
         return [self._plan("failover fault")]
 
+    def backup_ready(self) -> bool:
+        return self.primary.up  # automated backups need the instance available (RDS user guide)
+
+    def data_loss(self) -> list[str]:
+        for node in (self.primary, *self.readers):
+            self._fail_node(node)  # every connection drops with the data
+        return self.backups.lose()
+
     # ---- metrics ------------------------------------------------------------
     def on_minute(self, now: float) -> None:
         p = self.primary
@@ -409,6 +429,8 @@ class RDS(Component):
             "replica_utilization": round(sum(self._util(r) for r in rs) / len(rs), 6) if rs else 0.0,
             "primary_zone": self.primary.zone,
         })
+        if self.backups.tracked:
+            out["backups"] = self.backups.stats()
         return out
 
 

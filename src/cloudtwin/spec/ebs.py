@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from cloudtwin.spec.backups import DLM_HOURS, Recovery, SnapshotSchedule
 from cloudtwin.spec.base import ComponentSpec, Dist, Zone
 from cloudtwin.spec.units import parse_distribution as _d
 
@@ -23,6 +24,8 @@ class EBS(ComponentSpec):
     multi_attach: bool = False
     encrypted: bool = False  # at-rest encryption; off unless encryption by default is on (assumption)
     latency: Dist = Field(default_factory=lambda: _d("lognormal(median=0.5ms, p99=3ms)"))  # assumption
+    snapshots: SnapshotSchedule | None = None  # a DLM policy; none: no snapshots
+    recovery: Recovery = Field(default_factory=Recovery)
 
     @model_validator(mode="after")
     def _limits(self) -> EBS:
@@ -35,6 +38,12 @@ class EBS(ComponentSpec):
             raise ValueError("gp2 IOPS follow the size (3 IOPS per GiB); drop `iops:` or use gp3")
         if self.iops is not None and top is not None and self.iops > top:
             raise ValueError(f"{self.volume_type} allows at most {top:,} IOPS, got {self.iops:,}")
+        snap = self.snapshots
+        if snap is not None and snap.every / 3600.0 not in DLM_HOURS:
+            raise ValueError(f"a DLM schedule runs every 1, 2, 3, 4, 6, 8, 12 or 24 h, not every {snap.every:g} s")
+        if self.recovery.data_gb is not None and self.recovery.data_gb > self.size_gb:
+            raise ValueError(f"recovery.data_gb ({self.recovery.data_gb:g}) is more than the volume's "
+                             f"size_gb ({self.size_gb:g})")
         return self
 
 

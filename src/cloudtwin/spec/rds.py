@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from cloudtwin.spec.base import ComponentSpec, Dist, Zone, known_row
+from cloudtwin.spec.backups import Recovery, SnapshotSchedule
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Zone, known_row
 from cloudtwin.spec.loader import Path
 from cloudtwin.spec.units import parse_distribution as _d
 
@@ -34,6 +35,19 @@ class RDS(ComponentSpec):
     encrypted: bool = False  # storage encryption; StorageEncrypted defaults to false in the API (assumption)
     publicly_accessible: bool = False  # a public DNS name reachable from outside the VPC
     backup_retention: int = Field(1, ge=0, le=35)  # days; API default 1, 0 disables (RDS user guide, not aws-facts)
+    # automated backups upload the transaction logs every 5 minutes (RDS user guide, not aws-facts)
+    log_upload_every: Duration = Field(300.0, ge=60, le=3600)
+    snapshots: SnapshotSchedule | None = None  # manual DB snapshots on a schedule; kept until deleted
+    recovery: Recovery = Field(default_factory=Recovery)
+
+    @model_validator(mode="after")
+    def _backups(self) -> RDS:
+        if self.snapshots is not None and self.snapshots.fast_restore:
+            raise ValueError("`snapshots.fast_restore` is an EBS feature; an RDS restore has no such option")
+        if self.recovery.data_gb is not None and self.recovery.data_gb > self.storage_gb:
+            raise ValueError(f"recovery.data_gb ({self.recovery.data_gb:g}) is more than storage_gb "
+                             f"({self.storage_gb:g})")
+        return self
 
     @model_validator(mode="after")
     def _deployment(self) -> RDS:

@@ -112,7 +112,7 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
     callable_types = tuple(_operations())
     kinds_for = {
         "terminate": ("ec2", "asg", "ecs"), "replace": ("ec2", "asg"), "spot_interruption": ("ec2", "asg", "ecs"),
-        "db_failover": ("rds", "aurora", "elasticache"),
+        "db_failover": ("rds", "aurora", "elasticache"), "data_loss": ("ebs", "rds", "aurora"),
         "latency": callable_types, "errors": callable_types, "link_down": ("directconnect", "vpn"),
         "status_check_failure": ("ec2", "asg"),
     }

@@ -122,7 +122,7 @@ class NetworkFlow(Model):
 
 
 FAULT_ACTIONS = ("az_outage", "terminate", "replace", "spot_interruption", "db_failover", "latency", "errors",
-                 "link_down", "status_check_failure")
+                 "link_down", "status_check_failure", "data_loss")
 
 
 class Fault(Model):
@@ -137,6 +137,7 @@ class Fault(Model):
     errors: Name | None = None
     link_down: Name | None = None  # a directconnect connection, or `count` tunnels of a vpn
     status_check_failure: Name | None = None  # an instance's host fails (StatusCheckFailed_System)
+    data_loss: Name | None = None  # the store's data is lost: restored from backups (services/backups.py)
     count: int = Field(1, ge=1, le=10_000)
     zone: Zone | None = None
     add: Dist = Field(default_factory=lambda: _d("100ms"))
