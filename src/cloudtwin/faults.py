@@ -1,8 +1,10 @@
 """Scheduled faults: AZ outages, terminations, replacements, spot interruptions,
-database failovers, and injected latency or errors on a component.
+database failovers, and injected latency or errors on a component; and the same written
+as AWS FIS actions (:mod:`cloudtwin.faults_fis`).
 
-Each fault is scheduled at its ``at`` time and written to the timeline, with its
-duration when it has one, so the report can shade its window.
+Each fault is scheduled at its ``at`` time (an FIS action with ``start_after``: when the
+last of the named faults has completed) and written to the timeline, with its duration
+when it has one, so the report can shade its window.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.handler import FAIL, SLEEP, CStep
+from cloudtwin.spec.fis import length, start_times
 from cloudtwin.spec.schema import Fault
 
 if TYPE_CHECKING:
@@ -20,8 +23,9 @@ if TYPE_CHECKING:
 
 
 def schedule(sim: Simulation) -> None:
+    starts = start_times(sim.arch.faults)
     for i, f in enumerate(sim.arch.faults):
-        sim.engine.at(f.at, _Scheduled(sim, f, i).fire)
+        sim.engine.at(starts[i], _Scheduled(sim, f, i).fire)
 
 
 class _Scheduled:
@@ -42,12 +46,15 @@ def _describe(f: Fault) -> str:
 def _fire(sim: Simulation, f: Fault, i: int) -> None:
     act = f.action
     notes: list[str] = []
+    if act == "fis":
+        from cloudtwin import faults_fis
+
+        notes = faults_fis.fire(sim, f, i, lambda zone, seconds: _outage(sim, zone, seconds))
+        detail = faults_fis.describe(f) + (f": {'; '.join(notes)}" if notes else "")
+        sim.event("fault", detail, duration_s=length(f) or None)
+        return
     if act == "az_outage":
-        n = sim.zone_outages.get(f.target, 0)
-        sim.zone_outages[f.target] = n + 1  # overlapping outages of one zone: it is back when the last ends
-        if n == 0:
-            sim.set_zone(f.target, up=False)
-        sim.engine.after(f.duration or 0.0, lambda _: _zone_back(sim, f.target))
+        _outage(sim, f.target, f.duration or 0.0)
     else:
         comp = sim.components[f.target]
         if act == "terminate":
@@ -62,6 +69,14 @@ def _fire(sim: Simulation, f: Fault, i: int) -> None:
             _inject(sim, comp, f, i)
     detail = _describe(f) + (f": {'; '.join(notes)}" if notes else "")
     sim.event("fault", detail, duration_s=f.duration)
+
+
+def _outage(sim: Simulation, zone: str, seconds: float) -> None:
+    n = sim.zone_outages.get(zone, 0)
+    sim.zone_outages[zone] = n + 1  # overlapping outages of one zone: it is back when the last ends
+    if n == 0:
+        sim.set_zone(zone, up=False)
+    sim.engine.after(seconds, lambda _: _zone_back(sim, zone))
 
 
 def _zone_back(sim: Simulation, zone: str) -> None:

@@ -87,6 +87,7 @@ class ASG(Fleet):
         self.launches = 0
         self.terminations = 0
         self.launch_blocked = False
+        self.no_capacity: dict[str, int] = {}  # zones where launches fail (an FIS capacity-error action)
         self.disruptions = Disruptions(self)
         self.desired_series: list[int] = []
         for k in range(self.desired):
@@ -142,7 +143,7 @@ class ASG(Fleet):
         return next_purchase(self._counted(), self._targets())
 
     def _launch(self, *, replaces: Instance | None = None, purchase: str | None = None) -> Instance | None:
-        zone = balanced_zone([z for z in self.zone_list if self.ctx.zone_up(z)], self._counted())
+        zone = balanced_zone([z for z in self.zone_list if self._launchable(z)], self._counted())
         if zone is None:
             if not self.launch_blocked:
                 self.launch_blocked = True
@@ -158,6 +159,22 @@ class ASG(Fleet):
         self.launches += 1
         self.engine.after(self.boot(), self._booted, inst)
         return inst
+
+    def _launchable(self, zone: str) -> bool:
+        return self.ctx.zone_up(zone) and not self.no_capacity.get(zone)
+
+    def insufficient_capacity(self, zones: list[str], duration: float) -> list[str]:
+        """FIS ``aws:ec2:asg-insufficient-instance-capacity-error``: for ``duration`` the group's launches
+        in ``zones`` fail with InsufficientInstanceCapacity, so it launches in its other zones."""
+        for z in zones:
+            self.no_capacity[z] = self.no_capacity.get(z, 0) + 1
+
+        def end(_: object) -> None:
+            for z in zones:
+                self.no_capacity[z] -= 1
+
+        self.engine.after(duration, end)
+        return [f"{self.name}: launches in {', '.join(zones)} fail (insufficient capacity) for {duration:.0f}s"]
 
     def launch_replacement(self, old: Instance, purchase: str | None = None) -> Instance | None:
         """Launch before terminating: ``old`` keeps serving, uncounted, until ``new`` is healthy."""
@@ -342,7 +359,7 @@ class ASG(Fleet):
 
     def _rebalance(self) -> None:
         """Even out AZs, launching before terminating, within max + max(1, 10 %) [aws-facts §2]."""
-        up = [z for z in self.zone_list if self.ctx.zone_up(z)]
+        up = [z for z in self.zone_list if self._launchable(z)]
         if len(up) < 2:
             return
         counts = dict.fromkeys(up, 0)

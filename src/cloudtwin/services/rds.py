@@ -375,6 +375,22 @@ class RDS(Component):
         self._fail_node(p)
         return [self._plan("failover fault")]
 
+    def reboot(self) -> list[str]:
+        """RebootDBInstance without failover (FIS ``aws:rds:reboot-db-instances``): the primary
+        drops its connections and restarts in place, down for the engine's restart time."""
+        p = self.primary
+        if p.state != UP:
+            return [f"{self.name}: already {p.state}"]
+        self._fail_node(p)
+        p.epoch += 1
+        p.state = FAILING
+        self.plan = (p.zone, None)
+        delay = self.fo_slow()
+        self.engine.after(delay, self._recover, p.epoch)
+        note = f"{self.name}: rebooting the primary in {p.zone} (no failover), back in {delay:.0f}s"
+        self.ctx.event("failover", note)
+        return [note]
+
     # ---- metrics ------------------------------------------------------------
     def on_minute(self, now: float) -> None:
         p = self.primary

@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any, TypeGuard
 
 from cloudtwin import catalogue
+from cloudtwin.spec import fis
 from cloudtwin.spec.base import what_is
 from cloudtwin.spec.graph import back_edges
 from cloudtwin.spec.loader import Path
@@ -113,11 +114,14 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
         "latency": callable_types, "errors": callable_types,
     }
     for i, f in enumerate(arch.faults):
+        if f.action == "fis":
+            continue  # checked with the FIS vocabulary below
         if f.action == "az_outage":
             if f.az_outage not in zones:
                 out.append((("faults", i, "az_outage"), f"zone {f.az_outage!r} is not in {sorted(zones)}"))
         else:
             need(("faults", i, f.action), f.target, kinds_for[f.action], f"{f.action} target")
+    out.extend(fis.check(arch))
     for mod in _service_modules(arch):
         if hasattr(mod, "check"):
             out.extend(mod.check(arch))
