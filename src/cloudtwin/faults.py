@@ -26,6 +26,10 @@ def schedule(sim: Simulation) -> None:
     starts = start_times(sim.arch.faults)
     for i, f in enumerate(sim.arch.faults):
         sim.engine.at(starts[i], _Scheduled(sim, f, i).fire)
+    if sim.arch.failures:
+        from cloudtwin.failures import schedule as random_failures
+
+        random_failures(sim)
 
 
 class _Scheduled:

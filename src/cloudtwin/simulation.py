@@ -60,6 +60,7 @@ class Simulation:
         self.max_events = max_events or arch.simulate.max_events
         self.progress = progress
         self.prices = prices  # the price table for the bill (None: the built-in one)
+        self.failure_processes: dict[str, Any] = {}  # random failures by MTBF (cloudtwin.failures)
         self.engine = Engine()
         ctx = self.ctx = Context(arch, self.seed, self.engine)
         self.timeline = ctx.timeline

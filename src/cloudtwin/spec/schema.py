@@ -15,6 +15,8 @@ from cloudtwin.limits import MAX_COMPONENTS, MAX_FAULTS, MAX_WORKLOADS
 from cloudtwin.spec.account import Account
 from cloudtwin.spec.base import ComponentSpec, Dist, Duration, Model, Name, Rate, Size, Zone
 from cloudtwin.spec.cognito import WorkloadAuth
+from cloudtwin.spec.failures import Failure
+from cloudtwin.spec.hypothesis import Hypothesis
 from cloudtwin.spec.message import MessageSpec
 from cloudtwin.spec.units import parse_distribution as _d
 
@@ -210,6 +212,8 @@ class Architecture(Model):
     components: dict[Name, SerializeAsAny[ComponentSpec]] = Field(min_length=1, max_length=MAX_COMPONENTS)
     workloads: dict[Name, Workload] = Field(default_factory=dict, max_length=MAX_WORKLOADS)
     faults: list[Fault] = Field(default_factory=list, max_length=MAX_FAULTS)
+    hypothesis: Hypothesis | None = None  # what must hold when the run ends (cloudtwin.hypothesis)
+    failures: dict[str, Failure] = Field(default_factory=dict, max_length=MAX_COMPONENTS)  # random, by MTBF
     simulate: Simulate = Field(default_factory=Simulate)
     network: Network = Field(default_factory=Network)
     account: Account = Field(default_factory=Account)
