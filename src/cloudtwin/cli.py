@@ -254,6 +254,11 @@ from cloudtwin import cli_diagram  # noqa: E402  (the diagram command lives in i
 cli_diagram.register(app)
 
 
+from cloudtwin import cli_fis  # noqa: E402  (export-fis lives in its own module)
+
+cli_fis.register(app)
+
+
 def main() -> None:
     """The ``cloudtwin`` command, through the process boundary (:mod:`cloudtwin.entry`)."""
     from cloudtwin.entry import main as entry_main
