@@ -89,7 +89,7 @@ class _Process:
             return c.terminate(1, victim.zone)  # type: ignore[no-any-return]
         if kind == "elasticache":
             return [c.primary_failure(victim.idx)]
-        return c.failover()  # type: ignore[no-any-return]
+        return c.failover("instance failure")  # type: ignore[no-any-return]
 
     def close(self) -> dict[str, Any]:
         self._count(self._n)

@@ -368,12 +368,12 @@ class RDS(Component):
             else:
                 self._plan(f"zone {zone} back")
 
-    def failover(self) -> list[str]:
+    def failover(self, why: str = "failover fault") -> list[str]:
         p = self.primary
         if p.state != UP:
             return [f"{self.name}: already {p.state}"]
         self._fail_node(p)
-        return [self._plan("failover fault")]
+        return [self._plan(why)]
 
     def reboot(self) -> list[str]:
         """RebootDBInstance without failover (FIS ``aws:rds:reboot-db-instances``): the primary
