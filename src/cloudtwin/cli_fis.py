@@ -9,11 +9,11 @@ Exit codes: 0 written, 2 bad input (the spec; no fault that FIS can express).
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from cloudtwin.cli_output import OutputOpt, emit
+from cloudtwin.cli_output import Format, OutputOpt, emit
 
 __all__ = ["export_fis", "register"]
 
@@ -21,6 +21,8 @@ __all__ = ["export_fis", "register"]
 def export_fis(
     spec: Annotated[str, typer.Argument(help="A spec file, or a built-in blueprint name.")],
     output: OutputOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="json: the template (default); text: its "
+                                        "actions, one a line, for people.")] = Format.json,
 ) -> None:
     """Write SPEC's faults as an AWS FIS experiment template (JSON; stdout, or -o FILE)."""
     from cloudtwin.cli import _fail, _load
@@ -50,11 +52,23 @@ def export_fis(
     problems = check_template(ex.template)
     if problems:  # a template cloudtwin wrote that FIS would refuse is a bug in the exporter
         raise InvariantViolation("export-fis wrote an invalid template: " + "; ".join(problems))
-    emit(json.dumps(ex.template, indent=2), output)
-    if output is not None:
+    emit(json.dumps(ex.template, indent=2) if fmt == Format.json else _text(ex.template), output)
+    if output is not None and fmt == Format.json:
         n, t = len(ex.template["actions"]), len(ex.template["targets"])
         typer.echo(f"wrote {output}: {n} actions on {t} targets, {len(ex.unmapped)} fault(s) not exported; "
                    f"create it with: aws fis create-experiment-template --cli-input-json file://{output}", err=True)
+
+
+def _text(t: dict[str, Any]) -> str:
+    """The template's actions, one a line: name, action id, parameters, targets, startAfter."""
+    lines = [t["description"]]
+    for name, a in t["actions"].items():
+        params = " ".join(f"{k}={v}" for k, v in a["parameters"].items())
+        on = " ".join(f"{role}={tn}" for role, tn in a["targets"].items())
+        after = f" after {', '.join(a['startAfter'])}" if a.get("startAfter") else ""
+        lines.append(f"{name}: {a['actionId']} {params} {on}{after}".replace("  ", " ").rstrip())
+    lines.append("stop conditions: " + ", ".join(c.get("value", c["source"]) for c in t["stopConditions"]))
+    return "\n".join(lines) + "\n"
 
 
 def register(app: typer.Typer) -> None:
