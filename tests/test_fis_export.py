@@ -146,3 +146,30 @@ def test_cli_writes_the_template_and_names_what_it_cannot_export(tmp_path: Path)
     assert "faults[1]: not exported" in r.output and "nothing to export" in r.output
     r = runner.invoke(app, ["export-fis", "fan-out"])
     assert r.exit_code == 2 and "states no faults" in r.output
+
+
+def test_start_after_a_later_or_unexported_fault() -> None:
+    """startAfter may name a fault further down the list; after a fault FIS cannot express, the
+    action keeps its simulated start time with a wait."""
+    arch = cloudtwin.parse_spec("""
+name: y
+components:
+  lb: {type: alb, targets: web}
+  web: {type: asg, capacity: {min: 2}, handler: [{cpu: 10ms}]}
+faults:
+  - {fis: aws:ec2:terminate-instances, name: second, targets: {Instances: web}, start_after: [first]}
+  - {fis: aws:fis:wait, name: first, at: 2m, parameters: {duration: PT3M}}
+  - {at: 1m, errors: lb, rate: 1.0, duration: 4m, name: broken}
+  - {fis: aws:ec2:terminate-instances, name: third, targets: {Instances: web}, start_after: [broken]}
+simulate: {duration: 10m}
+""")
+    ex = export(arch)
+    acts = ex.template["actions"]
+    assert check_template(ex.template) == []
+    assert acts["second"]["startAfter"] == ["first"] and acts["first"]["startAfter"] == ["Wait-1"]
+    assert acts["Wait-3"]["parameters"] == {"duration": "PT5M"}  # broken's 1 m + 4 m
+    assert acts["third"]["startAfter"] == ["Wait-3"]
+    assert "Wait-2" not in acts  # the unexported fault leaves no wait behind
+    assert ex.unmapped == [(2, "injected errors on alb has no FIS action (FIS injects delays and errors into "
+                                "Lambda functions)")]
+    assert any("starts after broken" in note for i, note in ex.notes if i == 3)

@@ -244,27 +244,36 @@ def export(arch: Architecture) -> Exported:
     ex = Exported({})
     starts = start_times(arch.faults)
     made: dict[str, list[str]] = {}  # fault name -> the actions it became
-    for i, f in enumerate(arch.faults):
+    for i in _order(arch.faults):
+        f = arch.faults[i]
         label = f"cloudtwin fault {i}: {f.fis or f.action} {f.target}".strip()
         after: list[str] = [a for n in f.start_after for a in made.get(n, [])]
-        if not f.start_after and starts[i] > 0:
+        lost = [n for n in f.start_after if n not in made]
+        if lost:  # it follows a fault that is not exported: keep its time with a wait instead
+            ex.notes.append((i, f"it starts after {', '.join(lost)}, which FIS cannot express; it waits "
+                             f"until {iso_duration(starts[i])} instead"))
+            after = []
+        wait_name = None
+        if not after and starts[i] > 0:
             wait = min(max(starts[i], WAIT_MIN), WAIT_MAX)
             if wait != starts[i]:
                 ex.notes.append((i, f"starts at {starts[i]:g}s; aws:fis:wait takes PT1M-PT12H, so it waits "
                                  f"{iso_duration(wait)}"))
-            after = [b.action(f"Wait-{i}", "aws:fis:wait", {"duration": iso_duration(wait)}, {}, [],
-                              f"{label}: starts at {iso_duration(starts[i])}")]
+            wait_name = b.action(f"Wait-{i}", "aws:fis:wait", {"duration": iso_duration(wait)}, {}, [],
+                                 f"{label}: starts at {iso_duration(starts[i])}")
+            after = [wait_name]
         got = _fis(b, f, after, label) if f.fis is not None else _legacy(b, f, after, label, i, ex)
         ex.notes.extend((i, n) for n in b.notes)
         b.notes.clear()
         if isinstance(got, str):
             ex.unmapped.append((i, got))
-            if not f.start_after:
-                for a in after:  # the wait of a fault not exported
-                    del b.actions[a]
+            if wait_name is not None:  # the wait of a fault not exported
+                del b.actions[wait_name]
             continue
         if f.name is not None:
             made[f.name] = got
+    ex.unmapped.sort()
+    ex.notes.sort()
     if arch.failures:
         ex.notes.append((-1, "random failures (failures:) are not an FIS action; they are not exported"))
     ex.template = {
@@ -277,6 +286,25 @@ def export(arch: Architecture) -> Exported:
         "tags": {"Name": f"cloudtwin-{arch.name}"[:128], "cloudtwin:spec": arch.name},
     }
     return ex
+
+
+def _order(faults: list[Fault]) -> list[int]:
+    """The faults' indices, each after the faults it starts after (the spec check rules out circles)."""
+    names = {f.name: i for i, f in enumerate(faults) if f.name is not None}
+    out: list[int] = []
+    seen: set[int] = set()
+
+    def visit(i: int) -> None:
+        if i in seen:
+            return
+        seen.add(i)
+        for n in faults[i].start_after:
+            visit(names[n])
+        out.append(i)
+
+    for i in range(len(faults)):
+        visit(i)
+    return out
 
 
 def _stop_conditions(arch: Architecture) -> list[dict[str, str]]:

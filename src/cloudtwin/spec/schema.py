@@ -7,7 +7,7 @@ from YAML and :mod:`cloudtwin.spec.references` checks the links between them.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, SerializeAsAny, field_validator, model_validator
 
@@ -130,7 +130,8 @@ class Fault(Model):
     parameters: dict[str, str | bool | int | float] = Field(default_factory=dict, max_length=16)
     selection: str | None = Field(None, alias="selectionMode", max_length=40)
     name: str | None = Field(None, pattern=r"^[\w.-]{1,64}$")
-    start_after: list[str] = Field(default_factory=list, alias="startAfter", max_length=20)
+    start_after: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, alias="startAfter",
+                                                                    max_length=20)
 
     @model_validator(mode="after")
     def _one_action(self) -> Fault:
