@@ -41,7 +41,7 @@ def test_each_check_compares_the_measured_number_with_its_tolerance() -> None:
     assert checks["messages_lost"]["held"] is True
     assert d["hypothesis"]["held"] is False
     held = run("hypothesis: {availability: 0.85}")
-    assert held["hypothesis"] == {"held": True, "checks": [
+    assert held["hypothesis"] == {"held": True, "stopped_at": None, "checks": [
         {"check": "availability", "workload": "u", "expected": ">= 85%", "measured": avail, "held": True}]}
 
 
@@ -78,3 +78,37 @@ def test_run_fail_on_hypothesis_exit_codes(tmp_path: Path) -> None:
     spec.write_text(SPEC.replace("HYPOTHESIS", ""))
     r = runner.invoke(app, ["run", str(spec), "--fail-on-hypothesis"])
     assert r.exit_code == 2 and "states no `hypothesis:`" in r.output
+
+
+def test_a_stop_condition_stops_the_experiment_like_an_fis_alarm() -> None:
+    """With stop: true, the first minute below 99% (minute 2, when zone a goes down at 2m for 6m)
+    stops the experiment at 3m: the zone comes back then, not at 8m, and the fault due at 5m
+    never starts."""
+    text = SPEC.replace("  - {at: 2m, az_outage: a, duration: 2m}", """  - {at: 2m, az_outage: a, duration: 6m}
+  - {at: 5m, terminate: web, count: 2}""")
+    stopped = cloudtwin.Simulation(cloudtwin.parse_spec(text.replace(
+        "HYPOTHESIS", 'hypothesis: {availability: ">= 99%", stop: true}'))).run().data
+    free = cloudtwin.Simulation(cloudtwin.parse_spec(text.replace(
+        "HYPOTHESIS", 'hypothesis: {availability: ">= 99%"}'))).run().data
+    assert stopped["hypothesis"]["stopped_at"] == pytest.approx(180.0)
+    tl = [(e["t"], e["kind"], e["detail"]) for e in stopped["timeline"]]
+    assert (180.0, "recovery", "zone a back") in tl
+    assert any(k == "stop" and "u availability" in d and "minute 2" in d for _, k, d in tl)
+    assert (300.0, "fault", "terminate web count=2 not started: the experiment was stopped") in tl
+    assert free["hypothesis"]["stopped_at"] is None
+    assert (480.0, "recovery", "zone a back") in [(e["t"], e["kind"], e["detail"]) for e in free["timeline"]]
+    # the experiment stopped early, so fewer requests failed than in the run that went on
+    assert stopped["workloads"]["u"]["failed"] < free["workloads"]["u"]["failed"] / 2
+    assert stopped["hypothesis"]["held"] is False  # a stopped experiment's hypothesis did not hold
+
+
+def test_a_fired_stop_condition_means_the_hypothesis_did_not_hold() -> None:
+    """Minute 2 breaks the 99% tolerance and stops the experiment, though the whole run's
+    availability (the two minutes back in a 60-minute run) is above it."""
+    text = SPEC.replace("simulate: {duration: 10m}", "simulate: {duration: 60m}").replace(
+        "HYPOTHESIS", 'hypothesis: {availability: ">= 98%", stop: true}')
+    d = cloudtwin.Simulation(cloudtwin.parse_spec(text)).run().data
+    assert d["workloads"]["u"]["availability"] >= 0.98
+    assert d["hypothesis"]["checks"][0]["held"] is True
+    assert d["hypothesis"]["stopped_at"] == pytest.approx(180.0)
+    assert d["hypothesis"]["held"] is False

@@ -30,6 +30,8 @@ def schedule(sim: Simulation) -> None:
         from cloudtwin.failures import schedule as random_failures
 
         random_failures(sim)
+    if sim.arch.hypothesis is not None and sim.arch.hypothesis.stop:
+        sim.experiment.watch()
 
 
 class _Scheduled:
@@ -39,7 +41,16 @@ class _Scheduled:
         self.sim, self.fault, self.index = sim, fault, index
 
     def fire(self, _: object = None) -> None:
+        if self.sim.experiment.stopped:
+            self.sim.event("fault", f"{_name(self.fault)} not started: the experiment was stopped")
+            return
         _fire(self.sim, self.fault, self.index)
+
+
+def _name(f: Fault) -> str:
+    from cloudtwin.faults_fis import describe
+
+    return describe(f) if f.action == "fis" else _describe(f)
 
 
 def _describe(f: Fault) -> str:
@@ -80,7 +91,7 @@ def _outage(sim: Simulation, zone: str, seconds: float) -> None:
     sim.zone_outages[zone] = n + 1  # overlapping outages of one zone: it is back when the last ends
     if n == 0:
         sim.set_zone(zone, up=False)
-    sim.engine.after(seconds, lambda _: _zone_back(sim, zone))
+    sim.engine.after(seconds, sim.experiment.ending(lambda: _zone_back(sim, zone)))
 
 
 def _zone_back(sim: Simulation, zone: str) -> None:
@@ -102,8 +113,8 @@ def _inject(sim: Simulation, comp: Component, f: Fault, i: int) -> None:
         step.rate = f.rate
     comp.inject(step)
 
-    def restore(_: object) -> None:
+    def restore() -> None:
         comp.eject(step)
         sim.event("recovery", f"{f.action} on {f.target} ends")
 
-    sim.engine.after(f.duration or 0.0, restore)
+    sim.engine.after(f.duration or 0.0, sim.experiment.ending(restore))

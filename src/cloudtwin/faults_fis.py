@@ -62,7 +62,9 @@ def fire(sim: Simulation, f: Fault, i: int, outage: Any) -> list[str]:
     if fis == "aws:ec2:asg-insufficient-instance-capacity-error":
         zones = [z for z in (zone_of(t, sim.arch) for t in str(f.parameters["availabilityZoneIdentifiers"]).split(","))
                  if z is not None]
-        return comp.insufficient_capacity(zones, length(f))  # type: ignore[attr-defined, no-any-return]
+        release = comp.block_launches(zones)  # type: ignore[attr-defined]
+        sim.engine.after(length(f), sim.experiment.ending(release))
+        return [f"{comp.name}: launches in {', '.join(zones)} fail (insufficient capacity) for {length(f):.0f}s"]
     if fis == "aws:rds:failover-db-cluster" or (fis == "aws:rds:reboot-db-instances" and param(f, "forceFailover")):
         return comp.failover()
     if fis == "aws:rds:reboot-db-instances":
@@ -82,6 +84,8 @@ def _instances(sim: Simulation, comp: Component, f: Fault) -> list[str]:
         lead = max(0.0, length(f) - SPOT_NOTICE)  # the notice comes 2 minutes before the interruption
 
         def interrupt(_: object = None) -> None:
+            if sim.experiment.stopped:
+                return
             sim.event("fault", f"{fis} {comp.name}: " + "; ".join(comp.spot_interruption(n)))
 
         if lead > 0:
@@ -102,11 +106,11 @@ def _power(sim: Simulation, comp: Component, f: Fault) -> list[str]:
     assert zone is not None
     comp.zone_outage(zone, True)
 
-    def back(_: object) -> None:
+    def back() -> None:
         comp.zone_outage(zone, False)
         sim.event("recovery", f"{comp.name}: power back in zone {zone}")
 
-    sim.engine.after(length(f), back)
+    sim.engine.after(length(f), sim.experiment.ending(back))
     return [f"{comp.name}: nodes in zone {zone} lose power for {length(f):.0f}s"]
 
 
@@ -128,11 +132,11 @@ def _inject(sim: Simulation, comp: Component, f: Fault, i: int) -> None:
         step.op = API_ERRORS.get(fis, "")  # the error kind ("" is server_error)
     comp.inject(step)
 
-    def restore(_: object) -> None:
+    def restore() -> None:
         comp.eject(step)
         sim.event("recovery", f"{fis} on {comp.name} ends")
 
-    sim.engine.after(length(f), restore)
+    sim.engine.after(length(f), sim.experiment.ending(restore))
 
 
 def describe(f: Fault) -> str:

@@ -20,8 +20,9 @@ def _pct(x: float) -> str:
     return f"{x * 100:.6g}%"
 
 
-def verdict(h: Hypothesis, data: dict[str, Any]) -> dict[str, Any]:
-    """The ``hypothesis`` entry of the results for results ``data``."""
+def verdict(h: Hypothesis, data: dict[str, Any], stopped_at: float | None = None) -> dict[str, Any]:
+    """The ``hypothesis`` entry of the results for results ``data``; ``stopped_at``: when a stop
+    condition stopped the experiment (None: it was not stopped)."""
     checks: list[dict[str, Any]] = []
     names = h.workloads or list(data["workloads"])
     for name in names:
@@ -44,4 +45,6 @@ def verdict(h: Hypothesis, data: dict[str, Any]) -> dict[str, Any]:
             got = int(data[where[0]][where[1]])
             checks.append({"check": key, "workload": None, "expected": f"<= {bound}", "measured": got,
                            "held": got <= bound})
-    return {"held": all(c["held"] for c in checks), "checks": checks}
+    # a stop condition that fired means the steady state broke during the run, whatever the totals say
+    held = all(c["held"] for c in checks) and stopped_at is None
+    return {"held": held, "checks": checks, "stopped_at": stopped_at}

@@ -198,7 +198,7 @@ def assemble(sim: Simulation, wall_s: float) -> Results:
     if sim.arch.hypothesis is not None:
         from cloudtwin.hypothesis import verdict
 
-        data["hypothesis"] = verdict(sim.arch.hypothesis, data)
+        data["hypothesis"] = verdict(sim.arch.hypothesis, data, sim.experiment.stopped_at)
     check_invariants(sim, data)
     return Results(data)
 

@@ -29,6 +29,8 @@ def hypothesis_lines(results: dict[str, Any]) -> list[Text]:
     if h.get("held"):
         return [Text(f"hypothesis held ({len(checks)} check{'s' if len(checks) != 1 else ''})", style="green")]
     out = [Text(f"hypothesis NOT held: {len(failed)} of {len(checks)} checks failed", style="bold red")]
+    if h.get("stopped_at") is not None:
+        out.append(Text(f"  a stop condition stopped the experiment at {float(h['stopped_at']):,.0f} s"))
     for c in failed:
         who = f"{c['workload']} " if c.get("workload") else ""
         out.append(Text(f"  {who}{c.get('check')}: {_measured(c)}, expected {c.get('expected')}"))

@@ -163,18 +163,18 @@ class ASG(Fleet):
     def _launchable(self, zone: str) -> bool:
         return self.ctx.zone_up(zone) and not self.no_capacity.get(zone)
 
-    def insufficient_capacity(self, zones: list[str], duration: float) -> list[str]:
-        """FIS ``aws:ec2:asg-insufficient-instance-capacity-error``: for ``duration`` the group's launches
-        in ``zones`` fail with InsufficientInstanceCapacity, so it launches in its other zones."""
+    def block_launches(self, zones: list[str]) -> Callable[[], None]:
+        """FIS ``aws:ec2:asg-insufficient-instance-capacity-error``: the group's launches in ``zones``
+        fail with InsufficientInstanceCapacity, so it launches in its other zones, until the
+        returned function is called."""
         for z in zones:
             self.no_capacity[z] = self.no_capacity.get(z, 0) + 1
 
-        def end(_: object) -> None:
+        def release() -> None:
             for z in zones:
                 self.no_capacity[z] -= 1
 
-        self.engine.after(duration, end)
-        return [f"{self.name}: launches in {', '.join(zones)} fail (insufficient capacity) for {duration:.0f}s"]
+        return release
 
     def launch_replacement(self, old: Instance, purchase: str | None = None) -> Instance | None:
         """Launch before terminating: ``old`` keeps serving, uncounted, until ``new`` is healthy."""

@@ -59,6 +59,7 @@ class Hypothesis(Model):
     messages_lost: int | None = Field(None, ge=0)
     sessions_lost: int | None = Field(None, ge=0)
     workloads: list[Name] | None = Field(None, min_length=1)
+    stop: bool = False  # the availability and p99 tolerances also stop the experiment (cloudtwin.experiment)
 
     @model_validator(mode="after")
     def _something(self) -> Hypothesis:
