@@ -173,3 +173,24 @@ simulate: {duration: 10m}
     assert ex.unmapped == [(2, "injected errors on alb has no FIS action (FIS injects delays and errors into "
                                 "Lambda functions)")]
     assert any("starts after broken" in note for i, note in ex.notes if i == 3)
+
+
+def test_api_errors_export_for_kinesis_only() -> None:
+    spec = """
+name: k
+components:
+  fn: {type: lambda, handler: [{call: stream.put}]}
+  stream: {type: kinesis, shards: 1}
+  table: {type: dynamodb}
+faults:
+  - {fis: aws:fis:inject-api-throttle-error, targets: {Roles: TARGET}, parameters: {duration: PT2M, percentage: 20}}
+simulate: {duration: 5m}
+"""
+    ex = export(cloudtwin.parse_spec(spec.replace("TARGET", "stream")))
+    assert check_template(ex.template) == [] and ex.unmapped == []
+    (act,) = ex.template["actions"].values()
+    assert act["parameters"] == {"duration": "PT2M", "percentage": "20", "service": "kinesis"}
+    role = ex.template["targets"][act["targets"]["Roles"]]
+    assert role["resourceType"] == "aws:iam:role" and role["resourceArns"][0].startswith("arn:aws:iam::")
+    ex = export(cloudtwin.parse_spec(spec.replace("TARGET", "table")))
+    assert ex.template["actions"] == {} and "ec2 and kinesis calls only" in ex.unmapped[0][1]

@@ -126,8 +126,9 @@ class Fault(Model):
     rate: float = Field(1.0, ge=0, le=1)
     # the FIS form (checked against the action's documented parameters in cloudtwin.spec.fis)
     fis: str | None = Field(None, alias="actionId", max_length=120)
-    targets: dict[str, Name] = Field(default_factory=dict, max_length=4)
-    parameters: dict[str, str | bool | int | float] = Field(default_factory=dict, max_length=16)
+    targets: dict[Annotated[str, Field(max_length=64)], Name] = Field(default_factory=dict, max_length=4)
+    parameters: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)] | bool | int | float] \
+        = Field(default_factory=dict, max_length=16)
     selection: str | None = Field(None, alias="selectionMode", max_length=40)
     name: str | None = Field(None, pattern=r"^[\w.-]{1,64}$")
     start_after: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, alias="startAfter",
