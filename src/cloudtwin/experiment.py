@@ -53,7 +53,7 @@ class Experiment:
     def stop(self, why: str) -> None:
         if self.stopped:
             return
-        self.stopped_at = self.sim.engine.now
+        self.stopped_at = round(self.sim.engine.now, 3)  # as the timeline shows it
         self.sim.event("stop", f"stop condition: {why}; the experiment stops")
         for end in list(self.ends.values()):
             end()
