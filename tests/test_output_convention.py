@@ -32,6 +32,7 @@ COMMANDS = [
     ("review", "simple-web-app"),
     ("blueprints",),
     ("diagram", "simple-web-app"),
+    ("export-fis", "simple-web-app"),
 ]
 
 

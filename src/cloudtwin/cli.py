@@ -82,11 +82,15 @@ def run(
     output: OutputOpt = None,
     fail_on_unpriced: Annotated[bool, typer.Option("--fail-on-unpriced",
                                                    help="Exit 1 when any cost item has no price (for CI).")] = False,
+    fail_on_hypothesis: Annotated[bool, typer.Option(
+        "--fail-on-hypothesis", help="Exit 1 when the spec's steady-state hypothesis did not hold (for CI).")] = False,
 ) -> None:
     """Simulate SPEC and print the summary (--format json: the results JSON)."""
     from cloudtwin.simulation import Simulation
 
     arch = _load(spec)
+    if fail_on_hypothesis and arch.hypothesis is None:
+        _fail(f"--fail-on-hypothesis: {spec} states no `hypothesis:` (what must hold); add one, see docs/spec.md")
     try:
         sim = Simulation(arch, seed=seed, duration=_duration(duration), requests=requests,
                          max_events=max_events)
@@ -134,6 +138,11 @@ def run(
     unpriced = len(results.data["cost"]["unpriced"])
     if fail_on_unpriced and unpriced:
         typer.echo(f"{unpriced} cost item(s) unpriced (--fail-on-unpriced)", err=True)
+        raise typer.Exit(1)
+    if fail_on_hypothesis and not results.data["hypothesis"]["held"]:
+        failed = sum(1 for c in results.data["hypothesis"]["checks"] if not c["held"])
+        typer.echo(f"the steady-state hypothesis did not hold: {failed} check(s) failed (--fail-on-hypothesis)",
+                   err=True)
         raise typer.Exit(1)
 
 
@@ -261,6 +270,11 @@ cli_optimize.register(app)
 from cloudtwin import cli_transfer  # noqa: E402  (the transfer planner's command lives in its own module)
 
 cli_transfer.register(app)
+
+
+from cloudtwin import cli_fis  # noqa: E402  (export-fis lives in its own module)
+
+cli_fis.register(app)
 
 
 def main() -> None:

@@ -215,6 +215,6 @@ class _Faulted:
             if st.sample() < st.rate:  # type: ignore[misc]  # a FAIL step
                 comp.requests += 1
                 comp.errors += 1
-                self.done(self.req, SERVER_ERROR)
+                self.done(self.req, st.op or SERVER_ERROR)  # op: an FIS fault's error kind
                 return
         comp.serve(self.req, self.op, self.done, self.arg)

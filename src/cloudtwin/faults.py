@@ -1,9 +1,11 @@
 """Scheduled faults: AZ outages, terminations, replacements, spot interruptions,
-database failovers, network link failures, instance status-check failures, and injected latency or errors
-on a component.
+database failovers, network link failures, instance status-check failures, data-store losses, and
+injected latency or errors on a component; and the same written as AWS FIS actions
+(:mod:`cloudtwin.faults_fis`).
 
-Each fault is scheduled at its ``at`` time and written to the timeline, with its
-duration when it has one, so the report can shade its window.
+Each fault is scheduled at its ``at`` time (an FIS action with ``start_after``: when the
+last of the named faults has completed) and written to the timeline, with its duration
+when it has one, so the report can shade its window.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.handler import FAIL, SLEEP, CStep
+from cloudtwin.spec.fis import length, start_times
 from cloudtwin.spec.schema import Fault
 
 if TYPE_CHECKING:
@@ -21,8 +24,15 @@ if TYPE_CHECKING:
 
 
 def schedule(sim: Simulation) -> None:
+    starts = start_times(sim.arch.faults)
     for i, f in enumerate(sim.arch.faults):
-        sim.engine.at(f.at, _Scheduled(sim, f, i).fire)
+        sim.engine.at(starts[i], _Scheduled(sim, f, i).fire)
+    if sim.arch.failures:
+        from cloudtwin.failures import schedule as random_failures
+
+        random_failures(sim)
+    if sim.arch.hypothesis is not None and sim.arch.hypothesis.stop:
+        sim.experiment.watch()
 
 
 class _Scheduled:
@@ -32,7 +42,16 @@ class _Scheduled:
         self.sim, self.fault, self.index = sim, fault, index
 
     def fire(self, _: object = None) -> None:
+        if self.sim.experiment.stopped:
+            self.sim.event("fault", f"{_name(self.fault)} not started: the experiment was stopped")
+            return
         _fire(self.sim, self.fault, self.index)
+
+
+def _name(f: Fault) -> str:
+    from cloudtwin.faults_fis import describe
+
+    return describe(f) if f.action == "fis" else _describe(f)
 
 
 def _describe(f: Fault) -> str:
@@ -44,12 +63,15 @@ def _describe(f: Fault) -> str:
 def _fire(sim: Simulation, f: Fault, i: int) -> None:
     act = f.action
     notes: list[str] = []
+    if act == "fis":
+        from cloudtwin import faults_fis
+
+        notes = faults_fis.fire(sim, f, i, lambda zone, seconds: _outage(sim, zone, seconds))
+        detail = faults_fis.describe(f) + (f": {'; '.join(notes)}" if notes else "")
+        sim.event("fault", detail, duration_s=length(f) or None)
+        return
     if act == "az_outage":
-        n = sim.zone_outages.get(f.target, 0)
-        sim.zone_outages[f.target] = n + 1  # overlapping outages of one zone: it is back when the last ends
-        if n == 0:
-            sim.set_zone(f.target, up=False)
-        sim.engine.after(f.duration or 0.0, lambda _: _zone_back(sim, f.target))
+        _outage(sim, f.target, f.duration or 0.0)
     else:
         comp = sim.components[f.target]
         if act == "terminate":
@@ -72,6 +94,14 @@ def _fire(sim: Simulation, f: Fault, i: int) -> None:
     sim.event("fault", detail, duration_s=f.duration)
 
 
+def _outage(sim: Simulation, zone: str, seconds: float) -> None:
+    n = sim.zone_outages.get(zone, 0)
+    sim.zone_outages[zone] = n + 1  # overlapping outages of one zone: it is back when the last ends
+    if n == 0:
+        sim.set_zone(zone, up=False)
+    sim.engine.after(seconds, sim.experiment.ending(lambda: _zone_back(sim, zone)))
+
+
 def _zone_back(sim: Simulation, zone: str) -> None:
     sim.zone_outages[zone] -= 1
     if sim.zone_outages[zone] == 0:
@@ -91,8 +121,8 @@ def _inject(sim: Simulation, comp: Component, f: Fault, i: int) -> None:
         step.rate = f.rate
     comp.inject(step)
 
-    def restore(_: object) -> None:
+    def restore() -> None:
         comp.eject(step)
         sim.event("recovery", f"{f.action} on {f.target} ends")
 
-    sim.engine.after(f.duration or 0.0, restore)
+    sim.engine.after(f.duration or 0.0, sim.experiment.ending(restore))

@@ -144,7 +144,7 @@ class Run:
                     host.engine.after(st.sample(), self.advance)  # type: ignore[misc]
                 elif k == FAIL:
                     if st.sample() < st.rate:  # type: ignore[misc]
-                        host.finish(self, SERVER_ERROR)
+                        host.finish(self, st.op or SERVER_ERROR)  # op: an FIS fault's error kind
                         return
                     continue
                 else:

@@ -194,6 +194,14 @@ def assemble(sim: Simulation, wall_s: float) -> Results:
         data["links"] = sim.flow_run.links()
     names = {k for n in ("workloads", "components") for fields in data["series"][n].values() for k in fields}
     data["series"]["sampling"] = {k: sampling_of(k) for k in sorted(names)}
+    if sim.arch.failures:
+        from cloudtwin.failures import summary
+
+        data["failures"] = summary(sim)
+    if sim.arch.hypothesis is not None:
+        from cloudtwin.hypothesis import verdict
+
+        data["hypothesis"] = verdict(sim.arch.hypothesis, data, sim.experiment.stopped_at)
     check_invariants(sim, data)
     return Results(data)
 

@@ -18,6 +18,7 @@ from cloudtwin.component import Component
 from cloudtwin.context import Context
 from cloudtwin.engine import Engine
 from cloudtwin.errors import RunRefused
+from cloudtwin.experiment import Experiment
 from cloudtwin.limits import MAX_RSS_BYTES
 from cloudtwin.results import Results, assemble
 from cloudtwin.services import load
@@ -60,6 +61,8 @@ class Simulation:
         self.max_events = max_events or arch.simulate.max_events
         self.progress = progress
         self.prices = prices  # the price table for the bill (None: the built-in one)
+        self.failure_processes: dict[str, Any] = {}  # random failures by MTBF (cloudtwin.failures)
+        self.experiment = Experiment(self)  # the faults, which stop conditions can stop
         self.engine = Engine()
         ctx = self.ctx = Context(arch, self.seed, self.engine)
         self.timeline = ctx.timeline

@@ -464,6 +464,9 @@ def render_summary(results: dict[str, Any], width: int | None = None) -> Rendera
     tl = timeline_table(results)
     if tl.rows:
         parts.append(_rich_table(tl, width))
+    from cloudtwin.render.hypothesis import hypothesis_lines
+
+    parts.extend(hypothesis_lines(results))
     return Group(*parts)
 
 

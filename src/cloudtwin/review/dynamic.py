@@ -141,7 +141,7 @@ def measure(arch: Architecture, *, seed: int | None = None) -> Measured:
     out = Measured()
     plans: list[tuple[str, str, Architecture, float | None, tuple[float, float] | None, str | None]] = []
     spec_zone_fault = next((f for f in arch.faults if f.action == "az_outage"), None)
-    spec_window = (spec_zone_fault.at, spec_zone_fault.at + (spec_zone_fault.duration or 0.0)) \
+    spec_window = ((spec_zone_fault.at or 0.0), (spec_zone_fault.at or 0.0) + (spec_zone_fault.duration or 0.0)) \
         if spec_zone_fault else None
     plans.append(("spec", "the spec's own workloads and faults", arch, None, spec_window,
                   spec_zone_fault.az_outage if spec_zone_fault else None))

@@ -91,6 +91,7 @@ class ASG(Fleet):
         self.launches = 0
         self.terminations = 0
         self.launch_blocked = False
+        self.no_capacity: dict[str, int] = {}  # zones where launches fail (an FIS capacity-error action)
         self.disruptions = Disruptions(self)
         self.hooks = Hooks(self)
         self.desired_series: list[int] = []
@@ -147,7 +148,7 @@ class ASG(Fleet):
         return next_purchase(self._counted(), self._targets())
 
     def _launch(self, *, replaces: Instance | None = None, purchase: str | None = None) -> Instance | None:
-        zone = balanced_zone([z for z in self.zone_list if self.ctx.zone_up(z)], self._counted())
+        zone = balanced_zone([z for z in self.zone_list if self._launchable(z)], self._counted())
         if zone is None:
             if not self.launch_blocked:
                 self.launch_blocked = True
@@ -164,6 +165,22 @@ class ASG(Fleet):
         self.engine.after(self.boot(), self._booted, inst)
         self.hooks.launched(inst)
         return inst
+
+    def _launchable(self, zone: str) -> bool:
+        return self.ctx.zone_up(zone) and not self.no_capacity.get(zone)
+
+    def block_launches(self, zones: list[str]) -> Callable[[], None]:
+        """FIS ``aws:ec2:asg-insufficient-instance-capacity-error``: the group's launches in ``zones``
+        fail with InsufficientInstanceCapacity, so it launches in its other zones, until the
+        returned function is called."""
+        for z in zones:
+            self.no_capacity[z] = self.no_capacity.get(z, 0) + 1
+
+        def release() -> None:
+            for z in zones:
+                self.no_capacity[z] -= 1
+
+        return release
 
     def launch_replacement(self, old: Instance, purchase: str | None = None) -> Instance | None:
         """Launch before terminating: ``old`` keeps serving, uncounted, until ``new`` is healthy."""
@@ -347,7 +364,7 @@ class ASG(Fleet):
 
     def _rebalance(self) -> None:
         """Even out AZs, launching before terminating, within max + max(1, 10 %) [aws-facts §2]."""
-        up = [z for z in self.zone_list if self.ctx.zone_up(z)]
+        up = [z for z in self.zone_list if self._launchable(z)]
         if len(up) < 2:
             return
         counts = dict.fromkeys(up, 0)

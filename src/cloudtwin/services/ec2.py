@@ -143,6 +143,25 @@ class EC2(Fleet):
         self.engine.after(delay, self._started, new)
         return f"stop/start {old.iid} (back in {delay:.0f}s as {new.iid})", new
 
+    def stop(self, count: int, zone: str | None, start_after: float | None) -> list[str]:
+        """FIS ``aws:ec2:stop-instances``: ``count`` running instances (in ``zone``) stop at once; with
+        ``start_after`` each starts again that long later and boots, with a new public IP unless it
+        has an Elastic IP [aws-facts §3]; without, it stays stopped."""
+        out = []
+        for old in [i for i in self.instances if i.state == "running" and (zone is None or i.zone == zone)][:count]:
+            old.kill("stopped")
+            if start_after is None:
+                out.append(f"stopped {old.iid}")
+                continue
+            self._seq += 1
+            new = Instance(self, f"{self.name}-{self._seq}", old.zone, purchase=old.purchase)
+            self.instances[self.instances.index(old)] = new
+            delay = start_after + self.boot()
+            self.engine.after(delay, self._started, new)
+            out.append(f"stopped {old.iid} (started after {start_after:.0f}s, back in {delay:.0f}s as {new.iid})")
+        self._bind()
+        return out
+
     def _roll_next(self) -> None:
         """Take the next instance of a rolling replacement out of service."""
         while self._roll:

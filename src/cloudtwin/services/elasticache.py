@@ -294,6 +294,11 @@ class ElastiCache(Component):
     def failover(self) -> list[str]:
         return [self._primary_lost(s, "failover fault", reboot=True) for s in self.shards if s.state == UP]
 
+    def primary_failure(self, idx: int) -> str:
+        """Shard ``idx``'s primary fails (a random failure): a replica is promoted, or the node is
+        replaced, empty."""
+        return self._primary_lost(self.shards[idx], "instance failure", reboot=True)
+
     def _primary_lost(self, shard: Shard, why: str, *, reboot: bool = False) -> str:
         shard.epoch += 1
         live = [z for z in shard.replica_zones if self.ctx.zone_up(z)]

@@ -380,12 +380,28 @@ class RDS(BackedUp, Component):
             else:
                 self._plan(f"zone {zone} back")
 
-    def failover(self) -> list[str]:
+    def failover(self, why: str = "failover fault") -> list[str]:
         p = self.primary
         if p.state != UP:
             return [f"{self.name}: already {p.state}"]
         self._fail_node(p)
-        return [self._plan("failover fault")]
+        return [self._plan(why)]
+
+    def reboot(self) -> list[str]:
+        """RebootDBInstance without failover (FIS ``aws:rds:reboot-db-instances``): the primary
+        drops its connections and restarts in place, down for the engine's restart time."""
+        p = self.primary
+        if p.state != UP:
+            return [f"{self.name}: already {p.state}"]
+        self._fail_node(p)
+        p.epoch += 1
+        p.state = FAILING
+        self.plan = (p.zone, None)
+        delay = self.fo_slow()
+        self.engine.after(delay, self._recover, p.epoch)
+        note = f"{self.name}: rebooting the primary in {p.zone} (no failover), back in {delay:.0f}s"
+        self.ctx.event("failover", note)
+        return [note]
 
     def backup_ready(self) -> bool:
         return self.primary.up  # automated backups need the instance available (RDS user guide)

@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any, TypeGuard
 
 from cloudtwin import catalogue
+from cloudtwin.spec import failures, fis
 from cloudtwin.spec.base import what_is
 from cloudtwin.spec.graph import back_edges
 from cloudtwin.spec.loader import Path
@@ -117,11 +118,20 @@ def check(arch: Architecture) -> list[tuple[Path, str]]:
         "status_check_failure": ("ec2", "asg"),
     }
     for i, f in enumerate(arch.faults):
+        if f.action == "fis":
+            continue  # checked with the FIS vocabulary below
         if f.action == "az_outage":
             if f.az_outage not in zones:
                 out.append((("faults", i, "az_outage"), f"zone {f.az_outage!r} is not in {sorted(zones)}"))
         else:
             need(("faults", i, f.action), f.target, kinds_for[f.action], f"{f.action} target")
+    out.extend(fis.check(arch))
+    out.extend(failures.check(arch))
+    if arch.hypothesis is not None:
+        for k, wn in enumerate(arch.hypothesis.workloads or []):
+            if wn not in arch.workloads:
+                out.append((("hypothesis", "workloads", k), f"no workload is named {wn!r} "
+                            f"(workloads: {', '.join(arch.workloads) or 'none'})"))
     for mod in _service_modules(arch):
         if hasattr(mod, "check"):
             out.extend(mod.check(arch))

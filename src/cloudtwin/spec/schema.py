@@ -7,7 +7,7 @@ from YAML and :mod:`cloudtwin.spec.references` checks the links between them.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, SerializeAsAny, field_validator, model_validator
 
@@ -15,6 +15,8 @@ from cloudtwin.limits import MAX_COMPONENTS, MAX_FAULTS, MAX_WORKLOADS
 from cloudtwin.spec.account import Account
 from cloudtwin.spec.base import Bandwidth, ComponentSpec, Dist, Duration, Model, Name, Rate, Size, Zone
 from cloudtwin.spec.cognito import WorkloadAuth
+from cloudtwin.spec.failures import Failure
+from cloudtwin.spec.hypothesis import Hypothesis
 from cloudtwin.spec.message import MessageSpec
 from cloudtwin.spec.transfer import TransferPlan
 from cloudtwin.spec.units import parse_distribution as _d
@@ -126,7 +128,10 @@ FAULT_ACTIONS = ("az_outage", "terminate", "replace", "spot_interruption", "db_f
 
 
 class Fault(Model):
-    at: Duration
+    """One fault: one legacy action key (``terminate: web``...) or an AWS FIS action (``fis:``,
+    :mod:`cloudtwin.spec.fis`), fired at ``at`` or after the faults named in ``start_after``."""
+
+    at: Duration | None = None  # required for the legacy actions; FIS actions: 0 (the experiment's start)
     duration: Duration | None = None
     az_outage: Zone | None = None
     terminate: Name | None = None
@@ -142,22 +147,51 @@ class Fault(Model):
     zone: Zone | None = None
     add: Dist = Field(default_factory=lambda: _d("100ms"))
     rate: float = Field(1.0, ge=0, le=1)
+    # the FIS form (checked against the action's documented parameters in cloudtwin.spec.fis)
+    fis: str | None = Field(None, alias="actionId", max_length=120)
+    targets: dict[Annotated[str, Field(max_length=64)], Name] = Field(default_factory=dict, max_length=4)
+    parameters: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)] | bool | int | float] \
+        = Field(default_factory=dict, max_length=16)
+    selection: str | None = Field(None, alias="selectionMode", max_length=40)
+    name: str | None = Field(None, pattern=r"^[\w.-]{1,64}$")
+    start_after: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, alias="startAfter",
+                                                                    max_length=20)
 
     @model_validator(mode="after")
     def _one_action(self) -> Fault:
         acts = [a for a in FAULT_ACTIONS if getattr(self, a) is not None]
+        if self.fis is not None:
+            acts.append("fis")
         if len(acts) != 1:
-            raise ValueError(f"a fault needs exactly one of {', '.join(FAULT_ACTIONS)}; got {acts or 'none'}")
+            raise ValueError(f"a fault needs exactly one of {', '.join(FAULT_ACTIONS)}, fis; got {acts or 'none'}")
+        if acts[0] == "fis":
+            if self.at is not None and self.start_after:
+                raise ValueError("give `at:` or `start_after:`, not both (an action after others starts "
+                                 "when the last of them completes)")
+            for key in ("duration", "add", "count", "rate"):
+                if key in self.model_fields_set:
+                    raise ValueError(f"`{key}:` is not an FIS key; FIS actions take `parameters:` "
+                                     "(e.g. duration: PT5M) and `selection:` (e.g. COUNT(1))")
+            return self
+        for key in ("targets", "parameters", "selection", "start_after"):
+            if key in self.model_fields_set:
+                raise ValueError(f"`{key}:` belongs to the FIS form (`fis: aws:...`), not to {acts[0]}")
+        if self.at is None:
+            raise ValueError(f"{acts[0]} needs `at:`")
         if acts[0] in ("az_outage", "latency", "errors") and self.duration is None:
             raise ValueError(f"{acts[0]} needs `duration:`")
         return self
 
     @property
     def action(self) -> str:
-        return next(a for a in FAULT_ACTIONS if getattr(self, a) is not None)
+        return next((a for a in FAULT_ACTIONS if getattr(self, a) is not None), "fis")
 
     @property
     def target(self) -> str:
+        """What the fault acts on: the component (or zone) of its action key; for an FIS action,
+        its target component, else its zone."""
+        if self.action == "fis":
+            return next(iter(self.targets.values()), self.zone or "")
         return str(getattr(self, self.action))
 
 
@@ -203,6 +237,8 @@ class Architecture(Model):
     components: dict[Name, SerializeAsAny[ComponentSpec]] = Field(min_length=1, max_length=MAX_COMPONENTS)
     workloads: dict[Name, Workload] = Field(default_factory=dict, max_length=MAX_WORKLOADS)
     faults: list[Fault] = Field(default_factory=list, max_length=MAX_FAULTS)
+    hypothesis: Hypothesis | None = None  # what must hold when the run ends (cloudtwin.hypothesis)
+    failures: dict[str, Failure] = Field(default_factory=dict, max_length=MAX_COMPONENTS)  # random, by MTBF
     simulate: Simulate = Field(default_factory=Simulate)
     network: Network = Field(default_factory=Network)
     account: Account = Field(default_factory=Account)
