@@ -27,7 +27,10 @@ def load(name: str) -> cloudtwin.Architecture:
     return cloudtwin.load_spec(str(path))
 
 NOT_EXPORTABLE = {"ecs-sqs": "Fargate Spot", "microservices-async": "injected errors on alb",
-                  "microservices-sync": "injected errors on alb"}
+                  "microservices-sync": "injected errors on alb", "dx-vpn-backup": "network link failure",
+                  "dx-shared": "network link failure", "ec2-ha-cloudwatch": "system status check",
+                  "ec2-ha-asg-eip": "system status check", "ec2-ha-lifecycle": "system status check",
+                  "snapshot-restore": "data-store loss"}
 
 
 @pytest.mark.parametrize("name", names())

@@ -188,6 +188,12 @@ def _legacy(b: _Builder, f: Fault, after: list[str], label: str, i: int, ex: Exp
                              {"DBInstances": b.target("aws:rds:db", name)}, after, label)]
         return "an ElastiCache test failover is not an FIS action (aws:elasticache:" \
                "replicationgroup-interrupt-az-power cuts a zone's nodes instead)"
+    if act == "link_down":
+        return "a network link failure (link_down) is not mapped to an FIS action by cloudtwin"
+    if act == "status_check_failure":
+        return "a failed system status check has no FIS action (aws:ec2:stop-instances stops the instance instead)"
+    if act == "data_loss":
+        return "a data-store loss has no FIS action (rehearse the restore itself outside FIS)"
     if kind != "lambda":
         return f"injected {act} on {kind} has no FIS action (FIS injects delays and errors into Lambda functions)"
     d = iso_duration(f.duration or 0.0)
