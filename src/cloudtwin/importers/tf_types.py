@@ -13,104 +13,12 @@ has a component for them).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+
+from cloudtwin.importers import tf_compute as tfc
+from cloudtwin.importers.tf_view import Props, Res, View, json_doc, redrive
 
 __all__ = ["MERGES", "NAMES", "PRIMARY", "TABLE", "Res", "View"]
-
-Props = dict[str, Any]
-
-
-@dataclass
-class Res:
-    """One Terraform resource instance: ``address`` with its index (``aws_instance.web[0]``),
-    ``base`` without it, ``module`` the module path prefix (``module.app.`` or ``""``)."""
-
-    address: str
-    base: str
-    module: str
-    type: str
-    name: str
-    index: Any
-    values: dict[str, Any]
-    exprs: dict[str, Any]  # attribute -> expression ({"references": [...]}) or list of block expressions
-    unknown: dict[str, Any]  # attribute -> True when known only after apply
-    line: int
-    logical: str = ""
-
-
-@dataclass
-class View:
-    """What a translator sees of a resource: ``links(res, path)`` gives the resources (as
-    CloudFormation references) the attribute at ``path`` names."""
-
-    res: Res
-    links: Callable[[Res, tuple[str | int, ...], str], list[Any]]
-    unresolved: list[str] = field(default_factory=list)
-
-    def v(self, *path: str | int) -> Any:
-        """The known value at ``path`` (None when absent, null or known only after apply)."""
-        cur: Any = self.res.values
-        for p in path:
-            if isinstance(p, int):
-                cur = cur[p] if isinstance(cur, list) and p < len(cur) else None
-            else:
-                cur = cur.get(p) if isinstance(cur, dict) else None
-            if cur is None:
-                why = self.res.unknown.get(str(path[0]))
-                if why not in (None, False) and not self.refs(*path):
-                    self.note(str(path[0]), why if isinstance(why, str) else "known only after apply")
-                return None
-        return cur
-
-    def note(self, attr: str, why: str) -> None:
-        text = f"{attr}: {why}"
-        if text not in self.unresolved:
-            self.unresolved.append(text)
-
-    def refs(self, *path: str | int, attr: str = "arn") -> list[Any]:
-        return self.links(self.res, path, attr)
-
-    def ref(self, *path: str | int, attr: str = "arn") -> Any:
-        """The resource the attribute names (a reference), else its known value."""
-        got = self.refs(*path, attr=attr)
-        return got[0] if got else self.v(*path)
-
-    def put(self, props: Props, key: str, *path: str | int) -> None:
-        value = self.v(*path)
-        if value is not None:
-            props[key] = value
-
-    def block(self, name: str) -> dict[str, Any]:
-        got = self.v(name, 0)
-        return got if isinstance(got, dict) else {}
-
-
-def _json(text: Any) -> Any:
-    if isinstance(text, str):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return None
-    return text if isinstance(text, dict | list) else None
-
-
-def _redrive(r: View, attr: str) -> Props | None:
-    doc = _json(r.v(attr))
-    target = r.ref(attr)
-    out: Props = {}
-    if isinstance(doc, dict):
-        out.update(doc)
-        got = r.links(r.res, (attr, "deadLetterTargetArn"), "arn")
-        if got:
-            out["deadLetterTargetArn"] = got[0]
-    elif target is not None:
-        out["deadLetterTargetArn"] = target
-        r.note(attr, "known only after apply: its dead-letter queue is the resource it refers to; "
-                     "maxReceiveCount is not known")
-    return out or None
 
 
 # ---------------------------------------------------------------- messaging
@@ -121,16 +29,16 @@ def _sqs(r: View) -> Props:
                       ("ReceiveMessageWaitTimeSeconds", "receive_wait_time_seconds"),
                       ("MaximumMessageSize", "max_message_size"), ("FifoQueue", "fifo_queue")):
         r.put(p, key, attr)
-    redrive = _redrive(r, "redrive_policy")
-    if redrive:
-        p["RedrivePolicy"] = redrive
+    got = redrive(r, "redrive_policy")
+    if got:
+        p["RedrivePolicy"] = got
     return p
 
 
 def _sqs_redrive(r: View, target: Props) -> None:
-    redrive = _redrive(r, "redrive_policy")
-    if redrive:
-        target["RedrivePolicy"] = redrive
+    got = redrive(r, "redrive_policy")
+    if got:
+        target["RedrivePolicy"] = got
 
 
 def _sns(r: View) -> Props:
@@ -141,13 +49,13 @@ def _sns(r: View) -> Props:
 
 def _sns_sub(r: View) -> Props:
     p: Props = {"TopicArn": r.ref("topic_arn"), "Protocol": r.v("protocol"), "Endpoint": r.ref("endpoint")}
-    fp = _json(r.v("filter_policy"))
+    fp = json_doc(r.v("filter_policy"))
     if isinstance(fp, dict):
         p["FilterPolicy"] = fp
         r.put(p, "FilterPolicyScope", "filter_policy_scope")
-    redrive = _redrive(r, "redrive_policy")
-    if redrive:
-        p["RedrivePolicy"] = redrive
+    got = redrive(r, "redrive_policy")
+    if got:
+        p["RedrivePolicy"] = got
     return p
 
 
@@ -259,202 +167,10 @@ def _replication_group(r: View) -> Props:
     return p
 
 
-# ---------------------------------------------------------------- compute and networking
-def _subnet(r: View) -> Props:
-    p: Props = {}
-    r.put(p, "AvailabilityZone", "availability_zone")
-    return p
-
-
-def _launch_template_ref(r: View) -> Props | None:
-    lt = r.ref("launch_template", 0, "id", attr="id") or r.ref("launch_template", 0, "name", attr="id")
-    return {"LaunchTemplateId": lt} if lt is not None else None
-
-
-def _instance(r: View) -> Props:
-    p: Props = {}
-    r.put(p, "InstanceType", "instance_type")
-    r.put(p, "AvailabilityZone", "availability_zone")
-    subnet = r.ref("subnet_id", attr="id")
-    if subnet is not None:
-        p["SubnetId"] = subnet
-    lt = _launch_template_ref(r)
-    if lt:
-        p["LaunchTemplate"] = lt
-    return p
-
-
-def _eip(r: View) -> Props:
-    return {"InstanceId": r.ref("instance", attr="id")}
-
-
-def _eip_assoc(r: View) -> Props:
-    return {"InstanceId": r.ref("instance_id", attr="id")}
-
-
-def _launch_template(r: View) -> Props:
-    return {"LaunchTemplateData": {"InstanceType": r.v("instance_type")}}
-
-
-def _launch_config(r: View) -> Props:
-    return {"InstanceType": r.v("instance_type")}
-
-
-def _asg(r: View) -> Props:
-    p: Props = {}
-    for key, attr in (("MinSize", "min_size"), ("MaxSize", "max_size"), ("DesiredCapacity", "desired_capacity"),
-                      ("AvailabilityZones", "availability_zones"), ("HealthCheckType", "health_check_type"),
-                      ("HealthCheckGracePeriod", "health_check_grace_period")):
-        r.put(p, key, attr)
-    subnets = r.refs("vpc_zone_identifier", attr="id") or r.v("vpc_zone_identifier")
-    if subnets:
-        p["VPCZoneIdentifier"] = subnets
-    tgs = r.refs("target_group_arns")
-    if tgs:
-        p["TargetGroupARNs"] = tgs
-    elbs = r.refs("load_balancers", attr="name")
-    if elbs:
-        p["LoadBalancerNames"] = elbs
-    lt = _launch_template_ref(r)
-    if lt:
-        p["LaunchTemplate"] = lt
-    lc = r.refs("launch_configuration", attr="name")
-    if lc:
-        p["LaunchConfigurationName"] = lc[0]
-    return p
-
-
-def _asg_attachment(r: View, target: Props) -> None:
-    for attr, key in (("lb_target_group_arn", "TargetGroupARNs"), ("alb_target_group_arn", "TargetGroupARNs"),
-                      ("elb", "LoadBalancerNames")):
-        got = r.refs(attr, attr="name" if attr == "elb" else "arn")
-        if got:
-            target.setdefault(key, []).append(got[0])
-
-
-def _scaling_policy(r: View) -> Props:
-    p: Props = {"AutoScalingGroupName": r.ref("autoscaling_group_name", attr="name"),
-                "PolicyType": r.v("policy_type")}
-    tt = r.block("target_tracking_configuration")
-    if tt:
-        spec = (tt.get("predefined_metric_specification") or [{}])[0]
-        p["TargetTrackingConfiguration"] = {
-            "PredefinedMetricSpecification": {"PredefinedMetricType": spec.get("predefined_metric_type")},
-            "TargetValue": tt.get("target_value"), "DisableScaleIn": bool(tt.get("disable_scale_in"))}
-    return p
-
-
-def _lb(r: View) -> Props:
-    p: Props = {"Type": r.v("load_balancer_type") or "application",
-                "Scheme": "internal" if r.v("internal") else "internet-facing"}
-    subnets = r.refs("subnets", attr="id") or r.v("subnets")
-    if subnets:
-        p["Subnets"] = subnets
-    cross = r.v("enable_cross_zone_load_balancing")
-    if isinstance(cross, bool) and p["Type"] == "network":
-        p["LoadBalancerAttributes"] = [{"Key": "load_balancing.cross_zone.enabled", "Value": str(cross).lower()}]
-    return p
-
-
-def _target_group(r: View) -> Props:
-    p: Props = {}
-    hc = r.block("health_check")
-    for key, attr in (("HealthCheckIntervalSeconds", "interval"), ("HealthCheckTimeoutSeconds", "timeout"),
-                      ("HealthyThresholdCount", "healthy_threshold"),
-                      ("UnhealthyThresholdCount", "unhealthy_threshold"), ("HealthCheckPath", "path")):
-        if hc.get(attr) not in (None, ""):
-            p[key] = hc[attr]
-    if hc.get("protocol"):
-        p["HealthCheckProtocol"] = str(hc["protocol"]).upper()
-    attrs: list[Props] = []
-    delay = r.v("deregistration_delay")
-    if delay is not None:
-        attrs.append({"Key": "deregistration_delay.timeout_seconds", "Value": str(delay)})
-    st = r.block("stickiness")
-    if st.get("enabled"):
-        attrs.append({"Key": "stickiness.enabled", "Value": "true"})
-        attrs.append({"Key": "stickiness.type", "Value": str(st.get("type", ""))})
-        if st.get("cookie_duration") is not None:
-            attrs.append({"Key": "stickiness.lb_cookie.duration_seconds", "Value": str(st["cookie_duration"])})
-    slow = r.v("slow_start")
-    if slow:
-        attrs.append({"Key": "slow_start.duration_seconds", "Value": str(slow)})
-    algo = r.v("load_balancing_algorithm_type")
-    if algo:
-        attrs.append({"Key": "load_balancing.algorithm.type", "Value": str(algo)})
-    if attrs:
-        p["TargetGroupAttributes"] = attrs
-    return p
-
-
-def _actions(r: View, block: str) -> list[Props]:
-    out: list[Props] = []
-    for i, a in enumerate(r.v(block) or []):
-        if not isinstance(a, dict):
-            continue
-        act: Props = {"Type": a.get("type")}
-        tg = r.ref(block, i, "target_group_arn")
-        if tg is not None:
-            act["TargetGroupArn"] = tg
-        groups = ((a.get("forward") or [{}])[0] or {}).get("target_group") or []
-        if groups:
-            act["ForwardConfig"] = {"TargetGroups": [
-                {"TargetGroupArn": r.ref(block, i, "forward", 0, "target_group", j, "arn"), "Weight": g.get("weight")}
-                for j, g in enumerate(groups) if isinstance(g, dict)]}
-        out.append(act)
-    return out
-
-
-def _listener(r: View) -> Props:
-    return {"LoadBalancerArn": r.ref("load_balancer_arn"), "Protocol": r.v("protocol"),
-            "DefaultActions": _actions(r, "default_action")}
-
-
-def _listener_rule(r: View) -> Props:
-    return {"ListenerArn": r.ref("listener_arn"), "Actions": _actions(r, "action")}
-
-
-def _tg_attachment(r: View, target: Props) -> None:
-    got = r.ref("target_id", attr="id")
-    if got is not None:
-        target.setdefault("Targets", []).append({"Id": got})
-
-
-def _elb(r: View) -> Props:
-    return {"Instances": r.refs("instances", attr="id"), "Scheme": "internal" if r.v("internal") else
-            "internet-facing"}
-
-
-def _zone(r: View) -> Props:
-    return {"Name": r.v("name")}
-
-
-def _record(r: View) -> Props:
-    p: Props = {"HostedZoneId": r.ref("zone_id", attr="zone_id"), "Name": r.v("name"), "Type": r.v("type")}
-    r.put(p, "TTL", "ttl")
-    records = r.refs("records", attr="public_ip") or r.v("records")
-    if records:
-        p["ResourceRecords"] = records
-    alias = r.block("alias")
-    if alias:
-        p["AliasTarget"] = {"DNSName": r.ref("alias", 0, "name", attr="dns_name"),
-                            "EvaluateTargetHealth": bool(alias.get("evaluate_target_health"))}
-    failover = r.v("failover_routing_policy", 0, "type")
-    if failover:
-        p["Failover"] = failover
-    weight = r.v("weighted_routing_policy", 0, "weight")
-    if weight is not None:
-        p["Weight"] = weight
-    check = r.ref("health_check_id", attr="id")
-    if check is not None:
-        p["HealthCheckId"] = check
-    return p
-
-
 # ---------------------------------------------------------------- API Gateway
 def _rest_api(r: View) -> Props:
     p: Props = {}
-    body = _json(r.v("body"))
+    body = json_doc(r.v("body"))
     if isinstance(body, dict):
         p["Body"] = body
     return p
@@ -462,7 +178,7 @@ def _rest_api(r: View) -> Props:
 
 def _http_api(r: View) -> Props:
     p: Props = {"ProtocolType": r.v("protocol_type") or "HTTP"}
-    body = _json(r.v("body"))
+    body = json_doc(r.v("body"))
     if isinstance(body, dict):
         p["Body"] = body
     return p
@@ -536,27 +252,27 @@ TABLE: dict[str, tuple[str, Callable[[View], Props]]] = {
     "aws_dynamodb_table": ("AWS::DynamoDB::Table", _dynamodb),
     "aws_kinesis_stream": ("AWS::Kinesis::Stream", _kinesis),
     "aws_s3_bucket": ("AWS::S3::Bucket", lambda r: {}),
-    "aws_subnet": ("AWS::EC2::Subnet", _subnet),
-    "aws_instance": ("AWS::EC2::Instance", _instance),
-    "aws_eip": ("AWS::EC2::EIP", _eip),
-    "aws_eip_association": ("AWS::EC2::EIPAssociation", _eip_assoc),
-    "aws_launch_template": ("AWS::EC2::LaunchTemplate", _launch_template),
-    "aws_launch_configuration": ("AWS::AutoScaling::LaunchConfiguration", _launch_config),
-    "aws_autoscaling_group": ("AWS::AutoScaling::AutoScalingGroup", _asg),
-    "aws_autoscaling_policy": ("AWS::AutoScaling::ScalingPolicy", _scaling_policy),
-    "aws_lb": ("AWS::ElasticLoadBalancingV2::LoadBalancer", _lb),
-    "aws_alb": ("AWS::ElasticLoadBalancingV2::LoadBalancer", _lb),
-    "aws_lb_target_group": ("AWS::ElasticLoadBalancingV2::TargetGroup", _target_group),
-    "aws_alb_target_group": ("AWS::ElasticLoadBalancingV2::TargetGroup", _target_group),
-    "aws_lb_listener": ("AWS::ElasticLoadBalancingV2::Listener", _listener),
-    "aws_alb_listener": ("AWS::ElasticLoadBalancingV2::Listener", _listener),
-    "aws_lb_listener_rule": ("AWS::ElasticLoadBalancingV2::ListenerRule", _listener_rule),
-    "aws_elb": ("AWS::ElasticLoadBalancing::LoadBalancer", _elb),
+    "aws_subnet": ("AWS::EC2::Subnet", tfc.subnet),
+    "aws_instance": ("AWS::EC2::Instance", tfc.instance),
+    "aws_eip": ("AWS::EC2::EIP", tfc.eip),
+    "aws_eip_association": ("AWS::EC2::EIPAssociation", tfc.eip_assoc),
+    "aws_launch_template": ("AWS::EC2::LaunchTemplate", tfc.launch_template),
+    "aws_launch_configuration": ("AWS::AutoScaling::LaunchConfiguration", tfc.launch_config),
+    "aws_autoscaling_group": ("AWS::AutoScaling::AutoScalingGroup", tfc.asg),
+    "aws_autoscaling_policy": ("AWS::AutoScaling::ScalingPolicy", tfc.scaling_policy),
+    "aws_lb": ("AWS::ElasticLoadBalancingV2::LoadBalancer", tfc.lb),
+    "aws_alb": ("AWS::ElasticLoadBalancingV2::LoadBalancer", tfc.lb),
+    "aws_lb_target_group": ("AWS::ElasticLoadBalancingV2::TargetGroup", tfc.target_group),
+    "aws_alb_target_group": ("AWS::ElasticLoadBalancingV2::TargetGroup", tfc.target_group),
+    "aws_lb_listener": ("AWS::ElasticLoadBalancingV2::Listener", tfc.listener),
+    "aws_alb_listener": ("AWS::ElasticLoadBalancingV2::Listener", tfc.listener),
+    "aws_lb_listener_rule": ("AWS::ElasticLoadBalancingV2::ListenerRule", tfc.listener_rule),
+    "aws_elb": ("AWS::ElasticLoadBalancing::LoadBalancer", tfc.elb),
     "aws_db_instance": ("AWS::RDS::DBInstance", _rds),
     "aws_elasticache_cluster": ("AWS::ElastiCache::CacheCluster", _cache_cluster),
     "aws_elasticache_replication_group": ("AWS::ElastiCache::ReplicationGroup", _replication_group),
-    "aws_route53_zone": ("AWS::Route53::HostedZone", _zone),
-    "aws_route53_record": ("AWS::Route53::RecordSet", _record),
+    "aws_route53_zone": ("AWS::Route53::HostedZone", tfc.zone),
+    "aws_route53_record": ("AWS::Route53::RecordSet", tfc.record),
     "aws_route53_health_check": ("AWS::Route53::HealthCheck", lambda r: {}),
     "aws_api_gateway_rest_api": ("AWS::ApiGateway::RestApi", _rest_api),
     "aws_api_gateway_integration": ("AWS::ApiGateway::Method", _integration),
@@ -575,9 +291,9 @@ TABLE: dict[str, tuple[str, Callable[[View], Props]]] = {
 MERGES: dict[str, tuple[str, str, Callable[[View, Props], None]]] = {
     "aws_s3_bucket_notification": ("bucket", "id", _s3_notification),
     "aws_sqs_queue_redrive_policy": ("queue_url", "url", _sqs_redrive),
-    "aws_lb_target_group_attachment": ("target_group_arn", "arn", _tg_attachment),
-    "aws_alb_target_group_attachment": ("target_group_arn", "arn", _tg_attachment),
-    "aws_autoscaling_attachment": ("autoscaling_group_name", "name", _asg_attachment),
+    "aws_lb_target_group_attachment": ("target_group_arn", "arn", tfc.tg_attachment),
+    "aws_alb_target_group_attachment": ("target_group_arn", "arn", tfc.tg_attachment),
+    "aws_autoscaling_attachment": ("autoscaling_group_name", "name", tfc.asg_attachment),
     "aws_api_gateway_method": ("rest_api_id", "id", _nothing),
     "aws_api_gateway_method_settings": ("stage_name", "stage_name", _method_settings),
 }
