@@ -20,6 +20,7 @@ from typing import Any
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.importers.mapping import Ctx
 from cloudtwin.importers.tf_types import MERGES, NAMES, PRIMARY, TABLE, Res, View
+from cloudtwin.importers.tf_view import json_doc
 from cloudtwin.spec.loader import Located, Path
 
 __all__ = ["Notes", "build", "finish", "from_json", "is_json"]
@@ -128,13 +129,29 @@ class _Linker:
         if expr is not None:
             return self._from_refs(res, path, expr.get("references") or [])
         value = _value_at(res.values, path)
+        if value is None and path and isinstance(res.values.get(path[0]), str):  # inside a JSON document
+            value = _value_at({path[0]: json_doc(res.values[path[0]])}, path)
         values = value if isinstance(value, list) else [value]
         out: list[Any] = []
         for v in values:
-            if isinstance(v, str) and v in self.identity and self.identity[v][0] is not res:
-                t, a = self.identity[v]
-                out.append(_ref_dict(t, a))
+            got = self._identity(v) if isinstance(v, str) else None
+            if got is not None and got[0] is not res:
+                out.append(_ref_dict(*got))
         return out
+
+    def _identity(self, v: str) -> tuple[Res, str] | None:
+        """The resource whose ARN, id, name... ``v`` is (or, for an ARN, starts with: ``<execution_arn>/*/*``)."""
+        if v in self.identity:
+            return self.identity[v]
+        if v.startswith("arn:") and "/" in v:
+            head = v
+            for _ in range(8):
+                head = head.rsplit("/", 1)[0]
+                if head in self.identity:
+                    return self.identity[head]
+                if "/" not in head:
+                    break
+        return None
 
     def _from_refs(self, res: Res, path: tuple[str | int, ...], refs: list[Any]) -> list[Any]:
         out: list[Any] = []
@@ -273,6 +290,10 @@ def from_json(located: Located, params: dict[str, str]) -> tuple[Located, Notes]
     region = ((((config.get("provider_config") or {}).get("aws") or {}).get("expressions") or {})
               .get("region") or {}).get("constant_value")
     notes.region = str(region) if isinstance(region, str) else None
+    for r in resources:  # a state's ARNs name the Region
+        m = re.match(r"arn:aws[\w-]*:[\w-]+:([a-z]{2}(?:-[a-z]+)+-\d):", str(r.values.get("arn", "")))
+        if notes.region is None and m:
+            notes.region = m.group(1)
 
     def attr_line(res: Res, attr: str) -> int:
         if res.base in exprs or res.module + res.base in exprs:

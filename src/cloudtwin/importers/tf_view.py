@@ -91,15 +91,15 @@ def json_doc(text: Any) -> Any:
 
 def redrive(r: View, attr: str) -> Props | None:
     doc = json_doc(r.v(attr))
-    target = r.ref(attr)
+    target = r.refs(attr)
     out: Props = {}
     if isinstance(doc, dict):
         out.update(doc)
         got = r.links(r.res, (attr, "deadLetterTargetArn"), "arn")
         if got:
             out["deadLetterTargetArn"] = got[0]
-    elif target is not None:
-        out["deadLetterTargetArn"] = target
+    elif target:
+        out["deadLetterTargetArn"] = target[0]
         r.note(attr, "known only after apply: its dead-letter queue is the resource it refers to; "
                      "maxReceiveCount is not known")
     return out or None
