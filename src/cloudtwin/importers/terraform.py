@@ -129,8 +129,9 @@ class _Linker:
         if expr is not None:
             return self._from_refs(res, path, expr.get("references") or [])
         value = _value_at(res.values, path)
-        if value is None and path and isinstance(res.values.get(path[0]), str):  # inside a JSON document
-            value = _value_at({path[0]: json_doc(res.values[path[0]])}, path)
+        head = str(path[0]) if path else ""
+        if value is None and isinstance(res.values.get(head), str):  # inside a JSON document
+            value = _value_at({head: json_doc(res.values[head])}, path)
         values = value if isinstance(value, list) else [value]
         out: list[Any] = []
         for v in values:
