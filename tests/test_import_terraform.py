@@ -214,3 +214,33 @@ def test_tf_without_python_hcl2(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "hcl2", None)
     msg = error(DATA / "webapp")
     assert "pip install 'cloudtwin[terraform]'" in msg and "main.tf:1:" in msg
+
+
+def _state(tmp_path: Path, resources: list[dict[str, Any]]) -> Path:
+    p = tmp_path / "state.json"
+    p.write_text(json.dumps({"format_version": "1.0", "values": {"root_module": {"resources": resources}}}, indent=1))
+    return p
+
+
+def test_hostile_sizes(tmp_path: Path) -> None:
+    # .tf files are bounded together (python-hcl2 is slow): refused from their size, unparsed
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(2):
+        (big / f"f{i}.tf").write_text(f'resource "aws_sqs_queue" "q{i}" {{\n' + "  # padding\n" * 12_000 + "}\n")
+    assert "hold more than 262,144 characters together" in error(big)
+    # more resources than a spec may have components: refused at the first one over
+    many = _state(tmp_path, [{"address": f"aws_sqs_queue.q{i}", "type": "aws_sqs_queue", "name": f"q{i}",
+                              "values": {}} for i in range(2_001)])
+    msg = error(many)
+    assert "2,001 resources: more than cloudtwin imports (2,000)" in msg
+    first_over = line_of(many, '"address": "aws_sqs_queue.q2000"') - 1  # the line that opens its object
+    assert f"{many}:{first_over}:" in msg
+    # a chain of redrive policies longer than the reference checks follow: exit 2, no traceback
+    n = 1_200
+    chain = _state(tmp_path, [{"address": f"aws_sqs_queue.q{i}", "type": "aws_sqs_queue", "name": f"q{i}",
+                               "values": {"arn": f"arn:aws:sqs:us-east-1:1:q{i}", "redrive_policy": json.dumps(
+                                   {"deadLetterTargetArn": f"arn:aws:sqs:us-east-1:1:q{i + 1}", "maxReceiveCount": 2})}}
+                              for i in range(n)])
+    code, _, err = cli("import", str(chain))
+    assert code == 2 and "in a chain too long to follow" in err and "Traceback" not in err

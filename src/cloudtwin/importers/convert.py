@@ -5,6 +5,7 @@ entry points, and write the spec with its header of defaults, assumptions and un
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,8 +221,12 @@ def import_template(path: str, params: dict[str, str] | None = None, workload_fi
         located = sam.expand(located, dict(params or {}), (params or {}).get("AWS::Region", "us-east-1"))
         kind = "AWS SAM, expanded to CloudFormation by aws-sam-translator; lines are the SAM resources'"
     stem = kebab(os.path.splitext(os.path.basename(path.rstrip("/")))[0]) or "imported"
-    tpl = Template(located, dict(params or {}), stack_name=stem)
-    ctx = _map(tpl)
+    try:
+        tpl = Template(located, dict(params or {}), stack_name=stem)
+        ctx = _map(tpl)
+    except RecursionError:  # a chain of references longer than the checks can follow
+        raise SpecError([Issue("Resources", "the resources refer to one another in a chain too long to follow "
+                               f"(near {sys.getrecursionlimit():,} resources)", path, 1)]) from None
     if notes is not None:
         terraform.finish(ctx, notes)
     if not ctx.components:

@@ -12,6 +12,7 @@ kept, its value is unknown and the header lists it. Nothing is ever evaluated as
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import json
 import os
@@ -21,7 +22,7 @@ from typing import Any
 from cloudtwin import limits
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.fileio import read_text_bounded
-from cloudtwin.importers.terraform import MAX_INSTANCES, Notes, build
+from cloudtwin.importers.terraform import MAX_INSTANCES, MAX_RESOURCES, Notes, build
 from cloudtwin.importers.tf_types import Res
 from cloudtwin.spec.loader import Located
 
@@ -55,8 +56,12 @@ def _files(path: str) -> list[str]:
     return [os.path.join(path, n) for n in names]
 
 
-def _parse(file: str) -> tuple[dict[str, Any], list[str]]:
-    text = read_text_bounded(file, limits.MAX_SPEC_BYTES, "Terraform file")
+def _parse(file: str, budget: list[int]) -> tuple[dict[str, Any], _Index]:
+    text = read_text_bounded(file, limits.MAX_TF_BYTES, "Terraform file")
+    budget[0] -= len(text)
+    if budget[0] < 0:  # python-hcl2 parses some 30-40 kB/s: the files are bounded together
+        raise SpecError([Issue("", f"the .tf files hold more than {limits.MAX_TF_BYTES:,} characters together "
+                               "(import the JSON of `terraform show -json` instead)", file, 1)])
     try:
         import hcl2
         from hcl2 import SerializationOptions
@@ -73,7 +78,7 @@ def _parse(file: str) -> tuple[dict[str, Any], list[str]]:
         first = " ".join(str(e).split("\n")[0].split())[:200]
         raise SpecError([Issue("", f"invalid HCL: {first}", file, line if isinstance(line, int) and line > 0
                                else 1)]) from None
-    return data if isinstance(data, dict) else {}, text.splitlines()
+    return data if isinstance(data, dict) else {}, _Index(text.splitlines())
 
 
 def _blocks(data: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -84,12 +89,33 @@ def _blocks(data: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]
     return out
 
 
-def _line(lines: list[str], pattern: str, start: int = 0) -> int:
-    rx = re.compile(pattern)
-    for i in range(start, len(lines)):
-        if rx.search(lines[i]):
-            return i + 1
-    return start + 1 if start else 1
+_BLOCK = re.compile(r'^\s*(resource|data|module|variable)\s+"([^"]*)"(?:\s+"([^"]*)")?\s*\{')
+
+
+class _Index:
+    """The lines of a file's blocks (one pass) and of their attributes (within the block)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.starts: dict[tuple[str, str, str], int] = {}
+        self.order: list[int] = []
+        for i, text in enumerate(lines):
+            m = _BLOCK.match(text)
+            if m:
+                self.starts.setdefault((m.group(1), m.group(2), m.group(3) or ""), i + 1)
+                self.order.append(i + 1)
+
+    def block(self, kind: str, a: str, b: str = "") -> int:
+        return self.starts.get((kind, a, b), 1)
+
+    def attr(self, start: int, name: str) -> int:
+        end = self.order[bisect.bisect_right(self.order, start)] if self.order and start < self.order[-1] \
+            else len(self.lines) + 1
+        rx = re.compile(rf"^\s*{re.escape(name)}\s*=")
+        for i in range(start, end - 1):
+            if rx.match(self.lines[i]):
+                return i + 1
+        return start
 
 
 class _Scope:
@@ -205,13 +231,14 @@ def _param(text: str) -> Any:
 
 
 def load(path: str, params: dict[str, str]) -> tuple[Located, Notes]:
-    parsed = [(f, *_parse(f)) for f in _files(path)]
+    budget = [limits.MAX_TF_BYTES]
+    parsed = [(f, *_parse(f, budget)) for f in _files(path)]
     params.pop("AWS::Region", None)  # the Region, not a variable
     declared: dict[str, tuple[Any, str, int]] = {}
     local_exprs: dict[str, Any] = {}
     for f, data, lines in parsed:
         for name, body in _blocks(data, "variable"):
-            declared[name] = (body.get("default"), f, _line(lines, rf'^\s*variable\s+"{re.escape(name)}"'))
+            declared[name] = (body.get("default"), f, lines.block("variable", name))
         for item in data.get("locals") or []:
             if isinstance(item, dict):
                 local_exprs.update({k: v for k, v in item.items() if not k.startswith("__")})
@@ -246,11 +273,11 @@ def load(path: str, params: dict[str, str]) -> tuple[Located, Notes]:
         for item in data.get("data") or []:
             for dtype, group in (item.items() if isinstance(item, dict) else []):
                 for dname in (group if isinstance(group, dict) else {}):
-                    line = _line(lines, rf'^\s*data\s+"{re.escape(dtype)}"\s+"{re.escape(str(dname))}"')
+                    line = lines.block("data", dtype, str(dname))
                     notes.unresolved.append(f"data.{dtype}.{dname} ({os.path.basename(f)}, line {line}): data sources "
                                             "are not read (their attributes are unknown)")
         for mname, _body in _blocks(data, "module"):
-            line = _line(lines, rf'^\s*module\s+"{re.escape(mname)}"')
+            line = lines.block("module", mname)
             notes.unresolved.append(f"module.{mname} ({os.path.basename(f)}, line {line}): modules are not read; "
                                     "import the JSON of `terraform show -json` to include them")
         for rtype, group in ((k, v) for item in data.get("resource") or [] if isinstance(item, dict)
@@ -260,9 +287,9 @@ def load(path: str, params: dict[str, str]) -> tuple[Located, Notes]:
                     continue
                 base = f"{rtype}.{rname}"
                 known.add(base)
-                line = _line(lines, rf'^\s*resource\s+"{re.escape(rtype)}"\s+"{re.escape(rname)}"')
+                line = lines.block("resource", rtype, rname)
                 for attr in body:
-                    attr_lines[(base, attr)] = _line(lines, rf"^\s*{re.escape(attr)}\s*=", line - 1)
+                    attr_lines[(base, attr)] = lines.attr(line, attr)
                 file = os.path.basename(f)
                 for index, each in _instances(scope, body, f, attr_lines.get((base, "count"), line),
                                               attr_lines.get((base, "for_each"), line), base):
@@ -275,6 +302,9 @@ def load(path: str, params: dict[str, str]) -> tuple[Located, Notes]:
                     address = base if index is None else f"{base}[{json.dumps(index)}]"
                     resources.append(Res(address + (f" ({file})" if many else ""), base, "", rtype, rname, index,
                                          {k: x for k, x in values.items() if x is not None}, exprs, unknown, line))
+                    if len(resources) > MAX_RESOURCES:
+                        raise SpecError([Issue(base, f"more than {MAX_RESOURCES:,} resources: more than "
+                                               "cloudtwin imports", f, line)])
                     scope.index, scope.each = None, None
     if not resources:
         raise SpecError([Issue("", "no resource blocks in the Terraform configuration", path, 1)])

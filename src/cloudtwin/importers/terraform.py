@@ -17,15 +17,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from cloudtwin import limits
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.importers.mapping import Ctx
 from cloudtwin.importers.tf_types import MERGES, NAMES, PRIMARY, TABLE, Res, View
 from cloudtwin.importers.tf_view import json_doc
 from cloudtwin.spec.loader import Located, Path
 
-__all__ = ["Notes", "build", "finish", "from_json", "is_json"]
+__all__ = ["MAX_INSTANCES", "MAX_RESOURCES", "Notes", "build", "finish", "from_json", "is_json"]
 
-MAX_INSTANCES = 1_000  # instances of one resource (count / for_each): a real one has a few
+MAX_INSTANCES = limits.MAX_TF_INSTANCES  # instances of one resource (count / for_each): a real one has a few
+MAX_RESOURCES = limits.MAX_COMPONENTS
 _NOT_RESOURCES = {"var", "local", "data", "module", "each", "count", "path", "self", "terraform"}
 _REF = re.compile(r"^([a-z][a-z0-9_]*_[a-z0-9_]+)\.([A-Za-z_][\w-]*)(\[[^\]]*\])?(?:\.([A-Za-z_]\w*))?")
 _IDENTITY = ("arn", "id", "url", "name", "invoke_arn", "execution_arn", "dns_name", "public_ip", "function_name",
@@ -192,9 +194,9 @@ def _value_at(values: Any, path: tuple[str | int, ...]) -> Any:
 
 def build(resources: list[Res], known: set[str], file: str, notes: Notes, attr_line: Any) -> Located:
     """The CloudFormation-shaped template of ``resources``, each at its Terraform line."""
-    if len(resources) > MAX_INSTANCES * 2:
+    if len(resources) > MAX_RESOURCES:
         raise SpecError([Issue("", f"{len(resources):,} resources: more than cloudtwin imports "
-                               f"({MAX_INSTANCES * 2:,})", file, 1)])
+                               f"({MAX_RESOURCES:,})", file, resources[MAX_RESOURCES].line)])
     _logicals(resources)
     link = _Linker(resources, known, file, attr_line)
     out: dict[str, dict[str, Any]] = {}
