@@ -244,3 +244,30 @@ def test_hostile_sizes(tmp_path: Path) -> None:
                               for i in range(n)])
     code, _, err = cli("import", str(chain))
     assert code == 2 and "in a chain too long to follow" in err and "Traceback" not in err
+
+
+def test_tf_api_topic_stream_cache_and_record() -> None:
+    spec, got = imported(DATA / "serverless.tf")
+    comps = spec["components"]
+    tf = DATA / "serverless.tf"
+    # the REST API: the integration (a Method with its Integration in CloudFormation) reaches the function;
+    # the stage's cache and the */* method settings' throttle and cache TTL
+    api = comps["api-api-gateway-rest-api"]
+    assert api["integration"] == {"target": "api-lambda-function", "op": "invoke"}
+    assert api["throttle"] == {"rate": "500/s", "burst": 1000} and api["cache"] == {"size_gb": 1.6, "ttl": "60s"}
+    settings = line_of(tf, 'resource "aws_api_gateway_method_settings"')
+    assert f"aws_api_gateway_method_settings.all (aws_api_gateway_method_settings, line {settings})" in got.text
+    assert comps["api-lambda-function"] == {"type": "lambda", "memory": 128, "timeout": "3s"}  # AWS's defaults
+    assert "api-lambda-function: MemorySize not set -> memory: 128 (AWS's default)" in got.text
+    # subscriptions: jsonencode's object is the filter policy
+    assert comps["events"]["subscriptions"] == [
+        {"protocol": "sqs", "target": "audit", "filter_policy": {"kind": ["order"]}},
+        {"protocol": "lambda", "target": "notify"}]
+    assert comps["clicks"] == {"type": "kinesis", "shards": 2, "retention": "24h",
+                               "consumers": [{"function": "notify", "batch_size": 200}]}
+    assert comps["sessions"] == {"type": "elasticache", "engine": "memcached", "node_type": "cache.t3.small",
+                                 "nodes": 3}
+    assert comps["bastion"] == {"type": "ec2", "instance_type": "t3.nano", "zones": ["c"], "elastic_ip": True}
+    assert comps["main"]["records"] == [{"name": "bastion.example.com", "a": "bastion", "ttl": "300s"}]
+    assert got.unmapped == []
+    assert imported(tf, shards="4")[0]["components"]["clicks"]["shards"] == 4

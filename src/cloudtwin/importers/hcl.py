@@ -33,7 +33,6 @@ _WHOLE = re.compile(r"^\$\{(.*)\}$", re.S)
 _PART = re.compile(r"\$\{([^{}]*)\}")
 _SIMPLE = re.compile(r"^(var|local)\.([A-Za-z_][\w-]*)$|^(count)\.index$|^each\.(key|value)$")
 _REFS = re.compile(r"(?<![\w.])((?:[a-z][a-z0-9]*_[a-z0-9_]+)\.[A-Za-z_][\w-]*(?:\[[^\]]*\])?(?:\.[A-Za-z_]\w*)?)")
-_JSON_PAIR = re.compile(r"([A-Za-z_]\w*)\s*=\s*(-?\d+(?:\.\d+)?|\"[^\"]*\"|true|false)")
 
 
 class _Unknown:
@@ -185,9 +184,10 @@ class _Scope:
         expr = {"references": refs} if refs else None
         if whole and "${" not in whole.group(1):
             inner = whole.group(1).strip()
-            if inner.startswith("jsonencode("):  # its literal keys; the references stay references
-                pairs = {k: json.loads(x) for k, x in _JSON_PAIR.findall(inner)}
-                return json.dumps(pairs), expr
+            if inner.startswith("jsonencode(") and inner.endswith(")"):  # a literal; its references stay references
+                doc = _literal(inner[len("jsonencode("):-1])
+                if doc is not None:
+                    return json.dumps(doc), expr
             if refs:
                 return _Unknown("a reference to another resource"), expr
             lst = re.fullmatch(r"toset\((\[.*\])\)|(\[.*\])", inner, re.S)
@@ -221,6 +221,16 @@ def _known(value: Any, expr: Any, unknown: dict[str, Any], key: str) -> Any:
     if isinstance(value, list):
         return [_known(x, None, {}, key) for x in value]
     return value
+
+
+def _literal(text: str) -> Any:
+    """An HCL object or tuple literal as data (references become null), or None if it is more."""
+    js = _REFS.sub("null", text)
+    js = re.sub(r'("?)([A-Za-z_][\w-]*)\1\s*=(?!=)', r'"\2":', js)
+    try:
+        return json.loads(js)
+    except ValueError:
+        return None
 
 
 def _param(text: str) -> Any:
