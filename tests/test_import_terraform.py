@@ -271,3 +271,33 @@ def test_tf_api_topic_stream_cache_and_record() -> None:
     assert comps["main"]["records"] == [{"name": "bastion.example.com", "a": "bastion", "ttl": "300s"}]
     assert got.unmapped == []
     assert imported(tf, shards="4")[0]["components"]["clicks"]["shards"] == 4
+
+
+def test_plan_module_references_are_relative(tmp_path: Path) -> None:
+    """A module instance's resources refer to each other by their addresses inside the module."""
+    def res(t: str, n: str, values: dict[str, Any]) -> dict[str, Any]:
+        return {"address": f"module.jobs[0].{t}.{n}", "mode": "managed", "type": t, "name": n, "values": values}
+
+    def conf(t: str, n: str, exprs: dict[str, Any]) -> dict[str, Any]:
+        return {"address": f"{t}.{n}", "mode": "managed", "type": t, "name": n, "expressions": exprs}
+
+    plan = {"format_version": "1.2", "planned_values": {"root_module": {"child_modules": [
+        {"address": "module.jobs[0]", "resources": [
+            res("aws_sqs_queue", "dlq", {"visibility_timeout_seconds": 30}),
+            res("aws_sqs_queue", "main", {"visibility_timeout_seconds": 90})]}]}},
+        "configuration": {"root_module": {"module_calls": {"jobs": {"source": "./jobs", "module": {"resources": [
+            conf("aws_sqs_queue", "dlq", {}),
+            conf("aws_sqs_queue", "main", {"redrive_policy": {"references": ["aws_sqs_queue.dlq.arn",
+                                                                             "aws_sqs_queue.dlq"]}})]}}}}}}
+    p = tmp_path / "plan.json"
+    p.write_text(json.dumps(plan, indent=2))
+    spec, got = imported(p)
+    assert spec["components"]["main"]["dlq"] == "dlq"
+    assert "# Main: module.jobs[0].aws_sqs_queue.main (AWS::SQS::Queue)" in got.text
+    # a reference inside the module to a resource the module does not have is an error at its line
+    plan["configuration"]["root_module"]["module_calls"]["jobs"]["module"]["resources"].pop(0)
+    p.write_text(json.dumps(plan, indent=2))
+    msg = error(p)
+    assert "reference to aws_sqs_queue.dlq: no such resource" in msg
+    redrive = line_of(p, '"redrive_policy"')
+    assert f"{p}:{redrive}:" in msg

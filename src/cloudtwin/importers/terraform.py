@@ -164,8 +164,8 @@ class _Linker:
             if m is None or m.group(1) in _NOT_RESOURCES:
                 continue
             base = f"{m.group(1)}.{m.group(2)}"
-            key = res.module + base
-            if key not in self.known:
+            key = res.module + base  # relative to the module (instance) of the resource
+            if _unindexed(key) not in self.known:
                 raise SpecError([Issue(f"{res.address}.{path[0]}", f"reference to {base}: no such resource in the "
                                        "configuration", self.file, self.attr_line(res, str(path[0])))])
             targets = self.by_base.get(key, [])
@@ -180,6 +180,11 @@ class _Linker:
                     seen.add(t.logical)
                     out.append(_ref_dict(t, m.group(4)))
         return out
+
+
+def _unindexed(address: str) -> str:
+    """``module.app[0].`` -> ``module.app.``: the configuration's address of a module instance."""
+    return re.sub(r"\[[^\]]*\]", "", address)
 
 
 def _value_at(values: Any, path: tuple[str | int, ...]) -> Any:
@@ -279,7 +284,6 @@ def from_json(located: Located, params: dict[str, str]) -> tuple[Located, Notes]
     known: set[str] = set()
     _config_module(located, config.get("root_module"), ("configuration", "root_module"), "", exprs, known)
     resources: list[Res] = []
-    data_sources = 0
     _values_module(located, root, (*top, "root_module"), resources, exprs, unknown, known, depth=0)
     data_sources = sum(1 for r in resources if r.type == "")
     resources = [r for r in resources if r.type != ""]
@@ -299,10 +303,8 @@ def from_json(located: Located, params: dict[str, str]) -> tuple[Located, Notes]
             notes.region = m.group(1)
 
     def attr_line(res: Res, attr: str) -> int:
-        if res.base in exprs or res.module + res.base in exprs:
-            _, path = exprs[res.module + res.base]
-            return located.line_of((*path, "expressions", attr))
-        return res.line
+        key = _unindexed(res.module) + res.base
+        return located.line_of((*exprs[key][1], "expressions", attr)) if key in exprs else res.line
 
     return build(resources, known, located.file, notes, attr_line), notes
 
@@ -352,9 +354,9 @@ def _values_module(located: Located, mod: dict[str, Any], path: Path, out: list[
             continue
         values: dict[str, Any] = r["values"] if isinstance(r.get("values"), dict) else {}
         if not exprs:  # a state: no configuration to say which resources exist
-            known.add(module + base)
+            known.add(_unindexed(module) + base)
         out.append(Res(address, base, module, r["type"], str(r.get("name", base.split(".")[-1])), r.get("index"),
-                       values, exprs.get(module + base, ({}, ()))[0], unknown.get(address) or {},
+                       values, exprs.get(_unindexed(module) + base, ({}, ()))[0], unknown.get(address) or {},
                        located.line_of(rp)))
     for j, child in enumerate(mod.get("child_modules") or []):
         if isinstance(child, dict):
