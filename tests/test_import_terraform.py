@@ -185,6 +185,14 @@ def test_bad_json_inputs(tmp_path: Path) -> None:
     assert "variables applied already" in error(PLAN, x="1")
 
 
+def test_plan_region_from_the_provider_variable(tmp_path: Path) -> None:
+    p = _plan_with(tmp_path, lambda d: d["variables"]["region"].update(value="eu-west-1"))
+    spec, got = imported(p)
+    assert spec["region"] == "eu-west-1"
+    assert "example-only" not in got.text  # the plan's (sensitive) variable values are not copied
+    assert imported(p, **{"AWS::Region": "ap-south-1"})[0]["region"] == "ap-south-1"
+
+
 def test_bad_tf_inputs(tmp_path: Path) -> None:
     huge = tmp_path / "huge.tf"
     huge.write_text('variable "n" {\n  default = 100000000\n}\n\nresource "aws_sqs_queue" "q" {\n'

@@ -294,8 +294,12 @@ def from_json(located: Located, params: dict[str, str]) -> tuple[Located, Notes]
     notes = Notes(kind)
     if data_sources:
         notes.header.append(f"{data_sources} data sources read (not resources; not simulated)")
-    region = ((((config.get("provider_config") or {}).get("aws") or {}).get("expressions") or {})
-              .get("region") or {}).get("constant_value")
+    expr = ((((config.get("provider_config") or {}).get("aws") or {}).get("expressions") or {}).get("region") or {})
+    region = expr.get("constant_value") if isinstance(expr, dict) else None
+    for ref in (expr.get("references") or []) if isinstance(expr, dict) else []:
+        var = ((data.get("variables") or {}).get(str(ref).removeprefix("var.")) or {}) \
+            if str(ref).startswith("var.") else {}
+        region = region or (var.get("value") if isinstance(var, dict) else None)
     notes.region = str(region) if isinstance(region, str) else None
     for r in resources:  # a state's ARNs name the Region
         m = re.match(r"arn:aws[\w-]*:[\w-]+:([a-z]{2}(?:-[a-z]+)+-\d):", str(r.values.get("arn", "")))
