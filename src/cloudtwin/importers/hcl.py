@@ -65,8 +65,9 @@ def _parse(file: str, budget: list[int]) -> tuple[dict[str, Any], _Index]:
         import hcl2
         from hcl2 import SerializationOptions
     except ImportError:
-        raise SpecError([Issue("", "a .tf file is read with python-hcl2: pip install 'cloudtwin[terraform]' (or "
-                               "import the JSON of `terraform show -json` instead)", file, 1)]) from None
+        raise SpecError([Issue("", "a .tf file is read with python-hcl2 (8 or later): pip install "
+                               "'cloudtwin[terraform]' (or import the JSON of `terraform show -json` instead)",
+                               file, 1)]) from None
     try:
         data = hcl2.loads(text, serialization_options=SerializationOptions(with_comments=False,
                                                                            strip_string_quotes=True))
