@@ -58,7 +58,7 @@ def _files(path: str) -> list[str]:
 def _parse(file: str, budget: list[int]) -> tuple[dict[str, Any], _Index]:
     text = read_text_bounded(file, limits.MAX_TF_BYTES, "Terraform file")
     budget[0] -= len(text)
-    if budget[0] < 0:  # python-hcl2 parses some 30-40 kB/s: the files are bounded together
+    if budget[0] < 0:  # python-hcl2 is slow: the files are bounded together
         raise SpecError([Issue("", f"the .tf files hold more than {limits.MAX_TF_BYTES:,} characters together "
                                "(import the JSON of `terraform show -json` instead)", file, 1)])
     try:
