@@ -51,6 +51,9 @@ def follow_along(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # the tour's CloudFormation template: one of the import tests' classic templates
     (tmp_path / "stack.yaml").write_text((ROOT / "tests" / "data" / "cfn" / "three-tier.yaml").read_text("utf-8"),
                                          encoding="utf-8")
+    # the tour's Terraform plan (`terraform show -json`): the Terraform import tests' plan
+    (tmp_path / "plan.json").write_text((ROOT / "tests" / "data" / "terraform" / "webapp-plan.json")
+                                        .read_text("utf-8"), encoding="utf-8")
     # a results JSON for the examples that read one (made by `cloudtwin run ... --json out.json`)
     (tmp_path / "out.json").write_text((ROOT / "tests" / "golden" / "simple-web-app.json").read_text("utf-8"),
                                        encoding="utf-8")

@@ -62,3 +62,15 @@ def test_a_broken_template_is_reported_as_a_template(tmp_path: Path) -> None:
         r = runner.invoke(app, [cmd, str(t)])
         assert r.exit_code == 2 and f"{t}:4: Resources.Q.Properties.RedrivePolicy.Ref: Ref to 'Nope'" in r.stderr
         assert "Traceback" not in r.stderr
+
+
+def test_terraform_plans_and_tf_files_run_and_review_directly() -> None:
+    plan = str(DATA / "terraform" / "webapp-plan.json")
+    arch, located, note = load_input(plan)
+    assert note is not None and "a template, imported" in note and "orders" in arch.components
+    assert located.file == plan and located.line_of(("components", "orders", "dlq")) > 1
+    r = runner.invoke(app, ["review", plan, "-f", "json"])
+    assert r.exit_code == 0, r.stderr
+    assert {f["location"]["file"] for f in json.loads(r.stdout)["findings"]} == {plan}
+    r = runner.invoke(app, ["run", str(DATA / "terraform" / "webapp"), "--duration", "1m", "-q"])
+    assert r.exit_code == 0, r.stderr

@@ -183,14 +183,16 @@ def validate(spec: Annotated[str, typer.Argument(help="A spec file or blueprint 
 
 @app.command("import")
 def import_(
-    template: Annotated[Path, typer.Argument(help="A CloudFormation template (YAML or JSON).")],
+    template: Annotated[Path, typer.Argument(help="A CloudFormation or SAM template (YAML or JSON), the JSON of "
+                                             "`terraform show -json`, or a .tf file or directory.")],
     output: OutputOpt = None,
     param: Annotated[list[str] | None, typer.Option(
-        "--param", "-p", help="A template parameter, Key=Value (repeatable); AWS::Region=... sets the Region.")] = None,
+        "--param", "-p", help="A template parameter or Terraform variable, Key=Value (repeatable); "
+                              "AWS::Region=... sets the Region.")] = None,
     workload: Annotated[Path | None, typer.Option(
         help="A YAML file of workloads (a mapping, or a `workloads:` key) instead of the stubs.")] = None,
 ) -> None:
-    """Turn a CloudFormation TEMPLATE into a spec (stdout, or -o SPEC.yaml); see docs/import.md."""
+    """Turn a CloudFormation/SAM TEMPLATE or Terraform into a spec (stdout, or -o SPEC.yaml); see docs/import.md."""
     from cloudtwin.importers.convert import import_template
     from cloudtwin.spec import parse_spec_located
 

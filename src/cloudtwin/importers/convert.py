@@ -5,6 +5,7 @@ entry points, and write the spec with its header of defaults, assumptions and un
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ import yaml
 
 from cloudtwin import catalogue, limits
 from cloudtwin.errors import Issue, SpecError
-from cloudtwin.importers import map_api, map_compute, map_data, map_messaging, map_monitoring, sam
+from cloudtwin.importers import hcl, map_api, map_compute, map_data, map_messaging, map_monitoring, sam, terraform
 from cloudtwin.importers.cloudformation import Template, load_template
 from cloudtwin.importers.mapping import Ctx, Mapper, kebab, plan_names
 
@@ -155,9 +156,16 @@ def _dump(value: Any, indent: int) -> str:
     return "".join(pad + line if line.strip() else line for line in text.splitlines(True))
 
 
-def _header(ctx: Ctx, file: str, tpl: Template, stubs: bool, kind: str) -> list[str]:
-    h = [f"# Imported by `cloudtwin import` from {os.path.basename(file)} ({kind}).",
+def _header(ctx: Ctx, file: str, tpl: Template, stubs: bool, kind: str, notes: terraform.Notes | None) -> list[str]:
+    h = [f"# Imported by `cloudtwin import` from {os.path.basename(file.rstrip('/')) or file} ({kind}).",
          "# A template describes resources, not behaviour or traffic: review the handlers and workloads."]
+    if notes is not None:
+        h += [f"# {line}" for line in notes.header]
+        if notes.unresolved:
+            h.append("#")
+            h.append(f"# Unresolved ({len(notes.unresolved)}: values the input does not know; defaults taken where "
+                     "they matter):")
+            h += [f"#   {u}" for u in notes.unresolved]
     declared = tpl.located.data.get("Parameters") or {}
     if declared:
         h.append("#")
@@ -198,14 +206,30 @@ def _header(ctx: Ctx, file: str, tpl: Template, stubs: bool, kind: str) -> list[
 
 def import_template(path: str, params: dict[str, str] | None = None, workload_file: str | None = None) -> Imported:
     """Import the template at ``path``. :class:`SpecError` (file:line) for a bad template."""
-    located = load_template(path)
+    notes: terraform.Notes | None = None
+    if hcl.is_hcl(path):
+        located, notes = hcl.load(path, dict(params or {}))
+    else:
+        located = load_template(path)
     kind = "AWS CloudFormation"
-    if sam.is_sam(located):
+    if notes is None and terraform.is_json(located):
+        located, notes = terraform.from_json(located, dict(params or {}))
+    if notes is not None:
+        kind = notes.kind
+        region = (params or {}).get("AWS::Region") or notes.region
+        params = {"AWS::Region": region} if region else {}
+    elif sam.is_sam(located):
         located = sam.expand(located, dict(params or {}), (params or {}).get("AWS::Region", "us-east-1"))
         kind = "AWS SAM, expanded to CloudFormation by aws-sam-translator; lines are the SAM resources'"
-    stem = kebab(os.path.splitext(os.path.basename(path))[0]) or "imported"
-    tpl = Template(located, dict(params or {}), stack_name=stem)
-    ctx = _map(tpl)
+    stem = kebab(os.path.splitext(os.path.basename(path.rstrip("/")))[0]) or "imported"
+    try:
+        tpl = Template(located, dict(params or {}), stack_name=stem)
+        ctx = _map(tpl)
+    except RecursionError:  # a chain of references longer than the checks can follow
+        raise SpecError([Issue("Resources", "the resources refer to one another in a chain too long to follow "
+                               f"(near {sys.getrecursionlimit():,} resources)", path, 1)]) from None
+    if notes is not None:
+        terraform.finish(ctx, notes)
     if not ctx.components:
         raise SpecError([Issue("Resources", "no resource of the template maps to a cloudtwin component "
                                f"({len(ctx.unmapped)} not mapped)", path, tpl.line(("Resources",)))])
@@ -227,7 +251,7 @@ def import_template(path: str, params: dict[str, str] | None = None, workload_fi
         if not workloads:
             wl_lines = ["# assumption: no entry point found (an internet-facing load balancer, a Route 53 record, a "
                         "queue, topic or stream fed from outside); add workloads", "workloads: {}"]
-    lines = _header(ctx, path, tpl, bool(stubs), kind)
+    lines = _header(ctx, path, tpl, bool(stubs), kind, notes)
     lines.append(f"name: {stem}")
     desc = tpl.located.data.get("Description")
     if isinstance(desc, str) and desc.strip():
@@ -238,7 +262,8 @@ def import_template(path: str, params: dict[str, str] | None = None, workload_fi
     lines.append("components:")
     by_comp: dict[str, list[str]] = {}
     for logical, comp in ctx.folded.items():
-        by_comp.setdefault(comp, []).append(f"{logical} ({ctx.res_type(logical)}, line {ctx.line(logical)})")
+        label, kind_ = (notes.address[logical], notes.tf_type[logical]) if notes else (logical, ctx.res_type(logical))
+        by_comp.setdefault(comp, []).append(f"{label} ({kind_}, line {ctx.line(logical)})")
     for name, spec in sorted(ctx.components.items(), key=lambda kv: ctx.origin[kv[0]].line):
         o = ctx.origin[name]
         lines.append(f"  # {o.logical}: {o.type}, line {o.line}")

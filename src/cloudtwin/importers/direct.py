@@ -1,7 +1,8 @@
 """Templates where a spec is expected: ``cloudtwin run|review|diagram|sweep TEMPLATE``.
 
 A file whose top level has ``Resources`` and no ``components`` is a CloudFormation (or SAM)
-template: it is imported as ``cloudtwin import`` would (stub workloads at the entry points
+template; the JSON of ``terraform show -json`` and ``.tf`` files (or a directory of them) are
+Terraform: it is imported as ``cloudtwin import`` would (stub workloads at the entry points
 unless the template is given with a workload file through ``cloudtwin import``) and the spec
 is used at once. Problems are reported at the template's lines, not the generated spec's: every
 path under ``components.<name>`` points at the resource the component came from, and a
@@ -19,15 +20,23 @@ __all__ = ["load_input"]
 
 
 def _is_template(path: str) -> bool:
+    from cloudtwin.importers import hcl
+
+    if hcl.is_hcl(path):
+        return True  # a .tf file or a directory of them
     if not os.path.isfile(path):
         return False  # a blueprint name, or a missing file: the spec loader says which
     from cloudtwin.errors import SpecError
+    from cloudtwin.importers import terraform
     from cloudtwin.importers.cfn_yaml import load_template
 
     try:
-        data = load_template(path).data
+        located = load_template(path)
     except SpecError:
         return False  # not even YAML: the spec loader reports it as a spec
+    data = located.data
+    if isinstance(data, dict) and "components" not in data and terraform.is_json(located):
+        return True
     return isinstance(data, dict) and "Resources" in data and "components" not in data
 
 
