@@ -20,10 +20,14 @@ __all__ = ["load_input"]
 
 
 def _is_template(path: str) -> bool:
-    from cloudtwin.importers import hcl
-
-    if hcl.is_hcl(path):
-        return True  # a .tf file or a directory of them
+    if path.endswith(".tf"):
+        return True
+    if os.path.isdir(path):  # a directory of .tf files; any other directory: the spec loader refuses it
+        try:
+            with os.scandir(path) as it:
+                return any(e.name.endswith(".tf") for e in it)
+        except OSError:
+            return False
     if not os.path.isfile(path):
         return False  # a blueprint name, or a missing file: the spec loader says which
     from cloudtwin.errors import SpecError
