@@ -203,6 +203,8 @@ class Beanstalk(Component):
     def start(self) -> None:
         from cloudtwin.services.beanstalk_deploy import Deploy
 
+        if self.daemons is not None:
+            self.daemons.start()
         for i, d in enumerate(self.spec.deployments):
             run = Deploy(self, d, i)
             self.runs.append(run)
@@ -211,6 +213,9 @@ class Beanstalk(Component):
     # ---- serving -----------------------------------------------------------------
     def serve(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
         self.requests += 1
+        if self.queue is not None:  # a worker environment: the request is a SendMessage to its queue
+            self.queue.handle(req, "send", _Answer(self, done, self.engine.now).reply, arg)
+            return
         assert self.front is not None
         self.front.handle(req, "", _Answer(self, done, self.engine.now).reply, arg)
 
@@ -256,10 +261,17 @@ class Beanstalk(Component):
         out["made_of"] = {part: comp.name for part, comp in self.parts.items()}
         out["made_of_types"] = {comp.name: comp.kind for comp in self.parts.values()}
         out["deployments"] = [r.outcome() for r in self.runs]
+        if self.daemons is not None:
+            out["daemon"] = self.daemons.stats()
         return out
 
     def usage(self) -> dict[str, float]:
         return {}  # Elastic Beanstalk is free: its parts bill as themselves
 
     def periodic_events_per_second(self) -> float:
-        return sum(1.0 for _ in self.spec.deployments) / 3600.0  # a 1 s monitor while each deploys
+        n = len(self.spec.deployments) / 3600.0  # a 1 s watch while each deploys (about an hour at most)
+        if self.daemons is not None:
+            from cloudtwin.services.beanstalk_worker import DAEMON_CHECK, HTTP_CONNECTIONS, LONG_POLL
+
+            n += 1.0 / DAEMON_CHECK + self.spec.capacity.top * HTTP_CONNECTIONS / LONG_POLL
+        return n

@@ -177,8 +177,8 @@ class Deploy:
 
     def _healthy(self, insts: list[Instance], lbs: list[Any]) -> Callable[[], bool]:
         def pred() -> bool:
-            return all(i.state in ("stopped", "terminated") or (i.up and all(lb.target_state(i) == "healthy" for lb in lbs))
-                       for i in insts)
+            return all(i.state in ("stopped", "terminated")
+                       or (i.up and all(lb.target_state(i) == "healthy" for lb in lbs)) for i in insts)
         return pred
 
     def _serving(self, g: ASG) -> list[Instance]:

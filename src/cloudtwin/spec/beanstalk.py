@@ -94,7 +94,7 @@ def check(arch: Any) -> list[tuple[Path, str]]:
             continue
         base: Path = ("components", n)
         single = c.environment_type == "single_instance"
-        if single and (c.capacity.start != 1 or c.capacity.top != 1):
+        if single and "capacity" in c.model_fields_set and (c.capacity.start != 1 or c.capacity.top != 1):
             out.append(((*base, "capacity"), "a single-instance environment has exactly one instance "
                         "(capacity min = desired = max = 1, or leave `capacity:` out)"))
         if c.tier == "worker" and single:
@@ -105,9 +105,10 @@ def check(arch: Any) -> list[tuple[Path, str]]:
         for i, d in enumerate(c.deployments):
             p = policy_of(c, d)
             where = (*base, "deployments", i, "policy" if d.policy else "at")
-            if single and p in LB_ONLY:
-                out.append((where, f"{p} needs a load-balanced environment; a single-instance environment "
-                            "supports all_at_once, immutable and blue_green [aws-facts §15]"))
+            if single and p != "all_at_once":
+                out.append((where, f"{p} is not modelled for a single-instance environment (AWS allows "
+                            "all_at_once, immutable and a blue/green swap there; rolling and traffic "
+                            "splitting need a load balancer [aws-facts §15]): use all_at_once"))
             if c.tier == "worker" and p in ("traffic_splitting", "blue_green"):
                 out.append((where, f"{p} routes web traffic; a worker environment has no load balancer or URL"))
             if d.batch_size_type == "percentage" and (d.batch_size or 0) > 100:
