@@ -64,7 +64,8 @@ def test_batch_sizes(kind: str, size: int, instances: int, batch: int) -> None:
      "exactly one instance"),
     ("    tier: worker\n    deployments: [{at: 1m, policy: blue_green}]\n", "components.env.deployments[0].policy",
      "worker"),
-    ("    traffic_split: {new_version_percent: 0}\n", "components.env.traffic_split.new_version_percent", "greater than or equal to 1"),
+    ("    traffic_split: {new_version_percent: 0}\n", "components.env.traffic_split.new_version_percent",
+     "greater than or equal to 1"),
     ("    deployments: [{at: 1m, policy: canary}]\n", "components.env.deployments[0].policy", "all_at_once"),
 ])
 def test_bad_specs_are_located_errors(extra: str, path: str, needle: str) -> None:
