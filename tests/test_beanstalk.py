@@ -118,3 +118,29 @@ def test_same_seed_same_results() -> None:
     for d in (one, two):
         d.pop("wall_s")
     assert one == two
+
+
+@pytest.mark.parametrize("policy", ["rolling", "traffic_splitting", "blue_green"])
+def test_validate_names_the_parts_a_run_builds(policy: str) -> None:
+    from cloudtwin.spec.beanstalk import parts
+
+    data = cloudtwin.load_spec("beanstalk-ha").to_dict()
+    data["components"]["env"]["deployments"] = [{"at": 60, "policy": policy}]
+    data["simulate"] = {"duration": 120}
+    arch = cloudtwin.from_dict(data)
+    sim = Simulation(arch)
+    built = {n: c.kind for n, c in sim.components.items() if n != "env"}
+    assert parts("env", arch.components["env"]) == built  # type: ignore[arg-type]
+    assert sim.run().component("env")["made_of_types"] == built
+
+
+SINGLE = "name: s\ncomponents:\n  env: {type: beanstalk, environment_type: single_instance}\n"
+
+
+@pytest.mark.parametrize("text", [WORKER, SINGLE])
+def test_parts_of_worker_and_single_instance(text: str) -> None:
+    from cloudtwin.spec.beanstalk import parts
+
+    arch = parse_spec(text)
+    built = {n: c.kind for n, c in Simulation(arch).components.items() if n != "env"}
+    assert parts("env", arch.components["env"]) == built  # type: ignore[arg-type]

@@ -87,6 +87,32 @@ def policy_of(env: Beanstalk, d: Deployment) -> str:
     return d.policy or env.deployment_policy
 
 
+def parts(name: str, env: Beanstalk) -> dict[str, str]:
+    """The components environment ``name`` is made of in a run, ``{component: type}`` (the live
+    model builds these; ``cloudtwin validate`` and the diagram show them)."""
+    if env.environment_type == "single_instance":
+        return {f"{name}.instance": "ec2", f"{name}.cname": "route53"}
+    out = {f"{name}.asg": "asg"}
+    if env.tier == "worker":
+        return {**out, f"{name}.dlq": "sqs", f"{name}.queue": "sqs"}
+    policies = {policy_of(env, d) for d in env.deployments}
+    if "traffic_splitting" in policies:
+        out[f"{name}.asg-b"] = "asg"
+    out[f"{name}.alb"] = "alb"
+    if "blue_green" in policies:
+        out[f"{name}.green.asg"] = "asg"
+        out[f"{name}.green.alb"] = "alb"
+    out[f"{name}.cname"] = "route53"
+    return out
+
+
+def describe(name: str, env: Beanstalk) -> str:
+    """One line: the tier, the type and the parts, e.g. ``web, load balanced: env.cname (route53) ...``."""
+    kind = ("single instance" if env.environment_type == "single_instance"
+            else "load balanced" if env.tier == "web" else "Auto Scaling group, no load balancer")
+    return f"{env.tier}, {kind}: " + ", ".join(f"{n} ({t})" for n, t in parts(name, env).items())
+
+
 def check(arch: Any) -> list[tuple[Path, str]]:
     out = check_instance_types(arch, ("beanstalk",))
     for n, c in arch.components.items():
