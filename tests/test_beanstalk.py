@@ -144,3 +144,13 @@ def test_parts_of_worker_and_single_instance(text: str) -> None:
     arch = parse_spec(text)
     built = {n: c.kind for n, c in Simulation(arch).components.items() if n != "env"}
     assert parts("env", arch.components["env"]) == built  # type: ignore[arg-type]
+
+
+def test_a_deployment_during_another_is_refused() -> None:
+    data = cloudtwin.load_spec("beanstalk-ha").to_dict()
+    data["components"]["env"]["deployments"] = [{"at": 600, "version": "v2"}, {"at": 620, "version": "v3"}]
+    r = Simulation(cloudtwin.from_dict(data)).run()
+    first, second = r.component("env")["deployments"]
+    assert first["status"] == "completed"
+    assert second["status"] == "refused: the deployment of v2 is in progress"
+    assert r.component("env")["version"] == "v2"

@@ -133,9 +133,9 @@ class Beanstalk(Component):
         zones = list(spec.zones or ctx.arch.zones)
         host = f"{name}.{ctx.arch.region}.elasticbeanstalk.com"
         if spec.environment_type == "single_instance":
-            self.single = self._add("instance", EC2, self._compute(EC2Spec.model_validate(
+            self.single = self.add_part("instance", EC2, self._compute(EC2Spec.model_validate(
                 {"type": "ec2", "elastic_ip": True, "zones": zones[:1]})))
-            self.cname = self._add("cname", EnvCNAME, self._record(host, "a", f"{name}.instance"))
+            self.cname = self.add_part("cname", EnvCNAME, self._record(host, "a", f"{name}.instance"))
             self.front = self.cname
             return
         cap = spec.capacity
@@ -150,18 +150,19 @@ class Beanstalk(Component):
         if "traffic_splitting" in policies:
             self.groups.append(self._asg("asg-b", Capacity(min=0, desired=0, max=cap.top)))
             targets.append(f"{name}.asg-b")
-        lb = self._add("alb", EnvALB, self._lb(targets))
+        lb = self.add_part("alb", EnvALB, self._lb(targets))
         self.pairs.append((lb, asg))
         if "blue_green" in policies:
             green = self._asg("green.asg", Capacity(min=0, desired=0, max=cap.top))
-            glb = self._add("green.alb", EnvALB, self._lb([green.name]))
+            glb = self.add_part("green.alb", EnvALB, self._lb([green.name]))
             glb.provisioned_from = None
             self.pairs.append((glb, green))
-        self.cname = self._add("cname", EnvCNAME, self._record(host, "alias", f"{name}.alb"))
+        self.cname = self.add_part("cname", EnvCNAME, self._record(host, "alias", f"{name}.alb"))
         self.front = self.cname
 
     # ---- parts -------------------------------------------------------------------
-    def _add(self, part: str, cls: type[Any], spec: Any) -> Any:
+    def add_part(self, part: str, cls: type[Any], spec: Any) -> Any:
+        """Build part ``part`` of the environment as a component of the run, ``<env>.<part>``."""
         full = f"{self.name}.{part}"
         comp = cls(full, spec, self.ctx)
         self.ctx.components[full] = comp
@@ -174,7 +175,7 @@ class Beanstalk(Component):
     def _asg(self, part: str, cap: Capacity) -> ASG:
         spec = self._compute(ASGSpec.model_validate({"type": "asg"})).model_copy(
             update={"capacity": cap, "zones": self.spec.zones})
-        asg: ASG = self._add(part, ASG, spec)
+        asg: ASG = self.add_part(part, ASG, spec)
         for inst in asg.members:
             inst.meta["version"] = self.version
         return asg
@@ -218,12 +219,6 @@ class Beanstalk(Component):
             return
         assert self.front is not None
         self.front.handle(req, "", _Answer(self, done, self.engine.now).reply, arg)
-
-    def push(self, msg: Any) -> str | None:
-        if self.queue is None:
-            return super().push(msg)
-        err: str | None = self.queue.push(msg)
-        return err
 
     def producer_arg(self, workload: str, spec: Any) -> Any:
         return self.queue.producer_arg(workload, spec) if self.queue is not None else None

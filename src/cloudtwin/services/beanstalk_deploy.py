@@ -89,6 +89,11 @@ class Deploy:
     # ---- the watch ----------------------------------------------------------------
     def begin(self, _: object = None) -> None:
         env = self.env
+        busy = [r for r in env.runs if r.status == "in_progress"]
+        if busy:  # an environment takes one operation at a time
+            self.status = f"refused: the deployment of {busy[0].d.version} is in progress"
+            self._event(f"deployment of {self.d.version} {self.status}")
+            return
         self.t0 = env.engine.now
         self.err0 = env.errors
         self.baseline = self.min_cap = env.capacity()
@@ -359,8 +364,8 @@ class Deploy:
         return max(0.0, secs - self.instances0 * (t1 - t0)) / 3600.0
 
     def outcome(self) -> dict[str, Any]:
-        if self.status == "scheduled":
-            return {"at": self.d.at, "version": self.d.version, "policy": self.policy, "status": "scheduled"}
+        if self.status == "scheduled" or self.status.startswith("refused"):
+            return {"at": self.d.at, "version": self.d.version, "policy": self.policy, "status": self.status}
         out: dict[str, Any] = {
             "at": self.d.at, "version": self.d.version, "policy": self.policy, "status": self.status,
             "duration_s": round((self.t1 if self.status != "in_progress" else self.env.engine.now) - self.t0, 3),

@@ -40,10 +40,10 @@ RETRY_PAUSE = 1.0  # after a throttled receive (assumption)
 
 def worker_parts(env: Beanstalk, group: ASG) -> tuple[SQS, Daemons]:
     """Add the queue and its dead-letter queue to ``env``; return the queue and the daemons."""
-    dlq = env._add("dlq", SQS, SQSSpec.model_validate({"type": "sqs", "retention": 1_209_600.0}))
+    dlq = env.add_part("dlq", SQS, SQSSpec.model_validate({"type": "sqs", "retention": 1_209_600.0}))
     spec = SQSSpec.model_validate({"type": "sqs", "visibility_timeout": VISIBILITY_TIMEOUT,
                                    "max_receive_count": MAX_RETRIES, "receive_wait": LONG_POLL, "dlq": "x"})
-    queue: SQS = env._add("queue", SQS, spec.model_copy(update={"dlq": dlq.name}))
+    queue: SQS = env.add_part("queue", SQS, spec.model_copy(update={"dlq": dlq.name}))
     return queue, Daemons(env, group, queue)
 
 
