@@ -67,6 +67,10 @@ def test_batch_sizes(kind: str, size: int, instances: int, batch: int) -> None:
     ("    traffic_split: {new_version_percent: 0}\n", "components.env.traffic_split.new_version_percent",
      "greater than or equal to 1"),
     ("    deployments: [{at: 1m, policy: canary}]\n", "components.env.deployments[0].policy", "all_at_once"),
+    ("    deployment_policy: blue_green\n    deployments: [{at: 1m}, {at: 20m, policy: traffic_splitting}]\n",
+     "components.env.deployments", "not modelled together"),
+    ("    tier: worker\n    environment_type: single_instance\n", "components.env.environment_type",
+     "not modelled"),
 ])
 def test_bad_specs_are_located_errors(extra: str, path: str, needle: str) -> None:
     text = "name: x\ncomponents:\n  env:\n    type: beanstalk\n" + extra

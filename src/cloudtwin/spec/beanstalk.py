@@ -124,8 +124,12 @@ def check(arch: Any) -> list[tuple[Path, str]]:
             out.append(((*base, "capacity"), "a single-instance environment has exactly one instance "
                         "(capacity min = desired = max = 1, or leave `capacity:` out)"))
         if c.tier == "worker" and single:
-            out.append(((*base, "environment_type"), "this model's worker tier is load balanced-free but "
-                        "scalable: use environment_type: load_balanced (an Auto Scaling group, no load balancer)"))
+            out.append(((*base, "environment_type"), "a single-instance worker environment is not modelled: use "
+                        "environment_type: load_balanced (for a worker, an Auto Scaling group with no load balancer)"))
+        used = {policy_of(c, d) for d in c.deployments}
+        if {"traffic_splitting", "blue_green"} <= used:
+            out.append(((*base, "deployments"), "traffic_splitting and blue_green deployments of one environment "
+                        "are not modelled together (each builds its own second group): use one of them"))
         if any(not arch.zones or z not in arch.zones for z in (c.zones or [])):
             out.append(((*base, "zones"), f"zones must be among the spec's zones {list(arch.zones)}"))
         for i, d in enumerate(c.deployments):
