@@ -158,3 +158,18 @@ def test_a_deployment_during_another_is_refused() -> None:
     assert first["status"] == "completed"
     assert second["status"] == "refused: the deployment of v2 is in progress"
     assert r.component("env")["version"] == "v2"
+
+
+def test_immutable_through_an_az_outage_leaves_the_terminated_old_instances_alone() -> None:
+    """Regression: old instances the group terminated during the deployment (their AZ went down)
+    were marked leaving again and retired twice."""
+    env = {"type": "beanstalk", "capacity": {"min": 5, "max": 10}, "handler": [{"cpu": "exp(20ms)"}],
+           "deployments": [{"at": 300, "policy": "immutable"}]}
+    data = {"name": "s", "components": {"env": env}, "workloads": {"u": {"entry": "env", "rate": "20/s"}},
+            "faults": [{"at": 320, "az_outage": "a", "duration": "3m"}], "simulate": {"duration": "20m", "seed": 1}}
+    r = Simulation(cloudtwin.from_dict(data)).run()
+    [d] = r.component("env")["deployments"]
+    assert d["status"] == "completed"
+    assert r.component("env.asg")["instances"]["max"] >= 5
+    w = r.workload("u")
+    assert w["requests"] == w["succeeded"] + w["failed"] + w["in_flight"]

@@ -263,7 +263,8 @@ class Deploy:
         def rest() -> None:
             seen = set(map(id, g.members))
             for o in olds[1:]:
-                o.meta["life"] = LEAVING
+                if o.meta["life"] == IN_SERVICE:  # one the group terminated meanwhile stays gone
+                    o.meta["life"] = LEAVING
             g.set_desired(g.desired, f"deployment {self.d.version}: immutable, the rest", always=True)
             new = first + self._launched([m for m in g.members if id(m) not in seen])
             self._wait(self._healthy(new, g.balancers), retire, "new instances")
@@ -271,7 +272,8 @@ class Deploy:
         def retire() -> None:
             self._event(f"all new instances healthy: terminating the {len(olds)} old ones")
             for o in olds:
-                g.retire(o)
+                if o.meta["life"] in (IN_SERVICE, LEAVING):
+                    g.retire(o)
             self._wait(self._gone(olds), self._finish, "old instances' termination")
 
         self._wait(self._healthy(first, g.balancers), rest, "first new instance")
