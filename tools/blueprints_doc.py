@@ -82,6 +82,7 @@ def measured(name: str) -> list[str]:
             if ev.get("detection_s") is not None:
                 lines.append(f"- `{c}` link {ev['link']} failed at {ev['failed_at'] / 60:.1f} min; routes withdrawn "
                              f"{ev['detection_s']:.1f} s later ({stats.get('detection', '')})")
+        lines.extend(_deployment_lines(c, stats))
     for fname, f in d.get("flows", {}).items():
         gbps = f["series"]["delivered_bps"]
         lines.append(f"- flow `{fname}` ({f['direction']}): {f['delivered_bytes'] / 1e9:,.1f} GB delivered of "
@@ -95,6 +96,21 @@ def measured(name: str) -> list[str]:
     for f in faults[:4]:
         lines.append(f"- fault at {f['t'] / 60:.1f} min: {f['detail']}")
     return lines
+
+
+def _deployment_lines(name: str, stats: dict[str, Any]) -> list[str]:
+    """An Elastic Beanstalk environment: what it is made of, and each deployment's outcome."""
+    if stats.get("type") != "beanstalk":
+        return []
+    parts = ", ".join(f"`{n}` ({t})" for n, t in stats["made_of_types"].items())
+    out = [f"- `{name}` is made of {parts}"]
+    for dep in stats["deployments"]:
+        out.append(f"- `{name}` deployment of {dep['version']} ({dep['policy']}) at {dep['at'] / 60:.1f} min: "
+                   f"{dep['status']} in {dep.get('duration_s', 0):.0f} s, downtime {dep.get('downtime_s', 0):.0f} s, "
+                   f"capacity {dep.get('capacity_before', 0)} -> min {dep.get('min_capacity', 0)}, "
+                   f"{dep.get('failed_requests', 0):,} failed requests, "
+                   f"{dep.get('extra_instance_hours', 0):.3f} extra instance-hours")
+    return out
 
 
 def _secs(lat: dict[str, float], q: str = "p50") -> str:

@@ -74,6 +74,8 @@ ROWS: dict[str, ComponentType] = {r.type: r for r in (
     _row("lambda", "lambda_:Lambda", "lambda_:Lambda", ("invoke", "invoke_async"), True,
          ("AWS::Lambda::Function", "AWS::Serverless::Function"), "compute",
          traffic=("Request", "Lambda-GB-Second")),
+    _row("beanstalk", "beanstalk:Beanstalk", "beanstalk:Beanstalk", ("",), True,
+         ("AWS::ElasticBeanstalk::Environment",), "compute", meter="beanstalk"),
     _row("ecs", "ecs:ECS", "ecs:ECS", ("run_task",), False, ("AWS::ECS::Service",), "containers"),
     # ---- networking and content delivery
     _row("alb", "elb:LoadBalancer", "elb:ALB", ("",), True, (_ELBV2,), "networking",

@@ -179,6 +179,11 @@ def validate(spec: Annotated[str, typer.Argument(help="A spec file or blueprint 
     except CloudtwinError as exc:
         _fail(str(exc))
     typer.echo(f"ok: {arch.name} ({len(arch.components)} components, {len(arch.workloads)} workloads)")
+    for name, c in arch.components.items():
+        if c.type == "beanstalk":  # an environment is made of components the run adds
+            from cloudtwin.spec.beanstalk import describe
+
+            typer.echo(f"  {name}: Elastic Beanstalk environment, {describe(name, c)}")
 
 
 @app.command("import")

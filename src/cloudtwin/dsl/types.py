@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from cloudtwin.dsl.model import Component
 
-__all__ = ["ALB", "APIGateway", "ASG", "Athena", "Aurora", "CLB", "CloudFront", "CloudTrail", "CloudWatchAlarm",
-           "Cognito",
-           "DAX", "DirectConnect", "DynamoDB", "EBS", "EC2", "ECS", "EFS", "ElastiCache", "EventBridge",
-           "Firehose", "Kinesis", "Lambda", "NLB", "QuickSight", "RDS", "Redshift", "Route53", "S3", "SES",
-           "SNS", "SQS", "VPN"]
+__all__ = ["ALB", "APIGateway", "ASG", "Athena", "Aurora", "Beanstalk", "CLB", "CloudFront", "CloudTrail",
+           "CloudWatchAlarm", "Cognito", "DAX", "DirectConnect", "DynamoDB", "EBS", "EC2", "ECS", "EFS",
+           "ElastiCache", "EventBridge", "Firehose", "Kinesis", "Lambda", "NLB", "QuickSight", "RDS",
+           "Redshift", "Route53", "S3", "SES", "SNS", "SQS", "VPN"]
 
 
 class Route53(Component):
@@ -139,3 +138,7 @@ class VPN(Component):
 
 class CloudWatchAlarm(Component):
     type = "cloudwatch_alarm"
+
+
+class Beanstalk(Component):
+    type = "beanstalk"

@@ -63,6 +63,7 @@ QuickSight SPICE capacity.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from cloudtwin import catalogue
@@ -238,6 +239,20 @@ def _vpn(spec: Any, arch: Any, hours: float) -> Usage:
     _add(u, "VPN-Usage-Hours:ipsec.1", hours)
     if spec.gateway == "tgw":
         _add(u, "TransitGateway-Hours", hours)
+    return u
+
+
+def _beanstalk(spec: Any, arch: Any, hours: float) -> Usage:
+    """An Elastic Beanstalk environment bills as its parts (Beanstalk itself is free): its
+    instances at desired capacity, on demand; the Elastic IP of a single instance; the ALB of a
+    load-balanced web environment in the group's zones. (A run bills the parts themselves.)"""
+    single = spec.environment_type == "single_instance"
+    u: Usage = {}
+    _add(u, f"BoxUsage:{spec.instance_type}", (1 if single else spec.capacity.start) * hours)
+    if single:
+        _add(u, PUBLIC_IP, hours)
+    elif spec.tier == "web":
+        u.update(lb_hours(SimpleNamespace(type="alb", internet_facing=True), list(spec.zones or arch.zones), hours))
     return u
 
 

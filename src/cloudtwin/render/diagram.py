@@ -204,7 +204,17 @@ def _describe(c: Any) -> str:
         "sqs": "FIFO" if getattr(c, "fifo", False) else "", "sns": "FIFO" if getattr(c, "fifo", False) else "",
         "ecs": getattr(c, "launch_type", ""),
     }.get(t, "")
+    if t == "beanstalk":  # the environment's parts: the CNAME, load balancer, group (or instance, queue)
+        extra = " → ".join(k.rsplit(".", 1)[-1] for k in _beanstalk_parts(c))
     return f"{t} · {extra}" if extra else t
+
+
+def _beanstalk_parts(c: Any) -> list[str]:
+    from cloudtwin.spec.beanstalk import parts
+
+    if c.tier == "worker":
+        return ["queue", "asg"]  # the daemons take from the queue (its dead-letter queue apart)
+    return list(reversed(parts("env", c)))  # the way a request goes: URL first
 
 
 def build(arch: Architecture, results: dict[str, Any] | None = None) -> Diagram:

@@ -266,6 +266,12 @@ def key_figures(c: dict[str, Any]) -> str:
         return _kv([("hit ratio", _pct_or_none(c.get("hit_ratio"))),
                     ("hits", fmt_int(c.get("hits"))), ("misses", fmt_int(c.get("misses"))),
                     *_nonzero(c, "evictions", "origin_requests", "stale_reads", "failovers")])
+    if t == "beanstalk":  # each deployment: policy, downtime, lowest capacity, failed requests
+        deps = [f"{d['policy']} {d['status']}" + (f", downtime {d['downtime_s']:.0f} s, capacity "
+                f"{d['capacity_before']}->{d['min_capacity']}, {d['failed_requests']:,} failed"
+                if "downtime_s" in d else "") for d in c.get("deployments", [])]
+        return _kv([("version", str(c["version"]) if "version" in c else None),
+                    ("deployments", "; ".join(deps) or None)])
     if t in ("asg", "ec2"):
         return _kv([("in service", _range(c.get("instances"))), ("utilisation", util),
                     *_nonzero(c, "launched", "terminated")])

@@ -460,6 +460,8 @@ def _bytes_per_request(lb: LoadBalancer) -> tuple[float, list[str], bool]:
         elif isinstance(spec, Route53Spec):
             host = w.spec.host or spec.records[0].name
             hit = any(r.name == host and r.alias == lb.name for r in spec.records)
+        elif spec.type == "beanstalk":  # an Elastic Beanstalk environment's own load balancer
+            hit = lb.name.startswith(f"{w.spec.entry}.")
         else:
             hit = False
         if not hit:

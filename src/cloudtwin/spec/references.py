@@ -20,7 +20,7 @@ from cloudtwin.spec.message import check_batch
 from cloudtwin.spec.schema import Architecture
 from cloudtwin.spec.steps import CallStep, Step
 
-HANDLERS = ("ec2", "asg", "ecs", "lambda")  # the types that run handler steps
+HANDLERS = ("ec2", "asg", "ecs", "lambda", "beanstalk")  # the types that run handler steps
 
 
 def _is(c: Any, *types: str) -> TypeGuard[Any]:
