@@ -245,6 +245,11 @@ from cloudtwin import cli_diagram  # noqa: E402  (the diagram command lives in i
 cli_diagram.register(app)
 
 
+from cloudtwin import cli_export  # noqa: E402  (the export command lives in its own module)
+
+cli_export.register(app)
+
+
 def main() -> None:
     """The ``cloudtwin`` command, through the process boundary (:mod:`cloudtwin.entry`)."""
     from cloudtwin.entry import main as entry_main

@@ -83,14 +83,18 @@ def export(arch: Architecture) -> Exported:
                             "exported_by": "cloudtwin export",
                             "not_exported": [dict(x) for x in out.not_exported], "left_out": left}
     tpl: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09",
-                           "Description": (f"{arch.name}: {' '.join(arch.description.split())}"
-                                           if arch.description else arch.name)[:1024] +
-                           " (exported by cloudtwin)",
+                           "Description": _description(arch),
                            "Metadata": {"cloudtwin": meta}}
     if out.parameters:
         tpl["Parameters"] = out.parameters
     tpl["Resources"] = out.resources
     return Exported(tpl, out.not_exported, left)
+
+
+def _description(arch: Architecture) -> str:
+    tail = " (exported by cloudtwin)"
+    text = f"{arch.name}: {' '.join(arch.description.split())}" if arch.description else arch.name
+    return (text if len(text) + len(tail) <= 1024 else text[:1020 - len(tail)] + "...") + tail  # at most 1,024
 
 
 def _references(out: Out) -> None:

@@ -55,6 +55,7 @@ class Out:
     not_exported: list[dict[str, str]] = field(default_factory=list)  # component, type, why
     notes: list[str] = field(default_factory=list)  # settings a template cannot say
     _reserved: set[str] = field(default_factory=set)
+    _scaffolded: bool = False
 
     def __post_init__(self) -> None:
         self._reserved = {logical_id(n) for n in self.arch.components}
@@ -131,7 +132,8 @@ class Out:
         return {"Fn::Select": [self.zone_index(zone), {"Fn::GetAZs": ""}]}
 
     def vpc(self) -> dict[str, Any]:
-        if "Vpc" not in self.resources:
+        if not self._scaffolded:
+            self._scaffolded = True
             self._scaffold()
         return ref("Vpc")
 
