@@ -28,10 +28,10 @@ runner = CliRunner()
 NOT_EXPORTED: dict[str, set[str]] = {
     "apigw-kinesis": {"ingest"},  # an AWS service integration (Kinesis PutRecord) needs a request template
     "big-data-pipeline": {"delivery", "reports", "adhoc", "warehouse", "dashboard"},
-    "cloudtrail-alert": {"trail", "default-bus"},
-    "ecs-event": {"default-bus", "thumbnailer"},
-    "ecs-schedule": {"scheduler", "report"},
-    "ecs-sns-eventbridge": {"fulfilment", "orders-bus", "invoicing"},
+    "cloudtrail-alert": {"trail"},
+    "ecs-event": {"thumbnailer"},
+    "ecs-schedule": {"report"},
+    "ecs-sns-eventbridge": {"fulfilment", "invoicing"},
     "ecs-sqs": {"workers"},
     "serverless-global": {"site", "users", "mailer"},
     "serverless-rest": {"users", "catalog"},
@@ -39,6 +39,9 @@ NOT_EXPORTED: dict[str, set[str]] = {
     "web-app-ebs": {"files"},
     "web-app-efs": {"files"},
 }
+# Types exported that the importer does not map yet (docs/import.md "Not done yet"): they do not
+# come back, nor do their links
+NOT_IMPORTED = {"eventbridge"}
 # Where the round trip is not exact although both ends are exported, and why
 EXTRA_COMPONENTS: dict[str, dict[str, str]] = {
     # `count: 2` is two AWS::EC2::Instance resources; the importer maps each to a component
@@ -113,7 +116,7 @@ def test_not_exported_listed(exports: dict[str, tuple[Architecture, Exported, st
         for name in arch.components:  # every component has its resource, or is listed
             assert (logical_id(name) in resources) != (name in listed), (n, name)
             if name not in listed:
-                assert resources[logical_id(name)]["Type"] in {cfn for t, (_, cfn) in EXPORTERS.items()} | {
+                assert resources[logical_id(name)]["Type"] in {cfn for _, cfn in EXPORTERS.values()} | {
                     "AWS::ApiGatewayV2::Api", "AWS::ElastiCache::CacheCluster"}
         if arch.workloads:
             assert any(x.startswith("workloads") and all(w in x for w in arch.workloads) for x in meta["left_out"])
@@ -176,7 +179,8 @@ def test_round_trip(name: str, exports: dict[str, tuple[Architecture, Exported, 
     path = tmp_path / f"{name}.yaml"
     path.write_text(text)
     back = parse_spec(import_template(str(path)).text)
-    kept = {n: c.type for n, c in arch.components.items() if n not in NOT_EXPORTED.get(name, set())}
+    kept = {n: c.type for n, c in arch.components.items()
+            if n not in NOT_EXPORTED.get(name, set()) and c.type not in NOT_IMPORTED}
     extra = EXTRA_COMPONENTS.get(name, {})
     assert {n: c.type for n, c in back.components.items()} == kept | extra
     want = {x for x in _links(arch) if x[0] in kept and x[1] in kept} - IMPORTER_GAPS.get(name, set())
@@ -210,15 +214,25 @@ def test_every_exported_type_lints_and_round_trips(lint_rules: Any, tmp_path: Pa
     path = tmp_path / "t.yaml"
     path.write_text(text)
     back = parse_spec(import_template(str(path)).text)
-    assert {n: c.type for n, c in back.components.items()} == {n: c.type for n, c in arch.components.items()}
-    assert _links(back) == _links(arch)
-    for n in arch.components:
+    kept = {n: c.type for n, c in arch.components.items() if c.type not in NOT_IMPORTED}
+    assert {n: c.type for n, c in back.components.items()} == kept
+    assert _links(back) == {x for x in _links(arch) if x[0] in kept and x[1] in kept}
+    for n in kept:
         assert _key(back, n) == _key(arch, n), n
     r = e.template["Resources"]
     assert r["DbReplica1"]["Properties"]["SourceDBInstanceIdentifier"] == {"Ref": "Db"}
     assert r["Shardy"]["Properties"]["NumNodeGroups"] == 3
     assert r["Memc"]["Properties"]["NumCacheNodes"] == 3
     assert r["Jobs"]["Properties"]["VisibilityTimeout"] == 120 and r["Jobs"]["Properties"]["DelaySeconds"] == 5
+    # EventBridge: the app's rule on the exported bus, the S3 rule and the schedule on the default bus
+    assert r["BusOrderPlacedRule"]["Properties"]["EventBusName"] == {"Ref": "Bus"}
+    assert r["BusOrderPlacedRule"]["Properties"]["EventPattern"] == {"source": ["shop"], "detail": {"kind": ["big"]}}
+    assert r["BusOrderPlacedRule"]["Properties"]["Targets"][0]["RetryPolicy"] == {
+        "MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}
+    assert r["BusOrderPlacedRule"]["Properties"]["Targets"][0]["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": ["Failed", "Arn"]}}
+    assert "EventBusName" not in r["BusNightlyRule"]["Properties"]
+    assert r["BusNightlyRule"]["Properties"]["ScheduleExpression"] == "rate(1 day)"
 
 
 def test_logical_ids_import_back_to_names() -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from cloudtwin import catalogue
-from cloudtwin.exporters import export_compute, export_data, export_edge, export_messaging
+from cloudtwin.exporters import export_compute, export_data, export_edge, export_events, export_messaging
 from cloudtwin.exporters.template import Out
 from cloudtwin.spec.schema import Architecture
 
@@ -48,6 +48,7 @@ EXPORTERS: dict[str, tuple[Exporter, str]] = {
     "sqs": (export_messaging.sqs, "AWS::SQS::Queue"),
     "sns": (export_messaging.sns, "AWS::SNS::Topic"),
     "lambda": (export_messaging.lambda_, "AWS::Lambda::Function"),
+    "eventbridge": (export_events.eventbridge, "AWS::Events::EventBus"),
 }
 
 
