@@ -49,6 +49,8 @@ EXPORTERS: dict[str, tuple[Exporter, str]] = {
     "sns": (export_messaging.sns, "AWS::SNS::Topic"),
     "lambda": (export_messaging.lambda_, "AWS::Lambda::Function"),
     "eventbridge": (export_events.eventbridge, "AWS::Events::EventBus"),
+    "ebs": (export_data.ebs, "AWS::EC2::Volume"),
+    "efs": (export_data.efs, "AWS::EFS::FileSystem"),
 }
 
 

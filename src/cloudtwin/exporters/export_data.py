@@ -1,6 +1,7 @@
 """Databases, caches, streams and storage to CloudFormation: RDS DB instances (and read
 replicas), ElastiCache replication groups and Memcached clusters, DynamoDB tables, Kinesis
-streams and S3 buckets (with their notifications)."""
+streams, S3 buckets (with their notifications), EBS volumes and EFS file systems (with a mount
+target per zone)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from cloudtwin.exporters.export_messaging import _invoke_permission, _queue_policy, secs, stream_consumer
 from cloudtwin.exporters.template import Out, getatt, ref
 
-__all__ = ["dynamodb", "elasticache", "kinesis", "rds", "s3"]
+__all__ = ["dynamodb", "ebs", "efs", "elasticache", "kinesis", "rds", "s3"]
 
 
 def _db_subnets(out: Out) -> dict[str, Any]:
@@ -151,3 +152,28 @@ def s3(out: Out, name: str, c: Any) -> None:
             **extra)
     if c.stored:
         out.note(name, "the objects stored at t=0 are not exported")
+
+
+def ebs(out: Out, name: str, c: Any) -> None:
+    zone = c.zone or out.arch.zones[0]
+    out.add(out.lid(name), "AWS::EC2::Volume", {
+        "AvailabilityZone": out.az(zone), "VolumeType": c.volume_type, "Iops": c.iops,
+        "Size": int(c.size_gb) if float(c.size_gb).is_integer() else int(c.size_gb) + 1,
+        "MultiAttachEnabled": True if c.multi_attach else None, "Encrypted": c.encrypted},
+        DeletionPolicy="Snapshot", UpdateReplacePolicy="Snapshot")
+    users = [n for n, other in out.comps() if name in (getattr(other, "mounts", None) or [])]
+    if users:
+        out.note(name, f"attaching the volume to {', '.join(users)} (a VolumeAttachment, or user data for an Auto "
+                       "Scaling group) is not exported")
+
+
+def efs(out: Out, name: str, c: Any) -> None:
+    fs = out.add(out.lid(name), "AWS::EFS::FileSystem", {
+        "Encrypted": c.encrypted, "PerformanceMode": "generalPurpose",  # the model: General Purpose IOPS
+        "ThroughputMode": "bursting"})  # the default mode [aws-facts §17 EFS performance]
+    for z in c.zones or out.arch.zones:
+        out.helper(name, f"MountTarget{z.upper()}", "AWS::EFS::MountTarget", {
+            "FileSystemId": ref(fs), "SubnetId": out.subnet(z), "SecurityGroups": [out.security_group()]})
+    users = [n for n, other in out.comps() if name in (getattr(other, "mounts", None) or [])]
+    if users:
+        out.note(name, f"mounting the file system on {', '.join(users)} (user data) is not exported")
