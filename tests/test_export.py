@@ -334,3 +334,16 @@ def test_cli_name_collision_is_exit_2(tmp_path: Path) -> None:
     spec.write_text("name: s\ncomponents:\n  vpc: {type: sqs}\n  app: {type: ec2}\n")
     code, _, err = cli("export", str(spec))
     assert code == 2 and "two resources would be named Vpc" in err
+
+
+def test_api_to_an_auto_scaling_group_is_listed_not_dropped() -> None:
+    arch = parse_spec("""
+name: direct
+components:
+  api: {type: apigateway, integration: {target: web}}
+  web: {type: asg}
+""")
+    e = export(arch)
+    assert [(x["component"], x["type"]) for x in e.not_exported] == [("api", "apigateway")]
+    assert "no address of its own" in e.not_exported[0]["why"]
+    assert "Api" not in e.template["Resources"] and "Web" in e.template["Resources"]

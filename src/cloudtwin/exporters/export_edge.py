@@ -30,6 +30,10 @@ def apigateway(out: Out, name: str, c: Any) -> None:
     if kind == "lambda":
         if c.integration.op == "invoke_async":
             out.note(name, "the asynchronous Lambda invocation is exported as a proxy (synchronous) integration")
+    elif kind == "asg":
+        out.skip(name, f"its integration target {target} is an Auto Scaling group, which has no address of its own "
+                       "(an HTTP integration needs a load balancer in front)")
+        return
     elif _http_uri(out, target) is None:
         out.skip(name, f"its integration with {target} ({kind}{', ' + c.integration.op if c.integration.op else ''}) "
                        "is an AWS service integration with a request template, not exported yet")
