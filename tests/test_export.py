@@ -29,17 +29,13 @@ NOT_EXPORTED: dict[str, set[str]] = {
     "apigw-kinesis": {"ingest"},  # an AWS service integration (Kinesis PutRecord) needs a request template
     "big-data-pipeline": {"delivery", "reports", "adhoc", "warehouse", "dashboard"},
     "cloudtrail-alert": {"trail"},
-    "ecs-event": {"thumbnailer"},
-    "ecs-schedule": {"report"},
-    "ecs-sns-eventbridge": {"fulfilment", "invoicing"},
-    "ecs-sqs": {"workers"},
     "serverless-global": {"site", "users", "mailer"},
     "serverless-rest": {"users", "catalog"},
     "serverless-rest-no-dax": {"users"},
 }
 # Types exported that the importer does not map yet (docs/import.md "Not done yet"): they do not
 # come back, nor do their links
-NOT_IMPORTED = {"eventbridge", "ebs", "efs"}
+NOT_IMPORTED = {"eventbridge", "ebs", "efs", "ecs"}
 # Where the round trip is not exact although both ends are exported, and why
 EXTRA_COMPONENTS: dict[str, dict[str, str]] = {
     # `count: 2` is two AWS::EC2::Instance resources; the importer maps each to a component
@@ -231,6 +227,14 @@ def test_every_exported_type_lints_and_round_trips(lint_rules: Any, tmp_path: Pa
         "Arn": {"Fn::GetAtt": ["Failed", "Arn"]}}
     assert "EventBusName" not in r["BusNightlyRule"]["Properties"]
     assert r["BusNightlyRule"]["Properties"]["ScheduleExpression"] == "rate(1 day)"
+    # ECS: a Fargate service, half on Spot; its task runs from a rule
+    svc = r["Pollers"]["Properties"]
+    assert svc["DesiredCount"] == 2 and svc["CapacityProviderStrategy"] == [
+        {"CapacityProvider": "FARGATE", "Weight": 50}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 50}]
+    td = r["PollersTaskDefinition"]["Properties"]
+    assert (td["Cpu"], td["Memory"]) == ("512", "2048")  # 0.5 vCPU, 2 GB -> the next Fargate size up
+    assert r["BusNightlyRule"]["Properties"]["Targets"][1]["EcsParameters"]["TaskDefinitionArn"] == {
+        "Ref": "PollersTaskDefinition"}
 
 
 def test_logical_ids_import_back_to_names() -> None:
@@ -273,9 +277,9 @@ components:
 
 def test_reference_to_a_not_exported_component_is_dropped(
         exports: dict[str, tuple[Architecture, Exported, str]]) -> None:
-    """ecs-sqs: the queue's poller (an ECS service) is not exported; nothing refers to it."""
-    _, e, text = exports["ecs-sqs"]
-    assert "Workers" not in e.template["Resources"] and "Workers" not in text
+    """apigw-kinesis: the API (a Kinesis service integration) is not exported; nothing refers to it."""
+    _, e, text = exports["apigw-kinesis"]
+    assert "Ingest" not in e.template["Resources"] and "Ingest" not in text
 
 
 # ---------------------------------------------------------------- the CLI
@@ -300,11 +304,12 @@ def test_cli_stdout_file_and_json(tmp_path: Path) -> None:
 
 
 def test_cli_not_exported_on_stderr() -> None:
-    code, out, err = cli("export", "ecs-sqs")
+    code, out, err = cli("export", "big-data-pipeline")
     assert code == 0
-    assert "not exported: workers (ecs): ecs (AWS::ECS::Service) is not exported yet" in err
-    assert yaml.safe_load(out)["Metadata"]["cloudtwin"]["not_exported"] == [
-        {"component": "workers", "type": "ecs", "why": "ecs (AWS::ECS::Service) is not exported yet"}]
+    why = "firehose (AWS::KinesisFirehose::DeliveryStream) is not exported yet"
+    assert f"not exported: delivery (firehose): {why}" in err
+    assert yaml.safe_load(out)["Metadata"]["cloudtwin"]["not_exported"][0] == {
+        "component": "delivery", "type": "firehose", "why": why}
 
 
 def test_cli_bad_spec_exit_2_file_line(tmp_path: Path) -> None:

@@ -23,7 +23,14 @@ from typing import Any
 import yaml
 
 from cloudtwin import catalogue
-from cloudtwin.exporters import export_compute, export_data, export_edge, export_events, export_messaging
+from cloudtwin.exporters import (
+    export_compute,
+    export_containers,
+    export_data,
+    export_edge,
+    export_events,
+    export_messaging,
+)
 from cloudtwin.exporters.template import Out
 from cloudtwin.spec.schema import Architecture
 
@@ -51,6 +58,7 @@ EXPORTERS: dict[str, tuple[Exporter, str]] = {
     "eventbridge": (export_events.eventbridge, "AWS::Events::EventBus"),
     "ebs": (export_data.ebs, "AWS::EC2::Volume"),
     "efs": (export_data.efs, "AWS::EFS::FileSystem"),
+    "ecs": (export_containers.ecs, "AWS::ECS::Service"),
 }
 
 

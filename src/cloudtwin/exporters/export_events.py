@@ -1,6 +1,7 @@
 """EventBridge to CloudFormation: an ``AWS::Events::EventBus`` and one ``AWS::Events::Rule`` per
 rule (event pattern or schedule), with its targets' retry policies and dead-letter queues, and the
-permissions that let EventBridge invoke a function, send to a queue or publish to a topic.
+permissions that let EventBridge invoke a function, send to a queue, publish to a topic or run an
+ECS task.
 
 AWS services (S3, CloudTrail) send their events to the account's default bus, and a schedule
 rule can only be on the default bus: such rules are put on the default bus, and the notes say
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudtwin.exporters.export_containers import run_task_target
 from cloudtwin.exporters.export_messaging import secs
 from cloudtwin.exporters.template import Out, getatt, ref
 
@@ -73,11 +75,15 @@ def eventbridge(out: Out, name: str, c: Any) -> None:
         targets: list[dict[str, Any]] = []
         for t in rule.targets:
             kind = out.kind(t.target)
-            if kind not in ("lambda", "sqs", "sns"):
+            if kind not in ("lambda", "sqs", "sns", "ecs"):
                 out.note(name, f"rule {rule.name}: the target {t.target} ({kind}) is not exported")
                 continue
-            entry: dict[str, Any] = {
-                "Id": t.target, "Arn": ref(out.lid(t.target)) if kind == "sns" else getatt(out.lid(t.target), "Arn"),
+            entry: dict[str, Any] = {"Id": t.target}
+            if kind == "ecs":
+                entry.update(run_task_target(out, rule_id, t.target, out.comp(t.target)))
+            else:
+                entry["Arn"] = ref(out.lid(t.target)) if kind == "sns" else getatt(out.lid(t.target), "Arn")
+            entry |= {
                 "RetryPolicy": {"MaximumRetryAttempts": t.retry_policy.max_retries,
                                 "MaximumEventAgeInSeconds": secs(t.retry_policy.max_event_age)}}
             if t.dlq:
