@@ -59,6 +59,8 @@ EXPORTERS: dict[str, tuple[Exporter, str]] = {
     "ebs": (export_data.ebs, "AWS::EC2::Volume"),
     "efs": (export_data.efs, "AWS::EFS::FileSystem"),
     "ecs": (export_containers.ecs, "AWS::ECS::Service"),
+    "cognito": (export_edge.cognito, "AWS::Cognito::UserPool"),
+    "athena": (export_data.athena, "AWS::Athena::WorkGroup"),
 }
 
 

@@ -1,7 +1,7 @@
 """Databases, caches, streams and storage to CloudFormation: RDS DB instances (and read
 replicas), ElastiCache replication groups and Memcached clusters, DynamoDB tables, Kinesis
-streams, S3 buckets (with their notifications), EBS volumes and EFS file systems (with a mount
-target per zone)."""
+streams, S3 buckets (with their notifications), EBS volumes, EFS file systems (with a mount
+target per zone) and Athena workgroups."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from cloudtwin.exporters.export_messaging import _invoke_permission, _queue_policy, secs, stream_consumer
 from cloudtwin.exporters.template import Out, getatt, ref
 
-__all__ = ["dynamodb", "ebs", "efs", "elasticache", "kinesis", "rds", "s3"]
+__all__ = ["athena", "dynamodb", "ebs", "efs", "elasticache", "kinesis", "rds", "s3"]
 
 
 def _db_subnets(out: Out) -> dict[str, Any]:
@@ -177,3 +177,15 @@ def efs(out: Out, name: str, c: Any) -> None:
     users = [n for n, other in out.comps() if name in (getattr(other, "mounts", None) or [])]
     if users:
         out.note(name, f"mounting the file system on {', '.join(users)} (user data) is not exported")
+
+
+def athena(out: Out, name: str, c: Any) -> None:
+    """A workgroup whose query results go to the output bucket (the table itself is a Glue/Athena
+    DDL statement, not exported)."""
+    bucket = out.lid(c.output_bucket or c.bucket)
+    out.add(out.lid(name), "AWS::Athena::WorkGroup", {
+        "Name": f"{out.arch.name}-{name}"[:128], "State": "ENABLED",
+        "WorkGroupConfiguration": {"ResultConfiguration": {
+            "OutputLocation": {"Fn::Sub": f"s3://${{{bucket}}}/{c.output_prefix}"}}}})
+    out.note(name, f"the {c.format} table over s3://{c.bucket}/{c.prefix} (a CREATE EXTERNAL TABLE) and the queries "
+                   "are not exported")

@@ -1,7 +1,8 @@
 """API Gateway to CloudFormation: a REST API (``AWS::ApiGateway::RestApi`` with a root and a
 ``{proxy+}`` method, a deployment and a stage with its throttle and cache) or an HTTP API
 (``AWS::ApiGatewayV2::Api`` with a ``$default`` route and an auto-deployed stage), integrated
-with a Lambda function (proxy) or a load balancer or instance (HTTP proxy)."""
+with a Lambda function (proxy) or a load balancer or instance (HTTP proxy); and the Cognito user
+pools that sign its users in."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from cloudtwin.exporters.template import Out, getatt, ref, sub
 
-__all__ = ["apigateway"]
+__all__ = ["apigateway", "cognito"]
 
 _LAMBDA_URI = ("arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/"
                "${{{fn}.Arn}}/invocations")
@@ -108,3 +109,16 @@ def _http_api(out: Out, name: str, c: Any, target: str) -> None:
         if c.throttle is not None else None})
     if lam:
         _permission(out, name, api, target)
+
+
+def cognito(out: Out, name: str, c: Any) -> None:
+    """A user pool; its post-confirmation trigger, with the permission Cognito needs to invoke it."""
+    pool = out.add(out.lid(name), "AWS::Cognito::UserPool", {
+        "UserPoolName": f"{out.arch.name}-{name}"[:128], "AutoVerifiedAttributes": ["email"],
+        "UsernameAttributes": ["email"],
+        "LambdaConfig": {"PostConfirmation": getatt(out.lid(c.post_confirmation), "Arn")}
+        if c.post_confirmation else None})
+    if c.post_confirmation:
+        out.helper(name, f"Invoke{out.lid(c.post_confirmation)}Permission", "AWS::Lambda::Permission", {
+            "FunctionName": ref(out.lid(c.post_confirmation)), "Action": "lambda:InvokeFunction",
+            "Principal": "cognito-idp.amazonaws.com", "SourceArn": getatt(pool, "Arn")})
