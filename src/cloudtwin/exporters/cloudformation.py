@@ -24,6 +24,7 @@ import yaml
 
 from cloudtwin import catalogue
 from cloudtwin.exporters import (
+    export_analytics,
     export_compute,
     export_containers,
     export_data,
@@ -61,6 +62,8 @@ EXPORTERS: dict[str, tuple[Exporter, str]] = {
     "ecs": (export_containers.ecs, "AWS::ECS::Service"),
     "cognito": (export_edge.cognito, "AWS::Cognito::UserPool"),
     "athena": (export_data.athena, "AWS::Athena::WorkGroup"),
+    "dax": (export_analytics.dax, "AWS::DAX::Cluster"),
+    "redshift": (export_analytics.redshift, "AWS::Redshift::Cluster"),
 }
 
 
