@@ -64,6 +64,8 @@ EXPORTERS: dict[str, tuple[Exporter, str]] = {
     "athena": (export_data.athena, "AWS::Athena::WorkGroup"),
     "dax": (export_analytics.dax, "AWS::DAX::Cluster"),
     "redshift": (export_analytics.redshift, "AWS::Redshift::Cluster"),
+    "cloudtrail": (export_events.cloudtrail, "AWS::CloudTrail::Trail"),
+    "ses": (export_events.ses, "AWS::SES::EmailIdentity"),
 }
 
 
@@ -168,8 +170,17 @@ def _left_out(arch: Architecture) -> list[str]:
     return out
 
 
+class _NoAliases(yaml.SafeDumper):
+    """PyYAML writes an object met twice as an anchor and alias (``&id001``/``*id001``), which
+    CloudFormation rejects: write it out each time."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def dump(tpl: dict[str, Any], fmt: str = "yaml") -> str:
-    """The template as YAML (plain: intrinsics in their long form) or JSON."""
+    """The template as YAML (plain: intrinsics in their long form, no aliases) or JSON."""
     if fmt == "json":
         return json.dumps(tpl, indent=2) + "\n"
-    return str(yaml.safe_dump(tpl, sort_keys=False, default_flow_style=False, width=120, allow_unicode=True))
+    return str(yaml.dump(tpl, Dumper=_NoAliases, sort_keys=False, default_flow_style=False, width=120,
+                         allow_unicode=True))

@@ -1,4 +1,4 @@
-"""EventBridge to CloudFormation: an ``AWS::Events::EventBus`` and one ``AWS::Events::Rule`` per
+"""EventBridge, CloudTrail and SES to CloudFormation: an ``AWS::Events::EventBus`` and one ``AWS::Events::Rule`` per
 rule (event pattern or schedule), with its targets' retry policies and dead-letter queues, and the
 permissions that let EventBridge invoke a function, send to a queue, publish to a topic or run an
 ECS task.
@@ -6,6 +6,7 @@ ECS task.
 AWS services (S3, CloudTrail) send their events to the account's default bus, and a schedule
 rule can only be on the default bus: such rules are put on the default bus, and the notes say
 so. The other rules are on the exported bus, which the application's ``PutEvents`` reach.
+A trail gets its own log bucket; an SES component is a sending identity.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from cloudtwin.exporters.export_containers import run_task_target
 from cloudtwin.exporters.export_messaging import secs
 from cloudtwin.exporters.template import Out, getatt, ref
 
-__all__ = ["eventbridge"]
+__all__ = ["cloudtrail", "eventbridge", "ses"]
 
 
 def _on_default_bus(out: Out, name: str, rule: Any) -> bool:
@@ -104,3 +105,33 @@ def eventbridge(out: Out, name: str, c: Any) -> None:
             "EventBusName": None if default else ref(bus),
             "EventPattern": _nest(rule.pattern), "ScheduleExpression": rule.schedule, "State": "ENABLED",
             "Targets": targets})
+
+
+def cloudtrail(out: Out, name: str, c: Any) -> None:
+    """A multi-Region trail logging to its own bucket (with the policy CloudTrail needs). The API
+    calls it records reach EventBridge's default bus without it; the trail keeps them."""
+    bucket = out.helper(name, "Bucket", "AWS::S3::Bucket", {"BucketEncryption": {
+        "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}})
+    principal = {"Service": "cloudtrail.amazonaws.com"}
+    policy = out.helper(name, "BucketPolicy", "AWS::S3::BucketPolicy", {
+        "Bucket": ref(bucket), "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": principal, "Action": "s3:GetBucketAcl", "Resource": getatt(bucket, "Arn")},
+            {"Effect": "Allow", "Principal": principal, "Action": "s3:PutObject",
+             "Resource": {"Fn::Sub": f"${{{bucket}.Arn}}/AWSLogs/${{AWS::AccountId}}/*"},
+             "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}]}})
+    out.add(out.lid(name), "AWS::CloudTrail::Trail", {
+        "IsLogging": True, "S3BucketName": ref(bucket), "IsMultiRegionTrail": True,
+        "IncludeGlobalServiceEvents": True, "EnableLogFileValidation": True}, DependsOn=policy)
+    out.note(name, f"the {c.service} API calls it records reach the default event bus ({c.bus}) whether or not a "
+                   "trail exists; the trail keeps them in its bucket")
+
+
+def ses(out: Out, name: str, c: Any) -> None:
+    """A verified sending identity (a domain: a Parameter). Sandbox and quotas are account
+    settings, not resources."""
+    out.parameters.setdefault("SesDomain", {
+        "Type": "String", "Default": "example.com",
+        "Description": "The domain SES sends from (verify it with the DKIM records SES gives)"})
+    out.add(out.lid(name), "AWS::SES::EmailIdentity", {"EmailIdentity": ref("SesDomain")})
+    out.note(name, f"{'the sandbox' if c.sandbox else 'production access'} and the sending quotas are account "
+                   "settings (a support request), not resources")
