@@ -284,6 +284,11 @@ from cloudtwin import cli_fis  # noqa: E402  (export-fis lives in its own module
 cli_fis.register(app)
 
 
+from cloudtwin import cli_export  # noqa: E402  (the export command lives in its own module)
+
+cli_export.register(app)
+
+
 def main() -> None:
     """The ``cloudtwin`` command, through the process boundary (:mod:`cloudtwin.entry`)."""
     from cloudtwin.entry import main as entry_main

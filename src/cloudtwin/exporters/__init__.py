@@ -1,0 +1,1 @@
+"""Exporters: a spec's architecture to infrastructure as code (CloudFormation)."""
