@@ -144,12 +144,14 @@ def test_retry_action_follows_evaluate_on_exit() -> None:
 def test_application_errors_exit_but_spot_reclaims_are_retried() -> None:
     jobs = """\
       - {name: app, compute: 1h, count: 200, error_rate: 0.5,
-         retry: {attempts: 3, evaluate_on_exit: [{on_reason: "Host EC2*", action: retry}, {on_reason: "*", action: exit}]}}"""
+         retry: {attempts: 3, evaluate_on_exit: [{on_reason: "Host EC2*", action: retry},
+                                                 {on_reason: "*", action: exit}]}}"""
     out = run(jobs, max_vcpus=72 * 200)["jobs"]["app"]
     assert out["retries"] == 0 and out["attempts"] == 200  # an application error exits at once
     assert out["failed"] == out["app_errors"] and 70 < out["failed"] < 130  # binomial(200, 0.5)
-    plain = run(jobs.replace(', evaluate_on_exit: [{on_reason: "Host EC2*", action: retry}, '
-                             '{on_reason: "*", action: exit}]', ""), max_vcpus=72 * 200)["jobs"]["app"]
+    plain = run(jobs.replace(""", evaluate_on_exit: [{on_reason: "Host EC2*", action: retry},
+                                                 {on_reason: "*", action: exit}]""", ""),
+                max_vcpus=72 * 200)["jobs"]["app"]
     # without rules every failure is retried: a job fails only if all 3 attempts fail (1/8)
     assert plain["failed"] < 45 and plain["retries"] > 100
     assert plain["attempts"] == 200 + plain["retries"]

@@ -104,7 +104,8 @@ def test_interruptions_match_the_poisson_rate_and_grow_with_job_time() -> None:
 
 @pytest.mark.parametrize(("storage", "io"), [
     ("      kind: gp3\n      size: 1TB\n", 2e9 / NODES / 3000),  # 41,667 s: IOPS-bound
-    ("      kind: io2\n      iops: 256000\n      size: 1TB\n", max(2e9 / NODES / 256_000, 1e12 / NODES / (4000 * 2**20))),
+    ("      kind: io2\n      iops: 256000\n      size: 1TB\n",
+     max(2e9 / NODES / 256_000, 1e12 / NODES / (4000 * 2**20))),  # 488 s
     ("      kind: fsx_lustre\n      lustre_deployment: scratch\n      size: 12TiB\n", IO),
 ])
 def test_storage_bounds_the_job_time(storage: str, io: float) -> None:

@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.component import Component
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.services.batch_time import Phases, fabric, phases, storage_limits
-from cloudtwin.spec.batch import GP3_IOPS, Batch as BatchSpec, BatchJob
+from cloudtwin.spec.batch import GP3_IOPS, BatchJob
+from cloudtwin.spec.batch import Batch as BatchSpec
 from cloudtwin.units import GIB, HOURS_PER_MONTH, MIB, SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
