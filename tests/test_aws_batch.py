@@ -236,3 +236,17 @@ def test_bad_specs_are_located() -> None:
     with pytest.raises(cloudtwin.SpecError, match="array job has size 2 or more"):
         cloudtwin.parse_spec(BASE.format(jobs="      - {name: x, kind: array}", purchase="on_demand", rate=0,
                                          max_vcpus=1152, duration="1h", seed=1))
+
+
+def test_min_vcpus_keeps_warm_instances_that_skip_startup_and_bill_all_run() -> None:
+    text = BASE.format(jobs="      - {name: w, compute: 1h, count: 3, every: 2h}", purchase="on_demand", rate=0,
+                       max_vcpus=144, duration="10h", seed=1)
+    cold = cloudtwin.Simulation(cloudtwin.parse_spec(text.replace("startup: 0s", "startup: 10m"))).run()
+    warm = cloudtwin.Simulation(cloudtwin.parse_spec(
+        text.replace("startup: 0s", "startup: 10m, min_vcpus: 72"))).run()
+    # cold: each job launches its instance, 10 min + 1 h billed; the third ends at 4 h + 70 min
+    assert cold.component("hpc")["instance_hours"]["on_demand"] == pytest.approx(3 * (1 + 10 / 60))
+    assert cold.component("hpc")["jobs"]["w"]["makespan_s"] == pytest.approx(4 * 3600 + 4200)
+    # warm: one c5n.18xlarge (72 vCPUs) runs all 10 h and the jobs start at once on it
+    assert warm.component("hpc")["instance_hours"]["on_demand"] == pytest.approx(10)
+    assert warm.component("hpc")["jobs"]["w"]["makespan_s"] == pytest.approx(4 * 3600 + 3600)
