@@ -118,3 +118,14 @@ def test_storage_bounds_the_job_time(storage: str, io: float) -> None:
     else:
         assert ph["io"] < 0.11 * ph["total"]
         assert out["succeeded"] == JOBS
+
+
+def test_the_ena_variant_blueprint_is_hpc_batch_without_efa_and_placement_group() -> None:
+    arch = cloudtwin.load_spec("hpc-batch-ena")
+    assert arch.blueprint is not None and arch.blueprint.variant_of == "hpc-batch"
+    res = cloudtwin.Simulation(arch).run()
+    ena, cost = res.component("hpc"), res.data["cost"]
+    assert ena["fabric"]["latency_us"] == 100.0 and ena["fabric"]["bandwidth_gbps"] == 5.0
+    assert ena["jobs"]["cfd"]["phases_s"]["total"] == pytest.approx(T_ENA, abs=1e-3)
+    same, same_cost = run(text(efa=False))
+    assert ena == same and cost["window_usd"] == same_cost["window_usd"] == pytest.approx(945.57, abs=0.01)
