@@ -24,7 +24,9 @@ def test_blueprint_is_valid_and_claimed(name: str) -> None:
     arch = cloudtwin.load_spec(name)
     assert arch.name == name
     assert arch.blueprint is not None and arch.blueprint.section and len(arch.blueprint.claim) > 30
-    assert arch.workloads or arch.flows, "a blueprint needs traffic (requests or network flows) to demonstrate anything"
+    jobs = any(getattr(c, "jobs", None) for c in arch.components.values())  # batch jobs are its own traffic
+    assert arch.workloads or arch.flows or jobs, \
+        "a blueprint needs traffic (requests, network flows or batch jobs) to demonstrate anything"
 
 
 @pytest.mark.parametrize("bp", catalogue(), ids=lambda b: b["name"])

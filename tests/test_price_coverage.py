@@ -27,6 +27,7 @@ WHY = {
     "QuickSight-": "no source gives QuickSight",
     "Cognito-": "no source gives Cognito",
     "NodeUsage:dax.": "DAX only from one us-east-1 blog figure",
+    "FSxLustre-": "no source gives FSx for Lustre",
 }
 
 

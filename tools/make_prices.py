@@ -41,6 +41,9 @@ REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-
 FAMILIES = ("t3", "t3a", "t4g", "m5", "m6i", "m7i", "m6g", "m7g", "c5", "c6i", "c7i", "c6g", "c7g",
             "r5", "r6i", "r7i", "r6g", "r7g")
 SIZES = ("nano", "micro", "small", "medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge")
+# the HPC types a `batch` compute environment may use (cloudtwin.spec.batch.INSTANCES), beyond the grid above
+HPC_TYPES = ("c5n.9xlarge", "c5n.18xlarge", "c6i.32xlarge", "hpc6a.48xlarge", "p4d.24xlarge", "c5.18xlarge",
+             "c5d.18xlarge")
 CACHE_FAMILIES = ("cache.t3", "cache.t4g", "cache.m5", "cache.m6g", "cache.m7g", "cache.r5", "cache.r6g", "cache.r7g")
 EC2_SOURCE = ("jawaadjariwala/AWS-EC2-Pricing-Landscape-Analysis data/ec2_pricing_tidy.parquet (commit b7dbceb, "
               "from instances.vantage.sh), Linux rows, as shared/pricing-sources/ec2-linux.csv")
@@ -49,12 +52,16 @@ CACHE_SOURCE = ("LeanerCloud/ec2-instances-info data/elasticache-instances.json 
 HEADER = ["region", "service", "usage_type", "unit", "usd", "source", "date", "confidence"]
 
 
+def _wanted(instance_type: str) -> bool:
+    fam, _, size = instance_type.partition(".")
+    return (fam in FAMILIES and size in SIZES) or instance_type in HPC_TYPES
+
+
 def ec2_rows(sources: Path) -> list[list[str]]:
     out = []
     with open(sources / "ec2-linux.csv", encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
-            fam, _, size = r["instance_type"].partition(".")
-            if r["region_code"] not in REGIONS or fam not in FAMILIES or size not in SIZES:
+            if r["region_code"] not in REGIONS or not _wanted(r["instance_type"]):
                 continue
             it, reg = r["instance_type"], r["region_code"]
             if r["ondemand_usd_per_hour"]:
@@ -77,8 +84,7 @@ def instance_facts(sources: Path) -> dict[str, tuple[str, str]]:
     out = {}
     with open(sources / "ec2-linux.csv", encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
-            fam, _, size = r["instance_type"].partition(".")
-            if r["region_code"] == "us-east-1" and fam in FAMILIES and size in SIZES:
+            if r["region_code"] == "us-east-1" and _wanted(r["instance_type"]):
                 out[r["instance_type"]] = (r["vcpu_count"], f"{float(r['memory_gib']):g}")
     return out
 

@@ -77,6 +77,8 @@ ROWS: dict[str, ComponentType] = {r.type: r for r in (
     _row("beanstalk", "beanstalk:Beanstalk", "beanstalk:Beanstalk", ("",), True,
          ("AWS::ElasticBeanstalk::Environment",), "compute", meter="beanstalk"),
     _row("ecs", "ecs:ECS", "ecs:ECS", ("run_task",), False, ("AWS::ECS::Service",), "containers"),
+    _row("batch", "batch:Batch", "batch:Batch", (), False,
+         ("AWS::Batch::JobQueue", "AWS::Batch::ComputeEnvironment", "AWS::Batch::JobDefinition"), "compute"),
     # ---- networking and content delivery
     _row("alb", "elb:LoadBalancer", "elb:ALB", ("",), True, (_ELBV2,), "networking",
          family="load_balancer", meter="lb", traffic=("LCUUsage:application",)),

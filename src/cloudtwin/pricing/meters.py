@@ -270,6 +270,12 @@ def traffic_billed(spec: Any) -> list[str]:
         return [kinds[0] if spec.api == "rest" else kinds[1]]
     if spec.type == "dynamodb" and spec.capacity == "provisioned":
         return []  # capacity-unit hours instead (see _dynamodb)
+    if spec.type == "batch":  # instances live only while jobs run; storage as the jobs use it
+        ce, st = spec.compute_environment, spec.storage
+        kinds = [f"{PURCHASE_PREFIX[ce.purchase]}:{ce.instance_type}"]
+        return kinds + {"gp3": ["EBS:VolumeUsage.gp3"], "io2": ["EBS:VolumeUsage.io2", "EBS:VolumeP-IOPS.io2"],
+                        "efs": ["TimedStorage-ByteHrs"],
+                        "fsx_lustre": [f"FSxLustre-GB-Month:{st.lustre_deployment}"]}.get(st.kind, [])
     if spec.type == "firehose" and spec.format == "json":
         return kinds[:1]  # no record format conversion
     if spec.type in ("ebs", "rds", "aurora") and getattr(spec, "snapshots", None) is not None:
