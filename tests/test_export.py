@@ -33,6 +33,8 @@ NOT_EXPORTED: dict[str, set[str]] = {
     # Direct Connect connections have no CloudFormation resource; a VPN's export is not written yet
     "dx-shared": {"dx"},
     "dx-vpn-backup": {"dx", "vpn"},
+    # AWS Batch (compute environment, job queue, job definitions) is not exported yet
+    "hpc-batch": {"hpc"}, "hpc-batch-ena": {"hpc"},
 }
 # Exported, but the importer does not bring them back, and why
 LOST_ON_IMPORT: dict[str, set[str]] = {

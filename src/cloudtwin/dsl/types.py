@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from cloudtwin.dsl.model import Component
 
-__all__ = ["ALB", "APIGateway", "ASG", "Athena", "Aurora", "Beanstalk", "CLB", "CloudFront", "CloudTrail",
+__all__ = ["ALB", "APIGateway", "ASG", "Athena", "Aurora", "Batch", "Beanstalk", "CLB", "CloudFront", "CloudTrail",
            "CloudWatchAlarm", "Cognito", "DAX", "DirectConnect", "DynamoDB", "EBS", "EC2", "ECS", "EFS",
            "ElastiCache", "EventBridge", "Firehose", "Kinesis", "Lambda", "NLB", "QuickSight", "RDS",
            "Redshift", "Route53", "S3", "SES", "SNS", "SQS", "VPN"]
@@ -142,3 +142,7 @@ class CloudWatchAlarm(Component):
 
 class Beanstalk(Component):
     type = "beanstalk"
+
+
+class Batch(Component):
+    type = "batch"
