@@ -138,6 +138,9 @@ ROWS: dict[str, ComponentType] = {r.type: r for r in (
          ("AWS::Cognito::UserPool",), "security", traffic=("Cognito-MAU",)),
     _row("cloudtrail", "cloudtrail:CloudTrail", "cloudtrail:CloudTrail", ("record",), True,
          ("AWS::CloudTrail::Trail",), "management"),
+    _row("waf", "waf:Waf", "waf:Waf", (), False, ("AWS::WAFv2::WebACL",), "security"),
+    _row("network_acl", "network_acl:NetworkAcl", "network_acl:NetworkAcl", (), False,
+         ("AWS::EC2::NetworkAcl",), "networking"),
 )}
 
 
