@@ -159,14 +159,18 @@ def test_behind_cloudfront_an_alb_waf_sees_cloudfront_unless_it_reads_x_forwarde
 
 def test_geo_rules_and_geo_restriction_refuse_by_country_with_collateral() -> None:
     spec = waf_spec("{name: geo, priority: 1, geo: [CN]}", "{rate: 5/s, country: CN}")
-    spec = spec.replace("sources: {ips: 198.51.100.0/22}", "sources: {ips: 198.51.100.0/22, countries: {US: 0.8, CN: 0.2}}")
+    spec = spec.replace("sources: {ips: 198.51.100.0/22}",
+                        "sources: {ips: 198.51.100.0/22, countries: {US: 0.8, CN: 0.2}}")
     r = run(spec)
     w = r.workload("u")
     assert w["attack"]["leaked"] == 0
     assert w["refused"]["acl"] / w["requests"] == pytest.approx(0.2, abs=0.03)  # the CN viewers
     cdn = """
 components:
-  cdn: {type: cloudfront, behaviors: [{origin: web, cache: false}], geo_restriction: {type: allowlist, countries: [US]}}
+  cdn:
+    type: cloudfront
+    behaviors: [{origin: web, cache: false}]
+    geo_restriction: {type: allowlist, countries: [US]}
   """ + FLEET + """
 workloads:
   u: {entry: cdn, rate: 5/s, sources: {ips: 198.51.100.0/22, countries: {US: 0.8, CN: 0.2}}, attack: {rate: 5/s}}
