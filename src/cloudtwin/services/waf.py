@@ -23,6 +23,9 @@ What is modelled [aws-facts §14 WAF rate-based rule; §1 and §13 Source IP see
 * Every refusal counts on the client's tally (:mod:`cloudtwin.origins`) under this web
   ACL's name, and in ``stats()`` per rule, attacker and legitimate apart.
 
+Billing: the web ACL and each rule by the month over the window, and each request inspected
+(``usage()``; prices in us-east-1 from infracost's WAFv2 golden).
+
 Left out: request inspection beyond the address (headers, bodies, labels, scope-down
 statements), CAPTCHA and challenge actions, custom keys, WCU limits, and logging.
 """
@@ -37,6 +40,7 @@ from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.guard import install
 from cloudtwin.origins import address, block, client_address, in_block, source, tally_of
 from cloudtwin.request import REJECTED, Request
+from cloudtwin.units import SECONDS_PER_MONTH
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -167,6 +171,20 @@ class Waf(Component):
         if t is not None:
             t.block(self.name)
         return REJECTED
+
+    def usage(self) -> dict[str, float]:
+        """The web ACL and its rules by the month, over the window, and every request inspected
+        (us-east-1 prices from infracost's WAFv2 golden; a managed group billed as one rule)."""
+        months = self.engine.now / SECONDS_PER_MONTH
+        out = {"WAF-WebACL-Month": months, "WAF-Rule-Month": months * len(self.rules),
+               "WAF-Request": float(self.requests)}
+        return {k: v for k, v in out.items() if v}
+
+    def usage_notes(self) -> list[str]:
+        if any(r.kind == "managed" for r in self.rules):
+            return [f"{self.name}: managed rule groups billed as one rule each; a vendor's subscription fee "
+                    "is not included"]
+        return []
 
     def answer(self, req: Request, err: str | None) -> str | None:
         return err  # a web ACL inspects requests only
