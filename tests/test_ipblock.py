@@ -230,3 +230,64 @@ def test_bad_acl_specs_are_located_errors(inbound: str, message: str) -> None:
 def test_an_acl_protects_fleets_only() -> None:
     with pytest.raises(SpecError, match="expected ec2 or asg"):
         cloudtwin.parse_spec(nacl_spec("[{rule: 100, action: allow}]").replace("protects: [web]", "protects: [nlb]"))
+
+
+# ---- security groups [aws-facts §14 Security-group semantics] ------------------------------
+
+SG_SPEC = """
+name: s
+components:
+  cdn: {type: cloudfront, behaviors: [{origin: lb, cache: false}]}
+  lb: {type: alb, targets: web}
+  FLEET
+  lb-sg:
+    type: security_group
+    protects: [lb]
+    inbound: [{prefix_list: com.amazonaws.global.cloudfront.origin-facing, ports: "80"}]
+  web-sg:
+    type: security_group
+    protects: [web]
+    inbound: [{source_group: lb-sg, ports: "80"}]
+workloads:
+  viewers: {entry: cdn, rate: 10/s, sources: {ips: 198.51.100.0/24}}
+  direct: {entry: lb, rate: 1/s, attack: {rate: 10/s, addresses: 5}}
+simulate: {duration: 5m}
+""".replace("FLEET", FLEET)
+
+
+def test_security_groups_let_in_only_what_a_rule_allows_and_replies_need_no_rule() -> None:
+    r = run(SG_SPEC)
+    viewers, direct = r.workload("viewers"), r.workload("direct")
+    # through CloudFront: the ALB's group allows CloudFront's prefix list, the instances' group the
+    # ALB's group (its nodes' addresses); stateful, so every reply goes back without an outbound rule
+    assert viewers["failed"] == 0 and viewers["succeeded"] > 2500
+    # straight to the ALB: no rule allows the clients, legitimate or attacker
+    assert direct["succeeded"] == 0 and direct["refused"] == {"lb-sg": direct["requests"] - direct["in_flight"]}
+    assert direct["attack"]["leaked"] == 0 and direct["attack"]["blocked"] == {"lb-sg": direct["attack"]["requests"]}
+    assert r.component("web-sg")["denied"] == {"attack": 0, "legitimate": 0}
+
+
+def test_a_group_without_the_referenced_group_refuses_the_load_balancer() -> None:
+    spec = SG_SPEC.replace("inbound: [{source_group: lb-sg, ports: \"80\"}]", "inbound: [{cidr: 203.0.113.0/24}]")
+    r = run(spec)
+    v = r.workload("viewers")
+    assert v["succeeded"] == 0 and list(v["refused"]) == ["web-sg"]
+    # a refusal is counted when it happens; the caller's answer may still be on its way at the end
+    assert v["failed"] == v["requests"] - v["in_flight"] <= v["refused"]["web-sg"] <= v["requests"]
+
+
+def test_bad_security_group_specs_are_located_errors() -> None:
+    with pytest.raises(SpecError, match="exactly one of cidr, source_group, prefix_list"):
+        cloudtwin.parse_spec(SG_SPEC.replace("{source_group: lb-sg, ports",
+                                             "{source_group: lb-sg, cidr: 10.0.0.0/8, ports"))
+    with pytest.raises(SpecError, match="source group 'nope'"):
+        cloudtwin.parse_spec(SG_SPEC.replace("source_group: lb-sg", "source_group: nope"))
+
+
+def test_the_origin_bypass_rule_clears_once_the_origin_takes_only_cloudfront() -> None:
+    from cloudtwin.review import review
+
+    assert review(cloudtwin.parse_spec(SG_SPEC)).by_rule("CT-SEC-006") == []
+    open_lb = SG_SPEC.replace("{prefix_list: com.amazonaws.global.cloudfront.origin-facing, ports: \"80\"}",
+                              "{cidr: 0.0.0.0/0}")
+    assert len(review(cloudtwin.parse_spec(open_lb)).by_rule("CT-SEC-006")) == 1
