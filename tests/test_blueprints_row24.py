@@ -66,12 +66,12 @@ def test_a_waf_rate_rule_on_the_alb_blocks_the_flood_within_its_lag_but_not_the_
     per_address = 300 / 20  # 15 requests a second from each of 20 addresses
     crossed = ATTACK_START + 1000 / per_address  # the limit is passed after 66.7 s
     t = rule["first_over_limit_s"]
-    assert crossed <= t <= crossed + 30  # found at the next 30 s check: 390 s
+    assert crossed <= t <= crossed + 10  # found at the next check, every 10 s: 370 s
     flood = alb_waf.workload("users")["attack"]
     accounted(flood)
-    # leaked: everything sent before that check (300/s for 90 s), blocked: everything after
-    assert flood["leaked"] == pytest.approx(300 * (t - ATTACK_START), rel=0.03)  # 27,191 of 179,709
-    assert flood["blocked"]["lb-acl"] == pytest.approx(300 * (ATTACK_END - t), rel=0.03)  # 152,518
+    # leaked: everything sent before that check (300/s for 70 s), blocked: everything after
+    assert flood["leaked"] == pytest.approx(300 * (t - ATTACK_START), rel=0.03)
+    assert flood["blocked"]["lb-acl"] == pytest.approx(300 * (ATTACK_END - t), rel=0.03)
     # 500 addresses at 0.2/s each: 60 requests per 5 minutes per address, far under 1,000
     crawl = alb_waf.workload("scrapers")["attack"]
     accounted(crawl)

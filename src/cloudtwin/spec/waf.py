@@ -73,9 +73,9 @@ class Waf(ComponentSpec):
     protects: list[Name] = Field(min_length=1)  # cloudfront distributions, or ALBs and API Gateway APIs
     rules: list[WafRule] = Field(default_factory=list, max_length=100)
     default_action: Literal["allow", "block"] = "allow"
-    # how often WAF recounts each key's rate; AWS now says only "frequently" (30 s in 2023):
-    # assumption 30 s [aws-facts §14 WAF rate-based rule]
-    rate_check_interval: Duration = Field(30.0, ge=1, le=300)
+    # how often WAF recounts each key's rate: "about every 10 seconds" (WAFv2 API reference,
+    # RateBasedStatement.EvaluationWindowSec; not in aws-facts, whose §14 says "frequently", 30 s in 2023)
+    rate_check_interval: Duration = Field(10.0, ge=1, le=300)
 
     @model_validator(mode="after")
     def _unique(self) -> Waf:
