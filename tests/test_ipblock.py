@@ -291,3 +291,14 @@ def test_the_origin_bypass_rule_clears_once_the_origin_takes_only_cloudfront() -
     open_lb = SG_SPEC.replace("{prefix_list: com.amazonaws.global.cloudfront.origin-facing, ports: \"80\"}",
                               "{cidr: 0.0.0.0/0}")
     assert len(review(cloudtwin.parse_spec(open_lb)).by_rule("CT-SEC-006")) == 1
+
+
+def test_a_waf_rate_rule_in_front_counts_as_throttling_at_the_edge() -> None:
+    from cloudtwin.review import review
+
+    rated = cloudtwin.load_spec("ip-block-alb-waf")
+    assert review(rated).by_rule("CT-REL-011") == []
+    spec = waf_spec("{name: r, priority: 1, ip_set: [203.0.113.0/24]}", "{rate: 1/s}")
+    assert len(review(cloudtwin.parse_spec(spec)).by_rule("CT-REL-011")) == 1  # an IP set throttles nothing
+    assert review(cloudtwin.parse_spec(spec.replace("ip_set: [203.0.113.0/24]", "rate: {limit: 100}"))).by_rule(
+        "CT-REL-011") == []

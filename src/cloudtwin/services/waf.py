@@ -14,10 +14,11 @@ What is modelled [aws-facts §14 WAF rate-based rule; §1 and §13 Source IP see
   has no country here, so it matches no geo rule (assumption).
 * Rate-based rules: every request the rule sees counts for its key (blocked ones too).
   Every ``rate_check_interval`` (10 s: "about every 10 seconds" in the WAFv2 API reference,
-  RateBasedStatement.EvaluationWindowSec; aws-facts §14 says "frequently", 30 s in 2023) WAF counts each key's requests in the last ``window`` (60, 120, 300
-  or 600 s); a key over ``limit`` is matched from that check on, until a check finds it at
-  or under the limit. So blocking starts between limit/rate and that plus one interval
-  after an attack begins, and does not stop at once when it ends.
+  RateBasedStatement.EvaluationWindowSec; aws-facts §14 says "frequently", 30 s in 2023)
+  WAF counts each key's requests in the last ``window`` (60, 120, 300 or 600 s); a key
+  over ``limit`` is matched from that check on, until a check finds it at or under the
+  limit. So blocking starts between limit/rate and that plus one interval after an attack
+  begins, and does not stop at once when it ends.
 * Managed rule groups: a stated share ``detection`` of attacker requests and
   ``false_positive`` of legitimate ones match (stream ``<name>.<rule>.managed``).
 * Every refusal counts on the client's tally (:mod:`cloudtwin.origins`) under this web
