@@ -302,3 +302,9 @@ def test_a_waf_rate_rule_in_front_counts_as_throttling_at_the_edge() -> None:
     assert len(review(cloudtwin.parse_spec(spec)).by_rule("CT-REL-011")) == 1  # an IP set throttles nothing
     assert review(cloudtwin.parse_spec(spec.replace("ip_set: [203.0.113.0/24]", "rate: {limit: 100}"))).by_rule(
         "CT-REL-011") == []
+
+
+def test_a_huge_attack_is_refused_up_front_by_the_run_size_guard() -> None:
+    spec = waf_spec("{name: r, priority: 1, rate: {limit: 100}}", "{rate: 1000000/s}")
+    with pytest.raises(cloudtwin.RunRefused):
+        run(spec.replace("simulate: {duration: 20m}", "simulate: {duration: 7d}"))
