@@ -308,3 +308,19 @@ def test_a_huge_attack_is_refused_up_front_by_the_run_size_guard() -> None:
     spec = waf_spec("{name: r, priority: 1, rate: {limit: 100}}", "{rate: 1000000/s}")
     with pytest.raises(cloudtwin.RunRefused):
         run(spec.replace("simulate: {duration: 20m}", "simulate: {duration: 7d}"))
+
+
+def test_an_acl_on_a_single_instance_entry_sees_every_request_even_bare_ones() -> None:
+    # a one-instance ec2 entry is called straight through its instance, with bare requests
+    r = run("""
+name: bare
+components:
+  web: {type: ec2, handler: [{cpu: 1ms}]}
+  acl: {type: network_acl, protects: [web], inbound: [{rule: 100, action: deny, cidr: 0.0.0.0/0}]}
+workloads:
+  u: {entry: web, rate: 10/s}
+simulate: {duration: 1m}
+""")
+    w = r.workload("u")
+    assert w["succeeded"] == 0 and w["errors"]["unavailable"] == w["requests"] > 500
+    assert r.component("acl")["inbound_rules_matched"] == {"100": w["requests"]}
