@@ -324,3 +324,21 @@ simulate: {duration: 1m}
     w = r.workload("u")
     assert w["succeeded"] == 0 and w["errors"]["unavailable"] == w["requests"] > 500
     assert r.component("acl")["inbound_rules_matched"] == {"100": w["requests"]}
+
+
+def test_a_web_acl_on_api_gateway_blocks_before_the_api_counts_or_throttles() -> None:
+    r = run("""
+name: api
+components:
+  api: {type: apigateway, integration: {target: q, op: send}}
+  q: {type: sqs}
+  acl: {type: waf, protects: [api], rules: [{name: bad, priority: 1, ip_set: [203.0.113.0/24]}]}
+workloads:
+  w: {entry: api, rate: 20/s, sources: {ips: 198.51.100.0/24}, attack: {rate: 20/s, addresses: 3}}
+simulate: {duration: 2m}
+""")
+    w = r.workload("w")
+    assert w["failed"] == 0 and w["refused"] == {}
+    att = w["attack"]
+    assert att["leaked"] == 0 and att["blocked"] == {"acl": att["requests"]} and att["requests"] > 2000
+    assert r.component("api")["requests"] == w["requests"]  # blocked requests never reach the API
