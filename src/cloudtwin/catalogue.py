@@ -149,6 +149,11 @@ ROWS: dict[str, ComponentType] = {r.type: r for r in (
          ("AWS::CloudTrail::Trail",), "management"),
     _row("cloudwatch_alarm", "cloudwatch:Alarm", "cloudwatch:Alarm", (), False,
          ("AWS::CloudWatch::Alarm",), "management"),
+    _row("waf", "waf:Waf", "waf:Waf", (), False, ("AWS::WAFv2::WebACL",), "security"),
+    _row("network_acl", "network_acl:NetworkAcl", "network_acl:NetworkAcl", (), False,
+         ("AWS::EC2::NetworkAcl",), "networking"),
+    _row("security_group", "security_group:SecurityGroup", "security_group:SecurityGroup", (), False,
+         ("AWS::EC2::SecurityGroup",), "security"),
 )}
 
 

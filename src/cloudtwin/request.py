@@ -26,11 +26,13 @@ Done = Callable[["Request", str | None], None]
 class Client:
     """One user agent: its IP, its resolver cache and its cookies."""
 
-    __slots__ = ("ip", "dns", "cookies", "uid")
+    __slots__ = ("ip", "dns", "cookies", "uid", "country", "tally")
 
-    def __init__(self, ip: str, uid: int = -1) -> None:
+    def __init__(self, ip: str, uid: int = -1, country: str = "", tally: Any = None) -> None:
         self.ip = ip
         self.uid = uid  # the user behind this agent (the workload's client number); -1 unknown
+        self.country = country  # ISO 3166 alpha-2 of its address ("" unknown): WAF geo match
+        self.tally = tally  # where a block counts it (cloudtwin.origins.Tally: legitimate or attacker)
         self.dns: dict[str, tuple[float, Any]] = {}  # name -> (expires_at, resolved address)
         self.cookies: dict[str, Any] = {}  # load balancer name -> sticky target
 

@@ -109,11 +109,12 @@ class Simulation:
         from cloudtwin.runsize import longest_hold, work_per_request
 
         work = work_per_request(self.arch)
-        rate = per_request = 0.0
+        rate = per_request = attack = 0.0
         hold = 0.0
         for w in self.arch.workloads.values():
             r = w.rate * w.profile.peak_factor * (w.sessions.requests if w.sessions else 1)
             rate += r
+            attack += w.attack.rate if w.attack is not None else 0.0  # attacker requests, not counted to stop
             per_request = max(per_request, 1.0 + work.get(w.entry, 0.0))
         if self.remaining is not None:
             holds = longest_hold(self.arch)
@@ -126,6 +127,7 @@ class Simulation:
         if self.remaining is not None and rate > 0:
             span = min(span, self.remaining / rate + hold)
         self._span = span
+        rate += attack  # they cost events while the run lasts
         periodic = 0.0
         for comp in self.components.values():
             periodic += comp.periodic_events_per_second()

@@ -26,6 +26,7 @@ from cloudtwin.engine import StopSimulation, make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.errors import InvariantViolation, SpecError
 from cloudtwin.metrics import BATCH, Histogram
+from cloudtwin.origins import AttackRun, Population
 from cloudtwin.request import (
     ERROR_KINDS,
     SERVER_ERROR,
@@ -39,7 +40,7 @@ from cloudtwin.request import (
     Session,
 )
 from cloudtwin.services.instance import COOKIE_LIMIT
-from cloudtwin.spec.schema import Profile, Workload
+from cloudtwin.spec.schema import Profile, Sources, Workload
 
 if TYPE_CHECKING:
     from cloudtwin.simulation import Simulation
@@ -99,7 +100,12 @@ class WorkloadRun:
             self.gap = None
         self.accept = uniform_sampler(stream(seed, f"workload.{name}.thinning"))
         self.pick = uniform_sampler(stream(seed, f"workload.{name}.clients"))
-        self.needs_client = self.entry.needs_client or spec.sessions is not None or spec.auth is not None
+        self.needs_client = (self.entry.needs_client or spec.sessions is not None or spec.auth is not None
+                             or spec.sources is not None or spec.attack is not None)
+        # traffic origins (cloudtwin.origins): addresses and countries; attackers beside the workload
+        origins = spec.sources if spec.sources is not None else Sources() if spec.attack is not None else None
+        self.population = Population(origins, seed, name) if origins is not None else None
+        self.attack = AttackRun(self, spec.attack, seed) if spec.attack is not None else None
         # identity (auth:): each request acts for its client's user; `foreign` of them address another's data
         self.auth_foreign = spec.auth.foreign if spec.auth is not None else -1.0
         self.auth_u = uniform_sampler(stream(seed, f"workload.{name}.auth")) if spec.auth is not None else None
@@ -148,6 +154,8 @@ class WorkloadRun:
             self.arrive = self._arrive_bare if bare else self._arrive_poisson
         if self.peak_rate > 0:
             self.engine.after(self._next_gap(), self.arrive)
+        if self.attack is not None:
+            self.attack.start()
 
     def _arrive_poisson(self, _: object = None) -> None:
         """The common case, kept lean: Poisson arrivals at a constant rate, no clients."""
@@ -199,7 +207,9 @@ class WorkloadRun:
         cid = int(self.pick() * n)
         c = self.clients.get(cid)
         if c is None:
-            c = self.clients[cid] = Client(f"198.18.{cid // 256 % 256}.{cid % 256}", cid)
+            pop = self.population
+            c = self.clients[cid] = (Client(f"198.18.{cid // 256 % 256}.{cid % 256}", cid) if pop is None
+                                     else pop.client(cid))
         return c
 
     def _start_session(self) -> None:
@@ -208,7 +218,8 @@ class WorkloadRun:
         self.sessions_started += 1
         sid = self.sessions_started
         base = self._client()
-        s = Session(sid, Client(base.ip, base.uid), ss.requests, ss.state, self.store, self.cookie_ok)
+        s = Session(sid, Client(base.ip, base.uid, base.country, base.tally), ss.requests, ss.state, self.store,
+                    self.cookie_ok)
         self.live_sessions[sid] = s
         self.send(s.client, s)
 
@@ -345,6 +356,12 @@ class WorkloadRun:
         }
         if self.spec.auth is not None:
             out["foreign_requests"] = self.foreign  # sent for another user's data (auth.foreign)
+        if self.population is not None or self.attack is not None:
+            pop = self.population
+            # legitimate requests a blocking component refused (collateral), by component
+            out["refused"] = dict(sorted(pop.tally.blocked.items())) if pop is not None else {}
+        if self.attack is not None:
+            out["attack"] = self.attack.stats()
         if self.spec.retries:
             out["retries"] = self.retries  # resends after a retryable failure (not extra requests)
         return out

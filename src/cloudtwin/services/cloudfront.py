@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.request import TIMEOUT, UNAVAILABLE, Done, Request
+from cloudtwin.request import REJECTED, TIMEOUT, UNAVAILABLE, Done, Request
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -182,6 +182,9 @@ class CloudFront(Component):
         self.o_lat = make_sampler(spec.origin_latency, stream(seed, f"{name}.origin_latency"))
         self._minute_mark = (0, 0)
         self.hit_series: list[float] = []
+        g = spec.geo_restriction
+        self.geo = (g.type == "allowlist", frozenset(g.countries)) if g is not None else None
+        self.geo_refused = {"attack": 0, "legitimate": 0}
 
     def build(self) -> None:
         kinds = {n: c.type for n, c in self.ctx.arch.components.items()}
@@ -192,12 +195,32 @@ class CloudFront(Component):
             b.keyed = kinds[origin] in KEYED
             b.connecting = kinds[origin] in CONNECTING
         proxied = any(b.origin.needs_client for b in self.behaviors)
-        self.needs_client = proxied or self.n_edges > 1
+        self.needs_client = proxied or self.n_edges > 1 or self.geo is not None
+
+    def _geo_refused(self, req: Request, done: Done) -> bool:
+        """Geo restriction: refuse (403) a viewer whose country the list excludes; a viewer whose
+        country is unknown is served (assumption). Source: CloudFront Developer Guide,
+        georestrictions.html (not in aws-facts)."""
+        c = getattr(req, "client", None)  # a bare request (a start time) has none
+        if c is None or not c.country:
+            return False
+        allowlist, codes = self.geo  # type: ignore[misc]
+        if (c.country in codes) == allowlist:
+            return False
+        t = c.tally
+        self.geo_refused["attack" if t is not None and t.attacker else "legitimate"] += 1
+        if t is not None:
+            t.block(f"{self.name}.geo_restriction")
+        self.errors += 1
+        done(req, REJECTED)
+        return True
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         if op not in ("get", ""):
             raise ValueError(f"cloudfront has no operation {op!r}")
         self.requests += 1
+        if self.geo is not None and self._geo_refused(req, done):
+            return
         now = self.engine.now
         bs = self.behaviors
         i = min(bisect_right(self.cum, self.pick() * self.cum[-1]), len(bs) - 1) if len(bs) > 1 else 0
@@ -274,4 +297,6 @@ class CloudFront(Component):
             "cached_objects": sum(len(c) for edge in self.caches for c in edge),
             "behaviors": [b.stats() for b in bs],
         })
+        if self.geo is not None:
+            out["geo_refused"] = dict(self.geo_refused)
         return out

@@ -69,6 +69,15 @@ class EC2(Fleet):
         if len(self.instances) == 1 and "handle" not in self._wrapped and not movable:
             self.__dict__["handle"] = self.instances[0].handle
 
+    def screen(self, flt: Any) -> None:
+        """As :meth:`Fleet.screen`; a handle bound straight to the one instance is bound again,
+        to its screened form."""
+        super().screen(flt)
+        bound = self.__dict__.get("handle")
+        inst = getattr(bound, "__self__", None)
+        if inst is not None and inst in self.instances:
+            self.__dict__["handle"] = inst.handle
+
     def _assign_ip(self, inst: Instance) -> None:
         if self.eip and inst is self.instances[0] and eips.holder(self.ctx, self.eip) in (None, inst):
             eips.bind(self.ctx, self.eip, inst)  # not when a standby has taken it over meanwhile

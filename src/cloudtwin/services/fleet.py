@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
+from cloudtwin.guard import Back
 from cloudtwin.handler import CALL, CPU, CStep, compile_steps
 from cloudtwin.pricing.meters import PUBLIC_IP, PURCHASE_PREFIX
 from cloudtwin.services import ec2_status
@@ -19,6 +20,23 @@ from cloudtwin.sizes import instance_vcpus
 if TYPE_CHECKING:
     from cloudtwin.context import Context
     from cloudtwin.services.elb import LoadBalancer
+
+class ScreenedInstance(Instance):
+    """An instance with filters in front of it (its subnet's network ACL, its security groups:
+    :mod:`cloudtwin.guard`), asked in order before it serves and, on the way back, after."""
+
+    __slots__ = ()
+
+    def handle(self, req: Any, op: str, done: Any, arg: Any = None) -> None:
+        for flt in self.owner.screens:
+            err = flt.admit(req)
+            if err is not None:
+                done(req, err)
+                return
+            if flt.outbound:
+                done = Back(flt, done).reply
+        Instance.handle(self, req, op, done, arg)
+
 
 EC2_MINIMUM_S = 60.0  # per-second billing with a 60 s minimum [aws-facts §3/§19, third party]
 
@@ -52,6 +70,7 @@ class Fleet(Component):
         self.instance_hours: dict[str, float] = {}
         self.min_in_service: int | None = None
         self.max_in_service = 0
+        self.screens: list[Any] = []  # filters in front of every instance (network ACL, security groups)
 
     def build(self) -> None:
         """Compile the handler once every component exists."""
@@ -124,13 +143,20 @@ class Fleet(Component):
 
     def new_instance(self, zone: str, *, purchase: str = "on_demand") -> Instance:
         self._seq += 1
-        inst = Instance(self, f"{self.name}-{self._seq}", zone, purchase=purchase)
+        cls = ScreenedInstance if self.screens else Instance
+        inst = cls(self, f"{self.name}-{self._seq}", zone, purchase=purchase)
         self.instances.append(inst)
         return inst
 
     def impair(self, count: int, duration: float | None) -> list[str]:
         """The ``status_check_failure`` fault (:mod:`cloudtwin.services.ec2_status`)."""
         return ec2_status.impair(self, count, duration)
+
+    def screen(self, flt: Any) -> None:
+        """Put ``flt`` in front of every instance, present and future (last added: asked last)."""
+        self.screens.append(flt)
+        for inst in self.launched:
+            inst.__class__ = ScreenedInstance
 
     def in_service(self) -> list[Instance]:
         return [i for i in self.instances if i.up]

@@ -83,6 +83,23 @@ Dist = Annotated[Distribution, _dist("duration"), PlainSerializer(_ser)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
 """A component or workload name (also its key in the spec)."""
 Zone = Annotated[str, Field(pattern=r"^[a-z]$")]
+
+
+def _cidr(v: Any) -> str:
+    """An IPv4 CIDR block (``203.0.113.0/24``; a bare address is its /32), normalised."""
+    import ipaddress
+
+    try:
+        net = ipaddress.IPv4Network(str(v).strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"{v!r} is not an IPv4 CIDR block such as 203.0.113.0/24") from None
+    return str(net)
+
+
+# an IPv4 CIDR block: traffic sources, WAF IP sets, network ACL rules
+Cidr = Annotated[str, BeforeValidator(_cidr)]
+# a country as WAF's geo match and CloudFront's geo restriction name it: ISO 3166 alpha-2
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 """An Availability Zone, by its letter."""
 Prefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9!_.*'()/=-]*$", max_length=512)]
 """An S3 key prefix written by a delivery stream or a query engine."""

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Size
+from cloudtwin.spec.base import ComponentSpec, Country, Dist, Duration, KeyDist, Model, Size
 from cloudtwin.spec.units import parse_distribution as _d
 from cloudtwin.spec.units import parse_key_distribution
 
@@ -38,6 +38,14 @@ class Behavior(Model):
     response_size: Size | None = Field(None, ge=0)  # bytes per answer, for the transfer-out bill; none: not counted
 
 
+class GeoRestriction(Model):
+    """CloudFront geo restriction: viewers in ``countries`` refused (blocklist), or all but them
+    (allowlist), with 403 (CloudFront Developer Guide, georestrictions.html; not in aws-facts)."""
+
+    type: Literal["blocklist", "allowlist"] = "blocklist"
+    countries: list[Country] = Field(min_length=1)
+
+
 class CloudFront(ComponentSpec):
     type: Literal["cloudfront"]
     behaviors: list[Behavior] = Field(min_length=1, max_length=25)
@@ -47,6 +55,7 @@ class CloudFront(ComponentSpec):
     connection_attempts: int = Field(3, ge=1, le=3)  # [aws-facts §13 Origin connection]
     connection_timeout: Duration = Field(10.0, ge=1, le=10)  # [aws-facts §13 Origin connection]
     response_timeout: Duration = Field(30.0, ge=1, le=60)  # [aws-facts §13 Origin response timeout]
+    geo_restriction: GeoRestriction | None = None  # none: viewers from every country are served
 
 
 def check(arch: Any) -> list[tuple[Path, str]]:

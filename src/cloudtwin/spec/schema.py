@@ -13,7 +13,7 @@ from pydantic import Field, PrivateAttr, SerializeAsAny, field_validator, model_
 
 from cloudtwin.limits import MAX_COMPONENTS, MAX_FAULTS, MAX_WORKLOADS
 from cloudtwin.spec.account import Account
-from cloudtwin.spec.base import Bandwidth, ComponentSpec, Dist, Duration, Model, Name, Rate, Size, Zone
+from cloudtwin.spec.base import Bandwidth, Cidr, ComponentSpec, Country, Dist, Duration, Model, Name, Rate, Size, Zone
 from cloudtwin.spec.cognito import WorkloadAuth
 from cloudtwin.spec.failures import Failure
 from cloudtwin.spec.hypothesis import Hypothesis
@@ -80,6 +80,37 @@ class Sessions(Model):
         return self
 
 
+class Sources(Model):
+    """Where a workload's legitimate clients come from: client ``i`` has address ``i`` of ``ips``
+    (wrapping round), and a country drawn once from ``countries`` (shares summing to 1)."""
+
+    ips: Cidr = "198.18.0.0/16"  # RFC 2544 benchmarking block: the addresses clients have without sources
+    countries: dict[Country, float] = Field(default_factory=dict)  # none: the country is unknown ("")
+
+    @model_validator(mode="after")
+    def _shares(self) -> Sources:
+        if self.countries and abs(sum(self.countries.values()) - 1.0) > 1e-6:
+            raise ValueError(f"country shares must sum to 1, got {sum(self.countries.values()):g}")
+        if any(v < 0 for v in self.countries.values()):
+            raise ValueError("a country share cannot be negative")
+        return self
+
+
+class Attack(Model):
+    """Attacker traffic sent beside a workload to the same entry: ``rate`` requests a second
+    from ``addresses`` addresses of ``ips`` in ``country``, during [start, start + duration].
+    ``flood``: Poisson arrivals, each from an address drawn uniformly; ``crawl``: evenly spaced
+    arrivals taking the addresses in turn (each address sends rate / addresses, slowly)."""
+
+    rate: Rate = Field(gt=0)
+    ips: Cidr = "203.0.113.0/24"  # RFC 5737 TEST-NET-3
+    addresses: int | None = Field(None, ge=1, le=1_000_000)  # default: every address of ips
+    country: Country | None = None  # none: unknown
+    pattern: Literal["flood", "crawl"] = "flood"
+    start: Duration = 0.0
+    duration: Duration | None = None  # none: to the end of the run
+
+
 class Workload(Model):
     entry: Name
     rate: Rate
@@ -98,6 +129,8 @@ class Workload(Model):
     retries: int = Field(0, ge=0, le=10)  # the client's (SDK's) retries of a retryable failure
     batch: int | None = Field(None, ge=2, le=500)  # entries per request, through the entry's batch API
     backoff: Duration = Field(0.1, gt=0, le=60)  # base of their exponential backoff with full jitter (assumption)
+    sources: Sources | None = None  # the clients' addresses and countries (none: 198.18.0.0/15, unknown)
+    attack: Attack | None = None  # attacker traffic to the same entry, counted apart
 
     @field_validator("profile", mode="before")
     @classmethod

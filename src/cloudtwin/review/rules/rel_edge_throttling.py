@@ -7,7 +7,7 @@ from cloudtwin.review.evidence import spike
 from cloudtwin.review.finding import Evidence, Finding
 from cloudtwin.review.rule import Rule
 
-THROTTLES = ("apigateway", "waf")  # component types that can throttle at the edge (none exist yet)
+THROTTLES = ("apigateway",)  # component types that throttle at the edge themselves
 
 
 class NoEdgeThrottling(Rule):
@@ -23,11 +23,13 @@ class NoEdgeThrottling(Rule):
 
     def check(self, ctx: Context) -> list[Finding]:
         out: list[Finding] = []
+        # what a web ACL with a rate-based rule protects (a waf is not on the call path: it sits in front)
+        rated = {p for _, g in ctx.of_type("waf") if any(r.rate is not None for r in g.rules) for p in g.protects}
         for wname, w in ctx.arch.workloads.items():
             if not ctx.internet_entry(w.entry):
                 continue
             path = ctx.reached_from(w.entry)
-            if any(ctx.kind(n) in THROTTLES for n in path):
+            if any(ctx.kind(n) in THROTTLES or n in rated for n in path):
                 continue
             ev = [Evidence("static", f"entry {w.entry!r} ({ctx.kind(w.entry)}) is internet-facing; no throttling "
                                      f"component on the path {sorted(path)}")]

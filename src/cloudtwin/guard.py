@@ -1,0 +1,55 @@
+"""Filters in front of a component's ``handle``: what sits between a caller and a service
+without being a hop of its own (a web ACL, a network ACL, a geo restriction).
+
+:func:`install` replaces ``obj.handle`` on that one object (a component or an instance) by
+a wrapper that asks the filter first. Nothing changes for objects without a filter, so a
+spec without one runs exactly as before. A filter has:
+
+* ``admit(req)``: None to let the request in, else the error kind the caller gets;
+* ``answer(req, err)``: the error kind the caller gets for the reply (a filter on the way
+  back, such as a stateless network ACL's outbound rules), or None to pass ``err`` on; only
+  called when ``outbound`` is true.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from cloudtwin.request import Done, Request
+
+
+class Filter(Protocol):
+    outbound: bool
+
+    def admit(self, req: Request) -> str | None: ...
+
+    def answer(self, req: Request, err: str | None) -> str | None: ...
+
+
+class Back:
+    """A reply passing back through a filter."""
+
+    __slots__ = ("flt", "done")
+
+    def __init__(self, flt: Filter, done: Done) -> None:
+        self.flt, self.done = flt, done
+
+    def reply(self, req: Request, err: str | None) -> None:
+        self.done(req, self.flt.answer(req, err))
+
+
+def install(obj: Any, flt: Filter) -> None:
+    """Put ``flt`` in front of ``obj.handle`` (outermost: the last installed is asked first)."""
+    inner = obj.handle
+
+    def handle(req: Request, op: str, done: Done, arg: Any = None) -> None:
+        err = flt.admit(req)
+        if err is not None:
+            done(req, err)
+        elif flt.outbound:
+            inner(req, op, Back(flt, done).reply, arg)
+        else:
+            inner(req, op, done, arg)
+
+    obj.handle = handle
+    obj.accepts_bare = False  # a filter reads the request's source: workloads send whole requests

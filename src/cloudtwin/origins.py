@@ -1,0 +1,186 @@
+"""Traffic origins: the source addresses and countries of a workload's clients, and attackers.
+
+A workload with ``sources:`` gives client ``i`` the address ``i`` of its ``ips`` block
+(wrapping round) and a country drawn once per client, in order of first appearance, from
+the named stream ``workload.<name>.countries``. A workload with ``attack:`` also sends
+attacker requests to the same entry (:class:`AttackRun`): its own arrivals (stream
+``workload.<name>.attack``), its own addresses and country, counted apart from the
+legitimate requests.
+
+Every client carries a :class:`Tally`: a component that blocks a request (a WAF rule, a
+network ACL, a geo restriction) counts it there under its own name, so the results say
+which layer stopped how many attacker requests and how many legitimate ones (collateral).
+
+Addresses are IPv4 strings (``203.0.113.7``); a proxy's address the next hop sees may be a
+name (``cloudfront-0``, CloudFront's origin-facing address): :func:`address` turns a string
+into an int, or None for such a name, which only ``0.0.0.0/0`` matches.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from bisect import bisect_right
+from functools import lru_cache
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.engine import make_sampler, stream
+from cloudtwin.engine.sampling import Distribution, uniform_sampler
+from cloudtwin.request import ERROR_KINDS, Client, Request
+
+if TYPE_CHECKING:
+    from cloudtwin.spec.schema import Attack, Sources
+    from cloudtwin.workloads import WorkloadRun
+
+ATTACK_UID = 100_000_000  # attacker clients' uids start here, clear of the workload's clients
+
+
+@lru_cache(maxsize=65_536)
+def address(ip: str) -> int | None:
+    """The IPv4 address ``ip`` as an int; None when it is a name (a proxy's), not an address."""
+    try:
+        return int(ipaddress.IPv4Address(ip))
+    except ValueError:
+        return None
+
+
+def source(req: Any) -> str:
+    """The source address the current hop sees (a bare request, a start time only: none)."""
+    return "" if req.__class__ is float else str(req.src_ip)
+
+
+def client_address(req: Any) -> str:
+    """The client's own address, as ``X-Forwarded-For`` carries it past proxies."""
+    c = None if req.__class__ is float else req.client
+    return c.ip if c is not None else ""
+
+
+def block(cidr: str) -> tuple[int, int]:
+    """``(first, last)`` address of a CIDR block, as ints."""
+    net = ipaddress.IPv4Network(cidr, strict=False)
+    return int(net.network_address), int(net.broadcast_address)
+
+
+def in_block(addr: int | None, span: tuple[int, int]) -> bool:
+    """Is ``addr`` in ``span``? A name (None) is only in 0.0.0.0/0."""
+    if addr is None:
+        return span == (0, 0xFFFFFFFF)
+    return span[0] <= addr <= span[1]
+
+
+def dotted(n: int) -> str:
+    return str(ipaddress.IPv4Address(n))
+
+
+class Tally:
+    """The requests of one population (a workload's legitimate clients, or its attackers)
+    that a blocking component refused, by component name."""
+
+    __slots__ = ("attacker", "blocked")
+
+    def __init__(self, attacker: bool) -> None:
+        self.attacker = attacker
+        self.blocked: dict[str, int] = {}
+
+    def block(self, where: str) -> None:
+        self.blocked[where] = self.blocked.get(where, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.blocked.values())
+
+
+def tally_of(req: Any) -> Tally | None:
+    """The tally of a request's client, if it has one."""
+    c = None if req.__class__ is float else req.client
+    return c.tally if c is not None else None
+
+
+class Population:
+    """Legitimate clients with addresses and countries (a workload's ``sources:``)."""
+
+    def __init__(self, spec: Sources, seed: int, name: str) -> None:
+        self.first, last = block(spec.ips)
+        self.size = last - self.first + 1
+        self.codes = sorted(spec.countries)
+        self.cum = list(accumulate(spec.countries[c] for c in self.codes))
+        self.draw = uniform_sampler(stream(seed, f"workload.{name}.countries")) if self.codes else None
+        self.tally = Tally(attacker=False)
+
+    def client(self, cid: int) -> Client:
+        country = ""
+        if self.draw is not None:
+            i = bisect_right(self.cum, self.draw() * self.cum[-1])
+            country = self.codes[min(i, len(self.codes) - 1)]
+        return Client(dotted(self.first + cid % self.size), cid, country, self.tally)
+
+
+class AttackRun:
+    """The attacker requests of one workload: arrivals, addresses, and what became of them."""
+
+    def __init__(self, wl: WorkloadRun, spec: Attack, seed: int) -> None:
+        self.wl = wl
+        self.spec = spec
+        self.engine = wl.engine
+        first, last = block(spec.ips)
+        self.n = min(spec.addresses or (last - first + 1), last - first + 1)
+        self.first = first
+        self.tally = Tally(attacker=True)
+        self.clients: dict[int, Client] = {}
+        self.end = spec.start + spec.duration if spec.duration is not None else float("inf")
+        if spec.pattern == "flood":
+            arrivals = stream(seed, f"workload.{wl.name}.attack")
+            self.gap: Any = make_sampler(Distribution("exp", (1.0 / spec.rate,)), arrivals)
+            self.pick: Any = uniform_sampler(stream(seed, f"workload.{wl.name}.attack_ips"))
+        else:
+            self.gap = None
+            self.pick = None
+        self.turn = 0
+        self.requests = self.succeeded = self.failed = 0
+        self.errors = dict.fromkeys(ERROR_KINDS, 0)
+
+    def start(self) -> None:
+        first = self.gap() if self.gap is not None else 0.0
+        self.engine.after(self.spec.start + first, self.arrive)
+
+    def arrive(self, _: object = None) -> None:
+        eng = self.engine
+        if eng.now >= self.end or not self.wl.open:
+            return
+        eng.after(self.gap() if self.gap is not None else 1.0 / self.spec.rate, self.arrive)
+        if self.pick is not None:
+            i = int(self.pick() * self.n)
+        else:
+            i = self.turn
+            self.turn = (self.turn + 1) % self.n
+        c = self.clients.get(i)
+        if c is None:
+            c = self.clients[i] = Client(dotted(self.first + i), ATTACK_UID + i, self.spec.country or "", self.tally)
+        self.requests += 1
+        wl = self.wl
+        wl.entry.handle(Request(eng.now, c, None), wl.op, self.complete, wl.arg)
+
+    def complete(self, req: Request, err: str | None) -> None:
+        if req.finished:
+            return
+        req.finished = True
+        if err is None:
+            self.succeeded += 1
+        else:
+            self.failed += 1
+            self.errors[err] += 1
+
+    def stats(self) -> dict[str, Any]:
+        blocked = self.tally.total
+        done = self.succeeded + self.failed
+        return {
+            "requests": self.requests,
+            "addresses": len(self.clients),
+            "blocked": dict(sorted(self.tally.blocked.items())),
+            # reached past every block (whatever the backend then answered)
+            "leaked": done - blocked,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "in_flight": self.requests - done,
+            "errors": {k: v for k, v in self.errors.items() if v},
+        }

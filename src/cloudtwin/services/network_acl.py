@@ -1,0 +1,115 @@
+"""A VPC network ACL on the subnets of one or more fleets: stateless, numbered rules.
+
+What is modelled [aws-facts §14 NACL semantics, Ephemeral ports, Source IP seen behind an
+ALB / CloudFront; §1 NLB client-IP preservation]:
+
+* Inbound: each request reaching an instance of a protected fleet is checked against the
+  inbound rules on its **source address as the instance sees it** (``req.src_ip``): the
+  client's own address when reached directly or through an NLB (which preserves it), the
+  load balancer node's private address behind an ALB, CloudFront's origin-facing address
+  behind CloudFront. The client's address is in ``X-Forwarded-For``, which a network ACL
+  cannot read. Rules are taken lowest number first; the first whose block holds the
+  address and whose port range holds ``port`` decides; none: the implicit deny ``*``.
+  A denied request is dropped: the caller sees ``unavailable`` (no connection), the
+  convention for an instance that does not answer.
+* Outbound (stateless): the reply goes back to the same address on the caller's
+  ephemeral port, so it needs an outbound rule allowing that address and port. The port
+  is drawn per source address in 32768-61000 (Linux) [aws-facts §14 Ephemeral ports],
+  deterministically (CRC-32 of the address). A denied reply is lost: the caller gets
+  ``timeout`` when the instance answers (assumption: told at once, not after its timer).
+* Each refusal counts on the request's client tally (:mod:`cloudtwin.origins`) under this
+  ACL's name, attacker or legitimate, and in ``stats()`` by rule number.
+
+Left out: protocols other than TCP, IPv6 rules, ICMP, the subnets' other traffic (the
+instances' own calls out to databases and APIs are not checked), and NACL-per-zone subnets.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.component import Component
+from cloudtwin.origins import address, block, in_block, source, tally_of
+from cloudtwin.request import TIMEOUT, UNAVAILABLE, Request
+from cloudtwin.spec.network_acl import EPHEMERAL
+
+if TYPE_CHECKING:
+    from cloudtwin.context import Context
+    from cloudtwin.spec.network_acl import AclRule
+
+IMPLICIT = "*"  # the rule that matches when no numbered rule does: deny
+
+
+def compile_rules(rules: list[AclRule]) -> list[tuple[str, bool, tuple[int, int], tuple[int, int]]]:
+    """(number, allow, address span, port span) per rule, lowest number first."""
+    return [(str(r.rule), r.action == "allow", block(r.cidr), r.span) for r in sorted(rules, key=lambda r: r.rule)]
+
+
+def first_match(rules: list[tuple[str, bool, tuple[int, int], tuple[int, int]]], addr: int | None,
+                port: int) -> tuple[str, bool]:
+    """The deciding rule for ``addr``:``port``: the lowest-numbered match, else the implicit deny."""
+    for num, allow, span, (lo, hi) in rules:
+        if lo <= port <= hi and in_block(addr, span):
+            return num, allow
+    return IMPLICIT, False
+
+
+def ephemeral_port(src: str) -> int:
+    lo, hi = EPHEMERAL
+    return lo + zlib.crc32(src.encode()) % (hi - lo + 1)
+
+
+class NetworkAcl(Component):
+    kind = "network_acl"
+    outbound = True  # stateless: replies are checked too
+
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.inbound = compile_rules(spec.inbound)
+        self.outbound_rules = compile_rules(spec.outbound)
+        self.port: int = spec.port
+        self.matched_in: dict[str, int] = {}
+        self.matched_out: dict[str, int] = {}
+        self.denied_in = {"attack": 0, "legitimate": 0}
+        self.dropped_out = {"attack": 0, "legitimate": 0}
+
+    def build(self) -> None:
+        for f in self.spec.protects:
+            fleet: Any = self.ctx.components[f]  # an ec2 or asg (spec check): a Fleet
+            fleet.screen(self)
+
+    def admit(self, req: Request) -> str | None:
+        self.requests += 1
+        src = source(req)
+        num, allow = first_match(self.inbound, address(src), self.port)
+        self.matched_in[num] = self.matched_in.get(num, 0) + 1
+        if allow:
+            return None
+        self._refuse(req, self.denied_in)
+        return UNAVAILABLE
+
+    def answer(self, req: Request, err: str | None) -> str | None:
+        src = source(req)
+        num, allow = first_match(self.outbound_rules, address(src), ephemeral_port(src))
+        self.matched_out[num] = self.matched_out.get(num, 0) + 1
+        if allow:
+            return err
+        self._refuse(req, self.dropped_out)
+        return TIMEOUT
+
+    def _refuse(self, req: Request, count: dict[str, int]) -> None:
+        self.errors += 1
+        t = tally_of(req)
+        if t is not None:
+            t.block(self.name)
+        count["attack" if t is not None and t.attacker else "legitimate"] += 1
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        del out["latency_ms"]
+        out["denied_inbound"] = dict(self.denied_in)
+        out["dropped_outbound"] = dict(self.dropped_out)
+        out["inbound_rules_matched"] = dict(sorted(self.matched_in.items()))
+        out["outbound_rules_matched"] = dict(sorted(self.matched_out.items()))
+        return out

@@ -1,0 +1,199 @@
+"""An AWS WAF web ACL in front of CloudFront distributions, ALBs or API Gateway APIs.
+
+What is modelled [aws-facts §14 WAF rate-based rule; §1 and §13 Source IP seen]:
+
+* Rules are taken in priority order (lowest first). A matching ``block`` rule refuses the
+  request with 403 (``rejected``), ``allow`` lets it through at once, ``count`` only counts
+  it and evaluation goes on; no match: the ``default_action``.
+* The address a rule reads is the source address the protected resource sees
+  (``req.src_ip``): the client's when it is the entry, CloudFront's origin-facing address
+  when it sits behind CloudFront. ``forwarded_ip: true`` (a rate rule's ``key:
+  forwarded_ip``) reads the client address from ``X-Forwarded-For`` instead.
+* IP sets: any of the listed blocks holds the address. Geo match: the country of the
+  address (each client's, from its workload's ``sources`` or ``attack``); a proxy's address
+  has no country here, so it matches no geo rule (assumption).
+* Rate-based rules: every request the rule sees counts for its key (blocked ones too).
+  Every ``rate_check_interval`` (10 s: "about every 10 seconds" in the WAFv2 API reference,
+  RateBasedStatement.EvaluationWindowSec; aws-facts §14 says "frequently", 30 s in 2023)
+  WAF counts each key's requests in the last ``window`` (60, 120, 300 or 600 s); a key
+  over ``limit`` is matched from that check on, until a check finds it at or under the
+  limit. So blocking starts between limit/rate and that plus one interval after an attack
+  begins, and does not stop at once when it ends.
+* Managed rule groups: a stated share ``detection`` of attacker requests and
+  ``false_positive`` of legitimate ones match (stream ``<name>.<rule>.managed``).
+* Every refusal counts on the client's tally (:mod:`cloudtwin.origins`) under this web
+  ACL's name, and in ``stats()`` per rule, attacker and legitimate apart.
+
+Billing: the web ACL and each rule by the month over the window, and each request inspected
+(``usage()``; prices in us-east-1 from infracost's WAFv2 golden).
+
+Left out: request inspection beyond the address (headers, bodies, labels, scope-down
+statements), CAPTCHA and challenge actions, custom keys, WCU limits, and logging.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.component import Component
+from cloudtwin.engine.sampling import uniform_sampler
+from cloudtwin.guard import install
+from cloudtwin.origins import address, block, client_address, in_block, source, tally_of
+from cloudtwin.request import REJECTED, Request
+from cloudtwin.units import SECONDS_PER_MONTH
+
+if TYPE_CHECKING:
+    from cloudtwin.context import Context
+    from cloudtwin.spec.waf import WafRule
+
+
+class _Rule:
+    """One rule's live state: what it matches and its counters."""
+
+    def __init__(self, spec: WafRule, waf: Waf) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.kind = spec.kind
+        self.action = spec.action
+        self.xff = spec.forwarded_ip or (spec.rate is not None and spec.rate.key == "forwarded_ip")
+        self.spans = [block(c) for c in spec.ip_set or ()]
+        self.geo = frozenset(spec.geo or ())
+        self.seen: dict[str, deque[float]] = {}  # rate rule: each key's request times
+        self.limited: set[str] = set()
+        self.first_limited: float | None = None
+        m = spec.managed
+        self.detect = uniform_sampler(waf.ctx.stream(f"{waf.name}.{spec.name}.managed")) if m else None
+        self.matched = 0
+        self.blocked = {"attack": 0, "legitimate": 0}
+
+    def matches(self, req: Request, now: float) -> bool:
+        src = client_address(req) if self.xff else source(req)
+        k = self.kind
+        if k == "ip_set":
+            a = address(src)
+            return any(in_block(a, s) for s in self.spans)
+        if k == "geo":
+            own = self.xff or src == client_address(req)  # the address is the client's own
+            c = getattr(req, "client", None)  # a bare request (a start time) has none
+            return own and c is not None and c.country in self.geo
+        if k == "rate":
+            q = self.seen.get(src)
+            if q is None:
+                q = self.seen[src] = deque()
+            q.append(now)
+            return src in self.limited
+        t = tally_of(req)
+        m = self.spec.managed
+        assert m is not None and self.detect is not None
+        share = m.detection if t is not None and t.attacker else m.false_positive
+        return bool(self.detect() < share)
+
+    def recount(self, now: float) -> None:
+        """A rate check: which keys are over the limit in the last window."""
+        r = self.spec.rate
+        assert r is not None
+        since = now - r.window
+        for key in list(self.seen):
+            q = self.seen[key]
+            while q and q[0] <= since:
+                q.popleft()
+            if len(q) > r.limit:
+                if not self.limited and self.first_limited is None:
+                    self.first_limited = now
+                self.limited.add(key)
+            else:
+                self.limited.discard(key)
+                if not q:
+                    del self.seen[key]
+
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "action": self.action, "matched": self.matched,
+                               "blocked": dict(self.blocked)}
+        if self.kind == "rate":
+            out["first_over_limit_s"] = self.first_limited
+            out["keys_over_limit"] = len(self.limited)
+        return out
+
+
+class Waf(Component):
+    kind = "waf"
+    outbound = False
+
+    def __init__(self, name: str, spec: Any, ctx: Context) -> None:
+        super().__init__(name, spec, ctx)
+        self.rules = [_Rule(r, self) for r in sorted(spec.rules, key=lambda r: r.priority)]
+        self.rated = [r for r in self.rules if r.kind == "rate"]
+        self.default_allow = spec.default_action == "allow"
+        self.blocked = {"attack": 0, "legitimate": 0}
+        self.allowed = {"attack": 0, "legitimate": 0}
+
+    def build(self) -> None:
+        for p in self.spec.protects:
+            install(self.ctx.components[p], self)
+
+    def start(self) -> None:
+        if self.rated:
+            self.engine.after(self.spec.rate_check_interval, self._check)
+
+    def periodic_events_per_second(self) -> float:
+        return 1.0 / self.spec.rate_check_interval if self.rated else 0.0
+
+    def _check(self, _: object = None) -> None:
+        now = self.engine.now
+        for r in self.rated:
+            r.recount(now)
+        self.engine.after(self.spec.rate_check_interval, self._check)
+
+    def admit(self, req: Request) -> str | None:
+        self.requests += 1
+        now = self.engine.now
+        t = tally_of(req)
+        who = "attack" if t is not None and t.attacker else "legitimate"
+        for r in self.rules:
+            if not r.matches(req, now):
+                continue
+            r.matched += 1
+            if r.action == "count":
+                continue
+            if r.action == "allow":
+                self.allowed[who] += 1
+                return None
+            r.blocked[who] += 1
+            return self._block(t, who)
+        if self.default_allow:
+            self.allowed[who] += 1
+            return None
+        return self._block(t, who)
+
+    def _block(self, t: Any, who: str) -> str:
+        self.errors += 1
+        self.blocked[who] += 1
+        if t is not None:
+            t.block(self.name)
+        return REJECTED
+
+    def usage(self) -> dict[str, float]:
+        """The web ACL and its rules by the month, over the window, and every request inspected
+        (us-east-1 prices from infracost's WAFv2 golden; a managed group billed as one rule)."""
+        months = self.engine.now / SECONDS_PER_MONTH
+        out = {"WAF-WebACL-Month": months, "WAF-Rule-Month": months * len(self.rules),
+               "WAF-Request": float(self.requests)}
+        return {k: v for k, v in out.items() if v}
+
+    def usage_notes(self) -> list[str]:
+        if any(r.kind == "managed" for r in self.rules):
+            return [f"{self.name}: managed rule groups billed as one rule each; a vendor's subscription fee "
+                    "is not included"]
+        return []
+
+    def answer(self, req: Request, err: str | None) -> str | None:
+        return err  # a web ACL inspects requests only
+
+    def stats(self) -> dict[str, Any]:
+        out = super().stats()
+        del out["latency_ms"]
+        out["blocked"] = dict(self.blocked)
+        out["allowed"] = dict(self.allowed)
+        out["rules"] = {r.name: r.stats() for r in self.rules}
+        return out
