@@ -35,6 +35,8 @@ NOT_EXPORTED: dict[str, set[str]] = {
     "dx-vpn-backup": {"dx", "vpn"},
     # AWS Batch (compute environment, job queue, job definitions) is not exported yet
     "hpc-batch": {"hpc"}, "hpc-batch-ena": {"hpc"},
+    # WAF web ACLs and network ACLs (and CloudFront, above) are not exported yet
+    "ip-block-alb-waf": {"lb-acl"}, "ip-block-cloudfront": {"cdn", "edge-acl"}, "ip-block-nacl": {"cdn", "web-nacl"},
 }
 # Exported, but the importer does not bring them back, and why
 LOST_ON_IMPORT: dict[str, set[str]] = {

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from cloudtwin.dsl.model import Component
 
-__all__ = ["ALB", "APIGateway", "ASG", "Athena", "Aurora", "Batch", "Beanstalk", "CLB", "CloudFront", "CloudTrail",
-           "CloudWatchAlarm", "Cognito", "DAX", "DirectConnect", "DynamoDB", "EBS", "EC2", "ECS", "EFS",
-           "ElastiCache", "EventBridge", "Firehose", "Kinesis", "Lambda", "NLB", "QuickSight", "RDS",
-           "Redshift", "Route53", "S3", "SES", "SNS", "SQS", "VPN"]
+__all__ = ["ALB", "APIGateway", "ASG", "Athena", "Aurora", "Batch", "Beanstalk", "CLB", "CloudFront",
+           "CloudTrail", "CloudWatchAlarm", "Cognito", "DAX", "DirectConnect", "DynamoDB", "EBS", "EC2",
+           "ECS", "EFS", "ElastiCache", "EventBridge", "Firehose", "Kinesis", "Lambda", "NLB", "NetworkACL",
+           "QuickSight", "RDS", "Redshift", "Route53", "S3", "SES", "SNS", "SQS", "SecurityGroup", "VPN",
+           "WAF"]
 
 
 class Route53(Component):
@@ -146,3 +147,15 @@ class Beanstalk(Component):
 
 class Batch(Component):
     type = "batch"
+
+
+class WAF(Component):
+    type = "waf"
+
+
+class NetworkACL(Component):
+    type = "network_acl"
+
+
+class SecurityGroup(Component):
+    type = "security_group"
