@@ -150,6 +150,8 @@ def _entries(ctx: Ctx) -> list[tuple[str, str]]:
         fed.update(s.get("dlq") for s in c.get("subscriptions", []) if s.get("dlq"))
         fed.update(n["target"] for n in c.get("notifications", []))
         fed.update(x for x in (c.get("bus"),) if c["type"] == "cloudtrail" and x)
+        for r in c.get("rules", []) if c["type"] == "eventbridge" else []:
+            fed.update(x for t in r["targets"] for x in (t["target"], t.get("dlq")) if x)
     for name, c in comps.items():
         kind = c["type"]
         if kind == "route53":
@@ -175,9 +177,10 @@ def _entries(ctx: Ctx) -> list[tuple[str, str]]:
     return out
 
 
-def _event_fields(bus: dict[str, Any]) -> dict[str, Any]:
-    """A stub event that matches the bus's first pattern: each field's first plain value."""
-    pattern = next(r["pattern"] for r in bus["rules"] if r.get("pattern"))
+def _event_fields(bus: dict[str, Any], detail_type: str | None = None) -> dict[str, Any]:
+    """A stub event that matches the bus's first pattern (of that detail-type): each field's first plain value."""
+    pattern = next((r["pattern"] for r in bus["rules"] if r.get("pattern") and (
+        detail_type is None or detail_type in r["pattern"].get("detail-type", []))), {})
     out: dict[str, Any] = {}
 
     def walk(p: dict[str, Any], prefix: str) -> None:
@@ -298,10 +301,15 @@ def import_template(path: str, params: dict[str, str] | None = None, workload_fi
         for entry, why in _entries(ctx):
             name = f"{entry}-traffic"
             workloads[name] = {"entry": entry, "rate": STUB_RATE}
-            if ctx.components[entry]["type"] == "kinesis":
+            kind = ctx.components[entry]["type"]
+            if kind in ("kinesis", "firehose"):
                 workloads[name]["retries"] = 2  # the SDK's default retries of a throttled put
-            if ctx.components[entry]["type"] == "eventbridge":
+            if kind == "eventbridge":
                 workloads[name]["message"] = {"attributes": _event_fields(ctx.components[entry])}
+            if kind == "cloudtrail":
+                names = _event_fields(ctx.components[ctx.components[entry]["bus"]], "AWS API Call via CloudTrail")
+                if "detail.eventName" in names:
+                    workloads[name]["message"] = {"attributes": {"eventName": names["detail.eventName"]}}
             stubs.append(name)
             wl_lines.append(f"  # assumption: {why} is an entry point; {STUB_RATE} is a stub, not a measurement")
             wl_lines += _dump({name: workloads[name]}, 2).splitlines()

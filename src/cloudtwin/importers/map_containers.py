@@ -101,11 +101,27 @@ def service(ctx: Ctx, svc: str) -> None:
                 ctx.fold(a, name)
     for lb in p.get("LoadBalancers") or []:
         if isinstance(lb, dict):
-            tg = ctx.target(lb.get("TargetGroupArn")) or lb.get("TargetGroupArn")
-            ctx.assume(f"{name}: its tasks are registered with the target group {tg}; cloudtwin's load balancers "
-                       "target EC2 instances and Auto Scaling groups, so no load balancer is linked to the service")
+            _target_group(ctx, svc, ctx.target(lb.get("TargetGroupArn")))
     _scaling(ctx, svc)
     ctx.add(svc, spec)
+
+
+def _target_group(ctx: Ctx, svc: str, tg: str | None) -> None:
+    """A target group of the service's tasks, and the load balancers that forward to it, are listed
+    with that reason: cloudtwin's load balancers target EC2 instances and Auto Scaling groups."""
+    why = (f"its targets are the tasks of the ECS service {svc}; cloudtwin's load balancers target EC2 instances and "
+           "Auto Scaling groups, not ECS tasks")
+    if tg is None or ctx.res_type(tg) != "AWS::ElasticLoadBalancingV2::TargetGroup":
+        return
+    if tg not in ctx.folded and tg not in {u[0] for u in ctx.unmapped}:
+        ctx.leave(tg, why)
+    lbs = {ctx.target(ctx.tpl.props(ls).get("LoadBalancerArn"))
+           for ls in ctx.of_type("AWS::ElasticLoadBalancingV2::Listener")
+           if any(ctx.target(a.get("TargetGroupArn")) == tg for a in ctx.tpl.props(ls).get("DefaultActions") or []
+                  if isinstance(a, dict))}
+    for i, (logical, kind, line, _) in enumerate(ctx.unmapped):
+        if logical in lbs:
+            ctx.unmapped[i] = (logical, kind, line, f"its listener forwards to {tg}, whose {why[4:]}")
 
 
 def _scaling(ctx: Ctx, svc: str) -> None:

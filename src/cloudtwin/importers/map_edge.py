@@ -65,8 +65,10 @@ def distribution(ctx: Ctx, d: str) -> None:
             origins[str(o.get("Id"))] = comp
             raw[str(o.get("Id"))] = o
         else:
-            ctx.assume(f"{name}: origin {o.get('Id')} ({o.get('DomainName')}) is not a bucket, API, load balancer or "
-                       "instance cloudtwin maps: the behaviours to it are left out")
+            res = ctx.target(o.get("DomainName"))
+            what = f"{res}, which is not mapped" if res is not None and comp is None else str(o.get("DomainName"))
+            ctx.assume(f"{name}: origin {o.get('Id')} ({what}) is not a bucket, API, load balancer or instance of the "
+                       "template that cloudtwin maps: the behaviours to it are left out")
     behaviors: list[dict[str, Any]] = []
     default = cfg.get("DefaultCacheBehavior")
     for where, b in [("DefaultCacheBehavior", default),

@@ -102,6 +102,8 @@ def _bus(ctx: Ctx, origin: str, rules: list[str], name: str) -> None:
         if not specs:
             return  # every rule of the default bus was listed as not mapped
         origin = kept[0]
+        ctx.assume(f"{name}: the rules on the account's default event bus ({', '.join(kept)}) are one `eventbridge` "
+                   "component")
     for r in kept:
         if r != origin:
             ctx.fold(r, name)
@@ -136,8 +138,6 @@ def rule(ctx: Ctx, r: str) -> None:
     name, i = "default-bus", 2
     while name in taken:
         name, i = f"default-bus-{i}", i + 1
-    ctx.assume(f"{name}: the rules on the account's default event bus ({', '.join(rules)}) are one `eventbridge` "
-               "component")
     _bus(ctx, r, rules, name)
 
 
