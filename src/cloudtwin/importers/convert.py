@@ -179,7 +179,7 @@ def _entries(ctx: Ctx) -> list[tuple[str, str]]:
 
 def _event_fields(bus: dict[str, Any], detail_type: str | None = None) -> dict[str, Any]:
     """A stub event that matches the bus's first pattern (of that detail-type): each field's first plain value."""
-    pattern = next((r["pattern"] for r in bus["rules"] if r.get("pattern") and (
+    pattern: dict[str, Any] = next((r["pattern"] for r in bus["rules"] if r.get("pattern") and (
         detail_type is None or detail_type in r["pattern"].get("detail-type", []))), {})
     out: dict[str, Any] = {}
 
@@ -301,12 +301,12 @@ def import_template(path: str, params: dict[str, str] | None = None, workload_fi
         for entry, why in _entries(ctx):
             name = f"{entry}-traffic"
             workloads[name] = {"entry": entry, "rate": STUB_RATE}
-            kind = ctx.components[entry]["type"]
-            if kind in ("kinesis", "firehose"):
+            ctype = ctx.components[entry]["type"]
+            if ctype in ("kinesis", "firehose"):
                 workloads[name]["retries"] = 2  # the SDK's default retries of a throttled put
-            if kind == "eventbridge":
+            if ctype == "eventbridge":
                 workloads[name]["message"] = {"attributes": _event_fields(ctx.components[entry])}
-            if kind == "cloudtrail":
+            if ctype == "cloudtrail":
                 names = _event_fields(ctx.components[ctx.components[entry]["bus"]], "AWS API Call via CloudTrail")
                 if "detail.eventName" in names:
                     workloads[name]["message"] = {"attributes": {"eventName": names["detail.eventName"]}}
