@@ -103,6 +103,12 @@ def _map(tpl: Template) -> Ctx:
             if logical in ctx.names and ctx.names[logical] not in ctx.components:
                 mapper(ctx, logical)
     map_compute.route53(ctx)
+    owner = {kebab(u[0]): u[0] for u in ctx.unmapped}
+    for logical, comp in list(ctx.folded.items()):  # a part whose owner was left unmapped after all
+        if comp not in ctx.components:
+            del ctx.folded[logical]
+            ctx.unmapped.append((logical, ctx.res_type(logical), ctx.line(logical),
+                                 f"part of {owner.get(comp, comp)}, which is not mapped"))
     made = {o.logical for o in ctx.origin.values()}
     left = {u[0] for u in ctx.unmapped}
     for logical, body in tpl.resources.items():
