@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -221,3 +222,57 @@ def test_unmapped_cluster_instances_and_orphan_parts_are_listed(tmp_path: Path) 
     assert why(got, "Legacy") == "engine 'neptune' is not an Aurora engine cloudtwin models"
     assert "a DB cluster that is not mapped" in why(got, "LegacyInstance")
     assert "st1" in why(got, "Disk")
+
+
+def test_terraform_types_without_a_translator_stay_listed(tmp_path: Path) -> None:
+    """A Terraform resource whose CloudFormation type is now mapped but whose attributes have no
+    translator is listed, not mapped with every property taken as absent."""
+    pytest.importorskip("hcl2")
+    (tmp_path / "main.tf").write_text('resource "aws_sqs_queue" "jobs" {\n  visibility_timeout_seconds = 60\n}\n'
+                                      'resource "aws_ecs_service" "worker" {\n  desired_count = 3\n}\n'
+                                      'resource "aws_rds_cluster" "db" {\n  engine = "aurora-postgresql"\n}\n')
+    got = import_template(str(tmp_path), {})
+    assert set(got.ctx.components) == {"jobs"}
+    assert {(t, line) for _, t, line, _ in got.unmapped} == {("aws_ecs_service", 4), ("aws_rds_cluster", 7)}
+    assert all("the importer does not map it yet" in w for *_, w in got.unmapped)
+
+
+def test_rule_targets_an_ecs_task_and_a_json_pattern(tmp_path: Path) -> None:
+    t = tmp_path / "t.yaml"
+    t.write_text("""Resources:
+  Task:
+    Type: AWS::ECS::TaskDefinition
+    Properties: {Cpu: "0.5 vCPU", Memory: "1024", RequiresCompatibilities: [FARGATE]}
+  Cluster:
+    Type: AWS::ECS::Cluster
+    Properties:
+      DefaultCapacityProviderStrategy: [{CapacityProvider: FARGATE_SPOT, Weight: 1}]
+  Resizer:
+    Type: AWS::ECS::Service
+    Properties: {Cluster: !Ref Cluster, TaskDefinition: !Ref Task, DesiredCount: 0}
+  Uploaded:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: '{"source": ["aws.s3"], "detail-type": ["Object Created"]}'
+      Targets:
+        - Id: resize
+          Arn: !GetAtt Cluster.Arn
+          EcsParameters: {TaskDefinitionArn: !Ref Task, LaunchType: FARGATE}
+        - Id: elsewhere
+          Arn: arn:aws:states:us-east-1:123456789012:stateMachine:other
+""")
+    spec, got, links = imported_path(t)
+    # no LaunchType: the cluster's default strategy, all on Fargate Spot
+    assert spec["components"]["resizer"] == {"type": "ecs", "launch_type": "fargate", "fargate_spot": 1.0, "cpu": 0.5,
+                                             "memory": "1024MiB", "desired": 0}
+    rule = spec["components"]["default-bus"]["rules"][0]
+    assert rule["pattern"] == {"source": ["aws.s3"], "detail-type": ["Object Created"]}
+    assert [x["target"] for x in rule["targets"]] == ["resizer"]  # the state machine target is named, left out
+    assert ("default-bus", "resizer", "event") in links
+    assert any("the target elsewhere" in a for a in got.ctx.assumptions)
+
+
+def imported_path(path: Path) -> tuple[dict[str, Any], Any, set[tuple[str, str, str]]]:
+    got = import_template(str(path), {})
+    arch, _ = parse_spec_located(got.text, file=str(path))
+    return yaml.safe_load(got.text), got, {(lk.src, lk.dst, lk.kind) for lk in component_links(arch)}

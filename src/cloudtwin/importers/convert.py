@@ -30,6 +30,7 @@ from cloudtwin.importers import (
 )
 from cloudtwin.importers.cloudformation import Template, load_template
 from cloudtwin.importers.mapping import Ctx, Mapper, kebab, plan_names
+from cloudtwin.importers.tf_types import TABLE
 
 __all__ = ["Imported", "import_template", "MAPPERS"]
 
@@ -93,11 +94,15 @@ def _catalogue_type(cfn: str) -> str | None:
     return None
 
 
-def _map(tpl: Template) -> Ctx:
+def _map(tpl: Template, untranslated: frozenset[str] = frozenset()) -> Ctx:
+    """Map the resources; ``untranslated`` are Terraform resources whose attributes have no
+    translator yet (their CloudFormation type is known, their properties are not): listed, not mapped."""
     ctx = Ctx(tpl)
     for cfn in [*MAPPERS, *_ROUTE53]:  # every mapped type must be in the catalogue's CloudFormation column
         assert _catalogue_type(cfn) is not None, cfn
     plan_names(ctx, set(MAPPERS) | set(_ROUTE53))
+    for logical in untranslated:
+        ctx.names.pop(logical, None)
     for cfn, mapper in MAPPERS.items():
         for logical in ctx.of_type(cfn):
             if logical in ctx.names and ctx.names[logical] not in ctx.components:
@@ -288,7 +293,8 @@ def import_template(path: str, params: dict[str, str] | None = None, workload_fi
     stem = kebab(os.path.splitext(os.path.basename(path.rstrip("/")))[0]) or "imported"
     try:
         tpl = Template(located, dict(params or {}), stack_name=stem)
-        ctx = _map(tpl)
+        untranslated = frozenset(n for n, t in notes.tf_type.items() if t not in TABLE) if notes else frozenset()
+        ctx = _map(tpl, untranslated)
     except RecursionError:  # a chain of references longer than the checks can follow
         raise SpecError([Issue("Resources", "the resources refer to one another in a chain too long to follow "
                                f"(near {sys.getrecursionlimit():,} resources)", path, 1)]) from None
