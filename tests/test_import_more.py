@@ -230,10 +230,11 @@ def test_terraform_types_without_a_translator_stay_listed(tmp_path: Path) -> Non
     pytest.importorskip("hcl2")
     (tmp_path / "main.tf").write_text('resource "aws_sqs_queue" "jobs" {\n  visibility_timeout_seconds = 60\n}\n'
                                       'resource "aws_ecs_service" "worker" {\n  desired_count = 3\n}\n'
-                                      'resource "aws_rds_cluster" "db" {\n  engine = "aurora-postgresql"\n}\n')
+                                      'resource "aws_cloudwatch_event_rule" "tick" {\n'
+                                      '  schedule_expression = "rate(1 minute)"\n}\n')
     got = import_template(str(tmp_path), {})
     assert set(got.ctx.components) == {"jobs"}
-    assert {(t, line) for _, t, line, _ in got.unmapped} == {("aws_ecs_service", 4), ("aws_rds_cluster", 7)}
+    assert {(t, line) for _, t, line, _ in got.unmapped} == {("aws_ecs_service", 4), ("aws_cloudwatch_event_rule", 7)}
     assert all("the importer does not map it yet" in w for *_, w in got.unmapped)
 
 
@@ -276,3 +277,40 @@ def imported_path(path: Path) -> tuple[dict[str, Any], Any, set[tuple[str, str, 
     got = import_template(str(path), {})
     arch, _ = parse_spec_located(got.text, file=str(path))
     return yaml.safe_load(got.text), got, {(lk.src, lk.dst, lk.kind) for lk in component_links(arch)}
+
+
+def test_terraform_aurora_cluster_and_attached_volume(tmp_path: Path) -> None:
+    pytest.importorskip("hcl2")
+    (tmp_path / "main.tf").write_text('''resource "aws_rds_cluster" "orders" {
+  engine                  = "aurora-postgresql"
+  backup_retention_period = 7
+}
+resource "aws_rds_cluster_instance" "node" {
+  count              = 3
+  cluster_identifier = aws_rds_cluster.orders.id
+  instance_class     = "db.r6g.large"
+}
+resource "aws_instance" "box" {
+  instance_type     = "t3.micro"
+  availability_zone = "us-east-1a"
+}
+resource "aws_ebs_volume" "data" {
+  availability_zone = "us-east-1a"
+  size              = 100
+  type              = "io2"
+  iops              = 4000
+}
+resource "aws_volume_attachment" "att" {
+  device_name = "/dev/sdh"
+  volume_id   = aws_ebs_volume.data.id
+  instance_id = aws_instance.box.id
+}
+''')
+    spec, got, links = imported_path(tmp_path)
+    c = spec["components"]
+    # three instances of the cluster: a writer and two replicas
+    assert c["orders"] == {"type": "aurora", "engine": "aurora-postgresql", "instance_class": "db.r6g.large",
+                           "read_replicas": 2, "multi_az": True, "backup_retention": 7}
+    assert c["data"] == {"type": "ebs", "volume_type": "io2", "size_gb": 100.0, "iops": 4000, "zone": "a"}
+    assert links == {("box", "data", "mount")}
+    assert got.unmapped == []
