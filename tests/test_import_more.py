@@ -314,3 +314,13 @@ resource "aws_volume_attachment" "att" {
     assert c["data"] == {"type": "ebs", "volume_type": "io2", "size_gb": 100.0, "iops": 4000, "zone": "a"}
     assert links == {("box", "data", "mount")}
     assert got.unmapped == []
+
+
+def test_a_property_of_the_wrong_shape_is_a_located_error(tmp_path: Path) -> None:
+    t = tmp_path / "t.yaml"
+    t.write_text("Resources:\n  Cdn:\n    Type: AWS::CloudFront::Distribution\n    Properties:\n"
+                 "      DistributionConfig: [1, 2]\n")
+    r = runner.invoke(app, ["import", str(t)])
+    assert r.exit_code == 2 and "Traceback" not in r.stderr
+    assert (f"{t}:4: Resources.Cdn.Properties: a property of AWS::CloudFront::Distribution is not of the shape"
+            in r.stderr)

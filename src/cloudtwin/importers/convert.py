@@ -106,7 +106,11 @@ def _map(tpl: Template, untranslated: frozenset[str] = frozenset()) -> Ctx:
     for cfn, mapper in MAPPERS.items():
         for logical in ctx.of_type(cfn):
             if logical in ctx.names and ctx.names[logical] not in ctx.components:
-                mapper(ctx, logical)
+                try:
+                    mapper(ctx, logical)
+                except (AttributeError, TypeError) as e:  # a property of another shape than AWS's (a list for a map)
+                    raise tpl.error(("Resources", logical, "Properties"), f"a property of {cfn} is not of the shape "
+                                    f"CloudFormation accepts ({e})") from None
     map_compute.route53(ctx)
     owner = {kebab(u[0]): u[0] for u in ctx.unmapped}
     for logical, comp in list(ctx.folded.items()):  # a part whose owner was left unmapped after all
