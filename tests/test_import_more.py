@@ -242,11 +242,11 @@ def test_terraform_types_without_a_translator_stay_listed(tmp_path: Path) -> Non
     pytest.importorskip("hcl2")
     (tmp_path / "main.tf").write_text('resource "aws_sqs_queue" "jobs" {\n  visibility_timeout_seconds = 60\n}\n'
                                       'resource "aws_ecs_service" "worker" {\n  desired_count = 3\n}\n'
-                                      'resource "aws_cloudwatch_event_rule" "tick" {\n'
-                                      '  schedule_expression = "rate(1 minute)"\n}\n')
+                                      'resource "aws_cognito_user_pool" "users" {\n'
+                                      '  name = "users"\n}\n')
     got = import_template(str(tmp_path), {})
     assert set(got.ctx.components) == {"jobs"}
-    assert {(t, line) for _, t, line, _ in got.unmapped} == {("aws_ecs_service", 4), ("aws_cloudwatch_event_rule", 7)}
+    assert {(t, line) for _, t, line, _ in got.unmapped} == {("aws_ecs_service", 4), ("aws_cognito_user_pool", 7)}
     assert all("the importer does not map it yet" in w for *_, w in got.unmapped)
 
 
@@ -336,3 +336,50 @@ def test_a_property_of_the_wrong_shape_is_a_located_error(tmp_path: Path) -> Non
     assert r.exit_code == 2 and "Traceback" not in r.stderr
     assert (f"{t}:4: Resources.Cdn.Properties: a property of AWS::CloudFront::Distribution is not of the shape"
             in r.stderr)
+
+
+TF_EVENTS = '''resource "aws_cloudwatch_event_bus" "orders" {
+  name = "orders"
+}
+resource "aws_sqs_queue" "work" {}
+resource "aws_sqs_queue" "dlq" {}
+resource "aws_lambda_function" "report" {
+  function_name = "report"
+}
+resource "aws_cloudwatch_event_rule" "placed" {
+  event_bus_name = aws_cloudwatch_event_bus.orders.name
+  event_pattern  = jsonencode({ source = ["com.example.orders"] })
+}
+resource "aws_cloudwatch_event_target" "to_queue" {
+  rule = aws_cloudwatch_event_rule.placed.name
+  arn  = aws_sqs_queue.work.arn
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
+  retry_policy {
+    maximum_retry_attempts       = 4
+    maximum_event_age_in_seconds = 600
+  }
+}
+resource "aws_cloudwatch_event_rule" "nightly" {
+  schedule_expression = "cron(0 2 * * ? *)"
+}
+resource "aws_cloudwatch_event_target" "to_report" {
+  rule = aws_cloudwatch_event_rule.nightly.name
+  arn  = aws_lambda_function.report.arn
+}
+'''
+
+
+def test_terraform_event_rules_and_their_targets(tmp_path: Path) -> None:
+    pytest.importorskip("hcl2")
+    (tmp_path / "main.tf").write_text(TF_EVENTS)
+    spec, got, links = imported_path(tmp_path)
+    c = spec["components"]
+    assert c["orders"]["rules"] == [{"name": "placed", "pattern": {"source": ["com.example.orders"]},
+                                     "targets": [{"target": "work", "dlq": "dlq",
+                                                  "retry_policy": {"max_retries": 4, "max_event_age": "600s"}}]}]
+    assert c["default-bus"]["rules"] == [{"name": "nightly", "schedule": "cron(0 2 * * ? *)",
+                                          "targets": [{"target": "report"}]}]
+    assert links == {("orders", "work", "event"), ("orders", "dlq", "dlq"), ("default-bus", "report", "event")}
+    assert got.unmapped == []

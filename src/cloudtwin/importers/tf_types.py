@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cloudtwin.importers import tf_compute as tfc
+from cloudtwin.importers import tf_events as tfe
 from cloudtwin.importers import tf_storage as tfs
 from cloudtwin.importers.tf_view import Props, Res, View, json_doc, redrive
 
@@ -271,6 +272,8 @@ TABLE: dict[str, tuple[str, Callable[[View], Props]]] = {
     "aws_elb": ("AWS::ElasticLoadBalancing::LoadBalancer", tfc.elb),
     "aws_db_instance": ("AWS::RDS::DBInstance", _rds),
     "aws_rds_cluster": ("AWS::RDS::DBCluster", tfs.rds_cluster),
+    "aws_cloudwatch_event_bus": ("AWS::Events::EventBus", tfe.bus),
+    "aws_cloudwatch_event_rule": ("AWS::Events::Rule", tfe.rule),
     "aws_rds_cluster_instance": ("AWS::RDS::DBInstance", tfs.rds_cluster_instance),
     "aws_efs_file_system": ("AWS::EFS::FileSystem", tfs.efs),
     "aws_efs_mount_target": ("AWS::EFS::MountTarget", tfs.efs_mount_target),
@@ -303,6 +306,7 @@ MERGES: dict[str, tuple[str, str, Callable[[View, Props], None]]] = {
     "aws_autoscaling_attachment": ("autoscaling_group_name", "name", tfc.asg_attachment),
     "aws_api_gateway_method": ("rest_api_id", "id", _nothing),
     "aws_api_gateway_method_settings": ("stage_name", "stage_name", _method_settings),
+    "aws_cloudwatch_event_target": ("rule", "name", tfe.target),
 }
 
 # other Terraform types whose CloudFormation type the catalogue may know (listed as not mapped)
@@ -313,8 +317,7 @@ NAMES: dict[str, str] = {
     "aws_route_table": "AWS::EC2::RouteTable", "aws_ecs_service": "AWS::ECS::Service",
     "aws_ecs_cluster": "AWS::ECS::Cluster", "aws_ecs_task_definition": "AWS::ECS::TaskDefinition",
     "aws_cloudfront_distribution": "AWS::CloudFront::Distribution",
-    "aws_cloudwatch_event_rule": "AWS::Events::Rule",
-    "aws_cloudwatch_event_bus": "AWS::Events::EventBus", "aws_sfn_state_machine": "AWS::StepFunctions::StateMachine",
+    "aws_sfn_state_machine": "AWS::StepFunctions::StateMachine",
     "aws_cloudtrail": "AWS::CloudTrail::Trail",
     "aws_wafv2_web_acl": "AWS::WAFv2::WebACL", "aws_cognito_user_pool": "AWS::Cognito::UserPool",
 }
@@ -323,5 +326,5 @@ NAMES: dict[str, str] = {
 PRIMARY = {"aws_sqs_queue", "aws_sns_topic", "aws_lambda_function", "aws_dynamodb_table", "aws_kinesis_stream",
            "aws_s3_bucket", "aws_instance", "aws_autoscaling_group", "aws_lb", "aws_alb", "aws_elb", "aws_db_instance",
            "aws_elasticache_cluster", "aws_elasticache_replication_group", "aws_route53_zone",
-           "aws_rds_cluster", "aws_efs_file_system", "aws_ebs_volume",
+           "aws_rds_cluster", "aws_efs_file_system", "aws_ebs_volume", "aws_cloudwatch_event_bus",
            "aws_api_gateway_rest_api", "aws_apigatewayv2_api"}
