@@ -61,7 +61,8 @@ def _launch(ctx: Ctx, svc: str, p: dict[str, Any], spec: dict[str, Any]) -> bool
         ctx.leave(svc, "an ECS Anywhere (EXTERNAL) service runs on servers outside AWS")
         return False
     spec["launch_type"] = "ec2" if kind == "EC2" else "fargate" if kind == "FARGATE" else ctx.default(
-        svc, "LaunchType", "launch_type", "ec2", "AWS's default with no launch type or capacity provider strategy")
+        svc, "LaunchType", "launch_type", "ec2",
+        "assumption: no launch type nor capacity provider strategy, the service's or its cluster's")
     return True
 
 
