@@ -13,9 +13,24 @@ import yaml
 
 from cloudtwin import catalogue, limits
 from cloudtwin.errors import Issue, SpecError
-from cloudtwin.importers import hcl, map_api, map_compute, map_data, map_messaging, map_monitoring, sam, terraform
+from cloudtwin.importers import (
+    hcl,
+    map_api,
+    map_compute,
+    map_containers,
+    map_data,
+    map_edge,
+    map_events,
+    map_managed,
+    map_messaging,
+    map_monitoring,
+    map_storage,
+    sam,
+    terraform,
+)
 from cloudtwin.importers.cloudformation import Template, load_template
 from cloudtwin.importers.mapping import Ctx, Mapper, kebab, plan_names
+from cloudtwin.importers.tf_types import TABLE
 
 __all__ = ["Imported", "import_template", "MAPPERS"]
 
@@ -24,19 +39,33 @@ __all__ = ["Imported", "import_template", "MAPPERS"]
 MAPPERS: dict[str, Mapper] = {
     "AWS::Kinesis::Stream": map_data.kinesis,
     "AWS::DynamoDB::Table": map_data.dynamodb,
+    "AWS::DAX::Cluster": map_managed.dax,  # after its table
+    "AWS::RDS::DBCluster": map_storage.db_cluster,  # before the instances: it takes its own
     "AWS::RDS::DBInstance": map_data.rds,
     "AWS::ElastiCache::CacheCluster": map_data.cache_cluster,
     "AWS::ElastiCache::ReplicationGroup": map_data.replication_group,
     "AWS::EC2::Instance": map_compute.ec2,
+    "AWS::EC2::Volume": map_storage.ebs,  # after the instances it is attached to
     "AWS::AutoScaling::AutoScalingGroup": map_compute.asg,
+    "AWS::EFS::FileSystem": map_storage.efs,  # after the fleets whose user data mounts it
     "AWS::ElasticLoadBalancingV2::LoadBalancer": map_compute.lb_v2,
     "AWS::ElasticLoadBalancing::LoadBalancer": map_compute.clb,
     "AWS::SQS::Queue": map_messaging.sqs,
     "AWS::Lambda::Function": map_messaging.lambda_,
     "AWS::SNS::Topic": map_messaging.sns,
     "AWS::S3::Bucket": map_data.s3,
+    "AWS::Redshift::Cluster": map_managed.redshift,
     "AWS::ApiGateway::RestApi": map_api.api,  # after the functions and load balancers it integrates with
     "AWS::ApiGatewayV2::Api": map_api.api,
+    "AWS::ECS::Service": map_containers.service,
+    "AWS::Events::EventBus": map_events.event_bus,  # after the functions, queues, topics and services it targets
+    "AWS::Events::Rule": map_events.rule,
+    "AWS::CloudTrail::Trail": map_events.trail,  # after the bus it puts its events on
+    "AWS::KinesisFirehose::DeliveryStream": map_events.firehose,  # after its stream, bucket, function, cluster
+    "AWS::CloudFront::Distribution": map_edge.distribution,  # after its origins
+    "AWS::Cognito::UserPool": map_managed.user_pool,
+    "AWS::SES::EmailIdentity": map_managed.email_identity,
+    "AWS::Athena::WorkGroup": map_managed.workgroup,
     "AWS::CloudWatch::Alarm": map_monitoring.alarm,
 }
 _ROUTE53 = ("AWS::Route53::HostedZone", "AWS::Route53::RecordSet", "AWS::Route53::RecordSetGroup",
@@ -65,16 +94,30 @@ def _catalogue_type(cfn: str) -> str | None:
     return None
 
 
-def _map(tpl: Template) -> Ctx:
+def _map(tpl: Template, untranslated: frozenset[str] = frozenset()) -> Ctx:
+    """Map the resources; ``untranslated`` are Terraform resources whose attributes have no
+    translator yet (their CloudFormation type is known, their properties are not): listed, not mapped."""
     ctx = Ctx(tpl)
     for cfn in [*MAPPERS, *_ROUTE53]:  # every mapped type must be in the catalogue's CloudFormation column
         assert _catalogue_type(cfn) is not None, cfn
     plan_names(ctx, set(MAPPERS) | set(_ROUTE53))
+    for logical in untranslated:
+        ctx.names.pop(logical, None)
     for cfn, mapper in MAPPERS.items():
         for logical in ctx.of_type(cfn):
             if logical in ctx.names and ctx.names[logical] not in ctx.components:
-                mapper(ctx, logical)
+                try:
+                    mapper(ctx, logical)
+                except (AttributeError, TypeError) as e:  # a property of another shape than AWS's (a list for a map)
+                    raise tpl.error(("Resources", logical, "Properties"), f"a property of {cfn} is not of the shape "
+                                    f"CloudFormation accepts ({e})") from None
     map_compute.route53(ctx)
+    owner = {kebab(u[0]): u[0] for u in ctx.unmapped}
+    for logical, comp in list(ctx.folded.items()):  # a part whose owner was left unmapped after all
+        if comp not in ctx.components:
+            del ctx.folded[logical]
+            ctx.unmapped.append((logical, ctx.res_type(logical), ctx.line(logical),
+                                 f"part of {owner.get(comp, comp)}, which is not mapped"))
     made = {o.logical for o in ctx.origin.values()}
     left = {u[0] for u in ctx.unmapped}
     for logical, body in tpl.resources.items():
@@ -83,7 +126,8 @@ def _map(tpl: Template) -> Ctx:
             ctx.skipped.append((logical, kind, ctx.line(logical), f"condition {body.get('Condition')} is false"))
         elif logical not in made and logical not in ctx.folded and logical not in left:
             ours = _catalogue_type(kind)
-            why = (f"cloudtwin has a `{ours}` component for it; the importer does not map it yet" if ours
+            why = ("mapped once the waf component lands" if kind.startswith("AWS::WAFv2::") else
+                   f"cloudtwin has a `{ours}` component for it; the importer does not map it yet" if ours
                    else "no cloudtwin component for this type")
             ctx.unmapped.append((logical, kind, ctx.line(logical), why))
     ctx.unmapped.sort(key=lambda u: u[2])
@@ -113,12 +157,16 @@ def _entries(ctx: Ctx) -> list[tuple[str, str]]:
     comps = ctx.components
     out: list[tuple[str, str]] = []
     aliased = {r.get("alias") for c in comps.values() if c["type"] == "route53" for r in c["records"]}
+    aliased |= {b["origin"] for c in comps.values() if c["type"] == "cloudfront" for b in c["behaviors"]}
     fed: set[str] = set()
     for c in comps.values():
         fed.update(x for x in (c.get("dlq"), c.get("on_failure")) if x)
         fed.update(s.get("target") for s in c.get("subscriptions", []))
         fed.update(s.get("dlq") for s in c.get("subscriptions", []) if s.get("dlq"))
         fed.update(n["target"] for n in c.get("notifications", []))
+        fed.update(x for x in (c.get("bus"),) if c["type"] == "cloudtrail" and x)
+        for r in c.get("rules", []) if c["type"] == "eventbridge" else []:
+            fed.update(x for t in r["targets"] for x in (t["target"], t.get("dlq")) if x)
     for name, c in comps.items():
         kind = c["type"]
         if kind == "route53":
@@ -127,12 +175,37 @@ def _entries(ctx: Ctx) -> list[tuple[str, str]]:
             out.append((name, f"the API {name}"))
         elif kind in ("alb", "nlb", "clb") and c.get("internet_facing", True) and name not in aliased:
             out.append((name, "an internet-facing load balancer"))
+        elif kind == "cloudfront":
+            out.append((name, f"the distribution {name}"))
+        elif kind == "firehose" and not c.get("source"):
+            out.append((name, f"the delivery stream {name} (Direct PUT from producers outside)"))
+        elif kind == "cloudtrail":
+            out.append((name, f"the trail {name} (API calls in the account)"))
+        elif kind == "eventbridge" and name not in fed and any(r.get("pattern") for r in c["rules"]):
+            out.append((name, f"the event bus {name}, whose events come from outside (the first pattern's values)"))
         elif kind in ("sqs", "sns", "kinesis") and name not in fed:
             consumed = any(name in (e.get("queue") for e in x.get("event_sources", [])) for x in comps.values())
             if kind != "sqs" or consumed:
                 noun = {"sqs": "queue", "sns": "topic", "kinesis": "stream"}[kind]
                 out.append((name, f"the {noun} {name}, which nothing in the template sends to (its producers are "
                                   "outside)"))
+    return out
+
+
+def _event_fields(bus: dict[str, Any], detail_type: str | None = None) -> dict[str, Any]:
+    """A stub event that matches the bus's first pattern (of that detail-type): each field's first plain value."""
+    pattern: dict[str, Any] = next((r["pattern"] for r in bus["rules"] if r.get("pattern") and (
+        detail_type is None or detail_type in r["pattern"].get("detail-type", []))), {})
+    out: dict[str, Any] = {}
+
+    def walk(p: dict[str, Any], prefix: str) -> None:
+        for k, v in p.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if isinstance(v, dict):
+                walk(v, key)
+            elif isinstance(v, list) and v and isinstance(v[0], str | int | float) and len(out) < 10:
+                out[key] = v[0]
+    walk(pattern, "")
     return out
 
 
@@ -224,7 +297,8 @@ def import_template(path: str, params: dict[str, str] | None = None, workload_fi
     stem = kebab(os.path.splitext(os.path.basename(path.rstrip("/")))[0]) or "imported"
     try:
         tpl = Template(located, dict(params or {}), stack_name=stem)
-        ctx = _map(tpl)
+        untranslated = frozenset(n for n, t in notes.tf_type.items() if t not in TABLE) if notes else frozenset()
+        ctx = _map(tpl, untranslated)
     except RecursionError:  # a chain of references longer than the checks can follow
         raise SpecError([Issue("Resources", "the resources refer to one another in a chain too long to follow "
                                f"(near {sys.getrecursionlimit():,} resources)", path, 1)]) from None
@@ -243,8 +317,15 @@ def import_template(path: str, params: dict[str, str] | None = None, workload_fi
         for entry, why in _entries(ctx):
             name = f"{entry}-traffic"
             workloads[name] = {"entry": entry, "rate": STUB_RATE}
-            if ctx.components[entry]["type"] == "kinesis":
+            ctype = ctx.components[entry]["type"]
+            if ctype in ("kinesis", "firehose"):
                 workloads[name]["retries"] = 2  # the SDK's default retries of a throttled put
+            if ctype == "eventbridge":
+                workloads[name]["message"] = {"attributes": _event_fields(ctx.components[entry])}
+            if ctype == "cloudtrail":
+                names = _event_fields(ctx.components[ctx.components[entry]["bus"]], "AWS API Call via CloudTrail")
+                if "detail.eventName" in names:
+                    workloads[name]["message"] = {"attributes": {"eventName": names["detail.eventName"]}}
             stubs.append(name)
             wl_lines.append(f"  # assumption: {why} is an entry point; {STUB_RATE} is a stub, not a measurement")
             wl_lines += _dump({name: workloads[name]}, 2).splitlines()

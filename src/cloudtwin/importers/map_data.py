@@ -25,7 +25,7 @@ def rds(ctx: Ctx, db: str) -> None:
             del ctx.names[db]
             return
     if p.get("DBClusterIdentifier") is not None:
-        ctx.leave(db, "an instance of an Aurora DB cluster (AWS::RDS::DBCluster is not mapped yet)")
+        ctx.leave(db, "an instance of a DB cluster that is not mapped (see the cluster's line)")
         return
     spec: dict[str, Any] = {"type": "rds"}
     engine = str(p.get("Engine", "")).lower()

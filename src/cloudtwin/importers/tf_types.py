@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cloudtwin.importers import tf_compute as tfc
+from cloudtwin.importers import tf_events as tfe
+from cloudtwin.importers import tf_storage as tfs
 from cloudtwin.importers.tf_view import Props, Res, View, json_doc, redrive
 
 __all__ = ["MERGES", "NAMES", "PRIMARY", "TABLE", "Res", "View"]
@@ -269,6 +271,14 @@ TABLE: dict[str, tuple[str, Callable[[View], Props]]] = {
     "aws_lb_listener_rule": ("AWS::ElasticLoadBalancingV2::ListenerRule", tfc.listener_rule),
     "aws_elb": ("AWS::ElasticLoadBalancing::LoadBalancer", tfc.elb),
     "aws_db_instance": ("AWS::RDS::DBInstance", _rds),
+    "aws_rds_cluster": ("AWS::RDS::DBCluster", tfs.rds_cluster),
+    "aws_cloudwatch_event_bus": ("AWS::Events::EventBus", tfe.bus),
+    "aws_cloudwatch_event_rule": ("AWS::Events::Rule", tfe.rule),
+    "aws_rds_cluster_instance": ("AWS::RDS::DBInstance", tfs.rds_cluster_instance),
+    "aws_efs_file_system": ("AWS::EFS::FileSystem", tfs.efs),
+    "aws_efs_mount_target": ("AWS::EFS::MountTarget", tfs.efs_mount_target),
+    "aws_ebs_volume": ("AWS::EC2::Volume", tfs.ebs_volume),
+    "aws_volume_attachment": ("AWS::EC2::VolumeAttachment", tfs.volume_attachment),
     "aws_elasticache_cluster": ("AWS::ElastiCache::CacheCluster", _cache_cluster),
     "aws_elasticache_replication_group": ("AWS::ElastiCache::ReplicationGroup", _replication_group),
     "aws_route53_zone": ("AWS::Route53::HostedZone", tfc.zone),
@@ -296,6 +306,7 @@ MERGES: dict[str, tuple[str, str, Callable[[View, Props], None]]] = {
     "aws_autoscaling_attachment": ("autoscaling_group_name", "name", tfc.asg_attachment),
     "aws_api_gateway_method": ("rest_api_id", "id", _nothing),
     "aws_api_gateway_method_settings": ("stage_name", "stage_name", _method_settings),
+    "aws_cloudwatch_event_target": ("rule", "name", tfe.target),
 }
 
 # other Terraform types whose CloudFormation type the catalogue may know (listed as not mapped)
@@ -305,10 +316,9 @@ NAMES: dict[str, str] = {
     "aws_internet_gateway": "AWS::EC2::InternetGateway", "aws_nat_gateway": "AWS::EC2::NatGateway",
     "aws_route_table": "AWS::EC2::RouteTable", "aws_ecs_service": "AWS::ECS::Service",
     "aws_ecs_cluster": "AWS::ECS::Cluster", "aws_ecs_task_definition": "AWS::ECS::TaskDefinition",
-    "aws_cloudfront_distribution": "AWS::CloudFront::Distribution", "aws_efs_file_system": "AWS::EFS::FileSystem",
-    "aws_ebs_volume": "AWS::EC2::Volume", "aws_cloudwatch_event_rule": "AWS::Events::Rule",
-    "aws_cloudwatch_event_bus": "AWS::Events::EventBus", "aws_sfn_state_machine": "AWS::StepFunctions::StateMachine",
-    "aws_rds_cluster": "AWS::RDS::DBCluster", "aws_cloudtrail": "AWS::CloudTrail::Trail",
+    "aws_cloudfront_distribution": "AWS::CloudFront::Distribution",
+    "aws_sfn_state_machine": "AWS::StepFunctions::StateMachine",
+    "aws_cloudtrail": "AWS::CloudTrail::Trail",
     "aws_wafv2_web_acl": "AWS::WAFv2::WebACL", "aws_cognito_user_pool": "AWS::Cognito::UserPool",
 }
 
@@ -316,4 +326,5 @@ NAMES: dict[str, str] = {
 PRIMARY = {"aws_sqs_queue", "aws_sns_topic", "aws_lambda_function", "aws_dynamodb_table", "aws_kinesis_stream",
            "aws_s3_bucket", "aws_instance", "aws_autoscaling_group", "aws_lb", "aws_alb", "aws_elb", "aws_db_instance",
            "aws_elasticache_cluster", "aws_elasticache_replication_group", "aws_route53_zone",
+           "aws_rds_cluster", "aws_efs_file_system", "aws_ebs_volume", "aws_cloudwatch_event_bus",
            "aws_api_gateway_rest_api", "aws_apigatewayv2_api"}
