@@ -47,7 +47,7 @@ def test_every_blueprint_reviews_to_valid_sarif(name: str) -> None:
         phys = loc["physicalLocation"]
         assert phys["artifactLocation"]["uri"].endswith(f"{name}.yaml")
         assert phys["region"]["startLine"] == f.line >= 1
-        assert loc["logicalLocations"][0]["name"] == f.component
+        assert loc["logicalLocations"][0]["name"] == (f.component or f.path)  # a flow's finding names its path
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
 
 
