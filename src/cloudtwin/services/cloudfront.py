@@ -1,8 +1,7 @@
-"""CloudFront, minimal: cache behaviors in front of S3, API Gateway, load balancers or instances.
+"""CloudFront: cache behaviors in front of S3, API Gateway, load balancers or instances.
 
-Only what the serverless-global and update-offload claims need ("static content from S3,
-the dynamic API cached where allowed"; "cuts origin requests by the hit ratio"); the
-edge issue will replace this with a full model.
+The cache itself (the TTL rule with the origin's Cache-Control, the cache key, LRU
+eviction, object sizes, updates at the origin) is :mod:`cloudtwin.services.cloudfront_cache`.
 
 What is modelled
 ----------------
@@ -12,10 +11,23 @@ What is modelled
   ``client uid mod edges`` (a client keeps its edge); one without, to an edge drawn
   uniformly. Each edge has its own cache, so more edges mean more misses for the same
   traffic.
-* The cache: a key answered within ``ttl`` of the answer that filled it is a hit,
-  served at the edge after a draw of ``latency``. The default TTL is 24 h and the most
-  is one year [aws-facts §13 TTLs]. ``ttl: 0`` or ``cache: false``: every request
-  goes to the origin. Only successful answers are stored (origin errors are not cached).
+* The cache: a key answered within the stored TTL of the answer that filled it is a
+  hit, served at the edge after a draw of ``latency``. The stored TTL follows the
+  behavior's ``min_ttl``/``ttl``/``max_ttl`` and the origin's ``cache_control``
+  (:func:`~cloudtwin.services.cloudfront_cache.edge_ttl`); without a header it is
+  ``ttl``, the Default TTL, 24 h by default, one year at most [aws-facts §13 TTLs].
+  A TTL of 0 or ``cache: false``: every request goes to the origin. Only successful
+  answers are stored (origin errors are not cached). With ``cache_size`` each edge
+  evicts its least recently used objects. A hit on a copy fetched before the object
+  last changed at the origin (``update_every``) is counted a stale read.
+* Origin Shield [aws-facts §13 Origin Shield]: one more cache, shared by every edge,
+  between the edges and the origin. An edge miss that the shield holds is served from
+  it (one ``origin_latency`` draw for the hop) and fills the edge; a shield miss goes
+  to the origin and fills both. So the origin sees at most one fetch per object per
+  TTL whatever the number of edges.
+* Invalidations: at each ``invalidations[].at`` every cached object of the behaviors
+  whose ``path`` a listed path matches (shell-style, ``/*`` all) is removed from every
+  edge and the shield; the paths are counted (the first 1,000 a month are free).
 * A miss forwards the request to the origin (an ``s3`` origin gets a ``get`` with the
   key, ``apigateway`` the key as its own cache key, load balancers and instances a plain
   request), plus a draw of ``origin_latency`` for the edge-to-Region round trip. The
@@ -34,22 +46,23 @@ What is modelled
   origins are free (CloudFront pricing page). The 1 TB/month and 10 M requests/month
   free tier is not applied.
 
-Left out: edge cache eviction (an edge keeps every object until its TTL ends), request
-collapsing and Origin Shield (concurrent misses for one key each go to the origin),
-Cache-Control headers from the origin (the behavior's TTL always applies), invalidations,
-origin groups and failover, price classes and regional edge caches, viewer latency by
-geography, Lambda@Edge and CloudFront Functions, and WAF.
+Left out: request collapsing (concurrent misses for one key each go to the origin, at
+the shield too), revalidation (304), range requests, origin groups and failover, price
+classes and regional edge caches, viewer latency by geography, the invalidation bill,
+Origin Shield's request charge, Lambda@Edge and CloudFront Functions, and WAF.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.request import TIMEOUT, UNAVAILABLE, Done, Request
+from cloudtwin.services.cloudfront_cache import EdgeCache, edge_ttl, object_size, variant_key, version
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -65,39 +78,61 @@ class _Behavior:
     """One behavior's live state and counters."""
 
     __slots__ = ("spec", "origin", "op", "keyed", "connecting", "ttl", "key", "size", "requests", "hits",
-                 "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized")
+                 "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
+                 "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
+                 "hit_time", "miss_time", "served_hits", "served_misses")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec = spec
         self.origin: Any = None
         self.op = ""
         self.keyed = self.connecting = False
-        self.ttl: float = spec.ttl if spec.cache else 0.0
+        self.ttl: float = edge_ttl(spec.min_ttl, spec.ttl, spec.max_ttl, spec.cache_control) if spec.cache else 0.0
         self.key = make_sampler(spec.key, stream(seed, name))
+        self.variants: int = spec.cache_key.variants
+        self.vdraw = uniform_sampler(stream(seed, f"{name}.variant"))
+        self.every: float | None = spec.update_every
+        self.stale = self.shield_hits = self.shield_misses = self.served_hits = self.served_misses = 0
+        self.origin_bytes = self.hit_time = self.miss_time = 0.0
         self.size: float | None = spec.response_size
         self.requests = self.hits = self.misses = self.forwarded = 0
         self.origin_errors = self.timeouts = self.retries = self.unsized = 0
         self.bytes_out = 0.0
+
+    def size_of(self, key: int) -> float | None:
+        return object_size(key, self.spec.object_sizes, self.size)
+
+    def is_stale(self, key: int, fetched: float, now: float) -> bool:
+        return self.every is not None and version(key, now, self.every) > version(key, fetched, self.every)
+
+    def latency_saved(self) -> float:
+        """Seconds the edge hits saved: hits x (mean time of a miss - mean time of a hit)."""
+        if not self.served_hits or not self.served_misses:
+            return 0.0
+        return self.served_hits * (self.miss_time / self.served_misses - self.hit_time / self.served_hits)
 
     def stats(self) -> dict[str, Any]:
         return {
             "path": self.spec.path, "origin": self.spec.origin, "cached": self.ttl > 0.0, "ttl": self.ttl,
             "requests": self.requests, "hits": self.hits, "misses": self.misses,
             "hit_ratio": round(self.hits / (self.hits + self.misses), 6) if self.hits + self.misses else 0.0,
-            "origin_requests": self.misses + self.forwarded, "origin_retries": self.retries,
+            "origin_requests": self.misses + self.forwarded - self.shield_hits, "origin_retries": self.retries,
             "origin_errors": self.origin_errors, "timeouts": self.timeouts, "bytes_out": self.bytes_out,
+            "cache_key_variants": self.variants, "stale_reads": self.stale, "shield_hits": self.shield_hits,
+            "origin_bytes": self.origin_bytes, "latency_saved_s": round(self.latency_saved(), 6),
         }
 
 
 class _Fetch:
     """A request on its way to the origin: attempts, timers, and the answer to the viewer."""
 
-    __slots__ = ("cf", "b", "req", "done", "t_in", "edge", "key", "cache", "attempt", "t_attempt", "live", "prev")
+    __slots__ = ("cf", "b", "req", "done", "t_in", "edge", "key", "ck", "cache", "shield", "attempt", "t_attempt",
+                 "live", "prev")
 
     def __init__(self, cf: CloudFront, b: _Behavior, req: Request, done: Done, t_in: float, edge: int,
-                 key: int, cache: dict[int, float] | None) -> None:
+                 key: int, ck: int, cache: EdgeCache | None, shield: EdgeCache | None) -> None:
         self.cf, self.b, self.req, self.done, self.t_in = cf, b, req, done, t_in
-        self.edge, self.key, self.cache = edge, key, cache
+        self.edge, self.key, self.ck, self.cache, self.shield = edge, key, ck, cache, shield
         self.attempt = 0
         self.t_attempt = t_in
         self.live = False
@@ -131,21 +166,27 @@ class _Fetch:
                 b.timeouts += 1  # no connection after every attempt: 504
                 cf.engine.after(wait, self.give_up)
             return
+        size = b.size_of(self.key)
         if err is not None:
             b.origin_errors += 1
-        elif self.cache is not None:
-            self.cache[self.key] = cf.engine.now + b.ttl
-        cf.answer(b, req, self.done, self.t_in, err, cf.o_lat())
+        else:
+            b.origin_bytes += size or 0.0
+            now = cf.engine.now
+            if self.cache is not None:
+                self.cache.put(self.ck, now + b.ttl, size, now)
+                if self.shield is not None:
+                    self.shield.put(self.ck, now + b.ttl, size, now)
+        cf.answer(b, req, self.done, self.t_in, err, cf.o_lat(), size, False)
 
     def give_up(self, _: object = None) -> None:
-        self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0)
+        self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
 
     def expire(self, attempt: int) -> None:
         if self.live and attempt == self.attempt:
             self.live = False
             self.req.via = self.prev
             self.b.timeouts += 1
-            self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0)
+            self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
 
 
 class _Answer:
@@ -176,8 +217,11 @@ class CloudFront(Component):
         self.pick = uniform_sampler(stream(seed, f"{name}.behavior"))
         self.edge_pick = uniform_sampler(stream(seed, f"{name}.edge"))
         self.n_edges: int = spec.edges
-        # caches[edge][behavior]: key -> expires at
-        self.caches: list[list[dict[int, float]]] = [[{} for _ in spec.behaviors] for _ in range(spec.edges)]
+        # caches[edge][behavior]; shields[behavior] when Origin Shield is on
+        size = spec.cache_size
+        self.caches: list[list[EdgeCache]] = [[EdgeCache(size) for _ in spec.behaviors] for _ in range(spec.edges)]
+        self.shields: list[EdgeCache] | None = [EdgeCache() for _ in spec.behaviors] if spec.origin_shield else None
+        self.invalidated_objects = self.invalidation_paths = 0
         self.lat = make_sampler(spec.latency, stream(seed, f"{name}.latency"))
         self.o_lat = make_sampler(spec.origin_latency, stream(seed, f"{name}.origin_latency"))
         self._minute_mark = (0, 0)
@@ -193,6 +237,18 @@ class CloudFront(Component):
             b.connecting = kinds[origin] in CONNECTING
         proxied = any(b.origin.needs_client for b in self.behaviors)
         self.needs_client = proxied or self.n_edges > 1
+        for inv in self.spec.invalidations:
+            self.engine.at(inv.at, self._invalidate, tuple(inv.paths))
+
+    def _invalidate(self, paths: tuple[str, ...]) -> None:
+        """Remove the matching behaviors' objects from every edge and the shield."""
+        self.invalidation_paths += len(paths)
+        for i, b in enumerate(self.behaviors):
+            if any(fnmatchcase(b.spec.path, p) for p in paths):
+                for edge in self.caches:
+                    self.invalidated_objects += edge[i].drop_all()
+                if self.shields is not None:
+                    self.shields[i].drop_all()
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         if op not in ("get", ""):
@@ -205,18 +261,32 @@ class CloudFront(Component):
         b.requests += 1
         edge = self._edge(req)
         key = int(b.key())
+        ck = variant_key(key, b.variants, b.vdraw()) if b.variants > 1 else key
+        shield = None
         if b.ttl > 0.0:
-            cache = self.caches[edge][i]
-            exp = cache.get(key)
-            if exp is not None and exp > now:
+            cache: EdgeCache | None = self.caches[edge][i]
+            assert cache is not None
+            e = cache.get(ck, now)
+            if e is not None:
                 b.hits += 1
-                self.answer(b, req, done, now, None, 0.0)
+                b.stale += b.is_stale(key, e[2], now)
+                self.answer(b, req, done, now, None, 0.0, e[1] if e[1] else b.size_of(key), True)
                 return
             b.misses += 1
+            if self.shields is not None:
+                shield = self.shields[i]
+                s = shield.get(ck, now)
+                if s is not None:
+                    b.shield_hits += 1
+                    b.stale += b.is_stale(key, s[2], now)
+                    cache.put(ck, s[0], s[1], s[2])
+                    self.answer(b, req, done, now, None, self.o_lat(), s[1] if s[1] else b.size_of(key), False)
+                    return
+                b.shield_misses += 1
         else:
             cache = None
             b.forwarded += 1
-        _Fetch(self, b, req, done, now, edge, key, cache).go()
+        _Fetch(self, b, req, done, now, edge, key, ck, cache, shield).go()
 
     def _edge(self, req: Request) -> int:
         n = self.n_edges
@@ -227,15 +297,23 @@ class CloudFront(Component):
             return c.uid % n
         return min(int(self.edge_pick() * n), n - 1)
 
-    def answer(self, b: _Behavior, req: Request, done: Done, t_in: float, err: str | None, extra: float) -> None:
-        """Reply to the viewer after the edge's own time (and ``extra``: the origin hop)."""
+    def answer(self, b: _Behavior, req: Request, done: Done, t_in: float, err: str | None, extra: float,
+               size: float | None, hit: bool) -> None:
+        """Reply to the viewer after the edge's own time (and ``extra``: the shield or origin hop)."""
         delay = self.lat() + extra
         if err is None:
-            if b.size is None:
+            if size is None:
                 b.unsized += 1
             else:
-                b.bytes_out += b.size
-            self.latency.record(self.engine.now - t_in + delay)
+                b.bytes_out += size
+            took = self.engine.now - t_in + delay
+            self.latency.record(took)
+            if hit:
+                b.served_hits += 1
+                b.hit_time += took
+            else:
+                b.served_misses += 1
+                b.miss_time += took
         else:
             self.errors += 1
         self.engine.after(delay, _Answer(req, done, err).go)
@@ -266,12 +344,20 @@ class CloudFront(Component):
             "misses": misses,
             # over cacheable requests, as CloudWatch's CacheHitRate; uncached behaviors are `forwarded`
             "hit_ratio": round(hits / (hits + misses), 6) if hits + misses else 0.0,
-            "origin_requests": sum(b.misses + b.forwarded for b in bs),
+            "origin_requests": sum(b.misses + b.forwarded - b.shield_hits for b in bs),
             "origin_retries": sum(b.retries for b in bs),
             "timeouts": sum(b.timeouts for b in bs),
             "bytes_out": sum(b.bytes_out for b in bs),
             "unsized_replies": sum(b.unsized for b in bs),
             "cached_objects": sum(len(c) for edge in self.caches for c in edge),
+            "evictions": sum(c.evictions for edge in self.caches for c in edge),
+            "stale_reads": sum(b.stale for b in bs),
+            "shield_hits": sum(b.shield_hits for b in bs),
+            "shield_misses": sum(b.shield_misses for b in bs),
+            "origin_bytes": sum(b.origin_bytes for b in bs),
+            "latency_saved_s": round(sum(b.latency_saved() for b in bs), 6),
+            "invalidation_paths": self.invalidation_paths,
+            "invalidated_objects": self.invalidated_objects,
             "behaviors": [b.stats() for b in bs],
         })
         return out

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Size
+from cloudtwin.spec.cloudfront_behavior import CacheControl, CacheKey, Invalidation, ObjectSizes
 from cloudtwin.spec.units import parse_distribution as _d
 from cloudtwin.spec.units import parse_key_distribution
 
@@ -36,6 +37,12 @@ class Behavior(Model):
     cache: bool = True  # false (or ttl 0): every request goes to the origin
     key: KeyDist = Field(default_factory=lambda: parse_key_distribution("zipf(s=1.1, n=10000)"))  # assumption
     response_size: Size | None = Field(None, ge=0)  # bytes per answer, for the transfer-out bill; none: not counted
+    min_ttl: Duration = Field(0.0, ge=0, le=MAX_TTL)  # [aws-facts §13 TTLs]
+    max_ttl: Duration = Field(MAX_TTL, ge=0, le=MAX_TTL)  # [aws-facts §13 TTLs]
+    cache_control: CacheControl | None = None  # the origin's header; none: `ttl` (the Default TTL) applies
+    cache_key: CacheKey = Field(default_factory=CacheKey)  # forwarded values multiply the key space
+    object_sizes: ObjectSizes | None = None  # per-object sizes (large objects); none: `response_size`
+    update_every: Duration | None = Field(None, gt=0)  # each object changes at the origin this often (assumption)
 
 
 class CloudFront(ComponentSpec):
@@ -47,6 +54,9 @@ class CloudFront(ComponentSpec):
     connection_attempts: int = Field(3, ge=1, le=3)  # [aws-facts §13 Origin connection]
     connection_timeout: Duration = Field(10.0, ge=1, le=10)  # [aws-facts §13 Origin connection]
     response_timeout: Duration = Field(30.0, ge=1, le=60)  # [aws-facts §13 Origin response timeout]
+    cache_size: Size | None = Field(None, gt=0)  # bytes per edge cache, least recently used evicted; none: unbounded
+    origin_shield: bool = False  # a second cache tier all edges share [aws-facts §13 Origin Shield]
+    invalidations: list[Invalidation] = Field(default_factory=list, max_length=100)
 
 
 def check(arch: Any) -> list[tuple[Path, str]]:
@@ -66,6 +76,12 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                 got = "not a component" if o is None else f"a {o.type}"
                 out.append((("components", n, "behaviors", i, "origin"), f"origin {b.origin!r} must be one of "
                             f"{', '.join(ORIGIN_TYPES)}; it is {got}"))
+            if b.cache and not b.min_ttl <= b.ttl <= b.max_ttl:
+                out.append((("components", n, "behaviors", i, "ttl"), f"min_ttl <= ttl (the Default TTL) <= max_ttl "
+                            f"must hold; got {b.min_ttl:g} s, {b.ttl:g} s, {b.max_ttl:g} s"))
+            if c.cache_size is not None and b.response_size is None and b.object_sizes is None:
+                out.append((("components", n, "behaviors", i), "with a `cache_size` every behavior needs "
+                            "`response_size` or `object_sizes` (the bytes an object takes in the cache)"))
     return out
 
 

@@ -1,0 +1,172 @@
+"""CloudFront's edge cache against its sources: the TTL rule (Minimum/Default/Maximum TTL and the
+origin's Cache-Control, CloudFront developer guide "Manage how long content stays in the cache
+(expiration)", aws-facts §13 TTLs), the cache key's effect on the hit ratio, LRU eviction by
+size, Origin Shield, invalidations and stale reads bounded by TTL / update period."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cloudtwin import Simulation, SpecError, parse_spec
+from cloudtwin.services.cloudfront_cache import EdgeCache, edge_ttl, object_size, version
+from cloudtwin.spec.cloudfront_behavior import CacheControl, ObjectSizes
+
+DAY, YEAR = 86_400.0, 31_536_000.0
+
+
+def cc(**kw: Any) -> CacheControl:
+    return CacheControl(**kw)
+
+
+def test_no_header_gives_the_default_ttl() -> None:
+    assert edge_ttl(0.0, DAY, YEAR, None) == DAY
+    assert edge_ttl(60.0, DAY, YEAR, None) == DAY
+    assert edge_ttl(0.0, DAY, YEAR, cc()) == DAY  # a header with no age: still the Default TTL
+
+
+def test_max_age_is_cut_to_the_maximum_and_raised_to_the_minimum() -> None:
+    assert edge_ttl(0.0, DAY, YEAR, cc(max_age=600)) == 600  # min 0: the lesser of max-age and Maximum TTL
+    assert edge_ttl(0.0, DAY, 3600.0, cc(max_age=7200)) == 3600
+    assert edge_ttl(900.0, DAY, YEAR, cc(max_age=600)) == 900  # min > 0: the greater of min and max-age
+    assert edge_ttl(0.0, 10.0, YEAR, cc(max_age=7 * DAY)) == 7 * DAY  # the Default TTL plays no part
+
+
+def test_s_maxage_wins_over_max_age() -> None:
+    assert edge_ttl(0.0, DAY, YEAR, cc(max_age=60, s_maxage=3600)) == 3600
+    assert edge_ttl(0.0, DAY, 1800.0, cc(max_age=60, s_maxage=3600)) == 1800
+
+
+def test_no_cache_is_not_stored_unless_the_minimum_ttl_is_above_zero() -> None:
+    assert edge_ttl(0.0, DAY, YEAR, cc(no_cache=True, max_age=600)) == 0.0
+    assert edge_ttl(30.0, DAY, YEAR, cc(no_cache=True)) == 30.0  # CachePolicyConfig: min TTL > 0 overrides
+
+
+SPEC = """
+name: cf-cache
+components:
+  cdn:
+    type: cloudfront
+    {top}
+    behaviors:
+      - {{path: "/files/*", origin: assets, key: "zipf(s=1.0, n={n})", response_size: 1MB, {beh}}}
+  assets: {{type: s3}}
+workloads:
+  w: {{entry: cdn, rate: {rate}/s}}
+simulate: {{duration: {seconds}s, seed: 3}}
+"""
+
+
+def run(beh: str = "ttl: 1h", top: str = "", n: int = 2000, rate: float = 100, seconds: float = 600) -> Any:
+    spec = SPEC.format(beh=beh, top=top or "edges: 1", n=n, rate=rate, seconds=seconds)
+    return Simulation(parse_spec(spec)).run()
+
+
+def cdn(r: Any) -> dict[str, Any]:
+    return r["components"]["cdn"]
+
+
+def test_origin_cache_control_sets_the_edge_ttl_in_a_run() -> None:
+    """max-age 10 s against a 1 h Default TTL: the hit ratio falls; with a 1 h Minimum TTL it is back."""
+    long_ = cdn(run("ttl: 1h"))["hit_ratio"]
+    short = cdn(run("ttl: 1h, cache_control: {max_age: 10s}"))
+    raised = cdn(run("ttl: 1h, min_ttl: 1h, cache_control: {max_age: 10s}"))
+    assert short["behaviors"][0]["ttl"] == 10 and raised["behaviors"][0]["ttl"] == 3600
+    assert short["hit_ratio"] < long_ - 0.2
+    assert raised["hit_ratio"] == pytest.approx(long_, abs=1e-9)
+    nocache = cdn(run("ttl: 1h, cache_control: {no_cache: true}"))
+    assert nocache["hits"] == 0 and nocache["origin_requests"] == nocache["requests"]
+
+
+def test_forwarded_headers_multiply_the_key_space_and_cut_the_hit_ratio() -> None:
+    """Forwarding a header with 10 values and a cookie with 5: 50 cache keys per URL, so the
+    hit ratio falls and the origin gets the misses; the origin requests equal misses exactly."""
+    base = cdn(run())
+    keyed = cdn(run("ttl: 1h, cache_key: {headers: 10, cookies: 5}"))
+    assert keyed["behaviors"][0]["cache_key_variants"] == 50
+    assert keyed["hit_ratio"] < base["hit_ratio"] - 0.2
+    assert keyed["origin_requests"] == keyed["misses"] > 2 * base["misses"]
+    assert keyed["cached_objects"] > 2 * base["cached_objects"]
+
+
+def test_a_bounded_cache_evicts_and_the_hit_ratio_rises_with_its_size() -> None:
+    ratios = []
+    for size in ("20MB", "200MB", "2GB"):
+        c = cdn(run(top=f"cache_size: {size}"))
+        ratios.append(c["hit_ratio"])
+        assert c["cached_objects"] <= float(size[:-2]) * (1 if size.endswith("MB") else 1000) + 1e-9
+    assert ratios[0] < ratios[1] < ratios[2]
+    unbounded = cdn(run())
+    assert unbounded["evictions"] == 0 and cdn(run(top="cache_size: 20MB"))["evictions"] > 0
+    assert ratios[2] == pytest.approx(unbounded["hit_ratio"], abs=1e-9)  # 2 GB holds all 2,000 objects
+
+
+def test_origin_shield_cuts_origin_fetches_of_many_edges() -> None:
+    plain = cdn(run(top="edges: 8"))
+    shield = cdn(run(top="edges: 8\n    origin_shield: true"))
+    # the edges miss alike (a shield hit fills its edge a little sooner than an origin fetch)
+    assert shield["misses"] == pytest.approx(plain["misses"], rel=0.01)
+    assert shield["shield_hits"] > 0
+    assert shield["origin_requests"] == shield["shield_misses"] == shield["misses"] - shield["shield_hits"]
+    assert shield["origin_requests"] < 0.5 * plain["origin_requests"]
+    # at most one origin fetch per object per TTL: 2,000 objects, a 1 h TTL, a 10 min run
+    assert shield["origin_requests"] <= 2000
+
+
+def test_an_invalidation_empties_the_matching_behavior() -> None:
+    none = cdn(run())
+    inv = cdn(run(top='invalidations: [{at: 300s, paths: ["/files/*"]}]'))
+    other = cdn(run(top='invalidations: [{at: 300s, paths: ["/images/*"]}]'))
+    assert inv["invalidation_paths"] == 1 and inv["invalidated_objects"] > 500
+    assert inv["misses"] > none["misses"] + 300
+    assert other["invalidated_objects"] == 0 and other["misses"] == none["misses"]
+
+
+def test_stale_reads_are_bounded_by_ttl_over_the_update_period() -> None:
+    """Objects change every 10 min, TTL 60 s: at most 60/600 = 10 % of hits are stale, and
+    more than none; with a 5 s TTL far fewer."""
+    long_ = cdn(run("ttl: 60s, update_every: 10m", seconds=1200))
+    short = cdn(run("ttl: 5s, update_every: 10m", seconds=1200))
+    assert 0 < long_["stale_reads"] <= 0.1 * long_["hits"]
+    assert short["stale_reads"] <= (5 / 600) * short["hits"]
+    assert short["stale_reads"] < long_["stale_reads"]
+    assert cdn(run("ttl: 60s"))["stale_reads"] == 0
+
+
+def test_object_sizes_and_versions_are_fixed_per_object() -> None:
+    sizes = ObjectSizes(min=500e6, max=2e9)
+    got = [object_size(k, sizes, None) for k in range(1000)]
+    assert all(s is not None and 500e6 <= s <= 2e9 for s in got)
+    assert object_size(7, sizes, None) == object_size(7, sizes, None)
+    assert version(3, 0.0, None) == version(3, 1e9, None) == 0
+    assert version(3, 1200.0, 600.0) - version(3, 0.0, 600.0) == 2
+
+
+def test_lru_evicts_the_least_recently_used() -> None:
+    c = EdgeCache(capacity=3.0)
+    for k in (1, 2, 3):
+        c.put(k, 100.0, 1.0, 0.0)
+    assert c.get(1, 1.0) is not None  # 1 is now the most recent
+    c.put(4, 100.0, 1.0, 1.0)
+    assert c.get(2, 1.0) is None and c.get(1, 1.0) is not None and c.evictions == 1
+    c.put(9, 100.0, 5.0, 1.0)  # larger than the cache: not stored
+    assert c.get(9, 1.0) is None and len(c) == 3
+
+
+@pytest.mark.parametrize(("beh", "top", "msg"), [
+    ("ttl: 1h, min_ttl: 2h", "edges: 1", "min_ttl <= ttl"),
+    ("ttl: 1h, max_ttl: 10m", "edges: 1", "min_ttl <= ttl"),
+    ("ttl: 1h, cache_key: {headers: 0}", "edges: 1", "headers"),
+    ("ttl: 1h, object_sizes: {min: 2GB, max: 1GB}", "edges: 1", "max"),
+])
+def test_bad_specs_are_located(beh: str, top: str, msg: str) -> None:
+    with pytest.raises(SpecError, match=msg):
+        parse_spec(SPEC.format(beh=beh, top=top, n=10, rate=1, seconds=10))
+
+
+def test_a_bounded_cache_needs_object_sizes() -> None:
+    spec = SPEC.format(beh="ttl: 1h", top="cache_size: 1GB", n=10, rate=1, seconds=10).replace(
+        ", response_size: 1MB", "")
+    with pytest.raises(SpecError, match="cache_size"):
+        parse_spec(spec)
