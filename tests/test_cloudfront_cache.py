@@ -170,3 +170,53 @@ def test_a_bounded_cache_needs_object_sizes() -> None:
         ", response_size: 1MB", "")
     with pytest.raises(SpecError, match="cache_size"):
         parse_spec(spec)
+
+
+REGIONAL = """
+name: cf-regions
+components:
+  cdn:
+    type: cloudfront
+    edges: 2
+    viewers: {{us: 0.5, eu: 0.2, sa: 0.2, au: 0.1}}
+    price_class: {pc}
+    behaviors:
+      - {{path: "/*", origin: assets, ttl: 1h, key: "zipf(s=1.0, n=500)", response_size: 1MB}}
+  assets: {{type: s3}}
+workloads:
+  w: {{entry: cdn, rate: 50/s}}
+simulate: {{duration: 300s, seed: 2}}
+"""
+
+
+def regional(pc: str) -> Any:
+    return Simulation(parse_spec(REGIONAL.format(pc=pc))).run()
+
+
+def test_price_class_moves_viewers_to_cheaper_groups_and_adds_their_round_trip() -> None:
+    """PriceClass_All: each viewer group is served (and billed) at home; PriceClass_100 serves South
+    America and Australia from the US (the lowest round trip), billed at the US price, slower."""
+    full, cheap = regional("PriceClass_All"), regional("PriceClass_100")
+    fr, cr = cdn(full)["viewer_regions"], cdn(cheap)["viewer_regions"]
+    assert set(fr) == {"US", "EU", "SA", "AU"} and set(cr) == {"US", "EU"}
+    n = cdn(full)["requests"]
+    assert sum(v["requests"] for v in fr.values()) == n == sum(v["requests"] for v in cr.values())
+    assert fr["SA"]["requests"] == pytest.approx(0.2 * n, rel=0.1)
+    assert cr["US"]["requests"] == fr["US"]["requests"] + fr["SA"]["requests"] + fr["AU"]["requests"]
+    items = {i["usage_type"]: i for i in full["cost"]["items"] if i["component"] == "cdn"}
+    assert items["SA-DataTransfer-Out-Bytes"]["quantity"] == pytest.approx(fr["SA"]["bytes_out"] / 2**30)
+    assert items["SA-DataTransfer-Out-Bytes"]["usd"] / items["SA-DataTransfer-Out-Bytes"]["quantity"] == \
+        pytest.approx(0.11)
+    assert not any(i["usage_type"].startswith(("SA-", "AU-")) for i in cheap["cost"]["items"])
+    # fewer groups share caches: a higher hit ratio, a lower bill, a slower viewer
+    assert cdn(cheap)["hit_ratio"] > cdn(full)["hit_ratio"]
+    assert cheap["cost"]["by_component"]["cdn"] < full["cost"]["by_component"]["cdn"]
+    assert cheap.workload("w")["latency_ms"]["mean"] > full.workload("w")["latency_ms"]["mean"] + 20
+
+
+def test_invalidation_paths_beyond_1000_are_billed() -> None:
+    paths = ", ".join(f'"/files/{i}"' for i in range(1200))
+    r = run(top=f"invalidations: [{{at: 60s, paths: [{paths}]}}]", seconds=120)
+    assert cdn(r)["invalidation_paths"] == 1200
+    [inv] = [i for i in r["cost"]["items"] if i["usage_type"] == "Invalidations"]
+    assert inv["quantity"] == 200 and inv["usd"] == pytest.approx(200 * 0.005)

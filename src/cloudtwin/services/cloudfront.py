@@ -47,9 +47,13 @@ What is modelled
   free tier is not applied.
 
 Left out: request collapsing (concurrent misses for one key each go to the origin, at
-the shield too), revalidation (304), range requests, origin groups and failover, price
-classes and regional edge caches, viewer latency by geography, the invalidation bill,
-Origin Shield's request charge, Lambda@Edge and CloudFront Functions, and WAF.
+the shield too), revalidation (304), range requests, origin groups and failover,
+regional edge caches, Origin Shield's request charge, Lambda@Edge and CloudFront
+Functions, and WAF.
+
+Viewer regions and price classes (``viewers``, ``price_class``): see
+:mod:`cloudtwin.services.cloudfront_edges`. Each serving group has ``edges`` caches; usage
+is billed per serving group; invalidation paths beyond 1,000 are billed.
 """
 
 from __future__ import annotations
@@ -63,11 +67,13 @@ from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.request import TIMEOUT, UNAVAILABLE, Done, Request
 from cloudtwin.services.cloudfront_cache import EdgeCache, edge_ttl, object_size, variant_key, version
+from cloudtwin.services.cloudfront_edges import EdgeMap
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
 GIB = 1024.0**3
+FREE_INVALIDATION_PATHS = 1000  # a month [aws-facts §13; prices.csv Invalidations] (a window within one month)
 ORIGIN_FACING = "cloudfront"  # prefix of the source address origins see [aws-facts §13 Source IP seen at the origin]
 CONNECTING = ("ec2", "asg")  # origins whose `unavailable` is a connection that does not answer
 ORIGIN_OP = {"s3": "get"}  # every other origin type takes the default op ""
@@ -127,12 +133,13 @@ class _Fetch:
     """A request on its way to the origin: attempts, timers, and the answer to the viewer."""
 
     __slots__ = ("cf", "b", "req", "done", "t_in", "edge", "key", "ck", "cache", "shield", "attempt", "t_attempt",
-                 "live", "prev")
+                 "live", "prev", "g", "extra")
 
     def __init__(self, cf: CloudFront, b: _Behavior, req: Request, done: Done, t_in: float, edge: int,
-                 key: int, ck: int, cache: EdgeCache | None, shield: EdgeCache | None) -> None:
+                 key: int, ck: int, cache: EdgeCache | None, shield: EdgeCache | None, g: int, extra: float) -> None:
         self.cf, self.b, self.req, self.done, self.t_in = cf, b, req, done, t_in
         self.edge, self.key, self.ck, self.cache, self.shield = edge, key, ck, cache, shield
+        self.g, self.extra = g, extra  # the serving edge group; round trips to the viewer and the origin
         self.attempt = 0
         self.t_attempt = t_in
         self.live = False
@@ -176,7 +183,7 @@ class _Fetch:
                 self.cache.put(self.ck, now + b.ttl, size, now)
                 if self.shield is not None:
                     self.shield.put(self.ck, now + b.ttl, size, now)
-        cf.answer(b, req, self.done, self.t_in, err, cf.o_lat(), size, False)
+        cf.answer(b, req, self.done, self.t_in, err, cf.o_lat() + self.extra, size, False, self.g)
 
     def give_up(self, _: object = None) -> None:
         self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
@@ -219,7 +226,13 @@ class CloudFront(Component):
         self.n_edges: int = spec.edges
         # caches[edge][behavior]; shields[behavior] when Origin Shield is on
         size = spec.cache_size
-        self.caches: list[list[EdgeCache]] = [[EdgeCache(size) for _ in spec.behaviors] for _ in range(spec.edges)]
+        self.edgemap = em = EdgeMap(spec.viewers, spec.price_class, ctx.arch.region)
+        self.viewer_pick = uniform_sampler(stream(seed, f"{name}.viewer"))
+        self.g_requests = [0] * len(em.groups)
+        self.g_bytes = [0.0] * len(em.groups)
+        # edge g * edges + e is edge e of the serving group g
+        self.caches: list[list[EdgeCache]] = [[EdgeCache(size) for _ in spec.behaviors]
+                                              for _ in range(spec.edges * len(em.groups))]
         self.shields: list[EdgeCache] | None = [EdgeCache() for _ in spec.behaviors] if spec.origin_shield else None
         self.invalidated_objects = self.invalidation_paths = 0
         self.lat = make_sampler(spec.latency, stream(seed, f"{name}.latency"))
@@ -259,7 +272,12 @@ class CloudFront(Component):
         i = min(bisect_right(self.cum, self.pick() * self.cum[-1]), len(bs) - 1) if len(bs) > 1 else 0
         b = bs[i]
         b.requests += 1
-        edge = self._edge(req)
+        em = self.edgemap
+        vi = min(bisect_right(em.cum, self.viewer_pick() * em.cum[-1]), len(em.cum) - 1) if len(em.cum) > 1 else 0
+        g = em.group_of[vi]
+        self.g_requests[g] += 1
+        vrtt, ortt = em.viewer_rtt[vi], em.origin_rtt[g]
+        edge = g * self.n_edges + self._edge(req)
         key = int(b.key())
         ck = variant_key(key, b.variants, b.vdraw()) if b.variants > 1 else key
         shield = None
@@ -270,7 +288,7 @@ class CloudFront(Component):
             if e is not None:
                 b.hits += 1
                 b.stale += b.is_stale(key, e[2], now)
-                self.answer(b, req, done, now, None, 0.0, e[1] if e[1] else b.size_of(key), True)
+                self.answer(b, req, done, now, None, vrtt, e[1] if e[1] else b.size_of(key), True, g)
                 return
             b.misses += 1
             if self.shields is not None:
@@ -280,13 +298,14 @@ class CloudFront(Component):
                     b.shield_hits += 1
                     b.stale += b.is_stale(key, s[2], now)
                     cache.put(ck, s[0], s[1], s[2])
-                    self.answer(b, req, done, now, None, self.o_lat(), s[1] if s[1] else b.size_of(key), False)
+                    self.answer(b, req, done, now, None, self.o_lat() + ortt + vrtt, s[1] if s[1] else b.size_of(key),
+                                False, g)
                     return
                 b.shield_misses += 1
         else:
             cache = None
             b.forwarded += 1
-        _Fetch(self, b, req, done, now, edge, key, ck, cache, shield).go()
+        _Fetch(self, b, req, done, now, edge, key, ck, cache, shield, g, vrtt + ortt).go()
 
     def _edge(self, req: Request) -> int:
         n = self.n_edges
@@ -298,7 +317,7 @@ class CloudFront(Component):
         return min(int(self.edge_pick() * n), n - 1)
 
     def answer(self, b: _Behavior, req: Request, done: Done, t_in: float, err: str | None, extra: float,
-               size: float | None, hit: bool) -> None:
+               size: float | None, hit: bool, g: int = 0) -> None:
         """Reply to the viewer after the edge's own time (and ``extra``: the shield or origin hop)."""
         delay = self.lat() + extra
         if err is None:
@@ -306,6 +325,7 @@ class CloudFront(Component):
                 b.unsized += 1
             else:
                 b.bytes_out += size
+                self.g_bytes[g] += size
             took = self.engine.now - t_in + delay
             self.latency.record(took)
             if hit:
@@ -330,8 +350,16 @@ class CloudFront(Component):
         return {"hit_ratio": list(self.hit_series)}
 
     def usage(self) -> dict[str, float]:
-        out = {"US-DataTransfer-Out-Bytes": sum(b.bytes_out for b in self.behaviors) / GIB,
-               "US-Requests-Tier2-HTTPS": float(self.requests)}
+        em = self.edgemap
+        if em.regional:  # billed by the edge group that served (prices.csv: per group)
+            out = {}
+            for g, name in enumerate(em.groups):
+                out[f"{name}-DataTransfer-Out-Bytes"] = self.g_bytes[g] / GIB
+                out[f"{name}-Requests-Tier2-HTTPS"] = float(self.g_requests[g])
+        else:
+            out = {"US-DataTransfer-Out-Bytes": sum(b.bytes_out for b in self.behaviors) / GIB,
+                   "US-Requests-Tier2-HTTPS": float(self.requests)}
+        out["Invalidations"] = float(max(0, self.invalidation_paths - FREE_INVALIDATION_PATHS))
         return {k: v for k, v in out.items() if v}
 
     def stats(self) -> dict[str, Any]:
@@ -358,6 +386,8 @@ class CloudFront(Component):
             "latency_saved_s": round(sum(b.latency_saved() for b in bs), 6),
             "invalidation_paths": self.invalidation_paths,
             "invalidated_objects": self.invalidated_objects,
+            **({"viewer_regions": {name: {"requests": self.g_requests[g], "bytes_out": self.g_bytes[g]}
+                                   for g, name in enumerate(self.edgemap.groups)}} if self.edgemap.regional else {}),
             "behaviors": [b.stats() for b in bs],
         })
         return out

@@ -24,6 +24,7 @@ DEFAULT_TTL = 86_400.0  # 24 h [aws-facts §13 TTLs]
 MAX_TTL = 31_536_000.0  # 1 year, the Maximum TTL default [aws-facts §13 TTLs]
 ORIGIN_TYPES = ("s3", "apigateway", "alb", "nlb", "ec2", "asg")
 SHARE_TOLERANCE = 1e-6
+ViewerRegion = Literal["us", "eu", "za", "sa", "jp", "au", "ap", "in"]  # CloudFront's pricing groups
 
 
 
@@ -57,6 +58,8 @@ class CloudFront(ComponentSpec):
     cache_size: Size | None = Field(None, gt=0)  # bytes per edge cache, least recently used evicted; none: unbounded
     origin_shield: bool = False  # a second cache tier all edges share [aws-facts §13 Origin Shield]
     invalidations: list[Invalidation] = Field(default_factory=list, max_length=100)
+    viewers: dict[ViewerRegion, float] | None = None  # share of viewer requests by edge group; none: all "us"
+    price_class: Literal["PriceClass_All", "PriceClass_200", "PriceClass_100"] = "PriceClass_All"
 
 
 def check(arch: Any) -> list[tuple[Path, str]]:
@@ -66,6 +69,10 @@ def check(arch: Any) -> list[tuple[Path, str]]:
     for n, c in comps.items():
         if c.type != "cloudfront":
             continue
+        if c.viewers is not None:
+            vt = math.fsum(c.viewers.values())
+            if not c.viewers or abs(vt - 1.0) > SHARE_TOLERANCE or min(c.viewers.values()) <= 0:
+                out.append((("components", n, "viewers"), f"viewer shares must be > 0 and sum to 1, got {vt:g}"))
         total = math.fsum(b.share for b in c.behaviors)
         if abs(total - 1.0) > SHARE_TOLERANCE:
             shares = " + ".join(f"{b.share:g}" for b in c.behaviors)
