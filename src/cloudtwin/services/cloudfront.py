@@ -23,8 +23,9 @@ What is modelled
 * Origin Shield [aws-facts §13 Origin Shield]: one more cache, shared by every edge,
   between the edges and the origin. An edge miss that the shield holds is served from
   it (one ``origin_latency`` draw for the hop) and fills the edge; a shield miss goes
-  to the origin and fills both. So the origin sees at most one fetch per object per
-  TTL whatever the number of edges.
+  to the origin and fills both; a shield miss for an object already on its way from
+  the origin waits for that fetch (``collapsed``). So the origin sees one fetch per
+  object per TTL whatever the number of edges.
 * Invalidations: at each ``invalidations[].at`` every cached object of the behaviors
   whose ``path`` a listed path matches (shell-style, ``/*`` all) is removed from every
   edge and the shield; the paths are counted (the first 1,000 a month are free).
@@ -46,8 +47,8 @@ What is modelled
   origins are free (CloudFront pricing page). The 1 TB/month and 10 M requests/month
   free tier is not applied.
 
-Left out: request collapsing (concurrent misses for one key each go to the origin, at
-the shield too), revalidation (304), range requests, origin groups and failover,
+Left out: request collapsing at the edges without a shield (concurrent misses for one
+key each go to the origin), revalidation (304), range requests, origin groups and failover,
 regional edge caches, Origin Shield's request charge, Lambda@Edge and CloudFront
 Functions, and WAF.
 
@@ -86,7 +87,7 @@ class _Behavior:
     __slots__ = ("spec", "origin", "op", "keyed", "connecting", "ttl", "key", "size", "requests", "hits",
                  "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
                  "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
-                 "hit_time", "miss_time", "served_hits", "served_misses")
+                 "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec = spec
@@ -99,6 +100,8 @@ class _Behavior:
         self.vdraw = uniform_sampler(stream(seed, f"{name}.variant"))
         self.every: float | None = spec.update_every
         self.stale = self.shield_hits = self.shield_misses = self.served_hits = self.served_misses = 0
+        self.collapsed = 0  # shield misses that joined a fetch already on its way to the origin
+        self.index = 0  # its place in the distribution's behaviors
         self.origin_bytes = self.hit_time = self.miss_time = 0.0
         self.size: float | None = spec.response_size
         self.requests = self.hits = self.misses = self.forwarded = 0
@@ -122,24 +125,29 @@ class _Behavior:
             "path": self.spec.path, "origin": self.spec.origin, "cached": self.ttl > 0.0, "ttl": self.ttl,
             "requests": self.requests, "hits": self.hits, "misses": self.misses,
             "hit_ratio": round(self.hits / (self.hits + self.misses), 6) if self.hits + self.misses else 0.0,
-            "origin_requests": self.misses + self.forwarded - self.shield_hits, "origin_retries": self.retries,
+            "origin_requests": self.origin_requests(), "origin_retries": self.retries,
             "origin_errors": self.origin_errors, "timeouts": self.timeouts, "bytes_out": self.bytes_out,
             "cache_key_variants": self.variants, "stale_reads": self.stale, "shield_hits": self.shield_hits,
             "origin_bytes": self.origin_bytes, "latency_saved_s": round(self.latency_saved(), 6),
+            "collapsed": self.collapsed,
         }
+
+    def origin_requests(self) -> int:
+        return self.misses + self.forwarded - self.shield_hits - self.collapsed
 
 
 class _Fetch:
     """A request on its way to the origin: attempts, timers, and the answer to the viewer."""
 
     __slots__ = ("cf", "b", "req", "done", "t_in", "edge", "key", "ck", "cache", "shield", "attempt", "t_attempt",
-                 "live", "prev", "g", "extra")
+                 "live", "prev", "g", "extra", "waiters")
 
     def __init__(self, cf: CloudFront, b: _Behavior, req: Request, done: Done, t_in: float, edge: int,
                  key: int, ck: int, cache: EdgeCache | None, shield: EdgeCache | None, g: int, extra: float) -> None:
         self.cf, self.b, self.req, self.done, self.t_in = cf, b, req, done, t_in
         self.edge, self.key, self.ck, self.cache, self.shield = edge, key, ck, cache, shield
         self.g, self.extra = g, extra  # the serving edge group; round trips to the viewer and the origin
+        self.waiters: list[tuple[Request, Done, float, EdgeCache, int, float]] | None = None  # at the shield
         self.attempt = 0
         self.t_attempt = t_in
         self.live = False
@@ -184,9 +192,24 @@ class _Fetch:
                 if self.shield is not None:
                     self.shield.put(self.ck, now + b.ttl, size, now)
         cf.answer(b, req, self.done, self.t_in, err, cf.o_lat() + self.extra, size, False, self.g)
+        self.release(err, size)
+
+    def release(self, err: str | None, size: float | None) -> None:
+        """Answer the viewers whose shield misses waited for this fetch (Origin Shield collapses them)."""
+        if self.waiters is None:
+            return
+        cf, b = self.cf, self.b
+        cf.pending[b.index].pop(self.ck, None)
+        now = cf.engine.now
+        for req, done, t_in, cache, g, extra in self.waiters:
+            if err is None:
+                cache.put(self.ck, now + b.ttl, size, now)
+            cf.answer(b, req, done, t_in, err, cf.o_lat() + extra if err is None else 0.0, size, False, g)
+        self.waiters = None
 
     def give_up(self, _: object = None) -> None:
         self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
+        self.release(TIMEOUT, None)
 
     def expire(self, attempt: int) -> None:
         if self.live and attempt == self.attempt:
@@ -194,6 +217,7 @@ class _Fetch:
             self.req.via = self.prev
             self.b.timeouts += 1
             self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
+            self.release(TIMEOUT, None)
 
 
 class _Answer:
@@ -216,6 +240,8 @@ class CloudFront(Component):
         super().__init__(name, spec, ctx)
         seed = ctx.seed
         self.behaviors = [_Behavior(b, seed, f"{name}.behaviors[{i}].key") for i, b in enumerate(spec.behaviors)]
+        for i, beh in enumerate(self.behaviors):
+            beh.index = i
         acc, cum = 0.0, []
         for b in spec.behaviors:
             acc += b.share
@@ -234,6 +260,7 @@ class CloudFront(Component):
         self.caches: list[list[EdgeCache]] = [[EdgeCache(size) for _ in spec.behaviors]
                                               for _ in range(spec.edges * len(em.groups))]
         self.shields: list[EdgeCache] | None = [EdgeCache() for _ in spec.behaviors] if spec.origin_shield else None
+        self.pending: list[dict[int, _Fetch]] = [{} for _ in spec.behaviors]  # shield fetches on their way
         self.invalidated_objects = self.invalidation_paths = 0
         self.lat = make_sampler(spec.latency, stream(seed, f"{name}.latency"))
         self.o_lat = make_sampler(spec.origin_latency, stream(seed, f"{name}.origin_latency"))
@@ -302,10 +329,19 @@ class CloudFront(Component):
                                 False, g)
                     return
                 b.shield_misses += 1
+                f = self.pending[i].get(ck)
+                if f is not None and f.waiters is not None:
+                    b.collapsed += 1  # one origin fetch per object at the shield [aws-facts §13 Origin Shield]
+                    f.waiters.append((req, done, now, cache, g, vrtt + ortt))
+                    return
         else:
             cache = None
             b.forwarded += 1
-        _Fetch(self, b, req, done, now, edge, key, ck, cache, shield, g, vrtt + ortt).go()
+        f = _Fetch(self, b, req, done, now, edge, key, ck, cache, shield, g, vrtt + ortt)
+        if shield is not None:
+            f.waiters = []
+            self.pending[i][ck] = f
+        f.go()
 
     def _edge(self, req: Request) -> int:
         n = self.n_edges
@@ -372,7 +408,8 @@ class CloudFront(Component):
             "misses": misses,
             # over cacheable requests, as CloudWatch's CacheHitRate; uncached behaviors are `forwarded`
             "hit_ratio": round(hits / (hits + misses), 6) if hits + misses else 0.0,
-            "origin_requests": sum(b.misses + b.forwarded - b.shield_hits for b in bs),
+            "origin_requests": sum(b.origin_requests() for b in bs),
+            "collapsed": sum(b.collapsed for b in bs),
             "origin_retries": sum(b.retries for b in bs),
             "timeouts": sum(b.timeouts for b in bs),
             "bytes_out": sum(b.bytes_out for b in bs),

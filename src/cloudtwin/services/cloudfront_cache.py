@@ -25,7 +25,7 @@ What is modelled
   are at most ``TTL / update_every``.
 
 Left out: revalidation with 304 Not Modified (an expired object is fetched whole again),
-request collapsing, range requests (an object is fetched and served whole).
+range requests (an object is fetched and served whole).
 """
 
 from __future__ import annotations
