@@ -253,3 +253,44 @@ def test_origin_shield_collapses_concurrent_misses_into_one_origin_fetch() -> No
     assert shield["origin_requests"] == r["components"]["web"]["requests"] <= 50  # one per object
     w = r.workload("w")
     assert w["failed"] == 0 and w["succeeded"] + w["in_flight"] == w["requests"]  # every waiter answered
+
+
+FAILOVER = """
+name: cf-failover
+components:
+  cdn:
+    type: cloudfront
+    behaviors:
+      - {{path: "/*", origin: primary, cache: false, response_size: 1KB{fo}}}
+  primary: {{type: s3}}
+  backup: {{type: s3}}
+workloads:
+  w: {{entry: cdn, rate: 20/s}}
+faults:
+  - {{at: 60s, errors: primary, rate: 1.0, duration: 60s}}
+simulate: {{duration: 180s, seed: 5}}
+"""
+
+
+def test_an_origin_group_fails_over_on_its_codes() -> None:
+    """The primary bucket fails every request for a minute (500): without an origin group the
+    viewers get the errors; with one (codes 500, 502, 503, 504) the backup answers them; with a
+    group failing over on 404 only, nothing changes."""
+    alone = Simulation(parse_spec(FAILOVER.format(fo=""))).run()
+    group = Simulation(parse_spec(FAILOVER.format(fo=", failover: {origin: backup}"))).run()
+    only404 = Simulation(parse_spec(FAILOVER.format(fo=", failover: {origin: backup, codes: [404]}"))).run()
+    failed = alone.workload("w")["failed"]
+    assert failed == pytest.approx(20 * 60, rel=0.15)
+    assert group.workload("w")["failed"] == 0
+    assert cdn(alone)["behaviors"][0]["origin_errors"] == failed
+    assert cdn(group)["failovers"] == failed  # the same seed: the same requests fail at the primary
+    assert cdn(group)["behaviors"][0]["origin_errors"] == 0
+    assert group["components"]["backup"]["gets"] == cdn(group)["failovers"]
+    assert only404.workload("w")["failed"] == failed and cdn(only404)["failovers"] == 0
+
+
+def test_a_failover_origin_must_be_another_origin() -> None:
+    with pytest.raises(SpecError, match="failover origin"):
+        parse_spec(FAILOVER.format(fo=", failover: {origin: primary}"))
+    with pytest.raises(SpecError, match="failover"):
+        parse_spec(FAILOVER.format(fo=", failover: {origin: backup, codes: [418]}"))

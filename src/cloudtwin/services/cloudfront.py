@@ -7,10 +7,8 @@ What is modelled
 ----------------
 * Behaviors: each viewer request picks a behavior with probability ``share`` (the shares
   sum to 1), then a key (the URL) from the behavior's ``key`` distribution.
-* Edge locations: ``edges`` caches (default 1). A request with a client goes to edge
-  ``client uid mod edges`` (a client keeps its edge); one without, to an edge drawn
-  uniformly. Each edge has its own cache, so more edges mean more misses for the same
-  traffic.
+* Edge locations: ``edges`` caches (default 1), each its own cache. A request with a
+  client goes to edge ``client uid mod edges``; one without, to one drawn uniformly.
 * The cache: a key answered within the stored TTL of the answer that filled it is a
   hit, served at the edge after a draw of ``latency``. The stored TTL follows the
   behavior's ``min_ttl``/``ttl``/``max_ttl`` and the origin's ``cache_control``
@@ -41,20 +39,18 @@ What is modelled
   not answer: CloudFront tries again when ``connection_timeout`` (10 s) has passed since
   the attempt began, ``connection_attempts`` (3) times in all, then gives the viewer
   ``timeout``. Other origins (S3, API Gateway, load balancers) always accept the
-  connection: their errors pass straight to the viewer.
-* Billing: data transfer out at ``response_size`` per successful answer (errors carry no
-  body, assumption) and every viewer request as an HTTPS request. Origin fetches from AWS
-  origins are free (CloudFront pricing page). The 1 TB/month and 10 M requests/month
-  free tier is not applied.
+  connection: their errors pass straight to the viewer, unless the behavior has an
+  origin group (``failover``, :mod:`cloudtwin.services.cloudfront_failover`): then an
+  error or timeout whose status is one of its codes sends the request to the secondary.
+* Billing: data transfer out per successful answer (errors carry no body, assumption)
+  and every viewer request as an HTTPS request, per serving edge group
+  (:mod:`cloudtwin.services.cloudfront_edges`: ``viewers``, ``price_class``), and
+  invalidation paths beyond 1,000. Origin fetches from AWS origins are free. The free
+  tier is not applied.
 
-Left out: request collapsing at the edges without a shield (concurrent misses for one
-key each go to the origin), revalidation (304), range requests, origin groups and failover,
-regional edge caches, Origin Shield's request charge, Lambda@Edge and CloudFront
-Functions, and WAF.
-
-Viewer regions and price classes (``viewers``, ``price_class``): see
-:mod:`cloudtwin.services.cloudfront_edges`. Each serving group has ``edges`` caches; usage
-is billed per serving group; invalidation paths beyond 1,000 are billed.
+Left out: request collapsing at the edges without a shield, revalidation (304), range
+requests, regional edge caches, Origin Shield's request charge, Lambda@Edge, CloudFront
+Functions, WAF.
 """
 
 from __future__ import annotations
@@ -69,6 +65,7 @@ from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.request import TIMEOUT, UNAVAILABLE, Done, Request
 from cloudtwin.services.cloudfront_cache import EdgeCache, edge_ttl, object_size, variant_key, version
 from cloudtwin.services.cloudfront_edges import EdgeMap
+from cloudtwin.services.cloudfront_failover import status_of
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -84,16 +81,15 @@ KEYED = ("s3", "apigateway")  # origins that get the key as their call argument
 class _Behavior:
     """One behavior's live state and counters."""
 
-    __slots__ = ("spec", "origin", "op", "keyed", "connecting", "ttl", "key", "size", "requests", "hits",
+    __slots__ = ("spec", "origin", "ttl", "key", "size", "requests", "hits",
                  "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
                  "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
-                 "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index")
+                 "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index", "targets",
+                 "failovers")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec = spec
         self.origin: Any = None
-        self.op = ""
-        self.keyed = self.connecting = False
         self.ttl: float = edge_ttl(spec.min_ttl, spec.ttl, spec.max_ttl, spec.cache_control) if spec.cache else 0.0
         self.key = make_sampler(spec.key, stream(seed, name))
         self.variants: int = spec.cache_key.variants
@@ -102,6 +98,8 @@ class _Behavior:
         self.stale = self.shield_hits = self.shield_misses = self.served_hits = self.served_misses = 0
         self.collapsed = 0  # shield misses that joined a fetch already on its way to the origin
         self.index = 0  # its place in the distribution's behaviors
+        self.targets: list[tuple[Any, str, bool, bool, str]] = []  # (origin, op, keyed, connecting, type)
+        self.failovers = 0
         self.origin_bytes = self.hit_time = self.miss_time = 0.0
         self.size: float | None = spec.response_size
         self.requests = self.hits = self.misses = self.forwarded = 0
@@ -129,7 +127,7 @@ class _Behavior:
             "origin_errors": self.origin_errors, "timeouts": self.timeouts, "bytes_out": self.bytes_out,
             "cache_key_variants": self.variants, "stale_reads": self.stale, "shield_hits": self.shield_hits,
             "origin_bytes": self.origin_bytes, "latency_saved_s": round(self.latency_saved(), 6),
-            "collapsed": self.collapsed,
+            "collapsed": self.collapsed, "failovers": self.failovers,
         }
 
     def origin_requests(self) -> int:
@@ -140,7 +138,7 @@ class _Fetch:
     """A request on its way to the origin: attempts, timers, and the answer to the viewer."""
 
     __slots__ = ("cf", "b", "req", "done", "t_in", "edge", "key", "ck", "cache", "shield", "attempt", "t_attempt",
-                 "live", "prev", "g", "extra", "waiters")
+                 "live", "prev", "g", "extra", "waiters", "o")
 
     def __init__(self, cf: CloudFront, b: _Behavior, req: Request, done: Done, t_in: float, edge: int,
                  key: int, ck: int, cache: EdgeCache | None, shield: EdgeCache | None, g: int, extra: float) -> None:
@@ -148,10 +146,22 @@ class _Fetch:
         self.edge, self.key, self.ck, self.cache, self.shield = edge, key, ck, cache, shield
         self.g, self.extra = g, extra  # the serving edge group; round trips to the viewer and the origin
         self.waiters: list[tuple[Request, Done, float, EdgeCache, int, float]] | None = None  # at the shield
+        self.o = 0  # 0: the primary origin, 1: the origin group's secondary
         self.attempt = 0
         self.t_attempt = t_in
         self.live = False
         self.prev: Any = None
+
+    def failover(self, err: str) -> bool:
+        """Send the request to the secondary origin if ``err`` is one of the group's codes."""
+        b = self.b
+        f = b.spec.failover
+        if self.o or f is None or status_of(err, b.targets[0][4]) not in f.codes:
+            return False
+        b.failovers += 1
+        self.o, self.attempt = 1, 0
+        self.go()
+        return True
 
     def go(self, _: object = None) -> None:
         """One attempt: forward to the origin, with the response timeout running."""
@@ -163,7 +173,8 @@ class _Fetch:
         eng.timer(self.cf.spec.response_timeout).start(self.expire, self.attempt)
         self.prev = req.via
         req.via = f"{ORIGIN_FACING}-{self.edge}"
-        b.origin.handle(req, b.op, self.reply, self.key if b.keyed else None)
+        origin, op, keyed, _, _ = b.targets[self.o]
+        origin.handle(req, op, self.reply, self.key if keyed else None)
 
     def reply(self, req: Request, err: str | None) -> None:
         if not self.live:
@@ -171,7 +182,7 @@ class _Fetch:
         self.live = False
         req.via = self.prev
         cf, b = self.cf, self.b
-        if err == UNAVAILABLE and b.connecting:
+        if err == UNAVAILABLE and b.targets[self.o][3]:
             # a connection that does not answer: known only when the connection timeout ends
             wait = max(0.0, self.t_attempt + cf.spec.connection_timeout - cf.engine.now)
             if self.attempt < cf.spec.connection_attempts:
@@ -180,6 +191,8 @@ class _Fetch:
             else:
                 b.timeouts += 1  # no connection after every attempt: 504
                 cf.engine.after(wait, self.give_up)
+            return
+        if err is not None and self.failover(err):
             return
         size = b.size_of(self.key)
         if err is not None:
@@ -208,6 +221,8 @@ class _Fetch:
         self.waiters = None
 
     def give_up(self, _: object = None) -> None:
+        if self.failover(TIMEOUT):
+            return
         self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
         self.release(TIMEOUT, None)
 
@@ -215,6 +230,8 @@ class _Fetch:
         if self.live and attempt == self.attempt:
             self.live = False
             self.req.via = self.prev
+            if self.failover(TIMEOUT):
+                return
             self.b.timeouts += 1
             self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
             self.release(TIMEOUT, None)
@@ -272,10 +289,10 @@ class CloudFront(Component):
         for b in self.behaviors:
             origin = b.spec.origin
             b.origin = self.ctx.components[origin]
-            b.op = ORIGIN_OP.get(kinds[origin], "")
-            b.keyed = kinds[origin] in KEYED
-            b.connecting = kinds[origin] in CONNECTING
-        proxied = any(b.origin.needs_client for b in self.behaviors)
+            names = [origin] + ([b.spec.failover.origin] if b.spec.failover is not None else [])
+            b.targets = [(self.ctx.components[o], ORIGIN_OP.get(kinds[o], ""), kinds[o] in KEYED,
+                          kinds[o] in CONNECTING, kinds[o]) for o in names]
+        proxied = any(t[0].needs_client for b in self.behaviors for t in b.targets)
         self.needs_client = proxied or self.n_edges > 1
         for inv in self.spec.invalidations:
             self.engine.at(inv.at, self._invalidate, tuple(inv.paths))
@@ -410,6 +427,7 @@ class CloudFront(Component):
             "hit_ratio": round(hits / (hits + misses), 6) if hits + misses else 0.0,
             "origin_requests": sum(b.origin_requests() for b in bs),
             "collapsed": sum(b.collapsed for b in bs),
+            "failovers": sum(b.failovers for b in bs),
             "origin_retries": sum(b.retries for b in bs),
             "timeouts": sum(b.timeouts for b in bs),
             "bytes_out": sum(b.bytes_out for b in bs),

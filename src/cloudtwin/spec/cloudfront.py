@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Size
-from cloudtwin.spec.cloudfront_behavior import CacheControl, CacheKey, Invalidation, ObjectSizes
+from cloudtwin.spec.cloudfront_behavior import CacheControl, CacheKey, Failover, Invalidation, ObjectSizes
 from cloudtwin.spec.units import parse_distribution as _d
 from cloudtwin.spec.units import parse_key_distribution
 
@@ -44,6 +44,7 @@ class Behavior(Model):
     cache_key: CacheKey = Field(default_factory=CacheKey)  # forwarded values multiply the key space
     object_sizes: ObjectSizes | None = None  # per-object sizes (large objects); none: `response_size`
     update_every: Duration | None = Field(None, gt=0)  # each object changes at the origin this often (assumption)
+    failover: Failover | None = None  # an origin group: the secondary origin and the codes that send to it
 
 
 class CloudFront(ComponentSpec):
@@ -83,6 +84,10 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                 got = "not a component" if o is None else f"a {o.type}"
                 out.append((("components", n, "behaviors", i, "origin"), f"origin {b.origin!r} must be one of "
                             f"{', '.join(ORIGIN_TYPES)}; it is {got}"))
+            f = comps.get(b.failover.origin) if b.failover is not None else None
+            if b.failover is not None and (f is None or f.type not in ORIGIN_TYPES or b.failover.origin == b.origin):
+                out.append((("components", n, "behaviors", i, "failover", "origin"), f"failover origin "
+                            f"{b.failover.origin!r} must be another {', '.join(ORIGIN_TYPES)} component"))
             if b.cache and not b.min_ttl <= b.ttl <= b.max_ttl:
                 out.append((("components", n, "behaviors", i, "ttl"), f"min_ttl <= ttl (the Default TTL) <= max_ttl "
                             f"must hold; got {b.min_ttl:g} s, {b.ttl:g} s, {b.max_ttl:g} s"))

@@ -8,6 +8,8 @@ they change at the origin (``update_every``) and the scheduled ``invalidations``
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from cloudtwin.spec.base import Duration, Model, Size
@@ -55,3 +57,15 @@ class Invalidation(Model):
 
     at: Duration = Field(ge=0)
     paths: list[str] = Field(min_length=1, max_length=3000)  # [aws-facts §13 Invalidations: per path]
+
+
+FailoverCode = Literal[400, 403, 404, 416, 500, 502, 503, 504]  # [aws-facts §13 Origin-group failover codes]
+DEFAULT_CODES: tuple[FailoverCode, ...] = (500, 502, 503, 504)  # assumption: the 5xx codes
+
+
+class Failover(Model):
+    """An origin group: when the primary answers one of ``codes`` (or does not answer), the same
+    request goes to ``origin``."""
+
+    origin: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)
+    codes: list[FailoverCode] = Field(default_factory=lambda: list(DEFAULT_CODES), min_length=1)
