@@ -294,3 +294,48 @@ def test_a_failover_origin_must_be_another_origin() -> None:
         parse_spec(FAILOVER.format(fo=", failover: {origin: primary}"))
     with pytest.raises(SpecError, match="failover"):
         parse_spec(FAILOVER.format(fo=", failover: {origin: backup, codes: [418]}"))
+
+
+EVERYTHING = """
+name: cf-all
+components:
+  cdn:
+    type: cloudfront
+    edges: 3
+    viewers: {us: 0.4, eu: 0.3, jp: 0.2, sa: 0.1}
+    price_class: PriceClass_200
+    origin_shield: true
+    cache_size: 300MB
+    invalidations: [{at: 100s, paths: ["/big/*"]}]
+    behaviors:
+      - {path: "/big/*", origin: web, share: 0.6, ttl: 10m, key: "zipf(s=1.0, n=300)",
+         object_sizes: {min: 1MB, max: 50MB}, update_every: 5m, cache_key: {query_strings: 3},
+         failover: {origin: bucket}}
+      - {path: "/api/*", origin: bucket, share: 0.4, min_ttl: 5s, cache_control: {no_cache: true},
+         key: "zipf(s=1.2, n=1000)", response_size: 2KB}
+  web:
+    type: ec2
+    handler: [{sleep: 200ms}]
+  bucket: {type: s3}
+workloads:
+  w: {entry: cdn, rate: 80/s}
+faults:
+  - {at: 120s, errors: web, rate: 0.5, duration: 30s}
+simulate: {duration: 240s, seed: 9}
+"""
+
+
+def test_every_feature_together_is_deterministic_and_conserves_requests() -> None:
+    a = Simulation(parse_spec(EVERYTHING)).run()
+    b = Simulation(parse_spec(EVERYTHING)).run()
+    ca, cb = dict(cdn(a)), dict(cdn(b))
+    assert ca == cb and a["cost"]["items"] == b["cost"]["items"]
+    w = a.workload("w")
+    assert w["requests"] == w["succeeded"] + w["failed"] + w["in_flight"] and w["failed"] == 0  # failover
+    assert ca["failovers"] > 0 and ca["invalidated_objects"] > 0 and ca["evictions"] > 0
+    assert set(ca["viewer_regions"]) == {"US", "EU", "JP"}  # South America served from the US in class 200
+    assert ca["behaviors"][1]["ttl"] == 5  # no-cache with a 5 s Minimum TTL
+    big = ca["behaviors"][0]
+    assert big["cache_key_variants"] == 3 and big["stale_reads"] <= 600 / 300 * big["hits"]
+    served = a["components"]["web"]["requests"] + a["components"]["bucket"]["gets"]
+    assert served == ca["origin_requests"] + ca["failovers"]  # each origin fetch, plus each retry at the backup
