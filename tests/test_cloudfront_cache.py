@@ -339,3 +339,17 @@ def test_every_feature_together_is_deterministic_and_conserves_requests() -> Non
     assert big["cache_key_variants"] == 3 and big["stale_reads"] <= 600 / 300 * big["hits"]
     served = a["components"]["web"]["requests"] + a["components"]["bucket"]["gets"]
     assert served == ca["origin_requests"] + ca["failovers"]  # each origin fetch, plus each retry at the backup
+
+
+def test_range_gets_cache_parts_and_serve_their_bytes() -> None:
+    """1 GB objects read in 100 MB ranges (CloudFront guide, "How CloudFront processes partial
+    requests for an object"): each part is fetched and cached on its own, and a request's bytes
+    are its part's: 10 parts per object, so up to 10 times the cache keys and a tenth of the bytes."""
+    gb = "ttl: 1h, object_sizes: {min: 1GB, max: 1GB}"
+    whole = cdn(run(gb, n=20, rate=20, seconds=300))
+    parts = cdn(run(gb + ", range_size: 100MB", n=20, rate=20, seconds=300))
+    assert whole["bytes_out"] == pytest.approx(whole["requests"] * 1e9)
+    assert parts["bytes_out"] == pytest.approx(parts["requests"] * 1e8)
+    assert parts["origin_bytes"] == pytest.approx(parts["origin_requests"] * 1e8)
+    assert whole["cached_objects"] <= 20 < parts["cached_objects"] <= 200
+    assert parts["misses"] > whole["misses"]

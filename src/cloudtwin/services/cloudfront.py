@@ -5,8 +5,7 @@ eviction, object sizes, updates at the origin) is :mod:`cloudtwin.services.cloud
 
 What is modelled
 ----------------
-* Behaviors: each viewer request picks a behavior with probability ``share`` (the shares
-  sum to 1), then a key (the URL) from the behavior's ``key`` distribution.
+* Behaviors: a request picks one by ``share``, then a key (URL) from its ``key``.
 * Edge locations: ``edges`` caches (default 1), each its own cache. A request with a
   client goes to edge ``client uid mod edges``; one without, to one drawn uniformly.
 * The cache: a key answered within the stored TTL of the answer that filled it is a
@@ -27,14 +26,13 @@ What is modelled
 * Invalidations: at each ``invalidations[].at`` every cached object of the behaviors
   whose ``path`` a listed path matches (shell-style, ``/*`` all) is removed from every
   edge and the shield; the paths are counted (the first 1,000 a month are free).
-* A miss forwards the request to the origin (an ``s3`` origin gets a ``get`` with the
-  key, ``apigateway`` the key as its own cache key, load balancers and instances a plain
-  request), plus a draw of ``origin_latency`` for the edge-to-Region round trip. The
-  origin sees ``req.src_ip`` = a CloudFront origin-facing address (``cloudfront-<edge>``)
-  [aws-facts §13 Source IP seen at the origin].
-* Timeouts [aws-facts §13 Origin connection, Origin response]: an origin that does not
-  answer within ``response_timeout`` (30 s) gives the viewer ``timeout`` (504) and its
-  late answer is dropped. An ``ec2``/``asg`` origin that cannot take the request
+* A miss forwards the request to the origin (``s3``: a ``get`` of the key; ``apigateway``:
+  the key as its cache key; others: a plain request), plus an ``origin_latency`` draw,
+  from a CloudFront origin-facing address [aws-facts §13 Source IP seen at the origin].
+* Range GETs (``range_size``): each request asks for one part of its object, cached as
+  its own key (CloudFront guide, "How CloudFront processes partial requests").
+* Timeouts [aws-facts §13 Origin connection, Origin response]: no answer within
+  ``response_timeout`` (30 s): the viewer gets ``timeout`` (504). An ``ec2``/``asg`` origin that cannot take the request
   (``unavailable``: instance down, accept queue full) is taken as a connection that does
   not answer: CloudFront tries again when ``connection_timeout`` (10 s) has passed since
   the attempt began, ``connection_attempts`` (3) times in all, then gives the viewer
@@ -48,9 +46,8 @@ What is modelled
   invalidation paths beyond 1,000. Origin fetches from AWS origins are free. The free
   tier is not applied.
 
-Left out: request collapsing at the edges without a shield, revalidation (304), range
-requests, regional edge caches, Origin Shield's request charge, Lambda@Edge, CloudFront
-Functions, WAF.
+Left out: request collapsing at the edges without a shield, revalidation (304), regional
+edge caches, Origin Shield's request charge, Lambda@Edge, CloudFront Functions, WAF.
 """
 
 from __future__ import annotations
@@ -63,7 +60,7 @@ from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.request import TIMEOUT, UNAVAILABLE, Done, Request
-from cloudtwin.services.cloudfront_cache import EdgeCache, edge_ttl, object_size, variant_key, version
+from cloudtwin.services.cloudfront_cache import EdgeCache, answer_size, edge_ttl, range_key, variant_key, version
 from cloudtwin.services.cloudfront_edges import EdgeMap
 from cloudtwin.services.cloudfront_failover import status_of
 
@@ -85,7 +82,7 @@ class _Behavior:
                  "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
                  "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
                  "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index", "targets",
-                 "failovers")
+                 "failovers", "rdraw")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec = spec
@@ -94,6 +91,7 @@ class _Behavior:
         self.key = make_sampler(spec.key, stream(seed, name))
         self.variants: int = spec.cache_key.variants
         self.vdraw = uniform_sampler(stream(seed, f"{name}.variant"))
+        self.rdraw = uniform_sampler(stream(seed, f"{name}.range"))  # which part a Range GET asks for
         self.every: float | None = spec.update_every
         self.stale = self.shield_hits = self.shield_misses = self.served_hits = self.served_misses = 0
         self.collapsed = 0  # shield misses that joined a fetch already on its way to the origin
@@ -106,8 +104,9 @@ class _Behavior:
         self.origin_errors = self.timeouts = self.retries = self.unsized = 0
         self.bytes_out = 0.0
 
-    def size_of(self, key: int) -> float | None:
-        return object_size(key, self.spec.object_sizes, self.size)
+    def size_of(self, key: int, ck: int) -> float | None:
+        """Bytes of the answer for cache key ``ck`` of object ``key``: the object, or its part."""
+        return answer_size(key, ck, self.spec.object_sizes, self.size, self.spec.range_size)
 
     def is_stale(self, key: int, fetched: float, now: float) -> bool:
         return self.every is not None and version(key, now, self.every) > version(key, fetched, self.every)
@@ -194,7 +193,7 @@ class _Fetch:
             return
         if err is not None and self.failover(err):
             return
-        size = b.size_of(self.key)
+        size = b.size_of(self.key, self.ck)
         if err is not None:
             b.origin_errors += 1
         else:
@@ -324,6 +323,8 @@ class CloudFront(Component):
         edge = g * self.n_edges + self._edge(req)
         key = int(b.key())
         ck = variant_key(key, b.variants, b.vdraw()) if b.variants > 1 else key
+        if b.spec.range_size is not None:  # one Range GET: a part of the object, cached on its own
+            ck = range_key(ck, answer_size(key, 0, b.spec.object_sizes, b.size, None), b.spec.range_size, b.rdraw())
         shield = None
         if b.ttl > 0.0:
             cache: EdgeCache | None = self.caches[edge][i]
@@ -332,7 +333,7 @@ class CloudFront(Component):
             if e is not None:
                 b.hits += 1
                 b.stale += b.is_stale(key, e[2], now)
-                self.answer(b, req, done, now, None, vrtt, e[1] if e[1] else b.size_of(key), True, g)
+                self.answer(b, req, done, now, None, vrtt, e[1] or b.size_of(key, ck), True, g)
                 return
             b.misses += 1
             if self.shields is not None:
@@ -342,8 +343,8 @@ class CloudFront(Component):
                     b.shield_hits += 1
                     b.stale += b.is_stale(key, s[2], now)
                     cache.put(ck, s[0], s[1], s[2])
-                    self.answer(b, req, done, now, None, self.o_lat() + ortt + vrtt, s[1] if s[1] else b.size_of(key),
-                                False, g)
+                    extra = self.o_lat() + ortt + vrtt
+                    self.answer(b, req, done, now, None, extra, s[1] or b.size_of(key, ck), False, g)
                     return
                 b.shield_misses += 1
                 f = self.pending[i].get(ck)

@@ -24,8 +24,12 @@ What is modelled
   copy fetched before the object's last change is a stale read. So stale reads per hit
   are at most ``TTL / update_every``.
 
+* Range GETs (:func:`range_key`): a request for one part of a large object is cached as
+  its own key; its bytes are the part's.
+
 Left out: revalidation with 304 Not Modified (an expired object is fetched whole again),
-range requests (an object is fetched and served whole).
+CloudFront fetching a larger range than asked, origins that do not support ranges (an
+object is fetched and served whole).
 """
 
 from __future__ import annotations
@@ -66,6 +70,31 @@ def object_size(key: int, sizes: Any | None, fixed: float | None) -> float | Non
         return fixed
     lo, hi = math.log(sizes.min), math.log(sizes.max)
     return math.exp(lo + (hi - lo) * _unit(key, 0.5))
+
+
+MAX_PARTS = 1 << 20  # parts of one object a range key can name (a 1 GB object in 1 KB ranges)
+
+
+def range_key(ck: int, size: float | None, range_size: float, draw: float) -> int:
+    """The cache key of one Range GET: a part of the object drawn uniformly (assumption), so each
+    part is fetched from the origin and cached on its own (CloudFront guide, "How CloudFront
+    processes partial requests for an object (range GETs)": an origin that supports ranges,
+    as S3 and most HTTP servers do, returns the part, and CloudFront caches it)."""
+    parts = max(1, min(MAX_PARTS, math.ceil((size or 0.0) / range_size)))
+    return ck * MAX_PARTS + min(int(draw * parts), parts - 1)
+
+
+def part_size(size: float | None, range_size: float, rk: int) -> float | None:
+    """Bytes of the part that range key ``rk`` names (the last part may be shorter)."""
+    if size is None:
+        return None
+    return max(0.0, min(range_size, size - (rk % MAX_PARTS) * range_size))
+
+
+def answer_size(key: int, ck: int, sizes: Any | None, fixed: float | None, range_size: float | None) -> float | None:
+    """Bytes answered for cache key ``ck`` of object ``key``: the object, or the part a range key names."""
+    size = object_size(key, sizes, fixed)
+    return size if range_size is None else part_size(size, range_size, ck)
 
 
 def version(key: int, t: float, every: float | None) -> int:

@@ -44,6 +44,7 @@ class Behavior(Model):
     cache_key: CacheKey = Field(default_factory=CacheKey)  # forwarded values multiply the key space
     object_sizes: ObjectSizes | None = None  # per-object sizes (large objects); none: `response_size`
     update_every: Duration | None = Field(None, gt=0)  # each object changes at the origin this often (assumption)
+    range_size: Size | None = Field(None, gt=0)  # each request is a Range GET of one part this big; none: whole
     failover: Failover | None = None  # an origin group: the secondary origin and the codes that send to it
 
 
