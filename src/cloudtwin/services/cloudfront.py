@@ -1,44 +1,53 @@
-"""CloudFront, minimal: cache behaviors in front of S3, API Gateway, load balancers or instances.
+"""CloudFront: cache behaviors in front of S3, API Gateway, load balancers or instances.
 
-Only what the serverless-global and update-offload claims need ("static content from S3,
-the dynamic API cached where allowed"; "cuts origin requests by the hit ratio"); the
-edge issue will replace this with a full model.
+The cache itself (the TTL rule with the origin's Cache-Control, the cache key, LRU
+eviction, object sizes, updates at the origin) is :mod:`cloudtwin.services.cloudfront_cache`.
 
 What is modelled
 ----------------
-* Behaviors: each viewer request picks a behavior with probability ``share`` (the shares
-  sum to 1), then a key (the URL) from the behavior's ``key`` distribution.
-* Edge locations: ``edges`` caches (default 1). A request with a client goes to edge
-  ``client uid mod edges`` (a client keeps its edge); one without, to an edge drawn
-  uniformly. Each edge has its own cache, so more edges mean more misses for the same
-  traffic.
-* The cache: a key answered within ``ttl`` of the answer that filled it is a hit,
-  served at the edge after a draw of ``latency``. The default TTL is 24 h and the most
-  is one year [aws-facts §13 TTLs]. ``ttl: 0`` or ``cache: false``: every request
-  goes to the origin. Only successful answers are stored (origin errors are not cached).
-* A miss forwards the request to the origin (an ``s3`` origin gets a ``get`` with the
-  key, ``apigateway`` the key as its own cache key, load balancers and instances a plain
-  request), plus a draw of ``origin_latency`` for the edge-to-Region round trip. The
-  origin sees ``req.src_ip`` = a CloudFront origin-facing address (``cloudfront-<edge>``)
-  [aws-facts §13 Source IP seen at the origin].
-* Timeouts [aws-facts §13 Origin connection, Origin response]: an origin that does not
-  answer within ``response_timeout`` (30 s) gives the viewer ``timeout`` (504) and its
-  late answer is dropped. An ``ec2``/``asg`` origin that cannot take the request
+* Behaviors: a request picks one by ``share``, then a key (URL) from its ``key``.
+* Edge locations: ``edges`` caches (default 1), each its own cache. A request with a
+  client goes to edge ``client uid mod edges``; one without, to one drawn uniformly.
+* The cache: a key answered within the stored TTL of the answer that filled it is a
+  hit, served at the edge after a draw of ``latency``. The stored TTL follows the
+  behavior's ``min_ttl``/``ttl``/``max_ttl`` and the origin's ``cache_control``
+  (:func:`~cloudtwin.services.cloudfront_cache.edge_ttl`); without a header it is
+  ``ttl``, the Default TTL, 24 h by default, one year at most [aws-facts §13 TTLs].
+  A TTL of 0 or ``cache: false``: every request goes to the origin. Only successful
+  answers are stored (origin errors are not cached). With ``cache_size`` each edge
+  evicts its least recently used objects. A hit on a copy fetched before the object
+  last changed at the origin (``update_every``) is counted a stale read.
+* Origin Shield [aws-facts §13 Origin Shield]: one more cache, shared by every edge,
+  between the edges and the origin. An edge miss that the shield holds is served from
+  it (one ``origin_latency`` draw for the hop) and fills the edge; a shield miss goes
+  to the origin and fills both; a shield miss for an object already on its way from
+  the origin waits for that fetch (``collapsed``). So the origin sees one fetch per
+  object per TTL whatever the number of edges.
+* Invalidations: at each ``invalidations[].at`` every cached object of the behaviors
+  whose ``path`` a listed path matches (shell-style, ``/*`` all) is removed from every
+  edge and the shield; the paths are counted (the first 1,000 a month are free).
+* A miss forwards the request to the origin (``s3``: a ``get`` of the key; ``apigateway``:
+  the key as its cache key; others: a plain request), plus an ``origin_latency`` draw,
+  from a CloudFront origin-facing address [aws-facts §13 Source IP seen at the origin].
+* Range GETs (``range_size``): each request asks for one part of its object, cached as
+  its own key (CloudFront guide, "How CloudFront processes partial requests").
+* Timeouts [aws-facts §13 Origin connection, Origin response]: no answer within
+  ``response_timeout`` (30 s): the viewer gets ``timeout`` (504). An ``ec2``/``asg`` origin that cannot take the request
   (``unavailable``: instance down, accept queue full) is taken as a connection that does
   not answer: CloudFront tries again when ``connection_timeout`` (10 s) has passed since
   the attempt began, ``connection_attempts`` (3) times in all, then gives the viewer
   ``timeout``. Other origins (S3, API Gateway, load balancers) always accept the
-  connection: their errors pass straight to the viewer.
-* Billing: data transfer out at ``response_size`` per successful answer (errors carry no
-  body, assumption) and every viewer request as an HTTPS request. Origin fetches from AWS
-  origins are free (CloudFront pricing page). The 1 TB/month and 10 M requests/month
-  free tier is not applied.
+  connection: their errors pass straight to the viewer, unless the behavior has an
+  origin group (``failover``, :mod:`cloudtwin.services.cloudfront_failover`): then an
+  error or timeout whose status is one of its codes sends the request to the secondary.
+* Billing: data transfer out per successful answer (errors carry no body, assumption)
+  and every viewer request as an HTTPS request, per serving edge group
+  (:mod:`cloudtwin.services.cloudfront_edges`: ``viewers``, ``price_class``), and
+  invalidation paths beyond 1,000. Origin fetches from AWS origins are free. The free
+  tier is not applied.
 
-Left out: edge cache eviction (an edge keeps every object until its TTL ends), request
-collapsing and Origin Shield (concurrent misses for one key each go to the origin),
-Cache-Control headers from the origin (the behavior's TTL always applies), invalidations,
-origin groups and failover, price classes and regional edge caches, viewer latency by
-geography, Lambda@Edge and CloudFront Functions, and WAF.
+Left out: request collapsing at the edges without a shield, revalidation (304), regional
+edge caches, Origin Shield's request charge, Lambda@Edge, CloudFront Functions, WAF.
 """
 
 from __future__ import annotations
@@ -49,12 +58,17 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.request import REJECTED, TIMEOUT, UNAVAILABLE, Done, Request
+from cloudtwin.request import TIMEOUT, UNAVAILABLE, Done, Request
+from cloudtwin.services.cloudfront_cache import EdgeCache, answer_size, edge_ttl, range_key, variant_key, version
+from cloudtwin.services.cloudfront_controls import geo_refused, geo_setup, invalidate
+from cloudtwin.services.cloudfront_edges import EdgeMap
+from cloudtwin.services.cloudfront_failover import status_of
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
 GIB = 1024.0**3
+FREE_INVALIDATION_PATHS = 1000  # a month [aws-facts §13; prices.csv Invalidations] (a window within one month)
 ORIGIN_FACING = "cloudfront"  # prefix of the source address origins see [aws-facts §13 Source IP seen at the origin]
 CONNECTING = ("ec2", "asg")  # origins whose `unavailable` is a connection that does not answer
 ORIGIN_OP = {"s3": "get"}  # every other origin type takes the default op ""
@@ -64,44 +78,89 @@ KEYED = ("s3", "apigateway")  # origins that get the key as their call argument
 class _Behavior:
     """One behavior's live state and counters."""
 
-    __slots__ = ("spec", "origin", "op", "keyed", "connecting", "ttl", "key", "size", "requests", "hits",
-                 "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized")
+    __slots__ = ("spec", "origin", "ttl", "key", "size", "requests", "hits",
+                 "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
+                 "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
+                 "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index", "targets",
+                 "failovers", "rdraw")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec = spec
         self.origin: Any = None
-        self.op = ""
-        self.keyed = self.connecting = False
-        self.ttl: float = spec.ttl if spec.cache else 0.0
+        self.ttl: float = edge_ttl(spec.min_ttl, spec.ttl, spec.max_ttl, spec.cache_control) if spec.cache else 0.0
         self.key = make_sampler(spec.key, stream(seed, name))
+        self.variants: int = spec.cache_key.variants
+        self.vdraw = uniform_sampler(stream(seed, f"{name}.variant"))
+        self.rdraw = uniform_sampler(stream(seed, f"{name}.range"))  # which part a Range GET asks for
+        self.every: float | None = spec.update_every
+        self.stale = self.shield_hits = self.shield_misses = self.served_hits = self.served_misses = 0
+        self.collapsed = 0  # shield misses that joined a fetch already on its way to the origin
+        self.index = 0  # its place in the distribution's behaviors
+        self.targets: list[tuple[Any, str, bool, bool, str]] = []  # (origin, op, keyed, connecting, type)
+        self.failovers = 0
+        self.origin_bytes = self.hit_time = self.miss_time = 0.0
         self.size: float | None = spec.response_size
         self.requests = self.hits = self.misses = self.forwarded = 0
         self.origin_errors = self.timeouts = self.retries = self.unsized = 0
         self.bytes_out = 0.0
+
+    def size_of(self, key: int, ck: int) -> float | None:
+        """Bytes of the answer for cache key ``ck`` of object ``key``: the object, or its part."""
+        return answer_size(key, ck, self.spec.object_sizes, self.size, self.spec.range_size)
+
+    def is_stale(self, key: int, fetched: float, now: float) -> bool:
+        return self.every is not None and version(key, now, self.every) > version(key, fetched, self.every)
+
+    def latency_saved(self) -> float:
+        """Seconds the edge hits saved: hits x (mean time of a miss - mean time of a hit)."""
+        if not self.served_hits or not self.served_misses:
+            return 0.0
+        return self.served_hits * (self.miss_time / self.served_misses - self.hit_time / self.served_hits)
 
     def stats(self) -> dict[str, Any]:
         return {
             "path": self.spec.path, "origin": self.spec.origin, "cached": self.ttl > 0.0, "ttl": self.ttl,
             "requests": self.requests, "hits": self.hits, "misses": self.misses,
             "hit_ratio": round(self.hits / (self.hits + self.misses), 6) if self.hits + self.misses else 0.0,
-            "origin_requests": self.misses + self.forwarded, "origin_retries": self.retries,
+            "origin_requests": self.origin_requests(), "origin_retries": self.retries,
             "origin_errors": self.origin_errors, "timeouts": self.timeouts, "bytes_out": self.bytes_out,
+            "cache_key_variants": self.variants, "stale_reads": self.stale, "shield_hits": self.shield_hits,
+            "origin_bytes": self.origin_bytes, "latency_saved_s": round(self.latency_saved(), 6),
+            "collapsed": self.collapsed, "failovers": self.failovers,
         }
+
+    def origin_requests(self) -> int:
+        return self.misses + self.forwarded - self.shield_hits - self.collapsed
 
 
 class _Fetch:
     """A request on its way to the origin: attempts, timers, and the answer to the viewer."""
 
-    __slots__ = ("cf", "b", "req", "done", "t_in", "edge", "key", "cache", "attempt", "t_attempt", "live", "prev")
+    __slots__ = ("cf", "b", "req", "done", "t_in", "edge", "key", "ck", "cache", "shield", "attempt", "t_attempt",
+                 "live", "prev", "g", "extra", "waiters", "o")
 
     def __init__(self, cf: CloudFront, b: _Behavior, req: Request, done: Done, t_in: float, edge: int,
-                 key: int, cache: dict[int, float] | None) -> None:
+                 key: int, ck: int, cache: EdgeCache | None, shield: EdgeCache | None, g: int, extra: float) -> None:
         self.cf, self.b, self.req, self.done, self.t_in = cf, b, req, done, t_in
-        self.edge, self.key, self.cache = edge, key, cache
+        self.edge, self.key, self.ck, self.cache, self.shield = edge, key, ck, cache, shield
+        self.g, self.extra = g, extra  # the serving edge group; round trips to the viewer and the origin
+        self.waiters: list[tuple[Request, Done, float, EdgeCache, int, float]] | None = None  # at the shield
+        self.o = 0  # 0: the primary origin, 1: the origin group's secondary
         self.attempt = 0
         self.t_attempt = t_in
         self.live = False
         self.prev: Any = None
+
+    def failover(self, err: str) -> bool:
+        """Send the request to the secondary origin if ``err`` is one of the group's codes."""
+        b = self.b
+        f = b.spec.failover
+        if self.o or f is None or status_of(err, b.targets[0][4]) not in f.codes:
+            return False
+        b.failovers += 1
+        self.o, self.attempt = 1, 0
+        self.go()
+        return True
 
     def go(self, _: object = None) -> None:
         """One attempt: forward to the origin, with the response timeout running."""
@@ -113,7 +172,8 @@ class _Fetch:
         eng.timer(self.cf.spec.response_timeout).start(self.expire, self.attempt)
         self.prev = req.via
         req.via = f"{ORIGIN_FACING}-{self.edge}"
-        b.origin.handle(req, b.op, self.reply, self.key if b.keyed else None)
+        origin, op, keyed, _, _ = b.targets[self.o]
+        origin.handle(req, op, self.reply, self.key if keyed else None)
 
     def reply(self, req: Request, err: str | None) -> None:
         if not self.live:
@@ -121,7 +181,7 @@ class _Fetch:
         self.live = False
         req.via = self.prev
         cf, b = self.cf, self.b
-        if err == UNAVAILABLE and b.connecting:
+        if err == UNAVAILABLE and b.targets[self.o][3]:
             # a connection that does not answer: known only when the connection timeout ends
             wait = max(0.0, self.t_attempt + cf.spec.connection_timeout - cf.engine.now)
             if self.attempt < cf.spec.connection_attempts:
@@ -131,21 +191,49 @@ class _Fetch:
                 b.timeouts += 1  # no connection after every attempt: 504
                 cf.engine.after(wait, self.give_up)
             return
+        if err is not None and self.failover(err):
+            return
+        size = b.size_of(self.key, self.ck)
         if err is not None:
             b.origin_errors += 1
-        elif self.cache is not None:
-            self.cache[self.key] = cf.engine.now + b.ttl
-        cf.answer(b, req, self.done, self.t_in, err, cf.o_lat())
+        else:
+            b.origin_bytes += size or 0.0
+            now = cf.engine.now
+            if self.cache is not None:
+                self.cache.put(self.ck, now + b.ttl, size, now)
+                if self.shield is not None:
+                    self.shield.put(self.ck, now + b.ttl, size, now)
+        cf.answer(b, req, self.done, self.t_in, err, cf.o_lat() + self.extra, size, False, self.g)
+        self.release(err, size)
+
+    def release(self, err: str | None, size: float | None) -> None:
+        """Answer the viewers whose shield misses waited for this fetch (Origin Shield collapses them)."""
+        if self.waiters is None:
+            return
+        cf, b = self.cf, self.b
+        cf.pending[b.index].pop(self.ck, None)
+        now = cf.engine.now
+        for req, done, t_in, cache, g, extra in self.waiters:
+            if err is None:
+                cache.put(self.ck, now + b.ttl, size, now)
+            cf.answer(b, req, done, t_in, err, cf.o_lat() + extra if err is None else 0.0, size, False, g)
+        self.waiters = None
 
     def give_up(self, _: object = None) -> None:
-        self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0)
+        if self.failover(TIMEOUT):
+            return
+        self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
+        self.release(TIMEOUT, None)
 
     def expire(self, attempt: int) -> None:
         if self.live and attempt == self.attempt:
             self.live = False
             self.req.via = self.prev
+            if self.failover(TIMEOUT):
+                return
             self.b.timeouts += 1
-            self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0)
+            self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
+            self.release(TIMEOUT, None)
 
 
 class _Answer:
@@ -168,6 +256,8 @@ class CloudFront(Component):
         super().__init__(name, spec, ctx)
         seed = ctx.seed
         self.behaviors = [_Behavior(b, seed, f"{name}.behaviors[{i}].key") for i, b in enumerate(spec.behaviors)]
+        for i, beh in enumerate(self.behaviors):
+            beh.index = i
         acc, cum = 0.0, []
         for b in spec.behaviors:
             acc += b.share
@@ -176,70 +266,96 @@ class CloudFront(Component):
         self.pick = uniform_sampler(stream(seed, f"{name}.behavior"))
         self.edge_pick = uniform_sampler(stream(seed, f"{name}.edge"))
         self.n_edges: int = spec.edges
-        # caches[edge][behavior]: key -> expires at
-        self.caches: list[list[dict[int, float]]] = [[{} for _ in spec.behaviors] for _ in range(spec.edges)]
+        # caches[edge][behavior]; shields[behavior] when Origin Shield is on
+        size = spec.cache_size
+        self.edgemap = em = EdgeMap(spec.viewers, spec.price_class, ctx.arch.region)
+        self.viewer_pick = uniform_sampler(stream(seed, f"{name}.viewer"))
+        self.g_requests = [0] * len(em.groups)
+        self.g_bytes = [0.0] * len(em.groups)
+        # edge g * edges + e is edge e of the serving group g
+        self.caches: list[list[EdgeCache]] = [[EdgeCache(size) for _ in spec.behaviors]
+                                              for _ in range(spec.edges * len(em.groups))]
+        self.shields: list[EdgeCache] | None = [EdgeCache() for _ in spec.behaviors] if spec.origin_shield else None
+        self.pending: list[dict[int, _Fetch]] = [{} for _ in spec.behaviors]  # shield fetches on their way
+        self.invalidated_objects = self.invalidation_paths = 0
         self.lat = make_sampler(spec.latency, stream(seed, f"{name}.latency"))
         self.o_lat = make_sampler(spec.origin_latency, stream(seed, f"{name}.origin_latency"))
         self._minute_mark = (0, 0)
         self.hit_series: list[float] = []
-        g = spec.geo_restriction
-        self.geo = (g.type == "allowlist", frozenset(g.countries)) if g is not None else None
-        self.geo_refused = {"attack": 0, "legitimate": 0}
+        self.geo, self.geo_refused = geo_setup(spec.geo_restriction)
 
     def build(self) -> None:
         kinds = {n: c.type for n, c in self.ctx.arch.components.items()}
         for b in self.behaviors:
             origin = b.spec.origin
             b.origin = self.ctx.components[origin]
-            b.op = ORIGIN_OP.get(kinds[origin], "")
-            b.keyed = kinds[origin] in KEYED
-            b.connecting = kinds[origin] in CONNECTING
-        proxied = any(b.origin.needs_client for b in self.behaviors)
+            names = [origin] + ([b.spec.failover.origin] if b.spec.failover is not None else [])
+            b.targets = [(self.ctx.components[o], ORIGIN_OP.get(kinds[o], ""), kinds[o] in KEYED,
+                          kinds[o] in CONNECTING, kinds[o]) for o in names]
+        proxied = any(t[0].needs_client for b in self.behaviors for t in b.targets)
         self.needs_client = proxied or self.n_edges > 1 or self.geo is not None
+        for inv in self.spec.invalidations:
+            self.engine.at(inv.at, self._invalidate, tuple(inv.paths))
 
-    def _geo_refused(self, req: Request, done: Done) -> bool:
-        """Geo restriction: refuse (403) a viewer whose country the list excludes; a viewer whose
-        country is unknown is served (assumption). Source: CloudFront Developer Guide,
-        georestrictions.html (not in aws-facts)."""
-        c = getattr(req, "client", None)  # a bare request (a start time) has none
-        if c is None or not c.country:
-            return False
-        allowlist, codes = self.geo  # type: ignore[misc]
-        if (c.country in codes) == allowlist:
-            return False
-        t = c.tally
-        self.geo_refused["attack" if t is not None and t.attacker else "legitimate"] += 1
-        if t is not None:
-            t.block(f"{self.name}.geo_restriction")
-        self.errors += 1
-        done(req, REJECTED)
-        return True
+    def _invalidate(self, paths: tuple[str, ...]) -> None:
+        invalidate(self, paths)
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         if op not in ("get", ""):
             raise ValueError(f"cloudfront has no operation {op!r}")
         self.requests += 1
-        if self.geo is not None and self._geo_refused(req, done):
+        if self.geo is not None and geo_refused(self, req, done):
             return
         now = self.engine.now
         bs = self.behaviors
         i = min(bisect_right(self.cum, self.pick() * self.cum[-1]), len(bs) - 1) if len(bs) > 1 else 0
         b = bs[i]
         b.requests += 1
-        edge = self._edge(req)
+        em = self.edgemap
+        vi = min(bisect_right(em.cum, self.viewer_pick() * em.cum[-1]), len(em.cum) - 1) if len(em.cum) > 1 else 0
+        g = em.group_of[vi]
+        self.g_requests[g] += 1
+        vrtt, ortt = em.viewer_rtt[vi], em.origin_rtt[g]
+        edge = g * self.n_edges + self._edge(req)
         key = int(b.key())
+        ck = variant_key(key, b.variants, b.vdraw()) if b.variants > 1 else key
+        if b.spec.range_size is not None:  # one Range GET: a part of the object, cached on its own
+            ck = range_key(ck, answer_size(key, 0, b.spec.object_sizes, b.size, None), b.spec.range_size, b.rdraw())
+        shield = None
         if b.ttl > 0.0:
-            cache = self.caches[edge][i]
-            exp = cache.get(key)
-            if exp is not None and exp > now:
+            cache: EdgeCache | None = self.caches[edge][i]
+            assert cache is not None
+            e = cache.get(ck, now)
+            if e is not None:
                 b.hits += 1
-                self.answer(b, req, done, now, None, 0.0)
+                b.stale += b.is_stale(key, e[2], now)
+                self.answer(b, req, done, now, None, vrtt, e[1] or b.size_of(key, ck), True, g)
                 return
             b.misses += 1
+            if self.shields is not None:
+                shield = self.shields[i]
+                s = shield.get(ck, now)
+                if s is not None:
+                    b.shield_hits += 1
+                    b.stale += b.is_stale(key, s[2], now)
+                    cache.put(ck, s[0], s[1], s[2])
+                    extra = self.o_lat() + ortt + vrtt
+                    self.answer(b, req, done, now, None, extra, s[1] or b.size_of(key, ck), False, g)
+                    return
+                b.shield_misses += 1
+                f = self.pending[i].get(ck)
+                if f is not None and f.waiters is not None:
+                    b.collapsed += 1  # one origin fetch per object at the shield [aws-facts §13 Origin Shield]
+                    f.waiters.append((req, done, now, cache, g, vrtt + ortt))
+                    return
         else:
             cache = None
             b.forwarded += 1
-        _Fetch(self, b, req, done, now, edge, key, cache).go()
+        f = _Fetch(self, b, req, done, now, edge, key, ck, cache, shield, g, vrtt + ortt)
+        if shield is not None:
+            f.waiters = []
+            self.pending[i][ck] = f
+        f.go()
 
     def _edge(self, req: Request) -> int:
         n = self.n_edges
@@ -250,15 +366,24 @@ class CloudFront(Component):
             return c.uid % n
         return min(int(self.edge_pick() * n), n - 1)
 
-    def answer(self, b: _Behavior, req: Request, done: Done, t_in: float, err: str | None, extra: float) -> None:
-        """Reply to the viewer after the edge's own time (and ``extra``: the origin hop)."""
+    def answer(self, b: _Behavior, req: Request, done: Done, t_in: float, err: str | None, extra: float,
+               size: float | None, hit: bool, g: int = 0) -> None:
+        """Reply to the viewer after the edge's own time (and ``extra``: the shield or origin hop)."""
         delay = self.lat() + extra
         if err is None:
-            if b.size is None:
+            if size is None:
                 b.unsized += 1
             else:
-                b.bytes_out += b.size
-            self.latency.record(self.engine.now - t_in + delay)
+                b.bytes_out += size
+                self.g_bytes[g] += size
+            took = self.engine.now - t_in + delay
+            self.latency.record(took)
+            if hit:
+                b.served_hits += 1
+                b.hit_time += took
+            else:
+                b.served_misses += 1
+                b.miss_time += took
         else:
             self.errors += 1
         self.engine.after(delay, _Answer(req, done, err).go)
@@ -275,8 +400,16 @@ class CloudFront(Component):
         return {"hit_ratio": list(self.hit_series)}
 
     def usage(self) -> dict[str, float]:
-        out = {"US-DataTransfer-Out-Bytes": sum(b.bytes_out for b in self.behaviors) / GIB,
-               "US-Requests-Tier2-HTTPS": float(self.requests)}
+        em = self.edgemap
+        if em.regional:  # billed by the edge group that served (prices.csv: per group)
+            out = {}
+            for g, name in enumerate(em.groups):
+                out[f"{name}-DataTransfer-Out-Bytes"] = self.g_bytes[g] / GIB
+                out[f"{name}-Requests-Tier2-HTTPS"] = float(self.g_requests[g])
+        else:
+            out = {"US-DataTransfer-Out-Bytes": sum(b.bytes_out for b in self.behaviors) / GIB,
+                   "US-Requests-Tier2-HTTPS": float(self.requests)}
+        out["Invalidations"] = float(max(0, self.invalidation_paths - FREE_INVALIDATION_PATHS))
         return {k: v for k, v in out.items() if v}
 
     def stats(self) -> dict[str, Any]:
@@ -289,12 +422,24 @@ class CloudFront(Component):
             "misses": misses,
             # over cacheable requests, as CloudWatch's CacheHitRate; uncached behaviors are `forwarded`
             "hit_ratio": round(hits / (hits + misses), 6) if hits + misses else 0.0,
-            "origin_requests": sum(b.misses + b.forwarded for b in bs),
+            "origin_requests": sum(b.origin_requests() for b in bs),
+            "collapsed": sum(b.collapsed for b in bs),
+            "failovers": sum(b.failovers for b in bs),
             "origin_retries": sum(b.retries for b in bs),
             "timeouts": sum(b.timeouts for b in bs),
             "bytes_out": sum(b.bytes_out for b in bs),
             "unsized_replies": sum(b.unsized for b in bs),
             "cached_objects": sum(len(c) for edge in self.caches for c in edge),
+            "evictions": sum(c.evictions for edge in self.caches for c in edge),
+            "stale_reads": sum(b.stale for b in bs),
+            "shield_hits": sum(b.shield_hits for b in bs),
+            "shield_misses": sum(b.shield_misses for b in bs),
+            "origin_bytes": sum(b.origin_bytes for b in bs),
+            "latency_saved_s": round(sum(b.latency_saved() for b in bs), 6),
+            "invalidation_paths": self.invalidation_paths,
+            "invalidated_objects": self.invalidated_objects,
+            **({"viewer_regions": {name: {"requests": self.g_requests[g], "bytes_out": self.g_bytes[g]}
+                                   for g, name in enumerate(self.edgemap.groups)}} if self.edgemap.regional else {}),
             "behaviors": [b.stats() for b in bs],
         })
         if self.geo is not None:

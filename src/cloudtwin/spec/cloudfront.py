@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from cloudtwin.spec.base import ComponentSpec, Country, Dist, Duration, KeyDist, Model, Size
+from cloudtwin.spec.cloudfront_behavior import CacheControl, CacheKey, Failover, Invalidation, ObjectSizes
 from cloudtwin.spec.units import parse_distribution as _d
 from cloudtwin.spec.units import parse_key_distribution
 
@@ -23,6 +24,7 @@ DEFAULT_TTL = 86_400.0  # 24 h [aws-facts §13 TTLs]
 MAX_TTL = 31_536_000.0  # 1 year, the Maximum TTL default [aws-facts §13 TTLs]
 ORIGIN_TYPES = ("s3", "apigateway", "alb", "nlb", "ec2", "asg")
 SHARE_TOLERANCE = 1e-6
+ViewerRegion = Literal["us", "eu", "za", "sa", "jp", "au", "ap", "in"]  # CloudFront's pricing groups
 
 
 
@@ -36,6 +38,14 @@ class Behavior(Model):
     cache: bool = True  # false (or ttl 0): every request goes to the origin
     key: KeyDist = Field(default_factory=lambda: parse_key_distribution("zipf(s=1.1, n=10000)"))  # assumption
     response_size: Size | None = Field(None, ge=0)  # bytes per answer, for the transfer-out bill; none: not counted
+    min_ttl: Duration = Field(0.0, ge=0, le=MAX_TTL)  # [aws-facts §13 TTLs]
+    max_ttl: Duration = Field(MAX_TTL, ge=0, le=MAX_TTL)  # [aws-facts §13 TTLs]
+    cache_control: CacheControl | None = None  # the origin's header; none: `ttl` (the Default TTL) applies
+    cache_key: CacheKey = Field(default_factory=CacheKey)  # forwarded values multiply the key space
+    object_sizes: ObjectSizes | None = None  # per-object sizes (large objects); none: `response_size`
+    update_every: Duration | None = Field(None, gt=0)  # each object changes at the origin this often (assumption)
+    range_size: Size | None = Field(None, gt=0)  # each request is a Range GET of one part this big; none: whole
+    failover: Failover | None = None  # an origin group: the secondary origin and the codes that send to it
 
 
 class GeoRestriction(Model):
@@ -56,6 +66,11 @@ class CloudFront(ComponentSpec):
     connection_timeout: Duration = Field(10.0, ge=1, le=10)  # [aws-facts §13 Origin connection]
     response_timeout: Duration = Field(30.0, ge=1, le=60)  # [aws-facts §13 Origin response timeout]
     geo_restriction: GeoRestriction | None = None  # none: viewers from every country are served
+    cache_size: Size | None = Field(None, gt=0)  # bytes per edge cache, least recently used evicted; none: unbounded
+    origin_shield: bool = False  # a second cache tier all edges share [aws-facts §13 Origin Shield]
+    invalidations: list[Invalidation] = Field(default_factory=list, max_length=100)
+    viewers: dict[ViewerRegion, float] | None = None  # share of viewer requests by edge group; none: all "us"
+    price_class: Literal["PriceClass_All", "PriceClass_200", "PriceClass_100"] = "PriceClass_All"
 
 
 def check(arch: Any) -> list[tuple[Path, str]]:
@@ -65,6 +80,10 @@ def check(arch: Any) -> list[tuple[Path, str]]:
     for n, c in comps.items():
         if c.type != "cloudfront":
             continue
+        if c.viewers is not None:
+            vt = math.fsum(c.viewers.values())
+            if not c.viewers or abs(vt - 1.0) > SHARE_TOLERANCE or min(c.viewers.values()) <= 0:
+                out.append((("components", n, "viewers"), f"viewer shares must be > 0 and sum to 1, got {vt:g}"))
         total = math.fsum(b.share for b in c.behaviors)
         if abs(total - 1.0) > SHARE_TOLERANCE:
             shares = " + ".join(f"{b.share:g}" for b in c.behaviors)
@@ -75,6 +94,16 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                 got = "not a component" if o is None else f"a {o.type}"
                 out.append((("components", n, "behaviors", i, "origin"), f"origin {b.origin!r} must be one of "
                             f"{', '.join(ORIGIN_TYPES)}; it is {got}"))
+            f = comps.get(b.failover.origin) if b.failover is not None else None
+            if b.failover is not None and (f is None or f.type not in ORIGIN_TYPES or b.failover.origin == b.origin):
+                out.append((("components", n, "behaviors", i, "failover", "origin"), f"failover origin "
+                            f"{b.failover.origin!r} must be another {', '.join(ORIGIN_TYPES)} component"))
+            if b.cache and not b.min_ttl <= b.ttl <= b.max_ttl:
+                out.append((("components", n, "behaviors", i, "ttl"), f"min_ttl <= ttl (the Default TTL) <= max_ttl "
+                            f"must hold; got {b.min_ttl:g} s, {b.ttl:g} s, {b.max_ttl:g} s"))
+            if c.cache_size is not None and b.response_size is None and b.object_sizes is None:
+                out.append((("components", n, "behaviors", i), "with a `cache_size` every behavior needs "
+                            "`response_size` or `object_sizes` (the bytes an object takes in the cache)"))
     return out
 
 
