@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from cloudtwin.engine import make_sampler
+from cloudtwin.engine.sampling import _lognormal_sigma
 from cloudtwin.services.asg import HEALTH_PERIOD
 from cloudtwin.services.asg_scaling import HIGH_PERIODS, LOW_FRACTION, LOW_PERIODS, SCALE_IN_STEP
 from cloudtwin.services.elb_health import DEFAULTS
@@ -37,7 +38,7 @@ from cloudtwin.sizes import instance_vcpus
 from cloudtwin.spec.steps import CpuStep
 
 INF = math.inf
-POINTS = 4000  # equiprobable draws of a request's own delays (its quantiles come from them)
+POINTS = 20_000  # equiprobable draws of a request's own delays (its quantiles come from them)
 
 
 @dataclass
@@ -58,6 +59,21 @@ def dist_mean(dist: Any, seed: str) -> float:
     rng = np.random.default_rng(_seed(seed))
     draw = make_sampler(dist, rng)
     return float(np.mean([draw() for _ in range(2000)]))
+
+
+def dist_var(d: Any, draws: np.ndarray) -> float:
+    """The variance of a duration distribution: closed form where there is one, else of ``draws``."""
+    p = d.params
+    if d.kind == "const":
+        return 0.0
+    if d.kind == "exp":
+        return float(p[0]) ** 2
+    if d.kind == "lognormal":
+        sigma = _lognormal_sigma(p[0], p[1])
+        return float((math.exp(sigma * sigma) - 1.0) * d.mean**2)
+    if d.kind == "uniform":
+        return float((p[1] - p[0]) ** 2 / 12.0)
+    return float(draws.var())
 
 
 def _seed(text: str) -> int:
@@ -84,8 +100,10 @@ class FluidFleet:
                 cpu += vals
             else:
                 other += vals
-        self.s = float(cpu.mean())  # mean service time: what holds a slot
-        self.cs2 = float(cpu.var() / self.s**2) if self.s > 0 else 0.0
+        cpu_d = [st.cpu for st in spec.handler if isinstance(st, CpuStep)]
+        self.s = sum(d.mean for d in cpu_d)  # mean service time: what holds a slot (exact, not sampled)
+        var = sum(dist_var(d, cpu) for d in cpu_d) if len(cpu_d) == 1 else float(cpu.var())
+        self.cs2 = var / self.s**2 if self.s > 0 else 0.0
         self.cpu_steps = sum(1 for st in spec.handler if isinstance(st, CpuStep))
         self.own = cpu + other  # the request's own delays at the fleet
         self.boot = dist_mean(spec.boot_time, f"{seed}:{name}:boot")
@@ -131,21 +149,39 @@ class FluidFleet:
         self.healthy_min_series: list[float] = []
         self.minute_healthy_min: float = INF
         self.in_service_range = [INF, 0.0]
+        self._counts = (0, 0, 0, 0, 0)
+        self._from, self._until = INF, -INF
 
     # ---- counts at time t -----------------------------------------------------------------
+    def counts(self, t: float) -> tuple[int, int, int, int, int]:
+        """(routed and answering, routed but dead, running, running and warm, routed and warm),
+        recomputed only when a cohort changes or one of its times passes."""
+        if not self._from <= t < self._until:
+            live = dead = running = warm = warm_routed = 0
+            for k in self.cohorts:
+                if k.routed <= t < k.unrouted:
+                    if t < k.dead:
+                        live += k.n
+                        warm_routed += k.n if k.warm <= t else 0
+                    else:
+                        dead += k.n
+                if k.ready <= t < k.dead:
+                    running += k.n
+                    warm += k.n if k.warm <= t else 0
+            self._counts = (live, dead, running, warm, warm_routed)
+            self._from, self._until = t, self.next_change(t)
+        return self._counts
+
     def routed(self, t: float) -> tuple[int, int]:
         """(routed and answering, routed but dead) instances."""
-        live = dead = 0
-        for k in self.cohorts:
-            if k.routed <= t < k.unrouted:
-                if t < k.dead:
-                    live += k.n
-                else:
-                    dead += k.n
-        return live, dead
+        c = self.counts(t)
+        return c[0], c[1]
 
     def running(self, t: float) -> int:
-        return sum(k.n for k in self.cohorts if k.ready <= t < k.dead)
+        return self.counts(t)[2]
+
+    def _changed(self) -> None:
+        self._from, self._until = INF, -INF
 
     def counted(self) -> list[Cohort]:
         return [k for k in self.cohorts if k.gone == INF]
@@ -164,17 +200,24 @@ class FluidFleet:
         for k in self.counted():
             if k.zone in counts:
                 counts[k.zone] += k.n
-        return min(up, key=lambda z: counts[z])
+        best: str = min(up, key=lambda z: counts[z])
+        return best
 
     def launch(self, t: float, n: int, why: str) -> None:
+        self._changed()
         placed: dict[str, int] = {}
-        for _ in range(n):
-            z = self._balanced()
-            if z is None:
-                break
-            ready = t + self.boot
-            self.cohorts.append(Cohort(z, 1, "on_demand", t, ready, ready + self.first_check, ready + self.warmup))
+        up = [z for z in self.zones if z not in self.zone_down]
+        counts = dict.fromkeys(up, 0)
+        for k in self.counted():
+            if k.zone in counts:
+                counts[k.zone] += k.n
+        for _ in range(n if up else 0):
+            z = min(up, key=lambda x: counts[x])  # the AZ with the fewest [aws-facts §2 AZ rebalancing]
+            counts[z] += 1
             placed[z] = placed.get(z, 0) + 1
+        ready = t + self.boot
+        for z, m in placed.items():
+            self.cohorts.append(Cohort(z, m, "on_demand", t, ready, ready + self.first_check, ready + self.warmup))
         if placed:
             where = ", ".join(f"{v} in {z}" for z, v in sorted(placed.items()))
             self.events.append({"t": t, "kind": "lifecycle", "detail": f"{self.name}: launching {where} ({why}); "
@@ -194,6 +237,7 @@ class FluidFleet:
             self._split(k, 1, t)
 
     def _split(self, k: Cohort, n: int, t: float) -> None:
+        self._changed()
         if k.n > n:
             k.n -= n
             self.cohorts.append(Cohort(k.zone, n, k.purchase, k.launched, k.ready, k.routed, k.warm, t, t, t))
@@ -203,6 +247,7 @@ class FluidFleet:
             k.gone = min(k.gone, t)
 
     def zone_outage(self, t: float, zone: str, down: bool) -> None:
+        self._changed()
         if down:
             self.zone_down.add(zone)
             detect = t + HEALTH_PERIOD / 2.0 if self.asg else INF
@@ -258,6 +303,7 @@ class FluidFleet:
         if moves <= 0:
             return
         ready = t + self.boot
+        self._changed()
         self.cohorts.append(Cohort(lo, moves, "on_demand", t, ready, ready + self.first_check, ready + self.warmup))
         self.actions.append((ready + self.first_check, "drop", (hi, moves)))
         self.events.append({"t": t, "kind": "lifecycle", "detail": f"{self.name}: AZ rebalance: launching {moves} "
@@ -274,11 +320,9 @@ class FluidFleet:
     # ---- the 1-minute metric and target tracking --------------------------------------------
     def accumulate(self, t: float, dt: float, busy_per_inst: float, n_live: int) -> None:
         """``busy_per_inst``: busy slots of each routed instance over ``[t, t+dt)``."""
-        running = self.running(t)
+        _, _, running, warm, warm_routed = self.counts(t)
         self.busy_acc += busy_per_inst * n_live * dt
         self.avail_acc += running * self.c * dt
-        warm = sum(k.n for k in self.cohorts if k.ready <= t < k.dead and k.warm <= t)
-        warm_routed = sum(k.n for k in self.cohorts if k.routed <= t < min(k.dead, k.unrouted) and k.warm <= t)
         self.warm_busy += busy_per_inst * warm_routed * dt
         self.warm_avail += warm * self.c * dt
         self.minute_healthy_min = min(self.minute_healthy_min, n_live)
@@ -290,7 +334,7 @@ class FluidFleet:
         self.in_service_series.append(self.running(t))
         self.healthy_min_series.append(self.minute_healthy_min if self.minute_healthy_min < INF else 0)
         warm = self.warm_busy / self.warm_avail if self.warm_avail > 0 else None
-        n_warm = sum(k.n for k in self.cohorts if k.ready <= t < k.dead and k.warm <= t)
+        n_warm = self.counts(t)[3]
         self.busy_acc = self.avail_acc = self.warm_busy = self.warm_avail = 0.0
         self.minute_healthy_min = INF
         if self.asg and self.target is not None and warm is not None:

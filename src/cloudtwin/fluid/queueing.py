@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -68,6 +69,7 @@ def mmc_wait(lam: float, s: float, c: int) -> Wait:
     return Wait(erlang_c(c, a), c / s - lam)
 
 
+@lru_cache(maxsize=65536)
 def allen_cunneen(lam: float, s: float, c: int, ca2: float, cs2: float) -> Wait:
     """The G/G/c wait by Allen–Cunneen: mean ``Wq(M/M/c) * (ca2 + cs2) / 2``, wait probability
     Erlang C, conditional wait exponential with that mean (the tail is an approximation)."""
@@ -77,13 +79,18 @@ def allen_cunneen(lam: float, s: float, c: int, ca2: float, cs2: float) -> Wait:
     factor = (ca2 + cs2) / 2.0
     if factor <= 0.0:
         return NO_WAIT  # D/D/c below saturation: nobody waits
-    mean_wait = mm.p / mm.rate * factor
-    rate = mm.rate if ca2 >= 1.0 or ca2 <= 0.0 else gim_decay(lam, s, c, max(1, round(1.0 / ca2)))
-    p = min(mean_wait * rate, 1.0)
-    return Wait(p, p / mean_wait)
+    if ca2 >= 1.0 or ca2 <= 0.0:
+        mean_wait = mm.p / mm.rate * factor
+        p = min(mm.p * factor, 1.0)
+        return Wait(p, p / mean_wait)
+    k = max(1, round(1.0 / ca2))
+    rate, sigma = gim_decay(lam, s, c, k)
+    rho = lam * s / c
+    p = min(mm.p * sigma / rho * (1.0 + cs2) / 2.0, 1.0)
+    return Wait(p, rate)
 
 
-def gim_decay(lam: float, s: float, c: int, k: int) -> float:
+def gim_decay(lam: float, s: float, c: int, k: int) -> tuple[float, float]:
     """The decay rate ``c*mu*(1 - sigma)`` of the wait of E_k/M/c (Erlang-k inter-arrival times of
     rate ``lam``): ``sigma`` is the root in (0, 1) of ``sigma = A*(c*mu*(1 - sigma))`` with
     ``A*(x) = (k*lam / (k*lam + x))**k`` the inter-arrival LST (fixed-point iteration from 0)."""
@@ -95,12 +102,15 @@ def gim_decay(lam: float, s: float, c: int, k: int) -> float:
             sigma = nxt
             break
         sigma = nxt
-    return cmu * (1.0 - sigma)
+    return cmu * (1.0 - sigma), sigma
 
 
 def backlog_step(q: float, lam: float, s: float, c: float, dt: float) -> float:
     """The fluid backlog after ``dt`` seconds: it grows at ``lam - c/s`` (or drains), never below 0."""
     return max(q + (lam - c / s) * dt, 0.0)
+
+
+SUB = 600  # points used for quantiles (every k-th of the sorted draws: still equiprobable)
 
 
 class WaitMix:
@@ -112,15 +122,20 @@ class WaitMix:
     come from the mixture CDF on a log-spaced grid of 400 times, interpolated.
     """
 
-    GRID = 400
-    SUB = 1000  # points used for quantiles (every k-th of the sorted draws: still equiprobable)
+    GRID = 300
 
-    def __init__(self, points: np.ndarray) -> None:
+    def __init__(self, points: np.ndarray, sub: int = SUB) -> None:
         pts = np.sort(np.asarray(points, dtype=float))
-        step = max(1, len(pts) // self.SUB)
+        step = max(1, len(pts) // sub)
         self.points = pts[step // 2 :: step]
         self.parts: dict[tuple[float, float, float], float] = {}
         self.weight = 0.0
+
+    def empty(self) -> WaitMix:
+        """A new, empty mixture over the same points (no re-sorting)."""
+        new = WaitMix.__new__(WaitMix)
+        new.points, new.parts, new.weight = self.points, {}, 0.0
+        return new
 
     def add(self, w: Wait, weight: float) -> None:
         if weight <= 0.0:
@@ -149,14 +164,8 @@ class WaitMix:
             return out + 1.0
         x = self.points[None, :]
         for (p, rate, shift), wt in self.parts.items():
-            d = t[:, None] - shift - x  # the wait each point can afford
-            ok = d >= 0.0
-            if p > 0.0:
-                f = np.where(ok, 1.0 - p * np.exp(-rate * np.where(ok, d, 0.0)), 0.0)
-            else:
-                f = ok.astype(float)
-            out += wt * f.mean(axis=1)
-        return out / self.weight  # type: ignore[no-any-return]
+            out += wt * _within(t[:, None] - shift - x, p, rate).mean(axis=1)
+        return out / self.weight
 
     def quantiles(self, qs: tuple[float, ...]) -> list[float]:
         """The ``qs``-quantiles of ``X + W`` in seconds."""
@@ -187,13 +196,15 @@ class WaitMix:
 
 def exceeds(points: np.ndarray, w: Wait, t: float) -> float:
     """``P(X + W > t)`` for one wait ``w``: the share of requests a client timeout of ``t`` cuts."""
-    d = t - w.shift - points
+    return float(1.0 - _within(t - w.shift - points, w.p, w.rate).mean())
+
+
+def _within(d: np.ndarray, p: float, rate: float) -> np.ndarray:
+    """``P(W' <= d)`` elementwise for the unshifted wait ``W'`` (0, or Exp(rate) with probability ``p``)."""
     ok = d >= 0.0
-    if w.p > 0.0:
-        f = np.where(ok, 1.0 - w.p * np.exp(-w.rate * np.where(ok, d, 0.0)), 0.0)
-    else:
-        f = ok.astype(float)
-    return float(1.0 - f.mean())
+    if p <= 0.0:
+        return ok.astype(float)
+    return np.where(ok, 1.0 - p * np.exp(-rate * np.where(ok, d, 0.0)), 0.0)
 
 
 def _r3(x: float) -> float:

@@ -31,6 +31,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.fluid.fleet import POINTS, FluidFleet, _seed
 from cloudtwin.fluid.queueing import NO_WAIT, Wait, WaitMix, allen_cunneen, exceeds
 from cloudtwin.fluid.support import BALANCERS, FLEETS, check
+from cloudtwin.results import Results
 from cloudtwin.workloads import profile_factor
 
 MINUTE = 60.0
@@ -63,7 +64,8 @@ class _Load:
             own = own + np.array([draw() for _ in range(POINTS)])
         self.points = own
         self.total = WaitMix(own)
-        self.minute = WaitMix(own)
+        self.sub = WaitMix(own, 250)  # the points of the per-minute percentiles
+        self.minute = self.sub.empty()
         self.requests = self.ok = 0.0
         self.errors = {"timeout": 0.0, "unavailable": 0.0}
         self.series: dict[str, list[float]] = {k: [] for k in ("requests", "errors", "p50_ms", "p90_ms", "p99_ms")}
@@ -89,7 +91,7 @@ class _Load:
         s["requests"].append(round(self.m_req))
         s["errors"].append(round(self.m_err))
         if self.minute.weight > 0:
-            one = WaitMix(self.points)
+            one = self.sub.empty()
             one.add(self.minute.summary(), 1.0)
             p50, p90, p99 = one.quantiles((0.5, 0.9, 0.99))
             for k, v in (("p50_ms", p50), ("p90_ms", p90), ("p99_ms", p99)):
@@ -97,7 +99,7 @@ class _Load:
         else:
             for k in ("p50_ms", "p90_ms", "p99_ms"):
                 s[k].append(0.0)
-        self.minute = WaitMix(self.points)
+        self.minute = self.sub.empty()
         self.m_req = self.m_err = 0.0
 
 
@@ -134,7 +136,7 @@ class FluidRun:
         self.timeline: list[dict[str, Any]] = []
 
     # ---- the loop ---------------------------------------------------------------------------
-    def run(self) -> dict[str, Any]:
+    def run(self) -> Results:
         start = time.perf_counter()
         t = 0.0
         steps = 0
@@ -208,7 +210,7 @@ class FluidRun:
                 else:
                     ca2 = (1.0 / live if self.loads and all(ld.poisson for ld in loads) else 0.0) \
                         if all(ld.lb is None or ld.lb.type != "nlb" for ld in loads) else 1.0
-                    wait = allen_cunneen(lam_ok / live, f.s, f.c, ca2, f.cs2)
+                    wait = allen_cunneen(float(f"{lam_ok / live:.4g}"), f.s, f.c, ca2, f.cs2)
                     busy = a_i
             self.queue[name] = q
             f.accumulate(t, dt, busy, live)
