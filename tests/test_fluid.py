@@ -102,7 +102,8 @@ def _swa(faults: bool = True) -> dict[str, Any]:
 def test_unsupported_component_is_refused_naming_it() -> None:
     d = _swa()
     d["components"]["cache"] = {"type": "elasticache"}
-    with pytest.raises(FluidRefused, match=r"components\.cache \(elasticache\) is not modelled yet; use --engine exact"):
+    with pytest.raises(FluidRefused,
+                       match=r"components\.cache \(elasticache\) is not modelled yet; use --engine exact"):
         check(from_dict(d))
 
 
@@ -182,6 +183,14 @@ LOGN: dict[str, Any] = {
     "workloads": {"users": {"entry": "app", "rate": "400/s"}},  # rho = 400 x 14.9 ms / 8 = 0.75
     "simulate": {"duration": "10m", "seed": 1}}
 
+SPIKE: dict[str, Any] = copy.deepcopy(HIGH)
+SPIKE["name"] = "alb-asg-spike"
+SPIKE["components"]["web"]["capacity"] = {"min": 4, "desired": 4, "max": 20}
+SPIKE["components"]["web"]["scaling"] = {"target_cpu": 50}
+SPIKE["workloads"]["users"]["rate"] = "160/s"  # rho 0.4, then 0.8 during a 15-minute x2 spike
+SPIKE["workloads"]["users"]["profile"] = {"type": "spike", "at": "5m", "duration": "15m", "factor": 2.0}
+SPIKE["simulate"]["duration"] = "30m"
+
 
 def _compare(d: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     ex = Simulation(from_dict(d)).run().data["workloads"]["users"]
@@ -219,6 +228,16 @@ def test_simple_web_app_az_outage_matches_exact() -> None:
 def test_alb_asg_at_rho_085_matches_exact() -> None:
     ex, fl = _compare(HIGH)
     _assert_within(ex, fl)
+
+
+@pytest.mark.slow
+def test_load_spike_with_target_tracking_matches_exact() -> None:
+    ex_all = Simulation(from_dict(SPIKE)).run().data
+    fl_all = run_fluid(from_dict(SPIKE)).data
+    _assert_within(ex_all["workloads"]["users"], fl_all["workloads"]["users"])
+    # both scale out once, from 4 to ceil(4 x 80 / 50) = 7, three minutes into the spike
+    scaling = [[e["detail"] for e in d["timeline"] if e["kind"] == "scaling"] for d in (ex_all, fl_all)]
+    assert scaling[0] == scaling[1] == ["web 4 -> 7 (target tracking cpu 80% > 50%)"]
 
 
 @pytest.mark.slow
