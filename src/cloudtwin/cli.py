@@ -98,6 +98,9 @@ def run(
     if engine == "fluid":
         from cloudtwin.fluid import run_fluid
 
+        for flag, given in (("--requests", requests), ("--max-events", max_events), ("--prices", prices)):
+            if given is not None:
+                _fail(f"{flag} is not supported with --engine fluid (it runs for simulate.duration)")
         try:
             results = run_fluid(arch, seed=seed, duration=_duration(duration))
         except CloudtwinError as exc:
@@ -143,6 +146,8 @@ def run(
         from cloudtwin.render.summary import print_summary
 
         print_summary(results.data)
+        for note in results.data.get("validity", []):
+            typer.echo(f"validity: {note}")
     if not quiet and fmt == Format.text and output is None:
         for p, what in ((json_out, "JSON"), (report, "report")):
             if p is not None:

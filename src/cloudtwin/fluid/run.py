@@ -127,9 +127,12 @@ class FluidRun:
         self.fleet_err = dict.fromkeys(self.fleets, 0.0)
         self.overload_s = dict.fromkeys(self.fleets, 0.0)
         self.faults: list[tuple[float, str, bool]] = []
+        self.durations: dict[float, float] = {}
         for f in arch.faults:
             at = float(f.at or 0.0)
             self.faults.append((at, f.az_outage, True))
+            if f.duration is not None:
+                self.durations[at] = float(f.duration)
             if f.duration is not None:
                 self.faults.append((at + float(f.duration), f.az_outage, False))
         self.faults.sort(key=lambda x: x[0])
@@ -147,8 +150,11 @@ class FluidRun:
             while fi < len(self.faults) and self.faults[fi][0] <= t + 1e-9:
                 at, zone, down = self.faults[fi]
                 fi += 1
-                self.timeline.append({"t": at, "kind": "fault", "detail": f"az_outage {zone}"
-                                      + ("" if down else " ends")})
+                entry: dict[str, Any] = {"t": at, "kind": "fault", "detail": f"az_outage {zone}"
+                                         + ("" if down else " ends")}
+                if down and at in self.durations:
+                    entry["duration_s"] = self.durations[at]
+                self.timeline.append(entry)
                 for f in self.fleets.values():
                     f.zone_outage(at, zone, down)
             for f in self.fleets.values():
