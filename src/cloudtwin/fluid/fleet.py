@@ -262,7 +262,8 @@ class FluidFleet:
                 self.actions.append((detect, "replace", lost))
         else:
             self.zone_down.discard(zone)
-            if self.asg:
+            if self.asg:  # the next health check: launches up to desired, then rebalances
+                self.actions.append((t + HEALTH_PERIOD / 2.0, "reconcile", None))
                 self.actions.append((t + HEALTH_PERIOD / 2.0, "rebalance", None))
             else:  # the same instances answer again; the balancer needs healthy_threshold checks
                 for k in list(self.cohorts):
@@ -284,6 +285,10 @@ class FluidFleet:
                                     "detail": f"{self.name}: {arg} instance(s) unhealthy (zone impaired): "
                                               "terminating and replacing"})
                 self.launch(t, self.desired - sum(k.n for k in self.counted()), "replacing")
+            elif what == "reconcile":
+                short = self.desired - sum(k.n for k in self.counted())
+                if short > 0:
+                    self.launch(t, short, "launching up to desired capacity")
             elif what == "rebalance":
                 self._rebalance(t)
             elif what == "drop":
