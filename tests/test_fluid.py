@@ -224,6 +224,30 @@ def test_simple_web_app_az_outage_matches_exact() -> None:
     assert _rel(ex["errors"]["unavailable"], fl["errors"]["unavailable"]) < 0.5  # exact draws the phase
 
 
+def _blueprint(name: str) -> dict[str, Any]:
+    path = blueprint_path(name)
+    assert path is not None
+    return yaml.safe_load(path.read_text())  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+def test_single_az_outage_availability_matches_exact() -> None:
+    ex, fl = _compare(_blueprint("simple-web-app-single-az"))
+    # every instance lost for 15 of 40 minutes plus detection, boot and first checks
+    assert ex["availability"] < 0.6 and _rel(ex["availability"], fl["availability"]) <= 0.05
+    assert _rel(ex["latency_ms"]["p50"], fl["latency_ms"]["p50"]) <= 0.05
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="after the zone returns the first healthy instance takes all traffic "
+                                       "(fail open, then one healthy target) and builds a backlog; the fluid "
+                                       "backlog is pooled over the fleet, so waits after it are low (p99 943 "
+                                       "vs 2,718 ms)")
+def test_single_az_outage_p99_matches_exact() -> None:
+    ex, fl = _compare(_blueprint("simple-web-app-single-az"))
+    assert _rel(ex["latency_ms"]["p99"], fl["latency_ms"]["p99"]) <= 0.10
+
+
 @pytest.mark.slow
 def test_alb_asg_at_rho_085_matches_exact() -> None:
     ex, fl = _compare(HIGH)

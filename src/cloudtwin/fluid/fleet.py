@@ -38,6 +38,7 @@ from cloudtwin.sizes import instance_vcpus
 from cloudtwin.spec.steps import CpuStep
 
 INF = math.inf
+STAGGER = 8  # at most this many groups of a launch take traffic at different times
 POINTS = 20_000  # equiprobable draws of a request's own delays (its quantiles come from them)
 
 
@@ -168,6 +169,11 @@ class FluidFleet:
                 if k.ready <= t < k.dead:
                     running += k.n
                     warm += k.n if k.warm <= t else 0
+            if live == 0 and self.lb is not None:  # no healthy target: fail open to the registered ones
+                for k in self.cohorts:  # [aws-facts §1]
+                    if k.ready <= t < k.routed and t < k.dead:
+                        live += k.n
+                        warm_routed += k.n if k.warm <= t else 0
             self._counts = (live, dead, running, warm, warm_routed)
             self._from, self._until = t, self.next_change(t)
         return self._counts
@@ -217,11 +223,22 @@ class FluidFleet:
             placed[z] = placed.get(z, 0) + 1
         ready = t + self.boot
         for z, m in placed.items():
-            self.cohorts.append(Cohort(z, m, "on_demand", t, ready, ready + self.first_check, ready + self.warmup))
+            self._add_staggered(z, m, t, ready)
         if placed:
             where = ", ".join(f"{v} in {z}" for z, v in sorted(placed.items()))
             self.events.append({"t": t, "kind": "lifecycle", "detail": f"{self.name}: launching {where} ({why}); "
                                 f"in service after {self.boot:.0f} s (mean boot_time)"})
+
+    def _add_staggered(self, zone: str, m: int, t: float, ready: float) -> None:
+        """``m`` instances in service at ``ready``: the balancer's first check of each falls at a
+        uniform phase of its interval, so they start taking traffic spread over it (the expected
+        order statistics, at most ``STAGGER`` groups)."""
+        groups = min(m, STAGGER) if self.lb is not None else 1
+        base, extra = divmod(m, groups)
+        for g in range(groups):
+            n = base + (1 if g < extra else 0)
+            routed = ready + (self.interval * (g + 0.5) / groups if self.lb is not None else 0.0)
+            self.cohorts.append(Cohort(zone, n, "on_demand", t, ready, routed, ready + self.warmup))
 
     def retire(self, t: float, n: int) -> None:
         """Scale in by ``n``: from the zone with the most instances, newest first."""

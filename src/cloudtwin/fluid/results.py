@@ -61,7 +61,8 @@ def _validity(run: FluidRun) -> list[str]:
             notes.append(f"{n}: {f.cpu_steps} cpu steps are queued as one service (one wait, not one per step)")
         if run.overload_s[n] > 0:
             notes.append(f"{n}: saturated for {run.overload_s[n]:.0f} s: the backlog is a deterministic fluid "
-                         "(its random fluctuation is left out)")
+                         "(its random fluctuation is left out) pooled over the fleet's instances, while round "
+                         "robin leaves it on the instances that built it: waits after saturation are low")
         if f.cs2 != 1.0 and f.cs2 > 0:
             notes.append(f"{n}: service SCV {f.cs2:.2f}: G/G/c wait by Allen–Cunneen; its tail is an "
                          "exponential approximation")
