@@ -9,8 +9,8 @@ A station is ``c`` identical servers fed at rate ``lam`` with mean service time
   exponential service.
 * **G/G/c** (Allen–Cunneen): the mean wait is the M/M/c mean wait times
   ``(ca2 + cs2) / 2`` (``ca2``, ``cs2``: squared coefficients of variation of
-  inter-arrival and service times). For quantiles we keep the wait probability
-  ``C`` and make the conditional wait exponential with the Allen–Cunneen mean:
+  inter-arrival and service times). For quantiles the wait is 0 or exponential
+  (with the E_k/M/c decay rate for round-robin arrivals, see :func:`allen_cunneen`):
   an *approximation* of the tail (exact only for M/M/c), rough when ``c`` is
   small and the variability high.
 * **Overload** (``a >= c``): no steady state. The fluid limit: the backlog
@@ -71,8 +71,17 @@ def mmc_wait(lam: float, s: float, c: int) -> Wait:
 
 @lru_cache(maxsize=65536)
 def allen_cunneen(lam: float, s: float, c: int, ca2: float, cs2: float) -> Wait:
-    """The G/G/c wait by Allen–Cunneen: mean ``Wq(M/M/c) * (ca2 + cs2) / 2``, wait probability
-    Erlang C, conditional wait exponential with that mean (the tail is an approximation)."""
+    """The G/G/c wait: an approximation, exact for M/M/c (``ca2 = cs2 = 1``).
+
+    * Poisson arrivals (``ca2 >= 1``): the Allen–Cunneen mean ``Wq(M/M/c) * (ca2 + cs2) / 2``,
+      with the M/M/c decay rate ``c/s - lam`` and the wait probability scaled to that mean.
+    * Round robin over ``k`` targets (``ca2 = 1/k``: every k-th of a Poisson stream, Erlang-k
+      inter-arrival times): the decay rate of E_k/M/c (:func:`gim_decay`), and the wait probability
+      Erlang C times ``sigma / rho`` (exact for c = 1, where GI/M/1 waits with probability sigma)
+      times ``(1 + cs2) / 2`` for the service's variability (a heuristic, checked against the exact
+      engine in docs/performance.md section 9).
+    * ``ca2 + cs2 == 0`` (D/D/c below saturation): nobody waits.
+    """
     mm = mmc_wait(lam, s, c)
     if mm.p <= 0.0:
         return NO_WAIT
