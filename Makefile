@@ -45,6 +45,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/messaging.py
 	$(BIN)/python benchmarks/pipeline.py --scale 4
 	$(BIN)/python benchmarks/blueprints.py --min-ratio 0.15
+	$(BIN)/python benchmarks/fluid.py
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests benchmarks

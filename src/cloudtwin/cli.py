@@ -84,28 +84,43 @@ def run(
                                                    help="Exit 1 when any cost item has no price (for CI).")] = False,
     fail_on_hypothesis: Annotated[bool, typer.Option(
         "--fail-on-hypothesis", help="Exit 1 when the spec's steady-state hypothesis did not hold (for CI).")] = False,
+    engine: Annotated[str, typer.Option(help="exact (one event per request) or fluid (time-stepped flows, "
+                                             "queueing approximations; a subset of specs, docs/scale.md).")] = "exact",
 ) -> None:
     """Simulate SPEC and print the summary (--format json: the results JSON)."""
     from cloudtwin.simulation import Simulation
 
     arch = _load(spec)
+    if engine not in ("exact", "fluid"):
+        _fail(f"--engine must be exact or fluid, got {engine!r}")
     if fail_on_hypothesis and arch.hypothesis is None:
         _fail(f"--fail-on-hypothesis: {spec} states no `hypothesis:` (what must hold); add one, see docs/spec.md")
-    try:
-        sim = Simulation(arch, seed=seed, duration=_duration(duration), requests=requests,
-                         max_events=max_events)
-        if prices is not None:
-            from cloudtwin.cli_cost import load_prices
+    if engine == "fluid":
+        from cloudtwin.fluid import run_fluid
 
-            sim.prices = load_prices(prices)
-    except CloudtwinError as exc:
-        _fail(str(exc))
-    try:
-        results = _run_with_progress(sim)
-    except RunRefused as exc:
-        _refused(arch, exc)
-    except SpecError as exc:
-        _fail(str(exc))
+        for flag, given in (("--requests", requests), ("--max-events", max_events), ("--prices", prices)):
+            if given is not None:
+                _fail(f"{flag} is not supported with --engine fluid (it runs for simulate.duration)")
+        try:
+            results = run_fluid(arch, seed=seed, duration=_duration(duration))
+        except CloudtwinError as exc:
+            _fail(str(exc))
+    else:
+        try:
+            sim = Simulation(arch, seed=seed, duration=_duration(duration), requests=requests,
+                             max_events=max_events)
+            if prices is not None:
+                from cloudtwin.cli_cost import load_prices
+
+                sim.prices = load_prices(prices)
+        except CloudtwinError as exc:
+            _fail(str(exc))
+        try:
+            results = _run_with_progress(sim)
+        except RunRefused as exc:
+            _refused(arch, exc)
+        except SpecError as exc:
+            _fail(str(exc))
     if json_out is not None:
         _write(json_out, results.to_json())
     if report is not None:
@@ -131,6 +146,8 @@ def run(
         from cloudtwin.render.summary import print_summary
 
         print_summary(results.data)
+        for note in results.data.get("validity", []):
+            typer.echo(f"validity: {note}")
     if not quiet and fmt == Format.text and output is None:
         for p, what in ((json_out, "JSON"), (report, "report")):
             if p is not None:

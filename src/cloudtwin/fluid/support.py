@@ -1,0 +1,105 @@
+"""Which specs the fluid engine models: component types, their keys, workloads, faults.
+
+Anything else is refused up front (:class:`FluidRefused`, the CLI exits 2) naming the
+component or workload and the key, rather than being simulated wrongly. A key counts as
+used when the spec sets it (pydantic's ``model_fields_set``), whatever its value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudtwin.errors import CloudtwinError
+from cloudtwin.spec.steps import CpuStep, SleepStep
+
+FLEETS = ("asg", "ec2")
+BALANCERS = ("alb", "nlb")
+
+# keys each supported type may set; the rest of the type's keys are refused
+KEYS: dict[str, set[str]] = {
+    "route53": {"type", "records"},
+    "alb": {"type", "targets", "algorithm", "health_check", "deregistration_delay", "cross_zone", "zones",
+            "internet_facing", "https", "latency"},
+    "asg": {"type", "instance_type", "workers", "backlog", "boot_time", "handler", "zones", "capacity",
+            "scaling", "health_check", "purchase"},
+    "ec2": {"type", "instance_type", "workers", "backlog", "boot_time", "handler", "count", "zones",
+            "public_ip", "purchase"},
+}
+KEYS["nlb"] = KEYS["alb"]
+RECORD_KEYS = {"name", "alias", "routing"}
+SCALING_KEYS = {"target_cpu", "warmup", "default_cooldown", "disable_scale_in"}
+WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout"}
+FAULT_KEYS = {"at", "duration", "az_outage"}
+TOP_KEYS = {"name", "description", "region", "zones", "components", "workloads", "faults", "simulate",
+            "blueprint", "network", "account"}
+
+
+class FluidRefused(CloudtwinError):
+    """The spec uses something the fluid engine does not model."""
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"fluid engine: {where} {what}; use --engine exact")
+        self.where = where
+
+
+def _set(m: Any) -> set[str]:
+    return set(getattr(m, "model_fields_set", set()))
+
+
+def check(arch: Any) -> None:
+    """Raise :class:`FluidRefused` at the first thing of ``arch`` the fluid engine does not model."""
+    for key in sorted(_set(arch) - TOP_KEYS):
+        if getattr(arch, key, None):
+            raise FluidRefused(key, "is not modelled yet")
+    for name, c in arch.components.items():
+        _component(name, c, arch)
+    for name, w in arch.workloads.items():
+        extra = sorted(_set(w) - WORKLOAD_KEYS)
+        if extra:
+            raise FluidRefused(f"workloads.{name}", f"key `{extra[0]}` is not modelled yet")
+        entry = arch.components[w.entry]
+        if entry.type not in ("route53", *BALANCERS, *FLEETS):
+            raise FluidRefused(f"workloads.{name}", f"entry {w.entry} ({entry.type}) is not modelled yet")
+    for i, f in enumerate(arch.faults):
+        extra = sorted(_set(f) - FAULT_KEYS)
+        if extra or f.az_outage is None:
+            key = extra[0] if extra else "fis"
+            raise FluidRefused(f"faults[{i}]", f"`{key}` is not modelled yet (only az_outage)")
+
+
+def _component(name: str, c: Any, arch: Any) -> None:
+    where = f"components.{name} ({c.type})"
+    if c.type not in KEYS:
+        raise FluidRefused(where, "is not modelled yet")
+    extra = sorted(_set(c) - KEYS[c.type])
+    if extra:
+        raise FluidRefused(where, f"key `{extra[0]}` is not modelled yet")
+    if c.type == "route53":
+        for i, r in enumerate(c.records):
+            bad = sorted(_set(r) - RECORD_KEYS)
+            if bad or r.alias is None or r.routing != "simple":
+                key = bad[0] if bad else ("a" if r.alias is None else "routing")
+                raise FluidRefused(f"{where} records[{i}]", f"key `{key}` is not modelled yet (simple alias only)")
+            if arch.components[r.alias].type not in BALANCERS:
+                raise FluidRefused(f"{where} records[{i}]", "alias to something other than alb/nlb")
+    elif c.type in BALANCERS:
+        names = c.target_names
+        if len(names) != 1 or arch.components[names[0]].type not in FLEETS:
+            raise FluidRefused(where, "key `targets` must name one asg or ec2 in the fluid engine")
+        if c.algorithm != "round_robin":
+            raise FluidRefused(where, "key `algorithm` (least_outstanding_requests) is not modelled yet")
+        if c.type == "nlb" and c.cross_zone is not True:
+            raise FluidRefused(where, "cross-zone off (the NLB default) is not modelled yet; set cross_zone: true")
+    else:
+        for i, st in enumerate(c.handler):
+            if not isinstance(st, (CpuStep, SleepStep)):
+                raise FluidRefused(f"{where} handler[{i}]", "is not a cpu or sleep step (not modelled yet)")
+        if not any(isinstance(st, CpuStep) for st in c.handler):
+            raise FluidRefused(f"{where} handler", "has no cpu step (nothing to queue for)")
+        if c.type == "asg":
+            if c.scaling is not None:
+                bad = sorted(_set(c.scaling) - SCALING_KEYS)
+                if bad:
+                    raise FluidRefused(f"{where} scaling", f"key `{bad[0]}` is not modelled yet")
+            if c.health_check.type != "ec2":
+                raise FluidRefused(f"{where} health_check", "type elb is not modelled yet")
