@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudtwin.render.summary import TableData, as_dict, fmt_int, num
+from cloudtwin.render.formats import as_dict, fmt_int, num
+from cloudtwin.render.summary import TableData
 
 __all__ = ["flow_table", "link_figures"]
 

@@ -45,14 +45,13 @@ from pathlib import Path
 from typing import Any
 
 from cloudtwin.render.cost_chart import cost_section
+from cloudtwin.render.formats import as_dict, num
 from cloudtwin.render.summary import (
     TableData,
-    as_dict,
     component_table,
     fmt_duration,
     fmt_int,
     info_lines,
-    num,
     timeline_table,
     title_line,
     workload_table,

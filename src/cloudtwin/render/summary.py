@@ -44,6 +44,18 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from cloudtwin.render.formats import (
+    DASH,
+    as_dict,
+    fmt_duration,
+    fmt_int,
+    fmt_ms,
+    fmt_pct,
+    fmt_usd,
+    num,
+)
+from cloudtwin.render.key_figures import handled, key_figures
+
 __all__ = [
     "TIMELINE_LIMIT",
     "TableData",
@@ -66,7 +78,6 @@ __all__ = [
 T = TypeVar("T")
 TIMELINE_LIMIT = 15
 ERROR_KINDS_SHOWN = 3
-DASH = "-"
 
 
 @dataclass(frozen=True)
@@ -93,63 +104,6 @@ class TableData:
         return self.wrap if self.wrap is not None else [not r for r in self.right]
 
 
-# ----------------------------------------------------------------- helpers
-def as_dict(x: Any) -> dict[str, Any]:
-    """``x`` if it is a dict, else an empty dict."""
-    return x if isinstance(x, dict) else {}
-
-
-def num(x: Any) -> float | None:
-    """``x`` as a float if it is a real number (bools excluded), else None."""
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        return None
-    return float(x)
-
-
-def fmt_int(x: Any) -> str:
-    """Thousands-separated integer, or ``-``."""
-    v = num(x)
-    return DASH if v is None else f"{round(v):,}"
-
-
-def fmt_pct(x: Any, digits: int = 1) -> str:
-    """A fraction in [0, 1] as a percentage, e.g. ``0.99931 -> '99.931%'`` with digits=3."""
-    v = num(x)
-    return DASH if v is None else f"{v * 100.0:.{digits}f}%"
-
-
-def fmt_ms(x: Any) -> str:
-    """Milliseconds with precision that adapts to magnitude."""
-    v = num(x)
-    if v is None:
-        return DASH
-    a = abs(v)
-    if a >= 100:
-        return f"{v:,.0f}"
-    if a >= 10:
-        return f"{v:.1f}"
-    if a >= 1:
-        return f"{v:.2f}"
-    return f"{v:.3f}"
-
-
-def fmt_duration(x: Any) -> str:
-    """Seconds as ``h:mm:ss`` (``-`` when missing)."""
-    v = num(x)
-    if v is None:
-        return DASH
-    sign = "-" if v < 0 else ""
-    s = int(round(abs(v)))
-    return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def fmt_usd(x: Any) -> str:
-    """Dollars with cents."""
-    v = num(x)
-    return DASH if v is None else f"${v:,.2f}"
-
-
-# ------------------------------------------------------------ table builders
 def title_line(results: dict[str, Any]) -> str:
     """One line: spec name, seed, simulated and wall time, events."""
     parts = [f"cloudtwin run: {results.get('spec', '?')}"]
@@ -192,130 +146,6 @@ def workload_table(results: dict[str, Any]) -> TableData:
     return TableData("Workloads", cols, right, rows,
                      priority=[0, 0, 4, 1, 0, 2, 0, 3, 1],
                      wrap=[True] + [False] * 7 + [True])
-
-
-def _pct_or_none(x: Any, digits: int = 1) -> str | None:
-    return fmt_pct(x, digits) if num(x) is not None else None
-
-
-def _range(d: Any) -> str | None:
-    d = as_dict(d)
-    if num(d.get("min")) is None or num(d.get("max")) is None:
-        return None
-    return f"{fmt_int(d['min'])}-{fmt_int(d['max'])}" if d["min"] != d["max"] else fmt_int(d["min"])
-
-
-def handled(c: dict[str, Any]) -> Any:
-    """What a component of this type handled: the count its ``handled`` column shows.
-
-    ``requests`` counts calls made to the component; some types are fed otherwise
-    (a Firehose reading a stream, a DLQ filled by its source queue, a topic fed by a bus),
-    so the count that matters for them is their records, messages or events in.
-    """
-    t = c.get("type")
-    if t == "firehose":
-        return c.get("records_in")
-    if t == "sqs":
-        sent, dead = num(c.get("sent")), num(c.get("dead_letters_in"))
-        return None if sent is None and dead is None else (sent or 0) + (dead or 0)
-    if t == "sns":
-        return c.get("publishes", c.get("requests"))
-    if t == "eventbridge":
-        put, svc = num(c.get("put_events")), num(c.get("service_events"))
-        return c.get("requests") if put is None and svc is None else (put or 0) + (svc or 0)
-    if t == "lambda":
-        return c.get("invocations", c.get("requests"))
-    return c.get("requests")
-
-
-def _kv(parts: list[tuple[str, str | None]]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in parts if v is not None and v != DASH)
-
-
-def _nonzero(c: dict[str, Any], *keys: str) -> list[tuple[str, str | None]]:
-    """``(key with spaces, count)`` for the keys whose value is a positive number."""
-    return [(k.replace("_", " "), fmt_int(c[k])) for k in keys if (num(c.get(k)) or 0) > 0]
-
-
-def key_figures(c: dict[str, Any]) -> str:
-    """The few figures that matter for a component of this type, as one line of text."""
-    t = c.get("type")
-    util = _pct_or_none(c.get("utilization"))
-    if t == "firehose":
-        return _kv([("delivered", fmt_int(c.get("records_delivered"))),
-                    ("to error prefix", fmt_int(c.get("delivered_to_error_prefix"))),
-                    ("objects", fmt_int(c.get("objects"))), ("buffered", fmt_int(c.get("buffered"))),
-                    *_nonzero(c, "throttled", "rejected", "lost")])
-    if t == "sqs":
-        e2e = fmt_ms(as_dict(c.get("end_to_end_ms")).get("p99"))
-        parts: list[tuple[str, str | None]] = [
-            ("depth", fmt_int(c.get("visible"))), ("max", fmt_int(c.get("max_visible"))),
-            ("in flight", fmt_int(c.get("in_flight")))]
-        if (num(c.get("dead_letters_in")) or 0) > 0:
-            parts.append(("dead letters in", fmt_int(c.get("dead_letters_in"))))
-        parts += [("delivered", fmt_int(c.get("delivered"))),
-                  ("age at delivery p99", None if e2e == DASH else f"{e2e} ms"),
-                  *_nonzero(c, "moved_to_dlq", "expired", "throttled", "rejected")]
-        return _kv(parts)
-    if t == "lambda":
-        return _kv([("peak concurrency", fmt_int(c.get("max_concurrency"))),
-                    ("throttles", fmt_int(c.get("throttles"))),
-                    ("cold starts", fmt_int(c.get("cold_starts"))),
-                    *_nonzero(c, "timeouts", "function_errors")])
-    if t in ("elasticache", "dax", "cloudfront"):
-        return _kv([("hit ratio", _pct_or_none(c.get("hit_ratio"))),
-                    ("hits", fmt_int(c.get("hits"))), ("misses", fmt_int(c.get("misses"))),
-                    *_nonzero(c, "evictions", "origin_requests", "stale_reads", "failovers")])
-    if t == "beanstalk":  # each deployment: policy, downtime, lowest capacity, failed requests
-        deps = [f"{d['policy']} {d['status']}" + (f", downtime {d['downtime_s']:.0f} s, capacity "
-                f"{d['capacity_before']}->{d['min_capacity']}, {d['failed_requests']:,} failed"
-                if "downtime_s" in d else "") for d in c.get("deployments", [])]
-        return _kv([("version", str(c["version"]) if "version" in c else None),
-                    ("deployments", "; ".join(deps) or None)])
-    if t in ("asg", "ec2"):
-        return _kv([("in service", _range(c.get("instances"))), ("utilisation", util),
-                    *_nonzero(c, "launched", "terminated")])
-    if t == "ecs":
-        return _kv([("running", _range(c.get("running"))), ("utilisation", util),
-                    *_nonzero(c, "launched", "killed", "spot_interruptions", "scale_actions")])
-    if t == "rds":
-        return _kv([("utilisation", util), ("reads", fmt_int(c.get("reads"))),
-                    ("writes", fmt_int(c.get("writes"))),
-                    *_nonzero(c, "failovers", "refused_connections", "stale_reads")])
-    if t == "kinesis":
-        share = num(c.get("hot_shard_share"))
-        return _kv([("shards", fmt_int(c.get("shards"))), ("accepted", fmt_int(c.get("accepted"))),
-                    ("throttled", fmt_int(c.get("throttled"))),
-                    ("hot shard share", None if share is None else fmt_pct(share)),
-                    *_nonzero(c, "expired", "rejected")])
-    if t == "dynamodb":
-        return _kv([("capacity", str(c["capacity"]) if "capacity" in c else None),
-                    ("consumed RCU", fmt_int(c.get("consumed_rcu"))),
-                    ("WCU", fmt_int(c.get("consumed_wcu"))),
-                    ("throttled", fmt_int(c.get("throttled"))),
-                    *_nonzero(c, "partition_splits")])
-    if t in ("alb", "nlb", "clb", "elb"):
-        return _kv([("healthy targets", _range(c.get("healthy_targets"))),
-                    *_nonzero(c, "no_target_errors")])
-    if t == "apigateway":
-        return _kv(_nonzero(c, "throttled", "integration_errors", "integration_timeouts"))
-    if t == "s3":
-        return _kv([("puts", fmt_int(c.get("puts"))), ("gets", fmt_int(c.get("gets"))),
-                    *_nonzero(c, "throttled", "denied", "events_sent")])
-    if t == "sns":
-        return _kv(_nonzero(c, "unmatched", "rejected", "pending"))
-    if t == "cloudwatch_alarm":
-        return _kv([("state", str(c.get("state", DASH))), ("to ALARM", fmt_int(as_dict(c.get("changes")).get("ALARM"))),
-                    ("actions", fmt_int(c.get("actions"))), *_nonzero(c, "missing_datapoints")])
-    if t == "eventbridge":
-        return _kv(_nonzero(c, "unmatched", "rejected", "throttled", "pending"))
-    if t in ("directconnect", "vpn"):
-        from cloudtwin.render.flows_summary import link_figures
-
-        return _kv(link_figures(c))
-    if t in ("athena", "redshift"):
-        return _kv([("queries", fmt_int(c.get("queries"))), *_nonzero(c, "queued", "timeouts")])
-    return _kv([("utilisation", util)])
 
 
 def component_table(results: dict[str, Any]) -> TableData:
