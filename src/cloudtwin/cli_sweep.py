@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -81,7 +80,9 @@ def sweep_command(
     todo = sum(not store.done(label) for label in labels)
     if todo < len(labels):
         typer.echo(f"resuming: {len(labels) - todo} of {len(labels)} runs already in {out}", err=True)
-    bar = _Bar(todo)
+    from cloudtwin.runs import Bar
+
+    bar = Bar("sweeping", todo, eta=True)
     try:
         execute(p, store, executor, workers=n_workers, address=address, on_done=lambda _: bar.advance())
     except SpecError as exc:
@@ -115,31 +116,6 @@ def _finish(p: Any, store: Any, out: Path, fmt: str, report: Path | None) -> Non
     from cloudtwin.render.sweep_summary import print_sweep_summary
 
     print_sweep_summary(summary, names)
-
-
-class _Bar:
-    """Runs done and the estimated time left, on stderr when it is a terminal."""
-
-    def __init__(self, total: int) -> None:
-        self.progress: Any = None
-        if total > 0 and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.progress = Progress(TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("left"), TimeRemainingColumn(), console=Console(stderr=True),
-                                     transient=True)
-            self.task = self.progress.add_task("sweep", total=total)
-            self.progress.start()
-
-    def advance(self) -> None:
-        if self.progress is not None:
-            self.progress.advance(self.task)
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
 
 
 def register(app: typer.Typer) -> None:

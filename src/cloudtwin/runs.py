@@ -74,16 +74,25 @@ def run_many(jobs: Sequence[Job], *, what: str = "simulating") -> list[tuple[str
         bar.close()
 
 
-class _Bar:
-    """A progress bar of runs done, on stderr when it is a terminal; otherwise nothing."""
+class Bar:
+    """A progress bar of runs done, on stderr when it is a terminal; otherwise nothing. With
+    ``eta``, the estimated time left rather than the time spent."""
 
-    def __init__(self, what: str, total: int) -> None:
+    def __init__(self, what: str, total: int, *, eta: bool = False) -> None:
         self.progress: Any = None
         if total > 0 and sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self.progress = Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            clock = [TextColumn("left"), TimeRemainingColumn()] if eta else [TimeElapsedColumn()]
+            self.progress = Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), *clock,
                                      console=Console(stderr=True), transient=True)
             self.task = self.progress.add_task(what, total=total)
             self.progress.start()
@@ -95,7 +104,8 @@ class _Bar:
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
+            self.progress = None
 
 
-def _progress(what: str, total: int) -> _Bar:
-    return _Bar(what, total)
+def _progress(what: str, total: int) -> Bar:
+    return Bar(what, total)
