@@ -6,7 +6,7 @@ Evaluation (:class:`Template`): a Ref to a parameter gives its value (``--param`
 Default, else a :class:`Unknown` placeholder), a Ref or GetAtt to a resource gives a
 :class:`ResRef` (a reference between resources), Conditions are evaluated (a placeholder there is
 an error asking for ``--param``), ``Fn::If`` picks its branch and ``AWS::NoValue`` drops a key.
-Nothing from a template is ever ``eval``'d.
+Nothing from a template is ever run as code.
 """
 
 from __future__ import annotations
