@@ -1,6 +1,6 @@
 """`cloudtwin import` of the remaining resource types (issue 16, part 1): Aurora and Multi-AZ DB
 clusters, EFS, EBS, EventBridge, Firehose, CloudFront, ECS, Cognito, SES, Redshift, DAX, Athena,
-CloudTrail; WAFv2 listed. Each template in tests/data/cfn is a classic architecture written for
+CloudTrail; WAFv2 web ACLs. Each template in tests/data/cfn is a classic architecture written for
 these tests; each test asserts the components, the links, the defaults the header names, the
 unmapped list with lines, and that the spec validates and runs for a minute."""
 
@@ -54,7 +54,12 @@ def test_aurora_web_app_with_efs_ebs_and_waf(tmp_path: Path) -> None:
     c = spec["components"]
     assert {k: v["type"] for k, v in c.items()} == {
         "web-load-balancer": "alb", "web-group": "asg", "shared-files": "efs", "orders-cluster": "aurora",
-        "bastion": "ec2", "bastion-data": "ebs", "scratch-volume": "ebs"}
+        "bastion": "ec2", "bastion-data": "ebs", "scratch-volume": "ebs", "web-acl": "waf"}
+    # the web ACL on the load balancer, its rate rule with AWS's default 300 s window (named in the header)
+    assert c["web-acl"] == {"type": "waf", "protects": ["web-load-balancer"], "default_action": "allow",
+                            "rules": [{"name": "rate-limit", "priority": 0, "action": "block",
+                                       "rate": {"limit": 2000, "window": "300s"}}]}
+    assert got.ctx.folded["WebAclAssociation"] == "web-acl"
     # the cluster's two instances: the class from them, one replica, in two AZs
     assert c["orders-cluster"] == {"type": "aurora", "engine": "aurora-postgresql", "instance_class": "db.r6g.large",
                                    "read_replicas": 1, "multi_az": True, "zone": "a", "encrypted": True,
@@ -77,9 +82,7 @@ def test_aurora_web_app_with_efs_ebs_and_waf(tmp_path: Path) -> None:
     assert unmapped(got) == {"Vpc": ("AWS::EC2::VPC", 14), "AppSubnetA": ("AWS::EC2::Subnet", 18),
                              "AppSubnetB": ("AWS::EC2::Subnet", 24),
                              "AppSecurityGroup": ("AWS::EC2::SecurityGroup", 30),
-                             "DBSubnets": ("AWS::RDS::DBSubnetGroup", 95), "WebAcl": ("AWS::WAFv2::WebACL", 149),
-                             "WebAclAssociation": ("AWS::WAFv2::WebACLAssociation", 168)}
-    assert why(got, "WebAcl") == why(got, "WebAclAssociation") == "mapped once the waf component lands"
+                             "DBSubnets": ("AWS::RDS::DBSubnetGroup", 95)}
     res = run_1m("aurora-efs-web.yaml", tmp_path)
     assert res["web-load-balancer"]["requests"] == res["web-group"]["requests"] > 0  # every request reaches the group
     assert res["web-load-balancer"]["registered_targets"] == 2  # DesiredCapacity 2

@@ -24,6 +24,7 @@ from cloudtwin.importers import (
     map_managed,
     map_messaging,
     map_monitoring,
+    map_security,
     map_storage,
     sam,
     terraform,
@@ -67,6 +68,7 @@ MAPPERS: dict[str, Mapper] = {
     "AWS::SES::EmailIdentity": map_managed.email_identity,
     "AWS::Athena::WorkGroup": map_managed.workgroup,
     "AWS::CloudWatch::Alarm": map_monitoring.alarm,
+    "AWS::WAFv2::WebACL": map_security.web_acl,  # after what it protects
 }
 _ROUTE53 = ("AWS::Route53::HostedZone", "AWS::Route53::RecordSet", "AWS::Route53::RecordSetGroup",
             "AWS::Route53::HealthCheck")
@@ -126,8 +128,7 @@ def _map(tpl: Template, untranslated: frozenset[str] = frozenset()) -> Ctx:
             ctx.skipped.append((logical, kind, ctx.line(logical), f"condition {body.get('Condition')} is false"))
         elif logical not in made and logical not in ctx.folded and logical not in left:
             ours = _catalogue_type(kind)
-            why = ("mapped once the waf component lands" if kind.startswith("AWS::WAFv2::") else
-                   f"cloudtwin has a `{ours}` component for it; the importer does not map it yet" if ours
+            why = (f"cloudtwin has a `{ours}` component for it; the importer does not map it yet" if ours
                    else "no cloudtwin component for this type")
             ctx.unmapped.append((logical, kind, ctx.line(logical), why))
     ctx.unmapped.sort(key=lambda u: u[2])
