@@ -392,3 +392,10 @@ components:
     assert [(x["component"], x["type"]) for x in e.not_exported] == [("api", "apigateway")]
     assert "no address of its own" in e.not_exported[0]["why"]
     assert "Api" not in e.template["Resources"] and "Web" in e.template["Resources"]
+
+
+def test_cli_nothing_to_export_is_exit_2(tmp_path: Path) -> None:
+    out = tmp_path / "t.yaml"
+    r = runner.invoke(app, ["export", "dx-shared", "-o", str(out)])
+    assert r.exit_code == 2 and "nothing of it can be exported" in r.stderr
+    assert "not exported: dx (directconnect)" in r.stderr and not out.exists()

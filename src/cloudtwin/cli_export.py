@@ -55,6 +55,8 @@ def export_command(
         typer.echo(f"not exported: {x['component']} ({x['type']}): {x['why']}", err=True)
     for text in got.left_out:
         typer.echo(f"left out: {text}", err=True)
+    if not got.template["Resources"]:  # CloudFormation needs at least one resource
+        _fail(f"{spec}: nothing of it can be exported as CloudFormation (every component is listed above)")
     text = dump(got.template, kind.value)
     if output is None:
         typer.echo(text, nl=False)
