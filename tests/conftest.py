@@ -1,4 +1,5 @@
-"""Shared test configuration: the Hypothesis settings profiles, registered in one place.
+"""Shared test configuration: the Hypothesis settings profiles, registered in one place, and the
+``failures`` fixture (the times of every failed request) the blueprint tests share.
 
 ``dev`` (the default) explores new random examples on every run and keeps
 failures in the local example database. ``ci`` is derandomised, so a CI run is
@@ -11,8 +12,12 @@ Tests that need fewer examples set ``max_examples`` themselves.
 from __future__ import annotations
 
 import os
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from cloudtwin.workloads import WorkloadRun
 
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.register_profile(
@@ -25,3 +30,18 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture
+def failures(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Times of every failed request."""
+    log: list[float] = []
+    orig = WorkloadRun._complete
+
+    def spy(self: WorkloadRun, req: Any, err: str | None) -> None:
+        if err is not None and not req.finished:
+            log.append(self.engine.now)
+        orig(self, req, err)
+
+    monkeypatch.setattr(WorkloadRun, "_complete", spy)
+    return log

@@ -4,33 +4,15 @@ Elastic IP only while it boots, and with an ELB alias nothing fails."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 import cloudtwin
 from cloudtwin.simulation import Simulation
-from cloudtwin.workloads import WorkloadRun
 
 FAULT_AT = 600.0
 TTL = 300.0
 RATE = 20.0
 CLIENTS = 2000
-
-
-@pytest.fixture
-def failures(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Times of every failed request."""
-    log: list[float] = []
-    orig = WorkloadRun._complete
-
-    def spy(self: WorkloadRun, req: Any, err: str | None) -> None:
-        if err is not None and not req.finished:
-            log.append(self.engine.now)
-        orig(self, req, err)
-
-    monkeypatch.setattr(WorkloadRun, "_complete", spy)
-    return log
 
 
 def run(name: str) -> cloudtwin.Results:

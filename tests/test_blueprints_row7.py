@@ -12,28 +12,12 @@ import pytest
 
 import cloudtwin
 from cloudtwin.simulation import Simulation
-from cloudtwin.workloads import WorkloadRun
 
 AT = 600.0
 DEPLOY = 30.0  # deploy_time in both blueprints
 N = 4  # instances of beanstalk-ha
 TTL = 60.0  # the environment CNAME's TTL (default cname_ttl)
 SECTION = "Elastic Beanstalk"
-
-
-@pytest.fixture
-def failures(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Times of every failed request."""
-    log: list[float] = []
-    orig = WorkloadRun._complete
-
-    def spy(self: WorkloadRun, req: Any, err: str | None) -> None:
-        if err is not None and not req.finished:
-            log.append(self.engine.now)
-        orig(self, req, err)
-
-    monkeypatch.setattr(WorkloadRun, "_complete", spy)
-    return log
 
 
 def run(name: str, **deployment: Any) -> cloudtwin.Results:

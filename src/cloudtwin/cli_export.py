@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from cloudtwin.cli_output import emit
+
 __all__ = ["ExportFormat", "export_command", "register"]
 
 
@@ -57,16 +59,7 @@ def export_command(
         typer.echo(f"left out: {text}", err=True)
     if not got.template["Resources"]:  # CloudFormation needs at least one resource
         _fail(f"{spec}: nothing of it can be exported as CloudFormation (every component is listed above)")
-    text = dump(got.template, kind.value)
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    from cloudtwin.fileio import write_atomic
-
-    try:
-        write_atomic(output, text)
-    except OSError as exc:
-        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    emit(dump(got.template, kind.value), output)  # both formats end with a newline, so emit adds none
 
 
 def register(app: typer.Typer) -> None:
