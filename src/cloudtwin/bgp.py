@@ -48,13 +48,15 @@ class Attachment(Component):
         self.directions: dict[str, str] = {}  # flow -> to_aws | from_aws (set by the flow run)
         self.failovers: list[dict[str, Any]] = []
 
-    # ---- what each kind says -------------------------------------------------------
+    # ---- what each kind says (directconnect.py and vpn.py override the first two) ------------
     def make_links(self) -> list[Link]:
-        raise NotImplementedError
+        """The attachment's links, one route each. Abstract: every kind of path defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define make_links")
 
     def detection(self) -> tuple[float, float]:
-        """``(timeout, hello interval)``: the peer is declared dead ``timeout`` after its last hello."""
-        raise NotImplementedError
+        """``(timeout, hello interval)``: the peer is declared dead ``timeout`` after its last hello.
+        Abstract: every kind of path defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define detection")
 
     def preference(self) -> int:
         """Its routes' rank for the same prefix, best (lowest) first."""
