@@ -69,8 +69,8 @@ class Station:
         self.gap_i = 0
         self.services: list[float] = []
         self.svc_i = 0
-        self.lat_a: list[float] = []  # two buffers receive every latency, in completion order
-        self.lat_b: list[float] = []
+        self.lat_a: list[object] = []  # two buffers receive every latency (a float), in completion order
+        self.lat_b: list[object] = []
 
     def waiting(self) -> int:
         return len(self.q_in) - self.head
@@ -120,9 +120,6 @@ class Station:
             if budget <= 0:
                 reason = BUDGET
                 break
-            if len(lat_a) >= batch or len(lat_b) >= batch:
-                reason = FLUSH
-                break
             te: float = ends[0] if busy > 0 else INF
             # the earliest of: an end, the arrival, the tick; exact ties are refused
             if te < ta:
@@ -163,7 +160,7 @@ class Station:
                     reason = TIE  # another end at the same instant (state stays consistent)
                 active -= 1
                 occ += now
-                lat: float = now - t_in
+                lat: object = now - t_in  # boxed once, appended twice
                 lat_a.append(lat)
                 lat_b.append(lat)
                 served += 1
@@ -176,6 +173,9 @@ class Station:
                     if remaining == 0:
                         reason = DONE
                         break
+                if len(lat_a) >= batch or len(lat_b) >= batch:
+                    reason = FLUSH
+                    break
                 continue
             if ta == INF and te == INF:
                 if tick_at > until:
