@@ -105,22 +105,24 @@ PURE = pure_station()
     seed=st.integers(0, 2**31 - 1),
     backlog=st.sampled_from([0, 1, 3, 1024]),
     stop=st.one_of(
-        st.tuples(st.just("requests"), st.integers(1, 4000)),
-        st.tuples(st.just("duration"), st.floats(0.5, 150.0)),
+        st.tuples(st.just("requests"), st.integers(1, 4000), st.just(0.0)),
+        st.tuples(st.just("duration"), st.just(0), st.floats(0.5, 150.0)),
+        st.tuples(st.just("both"), st.integers(1, 4000), st.floats(0.5, 150.0)),  # whichever comes first
     ),
 )
 def test_fast_equals_general(workers: int, rho: float, dist: str, seed: int, backlog: int,
-                             stop: tuple[str, float]) -> None:
+                             stop: tuple[str, int, float]) -> None:
     text = spec(workers, rho, dist, seed, backlog)
-    kw: dict[str, Any] = {"requests": int(stop[1])} if stop[0] == "requests" else {"duration": stop[1]}
-    # the shorter runs at low rates: keep each example under a few thousand requests
-    if stop[0] == "duration":
-        kw["duration"] = min(stop[1], 4000 / (rho * workers / (MEAN_MS / 1000.0)))
+    kw: dict[str, Any] = {}
+    if stop[0] in ("requests", "both"):
+        kw["requests"] = stop[1]
+    if stop[0] in ("duration", "both"):  # at most a few thousand requests at low rates too
+        kw["duration"] = min(stop[2], 4000 / (rho * workers / (MEAN_MS / 1000.0)))
     fast, used = run(text, fast=True, **kw)
     general, used_general = run(text, fast=False, **kw)
     assert used and not used_general
     assert fast == general
-    assert fast["workloads"]["users"]["requests"] >= 1 or stop[0] == "duration"
+    assert fast["workloads"]["users"]["requests"] >= 1 or stop[0] != "requests"
 
 
 @pytest.mark.parametrize("dist", sorted(DISTS))
