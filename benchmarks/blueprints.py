@@ -5,6 +5,8 @@ which reports its events, the simulation loop's wall time (``wall_s``: imports a
 loading excluded) and its own peak RSS. The table gives events/s and its ratio to M/M/4's;
 ``--min-ratio R`` exits 1 when a blueprint of at least 100,000 events (shorter runs are
 too short to time) runs below R x M/M/4's events/s, so a regression shows in ``make bench``.
+It measures the general event engine: every run has ``CLOUDTWIN_FAST=0``, so M/M/4 does not
+take the one-station fast path (:mod:`cloudtwin.fastpath`, timed by ``run_mmc.py``).
 
     python benchmarks/blueprints.py
     python benchmarks/blueprints.py --min-ratio 0.5 --only serverless-rest simple-web-app
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +38,8 @@ print(json.dumps({"events": res["events"], "wall_s": res["wall_s"], "rss_mib": r
 
 def measure(spec: str, requests: int | None = None) -> dict[str, Any]:
     cmd = [sys.executable, "-c", CHILD, spec] + ([str(requests)] if requests else [])
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1800)
+    env = {**os.environ, "CLOUDTWIN_FAST": "0"}  # the event engine, M/M/4 included
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1800, env=env)
     data: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     data["events_per_s"] = data["events"] / max(data["wall_s"], 1e-9)
     return data

@@ -4,8 +4,13 @@ Every engine runs as its own subprocess and is timed whole-process (wall clock o
 the entire ``python ...`` / ``cloudtwin ...`` process, imports included) with
 ``time.perf_counter`` around ``subprocess.run``. ``--repeat k`` keeps the best of k.
 
-    python benchmarks/run_mmc.py --customers 1000000 --repeat 3
+    python benchmarks/run_mmc.py --customers 1000000 --repeat 3 --min-ratio 8
     python benchmarks/run_mmc.py --customers 200000 --skip-cloudtwin
+
+Two cloudtwin rows: ``cloudtwin`` as a user runs it (this spec takes the one-station fast
+path, :mod:`cloudtwin.fastpath`) and ``cloudtwin-event``, the same command with
+``CLOUDTWIN_FAST=0``: the general event engine. ``--min-ratio R`` exits 1 when cloudtwin's
+speed over SimPy's (customers/s over customers/s, whole process, this run) is below R.
 
 cloudtwin is invoked as ``cloudtwin run <spec.yaml> --requests N --seed S --json <tmp>``;
 its mean latency is read from the results at ``workloads.<name>.latency_ms.mean`` (ms).
@@ -32,6 +37,7 @@ from cloudtwin.theory import mmc_mean_response
 HERE = Path(__file__).resolve().parent
 
 BASELINES = ("simpy", "ciw", "heapq")
+CLOUDTWINS = ("cloudtwin", "cloudtwin-event")  # the second with CLOUDTWIN_FAST=0: the event engine
 DEFAULT_SPEC = HERE / "specs" / "mm4.yaml"
 DEFAULTS = {"servers": 4, "rho": 0.9, "service": 0.01}
 
@@ -116,9 +122,10 @@ def last_json_line(stdout: str) -> dict[str, Any]:
     raise ValueError("no JSON line on stdout")
 
 
-def timed(cmd: list[str], timeout: float | None) -> tuple[float, subprocess.CompletedProcess[str]]:
+def timed(cmd: list[str], timeout: float | None,
+          env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     return time.perf_counter() - t0, proc
 
 
@@ -144,7 +151,9 @@ def spec_for(args: argparse.Namespace, tmpdir: Path) -> Path:
 def run_engine(engine: str, args: argparse.Namespace, tmpdir: Path) -> dict[str, Any]:
     """Best-of-``repeat`` whole-process run of one engine. Returns a result row."""
     json_out = tmpdir / f"{engine}.json"
-    if engine == "cloudtwin":
+    env = None
+    if engine in CLOUDTWINS:
+        env = {**os.environ, "CLOUDTWIN_FAST": "0" if engine == "cloudtwin-event" else "1"}
         cmd = [
             args.cloudtwin,
             "run",
@@ -176,7 +185,7 @@ def run_engine(engine: str, args: argparse.Namespace, tmpdir: Path) -> dict[str,
     for _ in range(args.repeat):
         json_out.unlink(missing_ok=True)
         try:
-            wall, proc = timed(cmd, args.timeout)
+            wall, proc = timed(cmd, args.timeout, env)
         except (OSError, subprocess.TimeoutExpired) as exc:
             row["error"] = f"{type(exc).__name__}: {exc}"
             return row
@@ -185,7 +194,7 @@ def run_engine(engine: str, args: argparse.Namespace, tmpdir: Path) -> dict[str,
             row["error"] = f"exit {proc.returncode}: " + " | ".join(tail)
             return row
         try:
-            if engine == "cloudtwin":
+            if engine in CLOUDTWINS:
                 doc = json.loads(json_out.read_text())
                 customers = args.customers
                 mean = cloudtwin_mean_latency(doc, args.latency_key, args.workload)
@@ -203,7 +212,7 @@ def run_engine(engine: str, args: argparse.Namespace, tmpdir: Path) -> dict[str,
         if wall < best:
             best = wall
             row.update(customers=customers, wall_s=wall, inproc_wall_s=inproc, mean_latency_s=mean)
-        print(f"  {engine:<9} {wall:8.2f} s", file=sys.stderr, flush=True)
+        print(f"  {engine:<15} {wall:8.2f} s", file=sys.stderr, flush=True)
     return row
 
 
@@ -234,6 +243,15 @@ def render(rows: list[dict[str, Any]], expected_s: float) -> str:
     return "\n".join(lines)
 
 
+def speed_ratios(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Each cloudtwin row's speed over SimPy's: customers/s over customers/s, from this run."""
+    ok = {r["engine"]: r["customers"] / r["wall_s"] for r in rows if not r["error"]}
+    simpy = ok.get("simpy")
+    if not simpy:
+        return {}
+    return {e: ok[e] / simpy for e in CLOUDTWINS if e in ok}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--customers", type=int, default=1_000_000)
@@ -253,6 +271,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"comma-separated subset of {','.join(BASELINES)}",
     )
     p.add_argument("--skip-cloudtwin", action="store_true")
+    p.add_argument("--skip-event", action="store_true", help="no cloudtwin-event row (CLOUDTWIN_FAST=0)")
+    p.add_argument(
+        "--min-ratio",
+        type=float,
+        default=None,
+        help="exit 1 when cloudtwin's speed over SimPy's (whole process, this run) is below this",
+    )
     p.add_argument(
         "--cloudtwin",
         default=default_cloudtwin(),
@@ -270,6 +295,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not 0 < args.rho < 1 or args.servers < 1 or args.service <= 0 or args.customers < 1:
         p.error("need servers >= 1, 0 < rho < 1, service > 0, customers >= 1")
+    if args.min_ratio is not None and (args.skip_cloudtwin or "simpy" not in args.engines.split(",")):
+        p.error("--min-ratio needs the cloudtwin and simpy rows")
     if args.repeat < 1:
         p.error("--repeat must be >= 1")
     unknown = set(args.engines.split(",")) - set(BASELINES) - {""}
@@ -282,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     lam = args.rho * args.servers / args.service
     expected = mmc_mean_response(lam, args.service, args.servers)
-    engines = [] if args.skip_cloudtwin else ["cloudtwin"]
+    engines = [] if args.skip_cloudtwin else [e for e in CLOUDTWINS if e != "cloudtwin-event" or not args.skip_event]
     engines += [e for e in BASELINES if e in args.engines.split(",")]
 
     print(f"machine: {machine_description()}")
@@ -298,6 +325,20 @@ def main(argv: list[str] | None = None) -> int:
         "\nratio vs cloudtwin = cloudtwin customers/s / engine customers/s (>1: cloudtwin "
         "faster). Wall times include interpreter start-up and imports."
     )
+    ratios = speed_ratios(rows)
+    for name, ratio in ratios.items():
+        print(f"{name} vs SimPy (whole process, this run): {ratio:.2f}x")
+    failed = False
+    if args.min_ratio is not None:
+        got = ratios.get("cloudtwin")
+        if got is None:
+            print(f"FAIL: no cloudtwin/SimPy ratio to check against --min-ratio {args.min_ratio:g}")
+            failed = True
+        elif got < args.min_ratio:
+            print(f"FAIL: cloudtwin is {got:.2f}x SimPy, below --min-ratio {args.min_ratio:g}")
+            failed = True
+        else:
+            print(f"ok: cloudtwin is {got:.2f}x SimPy (--min-ratio {args.min_ratio:g})")
     devs = []
     for r in rows:
         if not r["error"] and r.get("mean_latency_s") is not None:
@@ -313,9 +354,10 @@ def main(argv: list[str] | None = None) -> int:
             },
             "erlang_c_mean_latency_s": expected,
             "results": rows,
+            "speed_vs_simpy": ratios,
         }
         Path(args.json_out).write_text(json.dumps(out, indent=2))
-    return 1 if any(r["error"] for r in rows) else 0
+    return 1 if failed or any(r["error"] for r in rows) else 0
 
 
 if __name__ == "__main__":

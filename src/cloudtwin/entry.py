@@ -92,20 +92,44 @@ class _ClosedOutput(io.TextIOBase):
         pass
 
 
+def _one_line(e: Any) -> None:
+    ctx = getattr(e, "ctx", None)
+    cmd = ctx.command_path if ctx is not None else "cloudtwin"
+    sys.stderr.write(f"{cmd}: {e.format_message()} (see '{cmd} --help')\n")
+
+
+class _PatchOnImport:
+    """A meta-path finder that lets ``typer.rich_utils`` load as usual and then replaces its
+    error panel: the CLI framework imports that module (rich's markdown, traceback and
+    syntax highlighting, ~60 ms) only to report an error, so a run that has none never pays."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != "typer.rich_utils":
+            return None
+        import importlib.util
+
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        load = spec.loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            load(module)
+            module.rich_format_error = _one_line
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
 def _plain_usage_errors() -> None:
     """A usage error (an unknown option, a missing argument) as one plain line on stderr instead
     of the CLI framework's boxed panel; the exit code stays 2."""
-    try:
-        from typer import rich_utils
-    except ImportError:  # pragma: no cover - typer without rich prints plain errors already
-        return
-
-    def one_line(e: Any) -> None:
-        ctx = getattr(e, "ctx", None)
-        cmd = ctx.command_path if ctx is not None else "cloudtwin"
-        sys.stderr.write(f"{cmd}: {e.format_message()} (see '{cmd} --help')\n")
-
-    rich_utils.rich_format_error = one_line  # type: ignore[assignment]
+    mod = sys.modules.get("typer.rich_utils")
+    if mod is not None:
+        mod.__dict__["rich_format_error"] = _one_line
+    elif not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PatchOnImport())
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -95,21 +95,27 @@ class Histogram:
             return
         arr = np.asarray(buf, dtype=np.float64)
         buf.clear()
-        if not np.isfinite(arr).all():
+        lo, hi = float(arr.min()), float(arr.max())
+        if not (math.isfinite(lo) and math.isfinite(hi)):  # a NaN makes both NaN
             raise ValueError("histogram values must be finite")
         self._count += int(arr.size)
         self._sum += float(arr.sum())
-        lo, hi = float(arr.min()), float(arr.max())
         if lo < self._min:
             self._min = lo
         if hi > self._max:
             self._max = hi
-        tiny = arr <= _TINY
-        idx = (np.log(np.where(tiny, 1.0, arr)) * _INV_LOG_GAMMA + _OFFSET).astype(np.int64)
-        idx[tiny] = _LOW_INDEX
-        keys, counts = np.unique(idx, return_counts=True)
+        if lo > _TINY:
+            idx = (np.log(arr) * _INV_LOG_GAMMA + _OFFSET).astype(np.int64)
+        else:
+            tiny = arr <= _TINY
+            idx = (np.log(np.where(tiny, 1.0, arr)) * _INV_LOG_GAMMA + _OFFSET).astype(np.int64)
+            idx[tiny] = _LOW_INDEX
+        # counts per bucket over the few hundred buckets the batch spans (no sort), in key order
+        base = int(idx.min())
+        counts = np.bincount(idx - base)
+        keys = np.flatnonzero(counts)
         c = self._counts
-        for i, n in zip(keys.tolist(), counts.tolist(), strict=True):
+        for i, n in zip((keys + base).tolist(), counts[keys].tolist(), strict=True):
             c[i] = c.get(i, 0) + n
 
     @property

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin import faults
+from cloudtwin import fastpath, faults
 from cloudtwin.component import Component
 from cloudtwin.context import Context
 from cloudtwin.engine import Engine
@@ -39,6 +39,10 @@ BEYOND_SLACK = 1_000_000  # events always allowed (a run's first seconds, minute
 
 class Simulation:
     """One run of one architecture with one seed."""
+
+    # a one-station run goes through cloudtwin.fastpath (identical results, no event heap);
+    # False (or CLOUDTWIN_FAST=0) keeps every run on the general engine
+    fast = True
 
     def __init__(
         self,
@@ -194,6 +198,16 @@ class Simulation:
     def _busiest_path(self) -> tuple[str, ...]:
         return ("components", max(self.components.values(), key=lambda c: c.requests).name)
 
+    def _rerun_general(self) -> Results:
+        """The fast path gave up half-way (two events at one instant): the same run again, on
+        the general engine; this object then holds that run's live state."""
+        again = Simulation(self.arch, seed=self.seed, duration=self.horizon, requests=self.requested,
+                           max_events=self.max_events, progress=self.progress, prices=self.prices)
+        again.fast = False
+        results = again.run()
+        self.__dict__.update(again.__dict__)
+        return results
+
     def _minute(self, now: float) -> None:
         for c in self._minutely:
             c.on_minute(now)
@@ -216,7 +230,11 @@ class Simulation:
             self.flow_run.start()
         faults.schedule(self)
         self.engine.every(MINUTE, self._minute, start=MINUTE)
-        self.engine.run(until=self.horizon if self.horizon is not None else math.inf)
+        if self.fast and fastpath.enabled() and (station := fastpath.plan(self)) is not None:
+            if fastpath.run(station) == fastpath.GAVE_UP:
+                return self._rerun_general()
+        else:
+            self.engine.run(until=self.horizon if self.horizon is not None else math.inf)
         for w in self.workloads.values():
             w.flush()
         return assemble(self, time.perf_counter() - wall0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -74,6 +75,29 @@ def _chunks(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
         yield from draw(CHUNK).tolist()
 
 
+# the numpy draw behind each chunked sampler's generator, for callers that take draws in bulk
+_BLOCKS: weakref.WeakKeyDictionary[Iterator[float], Callable[[int], np.ndarray]] = weakref.WeakKeyDictionary()
+
+
+def _chunked(draw: Callable[[int], np.ndarray]) -> Sampler:
+    it = _chunks(draw)
+    _BLOCKS[it] = draw
+    return it.__next__
+
+
+def block_draw(sampler: Sampler) -> tuple[Iterator[float], Callable[[int], np.ndarray]] | None:
+    """``(it, draw)`` for a sampler from :func:`make_sampler` that draws from numpy in chunks:
+    ``it`` yields the sampler's draws one by one and ``draw(k)`` makes the next ``k`` of its
+    stream at once. Once ``it`` has handed out a whole number of chunks (:data:`CHUNK`), the
+    sampler's next draws are ``draw(k)``'s, in order (numpy's element-wise draws do not depend
+    on how they are split into calls). None for any other sampler."""
+    it = getattr(sampler, "__self__", None)
+    if it is None or sampler != getattr(it, "__next__", None):
+        return None
+    draw = _BLOCKS.get(it)
+    return None if draw is None else (it, draw)
+
+
 @lru_cache(maxsize=8)
 def zipf_cdf(s: float, n: int) -> np.ndarray:
     """Cumulative probabilities of ranks 1..n under a bounded Zipf law.
@@ -96,14 +120,14 @@ def make_sampler(dist: Distribution, gen: np.random.Generator, *, scale: float =
         mean = p[0] * scale
         if mean <= 0:
             return itertools.repeat(0.0).__next__
-        return _chunks(lambda k: gen.exponential(mean, k)).__next__
+        return _chunked(lambda k: gen.exponential(mean, k))
     if dist.kind == "lognormal":
         mu = math.log(p[0] * scale)
         sigma = _lognormal_sigma(p[0], p[1])
-        return _chunks(lambda k: gen.lognormal(mu, sigma, k)).__next__
+        return _chunked(lambda k: gen.lognormal(mu, sigma, k))
     if dist.kind == "uniform":
         lo, hi = p[0] * scale, p[1] * scale
-        return _chunks(lambda k: gen.uniform(lo, hi, k)).__next__
+        return _chunked(lambda k: gen.uniform(lo, hi, k))
     if dist.kind == "zipf":
         cdf = zipf_cdf(p[0], int(p[1]))
         return _chunks(lambda k: np.searchsorted(cdf, gen.random(k), side="left") + 1).__next__

@@ -31,7 +31,6 @@ def _is_template(path: str) -> bool:
     if not os.path.isfile(path):
         return False  # a blueprint name, or a missing file: the spec loader says which
     from cloudtwin.errors import SpecError
-    from cloudtwin.importers import terraform
     from cloudtwin.importers.cfn_yaml import load_template
 
     try:
@@ -39,9 +38,11 @@ def _is_template(path: str) -> bool:
     except SpecError:
         return False  # not even YAML: the spec loader reports it as a spec
     data = located.data
-    if isinstance(data, dict) and "components" not in data and terraform.is_json(located):
-        return True
-    return isinstance(data, dict) and "Resources" in data and "components" not in data
+    if not isinstance(data, dict) or "components" in data:
+        return False  # a spec (the Terraform importer is not even loaded)
+    from cloudtwin.importers import terraform
+
+    return terraform.is_json(located) or "Resources" in data
 
 
 def load_input(spec: str) -> tuple[Any, Located, str | None]:
