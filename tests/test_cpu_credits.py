@@ -11,8 +11,8 @@ import pytest
 
 import cloudtwin
 from cloudtwin.errors import SpecError
-from cloudtwin.services.cpu_credits import credit_type
 from cloudtwin.simulation import Simulation
+from cloudtwin.sizes import credit_type
 from cloudtwin.spec import parse_spec
 
 DATA = Path(cloudtwin.__file__).parent / "data" / "burstable_types.csv"

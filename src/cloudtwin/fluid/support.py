@@ -91,7 +91,7 @@ def _component(name: str, c: Any, arch: Any) -> None:
         if c.type == "nlb" and c.cross_zone is not True:
             raise FluidRefused(where, "cross-zone off (the NLB default) is not modelled yet; set cross_zone: true")
     else:
-        from cloudtwin.services.cpu_credits import credit_type
+        from cloudtwin.sizes import credit_type
 
         if credit_type(c.instance_type) is not None:
             raise FluidRefused(f"{where} instance_type", f"{c.instance_type} is burstable: its CPU credits are "

@@ -39,41 +39,14 @@ switching mode while running.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from cloudtwin.sizes import data_row
+from cloudtwin.sizes import CreditType, credit_type
 
-__all__ = ["CreditType", "FleetCredits", "credit_type", "scaled"]
+__all__ = ["FleetCredits", "for_fleet", "scaled"]
 
-TABLE = "burstable_types.csv"
 CREDIT_S = 60.0  # vCPU-seconds in one CPU credit (one vCPU at 100 % for one minute)
 EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class CreditType:
-    """One burstable instance type's credit figures and the mode it runs in."""
-
-    family: str
-    vcpus: int
-    baseline: float  # utilisation per vCPU the earnings pay for
-    per_hour: float  # credits earned per hour
-    max_credits: float  # most earned credits the balance holds (24 h of earnings)
-    launch: float  # launch credits (T2 standard)
-    mode: str  # "standard" or "unlimited"
-
-
-def credit_type(instance_type: str, mode: str | None = None) -> CreditType | None:
-    """The credit figures of ``instance_type`` in ``mode`` (None: the family's default), or None
-    when it is not a burstable type."""
-    row = data_row(TABLE, instance_type)
-    if row is None:
-        return None
-    m = mode or row["default_mode"]
-    return CreditType(instance_type.split(".", 1)[0], int(row["vcpus"]), float(row["baseline"]),
-                      float(row["credits_per_hour"]), float(row["max_credits"]),
-                      float(row["launch_credits"]) if m == "standard" else 0.0, m)
 
 
 def scaled(sampler: Any, speed: float) -> Any:
@@ -163,7 +136,7 @@ class FleetCredits:
             elif led.level >= ct.per_hour / 60.0:  # a minute's earnings banked: full speed again
                 self._set_speed(inst, 1.0)
         self._minute.append((led.level, spent, led.surplus))
-        return work
+        return float(work)
 
     def _set_speed(self, inst: Any, speed: float) -> None:
         if inst.speed != speed:
