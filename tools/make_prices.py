@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PRICES = ROOT / "src" / "cloudtwin" / "pricing" / "prices.csv"
 INSTANCE_TYPES = ROOT / "src" / "cloudtwin" / "data" / "instance_types.csv"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1")
-FAMILIES = ("t3", "t3a", "t4g", "m5", "m6i", "m7i", "m6g", "m7g", "c5", "c6i", "c7i", "c6g", "c7g",
+FAMILIES = ("t2", "t3", "t3a", "t4g", "m5", "m6i", "m7i", "m6g", "m7g", "c5", "c6i", "c7i", "c6g", "c7g",
             "r5", "r6i", "r7i", "r6g", "r7g")
 SIZES = ("nano", "micro", "small", "medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge")
 # the HPC types a `batch` compute environment may use (cloudtwin.spec.batch.INSTANCES), beyond the grid above

@@ -41,7 +41,10 @@ def optimize_command(
     = None,
     executor: Annotated[str, typer.Option(help="local, ray or dask (for a trial's seeds).")] = "local",
     address: Annotated[str | None, typer.Option(help="The Ray or Dask scheduler address.")] = None,
-    workers: Annotated[int, typer.Option(min=1, max=4096, help="Parallel runs of a trial's seeds.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=4096, help="Parallel runs (every seed of a batch of "
+                                                               "trials, or of the whole grid).")] = 1,
+    batch: Annotated[int, typer.Option(min=1, max=256, help="TPE trials asked for at once (the answer depends "
+                                                            "on it, not on --workers).")] = 4,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
     """Find the cheapest configuration of SPEC over the --vary axes that meets --slo."""
@@ -80,7 +83,7 @@ def optimize_command(
                                                                               for a in axes},
                             "seeds": s.seeds, "options": options})
         result = optimize(s, store, trials=trials, executor=executor, workers=workers, address=address,
-                          sampler_seed=search_seed)
+                          sampler_seed=search_seed, batch=batch)
     except SpecError as exc:
         _fail(str(exc))
     from cloudtwin.fileio import write_atomic

@@ -75,6 +75,8 @@ SAMPLING: dict[str, str] = {
     "utilization": "mean", "hit_ratio": "mean", "consumed_rcu_per_s": "mean", "consumed_wcu_per_s": "mean",
     "concurrency": "max", "healthy_targets": "min",
     "throttles": "sum", "throttled": "sum", "records_in": "sum", "objects": "sum",
+    # burstable instances' CPU credits (services/cpu_credits.py), CloudWatch's names
+    "CPUCreditBalance": "level", "CPUSurplusCreditBalance": "level", "CPUCreditUsage": "sum",
 }
 SAMPLING_DEFAULT = "mean"  # a series not listed (a plug-in's): taken as an average over the minute
 

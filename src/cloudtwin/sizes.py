@@ -6,6 +6,7 @@ Tables are data, not code: adding an instance type means adding a row.
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -38,3 +39,28 @@ def data_row(table: str, key: str) -> dict[str, str] | None:
 def data_keys(table: str) -> list[str]:
     """The keys (first column) of data table ``table``, sorted."""
     return sorted(_table(table))
+
+
+@dataclass(frozen=True)
+class CreditType:
+    """One burstable instance type's credit figures and the mode it runs in."""
+
+    family: str
+    vcpus: int
+    baseline: float  # utilisation per vCPU the earnings pay for
+    per_hour: float  # credits earned per hour
+    max_credits: float  # most earned credits the balance holds (24 h of earnings)
+    launch: float  # launch credits (T2 standard)
+    mode: str  # "standard" or "unlimited"
+
+
+def credit_type(instance_type: str, mode: str | None = None) -> CreditType | None:
+    """The credit figures of ``instance_type`` in ``mode`` (None: the family's default), or None
+    when it is not a burstable type."""
+    row = data_row("burstable_types.csv", instance_type)
+    if row is None:
+        return None
+    m = mode or row["default_mode"]
+    return CreditType(instance_type.split(".", 1)[0], int(row["vcpus"]), float(row["baseline"]),
+                      float(row["credits_per_hour"]), float(row["max_credits"]),
+                      float(row["launch_credits"]) if m == "standard" else 0.0, m)

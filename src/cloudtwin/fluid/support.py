@@ -91,6 +91,11 @@ def _component(name: str, c: Any, arch: Any) -> None:
         if c.type == "nlb" and c.cross_zone is not True:
             raise FluidRefused(where, "cross-zone off (the NLB default) is not modelled yet; set cross_zone: true")
     else:
+        from cloudtwin.sizes import credit_type
+
+        if credit_type(c.instance_type) is not None:
+            raise FluidRefused(f"{where} instance_type", f"{c.instance_type} is burstable: its CPU credits are "
+                                                         "not modelled yet")
         for i, st in enumerate(c.handler):
             if not isinstance(st, (CpuStep, SleepStep)):
                 raise FluidRefused(f"{where} handler[{i}]", "is not a cpu or sleep step (not modelled yet)")

@@ -404,7 +404,7 @@ class ASG(Fleet):
                     and i.meta.get("warm_at", math.inf) <= now):
                 b = i.busy_seconds()
                 start = max(now if i.in_service_at is None else i.in_service_at, now - 60.0)
-                busy += b - self._last_busy.get(i.iid, 0.0)
+                busy += (b - self._last_busy.get(i.iid, 0.0)) * i.speed  # work (cpu_credits: held)
                 avail += i.slots * (now - start)
                 n_warm += 1
         util = super().on_minute(now)  # updates the per-instance busy marks read above

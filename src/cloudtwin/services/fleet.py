@@ -13,7 +13,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.guard import Back
 from cloudtwin.handler import CALL, CPU, CStep, compile_steps
 from cloudtwin.pricing.meters import PUBLIC_IP, PURCHASE_PREFIX
-from cloudtwin.services import ec2_status
+from cloudtwin.services import cpu_credits, ec2_status
 from cloudtwin.services.instance import Instance
 from cloudtwin.sizes import instance_vcpus
 
@@ -71,6 +71,7 @@ class Fleet(Component):
         self.min_in_service: int | None = None
         self.max_in_service = 0
         self.screens: list[Any] = []  # filters in front of every instance (network ACL, security groups)
+        self.credits = cpu_credits.for_fleet(self)  # None unless a burstable (T) instance type
 
     def build(self) -> None:
         """Compile the handler once every component exists."""
@@ -99,7 +100,7 @@ class Fleet(Component):
         self.fast = None if self.fault_steps else self.base_fast
         for inst in self.instances:
             inst.steps = self.steps
-            inst.fast = self.fast
+            inst.fast = cpu_credits.scaled(self.fast, inst.speed)
 
     def session_steps(self, store: Any) -> tuple[CStep, ...]:
         key = store.name
@@ -174,15 +175,19 @@ class Fleet(Component):
         busy = 0.0
         avail = 0.0
         n = 0
+        credits = self.credits
         for i in self.instances:
             if i.state == "running" and i.zone_ok:
                 b = i.busy_seconds()
                 prev = self._last_busy.get(i.iid, 0.0)
                 self._last_busy[i.iid] = b
                 start = max(now if i.in_service_at is None else i.in_service_at, now - 60.0)
-                busy += b - prev
+                # CPUUtilization is work: a held burstable instance's busy time counts at its speed
+                busy += b - prev if credits is None else credits.account(i, b - prev, now - start, now)
                 avail += i.slots * (now - start)
                 n += 1
+        if credits is not None:
+            credits.close_minute()
         util = busy / avail if avail > 0 else 0.0
         self.util_series.append(round(util, 4))
         self.in_service_series.append(n)
@@ -197,6 +202,8 @@ class Fleet(Component):
         out["instances"] = {"min": self.min_in_service or 0, "max": self.max_in_service}
         now = self.engine.now
         out["in_system_mean"] = round(self.in_system_seconds() / now, 6) if now > 0 else 0.0
+        if self.credits is not None:
+            out["cpu_credits"] = self.credits.stats()
         return out
 
     def in_system_seconds(self) -> float:
@@ -204,7 +211,10 @@ class Fleet(Component):
         return sum(i.in_system_seconds() for i in self.launched)
 
     def series(self) -> dict[str, list[float]]:
-        return {"in_service": list(self.in_service_series), "utilization": list(self.util_series)}
+        out = {"in_service": list(self.in_service_series), "utilization": list(self.util_series)}
+        if self.credits is not None:
+            out.update(self.credits.series())
+        return out
 
     def latest(self, metric: str) -> float | None:
         s = {"in_service": self.in_service_series, "utilization": self.util_series}.get(metric)
@@ -231,4 +241,6 @@ class Fleet(Component):
                 out[PUBLIC_IP] = out.get(PUBLIC_IP, 0.0) + hours
         if self.eip:
             out[PUBLIC_IP] = out.get(PUBLIC_IP, 0.0) + now / 3600.0  # billed while allocated
+        if self.credits is not None:
+            out.update(self.credits.usage())  # unlimited mode's surplus credits, per vCPU-hour
         return out

@@ -8,7 +8,11 @@ at most ``backlog`` entries, past which the connection is refused
 (end times minus start times), so utilisation is busy time over available time,
 as CloudWatch's CPUUtilization averages it.
 
-Left out: CPU credits of burstable types, EBS-optimised bandwidth, ENA limits,
+A burstable instance held to its baseline (standard mode with its CPU credits spent:
+:mod:`cloudtwin.services.cpu_credits`) runs slower: ``speed`` below 1 stretches each cpu
+step's time (the one-step fast path gets a stretched sampler instead).
+
+Left out: EBS-optimised bandwidth, ENA limits,
 and the fact that an in-service request on a killed instance fails at the end
 of its current CPU step rather than at the instant of the kill.
 """
@@ -30,7 +34,7 @@ class Instance(Workers):
 
     __slots__ = (
         "ctx", "owner", "iid", "zone", "state", "zone_ok", "public_ip", "steps", "launched_at", "in_service_at",
-        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "ended_at", "occ", "live",
+        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "ended_at", "occ", "live", "speed",
     )
 
     def __init__(self, owner: Any, iid: str, zone: str, *, purchase: str = "on_demand") -> None:
@@ -55,6 +59,7 @@ class Instance(Workers):
         self.cpu_done = self._cpu_done
         self.fast_done = self._fast_done
         self.fast = owner.fast  # the sampler when the handler is a single cpu step
+        self.speed = 1.0  # CPU speed: below 1 while a burstable instance is held to its baseline
         self.meta: dict[str, Any] = {}
 
     # ---- lifecycle ----------------------------------------------------------
@@ -162,7 +167,7 @@ class Instance(Workers):
         Probe(self, req, done, self.owner.probe_steps, self.engine.now).advance()
 
     def cpu(self, run: Run, seconds: float) -> None:
-        if not self.start(self.cpu_done, run, seconds):
+        if not self.start(self.cpu_done, run, seconds / self.speed):
             self.finish(run, UNAVAILABLE)
 
     def _cpu_done(self, run: Run) -> None:

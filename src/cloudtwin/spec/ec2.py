@@ -29,6 +29,14 @@ class Compute(ComponentSpec):
     # is the application itself [aws-facts §1 ALB health-check protocol and path])
     health_handler: list[Step] | None = None
     mounts: list[Name] = Field(default_factory=list)
+    # burstable (T2/T3/T3a/T4g) types only: how CPU above the baseline is paid for
+    # (cloudtwin.services.cpu_credits). None: the family's default, standard for T2, unlimited for
+    # T3/T3a/T4g (RunInstances CreditSpecification; EC2 guide "Launch burstable performance instances")
+    credit_specification: Literal["standard", "unlimited"] | None = None
+    # earned CPU credits each instance starts with; None: 0 (AWS: T3/T3a/T4g get no launch credits; a
+    # T2 standard instance gets its launch credits on top). A run standing for an instance that has been
+    # up a while sets it (assumption: AWS has no such setting)
+    initial_cpu_credits: float | None = Field(None, ge=0, le=1_000_000)
 
 
 class EC2(Compute):
@@ -45,12 +53,26 @@ class EC2(Compute):
 
 def check_instance_types(arch: Any, types: tuple[str, ...]) -> list[tuple[Path, str]]:
     """Each instance of ``types`` has a type the instance table knows (its vCPUs give the worker
-    slots), or says its own ``workers:``; an unknown type with ``workers`` is only unpriced."""
+    slots), or says its own ``workers:``; an unknown type with ``workers`` is only unpriced. The CPU
+    credit keys are for burstable types only, and a starting balance fits under the type's maximum."""
+    from cloudtwin.sizes import data_row
+
     out: list[tuple[Path, str]] = []
     for n, c in arch.components.items():
-        if c.type in types and c.workers is None:
+        if c.type not in types:
+            continue
+        if c.workers is None:
             known_row(out, ("components", n, "instance_type"), "instance_types.csv", c.instance_type,
                       "instance type", " (or give `workers:`, the vCPUs the type has)")
+        row = data_row("burstable_types.csv", c.instance_type)
+        for key in ("credit_specification", "initial_cpu_credits"):
+            if getattr(c, key) is not None and row is None:
+                out.append((("components", n, key), f"`{key}` is for burstable performance instances "
+                                                    f"(t2, t3, t3a, t4g); {c.instance_type} is not one"))
+        if row is not None and c.initial_cpu_credits is not None and c.initial_cpu_credits > float(row["max_credits"]):
+            out.append((("components", n, "initial_cpu_credits"),
+                        f"{c.initial_cpu_credits:g} is above the {row['max_credits']} credits a {c.instance_type} "
+                        "can accrue (24 hours of earnings)"))
     return out
 
 

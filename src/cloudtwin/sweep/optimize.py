@@ -7,10 +7,14 @@ again. A trial's metrics are means over its seeds. The search has three objectiv
 monthly bill, the p99 and the availability, and one constraint per SLO term (its relative
 violation, 0 when it holds).
 
-- When the space has no more configurations than ``--trials``, every one is tried (Optuna's
-  brute-force sampler): the answer is exact.
+- When the space has no more configurations than ``--trials``, every one is tried: the whole
+  grid goes to the executors at once, so its runs fill every worker. The answer is exact.
 - Otherwise Optuna's TPE sampler, seeded, with the SLO as its constraints: a search, which
-  may miss the optimum; the output says how many of the configurations were tried.
+  may miss the optimum; the output says how many of the configurations were tried. Trials are
+  asked for in batches of ``batch`` (Optuna's ask/tell; the sampler's "constant liar" keeps a
+  batch's members apart), and a batch's runs, every seed of every trial, go to the executors
+  together. The batch size is the search's own setting, not the worker count, so a seeded search
+  asks for the same trials, and gives the same answer, whatever ``workers`` is.
 
 The answer is the feasible trial with the lowest bill (then the lowest p99, then the highest
 availability); the Pareto front is every feasible trial that no other feasible trial beats on
@@ -19,6 +23,7 @@ all three.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -34,6 +39,7 @@ from cloudtwin.sweep.store import Store
 __all__ = ["Search", "optimize"]
 
 _AXES_METRICS = ("monthly_usd", "p99_ms", "availability", "p50_ms", "failed", "messages_lost")
+BATCH = 4  # TPE trials asked for at once (the search's setting: independent of the workers)
 
 
 @dataclass
@@ -76,25 +82,42 @@ def check_values(located: Located, axes: list[Axis]) -> None:
                                  for i in exc.issues]) from None
 
 
-def _evaluate(s: Search, idx: tuple[int, ...], store: Store, executor: str, workers: int,
-              address: str | None) -> dict[str, Any]:
+def _evaluate(s: Search, idxs: list[tuple[int, ...]], store: Store, executor: str, workers: int,
+              address: str | None) -> list[dict[str, Any]]:
+    """The trials of configurations ``idxs``: the runs not yet in the store (every seed of every
+    configuration not tried) go to the executors together, then each trial is summarised."""
     from cloudtwin.spec import validate_data
     from cloudtwin.sweep.plan import record_outcome
 
+    jobs: list[Job] = []
+    configs: dict[str, tuple[dict[str, Any], int]] = {}
+    for idx in dict.fromkeys(idxs):  # each configuration once, in the order asked
+        ci = s.index(idx)
+        if ci in s.trials:
+            continue
+        config = s.config(idx)
+        todo = [seed for seed in s.seeds if not store.done(f"c{ci:04d}-s{seed}")]
+        if todo:
+            arch = validate_data(apply(s.located, s.axes, config))
+            for seed in todo:
+                label = f"c{ci:04d}-s{seed}"
+                jobs.append(Job(arch, dict(s.options, seed=seed), label=label))
+                configs[label] = (config, ci)
+    if jobs:
+        from cloudtwin.sweep.executors import execute
+
+        for job, outcome in execute(jobs, executor, workers=workers, address=address):
+            config, ci = configs[job.label]
+            record_outcome(store, s.axes, config, ci, job, outcome)
+    return [_summarise(s, idx, store) for idx in idxs]
+
+
+def _summarise(s: Search, idx: tuple[int, ...], store: Store) -> dict[str, Any]:
     ci = s.index(idx)
     if ci in s.trials:
         return s.trials[ci]
     config = s.config(idx)
-    labels = [f"c{ci:04d}-s{seed}" for seed in s.seeds]
-    todo = [seed for seed, label in zip(s.seeds, labels, strict=True) if not store.done(label)]
-    if todo:
-        from cloudtwin.sweep.executors import execute
-
-        arch = validate_data(apply(s.located, s.axes, config))
-        jobs = [Job(arch, dict(s.options, seed=seed), label=f"c{ci:04d}-s{seed}") for seed in todo]
-        for job, outcome in execute(jobs, executor, workers=workers, address=address):
-            record_outcome(store, s.axes, config, ci, job, outcome)
-    rows = [store.rows[label] for label in labels]
+    rows = [store.rows[f"c{ci:04d}-s{seed}"] for seed in s.seeds]
     ok = [r for r in rows if r.get("status") == "ok"]
     means: dict[str, Any] = {}
     for m in _AXES_METRICS:
@@ -108,27 +131,31 @@ def _evaluate(s: Search, idx: tuple[int, ...], store: Store, executor: str, work
 
 
 def optimize(s: Search, store: Store, *, trials: int, executor: str = "local", workers: int = 1,
-             address: str | None = None, sampler_seed: int = 0) -> dict[str, Any]:
+             address: str | None = None, sampler_seed: int = 0, batch: int = BATCH) -> dict[str, Any]:
+    s.exhaustive = s.size <= trials
+    if s.exhaustive:  # every configuration: the whole grid through the executors at once
+        _evaluate(s, list(itertools.product(*(range(len(a.values)) for a in s.axes))), store, executor,
+                  workers, address)
+        return answer(s)
+
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    s.exhaustive = s.size <= trials
-
-    with warnings.catch_warnings():  # both samplers are marked experimental by Optuna
+    with warnings.catch_warnings():  # constant_liar is marked experimental by Optuna
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler: Any = (optuna.samplers.BruteForceSampler(seed=sampler_seed) if s.exhaustive
-                        else optuna.samplers.TPESampler(seed=sampler_seed))
+        sampler = optuna.samplers.TPESampler(seed=sampler_seed, constant_liar=True)
     study = optuna.create_study(directions=["minimize", "minimize", "maximize"], sampler=sampler)
-
-    def objective(t: Any) -> tuple[float, float, float]:
-        idx = tuple(t.suggest_categorical(a.name, list(range(len(a.values)))) for a in s.axes)
-        trial = _evaluate(s, idx, store, executor, workers, address)
-        for o, v in zip(s.slo, trial["violations"], strict=True):  # the SLO terms as the search's constraints
-            t.set_constraint(str(o), min(v, 1e9))
-        m = trial["metrics"]
-        return (_num(m["monthly_usd"], math.inf), _num(m["p99_ms"], math.inf), _num(m["availability"], 0.0))
-
-    study.optimize(objective, n_trials=s.size if s.exhaustive else trials)
+    left = trials
+    while left > 0:
+        asked = [study.ask() for _ in range(min(batch, left))]
+        idxs = [tuple(t.suggest_categorical(a.name, list(range(len(a.values)))) for a in s.axes) for t in asked]
+        for t, trial in zip(asked, _evaluate(s, idxs, store, executor, workers, address), strict=True):
+            for o, v in zip(s.slo, trial["violations"], strict=True):  # the SLO terms as the search's constraints
+                t.set_constraint(str(o), min(v, 1e9))
+            m = trial["metrics"]
+            study.tell(t, (_num(m["monthly_usd"], math.inf), _num(m["p99_ms"], math.inf),
+                           _num(m["availability"], 0.0)))
+        left -= len(asked)
     return answer(s)
 
 
