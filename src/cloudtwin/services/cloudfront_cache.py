@@ -21,8 +21,9 @@ What is modelled
   object by a hash of its key (assumption), so large-object egress is counted per object.
 * Updates at the origin (:func:`version`): each object changes every ``update_every``
   seconds, its phase spread by its key (a stated model, not a measurement); a hit on a
-  copy fetched before the object's last change is a stale read. So stale reads per hit
-  are at most ``TTL / update_every``.
+  copy fetched before the object's last change is a stale read, its age the time since
+  the first change after the fetch (:func:`changed_after`). So stale reads per hit are at
+  most ``TTL / update_every``, and each age is below the TTL.
 
 * Range GETs (:func:`range_key`): a request for one part of a large object is cached as
   its own key; its bytes are the part's.
@@ -102,6 +103,19 @@ def version(key: int, t: float, every: float | None) -> int:
     if every is None:
         return 0
     return math.floor(t / every + _unit(key, 0.0))
+
+
+def changed_after(key: int, t: float, every: float) -> float:
+    """When object ``key`` first changes at the origin after time ``t`` (its next version)."""
+    return (version(key, t, every) + 1 - _unit(key, 0.0)) * every
+
+
+def stale_age(key: int, fetched: float, now: float, every: float | None) -> float | None:
+    """How long a copy of ``key`` fetched at ``fetched`` has been out of date at ``now``; None if
+    the object has not changed since (or has no update process)."""
+    if every is None or version(key, now, every) <= version(key, fetched, every):
+        return None
+    return now - changed_after(key, fetched, every)
 
 
 class EdgeCache:
