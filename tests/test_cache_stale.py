@@ -163,3 +163,46 @@ def test_invalidate_needs_a_cache() -> None:
     text = API.format(ttl="0s", key="1", extra="", refresh="")
     with pytest.raises(SpecError, match="invalidate needs a cache"):
         parse_spec(text)
+
+
+EDGE = """
+name: stale-edge
+zones: [a]
+components:
+  cdn:
+    type: cloudfront
+    behaviors:
+      - {{origin: site, ttl: {ttl}, update_every: 10m, key: "zipf(s=1.1, n=1000)"}}
+  site: {{type: s3}}
+workloads:
+  viewers: {{entry: cdn, rate: 20/s}}
+simulate: {{duration: 1h, seed: 2}}
+"""
+
+
+def rule_findings(text: str, *, simulate: bool) -> list[Any]:
+    from cloudtwin.review import review
+
+    return review(parse_spec(text), simulate=simulate).by_rule("CT-PERF-006")
+
+
+def test_review_flags_a_ttl_longer_than_the_update_period_and_the_run_confirms_it() -> None:
+    # TTL 20 min over a 10 min update period: 1 - 10/(2 x 20) = 75% of the hits stale in steady state
+    [static] = rule_findings(EDGE.format(ttl="20m"), simulate=False)
+    assert static.evidence[0].text.startswith("TTL 1200 s over an update period of 600 s: about 75%")
+    [f] = rule_findings(EDGE.format(ttl="20m"), simulate=True)
+    measured = [e for e in f.evidence if e.kind == "dynamic" and e.data.get("stale_share") is not None]
+    print("measured stale share at a 20 min TTL:", measured[0].data)
+    assert measured[0].data["stale_share"] == pytest.approx(0.75, abs=0.08)
+    assert rule_findings(EDGE.format(ttl="5m"), simulate=False) == []  # 5/20 = 25% expected: not flagged
+
+
+def test_review_measures_elasticache_staleness_and_clears_it_after_invalidation() -> None:
+    text = CACHE_ASIDE.format(store="db", read="query", write="write", invalidate="")
+    [f] = rule_findings(text, simulate=True)
+    assert f.component == "cache" and any(e.kind == "dynamic" and e.data.get("stale_share", 0) > 0.5
+                                          for e in f.evidence)
+    assert rule_findings(text, simulate=False) == []  # nothing declares the writes' period statically
+    inv = CACHE_ASIDE.format(store="db", read="query", write="write",
+                             invalidate="      - call: cache.delete\n        key: 1\n")
+    assert rule_findings(inv, simulate=True) == []

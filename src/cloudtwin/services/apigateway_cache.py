@@ -34,6 +34,7 @@ from typing import Any
 
 from cloudtwin.services.cache_stale import Staleness, saved
 from cloudtwin.services.cloudfront_cache import EdgeCache, stale_age
+from cloudtwin.spec.apigateway import update_every
 from cloudtwin.units import GIB
 
 MAX_CACHEABLE = 1_048_576  # bytes [aws-facts §10 REST cache: maximum cacheable response]
@@ -48,13 +49,6 @@ class Refresh:
         self.key = key
 
 
-def inherited_update_every(arch: Any, api: str) -> float | None:
-    """The shortest ``update_every`` of the CloudFront behaviors whose origin is ``api``."""
-    found = [b.update_every for c in arch.components.values() if c.type == "cloudfront"
-             for b in c.behaviors if b.origin == api and b.update_every is not None]
-    return min(found) if found else None
-
-
 class StageCache:
     """One stage's response cache and its counters."""
 
@@ -65,8 +59,7 @@ class StageCache:
         self.ttl: float = spec.ttl
         self.size: float | None = spec.response_size
         self.store = EdgeCache(spec.size_gb * GIB)
-        self.every: float | None = spec.update_every if spec.update_every is not None else \
-            inherited_update_every(arch, api)
+        self.every = update_every(arch, api)
         self.stale = Staleness()
         self.hits = self.misses = self.invalidations = self.too_large = self.served_misses = 0
         self.hit_time = self.miss_time = 0.0

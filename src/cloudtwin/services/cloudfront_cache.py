@@ -3,7 +3,8 @@
 What is modelled
 ----------------
 * The TTL an answer is stored for [aws-facts §13 TTLs; CloudFront developer guide
-  "Manage how long content stays in the cache (expiration)"], :func:`edge_ttl`:
+  "Manage how long content stays in the cache (expiration)"], ``edge_ttl``
+  (:func:`cloudtwin.spec.cloudfront_behavior.edge_ttl`, so the review reads it too):
   no ``Cache-Control`` from the origin: the behavior's Default TTL (``ttl``);
   ``max-age`` or ``s-maxage`` (``s-maxage`` wins for CloudFront): that age, raised to
   the Minimum TTL and cut to the Maximum TTL; ``no-cache``/``no-store``/``private``:
@@ -39,19 +40,9 @@ import math
 from collections import OrderedDict
 from typing import Any
 
+from cloudtwin.spec.cloudfront_behavior import edge_ttl as edge_ttl  # the TTL rule lives with the spec
+
 GOLDEN = 0.6180339887498949  # spreads per-key phases and sizes evenly over [0, 1)
-
-
-def edge_ttl(min_ttl: float, default_ttl: float, max_ttl: float, cc: Any | None) -> float:
-    """Seconds CloudFront keeps an answer, from the behavior's TTLs and the origin's Cache-Control."""
-    if cc is None:
-        return default_ttl
-    if cc.no_cache:
-        return min_ttl  # 0: not stored; > 0: stored for the Minimum TTL despite the directive
-    age = cc.s_maxage if cc.s_maxage is not None else cc.max_age
-    if age is None:
-        return default_ttl
-    return min(max(float(age), min_ttl), max_ttl)
 
 
 def variant_key(key: int, variants: int, draw: float) -> int:

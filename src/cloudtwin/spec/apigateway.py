@@ -211,3 +211,15 @@ def _invalidations(arch: Any) -> list[tuple[Path, str]]:
         if getattr(c, "handler", None):
             walk(list(c.handler), ("components", n, "handler"))
     return out
+
+
+def update_every(arch: Any, api: str) -> float | None:
+    """How often each key's answer of API ``api``'s cache changes: the cache's ``update_every``,
+    else the shortest ``update_every`` of the CloudFront behaviors whose origin is ``api`` (the
+    same URLs, so the same objects), else None (never)."""
+    own = arch.components[api].cache.update_every
+    if own is not None:
+        return float(own)
+    found = [b.update_every for c in arch.components.values() if c.type == "cloudfront"
+             for b in c.behaviors if b.origin == api and b.update_every is not None]
+    return min(found) if found else None
