@@ -36,7 +36,7 @@ def cache_table(results: dict[str, Any]) -> TableData:
     for store in block.get("no_cache") or []:
         c = as_dict(store)
         rows.append([str(c.get("layer", "")), str(c.get("type", "")), fmt_int(c.get("requests")), fmt_pct(0.0),
-                     "0", fmt_int(c.get("requests")), "(served here)", DASH, DASH, DASH, "no cache"])
+                     "0", fmt_int(c.get("requests")), DASH, DASH, DASH, DASH, "no cache"])
     return TableData("Cache layers (stale: hits on a copy older than its source's last change)",
                      ["layer", "type", "lookups", "hit ratio", "load removed", "passed on", "next",
                       "latency saved s", "stale reads", "max stale age s", "TTL s"],
