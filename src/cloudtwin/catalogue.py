@@ -90,7 +90,7 @@ ROWS: dict[str, ComponentType] = {r.type: r for r in (
     _row("route53", "route53:Route53", "route53:Route53", (), True,  # a workload resolves its `host:`
          ("AWS::Route53::HostedZone", "AWS::Route53::RecordSet", "AWS::Route53::RecordSetGroup",
           "AWS::Route53::HealthCheck"), "networking", meter="route53", traffic=("DNS-Queries",)),
-    _row("apigateway", "apigateway:ApiGateway", "apigateway:ApiGateway", ("",), True,
+    _row("apigateway", "apigateway:ApiGateway", "apigateway:ApiGateway", ("", "invalidate"), True,
          ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api", "AWS::Serverless::Api",
           "AWS::Serverless::HttpApi"), "networking", meter="apigateway",
          traffic=("ApiGatewayRequest", "ApiGatewayHttpRequest")),

@@ -8,6 +8,7 @@ import bisect
 import json
 from typing import TYPE_CHECKING, Any
 
+from cloudtwin.cache_layers import cache_layers
 from cloudtwin.errors import InvariantViolation
 
 if TYPE_CHECKING:
@@ -191,6 +192,9 @@ def assemble(sim: Simulation, wall_s: float) -> Results:
         "series": _downsample(series),
         "latency_histograms": {n: w.total.coarse_ms() for n, w in sim.workloads.items()},
     }
+    layers = cache_layers(sim.arch, data)
+    if layers["layers"]:  # per-layer cache accounting, only when the spec has a cache
+        data["cache_layers"] = layers
     if sim.flow_run is not None:  # network flows: bytes per flow and per link
         data["flows"] = sim.flow_run.flows()
         data["links"] = sim.flow_run.links()

@@ -324,6 +324,10 @@ def render_report(results: dict[str, Any], review: dict[str, Any] | None = None,
 
     if (flows := flow_table(results)).rows:  # network flows: after the components
         sections.insert(2, ("Network flows", _table(flows)))
+    from cloudtwin.render.cache_summary import cache_table
+
+    if (caches := cache_table(results)).rows:  # per-layer cache accounting: after the components
+        sections.insert(2, ("Cache layers", _table(caches)))
     if diagram is not None:
         sections.insert(0, ("Architecture", diagram))
     nav = "".join(f'<a href="#s{i}">{_e(h)}</a>' for i, (h, _) in enumerate(sections))

@@ -296,6 +296,10 @@ def render_summary(results: dict[str, Any], width: int | None = None) -> Rendera
 
     if (flows := flow_table(results)).rows:
         parts.append(_rich_table(flows, width))
+    from cloudtwin.render.cache_summary import cache_table
+
+    if (caches := cache_table(results)).rows:
+        parts.append(_rich_table(caches, width))
     parts.extend(Text(line) for line in info_lines(results))
     tl = timeline_table(results)
     if tl.rows:

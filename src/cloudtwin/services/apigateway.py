@@ -20,7 +20,9 @@ What is modelled
   answer is dropped.
 * The REST response cache [aws-facts §10 REST cache]: keyed by the caller's ``key``
   draw (a call step's ``key:``) or a draw of ``cache.key``; a hit within ``ttl``
-  (default 300 s; 0 disables caching) is answered without the integration.
+  (default 300 s; 0 disables caching) is answered without the integration. Its size,
+  largest cacheable answer, per-key invalidation (op ``invalidate``) and stale reads:
+  :mod:`cloudtwin.services.apigateway_cache`.
 * A Lambda ``authorizer`` (after throttling, assumption): the function is invoked
   synchronously for an identity (a draw of ``identities``) whose decision is not
   cached; it denies a fixed share ``deny`` of identities (``rejected``, 403), and
@@ -39,7 +41,7 @@ What is modelled
 
 Left out: usage plans and API keys,
 per-client throttling, WebSocket APIs, payload limits, mapping templates, the 2024
-raise of the REST timeout above 29 s, cache invalidation and cache size eviction.
+raise of the REST timeout above 29 s, and flushing the whole stage cache.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import LevelBucket
 from cloudtwin.messaging import MessageFactory
 from cloudtwin.request import REJECTED, SERVER_ERROR, THROTTLED, TIMEOUT, Done, Request
+from cloudtwin.services.apigateway_cache import Refresh, StageCache
 from cloudtwin.spec.apigateway import account_throttle
 
 if TYPE_CHECKING:
@@ -79,10 +82,11 @@ def _account(ctx: Any) -> Bucket:
 class _Call:
     """One request waiting for its integration: the first of reply and timeout wins."""
 
-    __slots__ = ("api", "req", "done", "t_in", "key", "live")
+    __slots__ = ("api", "req", "done", "t_in", "key", "live", "refresh")
 
-    def __init__(self, api: ApiGateway, req: Request, done: Done, t_in: float, key: Any) -> None:
+    def __init__(self, api: ApiGateway, req: Request, done: Done, t_in: float, key: Any, refresh: bool) -> None:
         self.api, self.req, self.done, self.t_in, self.key, self.live = api, req, done, t_in, key, True
+        self.refresh = refresh  # an invalidation: its answer replaces the entry, it is not a miss
 
     def reply(self, req: Request, err: str | None) -> None:
         if self.live:
@@ -139,7 +143,7 @@ class ApiGateway(Component):
         c = spec.cache
         self.ttl: float = c.ttl if c is not None else 0.0
         self.cache_key = make_sampler(c.key, ctx.stream(f"{name}.cache_key")) if c is not None else None
-        self.cache: dict[int, float] = {}  # key -> expires at
+        self.cache = StageCache(c, ctx.arch, name) if c is not None else None
         it = spec.integration
         self.op: str = it.op
         self.message = MessageFactory(it.message, ctx.seed, f"{name}.message") if it.message is not None else None
@@ -154,7 +158,7 @@ class ApiGateway(Component):
         self.pool: Any = None  # a Cognito authorizer's user pool
         self.unauthenticated = self.invalid_tokens = 0
         self.auth_calls = self.auth_hits = self.auth_errors = self.denied = 0
-        self.accepted = self.throttled = self.timeouts = self.hits = self.misses = self.integration_errors = 0
+        self.accepted = self.throttled = self.timeouts = self.integration_errors = 0
 
     def build(self) -> None:
         self.target = self.ctx.components[self.spec.integration.target]
@@ -167,6 +171,8 @@ class ApiGateway(Component):
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
         now = self.engine.now
+        if op == "invalidate":
+            arg = Refresh(arg)
         acct, meth = self.account, self.method
         if acct.level(now) < 1.0 or (meth is not None and meth.level(now) < 1.0):
             (acct if acct.tokens < 1.0 else meth).throttled += 1  # type: ignore[union-attr]
@@ -219,17 +225,21 @@ class ApiGateway(Component):
     def forward(self, req: Request, done: Done, arg: Any, now: float) -> None:
         """Past throttling and authorization: the cache, else the integration."""
         key = None
-        if self.cache_key is not None and self.ttl > 0.0:
+        refresh = isinstance(arg, Refresh)
+        if refresh:
+            arg = arg.key
+        cache = self.cache
+        if cache is not None and self.cache_key is not None and self.ttl > 0.0:
             key = int(arg) if isinstance(arg, int | float) and not isinstance(arg, bool) else int(self.cache_key())
-            exp = self.cache.get(key)
-            if exp is not None and exp > self.engine.now:
-                self.hits += 1
+            if refresh:
+                cache.invalidations += 1
+            elif cache.lookup(key, self.engine.now):
                 lat = self.lat()
                 self.latency.record(lat)
+                cache.hit_time += lat
                 self.engine.after(lat, _Later(req, done, None).go)
                 return
-            self.misses += 1
-        call = _Call(self, req, done, now, key)
+        call = _Call(self, req, done, now, key, refresh)
         self.engine.timer(self.timeout).start(call.expire)  # a FIFO per delay: the heap stays small
         iarg: Any = self.message
         if self.part_key is not None:
@@ -239,8 +249,8 @@ class ApiGateway(Component):
     def finish(self, call: _Call, err: str | None) -> None:
         now = self.engine.now
         if err is None:
-            if call.key is not None:
-                self.cache[call.key] = now + self.ttl
+            if call.key is not None and self.cache is not None:
+                self.cache.fill(call.key, now)
         else:
             self.errors += 1
             if err != TIMEOUT:
@@ -248,6 +258,9 @@ class ApiGateway(Component):
         lat = self.lat()
         if err is None:
             self.latency.record(now - call.t_in + lat)
+            if call.key is not None and not call.refresh and self.cache is not None:
+                self.cache.miss_time += now - call.t_in + lat
+                self.cache.served_misses += 1
         self.engine.after(lat, _Later(call.req, call.done, err).go)
 
     def usage(self) -> dict[str, float]:
@@ -268,8 +281,6 @@ class ApiGateway(Component):
                             "errors": self.auth_errors} if self.auth_fn is not None else
                            {"unauthenticated": self.unauthenticated, "invalid_tokens": self.invalid_tokens}
                            if self.pool is not None else None),
-            "cache": ({"hits": self.hits, "misses": self.misses,
-                       "hit_ratio": round(self.hits / (self.hits + self.misses), 4) if self.hits + self.misses else 0.0}
-                      if self.spec.cache is not None else None),
+            "cache": self.cache.stats() if self.cache is not None else None,
         })
         return out

@@ -59,7 +59,8 @@ from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.request import TIMEOUT, UNAVAILABLE, Done, Request
-from cloudtwin.services.cloudfront_cache import EdgeCache, answer_size, edge_ttl, range_key, variant_key, version
+from cloudtwin.services.cache_stale import Staleness
+from cloudtwin.services.cloudfront_cache import EdgeCache, answer_size, edge_ttl, range_key, stale_age, variant_key
 from cloudtwin.services.cloudfront_controls import geo_refused, geo_setup, invalidate
 from cloudtwin.services.cloudfront_edges import EdgeMap
 from cloudtwin.services.cloudfront_failover import status_of
@@ -85,7 +86,7 @@ class _Behavior:
                  "failovers", "rdraw")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
-        self.spec = spec
+        self.spec, self.index = spec, 0  # index: its place in the distribution's behaviors
         self.origin: Any = None
         self.ttl: float = edge_ttl(spec.min_ttl, spec.ttl, spec.max_ttl, spec.cache_control) if spec.cache else 0.0
         self.key = make_sampler(spec.key, stream(seed, name))
@@ -93,23 +94,22 @@ class _Behavior:
         self.vdraw = uniform_sampler(stream(seed, f"{name}.variant"))
         self.rdraw = uniform_sampler(stream(seed, f"{name}.range"))  # which part a Range GET asks for
         self.every: float | None = spec.update_every
-        self.stale = self.shield_hits = self.shield_misses = self.served_hits = self.served_misses = 0
+        self.stale, self.shield_hits = Staleness(), 0  # stale: hits on a copy older than the object's last change
+        self.shield_misses = self.served_hits = self.served_misses = self.failovers = self.unsized = 0
         self.collapsed = 0  # shield misses that joined a fetch already on its way to the origin
-        self.index = 0  # its place in the distribution's behaviors
         self.targets: list[tuple[Any, str, bool, bool, str]] = []  # (origin, op, keyed, connecting, type)
-        self.failovers = 0
-        self.origin_bytes = self.hit_time = self.miss_time = 0.0
+        self.origin_bytes = self.hit_time = self.miss_time = self.bytes_out = 0.0
         self.size: float | None = spec.response_size
-        self.requests = self.hits = self.misses = self.forwarded = 0
-        self.origin_errors = self.timeouts = self.retries = self.unsized = 0
-        self.bytes_out = 0.0
+        self.requests = self.hits = self.misses = self.forwarded = self.origin_errors = self.timeouts = self.retries = 0
 
     def size_of(self, key: int, ck: int) -> float | None:
         """Bytes of the answer for cache key ``ck`` of object ``key``: the object, or its part."""
         return answer_size(key, ck, self.spec.object_sizes, self.size, self.spec.range_size)
 
-    def is_stale(self, key: int, fetched: float, now: float) -> bool:
-        return self.every is not None and version(key, now, self.every) > version(key, fetched, self.every)
+    def check_stale(self, key: int, fetched: float, now: float) -> None:
+        """Count a hit on a copy fetched at ``fetched`` as stale if the object changed since."""
+        if (age := stale_age(key, fetched, now, self.every)) is not None:
+            self.stale.count(age)
 
     def latency_saved(self) -> float:
         """Seconds the edge hits saved: hits x (mean time of a miss - mean time of a hit)."""
@@ -124,9 +124,10 @@ class _Behavior:
             "hit_ratio": round(self.hits / (self.hits + self.misses), 6) if self.hits + self.misses else 0.0,
             "origin_requests": self.origin_requests(), "origin_retries": self.retries,
             "origin_errors": self.origin_errors, "timeouts": self.timeouts, "bytes_out": self.bytes_out,
-            "cache_key_variants": self.variants, "stale_reads": self.stale, "shield_hits": self.shield_hits,
+            "cache_key_variants": self.variants, "shield_hits": self.shield_hits,
             "origin_bytes": self.origin_bytes, "latency_saved_s": round(self.latency_saved(), 6),
             "collapsed": self.collapsed, "failovers": self.failovers,
+            **self.stale.stats(self.hits + self.shield_hits),
         }
 
     def origin_requests(self) -> int:
@@ -328,7 +329,7 @@ class CloudFront(Component):
             e = cache.get(ck, now)
             if e is not None:
                 b.hits += 1
-                b.stale += b.is_stale(key, e[2], now)
+                b.check_stale(key, e[2], now)
                 self.answer(b, req, done, now, None, vrtt, e[1] or b.size_of(key, ck), True, g)
                 return
             b.misses += 1
@@ -337,7 +338,7 @@ class CloudFront(Component):
                 s = shield.get(ck, now)
                 if s is not None:
                     b.shield_hits += 1
-                    b.stale += b.is_stale(key, s[2], now)
+                    b.check_stale(key, s[2], now)
                     cache.put(ck, s[0], s[1], s[2])
                     extra = self.o_lat() + ortt + vrtt
                     self.answer(b, req, done, now, None, extra, s[1] or b.size_of(key, ck), False, g)
@@ -431,7 +432,8 @@ class CloudFront(Component):
             "unsized_replies": sum(b.unsized for b in bs),
             "cached_objects": sum(len(c) for edge in self.caches for c in edge),
             "evictions": sum(c.evictions for edge in self.caches for c in edge),
-            "stale_reads": sum(b.stale for b in bs),
+            "stale_reads": sum(b.stale.reads for b in bs),
+            "max_stale_age_s": round(max((b.stale.max_age for b in bs), default=0.0), 6),
             "shield_hits": sum(b.shield_hits for b in bs),
             "shield_misses": sum(b.shield_misses for b in bs),
             "origin_bytes": sum(b.origin_bytes for b in bs),

@@ -3,7 +3,8 @@
 What is modelled
 ----------------
 * The TTL an answer is stored for [aws-facts §13 TTLs; CloudFront developer guide
-  "Manage how long content stays in the cache (expiration)"], :func:`edge_ttl`:
+  "Manage how long content stays in the cache (expiration)"], ``edge_ttl``
+  (:func:`cloudtwin.spec.cloudfront_behavior.edge_ttl`, so the review reads it too):
   no ``Cache-Control`` from the origin: the behavior's Default TTL (``ttl``);
   ``max-age`` or ``s-maxage`` (``s-maxage`` wins for CloudFront): that age, raised to
   the Minimum TTL and cut to the Maximum TTL; ``no-cache``/``no-store``/``private``:
@@ -21,8 +22,9 @@ What is modelled
   object by a hash of its key (assumption), so large-object egress is counted per object.
 * Updates at the origin (:func:`version`): each object changes every ``update_every``
   seconds, its phase spread by its key (a stated model, not a measurement); a hit on a
-  copy fetched before the object's last change is a stale read. So stale reads per hit
-  are at most ``TTL / update_every``.
+  copy fetched before the object's last change is a stale read, its age the time since
+  the first change after the fetch (:func:`changed_after`). So stale reads per hit are at
+  most ``TTL / update_every``, and each age is below the TTL.
 
 * Range GETs (:func:`range_key`): a request for one part of a large object is cached as
   its own key; its bytes are the part's.
@@ -38,19 +40,9 @@ import math
 from collections import OrderedDict
 from typing import Any
 
+from cloudtwin.spec.cloudfront_behavior import edge_ttl as edge_ttl  # the TTL rule lives with the spec
+
 GOLDEN = 0.6180339887498949  # spreads per-key phases and sizes evenly over [0, 1)
-
-
-def edge_ttl(min_ttl: float, default_ttl: float, max_ttl: float, cc: Any | None) -> float:
-    """Seconds CloudFront keeps an answer, from the behavior's TTLs and the origin's Cache-Control."""
-    if cc is None:
-        return default_ttl
-    if cc.no_cache:
-        return min_ttl  # 0: not stored; > 0: stored for the Minimum TTL despite the directive
-    age = cc.s_maxage if cc.s_maxage is not None else cc.max_age
-    if age is None:
-        return default_ttl
-    return min(max(float(age), min_ttl), max_ttl)
 
 
 def variant_key(key: int, variants: int, draw: float) -> int:
@@ -102,6 +94,19 @@ def version(key: int, t: float, every: float | None) -> int:
     if every is None:
         return 0
     return math.floor(t / every + _unit(key, 0.0))
+
+
+def changed_after(key: int, t: float, every: float) -> float:
+    """When object ``key`` first changes at the origin after time ``t`` (its next version)."""
+    return (version(key, t, every) + 1 - _unit(key, 0.0)) * every
+
+
+def stale_age(key: int, fetched: float, now: float, every: float | None) -> float | None:
+    """How long a copy of ``key`` fetched at ``fetched`` has been out of date at ``now``; None if
+    the object has not changed since (or has no update process)."""
+    if every is None or version(key, now, every) <= version(key, fetched, every):
+        return None
+    return now - changed_after(key, fetched, every)
 
 
 class EdgeCache:

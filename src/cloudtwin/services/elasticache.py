@@ -45,6 +45,14 @@ What is modelled
   state). Assumptions: Poisson lookups at the base rate, every lookup of an
   absent key sets it, one shard's capacity keeps the latest-expiring keys.
 
+* Stale reads: the cache listens to the keyed writes of its sources (the stores its
+  handlers read on a miss, cache-aside: a DynamoDB table, an RDS or Aurora database;
+  :func:`cloudtwin.spec.elasticache.miss_targets`). A hit on an item set before a write
+  to its key was acknowledged is a ``stale_read``, its age the time since the first such
+  write (:mod:`cloudtwin.services.cache_stale`). So staleness is measured from the writes
+  the spec makes, and bounded by the item's TTL; a ``delete`` after the write (explicit
+  invalidation) or a ``set`` of the new value (write-through) ends it.
+
 Left out: the data itself (only presence and expiry), item sizes per key,
 Redis' active expiry sampling (expired items linger until read or evicted),
 ``volatile-lru`` (ElastiCache's default policy; every item is evictable here),
@@ -67,9 +75,10 @@ from cloudtwin.engine.sampling import Distribution, zipf_cdf
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.handler import MISS
 from cloudtwin.request import SESSION_LOST, UNAVAILABLE, Done, Request
+from cloudtwin.services.cache_stale import SourceWrites, Staleness
 from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.spec.elasticache import ElastiCache as ElastiCacheSpec
-from cloudtwin.spec.elasticache import ttl_sets
+from cloudtwin.spec.elasticache import miss_targets, ttl_sets
 from cloudtwin.units import GIB
 
 if TYPE_CHECKING:
@@ -162,6 +171,21 @@ class ElastiCache(Component):
         self._minute_mark = (0, 0)
         self.hit_series: list[float] = []
         self.warm_items = self._warm(name, ctx) if spec.warm else 0
+        self.source_writes, self.staleness = SourceWrites(), Staleness()
+        self.sources: list[str] = []  # the stores whose writes it hears of
+
+    def build(self) -> None:
+        for src in miss_targets(self.ctx.arch, self.name):
+            store = self.ctx.components.get(src)
+            if store is not None and hasattr(store, "watchers"):
+                store.watchers.append(self)
+                self.sources.append(src)
+
+    def on_write(self, key: int, at: float) -> None:
+        """A source wrote ``key``, acknowledged ``at``."""
+        shards = self.shards
+        it = (shards[key % len(shards)] if len(shards) > 1 else shards[0]).items.get(key)
+        self.source_writes.wrote(key, at, it[1] if it is not None else None)
 
     def _warm(self, name: str, ctx: Context) -> int:
         """Fill the shards as a cache in steady state holds them (see the module notes); returns the
@@ -231,6 +255,9 @@ class ElastiCache(Component):
             else:
                 items.move_to_end(key)
                 self.hits += 1
+                since = self.source_writes.stale_since(key, it[1], now)
+                if since is not None:  # a source write acknowledged after the item was set
+                    self.staleness.count(now - since)
         elif op == "set":
             self.sets += 1
             self._put(shard, key, ttl, now)
@@ -249,6 +276,7 @@ class ElastiCache(Component):
         items = shard.items
         items[key] = (now + ttl if ttl else NEVER, now)
         items.move_to_end(key)
+        self.source_writes.refilled(key)
         if len(items) > shard.cap:
             _, (expires, _) = items.popitem(last=False)
             if expires <= now:
@@ -377,6 +405,8 @@ class ElastiCache(Component):
             "hits": self.hits,
             "misses": self.misses,
             "hit_ratio": round(self.hit_ratio, 6),
+            **self.staleness.stats(self.hits),
+            "sources": list(self.sources),
             "sets": self.sets,
             "deletes": self.deletes,
             "evictions": self.evictions,

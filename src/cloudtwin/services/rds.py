@@ -39,7 +39,9 @@ What is modelled
   10 min" [aws-facts §11]), in its zone or, if that is down, another.
 * Read replicas are asynchronous [aws-facts §11] with ``replica_lag``: a replica
   read of a key written on the primary less than a lag draw ago is counted in
-  ``stale_reads`` (only when the calls carry keys).
+  ``stale_reads`` (only when the calls carry keys). A keyed write, once acknowledged, is
+  told to the caches that read this database on a miss (``watchers``: ElastiCache), so
+  they count their own stale reads (:mod:`cloudtwin.services.cache_stale`).
 * Connections cut by a failure fail ``unavailable``: queued ones at once, the one
   in service when its service time ends.
 
@@ -62,6 +64,7 @@ from cloudtwin.engine.sampling import Distribution, Sampler
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.request import SERVER_ERROR, UNAVAILABLE, Done, Request
 from cloudtwin.services.backups import BackedUp, Backups
+from cloudtwin.services.cache_stale import Acked
 from cloudtwin.services.rds_nodes import DOWN, FAILING, UP, Node, default_max_connections
 from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.spec.rds import RDS as RDSSpec
@@ -112,6 +115,7 @@ class RDS(BackedUp, Component):
         self.commit: Sampler = lambda: cross() + STANDBY_FLUSH
         self.fo_fast, self.fo_slow = self._failover_samplers(spec, name, seed)
         self.last_write: dict[int, float] | None = {} if self.readers else None
+        self.watchers: list[Any] = []  # caches in front of it: on_write(key, acknowledged at)
         self.plan: tuple[str, Node | None] = (pz, None)
         self.rr = 0
         self.reads = self.writes = self.stale_reads = self.refused = 0
@@ -171,6 +175,8 @@ class RDS(BackedUp, Component):
             self.backups.wrote()
             if lw is not None and key is not None:
                 lw[key] = now
+            if self.watchers and key is not None:
+                done = Acked(self.engine, self.watchers, key, done).reply
         else:
             self.reads += 1
             if node is not self.primary and lw and key is not None:

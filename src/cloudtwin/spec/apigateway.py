@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from cloudtwin import catalogue
-from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Name, Rate
+from cloudtwin.spec.base import ComponentSpec, Dist, Duration, KeyDist, Model, Name, Rate, Size
 from cloudtwin.spec.loader import Path
 from cloudtwin.spec.message import MessageSpec
 from cloudtwin.spec.units import parse_distribution, parse_key_distribution
@@ -52,6 +52,10 @@ class ApiCache(Model):
     ttl: Duration = Field(300.0, ge=0, le=3600)
     size_gb: float = 0.5
     key: KeyDist = Field(default_factory=lambda: parse_key_distribution("zipf(s=1.1, n=10000)"))  # assumption
+    # bytes of each answer: sizes the entries (LRU by size_gb); above 1,048,576 not cached [aws-facts §10 REST cache]
+    response_size: Size | None = Field(None, gt=0)
+    # each key's answer changes this often (stale reads); none: a CloudFront behavior's in front, else never
+    update_every: Duration | None = Field(None, gt=0)
 
     @field_validator("size_gb")
     @classmethod
@@ -185,4 +189,37 @@ def check(arch: Any) -> list[tuple[Path, str]]:
                         "user pool"))
         if it.key is not None and t.type != "kinesis":
             out.append(((*p, "key"), "`key:` (a partition key) applies to a kinesis integration"))
+    return out + _invalidations(arch)
+
+
+def _invalidations(arch: Any) -> list[tuple[Path, str]]:
+    """A ``call: <api>.invalidate`` needs the API to have a cache (there is nothing to invalidate)."""
+    out: list[tuple[Path, str]] = []
+    comps = arch.components
+
+    def walk(steps: list[Any], path: Path) -> None:
+        for i, st in enumerate(steps):
+            t = comps.get(getattr(st, "target", None) or "")
+            if getattr(st, "op", None) == "invalidate" and t is not None and t.type == "apigateway" \
+                    and (t.cache is None or t.cache.ttl == 0):
+                out.append(((*path, i, "call"), f"{st.target}.invalidate needs a cache on API {st.target!r} "
+                            "(`cache:` with a ttl above 0)"))
+            if getattr(st, "on_miss", None):
+                walk(st.on_miss, (*path, i, "on_miss"))
+
+    for n, c in comps.items():
+        if getattr(c, "handler", None):
+            walk(list(c.handler), ("components", n, "handler"))
     return out
+
+
+def update_every(arch: Any, api: str) -> float | None:
+    """How often each key's answer of API ``api``'s cache changes: the cache's ``update_every``,
+    else the shortest ``update_every`` of the CloudFront behaviors whose origin is ``api`` (the
+    same URLs, so the same objects), else None (never)."""
+    own = arch.components[api].cache.update_every
+    if own is not None:
+        return float(own)
+    found = [b.update_every for c in arch.components.values() if c.type == "cloudfront"
+             for b in c.behaviors if b.origin == api and b.update_every is not None]
+    return min(found) if found else None

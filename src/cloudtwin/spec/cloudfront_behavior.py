@@ -8,7 +8,7 @@ they change at the origin (``update_every``) and the scheduled ``invalidations``
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -69,3 +69,16 @@ class Failover(Model):
 
     origin: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)
     codes: list[FailoverCode] = Field(default_factory=lambda: list(DEFAULT_CODES), min_length=1)
+
+
+def edge_ttl(min_ttl: float, default_ttl: float, max_ttl: float, cc: Any | None) -> float:
+    """Seconds CloudFront keeps an answer, from the behavior's TTLs and the origin's Cache-Control
+    [aws-facts §13 TTLs] (the model: :mod:`cloudtwin.services.cloudfront_cache`)."""
+    if cc is None:
+        return default_ttl
+    if cc.no_cache:
+        return min_ttl  # 0: not stored; > 0: stored for the Minimum TTL despite the directive
+    age = cc.s_maxage if cc.s_maxage is not None else cc.max_age
+    if age is None:
+        return default_ttl
+    return min(max(float(age), min_ttl), max_ttl)

@@ -76,3 +76,26 @@ def ttl_sets(arch: Any, name: str) -> list[tuple[str, Any, float]]:
         if steps:
             walk(n, list(steps), None)
     return out
+
+
+def miss_targets(arch: Any, name: str) -> list[str]:
+    """The components a handler reads when a ``get`` on cache ``name`` misses (cache-aside: the
+    calls in its ``on_miss`` other than to the cache), in spec order: the cache's sources."""
+    out: list[str] = []
+
+    def walk(steps: list[Any]) -> None:
+        for st in steps:
+            if not isinstance(getattr(st, "call", None), str):
+                continue
+            if st.target == name and st.op in ("get", "") and st.on_miss:
+                for inner in st.on_miss:
+                    t = getattr(inner, "target", None)
+                    if isinstance(getattr(inner, "call", None), str) and isinstance(t, str) and t != name \
+                            and t not in out:
+                        out.append(t)
+            if st.on_miss:
+                walk(st.on_miss)
+
+    for c in arch.components.values():
+        walk(list(getattr(c, "handler", None) or []))
+    return out
