@@ -152,6 +152,10 @@ ROWS: dict[str, ComponentType] = {r.type: r for r in (
     _row("waf", "waf:Waf", "waf:Waf", (), False, ("AWS::WAFv2::WebACL",), "security"),
     _row("network_acl", "network_acl:NetworkAcl", "network_acl:NetworkAcl", (), False,
          ("AWS::EC2::NetworkAcl",), "networking"),
+    _row("vpc", "vpc:Vpc", "vpc:Vpc", ("internet",), False,
+         ("AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::RouteTable", "AWS::EC2::Route",
+          "AWS::EC2::InternetGateway", "AWS::EC2::NatGateway"), "networking", meter="vpc",
+         traffic=("NatGateway-Bytes",)),
     _row("security_group", "security_group:SecurityGroup", "security_group:SecurityGroup", (), False,
          ("AWS::EC2::SecurityGroup",), "security"),
 )}

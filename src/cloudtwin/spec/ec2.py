@@ -29,6 +29,8 @@ class Compute(ComponentSpec):
     # is the application itself [aws-facts §1 ALB health-check protocol and path])
     health_handler: list[Step] | None = None
     mounts: list[Name] = Field(default_factory=list)
+    # the vpc subnets it runs in, one per zone (none: no VPC is modelled) [spec/vpc.py]
+    subnets: list[Name] = Field(default_factory=list, max_length=6)
 
 
 class EC2(Compute):
