@@ -82,7 +82,8 @@ class Vpc(Component):
     def build(self) -> None:
         for n, c in self.ctx.arch.components.items():
             if c.type in FLEETS:
-                mine = {self.spec.subnets[s].zone: s for s in c.subnets if s in self.spec.subnets}
+                fleet: Any = c  # an ec2 or asg spec (Compute)
+                mine = {self.spec.subnets[s].zone: s for s in fleet.subnets if s in self.spec.subnets}
                 if mine:
                     self.placement[n] = mine
 
@@ -97,10 +98,10 @@ class Vpc(Component):
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
-        host = arg[1] if isinstance(arg, tuple) else None
+        host: Any = arg[1] if isinstance(arg, tuple) else None
         size = arg[2] if isinstance(arg, tuple) else None
         subnet = self.subnet_of(host) if host is not None else None
-        if subnet is None:
+        if host is None or subnet is None:
             self.direct += 1
             self._out(req, done, 0.0)
             return
