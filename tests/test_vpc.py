@@ -185,3 +185,14 @@ components:
 """
     with pytest.raises(SpecError, match="not a subnet of any vpc"):
         cloudtwin.parse_spec(text)
+
+
+def test_review_flags_a_shared_nat_with_the_measured_outage() -> None:
+    from cloudtwin.review import review
+
+    single = review(cloudtwin.load_spec("vpc-nat-single"), simulate=True).by_rule("CT-REL-024")
+    assert len(single) == 1
+    measured = [e for e in single[0].evidence if e.kind == "dynamic"]
+    assert measured and measured[0].data["nat_down"] > 30_000  # 10 minutes x 60/s of the healthy zones' calls
+    assert "priv" in single[0].path or "private" in single[0].path
+    assert review(cloudtwin.load_spec("vpc-nat-per-az")).by_rule("CT-REL-024") == []
