@@ -47,8 +47,8 @@ class SharedNatGateway(Rule):
                     f"subnets in zone(s) {', '.join(others)} reach the internet through NAT gateway {nat!r} in "
                     f"zone {zone}: when zone {zone} fails, their instances stay healthy but every outbound call "
                     f"fails, and until then each call crosses AZs.",
-                    f"Create a NAT gateway in a public subnet of each zone and point each zone's private route "
-                    f"table at its own zone's NAT gateway.", component=name, evidence=ev))
+                    "Create a NAT gateway in a public subnet of each zone and point each zone's private route "
+                    "table at its own zone's NAT gateway.", component=name, evidence=ev))
         return out
 
 
