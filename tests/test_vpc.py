@@ -196,3 +196,50 @@ def test_review_flags_a_shared_nat_with_the_measured_outage() -> None:
     assert measured and measured[0].data["nat_down"] > 30_000  # 10 minutes x 60/s of the healthy zones' calls
     assert "priv" in single[0].path or "private" in single[0].path
     assert review(cloudtwin.load_spec("vpc-nat-per-az")).by_rule("CT-REL-024") == []
+
+
+# ---- inbound: who can reach an instance ------------------------------------------------------
+
+def inbound(fleet: str, entry: str = "web", extra: str = "") -> Any:
+    text = f"""
+name: i
+zones: [a, b]
+components:
+  web:
+{fleet}
+    handler: [{{cpu: exp(2ms)}}]
+{extra}{VPC.format(nat_b="nat-b", rtt="20ms")}
+workloads:
+  u: {{entry: {entry}, rate: 20/s, arrivals: constant, sources: {{ips: 198.51.100.0/24}}}}
+simulate: {{duration: 1m}}
+"""
+    return run(text)
+
+
+def test_an_internet_client_reaches_an_instance_with_a_public_address_in_a_public_subnet() -> None:
+    r, net = inbound("    type: ec2\n    zones: [a]\n    subnets: [pub-a]")
+    assert r["workloads"]["u"]["failed"] == 0
+    assert net["inbound_from_internet"] == r["workloads"]["u"]["requests"]
+
+
+@pytest.mark.parametrize("fleet", [
+    "    type: ec2\n    zones: [a]\n    subnets: [app-a]",  # a private subnet
+    "    type: ec2\n    zones: [a]\n    public_ip: false\n    subnets: [pub-a]",  # no public address
+])
+def test_an_internet_client_cannot_reach_a_private_instance(fleet: str) -> None:
+    r, net = inbound(fleet)
+    w = r["workloads"]["u"]
+    assert w["succeeded"] == 0 and w["failed"] == w["errors"]["unavailable"] == net["unreachable_from_internet"]
+
+
+def test_an_internet_facing_alb_reaches_private_instances_by_the_local_route() -> None:
+    r, net = inbound("    type: asg\n    capacity: {min: 2, max: 2}\n    subnets: [app-a, app-b]", entry="lb",
+                     extra="  lb: {type: alb, targets: web}\n")
+    assert r["workloads"]["u"]["failed"] == 0 and net["unreachable_from_internet"] == 0
+
+
+def test_cloudfront_cannot_reach_a_private_origin_directly() -> None:
+    # CloudFront's origin-facing addresses are on the internet: a private instance is no origin for it
+    r, net = inbound("    type: ec2\n    zones: [a]\n    subnets: [app-a]", entry="cdn",
+                     extra="  cdn: {type: cloudfront, behaviors: [{origin: web, cache: false}]}\n")
+    assert r["workloads"]["u"]["succeeded"] == 0 and net["unreachable_from_internet"] > 0

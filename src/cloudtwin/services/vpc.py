@@ -23,8 +23,16 @@ What is modelled
 * A caller that is not placed in this VPC (no ``subnets:``; a Lambda outside a VPC) goes out
   directly (``direct``).
 
-Left out: the NAT's bandwidth (5 Gbps scaling to 100 Gbps [aws-facts §14]), secondary
-IPs, replies' bytes (only the call's ``size`` is counted), gateway endpoints for S3 and
+* Inbound: a request reaching an instance of a fleet with ``subnets:`` from the internet (a
+  source address outside the VPC's block and the RFC 1918 blocks, or a proxy's name such as
+  CloudFront's origin-facing address) gets in only if the instance sits in a public subnet and
+  has a public address; otherwise it is dropped, ``unavailable``, and counted on the client's
+  tally (``unreachable_from_internet``). Behind an ALB or CLB the source is the node's private
+  address: the ``local`` route (assumption: the load balancer is in this VPC).
+
+Left out: fleets behind an NLB (it keeps the client's address, so a request through it cannot
+be told from a direct one here: not checked); the NAT's bandwidth (5 Gbps scaling to 100 Gbps
+[aws-facts §14]), secondary IPs, replies' bytes (only the call's ``size`` is counted), gateway endpoints for S3 and
 DynamoDB, peering and transit gateways, IPv6 and egress-only gateways.
 """
 
@@ -34,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.origins import address, block, source, tally_of
 from cloudtwin.request import UNAVAILABLE, Done, Request
 from cloudtwin.spec.vpc import FLEETS, IGW, LOCAL, NAT_PREFIX
 from cloudtwin.units import GIB, SECONDS_PER_HOUR
@@ -41,6 +50,7 @@ from cloudtwin.units import GIB, SECONDS_PER_HOUR
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
+PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")  # RFC 1918
 NAT_PORTS = 55_000  # simultaneous connections per IP per destination [aws-facts §14 NAT gateway]
 
 
@@ -60,6 +70,8 @@ class _Release:
 class Vpc(Component):
     kind = "vpc"
     needs_caller = True  # the handler passes (key, calling instance, the call's size)
+    per_instance = True  # as a filter in front of instances: admit_on(req, instance)
+    outbound = False  # replies need no check (security groups and NACLs do their own)
 
     def __init__(self, name: str, spec: Any, ctx: Context) -> None:
         super().__init__(name, spec, ctx)
@@ -78,14 +90,52 @@ class Vpc(Component):
         self.sources: dict[str, int] = {}  # source address the internet saw -> calls
         self.failed = {"no_public_ip": 0, "nat_down": 0, "no_route": 0, "port_allocation_errors": 0}
         self.via_igw = self.direct = 0
+        self.inbound_public = self.unreachable = 0
+        # addresses inside the VPC: its block and the RFC 1918 blocks (load balancer nodes' addresses
+        # are private ones; assumption: the load balancers sit in this VPC)
+        self.inside = [block(spec.cidr), *(block(b) for b in PRIVATE)]
 
     def build(self) -> None:
-        for n, c in self.ctx.arch.components.items():
+        comps = self.ctx.arch.components
+        behind_nlb = {t for c in comps.values() if c.type == "nlb" for t in getattr(c, "target_names", ())}
+        for n, c in comps.items():
             if c.type in FLEETS:
                 fleet: Any = c  # an ec2 or asg spec (Compute)
                 mine = {self.spec.subnets[s].zone: s for s in fleet.subnets if s in self.spec.subnets}
                 if mine:
                     self.placement[n] = mine
+                    if n not in behind_nlb:  # an NLB keeps the client's address: not told apart here
+                        live: Any = self.ctx.components[n]
+                        live.screen(self)  # inbound reachability: admit_on
+
+    # ---- inbound: who can reach an instance -------------------------------------------------
+    def admit_on(self, req: Request, inst: Any) -> str | None:
+        """A request reaching an instance of a placed fleet: from inside the VPC (the VPC's block,
+        or a private RFC 1918 address such as a load balancer node's) it is routed by the
+        implicit ``local`` route; from the internet (any other address, or a proxy's name such as
+        CloudFront's) only to an instance with a public address in a public subnet."""
+        src = source(req)
+        if not src:
+            return None  # no address: an internal probe or timer
+        addr = address(src)
+        if addr is not None and any(lo <= addr <= hi for lo, hi in self.inside):
+            return None
+        subnet = self.subnet_of(inst)
+        if subnet is not None and self.route[subnet] == IGW and self.spec.internet_gateway and inst.public_ip:
+            self.inbound_public += 1
+            return None
+        self.errors += 1
+        self.unreachable += 1
+        t = tally_of(req)
+        if t is not None:
+            t.block(self.name)
+        return UNAVAILABLE
+
+    def admit(self, req: Request) -> str | None:  # the Filter protocol; instances call admit_on
+        return None
+
+    def answer(self, req: Request, err: str | None) -> str | None:
+        return err
 
     def subnet_of(self, host: Any) -> str | None:
         """The subnet an instance sits in (None: not in this VPC)."""
@@ -176,6 +226,8 @@ class Vpc(Component):
             "subnets": {s: ("public" if self.route[s] == IGW and self.spec.internet_gateway else "private")
                         for s in sorted(self.spec.subnets)},
             "via_internet_gateway": self.via_igw,
+            "inbound_from_internet": self.inbound_public,
+            "unreachable_from_internet": self.unreachable,
             "direct": self.direct,
             "failed": dict(self.failed),
             "source_ips": dict(sorted(self.sources.items())),
