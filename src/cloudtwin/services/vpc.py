@@ -124,8 +124,7 @@ class Vpc(Component):
         if subnet is not None and self.route[subnet] == IGW and self.spec.internet_gateway and inst.public_ip:
             self.inbound_public += 1
             return None
-        self.errors += 1
-        self.unreachable += 1
+        self.unreachable += 1  # not in `errors`, which counts the outbound calls' failures
         t = tally_of(req)
         if t is not None:
             t.block(self.name)
