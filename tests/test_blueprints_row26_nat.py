@@ -66,7 +66,9 @@ def test_a_single_nat_cuts_every_zone_off_during_its_zones_outage(single: Any) -
     # the healthy zones' calls all fail for the whole outage: about 10 min x 60/s
     assert lost == pytest.approx(RATE * OUTAGE_S, rel=0.02)  # measured 36,073
     assert w["availability"] == pytest.approx(0.5, abs=0.01)  # measured 0.4981
-    assert w["errors"]["unavailable"] == w["failed"] >= lost
+    # the failed requests are those calls (the ALB's health checks run the same handler, so a few
+    # of the NAT's refusals are health checks rather than requests: over seeds 1-5, within 0.2%)
+    assert w["errors"]["unavailable"] == w["failed"] == pytest.approx(lost, rel=0.01)
     # before and after it, zones b and c reach the NAT in a across AZs: about two thirds of its
     # calls (a little less, as the group has more instances in b and c until it rebalances)
     nat = net["nat_gateways"]["nat-a"]
