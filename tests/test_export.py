@@ -38,6 +38,8 @@ NOT_EXPORTED: dict[str, set[str]] = {
     # WAF web ACLs and network ACLs (and CloudFront, above) are not exported yet
     "caching-layers": {"cdn"}, "update-offload-cloudfront": {"cdn"},  # CloudFront is not exported yet
     "ip-block-alb-waf": {"lb-acl"}, "ip-block-cloudfront": {"cdn", "edge-acl"}, "ip-block-nacl": {"cdn", "web-nacl"},
+    # a vpc (subnets, route tables, gateways) is not exported (nor imported) yet
+    "vpc-nat-per-az": {"net"}, "vpc-nat-single": {"net"},
 }
 # Exported, but the importer does not bring them back, and why
 LOST_ON_IMPORT: dict[str, set[str]] = {

@@ -342,3 +342,45 @@ simulate: {duration: 2m}
     att = w["attack"]
     assert att["leaked"] == 0 and att["blocked"] == {"acl": att["requests"]} and att["requests"] > 2000
     assert r.component("api")["requests"] == w["requests"]  # blocked requests never reach the API
+
+
+# ---- Shield Standard: network-layer floods absorbed at CloudFront, Route 53 and ELB ---------------
+
+def flood_spec(entry: str, kind: str) -> str:
+    return f"""
+name: s
+components:
+  cdn: {{type: cloudfront, behaviors: [{{origin: lb, cache: false}}]}}
+  lb: {{type: alb, targets: web}}
+  {FLEET}
+  box: {{type: ec2, handler: [{{cpu: exp(2ms)}}]}}
+workloads:
+  u:
+    entry: {entry}
+    rate: 20/s
+    attack: {{rate: 50/s, ips: 203.0.113.0/24, addresses: 4, kind: {kind}}}
+simulate: {{duration: 1m}}
+"""
+
+
+@pytest.mark.parametrize("entry", ["cdn", "lb"])
+@pytest.mark.parametrize("kind", ["syn_flood", "udp_reflection"])
+def test_shield_standard_absorbs_a_network_flood_at_cloudfront_and_load_balancers(entry: str, kind: str) -> None:
+    r = run(flood_spec(entry, kind))
+    a = r["workloads"]["u"]["attack"]
+    assert a["requests"] > 2000 and a["blocked"] == {"shield-standard": a["requests"]} and a["leaked"] == 0
+    # none of it reached the instances: they served only the legitimate requests
+    w = r["workloads"]["u"]
+    assert w["requests"] - w["in_flight"] <= r["components"]["web"]["requests"] <= w["requests"]
+
+
+def test_a_network_flood_sent_to_an_instances_public_address_reaches_it() -> None:
+    r = run(flood_spec("box", "syn_flood"))
+    a = r["workloads"]["u"]["attack"]
+    assert a["blocked"] == {} and a["leaked"] == a["requests"] - a["in_flight"] > 2000
+
+
+def test_shield_standard_does_not_stop_a_request_flood() -> None:
+    r = run(flood_spec("lb", "request"))
+    a = r["workloads"]["u"]["attack"]
+    assert a["blocked"] == {} and a["leaked"] > 2000  # layer 7: WAF's job

@@ -152,6 +152,8 @@ ROWS: dict[str, ComponentType] = {r.type: r for r in (
     _row("waf", "waf:Waf", "waf:Waf", (), False, ("AWS::WAFv2::WebACL",), "security"),
     _row("network_acl", "network_acl:NetworkAcl", "network_acl:NetworkAcl", (), False,
          ("AWS::EC2::NetworkAcl",), "networking"),
+    _row("vpc", "vpc:Vpc", "vpc:Vpc", ("internet",), False, (), "networking", meter="vpc",
+         traffic=("NatGateway-Bytes",)),
     _row("security_group", "security_group:SecurityGroup", "security_group:SecurityGroup", (), False,
          ("AWS::EC2::SecurityGroup",), "security"),
 )}

@@ -11,6 +11,13 @@ Every client carries a :class:`Tally`: a component that blocks a request (a WAF 
 network ACL, a geo restriction) counts it there under its own name, so the results say
 which layer stopped how many attacker requests and how many legitimate ones (collateral).
 
+An attack of a network-layer ``kind`` (``syn_flood``, ``udp_reflection``) sent to CloudFront,
+Route 53 or a load balancer is absorbed by Shield Standard there, at no charge: each packet is
+counted as blocked under ``shield-standard`` and reaches nothing. Sent to anything else (an
+instance's public address) it reaches the target, where each packet costs what a request does
+(assumption). Shield Standard does not stop layer-7 request floods (``kind: request``): that
+is WAF's job.
+
 Addresses are IPv4 strings (``203.0.113.7``); a proxy's address the next hop sees may be a
 name (``cloudfront-0``, CloudFront's origin-facing address): :func:`address` turns a string
 into an int, or None for such a name, which only ``0.0.0.0/0`` matches.
@@ -26,13 +33,17 @@ from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import Distribution, uniform_sampler
-from cloudtwin.request import ERROR_KINDS, Client, Request
+from cloudtwin.request import ERROR_KINDS, UNAVAILABLE, Client, Request
 
 if TYPE_CHECKING:
     from cloudtwin.spec.schema import Attack, Sources
     from cloudtwin.workloads import WorkloadRun
 
 ATTACK_UID = 100_000_000  # attacker clients' uids start here, clear of the workload's clients
+SHIELD = "shield-standard"  # the name a network-layer flood absorbed by Shield Standard is counted under
+# where Shield Standard mitigates layer 3/4 floods (SYN, UDP reflection) at no charge: CloudFront and
+# Route 53 inline at the edge, Elastic Load Balancing (not in aws-facts: docs/spec.md "Facts found outside")
+SHIELD_EDGES = frozenset(("cloudfront", "route53", "alb", "nlb", "clb"))
 
 
 @lru_cache(maxsize=65_536)
@@ -136,6 +147,9 @@ class AttackRun:
             self.gap = None
             self.pick = None
         self.turn = 0
+        # Shield Standard absorbs network-layer floods at these entries; at anything else (an
+        # instance's public address) the flood reaches the target as requests do (assumption)
+        self.shielded = spec.kind != "request" and getattr(wl.entry, "kind", "") in SHIELD_EDGES
         self.requests = self.succeeded = self.failed = 0
         self.errors = dict.fromkeys(ERROR_KINDS, 0)
 
@@ -158,7 +172,12 @@ class AttackRun:
             c = self.clients[i] = Client(dotted(self.first + i), ATTACK_UID + i, self.spec.country or "", self.tally)
         self.requests += 1
         wl = self.wl
-        wl.entry.handle(Request(eng.now, c, None), wl.op, self.complete, wl.arg)
+        req = Request(eng.now, c, None)
+        if self.shielded:  # a network-layer flood at an edge Shield Standard protects: absorbed there
+            self.tally.block(SHIELD)
+            self.complete(req, UNAVAILABLE)
+            return
+        wl.entry.handle(req, wl.op, self.complete, wl.arg)
 
     def complete(self, req: Request, err: str | None) -> None:
         if req.finished:

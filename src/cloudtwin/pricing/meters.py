@@ -242,6 +242,14 @@ def _vpn(spec: Any, arch: Any, hours: float) -> Usage:
     return u
 
 
+def _vpc(spec: Any, arch: Any, hours: float) -> Usage:
+    """NAT gateway hours [aws-facts §19 NAT gateway]; the GB they process need a run."""
+    u: Usage = {}
+    if spec.nat_gateways:
+        _add(u, "NatGateway-Hours", len(spec.nat_gateways) * hours)
+    return u
+
+
 def _beanstalk(spec: Any, arch: Any, hours: float) -> Usage:
     """An Elastic Beanstalk environment bills as its parts (Beanstalk itself is free): its
     instances at desired capacity, on demand; the Elastic IP of a single instance; the ALB of a

@@ -29,7 +29,8 @@ class ScreenedInstance(Instance):
 
     def handle(self, req: Any, op: str, done: Any, arg: Any = None) -> None:
         for flt in self.owner.screens:
-            err = flt.admit(req)
+            # a filter that depends on which instance it guards (the VPC's routing: the instance's subnet)
+            err = flt.admit_on(req, self) if getattr(flt, "per_instance", False) else flt.admit(req)
             if err is not None:
                 done(req, err)
                 return

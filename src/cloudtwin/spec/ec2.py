@@ -37,6 +37,8 @@ class Compute(ComponentSpec):
     # T2 standard instance gets its launch credits on top). A run standing for an instance that has been
     # up a while sets it (assumption: AWS has no such setting)
     initial_cpu_credits: float | None = Field(None, ge=0, le=1_000_000)
+    # the vpc subnets it runs in, one per zone (none: no VPC is modelled) [spec/vpc.py]
+    subnets: list[Name] = Field(default_factory=list, max_length=6)
 
 
 class EC2(Compute):

@@ -160,7 +160,7 @@ def _service_modules(arch: Architecture) -> list[ModuleType]:
         if t in used:
             names[catalogue.resolve(row.spec_model).__module__] = None
     names.update(dict.fromkeys(("cloudtwin.spec.s3", "cloudtwin.spec.flows", "cloudtwin.spec.account",
-                                "cloudtwin.spec.netflows")))
+                                "cloudtwin.spec.netflows", "cloudtwin.spec.vpc")))
     return [importlib.import_module(m) for m in names]
 
 

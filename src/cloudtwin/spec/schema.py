@@ -107,6 +107,9 @@ class Attack(Model):
     addresses: int | None = Field(None, ge=1, le=1_000_000)  # default: every address of ips
     country: Country | None = None  # none: unknown
     pattern: Literal["flood", "crawl"] = "flood"
+    # request: HTTP requests (layer 7); syn_flood, udp_reflection: network-layer floods that Shield
+    # Standard absorbs at CloudFront, Route 53 and load balancers (cloudtwin.origins)
+    kind: Literal["request", "syn_flood", "udp_reflection"] = "request"
     start: Duration = 0.0
     duration: Duration | None = None  # none: to the end of the run
 
