@@ -101,9 +101,9 @@ def _swa(faults: bool = True) -> dict[str, Any]:
 
 def test_unsupported_component_is_refused_naming_it() -> None:
     d = _swa()
-    d["components"]["cache"] = {"type": "elasticache"}
+    d["components"]["wh"] = {"type": "redshift"}
     with pytest.raises(FluidRefused,
-                       match=r"components\.cache \(elasticache\) is not modelled yet; use --engine exact"):
+                       match=r"components\.wh \(redshift\) is not modelled yet; use --engine exact"):
         check(from_dict(d))
 
 
@@ -113,7 +113,7 @@ def test_unsupported_key_and_fault_are_refused() -> None:
     with pytest.raises(FluidRefused, match=r"components\.lb \(alb\) key `stickiness`"):
         check(from_dict(d))
     d = _swa()
-    d["faults"] = [{"at": "1m", "terminate": "web"}]
+    d["faults"] = [{"at": "1m", "replace": "web"}]
     with pytest.raises(FluidRefused, match=r"faults\[0\]"):
         check(from_dict(d))
 

@@ -35,7 +35,7 @@ from cloudtwin.services.asg import HEALTH_PERIOD
 from cloudtwin.services.asg_scaling import HIGH_PERIODS, LOW_FRACTION, LOW_PERIODS, SCALE_IN_STEP
 from cloudtwin.services.elb_health import DEFAULTS
 from cloudtwin.sizes import instance_vcpus
-from cloudtwin.spec.steps import CpuStep
+from cloudtwin.spec.steps import CpuStep, SleepStep
 
 INF = math.inf
 STAGGER = 8  # at most this many groups of a launch take traffic at different times
@@ -95,6 +95,8 @@ class FluidFleet:
         cpu = np.zeros(POINTS)
         other = np.zeros(POINTS)
         for st in spec.handler:
+            if not isinstance(st, (CpuStep, SleepStep)):
+                continue  # calls: fluid/calls.py
             draw = make_sampler(st.cpu if isinstance(st, CpuStep) else st.sleep, rng)
             vals = np.array([draw() for _ in range(POINTS)])
             if isinstance(st, CpuStep):

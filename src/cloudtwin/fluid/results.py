@@ -42,8 +42,9 @@ def _workload(ld: Any, run: FluidRun) -> dict[str, Any]:
     requests = round(ld.requests)
     in_flight = min(in_flight, requests - failed)
     succeeded = requests - failed - in_flight
-    errors = {"timeout": failed_by["timeout"], "throttled": 0, "unavailable": failed_by["unavailable"],
-              "rejected": 0, "server_error": 0, "session_lost": 0}
+    errors = {"timeout": failed_by["timeout"], "throttled": failed_by.get("throttled", 0),
+              "unavailable": failed_by["unavailable"], "rejected": 0, "server_error": failed_by.get("server_error", 0),
+              "session_lost": 0}
     done = succeeded + failed
     return {"requests": requests, "succeeded": succeeded, "failed": failed, "in_flight": in_flight,
             "availability": round(succeeded / done, 6) if done else 1.0, "errors": errors,
@@ -66,7 +67,7 @@ def _validity(run: FluidRun) -> list[str]:
         if f.cs2 != 1.0 and f.cs2 > 0:
             notes.append(f"{n}: service SCV {f.cs2:.2f}: G/G/c wait by Allen–Cunneen; its tail is an "
                          "exponential approximation")
-    return notes
+    return notes + run.flows.validity()
 
 
 def _cost(run: FluidRun) -> dict[str, Any]:
@@ -100,6 +101,8 @@ def assemble(run: FluidRun) -> Results:
         reqs = sum(workloads[ld.name]["requests"] for ld in into)
         if c.type == "route53":
             components[n] = {"type": c.type, "requests": reqs, "errors": 0, "latency_ms": {}}
+        elif n in run.flows.stations:  # downstream: fluid/downstream.py
+            components[n] = run.flows.component(n, _latency)
         elif c.type in BALANCERS:
             f = next(ld.fleet for ld in run.loads.values() if ld.lb is c) if into else None
             errs = sum(workloads[ld.name]["errors"]["unavailable"] for ld in into)

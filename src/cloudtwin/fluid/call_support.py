@@ -1,0 +1,121 @@
+"""What the fluid engine models of handler ``call`` steps, downstream stations and faults
+beyond ``az_outage`` (the rest of :mod:`cloudtwin.fluid.support`). Anything else is refused
+with :class:`~cloudtwin.fluid.support.FluidRefused`, naming where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudtwin.spec.steps import CallStep, CpuStep, SleepStep
+
+# keys each downstream type may set; the rest of the type's keys are refused
+STATION_KEYS: dict[str, set[str]] = {
+    "rds": {"type", "engine", "instance_class", "multi_az", "deployment", "read_replicas", "replica_lag", "zone",
+            "query", "write", "max_connections", "failover_time", "storage_gb", "encrypted", "publicly_accessible",
+            "backup_retention", "log_upload_every"},
+    "elasticache": {"type", "engine", "node_type", "replicas", "nodes", "zones", "memory", "item_size", "latency",
+                    "failover_time", "replica_lag", "encrypted", "warm"},
+    "dynamodb": {"type", "capacity", "on_demand", "rcu", "wcu", "partitions", "item_size", "key", "consistent",
+                 "query_items", "latency"},
+    "s3": {"type", "latency", "prefixes", "object_size", "stored"},
+}
+CALL_KEYS = {"call", "key", "ttl", "size", "on_miss"}
+OPS = {"rds": {"", "query", "read", "write"}, "elasticache": {"", "get", "set"},
+       "dynamodb": {"", "get", "query", "put", "update", "delete"}, "s3": {"", "get", "list", "put", "delete"}}
+# fault action -> (the keys it may set, the component types it may target)
+FAULTS: dict[str, tuple[set[str], tuple[str, ...]]] = {
+    "terminate": ({"at", "terminate", "count", "zone"}, ("asg", "ec2")),
+    "db_failover": ({"at", "db_failover"}, ("rds", "elasticache")),
+    "latency": ({"at", "duration", "latency", "add"}, ("rds", "elasticache", "dynamodb", "s3")),
+    "errors": ({"at", "duration", "errors", "rate"}, ("rds", "elasticache", "dynamodb", "s3")),
+}
+
+
+def _refuse(where: str, what: str) -> None:
+    from cloudtwin.fluid.support import FluidRefused
+
+    raise FluidRefused(where, what)
+
+
+def check_station(where: str, c: Any) -> None:
+    if c.type == "rds" and c.topology == "multi_az_cluster":
+        _refuse(where, "deployment multi_az_cluster is not modelled yet")
+
+
+def cache_capacity(c: Any) -> int:
+    """Items the cluster holds (as :class:`cloudtwin.services.elasticache.ElastiCache` sizes it)."""
+    from cloudtwin.services.elasticache import RESERVED
+    from cloudtwin.sizes import data_row
+    from cloudtwin.units import GIB
+
+    if c.memory is not None:
+        mem = float(c.memory)
+    else:
+        row = data_row("cache_node_types.csv", c.node_type)
+        mem = float(row["memory_gib"]) * GIB * (1.0 - (RESERVED if c.engine == "redis" else 0.0)) if row else 0.0
+    return max(1, int(mem // float(c.item_size))) * int(c.nodes)
+
+
+def check_steps(where: str, steps: list[Any], arch: Any, *, top: bool = True) -> None:
+    """A fleet handler's steps: cpu and sleep, and calls to the downstream types with the keys above."""
+    for i, st in enumerate(steps):
+        at = f"{where}[{i}]"
+        if isinstance(st, CpuStep):
+            if not top:
+                _refuse(at, "is a cpu step inside on_miss (a path-dependent service time; not modelled yet)")
+            continue
+        if isinstance(st, SleepStep):
+            continue
+        if not isinstance(st, CallStep):
+            _refuse(at, "is not a cpu, sleep or call step")
+        bad = sorted(k for k in st.model_fields_set - CALL_KEYS if getattr(st, k) not in (None, 0))
+        if bad:
+            _refuse(at, f"key `{bad[0]}` of a call is not modelled yet")
+        target = arch.components.get(st.target)
+        if target is None or target.type not in STATION_KEYS:
+            kind = target.type if target is not None else "?"
+            _refuse(at, f"call to {st.target} ({kind}) is not modelled yet (rds, elasticache, dynamodb, s3)")
+        if st.op not in OPS[target.type]:
+            _refuse(at, f"op `{st.op}` on {target.type} is not modelled yet")
+        if target.type == "elasticache":
+            _cache_step(at, st, target, arch, top)
+        elif st.on_miss:
+            _refuse(at, "on_miss on a call that is not a cache get")
+
+
+def _cache_step(at: str, st: CallStep, target: Any, arch: Any, top: bool) -> None:
+    if st.op == "set":
+        if top:
+            _refuse(at, "a cache set outside a get's on_miss is not modelled yet (cache-aside only)")
+        return
+    if not top:
+        _refuse(at, "a cache get inside on_miss is not modelled yet")
+    if st.key is None:
+        _refuse(at, "a cache get needs `key:` in the fluid engine (the keys make the hit ratio)")
+    sets = [s for s in st.on_miss or [] if isinstance(s, CallStep) and s.target == st.target and s.op == "set"]
+    if any(s.key is not None for s in sets):
+        _refuse(at, "a set in on_miss with its own key is not modelled yet (it reuses the get's key)")
+    if sets and sets[0].ttl is None:
+        _refuse(at, "a set without `ttl` is not modelled yet (LRU eviction decides the hit ratio)")
+    from cloudtwin.fluid.cache_flow import key_probabilities
+
+    keys, _ = key_probabilities(st.key, 0, "check")
+    if len(keys) > cache_capacity(target):
+        _refuse(at, f"{len(keys)} keys do not fit the cache's {cache_capacity(target)} items "
+                "(LRU eviction is not modelled yet)")
+    check_steps(f"{at}.on_miss", list(st.on_miss or []), arch, top=False)
+
+
+def check_fault(i: int, f: Any, arch: Any) -> None:
+    where = f"faults[{i}]"
+    act = f.action
+    if act not in FAULTS:
+        _refuse(where, f"`{act}` is not modelled yet (az_outage, {', '.join(FAULTS)})")
+    keys, types = FAULTS[act]
+    extra = sorted(set(getattr(f, "model_fields_set", set())) - keys)
+    if extra:
+        _refuse(where, f"key `{extra[0]}` of {act} is not modelled yet")
+    comp = arch.components.get(f.target)
+    if comp is None or comp.type not in types:
+        _refuse(where, f"{act} on {f.target} ({comp.type if comp else '?'}) is not modelled yet "
+                f"({', '.join(types)})")

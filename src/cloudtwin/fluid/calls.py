@@ -1,0 +1,283 @@
+"""A fleet handler's ``call`` steps in the fluid engine: paths, their shares, waits and errors.
+
+In the exact engine (:mod:`cloudtwin.handler`) a ``call`` does not hold the caller's worker:
+only ``cpu`` steps take a slot, so a call is a delay of the request (the hop's round trip
+plus the callee's response), like a ``sleep`` whose length depends on the callee's load.
+The fleet's queue is therefore unchanged by its calls; the request's response time grows
+by each callee's sojourn (its wait and own delay).
+
+A handler is expanded into *paths*: a cache ``get`` forks into a hit (the handler goes on)
+and a miss (its ``on_miss`` steps run first). A path's share at each step is the product
+of its gets' hit or miss ratios (:mod:`cloudtwin.fluid.cache_flow`). Each path has its own
+response-time points (the fleet's own delays, the ``sleep`` steps of its ``on_miss``
+branches, and every call's hop and callee delay, drawn once) and, each step, one wait:
+the fleet's wait plus every callee's (:func:`combine`), and error shares: a call that fails
+ends the request with that error (no ``retries`` here), so later calls are offered only
+the survivors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cloudtwin.engine import make_sampler
+from cloudtwin.fluid.cache_flow import CacheFlow, key_probabilities
+from cloudtwin.fluid.fleet import POINTS, _seed
+from cloudtwin.fluid.queueing import Wait, WaitMix, exceeds
+from cloudtwin.fluid.stations import Station
+from cloudtwin.spec.steps import CallStep, SleepStep
+
+MAX_PATHS = 16
+
+
+class Call:
+    def __init__(self, station: Station, op: str) -> None:
+        self.station, self.op = station, op
+
+
+class Path:
+    def __init__(self, decisions: list[tuple[int, bool]], calls: list[Call], sleeps: list[Any]) -> None:
+        self.decisions, self.calls, self.sleeps = decisions, calls, sleeps
+
+
+def combine(waits: list[Wait]) -> Wait:
+    """One wait for a sum of independent waits, each 0 or shifted-exponential: the shifts add; it
+    waits with probability ``1 - prod(1 - p_i)`` and its mean matches the sum's (an
+    approximation: exact when at most one of them can wait)."""
+    shift = sum(w.shift for w in waits)
+    live = [w for w in waits if w.p > 0.0]
+    if not live:
+        return Wait(0.0, 1.0, shift)
+    if len(live) == 1:
+        return Wait(live[0].p, live[0].rate, shift)
+    p = 1.0 - float(np.prod([1.0 - w.p for w in live]))
+    mean = sum(w.p / w.rate for w in live)
+    return Wait(p, p / mean, shift)
+
+
+class PathMix:
+    """Response times over several paths, each a :class:`WaitMix` on its own points."""
+
+    def __init__(self, mixes: list[WaitMix]) -> None:
+        self.mixes = mixes
+
+    @property
+    def weight(self) -> float:
+        return sum(m.weight for m in self.mixes)
+
+    @property
+    def points(self) -> np.ndarray:
+        return np.sort(np.concatenate([m.points for m in self.mixes]))
+
+    def empty(self) -> PathMix:
+        return PathMix([m.empty() for m in self.mixes])
+
+    def add_path(self, i: int, w: Wait, weight: float) -> None:
+        self.mixes[i].add(w, weight)
+
+    def add(self, w: Any, weight: float) -> None:
+        """Add a :meth:`summary` (a list of (path, wait, share)) with total ``weight``."""
+        for i, wi, share in w:
+            self.mixes[i].add(wi, weight * share)
+
+    def summary(self) -> list[tuple[int, Wait, float]]:
+        tot = self.weight
+        return [(i, m.summary(), m.weight / tot) for i, m in enumerate(self.mixes) if m.weight > 0]
+
+    def cdf(self, t: np.ndarray) -> np.ndarray:
+        tot = self.weight
+        out = np.zeros(np.shape(t))
+        for m in self.mixes:
+            if m.weight > 0:
+                out += m.weight * m.cdf(t)
+        return out / tot if tot > 0 else out + 1.0
+
+    def quantiles(self, qs: tuple[float, ...]) -> list[float]:
+        live = [m for m in self.mixes if m.weight > 0]
+        if not live:
+            return [0.0 for _ in qs]
+        top = max(float(m.points[-1]) + max(s + (14.0 / r if p > 0 else 0.0) for p, r, s in m.parts) for m in live)
+        lo = max(min(float(m.points[0]) for m in live) * 0.5, top * 1e-6, 1e-7)
+        grid = np.concatenate(([0.0], np.geomspace(lo, top * 1.01, 600)))
+        f = np.maximum.accumulate(self.cdf(grid))
+        out = []
+        for q in qs:
+            i = int(np.searchsorted(f, q))
+            if i == 0 or i >= len(grid):
+                out.append(float(grid[min(i, len(grid) - 1)]))
+            else:
+                f0, f1 = f[i - 1], f[i]
+                frac = (q - f0) / (f1 - f0) if f1 > f0 else 1.0
+                out.append(float(grid[i - 1] + frac * (grid[i] - grid[i - 1])))
+        return out
+
+    def mean(self) -> float:
+        tot = self.weight
+        return sum(m.weight * m.mean() for m in self.mixes) / tot if tot > 0 else 0.0
+
+
+class CallFlow:
+    """The calls of one fleet's handler: its paths, its cache gets, and what they meet each step."""
+
+    def __init__(self, fleet: Any, stations: dict[str, Station], arch: Any, seed: int) -> None:
+        self.fleet = fleet
+        self.stations = stations
+        self.gets: list[tuple[Any, CallStep]] = []  # (cache station, get step)
+        self.paths = self._expand(list(fleet.spec.handler), top=True)
+        self.flows: list[CacheFlow] = []
+        offered = None
+        for cache, st in self.gets:
+            ttl = next((float(s.ttl) for s in (st.on_miss or []) if isinstance(s, CallStep)
+                        and s.target == cache.name and s.op == "set" and s.ttl), None)
+            _, pmf = key_probabilities(st.key, seed, f"{fleet.name}.{cache.name}")
+            warm = None
+            if cache.spec.warm:
+                from cloudtwin.runsize import offered_rates
+
+                offered = offered if offered is not None else offered_rates(arch)
+                warm = offered.get(fleet.name, 0.0)
+            flow = CacheFlow(pmf, ttl, warm_rate=warm)
+            self.flows.append(flow)
+            cache.flows.append(flow)
+        zones = fleet.zones
+        rng = np.random.default_rng(_seed(f"{seed}:{fleet.name}:calls"))
+        same = make_sampler(arch.network.same_az, rng)
+        cross = make_sampler(arch.network.cross_az, rng)
+        self.points: list[np.ndarray] = []
+        for path in self.paths:
+            pts = fleet.own.copy()
+            for d in path.sleeps:
+                draw = make_sampler(d, rng)
+                pts += np.array([draw() for _ in range(POINTS)])
+            for c in path.calls:
+                ez = c.station.endpoint_zone()
+                share = sum(1 for z in zones if ez and z != ez) / len(zones)  # callers in other zones
+                u = rng.random(POINTS)
+                hop = np.array([cross() if x < share else same() for x in u])
+                pts += hop + c.station.own(c.op, rng, POINTS)
+            self.points.append(pts)
+        self.hit = [0.0] * len(self.flows)
+        self.share = [0.0] * len(self.paths)
+        self.outs: list[tuple[Wait, dict[str, float]]] = []
+        self._to_cache: dict[tuple[int, Wait], float] = {}
+
+    def _expand(self, steps: list[Any], *, top: bool) -> list[Path]:
+        paths = [Path([], [], [])]
+        for st in steps:
+            if isinstance(st, SleepStep):
+                if not top:
+                    for p in paths:
+                        p.sleeps.append(st.sleep)
+                continue
+            if not isinstance(st, CallStep):
+                continue  # cpu steps are the fleet's service (support refuses them in on_miss)
+            station = self.stations[st.target]
+            call = Call(station, st.op)
+            if station.kind == "elasticache" and st.op in ("get", ""):
+                gi = len(self.gets)
+                self.gets.append((station, st))
+                sub = self._expand(list(st.on_miss or []), top=False)
+                new: list[Path] = []
+                for p in paths:
+                    new.append(Path([*p.decisions, (gi, True)], [*p.calls, call], list(p.sleeps)))
+                    for q in sub:
+                        new.append(Path([*p.decisions, (gi, False), *q.decisions], [*p.calls, call, *q.calls],
+                                        [*p.sleeps, *q.sleeps]))
+                paths = new
+            else:
+                for p in paths:
+                    p.calls.append(call)
+        return paths[:MAX_PATHS]
+
+    # ---- each step -------------------------------------------------------------------------------
+    def offer(self, dt: float, served: float) -> None:
+        """Advance the cache flows and offer this step's calls (``served`` requests/s start the handler)."""
+        for gi, flow in enumerate(self.flows):
+            cache = self.stations[self.gets[gi][0].name]
+            ok_get = 1.0 - sum(cache.outcome("get")[1].values())
+            set_share = self._set_share(gi)
+            self.hit[gi] = flow.step(served * ok_get, dt, set_share)
+        for i, path in enumerate(self.paths):
+            share = 1.0
+            for gi, hit in path.decisions:
+                share *= self.hit[gi] if hit else 1.0 - self.hit[gi]
+            self.share[i] = share
+            alive = served * share
+            for c in path.calls:
+                if alive <= 0.0:
+                    break
+                c.station.offer(c.op, alive)
+                alive *= 1.0 - sum(c.station.outcome(c.op)[1].values())
+
+    def _set_share(self, gi: int) -> float:
+        """The share of gi's misses that reach its ``set`` (the calls before it in ``on_miss`` succeed)."""
+        _, st = self.gets[gi]
+        ok = 1.0
+        for s in st.on_miss or []:
+            if isinstance(s, CallStep):
+                station = self.stations[s.target]
+                if station is self.gets[gi][0] and s.op == "set":
+                    return ok
+                ok *= 1.0 - sum(station.outcome(s.op)[1].values())
+        return 0.0
+
+    def resolve(self, fleet_wait: Wait) -> None:
+        """Each path's wait and error shares, after the stations resolved this step."""
+        self.outs = []
+        for path in self.paths:
+            waits = [fleet_wait]
+            errs: dict[str, float] = {}
+            alive = 1.0
+            for c in path.calls:
+                w, e = c.station.outcome(c.op)
+                waits.append(w)
+                for k, v in e.items():
+                    errs[k] = errs.get(k, 0.0) + alive * v
+                alive *= 1.0 - sum(e.values())
+            self.outs.append((combine(waits), errs))
+
+    def account(self, ld: Any, ok_in: float, fleet_mix: PathMix) -> tuple[float, float, dict[str, float]]:
+        """Split ``ok_in`` requests of workload ``ld`` over the paths: (good, timed out, errors by kind)."""
+        good = to = 0.0
+        errors: dict[str, float] = {}
+        for i, (w, errs) in enumerate(self.outs):
+            n = ok_in * self.share[i]
+            if n <= 0.0:
+                continue
+            bad = 0.0
+            for k, v in errs.items():
+                errors[k] = errors.get(k, 0.0) + n * v
+                bad += n * v
+            rest = max(n - bad, 0.0)
+            cut = rest * self._timed_out(ld, i, w)
+            g = rest - cut
+            good += g
+            to += cut
+            ld.total.add_path(i, w, g)
+            ld.minute.add_path(i, w, g)
+            fleet_mix.add_path(i, w, g)
+        return good, to, errors
+
+    def _timed_out(self, ld: Any, i: int, w: Wait) -> float:
+        if ld.spec.timeout is None:
+            return 0.0
+        key = (i, Wait(round(w.p, 3), float(f"{w.rate:.3g}"), float(f"{w.shift:.3g}")))
+        got = ld.path_cuts.get(key)
+        if got is None:
+            got = ld.path_cuts[key] = exceeds(ld.path_points[i], key[1], float(ld.spec.timeout))
+        return float(got)
+
+    # ---- the mixtures ---------------------------------------------------------------------------
+    def attach(self, ld: Any, lb_points: np.ndarray | None) -> None:
+        """Give workload ``ld`` per-path mixtures (its points: each path's plus the balancer's)."""
+        pts = [p + lb_points if lb_points is not None else p for p in self.points]
+        ld.path_points = pts
+        ld.path_cuts = {}
+        ld.total = PathMix([WaitMix(p) for p in pts])
+        ld.sub = PathMix([WaitMix(p, 250) for p in pts])
+        ld.minute = ld.sub.empty()
+
+    def fleet_mix(self) -> PathMix:
+        return PathMix([WaitMix(p) for p in self.points])

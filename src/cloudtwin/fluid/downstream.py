@@ -1,0 +1,106 @@
+"""The downstream side of a fluid run: its stations (:mod:`cloudtwin.fluid.stations`), each
+fleet's calls (:mod:`cloudtwin.fluid.calls`), and what they add to the results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cloudtwin.fluid.calls import CallFlow, PathMix
+from cloudtwin.fluid.fleet import _seed
+from cloudtwin.fluid.queueing import Wait, WaitMix
+from cloudtwin.fluid.stations import STATIONS, CacheStation, RdsStation, Station, make
+
+
+class Downstream:
+    def __init__(self, arch: Any, fleets: dict[str, Any], seed: int) -> None:
+        self.stations: dict[str, Station] = {n: make(n, c, arch, seed) for n, c in arch.components.items()
+                                             if c.type in STATIONS}
+        self.calls: dict[str, CallFlow] = {}
+        for n, f in fleets.items():
+            if any(getattr(st, "call", None) for st in f.spec.handler):
+                self.calls[n] = CallFlow(f, self.stations, arch, seed)
+        self.mixes: dict[str, dict[str, WaitMix]] = {n: {} for n in self.stations}
+        for cf in self.calls.values():
+            for path in cf.paths:
+                for c in path.calls:
+                    m = self.mixes[c.station.name]
+                    if c.op not in m:  # the station's own latency, for its component entry
+                        rng = np.random.default_rng(_seed(f"{seed}:{c.station.name}:{c.op}"))
+                        m[c.op] = WaitMix(c.station.own(c.op, rng, 4000))
+        self.served: dict[str, float] = {}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.calls)
+
+    def fleet_mix(self, name: str, default: WaitMix) -> Any:
+        cf = self.calls.get(name)
+        return cf.fleet_mix() if cf is not None else default
+
+    def attach(self, loads: dict[str, Any]) -> None:
+        for ld in loads.values():
+            cf = self.calls.get(ld.fleet.name)
+            if cf is not None:
+                lb = ld.points - ld.fleet.own if ld.lb is not None else None
+                cf.attach(ld, lb)
+
+    # ---- each step ---------------------------------------------------------------------------
+    def step(self, t: float, dt: float, served: dict[str, float], waits: dict[str, Wait]) -> None:
+        """``served``: requests/s each fleet starts this step; ``waits``: each fleet's wait."""
+        for n, cf in self.calls.items():
+            cf.offer(dt, served.get(n, 0.0))
+        for st in self.stations.values():
+            rates = dict(st.rates)
+            st.resolve(t, dt)
+            for op, r in rates.items():
+                w, errs = st.outcome(op)
+                ok = r * dt * (1.0 - sum(errs.values()))
+                mix = self.mixes[st.name].get(op)
+                if mix is not None:
+                    mix.add(w, ok)
+        for n, cf in self.calls.items():
+            cf.resolve(waits.get(n, Wait(0.0, 1.0)))
+
+    def zone_outage(self, t: float, zone: str, down: bool) -> list[str]:
+        notes = [st.zone_outage(t, zone, down) for st in self.stations.values()]
+        return [n for n in notes if n]
+
+    def minute(self) -> None:
+        for st in self.stations.values():
+            st.minute()
+        for cf in self.calls.values():
+            for fl in cf.flows:
+                fl.minute()
+
+    # ---- results -----------------------------------------------------------------------------
+    def component(self, name: str, latency: Any) -> dict[str, Any]:
+        st = self.stations[name]
+        mixes = [m for m in self.mixes[name].values() if m.weight > 0]
+        lat = latency(PathMix(mixes)) if mixes else {}
+        out: dict[str, Any] = {"type": st.kind, "requests": round(st.requests), "errors": round(st.errors),
+                               "latency_ms": lat}
+        out.update(st.stats())
+        if isinstance(st, CacheStation):
+            series = [fl.series for fl in st.flows]
+            if series:
+                out["hit_ratio_series"] = series[0]
+        if isinstance(st, RdsStation):
+            out["utilization_series"] = list(st.util_series)
+        return out
+
+    def validity(self) -> list[str]:
+        notes = []
+        for n, cf in self.calls.items():
+            if any(len(p.calls) > 1 for p in cf.paths):
+                notes.append(f"{n}: the waits at its callees are summed into one wait per path "
+                             "(probability of any wait and mean matched), not convolved")
+            if cf.flows:
+                notes.append(f"{n}: cache hit ratios are a mean field over key-popularity bins (Poisson "
+                             "lookups, instant sets); the exact engine's lookups are one sample of them")
+        for st in self.stations.values():
+            if st.kind == "dynamodb":
+                notes.append(f"{st.name}: throttling as a fluid against the table's bucket and each "
+                             "partition's limit; on-demand peak doubling is not modelled")
+        return notes
