@@ -9,7 +9,9 @@ the renewal argument the exact engine's ``warm: true`` start uses too).
 
 Over time the fluid engine follows the share ``H_k`` of time key k is held, as a mean
 field: each 1-second step the absent share is looked up (and set) with probability
-``1 - exp(-lam_k dt)`` and the shares set ``T`` seconds ago expire. Started cold
+``1 - exp(-lam_k dt)`` and the shares set ``T`` seconds ago expire. When only a share ``s``
+of misses reach their ``set`` (the database call before it failed), an absent key keeps
+missing until one does: ``(1 - exp(-lam_k s dt)) / s`` misses per absent key in ``dt``. Started cold
 (``H = 0``, the exact engine's default) this reproduces the waves of misses every TTL
 that a cold cache has, damping as the keys' set times spread; ``warm: true`` starts
 from the steady state with set times spread evenly over the TTL. Keys with nearly equal
@@ -86,11 +88,17 @@ class CacheFlow:
         looked = lam * dt
         if looked <= 0.0:
             return 0.0
-        miss_key = (1.0 - self.held) * -np.expm1(-lam * self.p * dt)  # absent and looked up this step
+        x = lam * self.p * dt  # lookups of one key this step
+        absent = 1.0 - self.held
+        if set_share >= 1.0 - 1e-12:
+            new = absent * -np.expm1(-x)  # the first lookup misses and sets it; the rest hit
+            miss_key = new
+        else:  # a miss sets the key with probability s: lookups miss until one does (Exp(x s) later)
+            s = max(set_share, 1e-12)
+            new = absent * -np.expm1(-x * s)
+            miss_key = new / s
         misses = float((self.n * miss_key).sum())
-        # lookups of absent keys beyond their first also miss until the set lands; left out (instant set)
         hit = max(0.0, 1.0 - misses / looked)
-        new = miss_key * set_share
         self.held = np.minimum(self.held + new, 1.0)
         if self.slots:
             prev = (self.at - 1) % self.slots

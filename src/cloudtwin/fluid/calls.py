@@ -192,12 +192,12 @@ class CallFlow:
         return paths[:MAX_PATHS]
 
     # ---- each step -------------------------------------------------------------------------------
-    def offer(self, dt: float, served: float) -> None:
+    def offer(self, t: float, dt: float, served: float) -> None:
         """Advance the cache flows and offer this step's calls (``served`` requests/s start the handler)."""
         for gi, flow in enumerate(self.flows):
             cache = self.stations[self.gets[gi][0].name]
-            ok_get = 1.0 - sum(cache.outcome("get")[1].values())
-            set_share = self._set_share(gi)
+            ok_get = 1.0 - cache.fail_share("get", t)
+            set_share = self._set_share(gi, t)
             self.hit[gi] = flow.step(served * ok_get, dt, set_share)
         for i, path in enumerate(self.paths):
             share = 1.0
@@ -209,9 +209,9 @@ class CallFlow:
                 if alive <= 0.0:
                     break
                 c.station.offer(c.op, alive)
-                alive *= 1.0 - sum(c.station.outcome(c.op)[1].values())
+                alive *= 1.0 - c.station.fail_share(c.op, t)
 
-    def _set_share(self, gi: int) -> float:
+    def _set_share(self, gi: int, t: float) -> float:
         """The share of gi's misses that reach its ``set`` (the calls before it in ``on_miss`` succeed)."""
         _, st = self.gets[gi]
         ok = 1.0
@@ -220,7 +220,7 @@ class CallFlow:
                 station = self.stations[s.target]
                 if station is self.gets[gi][0] and s.op == "set":
                     return ok
-                ok *= 1.0 - sum(station.outcome(s.op)[1].values())
+                ok *= 1.0 - station.fail_share(s.op, t)
         return 0.0
 
     def resolve(self, fleet_wait: Wait) -> None:

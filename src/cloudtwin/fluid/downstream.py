@@ -50,7 +50,7 @@ class Downstream:
     def step(self, t: float, dt: float, served: dict[str, float], waits: dict[str, Wait]) -> None:
         """``served``: requests/s each fleet starts this step; ``waits``: each fleet's wait."""
         for n, cf in self.calls.items():
-            cf.offer(dt, served.get(n, 0.0))
+            cf.offer(t, dt, served.get(n, 0.0))
         for st in self.stations.values():
             rates = dict(st.rates)
             st.resolve(t, dt)

@@ -90,6 +90,16 @@ class Station:
     def outcome(self, op: str) -> Outcome:
         return self.out.get(op, (NO_WAIT, {}))
 
+    def fail_share(self, op: str, t: float) -> float:
+        """The share of calls ``op`` that fail at ``t``, before this step is resolved: the injected
+        errors and outages now, and last step's throttling."""
+        inj = 1.0 - math.prod(1.0 - r for a, b, r in self.failing if a <= t < b)
+        thr = self.outcome(op)[1].get("throttled", 0.0)
+        return 1.0 - (1.0 - inj) * (1.0 - self._down(op, t)) * (1.0 - thr)
+
+    def _down(self, op: str, t: float) -> float:
+        return 0.0
+
     def resolve(self, t: float, dt: float) -> None:
         """Waits and error shares of this step's offered rates; counts them; clears the rates."""
         shift = sum(s for a, b, s in self.delays if a <= t < b)
@@ -195,6 +205,11 @@ class RdsStation(Station):
 
     def _is_write(self, op: str) -> bool:
         return op == "write"
+
+    def _down(self, op: str, t: float) -> float:
+        if self._is_write(op) or not any(r.up(t) for r in self.readers):
+            return 0.0 if self.primary.up(t) else 1.0
+        return 0.0
 
     def own(self, op: str, rng: np.random.Generator, n: int) -> np.ndarray:
         d = self.spec.write if self._is_write(op) else self.spec.query
@@ -316,6 +331,9 @@ class CacheStation(LatencyStation):
 
     def down_share(self, t: float) -> float:
         return sum(1 for a, b in self.down if a <= t < b) / len(self.down)
+
+    def _down(self, op: str, t: float) -> float:
+        return self.down_share(t)
 
     def _serve(self, op: str, rate: float, t: float, dt: float) -> Outcome:
         d = self.down_share(t)
