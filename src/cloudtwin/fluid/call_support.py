@@ -106,6 +106,36 @@ def _cache_step(at: str, st: CallStep, target: Any, arch: Any, top: bool) -> Non
     check_steps(f"{at}.on_miss", list(st.on_miss or []), arch, top=False)
 
 
+def check_sessions(where: str, w: Any, arch: Any) -> None:
+    """Session workloads: state none or elasticache, think time exp or const, no profile."""
+    ss = w.sessions
+    if ss is None:
+        return
+    if ss.state not in ("none", "elasticache"):
+        _refuse(f"{where} sessions", f"state {ss.state} is not modelled yet (none, elasticache)")
+    if ss.think.kind not in ("exp", "const"):
+        _refuse(f"{where} sessions", f"think {ss.think.kind} is not modelled yet (exp, const)")
+    if "profile" in w.model_fields_set:
+        _refuse(where, "a profile on a session workload is not modelled yet")
+    if ss.state == "elasticache":
+        store = arch.components[ss.store]
+        if store.type != "elasticache" or store.replicas < 1:
+            _refuse(f"{where} sessions", f"store {ss.store} must be an elasticache with a replica "
+                    "(a node lost without one loses sessions: not modelled yet)")
+        others = {x.sessions.store for x in arch.workloads.values()
+                  if x.sessions is not None and x.sessions.state == "elasticache"}
+        if len(others) > 1:
+            _refuse(f"{where} sessions", "several session stores are not modelled yet")
+
+
+def check_health_handler(where: str, c: Any) -> None:
+    """A health handler without calls: its probes' load is left out and its answer is the instance's
+    liveness, as the fluid fleet has it; a deep check (a call) would fail with the callee."""
+    steps = getattr(c, "health_handler", None) or []
+    if any(isinstance(st, CallStep) for st in steps):
+        _refuse(f"{where} health_handler", "a deep health check (a call) is not modelled yet")
+
+
 def check_fault(i: int, f: Any, arch: Any) -> None:
     where = f"faults[{i}]"
     act = f.action

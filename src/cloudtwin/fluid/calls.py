@@ -121,11 +121,15 @@ class PathMix:
 class CallFlow:
     """The calls of one fleet's handler: its paths, its cache gets, and what they meet each step."""
 
-    def __init__(self, fleet: Any, stations: dict[str, Station], arch: Any, seed: int) -> None:
+    def __init__(self, fleet: Any, stations: dict[str, Station], arch: Any, seed: int,
+                 session_store: Station | None = None) -> None:
         self.fleet = fleet
         self.stations = stations
         self.gets: list[tuple[Any, CallStep]] = []  # (cache station, get step)
         self.paths = self._expand(list(fleet.spec.handler), top=True)
+        if session_store is not None:  # the instance runs the session lookup first (services/fleet.py)
+            for p in self.paths:
+                p.calls.insert(0, Call(session_store, "session"))
         self.flows: list[CacheFlow] = []
         offered = None
         for cache, st in self.gets:

@@ -14,13 +14,16 @@ from cloudtwin.fluid.stations import STATIONS, CacheStation, RdsStation, Station
 
 
 class Downstream:
-    def __init__(self, arch: Any, fleets: dict[str, Any], seed: int) -> None:
+    def __init__(self, arch: Any, fleets: dict[str, Any], seed: int, loads: dict[str, Any]) -> None:
         self.stations: dict[str, Station] = {n: make(n, c, arch, seed) for n, c in arch.components.items()
                                              if c.type in STATIONS}
         self.calls: dict[str, CallFlow] = {}
         for n, f in fleets.items():
-            if any(getattr(st, "call", None) for st in f.spec.handler):
-                self.calls[n] = CallFlow(f, self.stations, arch, seed)
+            stores = {ld.spec.sessions.store for ld in loads.values() if ld.fleet is f and ld.spec.sessions is not None
+                      and ld.spec.sessions.state == "elasticache"}
+            store = self.stations[stores.pop()] if stores else None  # one store a fleet (call_support)
+            if store is not None or any(getattr(st, "call", None) for st in f.spec.handler):
+                self.calls[n] = CallFlow(f, self.stations, arch, seed, store)
         self.mixes: dict[str, dict[str, WaitMix]] = {n: {} for n in self.stations}
         for cf in self.calls.values():
             for path in cf.paths:
@@ -62,6 +65,14 @@ class Downstream:
                     mix.add(w, ok)
         for n, cf in self.calls.items():
             cf.resolve(waits.get(n, Wait(0.0, 1.0)))
+
+    def sessions(self, loads: dict[str, Any]) -> dict[str, int]:
+        out = {"started": 0, "completed": 0, "lost": 0, "active": 0}
+        for ld in loads.values():
+            if ld.sessions is not None:
+                for k, v in ld.sessions.counts().items():
+                    out[k] += v
+        return out
 
     def zone_outage(self, t: float, zone: str, down: bool) -> list[str]:
         notes = [st.zone_outage(t, zone, down) for st in self.stations.values()]

@@ -152,7 +152,7 @@ def assemble(run: FluidRun) -> Results:
         "components": components,
         "messages": {"published": 0, "delivered": 0, "dead_lettered": 0, "expired": 0, "in_flight": 0,
                      "duplicates": 0, "lost": 0, "lost_by_cause": {}},
-        "sessions": {"started": 0, "completed": 0, "lost": 0, "active": 0},
+        "sessions": run.flows.sessions(run.loads),
         "cost": _cost(run),
         "timeline": events,
         "series": series,

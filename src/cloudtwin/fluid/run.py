@@ -58,6 +58,12 @@ class _Load:
         self.lb = lb
         self.poisson = spec.arrivals == "poisson"
         self.factor, _ = profile_factor(spec.profile, horizon, arch.base_dir)
+        self.sessions = None
+        if spec.sessions is not None:  # users ramp up to rate x requests (fluid/sessions.py)
+            from cloudtwin.fluid.sessions import SessionFlow
+
+            self.sessions = SessionFlow(spec)
+            self.factor = self.sessions.factor
         own = self.fleet.own
         if lb is not None:
             draw = make_sampler(lb.latency, np.random.default_rng(_seed(f"{seed}:{name}:lb")))
@@ -122,7 +128,7 @@ class FluidRun:
         self.loads = {n: _Load(n, w, arch, self.fleets, self.horizon, self.seed) for n, w in arch.workloads.items()}
         from cloudtwin.fluid.downstream import Downstream
 
-        self.flows = Downstream(arch, self.fleets, self.seed)  # calls, downstream stations, caches
+        self.flows = Downstream(arch, self.fleets, self.seed, self.loads)  # calls, downstream stations, caches
         self.flows.attach(self.loads)
         self.queue = dict.fromkeys(self.fleets, 0.0)  # fluid backlog per fleet (requests)
         self.prev_live = {n: f.routed(0.0)[0] for n, f in self.fleets.items()}
@@ -203,6 +209,9 @@ class FluidRun:
         return assemble(self)
 
     def _step(self, t: float, dt: float) -> None:
+        for ld in self.loads.values():
+            if ld.sessions is not None:
+                ld.sessions.step(t, dt)
         done = [self._fleet_step(name, f, t, dt) for name, f in self.fleets.items()]
         if self.flows.active:  # the calls: stations see what the fleets start this step
             self.flows.step(t, dt, {d[0]: d[7] for d in done}, {d[0]: d[6] for d in done})

@@ -10,7 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from cloudtwin.errors import CloudtwinError
-from cloudtwin.fluid.call_support import STATION_KEYS, check_fault, check_station, check_steps
+from cloudtwin.fluid.call_support import (
+    STATION_KEYS,
+    check_fault,
+    check_health_handler,
+    check_sessions,
+    check_station,
+    check_steps,
+)
 from cloudtwin.spec.steps import CpuStep
 
 FLEETS = ("asg", "ec2")
@@ -27,10 +34,12 @@ KEYS: dict[str, set[str]] = {
             "public_ip", "purchase"},
 }
 KEYS["nlb"] = KEYS["alb"]
+for _fleet in FLEETS:
+    KEYS[_fleet].add("health_handler")  # without calls (fluid/call_support.py)
 KEYS.update(STATION_KEYS)  # downstream stations (fluid/stations.py)
 RECORD_KEYS = {"name", "alias", "routing"}
 SCALING_KEYS = {"target_cpu", "warmup", "default_cooldown", "disable_scale_in"}
-WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout"}
+WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout", "sessions"}
 FAULT_KEYS = {"at", "duration", "az_outage"}
 TOP_KEYS = {"name", "description", "region", "zones", "components", "workloads", "faults", "simulate",
             "blueprint", "network", "account"}
@@ -62,6 +71,7 @@ def check(arch: Any) -> None:
         entry = arch.components[w.entry]
         if entry.type not in ("route53", *BALANCERS, *FLEETS):
             raise FluidRefused(f"workloads.{name}", f"entry {w.entry} ({entry.type}) is not modelled yet")
+        check_sessions(f"workloads.{name}", w, arch)
     for i, f in enumerate(arch.faults):
         if f.az_outage is None and f.action != "fis":
             check_fault(i, f, arch)  # terminate, db_failover, latency, errors (fluid/faults.py)
@@ -100,6 +110,7 @@ def _component(name: str, c: Any, arch: Any) -> None:
         check_station(where, c)
     else:
         check_steps(f"{where} handler", list(c.handler), arch)  # cpu, sleep, call (fluid/call_support.py)
+        check_health_handler(where, c)
         if not any(isinstance(st, CpuStep) for st in c.handler):
             raise FluidRefused(f"{where} handler", "has no cpu step (nothing to queue for)")
         if c.type == "asg":
