@@ -93,10 +93,12 @@ class CacheFlow:
         if set_share >= 1.0 - 1e-12:
             new = absent * -np.expm1(-x)  # the first lookup misses and sets it; the rest hit
             miss_key = new
+        elif set_share <= 0.0:  # no set lands: every lookup of an absent key misses
+            new = np.zeros_like(absent)
+            miss_key = absent * x
         else:  # a miss sets the key with probability s: lookups miss until one does (Exp(x s) later)
-            s = max(set_share, 1e-12)
-            new = absent * -np.expm1(-x * s)
-            miss_key = new / s
+            new = absent * -np.expm1(-x * set_share)
+            miss_key = new / set_share
         misses = float((self.n * miss_key).sum())
         hit = max(0.0, 1.0 - misses / looked)
         self.held = np.minimum(self.held + new, 1.0)

@@ -90,8 +90,6 @@ def _cache_step(at: str, st: CallStep, target: Any, arch: Any, top: bool) -> Non
         return
     if not top:
         _refuse(at, "a cache get inside on_miss is not modelled yet")
-    if st.key is None:
-        _refuse(at, "a cache get needs `key:` in the fluid engine (the keys make the hit ratio)")
     sets = [s for s in st.on_miss or [] if isinstance(s, CallStep) and s.target == st.target and s.op == "set"]
     if any(s.key is not None for s in sets):
         _refuse(at, "a set in on_miss with its own key is not modelled yet (it reuses the get's key)")
