@@ -20,12 +20,13 @@ from cloudtwin.cli import app
 from cloudtwin.engine.sampling import zipf_cdf
 from cloudtwin.fluid import run_fluid
 from cloudtwin.fluid.cache_flow import CacheFlow, ttl_hit_ratio
-from cloudtwin.fluid.calls import PathMix, combine
+from cloudtwin.fluid.calls import PathMix, comonotone
 from cloudtwin.fluid.faults import terminate
 from cloudtwin.fluid.fleet import FluidFleet
 from cloudtwin.fluid.queueing import Wait, WaitMix, mmc_wait
 from cloudtwin.fluid.sessions import arrived_by
 from cloudtwin.fluid.stations import make
+from cloudtwin.fluid.sumwait import SumMix, sum_of, sum_within
 from cloudtwin.fluid.support import FluidRefused, check
 from cloudtwin.spec import from_dict
 from cloudtwin.spec.units import parse_distribution
@@ -79,30 +80,44 @@ def test_a_miss_that_is_never_set_keeps_missing() -> None:
 
 
 # ---- waits and mixtures ---------------------------------------------------------------------
-def test_combine_waits() -> None:
-    a, b = Wait(0.3, 10.0, 0.01), Wait(0.2, 50.0, 0.002)
-    c = combine([a, b])
-    assert c.shift == pytest.approx(0.012)
-    assert c.p == pytest.approx(1 - 0.7 * 0.8)
-    assert c.mean == pytest.approx(a.mean + b.mean)  # the mean of a sum
-    assert combine([a, Wait(0.0, 1.0, 0.005)]) == Wait(0.3, 10.0, 0.015)
+def test_sum_of_waits_is_exact() -> None:
+    # one wait: P(W <= d) = 1 - p e^{-r d}
+    one = sum_of([Wait(0.3, 10.0, 0.01)])
+    d = np.array([0.0, 0.05, 0.2])
+    assert sum_within(d, one) == pytest.approx(1 - 0.3 * np.exp(-10.0 * d))
+    assert one.shift == pytest.approx(0.01) and one.mean == pytest.approx(0.01 + 0.03)
+    # two sure exponential waits, rates 1 and 2: hypoexponential, P(S > d) = 2 e^{-d} - e^{-2d}
+    two = sum_of([Wait(1.0, 1.0), Wait(1.0, 2.0)])
+    assert sum_within(d, two) == pytest.approx(1 - (2 * np.exp(-d) - np.exp(-2 * d)))
+    # with atoms: the subsets' mixture; its mean is the sum of the means
+    mixed = sum_of([Wait(0.3, 10.0), Wait(0.2, 50.0, 0.002)])
+    assert mixed.p == pytest.approx(1 - 0.7 * 0.8) and mixed.mean == pytest.approx(0.03 + 0.004 + 0.002)
+    grid = np.linspace(0.0, 2.0, 20001)
+    tail = 1.0 - sum_within(grid - mixed.shift, mixed)
+    assert float(np.trapezoid(tail, grid)) == pytest.approx(mixed.mean, rel=1e-3)  # E[S] = integral of P(S > t)
+
+
+def test_calls_to_one_station_are_comonotone() -> None:
+    w = comonotone([Wait(0.4, 100.0), Wait(0.5, 50.0, 0.001)])
+    assert w.p == 0.5 and w.shift == pytest.approx(0.001)
+    assert w.mean == pytest.approx(0.001 + 0.004 + 0.01)  # the means add; one wait, not two draws
 
 
 def test_pathmix_of_one_path_is_its_waitmix() -> None:
     pts = np.random.default_rng(3).exponential(0.01, 20_000)
-    one, many = WaitMix(pts), PathMix([WaitMix(pts)])
+    one, many = WaitMix(pts), PathMix([SumMix(pts)])
     w = mmc_wait(150.0, 0.01, 2)
     one.add(w, 1.0)
-    many.add_path(0, w, 1.0)
+    many.add_path(0, sum_of([w]), 1.0)
     for a, b in zip(one.quantiles((0.5, 0.99)), many.quantiles((0.5, 0.99)), strict=True):
         assert b == pytest.approx(a, rel=0.01)
 
 
 def test_pathmix_mixes_paths_by_weight() -> None:
-    fast, slow = WaitMix(np.full(100, 0.001)), WaitMix(np.full(100, 0.1))
+    fast, slow = SumMix(np.full(100, 0.001)), SumMix(np.full(100, 0.1))
     mix = PathMix([fast, slow])
-    mix.add_path(0, Wait(0.0, 1.0), 3.0)
-    mix.add_path(1, Wait(0.0, 1.0), 1.0)
+    mix.add_path(0, sum_of([Wait(0.0, 1.0)]), 3.0)
+    mix.add_path(1, sum_of([Wait(0.0, 1.0)]), 1.0)
     p50, p90 = mix.quantiles((0.5, 0.9))
     assert p50 == pytest.approx(0.001, rel=0.02) and p90 == pytest.approx(0.1, rel=0.02)
     assert mix.mean() == pytest.approx(0.75 * 0.001 + 0.25 * 0.1)

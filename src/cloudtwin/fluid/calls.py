@@ -11,8 +11,8 @@ and a miss (its ``on_miss`` steps run first). A path's share at each step is the
 of its gets' hit or miss ratios (:mod:`cloudtwin.fluid.cache_flow`). Each path has its own
 response-time points (the fleet's own delays, the ``sleep`` steps of its ``on_miss``
 branches, and every call's hop and callee delay, drawn once) and, each step, one wait:
-the fleet's wait plus every callee's (:func:`combine`), and error shares: a call that fails
-ends the request with that error (no ``retries`` here), so later calls are offered only
+the fleet's wait plus every callee's, their exact sum (:mod:`cloudtwin.fluid.sumwait`), and
+error shares: a call that fails ends the request with that error (no ``retries`` here), so later calls are offered only
 the survivors.
 """
 
@@ -25,8 +25,9 @@ import numpy as np
 from cloudtwin.engine import make_sampler
 from cloudtwin.fluid.cache_flow import CacheFlow, key_probabilities
 from cloudtwin.fluid.fleet import POINTS, _seed
-from cloudtwin.fluid.queueing import Wait, WaitMix, exceeds
+from cloudtwin.fluid.queueing import Wait
 from cloudtwin.fluid.stations import Station
+from cloudtwin.fluid.sumwait import SumMix, SumWait, sum_exceeds, sum_of
 from cloudtwin.spec.steps import CallStep, SleepStep
 
 MAX_PATHS = 16
@@ -42,25 +43,22 @@ class Path:
         self.decisions, self.calls, self.sleeps = decisions, calls, sleeps
 
 
-def combine(waits: list[Wait]) -> Wait:
-    """One wait for a sum of independent waits, each 0 or shifted-exponential: the shifts add; it
-    waits with probability ``1 - prod(1 - p_i)`` and its mean matches the sum's (an
-    approximation: exact when at most one of them can wait)."""
+def comonotone(waits: list[Wait]) -> Wait:
+    """The waits of one request's calls to the same station: they meet the same queue moments apart,
+    so they are taken as fully dependent (one wait of the largest probability and the summed mean)
+    rather than independent."""
+    if len(waits) == 1:
+        return waits[0]
     shift = sum(w.shift for w in waits)
-    live = [w for w in waits if w.p > 0.0]
-    if not live:
-        return Wait(0.0, 1.0, shift)
-    if len(live) == 1:
-        return Wait(live[0].p, live[0].rate, shift)
-    p = 1.0 - float(np.prod([1.0 - w.p for w in live]))
-    mean = sum(w.p / w.rate for w in live)
-    return Wait(p, p / mean, shift)
+    p = max(w.p for w in waits)
+    mean = sum(w.p / w.rate for w in waits if w.p > 0)
+    return Wait(p, p / mean, shift) if p > 0 and mean > 0 else Wait(0.0, 1.0, shift)
 
 
 class PathMix:
-    """Response times over several paths, each a :class:`WaitMix` on its own points."""
+    """Response times over several paths, each a :class:`SumMix` on its own points."""
 
-    def __init__(self, mixes: list[WaitMix]) -> None:
+    def __init__(self, mixes: list[SumMix]) -> None:
         self.mixes = mixes
 
     @property
@@ -74,7 +72,7 @@ class PathMix:
     def empty(self) -> PathMix:
         return PathMix([m.empty() for m in self.mixes])
 
-    def add_path(self, i: int, w: Wait, weight: float) -> None:
+    def add_path(self, i: int, w: SumWait, weight: float) -> None:
         self.mixes[i].add(w, weight)
 
     def add(self, w: Any, weight: float) -> None:
@@ -98,9 +96,9 @@ class PathMix:
         live = [m for m in self.mixes if m.weight > 0]
         if not live:
             return [0.0 for _ in qs]
-        top = max(float(m.points[-1]) + max(s + (14.0 / r if p > 0 else 0.0) for p, r, s in m.parts) for m in live)
+        top = max(m.top() for m in live)
         lo = max(min(float(m.points[0]) for m in live) * 0.5, top * 1e-6, 1e-7)
-        grid = np.concatenate(([0.0], np.geomspace(lo, top * 1.01, 600)))
+        grid = np.concatenate(([0.0], np.geomspace(lo, top * 1.01, 300)))
         f = np.maximum.accumulate(self.cdf(grid))
         out = []
         for q in qs:
@@ -164,8 +162,7 @@ class CallFlow:
             self.points.append(pts)
         self.hit = [0.0] * len(self.flows)
         self.share = [0.0] * len(self.paths)
-        self.outs: list[tuple[Wait, dict[str, float]]] = []
-        self._to_cache: dict[tuple[int, Wait], float] = {}
+        self.outs: list[tuple[SumWait, dict[str, float]]] = []
 
     def _expand(self, steps: list[Any], *, top: bool) -> list[Path]:
         paths = [Path([], [], [])]
@@ -231,16 +228,17 @@ class CallFlow:
         """Each path's wait and error shares, after the stations resolved this step."""
         self.outs = []
         for path in self.paths:
-            waits = [fleet_wait]
+            at: dict[str, list[Wait]] = {}
             errs: dict[str, float] = {}
             alive = 1.0
             for c in path.calls:
                 w, e = c.station.outcome(c.op)
-                waits.append(w)
+                at.setdefault(c.station.name, []).append(w)
                 for k, v in e.items():
                     errs[k] = errs.get(k, 0.0) + alive * v
                 alive *= 1.0 - sum(e.values())
-            self.outs.append((combine(waits), errs))
+            waits = [fleet_wait, *(comonotone(ws) for ws in at.values())]
+            self.outs.append((sum_of(waits), errs))
 
     def account(self, ld: Any, ok_in: float, fleet_mix: PathMix) -> tuple[float, float, dict[str, float]]:
         """Split ``ok_in`` requests of workload ``ld`` over the paths: (good, timed out, errors by kind)."""
@@ -264,13 +262,13 @@ class CallFlow:
             fleet_mix.add_path(i, w, g)
         return good, to, errors
 
-    def _timed_out(self, ld: Any, i: int, w: Wait) -> float:
+    def _timed_out(self, ld: Any, i: int, w: SumWait) -> float:
         if ld.spec.timeout is None:
             return 0.0
-        key = (i, Wait(round(w.p, 3), float(f"{w.rate:.3g}"), float(f"{w.shift:.3g}")))
+        key = (i, w)
         got = ld.path_cuts.get(key)
         if got is None:
-            got = ld.path_cuts[key] = exceeds(ld.path_points[i], key[1], float(ld.spec.timeout))
+            got = ld.path_cuts[key] = sum_exceeds(ld.path_points[i], w, float(ld.spec.timeout))
         return float(got)
 
     # ---- the mixtures ---------------------------------------------------------------------------
@@ -279,9 +277,9 @@ class CallFlow:
         pts = [p + lb_points if lb_points is not None else p for p in self.points]
         ld.path_points = pts
         ld.path_cuts = {}
-        ld.total = PathMix([WaitMix(p) for p in pts])
-        ld.sub = PathMix([WaitMix(p, 250) for p in pts])
+        ld.total = PathMix([SumMix(p) for p in pts])
+        ld.sub = PathMix([SumMix(p, 250) for p in pts])
         ld.minute = ld.sub.empty()
 
     def fleet_mix(self) -> PathMix:
-        return PathMix([WaitMix(p) for p in self.points])
+        return PathMix([SumMix(p) for p in self.points])

@@ -11,6 +11,7 @@ from cloudtwin.fluid.calls import CallFlow, PathMix
 from cloudtwin.fluid.fleet import _seed
 from cloudtwin.fluid.queueing import Wait, WaitMix
 from cloudtwin.fluid.stations import STATIONS, CacheStation, RdsStation, Station, make
+from cloudtwin.fluid.sumwait import SumMix
 
 
 class Downstream:
@@ -24,14 +25,14 @@ class Downstream:
             store = self.stations[stores.pop()] if stores else None  # one store a fleet (call_support)
             if store is not None or any(getattr(st, "call", None) for st in f.spec.handler):
                 self.calls[n] = CallFlow(f, self.stations, arch, seed, store)
-        self.mixes: dict[str, dict[str, WaitMix]] = {n: {} for n in self.stations}
+        self.mixes: dict[str, dict[str, SumMix]] = {n: {} for n in self.stations}
         for cf in self.calls.values():
             for path in cf.paths:
                 for c in path.calls:
                     m = self.mixes[c.station.name]
                     if c.op not in m:  # the station's own latency, for its component entry
                         rng = np.random.default_rng(_seed(f"{seed}:{c.station.name}:{c.op}"))
-                        m[c.op] = WaitMix(c.station.own(c.op, rng, 4000))
+                        m[c.op] = SumMix(c.station.own(c.op, rng, 4000))
         self.served: dict[str, float] = {}
 
     @property
@@ -105,8 +106,8 @@ class Downstream:
         notes = []
         for n, cf in self.calls.items():
             if any(len(p.calls) > 1 for p in cf.paths):
-                notes.append(f"{n}: the waits at its callees are summed into one wait per path "
-                             "(probability of any wait and mean matched), not convolved")
+                notes.append(f"{n}: the waits at its fleet and callees are independent in the model (their "
+                             "sum is exact); in the exact engine one request's calls arrive in step")
             if cf.flows:
                 notes.append(f"{n}: cache hit ratios are a mean field over key-popularity bins (Poisson "
                              "lookups, instant sets); the exact engine's lookups are one sample of them")
