@@ -276,3 +276,96 @@ def test_ec2_lognormal_service_p99_matches_exact() -> None:
 def test_ec2_lognormal_service_p50_matches_exact() -> None:
     ex, fl = _compare(LOGN)
     assert _rel(ex["latency_ms"]["p50"], fl["latency_ms"]["p50"]) <= 0.05
+
+
+# ---- calls, downstream stations, caches, sessions, faults (fluid/calls.py, stations.py, ...) ------
+def _wac(faults: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    d = _blueprint("web-app-cache")  # sessions in ElastiCache, a cold cache-aside cache, RDS Multi-AZ
+    if faults is not None:
+        d["faults"] = faults
+    return d
+
+
+def _compare_all(d: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    return Simulation(from_dict(copy.deepcopy(d))).run().data, run_fluid(from_dict(d)).data
+
+
+def _one(data: dict[str, Any]) -> dict[str, Any]:
+    return next(iter(data["workloads"].values()))  # type: ignore[no-any-return]
+
+
+WAC_CASES = {
+    "as written (instance terminated at 10 min)": None,
+    "steady": [],
+    "db failover at 5 min, on the cold cache's first TTL wave": [{"at": "5m", "db_failover": "db"}],
+    "50 ms injected on the db for 5 min": [{"at": "5m", "latency": "db", "add": "50ms", "duration": "5m"}],
+    "10 % errors on the cache for 5 min": [{"at": "5m", "errors": "cache", "rate": 0.1, "duration": "5m"}],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(WAC_CASES))
+def test_web_app_cache_matches_exact(case: str) -> None:
+    ex, fl = _compare_all(_wac(WAC_CASES[case]))
+    _assert_within(_one(ex), _one(fl))
+    # the cache's hit ratio (cold start, waves every TTL) and the sessions
+    assert abs(ex["components"]["cache"]["hit_ratio"] - fl["components"]["cache"]["hit_ratio"]) < 0.01
+    assert _rel(ex["sessions"]["started"], fl["sessions"]["started"]) < 0.02
+    if "failover" in case:  # misses fail while the primary is down, and their keys stay unset
+        exu, flu = _one(ex)["errors"]["unavailable"], _one(fl)["errors"]["unavailable"]
+        assert exu > 5000 and _rel(exu, flu) < 0.1  # exact draws the failover time (92 s), fluid its mean (90 s)
+
+
+DB_TWICE: dict[str, Any] = {
+    "name": "alb-asg-rds", "zones": ["a", "b"],
+    "components": {
+        "lb": {"type": "alb", "targets": "web"},
+        "web": {"type": "asg", "instance_type": "m5.large", "capacity": {"min": 4, "desired": 4, "max": 4},
+                "handler": [{"cpu": "exp(5ms)"}, {"call": "db.query"}, {"call": "db.write"}]},
+        "db": {"type": "rds", "instance_class": "db.m5.large", "multi_az": True, "query": "exp(4ms)",
+               "write": "exp(6ms)"}},
+    "workloads": {"users": {"entry": "lb", "rate": "100/s"}},  # the db's 2 vCPUs at rho 0.5
+    "simulate": {"duration": "10m", "seed": 1}}
+DB_TWICE_HIGH = copy.deepcopy(DB_TWICE)
+DB_TWICE_HIGH["workloads"]["users"]["rate"] = "150/s"  # rho 0.75
+THROTTLED: dict[str, Any] = {
+    "name": "alb-asg-dynamodb-s3", "zones": ["a", "b"],
+    "components": {
+        "lb": {"type": "alb", "targets": "web"},
+        "web": {"type": "asg", "instance_type": "m5.large", "capacity": {"min": 4, "desired": 4, "max": 4},
+                "health_handler": [],
+                "handler": [{"cpu": "exp(10ms)"}, {"call": "table.get"}, {"call": "bucket.get"}]},
+        "table": {"type": "dynamodb", "capacity": "provisioned", "rcu": 100, "wcu": 10},
+        "bucket": {"type": "s3"}},
+    "workloads": {"users": {"entry": "lb", "rate": "300/s"}},  # 150 RCU/s of gets for 100 provisioned
+    "simulate": {"duration": "10m", "seed": 1}}
+
+
+@pytest.mark.slow
+def test_rds_called_twice_per_request_matches_exact() -> None:
+    ex, fl = _compare(DB_TWICE)
+    _assert_within(ex, fl)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="at rho 0.75 one request's query and write meet the same DB queue; the "
+                                       "fluid engine takes their waits as fully dependent, which overstates the "
+                                       "tail: p99 103.3 vs 93.8 ms (+10.1 %); independent waits understate it "
+                                       "(-15 %)")
+def test_rds_called_twice_at_rho_075_p99_matches_exact() -> None:
+    ex, fl = _compare(DB_TWICE_HIGH)
+    _assert_within(ex, fl)
+
+
+@pytest.mark.slow
+def test_dynamodb_throttling_and_s3_match_exact() -> None:
+    ex_all, fl_all = _compare_all(THROTTLED)
+    ex, fl = _one(ex_all), _one(fl_all)
+    _assert_within(ex, fl)
+    assert ex["availability"] < 0.7  # a third of the gets throttled
+    assert _rel(ex["errors"]["throttled"], fl["errors"]["throttled"]) < 0.02
+
+
+def test_microservices_sync_is_refused_for_its_call_timeouts_and_retries() -> None:
+    with pytest.raises(FluidRefused, match=r"components\.web \(asg\) handler\[1\] key `timeout` of a call"):
+        check(from_dict(_blueprint("microservices-sync")))
