@@ -163,6 +163,7 @@ class CallFlow:
         self.hit = [0.0] * len(self.flows)
         self.share = [0.0] * len(self.paths)
         self.outs: list[tuple[SumWait, dict[str, float]]] = []
+        self.worst = 0.0  # the largest share of a path's requests that failed downstream in one step
 
     def _expand(self, steps: list[Any], *, top: bool) -> list[Path]:
         paths = [Path([], [], [])]
@@ -237,6 +238,7 @@ class CallFlow:
                 for k, v in e.items():
                     errs[k] = errs.get(k, 0.0) + alive * v
                 alive *= 1.0 - sum(e.values())
+            self.worst = max(self.worst, sum(errs.values()))
             waits = [fleet_wait, *(comonotone(ws) for ws in at.values())]
             self.outs.append((sum_of(waits), errs))
 

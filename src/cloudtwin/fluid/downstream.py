@@ -106,8 +106,14 @@ class Downstream:
         notes = []
         for n, cf in self.calls.items():
             if any(len(p.calls) > 1 for p in cf.paths):
-                notes.append(f"{n}: the waits at its fleet and callees are independent in the model (their "
-                             "sum is exact); in the exact engine one request's calls arrive in step")
+                notes.append(f"{n}: a request's waits at different stations are taken as independent (their "
+                             "sum is exact) and at one station as fully dependent; the truth lies between")
+            f = cf.fleet
+            if f.lb is not None and getattr(f.spec, "health_handler", None) is None and cf.worst > 0.0:
+                notes.append(f"{n}: its health check runs the handler (no health_handler), whose calls failed "
+                             f"(up to {cf.worst:.0%} of a path's requests in a step): the exact engine fails those "
+                             "checks and takes targets out; the fluid engine keeps them in (outside its validity "
+                             "while that lasts)")
             if cf.flows:
                 notes.append(f"{n}: cache hit ratios are a mean field over key-popularity bins (Poisson "
                              "lookups, instant sets); the exact engine's lookups are one sample of them")
