@@ -366,6 +366,18 @@ def test_dynamodb_throttling_and_s3_match_exact() -> None:
     assert _rel(ex["errors"]["throttled"], fl["errors"]["throttled"]) < 0.02
 
 
-def test_microservices_sync_is_refused_for_its_call_timeouts_and_retries() -> None:
-    with pytest.raises(FluidRefused, match=r"components\.web \(asg\) handler\[1\] key `timeout` of a call"):
-        check(from_dict(_blueprint("microservices-sync")))
+@pytest.mark.slow
+def test_microservices_sync_matches_exact() -> None:
+    # a chain of three fleets behind ALBs, 2 % errors on orders, payments down 10-20 min, retries
+    ex_all, fl_all = _compare_all(_blueprint("microservices-sync"))
+    ex, fl = _one(ex_all), _one(fl_all)
+    _assert_within(ex, fl)
+    assert _rel(ex["errors"]["server_error"], fl["errors"]["server_error"]) < 0.02
+    # orders retries payments twice: three tries each while it is down
+    p_ex, p_fl = ex_all["components"]["payments-lb"]["requests"], fl_all["components"]["payments-lb"]["requests"]
+    assert _rel(p_ex, p_fl) < 0.02
+
+
+def test_microservices_async_is_refused_for_its_messages() -> None:
+    with pytest.raises(FluidRefused, match=r"components\.web \(asg\) handler\[1\] key `message` of a call"):
+        check(from_dict(_blueprint("microservices-async")))

@@ -234,15 +234,17 @@ def _wac() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("change", "match"), [
-    (lambda d: d["components"]["web"]["handler"][1].update(retries=2), r"handler\[1\] key `retries` of a call"),
-    (lambda d: d["components"]["web"]["handler"][1]["on_miss"][0].update(timeout="1s"),
-     r"on_miss\[0\] key `timeout` of a call"),
+    (lambda d: (d["components"].update(t={"type": "dynamodb"}),
+                d["components"]["web"]["handler"].append({"call": "t.put", "batch": 10})),
+     r"handler\[2\] key `batch` of a call"),
+    (lambda d: d["workloads"]["shoppers"].update(profile={"type": "spike", "at": "5m", "duration": "1m",
+                                                          "factor": 2.0}), r"a profile on a session workload"),
     (lambda d: d["components"]["web"]["handler"][1]["on_miss"][1].pop("ttl"), r"a set without `ttl`"),
     (lambda d: d["components"]["web"]["handler"][1]["on_miss"].append({"cpu": "1ms"}), r"cpu step inside on_miss"),
     (lambda d: d["components"]["cache"].update(memory="10MB"), r"100000 keys do not fit the cache's 9765 items"),
     (lambda d: d["workloads"]["shoppers"]["sessions"].update(state="instance"), r"state instance"),
     (lambda d: d["faults"].append({"at": "1m", "replace": "web"}), r"faults\[1\] `replace` is not modelled"),
-    (lambda d: d["faults"].append({"at": "1m", "latency": "lb", "duration": "1m"}), r"latency on lb \(alb\)"),
+    (lambda d: d["faults"].append({"at": "1m", "latency": "web", "duration": "1m"}), r"latency on web \(asg\)"),
     (lambda d: d["components"]["db"].update(deployment="multi_az_cluster", multi_az=False), r"multi_az_cluster"),
 ])
 def test_refusals_name_what_is_not_modelled(change: Any, match: str) -> None:
@@ -283,3 +285,41 @@ def test_web_app_cache_fluid_is_deterministic() -> None:
     d["simulate"]["duration"] = "6m"
     a = run_fluid(from_dict(copy.deepcopy(d))).deterministic_json()
     assert a == run_fluid(from_dict(d)).deterministic_json()
+
+
+# ---- calls to other fleets (fluid/chain.py) ------------------------------------------------------
+def test_retries_multiply_the_load_and_fail_only_when_every_try_fails() -> None:
+    from cloudtwin.fluid.calls import Call
+
+    arch = _arch({"c": {"type": "elasticache"}})
+    c = Call(make("c", arch.components["c"], arch, 1), "get", retries=2)
+    fails, tries = c.final({"server_error": 0.4, "timeout": 0.1})
+    assert tries == pytest.approx(1 + 0.5 + 0.25)
+    assert fails == {"server_error": pytest.approx(0.4 / 0.5 * 0.125), "timeout": pytest.approx(0.1 / 0.5 * 0.125)}
+    assert c.final({"unavailable": 1.0}) == ({"unavailable": 1.0}, 3.0)  # an outage: three tries, all fail
+
+
+def _chain() -> dict[str, Any]:
+    path = blueprint_path("microservices-sync")
+    assert path is not None
+    return yaml.safe_load(path.read_text())  # type: ignore[no-any-return]
+
+
+def test_faults_on_a_balancer_workloads_enter_are_refused() -> None:
+    d = _chain()
+    d["faults"].append({"at": "1m", "errors": "web-lb", "rate": 0.5, "duration": "1m"})
+    with pytest.raises(FluidRefused, match=r"errors on web-lb, a balancer workloads enter"):
+        check(from_dict(d))
+
+
+def test_chain_conserves_requests_and_triples_the_load_on_payments_while_it_is_down() -> None:
+    d = _chain()
+    data = run_fluid(from_dict(d)).data
+    w = data["workloads"]["users"]
+    assert w["requests"] == w["succeeded"] + w["failed"] + w["in_flight"] == 25 * 1800
+    comps = data["components"]
+    # orders' own bug fails 2 % before orders; of the rest, payments is tried 3 times for 10 of 30 minutes
+    to_orders = 25 * 1800 * 0.98
+    assert comps["payments-lb"]["requests"] == pytest.approx(to_orders * (20 / 30 + 3 * 10 / 30), rel=0.01)
+    assert comps["payments"]["requests"] == pytest.approx(to_orders * 20 / 30, rel=0.01)
+    assert w["availability"] == pytest.approx(0.98 * 2 / 3, rel=0.01)  # the product of the tiers'

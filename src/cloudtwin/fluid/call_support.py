@@ -19,15 +19,16 @@ STATION_KEYS: dict[str, set[str]] = {
                  "query_items", "latency"},
     "s3": {"type", "latency", "prefixes", "object_size", "stored"},
 }
-CALL_KEYS = {"call", "key", "ttl", "size", "on_miss"}
+CALL_KEYS = {"call", "key", "ttl", "size", "on_miss", "timeout", "retries", "backoff"}
+BALANCERS = ("alb", "nlb")
 OPS = {"rds": {"", "query", "read", "write"}, "elasticache": {"", "get", "set"},
        "dynamodb": {"", "get", "query", "put", "update", "delete"}, "s3": {"", "get", "list", "put", "delete"}}
 # fault action -> (the keys it may set, the component types it may target)
 FAULTS: dict[str, tuple[set[str], tuple[str, ...]]] = {
     "terminate": ({"at", "terminate", "count", "zone"}, ("asg", "ec2")),
     "db_failover": ({"at", "db_failover"}, ("rds", "elasticache")),
-    "latency": ({"at", "duration", "latency", "add"}, ("rds", "elasticache", "dynamodb", "s3")),
-    "errors": ({"at", "duration", "errors", "rate"}, ("rds", "elasticache", "dynamodb", "s3")),
+    "latency": ({"at", "duration", "latency", "add"}, ("rds", "elasticache", "dynamodb", "s3", *BALANCERS)),
+    "errors": ({"at", "duration", "errors", "rate"}, ("rds", "elasticache", "dynamodb", "s3", *BALANCERS)),
 }
 
 
@@ -72,6 +73,9 @@ def check_steps(where: str, steps: list[Any], arch: Any, *, top: bool = True) ->
         if bad:
             _refuse(at, f"key `{bad[0]}` of a call is not modelled yet")
         target = arch.components.get(st.target)
+        if target is not None and target.type in BALANCERS:
+            _callee(at, st, target, arch)
+            continue
         if target is None or target.type not in STATION_KEYS:
             kind = target.type if target is not None else "?"
             _refuse(at, f"call to {st.target} ({kind}) is not modelled yet (rds, elasticache, dynamodb, s3)")
@@ -81,6 +85,16 @@ def check_steps(where: str, steps: list[Any], arch: Any, *, top: bool = True) ->
             _cache_step(at, st, target, arch, top)
         elif st.on_miss:
             _refuse(at, "on_miss on a call that is not a cache get")
+
+
+def _callee(at: str, st: CallStep, lb: Any, arch: Any) -> None:
+    """A call to another fleet through its balancer: one path (no cache get); the spec has no cycle."""
+    if st.on_miss:
+        _refuse(at, "on_miss on a call that is not a cache get")
+    fleet = arch.components[lb.target_names[0]]
+    if any(isinstance(s, CallStep) and arch.components[s.target].type == "elasticache" and s.op in ("", "get")
+           for s in fleet.handler):
+        _refuse(at, f"the fleet behind {st.target} reads a cache (several paths): a callee with one path only")
 
 
 def _cache_step(at: str, st: CallStep, target: Any, arch: Any, top: bool) -> None:
@@ -144,6 +158,15 @@ def check_fault(i: int, f: Any, arch: Any) -> None:
     if extra:
         _refuse(where, f"key `{extra[0]}` of {act} is not modelled yet")
     comp = arch.components.get(f.target)
+    if comp is not None and comp.type in BALANCERS and not _is_called(f.target, arch):
+        _refuse(where, f"{act} on {f.target}, a balancer workloads enter, is not modelled yet (only on one "
+                "that fleets call)")
     if comp is None or comp.type not in types:
         _refuse(where, f"{act} on {f.target} ({comp.type if comp else '?'}) is not modelled yet "
                 f"({', '.join(types)})")
+
+
+def _is_called(name: str, arch: Any) -> bool:
+    from cloudtwin.fluid.downstream import _called
+
+    return _called(name, arch)

@@ -34,8 +34,37 @@ MAX_PATHS = 16
 
 
 class Call:
-    def __init__(self, station: Station, op: str) -> None:
+    """One call step: its station, op, client timeout and retries, and its own delays' points."""
+
+    def __init__(self, station: Station, op: str, timeout: float | None = None, retries: int = 0) -> None:
         self.station, self.op = station, op
+        self.timeout, self.retries = timeout, retries
+        self.points: np.ndarray | None = None  # hop + the callee's own delays (for the timeout)
+        self.cuts: dict[Any, float] = {}
+
+    def attempt(self, t: float | None = None) -> tuple[Any, dict[str, float]]:
+        """(wait, error shares) of one attempt: the callee's, plus the share past the timeout."""
+        w, e = self.station.outcome(self.op)
+        if self.timeout is None or self.points is None:
+            return w, e
+        sw = sum_of([w])
+        cut = self.cuts.get(sw)
+        if cut is None:
+            cut = self.cuts[sw] = sum_exceeds(self.points, sw, self.timeout)
+        if cut <= 0.0:
+            return w, e
+        ok = 1.0 - sum(e.values())
+        return w, {**e, "timeout": e.get("timeout", 0.0) + ok * cut}
+
+    def final(self, errs: dict[str, float]) -> tuple[dict[str, float], float]:
+        """(error shares after the retries, attempts per call): every attempt fails alike, each
+        retryable error is retried (timeout, throttled, unavailable, server_error)."""
+        f = min(sum(errs.values()), 1.0)
+        if self.retries <= 0 or f <= 0.0:
+            return errs, 1.0
+        fail = f ** (self.retries + 1)
+        tries = sum(f**k for k in range(self.retries + 1))
+        return {k: v / f * fail for k, v in errs.items()}, tries
 
 
 class Path:
@@ -43,12 +72,14 @@ class Path:
         self.decisions, self.calls, self.sleeps = decisions, calls, sleeps
 
 
-def comonotone(waits: list[Wait]) -> Wait:
+def comonotone(waits: list[Any]) -> Any:
     """The waits of one request's calls to the same station: they meet the same queue moments apart,
     so they are taken as fully dependent (one wait of the largest probability and the summed mean)
     rather than independent."""
     if len(waits) == 1:
         return waits[0]
+    if not all(isinstance(w, Wait) for w in waits):
+        return sum_of(waits)  # several calls to one fleet: its parts, as independent
     shift = sum(w.shift for w in waits)
     p = max(w.p for w in waits)
     mean = sum(w.p / w.rate for w in waits if w.p > 0)
@@ -158,7 +189,10 @@ class CallFlow:
                 share = sum(1 for z in zones if ez and z != ez) / len(zones)  # callers in other zones
                 u = rng.random(POINTS)
                 hop = np.array([cross() if x < share else same() for x in u])
-                pts += hop + c.station.own(c.op, rng, POINTS)
+                own = hop + c.station.own(c.op, rng, POINTS)
+                if c.timeout is not None and c.points is None:
+                    c.points = own[:: max(1, POINTS // 2000)].copy()
+                pts += own
             self.points.append(pts)
         self.hit = [0.0] * len(self.flows)
         self.share = [0.0] * len(self.paths)
@@ -176,7 +210,7 @@ class CallFlow:
             if not isinstance(st, CallStep):
                 continue  # cpu steps are the fleet's service (support refuses them in on_miss)
             station = self.stations[st.target]
-            call = Call(station, st.op)
+            call = Call(station, st.op, float(st.timeout) if st.timeout is not None else None, st.retries)
             if station.kind == "elasticache" and st.op in ("get", ""):
                 gi = len(self.gets)
                 self.gets.append((station, st))
@@ -210,8 +244,10 @@ class CallFlow:
             for c in path.calls:
                 if alive <= 0.0:
                     break
-                c.station.offer(c.op, alive)
-                alive *= 1.0 - c.station.fail_share(c.op, t)
+                f = c.station.fail_share(c.op, t)
+                fails, tries = c.final({"e": f})
+                c.station.offer(c.op, alive * tries)
+                alive *= 1.0 - fails.get("e", 0.0)
 
     def _set_share(self, gi: int, t: float) -> float:
         """The share of gi's misses that reach its ``set`` (the calls before it in ``on_miss`` succeed)."""
@@ -233,7 +269,8 @@ class CallFlow:
             errs: dict[str, float] = {}
             alive = 1.0
             for c in path.calls:
-                w, e = c.station.outcome(c.op)
+                w, e = c.attempt()
+                e, _ = c.final(e)
                 at.setdefault(c.station.name, []).append(w)
                 for k, v in e.items():
                     errs[k] = errs.get(k, 0.0) + alive * v

@@ -105,7 +105,8 @@ def assemble(run: FluidRun) -> Results:
             components[n] = run.flows.component(n, _latency)
         elif c.type in BALANCERS:
             f = next(ld.fleet for ld in run.loads.values() if ld.lb is c) if into else None
-            errs = sum(workloads[ld.name]["errors"]["unavailable"] for ld in into)
+            errs = sum(workloads[ld.name]["errors"][k] for ld in into  # what came back through the balancer
+                       for k in ("unavailable", "server_error", "throttled"))
             hmin = min(f.healthy_min_series, default=0) if f is not None else 0
             hmax = max(f.in_service_range[1], 0) if f is not None else 0
             components[n] = {"type": c.type, "requests": reqs, "errors": errs,

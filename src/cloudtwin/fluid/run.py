@@ -212,18 +212,24 @@ class FluidRun:
         for ld in self.loads.values():
             if ld.sessions is not None:
                 ld.sessions.step(t, dt)
-        done = [self._fleet_step(name, f, t, dt) for name, f in self.fleets.items()]
-        if self.flows.active:  # the calls: stations see what the fleets start this step
-            self.flows.step(t, dt, {d[0]: d[7] for d in done}, {d[0]: d[6] for d in done})
+        done = []
+        for name in self.flows.order:  # callers before the fleets they call (fluid/downstream.py)
+            d = self._fleet_step(name, self.fleets[name], t, dt)
+            done.append(d)
+            if self.flows.active:  # offer its calls: its callees' steps come after
+                self.flows.started(name, t, dt, d[7], (d[3], d[4], d[5], sum(d[2]) + d[8], d[6]))
+        if self.flows.active:  # the stations' answers, then each fleet's paths
+            self.flows.step(t, dt, {d[0]: d[6] for d in done})
         for d in done:
-            self._account(*d[:7])
+            self._account(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[8])
 
     def _fleet_step(self, name: str, f: FluidFleet, t: float, dt: float) -> tuple[Any, ...]:
         """The fleet's queue over ``[t, t+dt)``: (name, loads, rates, share routed to dead targets,
         refused, lost, wait, requests/s started)."""
         loads = [ld for ld in self.loads.values() if ld.fleet is f]
         rates = [ld.rate(t) for ld in loads]
-        lam = sum(rates)
+        inbound = self.flows.inbound(name, t)  # calls from other fleets through a balancer
+        lam = sum(rates) + inbound
         live, dead = f.routed(t)
         q = self.queue[name]
         lost = 0.0
@@ -258,11 +264,11 @@ class FluidRun:
         self.queue[name] = q
         f.accumulate(t, dt, busy, live)
         started = max(lam_ok - refused / dt, 0.0) if dt > 0 else 0.0
-        return name, loads, rates, share_dead, refused, lost, wait, started
+        return name, loads, rates, share_dead, refused, lost, wait, started, inbound
 
     def _account(self, name: str, loads: list[_Load], rates: list[float], share_dead: float, refused: float,
-                 lost: float, wait: Wait) -> None:
-        lam = sum(rates)
+                 lost: float, wait: Wait, inbound: float = 0.0) -> None:
+        lam = sum(rates) + inbound
         calls = self.flows.calls.get(name)
         for ld, r in zip(loads, rates, strict=True):
             share = r / lam if lam > 0 else 0.0
@@ -290,3 +296,16 @@ class FluidRun:
             ld.m_err += unavailable + to + failed
             self.fleet_req[name] += ok_in + share * (refused + lost)
             self.fleet_err[name] += share * (refused + lost) + failed
+        if inbound > 0.0:  # the calls other fleets sent it (their outcome: fluid/chain.py)
+            share = inbound / lam
+            n = inbound * self._dt
+            lost_in = n * share_dead + share * (refused + lost)
+            bad = sum(calls.outs[0][1].values()) * (n - lost_in) if calls is not None else 0.0
+            good_in = max(n - lost_in - bad, 0.0)
+            self.fleet_req[name] += n
+            self.fleet_err[name] += lost_in + bad
+            if calls is not None:
+                calls_mix: Any = self.fleet_mix[name]
+                calls_mix.add_path(0, calls.outs[0][0], good_in)
+            else:
+                self.fleet_mix[name].add(wait, good_in)

@@ -40,9 +40,17 @@ class SumWait:
         return 1.0 - float(np.prod([1.0 - p for p, _ in self.parts])) if self.parts else 0.0
 
 
-def sum_of(waits: list[Wait]) -> SumWait:
+def sum_of(given: list[Wait | SumWait]) -> SumWait:
     """The sum of ``waits`` (the ones that never wait are dropped; past :data:`MAX_WAITS` the
-    smallest are added to the largest's mean, which keeps the total mean)."""
+    smallest are added to the largest's mean, which keeps the total mean). A :class:`SumWait`
+    among them is its parts."""
+    waits: list[Wait] = []
+    for g in given:
+        if isinstance(g, SumWait):
+            waits.append(Wait(0.0, 1.0, g.shift))
+            waits.extend(Wait(p, r) for p, r in g.parts)
+        else:
+            waits.append(g)
     shift = sum(w.shift for w in waits)
     live = sorted(((round(w.p, 3), float(f"{w.rate:.3g}")) for w in waits if w.p >= 0.0005),
                   key=lambda x: -x[0] / x[1])
