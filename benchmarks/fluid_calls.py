@@ -23,6 +23,7 @@ from cloudtwin.spec import from_dict
 
 HERE = Path(__file__).resolve().parent
 WAC = HERE.parent / "src" / "cloudtwin" / "blueprints" / "web-app-cache.yaml"
+SYNC = HERE.parent / "src" / "cloudtwin" / "blueprints" / "microservices-sync.yaml"
 
 
 def wac(faults: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -67,6 +68,8 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("ALB + ASG calling an RDS twice (query, write), db.m5.large at rho 0.5", "steady, 10 min", db_twice("100/s")),
     ("the same at rho 0.75", "steady, 10 min", db_twice("150/s")),
     ("ALB + ASG calling DynamoDB (100 RCU provisioned, 150 RCU/s of gets) and S3", "steady, 10 min", THROTTLED),
+    ("`microservices-sync` (three fleets chained through ALBs; orders retries payments twice)",
+     "2 % errors on orders, payments down 10-20 min, 30 min", yaml.safe_load(SYNC.read_text())),
 ]
 
 
