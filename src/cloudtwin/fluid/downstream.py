@@ -7,11 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from cloudtwin.fluid.cache_station import CacheStation
 from cloudtwin.fluid.calls import CallFlow, PathMix
 from cloudtwin.fluid.chain import FleetStation
 from cloudtwin.fluid.fleet import _seed
 from cloudtwin.fluid.queueing import Wait, WaitMix
-from cloudtwin.fluid.stations import STATIONS, CacheStation, RdsStation, Station, make
+from cloudtwin.fluid.rds_station import RdsStation
+from cloudtwin.fluid.stations import STATIONS, Station, make
 from cloudtwin.fluid.sumwait import SumMix
 
 
