@@ -33,6 +33,11 @@ def wac(faults: list[dict[str, Any]] | None) -> dict[str, Any]:
     return d
 
 
+def warm(d: dict[str, Any]) -> dict[str, Any]:
+    d["components"]["cache"]["warm"] = True
+    return d
+
+
 def fleet(handler: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {"type": "asg", "instance_type": "m5.large", "capacity": {"min": 4, "desired": 4, "max": 4},
             "handler": handler, **extra}
@@ -59,6 +64,7 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("`web-app-cache` as written (sessions in ElastiCache, cold cache-aside cache, RDS Multi-AZ)",
      "instance terminated at 10 min, 20 min", wac(None)),
     ("`web-app-cache`", "steady, 20 min", wac([])),
+    ("`web-app-cache` with `warm: true`", "instance terminated at 10 min, 20 min", warm(wac(None))),
     ("`web-app-cache`", "`db_failover` at 5 min, on the cold cache's first TTL wave", wac([{"at": "5m",
                                                                                                "db_failover": "db"}])),
     ("`web-app-cache`", "`latency` +50 ms on the DB, 5-10 min", wac([{"at": "5m", "latency": "db", "add": "50ms",

@@ -316,6 +316,16 @@ def test_web_app_cache_matches_exact(case: str) -> None:
         assert exu > 5000 and _rel(exu, flu) < 0.1  # exact draws the failover time (92 s), fluid its mean (90 s)
 
 
+@pytest.mark.slow
+def test_web_app_cache_warm_matches_exact() -> None:
+    d = _wac()
+    d["components"]["cache"]["warm"] = True  # steady state from the start: no waves
+    ex, fl = _compare_all(d)
+    _assert_within(_one(ex), _one(fl))
+    assert abs(ex["components"]["cache"]["hit_ratio"] - fl["components"]["cache"]["hit_ratio"]) < 0.005
+    assert fl["components"]["cache"]["hit_ratio_series"][0] > 0.75  # warm from the first minute
+
+
 DB_TWICE: dict[str, Any] = {
     "name": "alb-asg-rds", "zones": ["a", "b"],
     "components": {

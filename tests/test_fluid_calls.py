@@ -323,3 +323,13 @@ def test_chain_conserves_requests_and_triples_the_load_on_payments_while_it_is_d
     assert comps["payments-lb"]["requests"] == pytest.approx(to_orders * (20 / 30 + 3 * 10 / 30), rel=0.01)
     assert comps["payments"]["requests"] == pytest.approx(to_orders * 20 / 30, rel=0.01)
     assert w["availability"] == pytest.approx(0.98 * 2 / 3, rel=0.01)  # the product of the tiers'
+
+
+def test_db_failover_is_on_the_timeline_with_its_recovery() -> None:
+    d = _wac()
+    d["faults"] = [{"at": "2m", "db_failover": "db"}]
+    d["simulate"]["duration"] = "5m"
+    tl = [(e["t"], e["kind"], e["detail"]) for e in run_fluid(from_dict(d))["timeline"]
+          if e["kind"] in ("fault", "recovery")]
+    assert tl[0][:2] == (120.0, "fault") and "failing over to the standby in b" in tl[0][2]
+    assert tl[1] == (210.0, "recovery", "db: primary available in b")  # the mean of uniform(60s, 120s)

@@ -45,9 +45,12 @@ class CacheStation(LatencyStation):
             self.shard_zones[i], self.replica_zones[i][self.replica_zones[i].index(live[0])] = \
                 live[0], self.shard_zones[i]
             self.failovers += 1
+            self.recovers(t + self.fo, f"{self.name} shard {i}: replica in {live[0]} promoted to primary")
             return (f"{self.name} shard {i}: primary lost ({why}); promoting the replica in {live[0]} "
                     f"in {self.fo:.1f}s (mean failover_time)")
         self.down[i] = (t, t + self.fo if reboot else INF)
+        if reboot:
+            self.recovers(t + self.fo, f"{self.name} shard {i}: node replaced in {self.shard_zones[i]}")
         for f in self.flows:
             f.lose(1.0 / len(self.down))
         return f"{self.name} shard {i}: node lost ({why}), no replica: its items lost"

@@ -152,6 +152,7 @@ class RdsStation(Station):
                 p.down_from, p.down_until = t, t + self.fo
                 p.zone, self.standby = self.standby, zone
                 self.failovers += 1
+                self.recovers(t + self.fo, f"{self.name}: primary available in {p.zone}")
                 return (f"{self.name}: primary in {zone} lost (zone {zone} down); failing over to the standby "
                         f"in {p.zone}, back in {self.fo:.0f}s (mean failover_time)")
             p.down_from, p.down_until = t, INF
@@ -171,6 +172,7 @@ class RdsStation(Station):
             how = f"failing over to the standby in {p.zone}"
         else:
             how = f"rebooting in {p.zone}"
+        self.recovers(t + self.fo, f"{self.name}: primary available in {p.zone}")
         return f"{self.name}: primary lost (failover fault); {how}, back in {self.fo:.0f}s (mean failover_time)"
 
     def stats(self) -> dict[str, Any]:

@@ -141,7 +141,9 @@ def assemble(run: FluidRun) -> Results:
             series["components"][lbn] = {"healthy_targets": f.healthy_min_series[:n_min]}
     names = {k for g in ("workloads", "components") for fields in series[g].values() for k in fields}
     series["sampling"] = {k: sampling_of(k) for k in sorted(names)}
-    events = sorted(run.timeline + [e for f in run.fleets.values() for e in f.events], key=lambda e: e["t"])
+    events = sorted(run.timeline + [e for f in run.fleets.values() for e in f.events]
+                    + [e for st in run.flows.stations.values() for e in st.events if e["t"] <= run.horizon],
+                    key=lambda e: e["t"])
     data: dict[str, Any] = {
         "engine": "fluid",
         "spec": run.arch.name,

@@ -60,6 +60,7 @@ class Station:
         self.delays: list[tuple[float, float, float]] = []  # (from, until, seconds) injected latency
         self.failing: list[tuple[float, float, float]] = []  # (from, until, share) injected errors
         self.minute_util: list[float] = []
+        self.events: list[dict[str, Any]] = []  # recoveries, for the timeline
         self.busy = 0.0
 
     def endpoint_zone(self) -> str:
@@ -111,6 +112,9 @@ class Station:
 
     def _after(self, t: float, dt: float) -> None:
         """Per-step bookkeeping after the ops are served (queues, buckets)."""
+
+    def recovers(self, t: float, detail: str) -> None:
+        self.events.append({"t": t, "kind": "recovery", "detail": detail})
 
     def minute(self) -> None:
         """Close one minute of the station's series."""
