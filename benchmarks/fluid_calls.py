@@ -60,6 +60,13 @@ THROTTLED = {"name": "alb-asg-dynamodb-s3", "zones": ["a", "b"],
                             "bucket": {"type": "s3"}},
              "workloads": {"users": {"entry": "lb", "rate": "300/s"}}, "simulate": {"duration": "10m", "seed": 1}}
 
+EC2_TIMEOUT = {"name": "ec2-dynamodb-s3", "zones": ["a"],
+               "components": {"app": {"type": "ec2", "count": 2,
+                                      "handler": [{"cpu": "exp(5ms)"}, {"call": "t.put"}, {"call": "b.put"}]},
+                              "t": {"type": "dynamodb"}, "b": {"type": "s3", "prefixes": 2}},
+               "workloads": {"users": {"entry": "app", "rate": "200/s", "timeout": "100ms"}},
+               "faults": [{"at": "2m", "terminate": "app"}], "simulate": {"duration": "5m", "seed": 1}}
+
 CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("`web-app-cache` as written (sessions in ElastiCache, cold cache-aside cache, RDS Multi-AZ)",
      "instance terminated at 10 min, 20 min", wac(None)),
@@ -74,6 +81,8 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("ALB + ASG calling an RDS twice (query, write), db.m5.large at rho 0.5", "steady, 10 min", db_twice("100/s")),
     ("the same at rho 0.75", "steady, 10 min", db_twice("150/s")),
     ("ALB + ASG calling DynamoDB (100 RCU provisioned, 150 RCU/s of gets) and S3", "steady, 10 min", THROTTLED),
+    ("2 ec2 (no balancer) calling DynamoDB and S3, client timeout 100 ms", "one instance terminated at 2 min, "
+     "never replaced, 5 min", EC2_TIMEOUT),
     ("`microservices-sync` (three fleets chained through ALBs; orders retries payments twice)",
      "2 % errors on orders, payments down 10-20 min, 30 min", yaml.safe_load(SYNC.read_text())),
 ]

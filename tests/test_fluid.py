@@ -351,6 +351,24 @@ THROTTLED: dict[str, Any] = {
     "simulate": {"duration": "10m", "seed": 1}}
 
 
+EC2_TIMEOUT: dict[str, Any] = {
+    "name": "ec2-dynamodb-s3", "zones": ["a"],
+    "components": {
+        "app": {"type": "ec2", "count": 2, "handler": [{"cpu": "exp(5ms)"}, {"call": "t.put"}, {"call": "b.put"}]},
+        "t": {"type": "dynamodb"}, "b": {"type": "s3", "prefixes": 2}},
+    "workloads": {"users": {"entry": "app", "rate": "200/s", "timeout": "100ms"}},  # rho 0.25; S3 p99 100 ms
+    "faults": [{"at": "2m", "terminate": "app"}],  # a bare instance: never replaced, half the requests fail
+    "simulate": {"duration": "5m", "seed": 1}}
+
+
+@pytest.mark.slow
+def test_client_timeout_over_calls_and_terminate_match_exact() -> None:
+    ex, fl = _compare(EC2_TIMEOUT)
+    _assert_within(ex, fl)
+    assert fl["latency_ms"]["p99"] < 100.0  # the successes are the responses within the timeout
+    assert _rel(ex["errors"]["timeout"], fl["errors"]["timeout"]) < 0.1
+
+
 @pytest.mark.slow
 def test_rds_called_twice_per_request_matches_exact() -> None:
     ex, fl = _compare(DB_TWICE)

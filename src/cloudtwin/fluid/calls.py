@@ -316,8 +316,9 @@ class CallFlow:
         pts = [p + lb_points if lb_points is not None else p for p in self.points]
         ld.path_points = pts
         ld.path_cuts = {}
-        ld.total = PathMix([SumMix(p) for p in pts])
-        ld.sub = PathMix([SumMix(p, 250) for p in pts])
+        cap = float(ld.spec.timeout) if ld.spec.timeout is not None else None
+        ld.total = PathMix([SumMix(p, cap=cap) for p in pts])
+        ld.sub = PathMix([SumMix(p, 250, cap=cap) for p in pts])
         ld.minute = ld.sub.empty()
 
     def fleet_mix(self) -> PathMix:

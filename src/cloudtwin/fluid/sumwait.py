@@ -105,13 +105,14 @@ def sum_exceeds(points: np.ndarray, w: SumWait, t: float) -> float:
 class SumMix(WaitMix):
     """A :class:`WaitMix` whose parts are :class:`SumWait` (a plain :class:`Wait` is a sum of one)."""
 
-    def __init__(self, points: np.ndarray, sub: int = 600) -> None:
+    def __init__(self, points: np.ndarray, sub: int = 600, cap: float | None = None) -> None:
         super().__init__(points, sub)
         self.sums: dict[SumWait, float] = {}
+        self.cap = cap  # a client timeout: the successes are the responses within it
 
     def empty(self) -> SumMix:
         new = SumMix.__new__(SumMix)
-        new.points, new.parts, new.weight, new.sums = self.points, {}, 0.0, {}
+        new.points, new.parts, new.weight, new.sums, new.cap = self.points, {}, 0.0, {}, self.cap
         return new
 
     def add(self, w: Wait | SumWait, weight: float) -> None:
@@ -136,12 +137,18 @@ class SumMix(WaitMix):
             return np.ones(t.shape)
         out = np.zeros(t.shape)
         x = self.points[None, :]
+        cap = self.cap
         for s, wt in self.sums.items():
-            out += wt * sum_within(t[:, None] - s.shift - x, s).mean(axis=1)
+            f = sum_within(t[:, None] - s.shift - x, s).mean(axis=1)
+            if cap is not None:  # the weight counts successes only: those within the timeout
+                within = float(sum_within(cap - s.shift - self.points, s).mean())
+                f = np.minimum(f / within, 1.0) if within > 0 else np.ones(t.shape)
+            out += wt * f
         return out / self.weight
 
     def top(self) -> float:
-        return float(self.points[-1]) + max(s.shift + sum(14.0 / r for _, r in s.parts) for s in self.sums)
+        top = float(self.points[-1]) + max(s.shift + sum(14.0 / r for _, r in s.parts) for s in self.sums)
+        return min(top, self.cap) if self.cap is not None else top
 
     def quantiles(self, qs: tuple[float, ...]) -> list[float]:
         if self.weight <= 0.0:
@@ -153,4 +160,7 @@ class SumMix(WaitMix):
     def mean(self) -> float:
         if self.weight <= 0.0:
             return 0.0
+        if self.cap is not None:  # of the truncated law: the integral of 1 - F up to the timeout
+            grid = np.linspace(0.0, self.cap, 400)
+            return float(np.trapezoid(1.0 - self.cdf(grid), grid))
         return float(self.points.mean()) + sum(s.mean * v for s, v in self.sums.items()) / self.weight
