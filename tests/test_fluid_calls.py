@@ -220,7 +220,7 @@ def test_terminate_kills_then_the_group_replaces() -> None:
     assert note == "terminated 1 instance(s) of web"
     assert f.routed(10.0) == (1, 1)  # dead, still sent requests until the group's health check
     [(detect, what, n)] = f.actions
-    assert (what, n) == ("replace", 1) and detect == pytest.approx(10.0 + 5.0)  # half the 10-s period
+    assert (what, n) == ("replace", (1, "terminated")) and detect == pytest.approx(10.0 + 5.0)  # half the 10-s period
     f.act(detect)
     assert f.routed(detect) == (1, 0) and f.running(detect) == 1
     assert f.running(detect + f.boot + 1.0) == 2  # the replacement is in service after its boot

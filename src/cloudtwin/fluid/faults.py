@@ -45,7 +45,7 @@ def terminate(fleet: FluidFleet, t: float, count: int, zone: str | None) -> str:
         left -= m
     killed = count - left
     if fleet.asg and killed:
-        fleet.actions.append((detect, "replace", killed))
+        fleet.actions.append((detect, "replace", (killed, "terminated")))
     return f"terminated {killed} instance(s) of {fleet.name}"
 
 

@@ -300,8 +300,9 @@ class FluidFleet:
         self.actions = [a for a in self.actions if a[0] > t]
         for _, what, arg in sorted(due, key=lambda a: a[0]):
             if what == "replace":
+                n, why = arg if isinstance(arg, tuple) else (arg, "zone impaired")  # tuple: fluid/faults.py
                 self.events.append({"t": t, "kind": "lifecycle",
-                                    "detail": f"{self.name}: {arg} instance(s) unhealthy (zone impaired): "
+                                    "detail": f"{self.name}: {n} instance(s) unhealthy ({why}): "
                                               "terminating and replacing"})
                 self.launch(t, self.desired - sum(k.n for k in self.counted()), "replacing")
             elif what == "reconcile":
