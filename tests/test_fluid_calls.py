@@ -333,3 +333,13 @@ def test_db_failover_is_on_the_timeline_with_its_recovery() -> None:
           if e["kind"] in ("fault", "recovery")]
     assert tl[0][:2] == (120.0, "fault") and "failing over to the standby in b" in tl[0][2]
     assert tl[1] == (210.0, "recovery", "db: primary available in b")  # the mean of uniform(60s, 120s)
+
+
+def test_a_rate_that_rounds_up_to_saturation_is_a_backlog_not_a_crash() -> None:
+    # 4 m5.large (8 vCPUs) at 10 ms: 800/s of capacity; 799.99/s per fleet rounds to 800.0 in the wait's cache key
+    d = {"name": "edge", "zones": ["a"], "components": {
+        "app": {"type": "ec2", "count": 1, "workers": 8, "handler": [{"cpu": "10ms"}, {"call": "db.query"}]},
+        "db": {"type": "rds", "query": "exp(1ms)"}},
+        "workloads": {"u": {"entry": "app", "rate": "799.99/s"}}, "simulate": {"duration": "10s"}}
+    w = run_fluid(from_dict(d))["workloads"]["u"]
+    assert w["requests"] == w["succeeded"] + w["failed"] + w["in_flight"]

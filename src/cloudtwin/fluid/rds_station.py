@@ -35,8 +35,9 @@ class _Queue:
             self.q = max(self.q - self.c / s * dt, 0.0) if s > 0 else 0.0
             return NO_WAIT, 0.0, 0.0
         mu = self.c / s
+        lam_r = float(f"{lam:.4g}")  # the rate the wait is computed at (cached by it)
         a = lam * s
-        if self.q > 0.0 or a >= self.c:
+        if self.q > 0.0 or a >= self.c or lam_r * s >= self.c:
             q0 = self.q
             q1 = max(q0 + (lam - mu) * dt, 0.0)
             room = max(self.cap - self.c, 0)
@@ -45,7 +46,7 @@ class _Queue:
                 refused, q1 = q1 - room, float(room)
             self.q = q1
             return Wait(0.0, 1.0, (q0 + q1) / 2.0 / mu), refused / (lam * dt), float(self.c)
-        return allen_cunneen(float(f"{lam:.4g}"), s, self.c, ca2, cs2), 0.0, a
+        return allen_cunneen(lam_r, s, self.c, ca2, cs2), 0.0, a
 
 
 class RdsStation(Station):

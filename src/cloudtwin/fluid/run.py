@@ -247,7 +247,8 @@ class FluidRun:
         else:
             mu = live * f.c / f.s
             a_i = lam_ok / live * f.s
-            if q > 0.0 or a_i >= f.c:
+            lam_i = float(f"{lam_ok / live:.4g}")  # the rate the wait is computed at (cached by it)
+            if q > 0.0 or a_i >= f.c or lam_i * f.s >= f.c:
                 q_new = max(q + (lam_ok - mu) * dt, 0.0)
                 cap = live * float(f.backlog)
                 if q_new > cap:
@@ -259,7 +260,7 @@ class FluidRun:
             else:
                 ca2 = (1.0 / live if self.loads and all(ld.poisson for ld in loads) else 0.0) \
                     if all(ld.lb is None or ld.lb.type != "nlb" for ld in loads) else 1.0
-                wait = allen_cunneen(float(f"{lam_ok / live:.4g}"), f.s, f.c, ca2, f.cs2)
+                wait = allen_cunneen(lam_i, f.s, f.c, ca2, f.cs2)
                 busy = a_i
         self.queue[name] = q
         f.accumulate(t, dt, busy, live)
