@@ -38,6 +38,13 @@ def warm(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def single_az(d: dict[str, Any]) -> dict[str, Any]:
+    d["components"]["db"]["multi_az"] = False
+    d["components"]["cache"]["replicas"] = 0
+    d["workloads"] = {"shoppers": {"entry": "dns", "rate": "100/s"}}
+    return d
+
+
 def fleet(handler: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {"type": "asg", "instance_type": "m5.large", "capacity": {"min": 4, "desired": 4, "max": 4},
             "handler": handler, **extra}
@@ -78,6 +85,10 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
                                                                       "duration": "5m"}])),
     ("`web-app-cache`", "`errors` 10 % on the cache, 5-10 min", wac([{"at": "5m", "errors": "cache", "rate": 0.1,
                                                                      "duration": "5m"}])),
+    ("`web-app-cache`", "zone a down 5-10 min (the DB and the cache fail over to b)",
+     wac([{"at": "5m", "az_outage": "a", "duration": "5m"}])),
+    ("`web-app-cache` with a single-AZ DB, a cache without replica and no sessions", "zone a down 5-10 min",
+     single_az(wac([{"at": "5m", "az_outage": "a", "duration": "5m"}]))),
     ("ALB + ASG calling an RDS twice (query, write), db.m5.large at rho 0.5", "steady, 10 min", db_twice("100/s")),
     ("the same at rho 0.75", "steady, 10 min", db_twice("150/s")),
     ("ALB + ASG calling DynamoDB (100 RCU provisioned, 150 RCU/s of gets) and S3", "steady, 10 min", THROTTLED),

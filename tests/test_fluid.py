@@ -300,6 +300,7 @@ WAC_CASES = {
     "db failover at 5 min, on the cold cache's first TTL wave": [{"at": "5m", "db_failover": "db"}],
     "50 ms injected on the db for 5 min": [{"at": "5m", "latency": "db", "add": "50ms", "duration": "5m"}],
     "10 % errors on the cache for 5 min": [{"at": "5m", "errors": "cache", "rate": 0.1, "duration": "5m"}],
+    "zone a down 5-10 min (the DB and the cache fail over to b)": [{"at": "5m", "az_outage": "a", "duration": "5m"}],
 }
 
 
@@ -324,6 +325,17 @@ def test_web_app_cache_warm_matches_exact() -> None:
     _assert_within(_one(ex), _one(fl))
     assert abs(ex["components"]["cache"]["hit_ratio"] - fl["components"]["cache"]["hit_ratio"]) < 0.005
     assert fl["components"]["cache"]["hit_ratio_series"][0] > 0.75  # warm from the first minute
+
+
+@pytest.mark.slow
+def test_single_az_db_and_cache_through_a_zone_outage_match_exact() -> None:
+    d = _wac([{"at": "5m", "az_outage": "a", "duration": "5m"}])
+    d["components"]["db"]["multi_az"] = False  # down with its zone
+    d["components"]["cache"]["replicas"] = 0  # down with its zone, back empty
+    d["workloads"] = {"shoppers": {"entry": "dns", "rate": "100/s"}}  # no sessions (they would need the replica)
+    ex, fl = _compare_all(d)
+    _assert_within(_one(ex), _one(fl))
+    assert 0.7 < _one(ex)["availability"] < 0.8  # a quarter of the run with no cache and no DB
 
 
 DB_TWICE: dict[str, Any] = {
