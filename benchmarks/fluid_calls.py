@@ -45,6 +45,13 @@ def single_az(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def flaky(rate: float) -> dict[str, Any]:
+    d: dict[str, Any] = yaml.safe_load(SYNC.read_text())
+    d["faults"] = [{"at": "0s", "errors": "payments-lb", "rate": rate, "duration": "30m"}]
+    d["simulate"]["duration"] = "10m"
+    return d
+
+
 def fleet(handler: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {"type": "asg", "instance_type": "m5.large", "capacity": {"min": 4, "desired": 4, "max": 4},
             "handler": handler, **extra}
@@ -94,6 +101,9 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("ALB + ASG calling DynamoDB (100 RCU provisioned, 150 RCU/s of gets) and S3", "steady, 10 min", THROTTLED),
     ("2 ec2 (no balancer) calling DynamoDB and S3, client timeout 100 ms", "one instance terminated at 2 min, "
      "never replaced, 5 min", EC2_TIMEOUT),
+    ("`microservices-sync` with 30 % errors on payments (retried twice by orders)", "10 min",
+     flaky(0.3)),
+    ("`microservices-sync` with 60 % errors on payments", "10 min", flaky(0.6)),
     ("`microservices-sync` (three fleets chained through ALBs; orders retries payments twice)",
      "2 % errors on orders, payments down 10-20 min, 30 min", yaml.safe_load(SYNC.read_text())),
 ]

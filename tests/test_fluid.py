@@ -418,6 +418,32 @@ def test_microservices_sync_matches_exact() -> None:
     assert _rel(p_ex, p_fl) < 0.02
 
 
+def _flaky_payments(rate: float) -> dict[str, Any]:
+    d = _blueprint("microservices-sync")
+    d["faults"] = [{"at": "0s", "errors": "payments-lb", "rate": rate, "duration": "30m"}]
+    d["simulate"]["duration"] = "10m"
+    return d
+
+
+@pytest.mark.slow
+def test_retries_against_a_flaky_dependency_match_exact() -> None:
+    # 30 % of payments' answers fail: orders' two retries make 1.39 tries a call, 2.7 % fail all three
+    ex_all, fl_all = _compare_all(_flaky_payments(0.3))
+    _assert_within(_one(ex_all), _one(fl_all))
+    p_ex, p_fl = ex_all["components"]["payments-lb"]["requests"], fl_all["components"]["payments-lb"]["requests"]
+    assert p_fl == pytest.approx(25 * 600 * (1 + 0.3 + 0.09), rel=1e-3) and _rel(p_ex, p_fl) < 0.02
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="a retry's backoff is uniform (full jitter, bounded by backoff x 2^i); the "
+                                       "fluid engine takes each retry's delay as an exponential wait of that mean, "
+                                       "whose tail is too long when most successes follow retries: at 60 % errors "
+                                       "p99 827 vs 666 ms (+24 %)")
+def test_retries_against_a_very_flaky_dependency_p99_matches_exact() -> None:
+    ex, fl = (_one(x) for x in _compare_all(_flaky_payments(0.6)))
+    _assert_within(ex, fl)
+
+
 def test_microservices_async_is_refused_for_its_messages() -> None:
     with pytest.raises(FluidRefused, match=r"components\.web \(asg\) handler\[1\] key `message` of a call"):
         check(from_dict(_blueprint("microservices-async")))

@@ -36,9 +36,10 @@ MAX_PATHS = 16
 class Call:
     """One call step: its station, op, client timeout and retries, and its own delays' points."""
 
-    def __init__(self, station: Station, op: str, timeout: float | None = None, retries: int = 0) -> None:
+    def __init__(self, station: Station, op: str, timeout: float | None = None, retries: int = 0,
+                 backoff: float = 0.1) -> None:
         self.station, self.op = station, op
-        self.timeout, self.retries = timeout, retries
+        self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.points: np.ndarray | None = None  # hop + the callee's own delays (for the timeout)
         self.cuts: dict[Any, float] = {}
 
@@ -65,6 +66,28 @@ class Call:
         fail = f ** (self.retries + 1)
         tries = sum(f**k for k in range(self.retries + 1))
         return {k: v / f * fail for k, v in errs.items()}, tries
+
+    def retry_delay(self, errs: dict[str, float]) -> list[Wait]:
+        """The delays a success spends on failed tries before it, one wait per retry ``i``: with per-try
+        failure ``f`` a success follows k failures with probability proportional to ``f^k``
+        (k <= retries), so retry i happened with probability ``sum_{k >= i} f^k / sum_k f^k``; it
+        costs its backoff, uniform in (0, backoff x 2^i) as the exact engine's full jitter (mean half
+        that), plus the failed try's own time (the timeout for a timed-out try, else nothing: an
+        error answers at once). Each retry's delay is taken as exponential with that mean, and the
+        retries as independent (they are nested: retry 2 only after retry 1); stated in validity."""
+        f = min(sum(errs.values()), 1.0)
+        if self.retries <= 0 or f <= 0.0 or f >= 1.0:
+            return []
+        each = (errs.get("timeout", 0.0) / f) * (self.timeout or 0.0)
+        weights = [f**k for k in range(self.retries + 1)]
+        total = sum(weights)
+        out = []
+        for i in range(1, self.retries + 1):
+            p = sum(weights[i:]) / total
+            mean = self.backoff * 2**i / 2.0 + each
+            if p >= 0.0005 and mean > 0:
+                out.append(Wait(p, 1.0 / mean))
+        return out
 
 
 class Path:
@@ -210,7 +233,8 @@ class CallFlow:
             if not isinstance(st, CallStep):
                 continue  # cpu steps are the fleet's service (support refuses them in on_miss)
             station = self.stations[st.target]
-            call = Call(station, st.op, float(st.timeout) if st.timeout is not None else None, st.retries)
+            call = Call(station, st.op, float(st.timeout) if st.timeout is not None else None, st.retries,
+                        float(st.backoff))
             if station.kind == "elasticache" and st.op in ("get", ""):
                 gi = len(self.gets)
                 self.gets.append((station, st))
@@ -268,15 +292,17 @@ class CallFlow:
             at: dict[str, list[Wait]] = {}
             errs: dict[str, float] = {}
             alive = 1.0
+            delays = []
             for c in path.calls:
                 w, e = c.attempt()
+                delays.extend(c.retry_delay(e))
                 e, _ = c.final(e)
                 at.setdefault(c.station.name, []).append(w)
                 for k, v in e.items():
                     errs[k] = errs.get(k, 0.0) + alive * v
                 alive *= 1.0 - sum(e.values())
             self.worst = max(self.worst, sum(errs.values()))
-            waits = [fleet_wait, *(comonotone(ws) for ws in at.values())]
+            waits = [fleet_wait, *(comonotone(ws) for ws in at.values()), *delays]
             self.outs.append((sum_of(waits), errs))
 
     def account(self, ld: Any, ok_in: float, fleet_mix: PathMix) -> tuple[float, float, dict[str, float]]:

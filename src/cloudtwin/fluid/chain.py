@@ -39,6 +39,7 @@ class FleetStation(Station):
         self.answer: tuple[SumWait, dict[str, float]] = (sum_of([]), {})
         self.healthy_min = math.inf
         self.healthy_now = 0
+        self.behind = 0.0  # the share of the calls past the balancer that failed last step
 
     def own(self, op: str, rng: np.random.Generator, n: int) -> np.ndarray:
         pts = self.flow.points[0] if self.flow is not None else self.fleet.own
@@ -62,9 +63,8 @@ class FleetStation(Station):
         self.wait = wait
 
     def fail_share(self, op: str, t: float) -> float:
-        inj = self.injected(t)
-        last = sum(self.answer[1].values())
-        return 1.0 - (1.0 - inj) * (1.0 - last)
+        """The balancer's injected errors now, and what the fleet failed of the rest last step."""
+        return 1.0 - (1.0 - self.injected(t)) * (1.0 - self.behind)
 
     def resolve(self, t: float, dt: float) -> None:
         """After the callee's own calls resolved: its answer to its callers this step."""
@@ -83,6 +83,7 @@ class FleetStation(Station):
         if shift > 0:
             w = SumWait(w.parts, w.shift + shift)
         self.answer = (w, out)
+        self.behind = bad + (1.0 - bad) * sum(errs.values())
         n = sum(self.rates.values()) * dt
         self.requests += n
         for k, v in out.items():

@@ -155,8 +155,8 @@ class Downstream:
             calls = {id(c): c for p in cf.paths for c in p.calls}.values()
             if any(c.retries for c in calls):
                 notes.append(f"{n}: a call's retries multiply its callee's load and fail only when every try "
-                             "fails; a success after a retry is given a first try's latency (the failed tries' "
-                             "time and the backoff are left out)")
+                             "fails; a success after retries waits their backoffs and timeouts, taken as one "
+                             "exponential wait with their probability and mean")
             if any(c.timeout is not None for c in calls):
                 notes.append(f"{n}: a call's timeout fails the share of its callee's responses past it; the "
                              "latency of the rest is not truncated")
