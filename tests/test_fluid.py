@@ -101,9 +101,9 @@ def _swa(faults: bool = True) -> dict[str, Any]:
 
 def test_unsupported_component_is_refused_naming_it() -> None:
     d = _swa()
-    d["components"]["cache"] = {"type": "elasticache"}
+    d["components"]["wh"] = {"type": "redshift"}
     with pytest.raises(FluidRefused,
-                       match=r"components\.cache \(elasticache\) is not modelled yet; use --engine exact"):
+                       match=r"components\.wh \(redshift\) is not modelled yet; use --engine exact"):
         check(from_dict(d))
 
 
@@ -113,7 +113,7 @@ def test_unsupported_key_and_fault_are_refused() -> None:
     with pytest.raises(FluidRefused, match=r"components\.lb \(alb\) key `stickiness`"):
         check(from_dict(d))
     d = _swa()
-    d["faults"] = [{"at": "1m", "terminate": "web"}]
+    d["faults"] = [{"at": "1m", "replace": "web"}]
     with pytest.raises(FluidRefused, match=r"faults\[0\]"):
         check(from_dict(d))
 
@@ -276,3 +276,174 @@ def test_ec2_lognormal_service_p99_matches_exact() -> None:
 def test_ec2_lognormal_service_p50_matches_exact() -> None:
     ex, fl = _compare(LOGN)
     assert _rel(ex["latency_ms"]["p50"], fl["latency_ms"]["p50"]) <= 0.05
+
+
+# ---- calls, downstream stations, caches, sessions, faults (fluid/calls.py, stations.py, ...) ------
+def _wac(faults: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    d = _blueprint("web-app-cache")  # sessions in ElastiCache, a cold cache-aside cache, RDS Multi-AZ
+    if faults is not None:
+        d["faults"] = faults
+    return d
+
+
+def _compare_all(d: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    return Simulation(from_dict(copy.deepcopy(d))).run().data, run_fluid(from_dict(d)).data
+
+
+def _one(data: dict[str, Any]) -> dict[str, Any]:
+    return next(iter(data["workloads"].values()))  # type: ignore[no-any-return]
+
+
+WAC_CASES = {
+    "as written (instance terminated at 10 min)": None,
+    "steady": [],
+    "db failover at 5 min, on the cold cache's first TTL wave": [{"at": "5m", "db_failover": "db"}],
+    "50 ms injected on the db for 5 min": [{"at": "5m", "latency": "db", "add": "50ms", "duration": "5m"}],
+    "10 % errors on the cache for 5 min": [{"at": "5m", "errors": "cache", "rate": 0.1, "duration": "5m"}],
+    "zone a down 5-10 min (the DB and the cache fail over to b)": [{"at": "5m", "az_outage": "a", "duration": "5m"}],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(WAC_CASES))
+def test_web_app_cache_matches_exact(case: str) -> None:
+    ex, fl = _compare_all(_wac(WAC_CASES[case]))
+    _assert_within(_one(ex), _one(fl))
+    # the cache's hit ratio (cold start, waves every TTL) and the sessions
+    assert abs(ex["components"]["cache"]["hit_ratio"] - fl["components"]["cache"]["hit_ratio"]) < 0.01
+    assert _rel(ex["sessions"]["started"], fl["sessions"]["started"]) < 0.02
+    if "failover" in case:  # misses fail while the primary is down, and their keys stay unset
+        exu, flu = _one(ex)["errors"]["unavailable"], _one(fl)["errors"]["unavailable"]
+        assert exu > 5000 and _rel(exu, flu) < 0.1  # exact draws the failover time (92 s), fluid its mean (90 s)
+
+
+@pytest.mark.slow
+def test_web_app_cache_warm_matches_exact() -> None:
+    d = _wac()
+    d["components"]["cache"]["warm"] = True  # steady state from the start: no waves
+    ex, fl = _compare_all(d)
+    _assert_within(_one(ex), _one(fl))
+    assert abs(ex["components"]["cache"]["hit_ratio"] - fl["components"]["cache"]["hit_ratio"]) < 0.005
+    assert fl["components"]["cache"]["hit_ratio_series"][0] > 0.75  # warm from the first minute
+
+
+@pytest.mark.slow
+def test_single_az_db_and_cache_through_a_zone_outage_match_exact() -> None:
+    d = _wac([{"at": "5m", "az_outage": "a", "duration": "5m"}])
+    d["components"]["db"]["multi_az"] = False  # down with its zone
+    d["components"]["cache"]["replicas"] = 0  # down with its zone, back empty
+    d["workloads"] = {"shoppers": {"entry": "dns", "rate": "100/s"}}  # no sessions (they would need the replica)
+    ex, fl = _compare_all(d)
+    _assert_within(_one(ex), _one(fl))
+    assert 0.7 < _one(ex)["availability"] < 0.8  # a quarter of the run with no cache and no DB
+
+
+DB_TWICE: dict[str, Any] = {
+    "name": "alb-asg-rds", "zones": ["a", "b"],
+    "components": {
+        "lb": {"type": "alb", "targets": "web"},
+        "web": {"type": "asg", "instance_type": "m5.large", "capacity": {"min": 4, "desired": 4, "max": 4},
+                "handler": [{"cpu": "exp(5ms)"}, {"call": "db.query"}, {"call": "db.write"}]},
+        "db": {"type": "rds", "instance_class": "db.m5.large", "multi_az": True, "query": "exp(4ms)",
+               "write": "exp(6ms)"}},
+    "workloads": {"users": {"entry": "lb", "rate": "100/s"}},  # the db's 2 vCPUs at rho 0.5
+    "simulate": {"duration": "10m", "seed": 1}}
+DB_TWICE_HIGH = copy.deepcopy(DB_TWICE)
+DB_TWICE_HIGH["workloads"]["users"]["rate"] = "150/s"  # rho 0.75
+THROTTLED: dict[str, Any] = {
+    "name": "alb-asg-dynamodb-s3", "zones": ["a", "b"],
+    "components": {
+        "lb": {"type": "alb", "targets": "web"},
+        "web": {"type": "asg", "instance_type": "m5.large", "capacity": {"min": 4, "desired": 4, "max": 4},
+                "health_handler": [],
+                "handler": [{"cpu": "exp(10ms)"}, {"call": "table.get"}, {"call": "bucket.get"}]},
+        "table": {"type": "dynamodb", "capacity": "provisioned", "rcu": 100, "wcu": 10},
+        "bucket": {"type": "s3"}},
+    "workloads": {"users": {"entry": "lb", "rate": "300/s"}},  # 150 RCU/s of gets for 100 provisioned
+    "simulate": {"duration": "10m", "seed": 1}}
+
+
+EC2_TIMEOUT: dict[str, Any] = {
+    "name": "ec2-dynamodb-s3", "zones": ["a"],
+    "components": {
+        "app": {"type": "ec2", "count": 2, "handler": [{"cpu": "exp(5ms)"}, {"call": "t.put"}, {"call": "b.put"}]},
+        "t": {"type": "dynamodb"}, "b": {"type": "s3", "prefixes": 2}},
+    "workloads": {"users": {"entry": "app", "rate": "200/s", "timeout": "100ms"}},  # rho 0.25; S3 p99 100 ms
+    "faults": [{"at": "2m", "terminate": "app"}],  # a bare instance: never replaced, half the requests fail
+    "simulate": {"duration": "5m", "seed": 1}}
+
+
+@pytest.mark.slow
+def test_client_timeout_over_calls_and_terminate_match_exact() -> None:
+    ex, fl = _compare(EC2_TIMEOUT)
+    _assert_within(ex, fl)
+    assert fl["latency_ms"]["p99"] < 100.0  # the successes are the responses within the timeout
+    assert _rel(ex["errors"]["timeout"], fl["errors"]["timeout"]) < 0.1
+
+
+@pytest.mark.slow
+def test_rds_called_twice_per_request_matches_exact() -> None:
+    ex, fl = _compare(DB_TWICE)
+    _assert_within(ex, fl)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="at rho 0.75 one request's query and write meet the same DB queue; the "
+                                       "fluid engine takes their waits as fully dependent, which overstates the "
+                                       "tail: p99 103.3 vs 93.8 ms (+10.1 %); independent waits understate it "
+                                       "(-15 %)")
+def test_rds_called_twice_at_rho_075_p99_matches_exact() -> None:
+    ex, fl = _compare(DB_TWICE_HIGH)
+    _assert_within(ex, fl)
+
+
+@pytest.mark.slow
+def test_dynamodb_throttling_and_s3_match_exact() -> None:
+    ex_all, fl_all = _compare_all(THROTTLED)
+    ex, fl = _one(ex_all), _one(fl_all)
+    _assert_within(ex, fl)
+    assert ex["availability"] < 0.7  # a third of the gets throttled
+    assert _rel(ex["errors"]["throttled"], fl["errors"]["throttled"]) < 0.02
+
+
+@pytest.mark.slow
+def test_microservices_sync_matches_exact() -> None:
+    # a chain of three fleets behind ALBs, 2 % errors on orders, payments down 10-20 min, retries
+    ex_all, fl_all = _compare_all(_blueprint("microservices-sync"))
+    ex, fl = _one(ex_all), _one(fl_all)
+    _assert_within(ex, fl)
+    assert _rel(ex["errors"]["server_error"], fl["errors"]["server_error"]) < 0.02
+    # orders retries payments twice: three tries each while it is down
+    p_ex, p_fl = ex_all["components"]["payments-lb"]["requests"], fl_all["components"]["payments-lb"]["requests"]
+    assert _rel(p_ex, p_fl) < 0.02
+
+
+def _flaky_payments(rate: float) -> dict[str, Any]:
+    d = _blueprint("microservices-sync")
+    d["faults"] = [{"at": "0s", "errors": "payments-lb", "rate": rate, "duration": "30m"}]
+    d["simulate"]["duration"] = "10m"
+    return d
+
+
+@pytest.mark.slow
+def test_retries_against_a_flaky_dependency_match_exact() -> None:
+    # 30 % of payments' answers fail: orders' two retries make 1.39 tries a call, 2.7 % fail all three
+    ex_all, fl_all = _compare_all(_flaky_payments(0.3))
+    _assert_within(_one(ex_all), _one(fl_all))
+    p_ex, p_fl = ex_all["components"]["payments-lb"]["requests"], fl_all["components"]["payments-lb"]["requests"]
+    assert p_fl == pytest.approx(25 * 600 * (1 + 0.3 + 0.09), rel=1e-3) and _rel(p_ex, p_fl) < 0.02
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="a retry's backoff is uniform (full jitter, bounded by backoff x 2^i); the "
+                                       "fluid engine takes each retry's delay as an exponential wait of that mean, "
+                                       "whose tail is too long when most successes follow retries: at 60 % errors "
+                                       "p99 827 vs 666 ms (+24 %)")
+def test_retries_against_a_very_flaky_dependency_p99_matches_exact() -> None:
+    ex, fl = (_one(x) for x in _compare_all(_flaky_payments(0.6)))
+    _assert_within(ex, fl)
+
+
+def test_microservices_async_is_refused_for_its_messages() -> None:
+    with pytest.raises(FluidRefused, match=r"components\.web \(asg\) handler\[1\] key `message` of a call"):
+        check(from_dict(_blueprint("microservices-async")))

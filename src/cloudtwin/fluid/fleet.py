@@ -35,7 +35,7 @@ from cloudtwin.services.asg import HEALTH_PERIOD
 from cloudtwin.services.asg_scaling import HIGH_PERIODS, LOW_FRACTION, LOW_PERIODS, SCALE_IN_STEP
 from cloudtwin.services.elb_health import DEFAULTS
 from cloudtwin.sizes import instance_vcpus
-from cloudtwin.spec.steps import CpuStep
+from cloudtwin.spec.steps import CpuStep, SleepStep
 
 INF = math.inf
 STAGGER = 8  # at most this many groups of a launch take traffic at different times
@@ -95,6 +95,8 @@ class FluidFleet:
         cpu = np.zeros(POINTS)
         other = np.zeros(POINTS)
         for st in spec.handler:
+            if not isinstance(st, (CpuStep, SleepStep)):
+                continue  # calls: fluid/calls.py
             draw = make_sampler(st.cpu if isinstance(st, CpuStep) else st.sleep, rng)
             vals = np.array([draw() for _ in range(POINTS)])
             if isinstance(st, CpuStep):
@@ -298,8 +300,9 @@ class FluidFleet:
         self.actions = [a for a in self.actions if a[0] > t]
         for _, what, arg in sorted(due, key=lambda a: a[0]):
             if what == "replace":
+                n, why = arg if isinstance(arg, tuple) else (arg, "zone impaired")  # tuple: fluid/faults.py
                 self.events.append({"t": t, "kind": "lifecycle",
-                                    "detail": f"{self.name}: {arg} instance(s) unhealthy (zone impaired): "
+                                    "detail": f"{self.name}: {n} instance(s) unhealthy ({why}): "
                                               "terminating and replacing"})
                 self.launch(t, self.desired - sum(k.n for k in self.counted()), "replacing")
             elif what == "reconcile":

@@ -42,8 +42,9 @@ def _workload(ld: Any, run: FluidRun) -> dict[str, Any]:
     requests = round(ld.requests)
     in_flight = min(in_flight, requests - failed)
     succeeded = requests - failed - in_flight
-    errors = {"timeout": failed_by["timeout"], "throttled": 0, "unavailable": failed_by["unavailable"],
-              "rejected": 0, "server_error": 0, "session_lost": 0}
+    errors = {"timeout": failed_by["timeout"], "throttled": failed_by.get("throttled", 0),
+              "unavailable": failed_by["unavailable"], "rejected": 0, "server_error": failed_by.get("server_error", 0),
+              "session_lost": 0}
     done = succeeded + failed
     return {"requests": requests, "succeeded": succeeded, "failed": failed, "in_flight": in_flight,
             "availability": round(succeeded / done, 6) if done else 1.0, "errors": errors,
@@ -66,7 +67,7 @@ def _validity(run: FluidRun) -> list[str]:
         if f.cs2 != 1.0 and f.cs2 > 0:
             notes.append(f"{n}: service SCV {f.cs2:.2f}: G/G/c wait by Allen–Cunneen; its tail is an "
                          "exponential approximation")
-    return notes
+    return notes + run.flows.validity()
 
 
 def _cost(run: FluidRun) -> dict[str, Any]:
@@ -100,9 +101,12 @@ def assemble(run: FluidRun) -> Results:
         reqs = sum(workloads[ld.name]["requests"] for ld in into)
         if c.type == "route53":
             components[n] = {"type": c.type, "requests": reqs, "errors": 0, "latency_ms": {}}
+        elif n in run.flows.stations:  # downstream: fluid/downstream.py
+            components[n] = run.flows.component(n, _latency)
         elif c.type in BALANCERS:
             f = next(ld.fleet for ld in run.loads.values() if ld.lb is c) if into else None
-            errs = sum(workloads[ld.name]["errors"]["unavailable"] for ld in into)
+            errs = sum(workloads[ld.name]["errors"][k] for ld in into  # what came back through the balancer
+                       for k in ("unavailable", "server_error", "throttled"))
             hmin = min(f.healthy_min_series, default=0) if f is not None else 0
             hmax = max(f.in_service_range[1], 0) if f is not None else 0
             components[n] = {"type": c.type, "requests": reqs, "errors": errs,
@@ -137,7 +141,9 @@ def assemble(run: FluidRun) -> Results:
             series["components"][lbn] = {"healthy_targets": f.healthy_min_series[:n_min]}
     names = {k for g in ("workloads", "components") for fields in series[g].values() for k in fields}
     series["sampling"] = {k: sampling_of(k) for k in sorted(names)}
-    events = sorted(run.timeline + [e for f in run.fleets.values() for e in f.events], key=lambda e: e["t"])
+    events = sorted(run.timeline + [e for f in run.fleets.values() for e in f.events]
+                    + [e for st in run.flows.stations.values() for e in st.events if e["t"] <= run.horizon],
+                    key=lambda e: e["t"])
     data: dict[str, Any] = {
         "engine": "fluid",
         "spec": run.arch.name,
@@ -149,7 +155,7 @@ def assemble(run: FluidRun) -> Results:
         "components": components,
         "messages": {"published": 0, "delivered": 0, "dead_lettered": 0, "expired": 0, "in_flight": 0,
                      "duplicates": 0, "lost": 0, "lost_by_cause": {}},
-        "sessions": {"started": 0, "completed": 0, "lost": 0, "active": 0},
+        "sessions": run.flows.sessions(run.loads),
         "cost": _cost(run),
         "timeline": events,
         "series": series,

@@ -58,6 +58,12 @@ class _Load:
         self.lb = lb
         self.poisson = spec.arrivals == "poisson"
         self.factor, _ = profile_factor(spec.profile, horizon, arch.base_dir)
+        self.sessions = None
+        if spec.sessions is not None:  # users ramp up to rate x requests (fluid/sessions.py)
+            from cloudtwin.fluid.sessions import SessionFlow
+
+            self.sessions = SessionFlow(spec)
+            self.factor = self.sessions.factor
         own = self.fleet.own
         if lb is not None:
             draw = make_sampler(lb.latency, np.random.default_rng(_seed(f"{seed}:{name}:lb")))
@@ -67,7 +73,7 @@ class _Load:
         self.sub = WaitMix(own, 250)  # the points of the per-minute percentiles
         self.minute = self.sub.empty()
         self.requests = self.ok = 0.0
-        self.errors = {"timeout": 0.0, "unavailable": 0.0}
+        self.errors = {"timeout": 0.0, "unavailable": 0.0, "throttled": 0.0, "server_error": 0.0}
         self.series: dict[str, list[float]] = {k: [] for k in ("requests", "errors", "p50_ms", "p90_ms", "p99_ms")}
         self.m_req = self.m_err = 0.0
         self._to_cache: dict[Wait, float] = {}
@@ -120,15 +126,21 @@ class FluidRun:
         self.fleets = {n: FluidFleet(n, c, lbs.get(n), list(arch.zones), self.seed)
                        for n, c in arch.components.items() if c.type in FLEETS}
         self.loads = {n: _Load(n, w, arch, self.fleets, self.horizon, self.seed) for n, w in arch.workloads.items()}
+        from cloudtwin.fluid.downstream import Downstream
+
+        self.flows = Downstream(arch, self.fleets, self.seed, self.loads)  # calls, downstream stations, caches
+        self.flows.attach(self.loads)
         self.queue = dict.fromkeys(self.fleets, 0.0)  # fluid backlog per fleet (requests)
         self.prev_live = {n: f.routed(0.0)[0] for n, f in self.fleets.items()}
-        self.fleet_mix = {n: WaitMix(f.own) for n, f in self.fleets.items()}
+        self.fleet_mix = {n: self.flows.fleet_mix(n, WaitMix(f.own)) for n, f in self.fleets.items()}
         self.fleet_req = dict.fromkeys(self.fleets, 0.0)
         self.fleet_err = dict.fromkeys(self.fleets, 0.0)
         self.overload_s = dict.fromkeys(self.fleets, 0.0)
         self.faults: list[tuple[float, str, bool]] = []
         self.durations: dict[float, float] = {}
         for f in arch.faults:
+            if f.az_outage is None:
+                continue  # the other kinds: fluid/faults.py
             at = float(f.at or 0.0)
             self.faults.append((at, f.az_outage, True))
             if f.duration is not None:
@@ -136,6 +148,9 @@ class FluidRun:
             if f.duration is not None:
                 self.faults.append((at + float(f.duration), f.az_outage, False))
         self.faults.sort(key=lambda x: x[0])
+        from cloudtwin.fluid.faults import schedule
+
+        self.others = sorted(schedule(self), key=lambda x: x[0])
         self.timeline: list[dict[str, Any]] = []
 
     # ---- the loop ---------------------------------------------------------------------------
@@ -145,8 +160,14 @@ class FluidRun:
         steps = 0
         fi = 0
         next_minute = MINUTE
-        steady = all(ld.factor is None for ld in self.loads.values())
+        steady = all(ld.factor is None for ld in self.loads.values()) and not self.flows.active
+        oi = 0
         while t < self.horizon - 1e-9:
+            while oi < len(self.others) and self.others[oi][0] <= t + 1e-9:
+                at, detail, act = self.others[oi]
+                oi += 1
+                note = act(t)
+                self.timeline.append({"t": at, "kind": "fault", "detail": detail + (f": {note}" if note else "")})
             while fi < len(self.faults) and self.faults[fi][0] <= t + 1e-9:
                 at, zone, down = self.faults[fi]
                 fi += 1
@@ -157,16 +178,20 @@ class FluidRun:
                 self.timeline.append(entry)
                 for f in self.fleets.values():
                     f.zone_outage(at, zone, down)
+                for note in self.flows.zone_outage(at, zone, down):
+                    self.timeline.append({"t": at, "kind": "failover", "detail": note})
             for f in self.fleets.values():
                 f.act(t)
             end = min(next_minute, self.horizon)
             if steady and all(q == 0.0 for q in self.queue.values()):
                 nxt = [f.next_change(t) for f in self.fleets.values()]
                 nxt.append(self.faults[fi][0] if fi < len(self.faults) else math.inf)
+                nxt.append(self.others[oi][0] if oi < len(self.others) else math.inf)
                 dt = max(min(end, *nxt) - t, 1.0) if min(nxt) > t + 1.0 else 1.0
             else:
                 dt = 1.0
             dt = min(dt, end - t)
+            self._dt = dt
             self._step(t, dt)
             steps += 1
             t = round(t + dt, 9)
@@ -175,6 +200,7 @@ class FluidRun:
                     ld.close_minute()
                 for f in self.fleets.values():
                     f.minute(t)
+                self.flows.minute()
                 next_minute += MINUTE
         self.steps = steps
         self.wall = time.perf_counter() - start
@@ -183,58 +209,104 @@ class FluidRun:
         return assemble(self)
 
     def _step(self, t: float, dt: float) -> None:
-        for name, f in self.fleets.items():
-            loads = [ld for ld in self.loads.values() if ld.fleet is f]
-            rates = [ld.rate(t) for ld in loads]
-            lam = sum(rates)
-            live, dead = f.routed(t)
-            q = self.queue[name]
-            lost = 0.0
-            if live < self.prev_live[name] and q > 0:  # a dead instance's queue is refused
-                keep = live / self.prev_live[name] if self.prev_live[name] else 0.0
-                lost, q = q * (1.0 - keep), q * keep
-            self.prev_live[name] = live
-            share_dead = dead / (live + dead) if live + dead else 1.0
-            lam_ok = lam * (1.0 - share_dead)
-            refused = 0.0
-            if live == 0:
-                wait, busy = NO_WAIT, 0.0
-                lost += q
-                q = 0.0
+        for ld in self.loads.values():
+            if ld.sessions is not None:
+                ld.sessions.step(t, dt)
+        done = []
+        for name in self.flows.order:  # callers before the fleets they call (fluid/downstream.py)
+            d = self._fleet_step(name, self.fleets[name], t, dt)
+            done.append(d)
+            if self.flows.active:  # offer its calls: its callees' steps come after
+                self.flows.started(name, t, dt, d[7], (d[3], d[4], d[5], sum(d[2]) + d[8], d[6]))
+        if self.flows.active:  # the stations' answers, then each fleet's paths
+            self.flows.step(t, dt, {d[0]: d[6] for d in done})
+        for d in done:
+            self._account(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[8])
+
+    def _fleet_step(self, name: str, f: FluidFleet, t: float, dt: float) -> tuple[Any, ...]:
+        """The fleet's queue over ``[t, t+dt)``: (name, loads, rates, share routed to dead targets,
+        refused, lost, wait, requests/s started)."""
+        loads = [ld for ld in self.loads.values() if ld.fleet is f]
+        rates = [ld.rate(t) for ld in loads]
+        inbound = self.flows.inbound(name, t)  # calls from other fleets through a balancer
+        lam = sum(rates) + inbound
+        live, dead = f.routed(t)
+        q = self.queue[name]
+        lost = 0.0
+        if live < self.prev_live[name] and q > 0:  # a dead instance's queue is refused
+            keep = live / self.prev_live[name] if self.prev_live[name] else 0.0
+            lost, q = q * (1.0 - keep), q * keep
+        self.prev_live[name] = live
+        share_dead = dead / (live + dead) if live + dead else 1.0
+        lam_ok = lam * (1.0 - share_dead)
+        refused = 0.0
+        if live == 0:
+            wait, busy = NO_WAIT, 0.0
+            lost += q
+            q = 0.0
+        else:
+            mu = live * f.c / f.s
+            a_i = lam_ok / live * f.s
+            lam_i = float(f"{lam_ok / live:.4g}")  # the rate the wait is computed at (cached by it)
+            if q > 0.0 or a_i >= f.c or lam_i * f.s >= f.c:
+                q_new = max(q + (lam_ok - mu) * dt, 0.0)
+                cap = live * float(f.backlog)
+                if q_new > cap:
+                    refused, q_new = q_new - cap, cap
+                wait = Wait(0.0, 1.0, (q + q_new) / 2.0 / mu)
+                busy = float(f.c) if q_new > 0 or a_i >= f.c else a_i
+                self.overload_s[name] += dt
+                q = q_new
             else:
-                mu = live * f.c / f.s
-                a_i = lam_ok / live * f.s
-                if q > 0.0 or a_i >= f.c:
-                    q_new = max(q + (lam_ok - mu) * dt, 0.0)
-                    cap = live * float(f.backlog)
-                    if q_new > cap:
-                        refused, q_new = q_new - cap, cap
-                    wait = Wait(0.0, 1.0, (q + q_new) / 2.0 / mu)
-                    busy = float(f.c) if q_new > 0 or a_i >= f.c else a_i
-                    self.overload_s[name] += dt
-                    q = q_new
-                else:
-                    ca2 = (1.0 / live if self.loads and all(ld.poisson for ld in loads) else 0.0) \
-                        if all(ld.lb is None or ld.lb.type != "nlb" for ld in loads) else 1.0
-                    wait = allen_cunneen(float(f"{lam_ok / live:.4g}"), f.s, f.c, ca2, f.cs2)
-                    busy = a_i
-            self.queue[name] = q
-            f.accumulate(t, dt, busy, live)
-            for ld, r in zip(loads, rates, strict=True):
-                share = r / lam if lam > 0 else 0.0
-                n = r * dt
-                unavailable = n * share_dead + share * (refused + lost)
-                ok_in = max(n * (1.0 - share_dead) - share * refused, 0.0)
+                ca2 = (1.0 / live if self.loads and all(ld.poisson for ld in loads) else 0.0) \
+                    if all(ld.lb is None or ld.lb.type != "nlb" for ld in loads) else 1.0
+                wait = allen_cunneen(lam_i, f.s, f.c, ca2, f.cs2)
+                busy = a_i
+        self.queue[name] = q
+        f.accumulate(t, dt, busy, live)
+        started = max(lam_ok - refused / dt, 0.0) if dt > 0 else 0.0
+        return name, loads, rates, share_dead, refused, lost, wait, started, inbound
+
+    def _account(self, name: str, loads: list[_Load], rates: list[float], share_dead: float, refused: float,
+                 lost: float, wait: Wait, inbound: float = 0.0) -> None:
+        lam = sum(rates) + inbound
+        calls = self.flows.calls.get(name)
+        for ld, r in zip(loads, rates, strict=True):
+            share = r / lam if lam > 0 else 0.0
+            n = r * self._dt
+            unavailable = n * share_dead + share * (refused + lost)
+            ok_in = max(n * (1.0 - share_dead) - share * refused, 0.0)
+            if calls is None:
                 to = ok_in * ld.timed_out(wait)
                 good = ok_in - to
-                ld.requests += n
-                ld.ok += good
-                ld.errors["unavailable"] += unavailable
-                ld.errors["timeout"] += to
-                ld.m_req += n
-                ld.m_err += unavailable + to
                 ld.total.add(wait, good)
                 ld.minute.add(wait, good)
                 self.fleet_mix[name].add(wait, good)
-                self.fleet_req[name] += ok_in + share * (refused + lost)
-                self.fleet_err[name] += share * (refused + lost)
+                failed = 0.0
+            else:
+                good, to, errs = calls.account(ld, ok_in, self.fleet_mix[name])
+                failed = 0.0
+                for k, v in errs.items():
+                    ld.errors[k] = ld.errors.get(k, 0.0) + v
+                    failed += v
+            ld.requests += n
+            ld.ok += good
+            ld.errors["unavailable"] += unavailable
+            ld.errors["timeout"] += to
+            ld.m_req += n
+            ld.m_err += unavailable + to + failed
+            self.fleet_req[name] += ok_in + share * (refused + lost)
+            self.fleet_err[name] += share * (refused + lost) + failed
+        if inbound > 0.0:  # the calls other fleets sent it (their outcome: fluid/chain.py)
+            share = inbound / lam
+            n = inbound * self._dt
+            lost_in = n * share_dead + share * (refused + lost)
+            bad = sum(calls.outs[0][1].values()) * (n - lost_in) if calls is not None else 0.0
+            good_in = max(n - lost_in - bad, 0.0)
+            self.fleet_req[name] += n
+            self.fleet_err[name] += lost_in + bad
+            if calls is not None:
+                calls_mix: Any = self.fleet_mix[name]
+                calls_mix.add_path(0, calls.outs[0][0], good_in)
+            else:
+                self.fleet_mix[name].add(wait, good_in)

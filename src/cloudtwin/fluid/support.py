@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from cloudtwin.errors import CloudtwinError
-from cloudtwin.spec.steps import CpuStep, SleepStep
+from cloudtwin.fluid.call_support import (
+    STATION_KEYS,
+    check_fault,
+    check_health_handler,
+    check_sessions,
+    check_station,
+    check_steps,
+)
+from cloudtwin.spec.steps import CpuStep
 
 FLEETS = ("asg", "ec2")
 BALANCERS = ("alb", "nlb")
@@ -26,9 +34,12 @@ KEYS: dict[str, set[str]] = {
             "public_ip", "purchase"},
 }
 KEYS["nlb"] = KEYS["alb"]
+for _fleet in FLEETS:
+    KEYS[_fleet].add("health_handler")  # without calls (fluid/call_support.py)
+KEYS.update(STATION_KEYS)  # downstream stations (fluid/stations.py)
 RECORD_KEYS = {"name", "alias", "routing"}
 SCALING_KEYS = {"target_cpu", "warmup", "default_cooldown", "disable_scale_in"}
-WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout"}
+WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout", "sessions"}
 FAULT_KEYS = {"at", "duration", "az_outage"}
 TOP_KEYS = {"name", "description", "region", "zones", "components", "workloads", "faults", "simulate",
             "blueprint", "network", "account"}
@@ -60,11 +71,16 @@ def check(arch: Any) -> None:
         entry = arch.components[w.entry]
         if entry.type not in ("route53", *BALANCERS, *FLEETS):
             raise FluidRefused(f"workloads.{name}", f"entry {w.entry} ({entry.type}) is not modelled yet")
+        check_sessions(f"workloads.{name}", w, arch)
     for i, f in enumerate(arch.faults):
+        if f.az_outage is None and f.action != "fis":
+            check_fault(i, f, arch)  # terminate, db_failover, latency, errors (fluid/faults.py)
+            continue
         extra = sorted(_set(f) - FAULT_KEYS)
         if extra or f.az_outage is None:
             key = extra[0] if extra else "fis"
-            raise FluidRefused(f"faults[{i}]", f"`{key}` is not modelled yet (only az_outage)")
+            raise FluidRefused(f"faults[{i}]", f"`{key}` is not modelled yet "
+                               "(az_outage, terminate, db_failover, latency, errors)")
 
 
 def _component(name: str, c: Any, arch: Any) -> None:
@@ -90,15 +106,16 @@ def _component(name: str, c: Any, arch: Any) -> None:
             raise FluidRefused(where, "key `algorithm` (least_outstanding_requests) is not modelled yet")
         if c.type == "nlb" and c.cross_zone is not True:
             raise FluidRefused(where, "cross-zone off (the NLB default) is not modelled yet; set cross_zone: true")
+    elif c.type in STATION_KEYS:
+        check_station(where, c)
     else:
         from cloudtwin.sizes import credit_type
 
         if credit_type(c.instance_type) is not None:
             raise FluidRefused(f"{where} instance_type", f"{c.instance_type} is burstable: its CPU credits are "
                                                          "not modelled yet")
-        for i, st in enumerate(c.handler):
-            if not isinstance(st, (CpuStep, SleepStep)):
-                raise FluidRefused(f"{where} handler[{i}]", "is not a cpu or sleep step (not modelled yet)")
+        check_steps(f"{where} handler", list(c.handler), arch)  # cpu, sleep, call (fluid/call_support.py)
+        check_health_handler(where, c)
         if not any(isinstance(st, CpuStep) for st in c.handler):
             raise FluidRefused(f"{where} handler", "has no cpu step (nothing to queue for)")
         if c.type == "asg":
