@@ -119,7 +119,11 @@ class FluidRun:
         lbs = {c.target_names[0]: c for c in arch.components.values() if c.type in BALANCERS}
         self.fleets = {n: FluidFleet(n, c, lbs.get(n), list(arch.zones), self.seed)
                        for n, c in arch.components.items() if c.type in FLEETS}
-        self.loads = {n: _Load(n, w, arch, self.fleets, self.horizon, self.seed) for n, w in arch.workloads.items()}
+        from cloudtwin.fluid.serverless_run import Serverless, owns  # API Gateway / Lambda entries
+
+        self.serverless = Serverless(arch, self.horizon, self.seed)
+        self.loads = {n: _Load(n, w, arch, self.fleets, self.horizon, self.seed) for n, w in arch.workloads.items()
+                      if not owns(arch, w)}
         self.queue = dict.fromkeys(self.fleets, 0.0)  # fluid backlog per fleet (requests)
         self.prev_live = {n: f.routed(0.0)[0] for n, f in self.fleets.items()}
         self.fleet_mix = {n: WaitMix(f.own) for n, f in self.fleets.items()}
@@ -160,7 +164,7 @@ class FluidRun:
             for f in self.fleets.values():
                 f.act(t)
             end = min(next_minute, self.horizon)
-            if steady and all(q == 0.0 for q in self.queue.values()):
+            if steady and not self.serverless and all(q == 0.0 for q in self.queue.values()):
                 nxt = [f.next_change(t) for f in self.fleets.values()]
                 nxt.append(self.faults[fi][0] if fi < len(self.faults) else math.inf)
                 dt = max(min(end, *nxt) - t, 1.0) if min(nxt) > t + 1.0 else 1.0
@@ -168,11 +172,13 @@ class FluidRun:
                 dt = 1.0
             dt = min(dt, end - t)
             self._step(t, dt)
+            self.serverless.step(t, dt)
             steps += 1
             t = round(t + dt, 9)
             if t >= next_minute - 1e-9:
                 for ld in self.loads.values():
                     ld.close_minute()
+                self.serverless.close_minute()
                 for f in self.fleets.values():
                     f.minute(t)
                 next_minute += MINUTE

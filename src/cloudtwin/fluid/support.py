@@ -26,6 +26,12 @@ KEYS: dict[str, set[str]] = {
             "public_ip", "purchase"},
 }
 KEYS["nlb"] = KEYS["alb"]
+# API Gateway -> Lambda (synchronous), in cloudtwin.fluid.serverless
+KEYS["apigateway"] = {"type", "api", "protocol", "integration", "throttle", "method_throttle", "account_throttle",
+                      "latency"}
+KEYS["lambda"] = {"type", "handler", "memory", "timeout", "reserved_concurrency", "provisioned_concurrency",
+                  "init_duration", "idle_timeout", "error_rate", "zones"}
+SERVERLESS = ("apigateway", "lambda")
 RECORD_KEYS = {"name", "alias", "routing"}
 SCALING_KEYS = {"target_cpu", "warmup", "default_cooldown", "disable_scale_in"}
 WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout"}
@@ -58,7 +64,7 @@ def check(arch: Any) -> None:
         if extra:
             raise FluidRefused(f"workloads.{name}", f"key `{extra[0]}` is not modelled yet")
         entry = arch.components[w.entry]
-        if entry.type not in ("route53", *BALANCERS, *FLEETS):
+        if entry.type not in ("route53", *BALANCERS, *FLEETS, *SERVERLESS):
             raise FluidRefused(f"workloads.{name}", f"entry {w.entry} ({entry.type}) is not modelled yet")
     for i, f in enumerate(arch.faults):
         extra = sorted(_set(f) - FAULT_KEYS)
@@ -82,6 +88,8 @@ def _component(name: str, c: Any, arch: Any) -> None:
                 raise FluidRefused(f"{where} records[{i}]", f"key `{key}` is not modelled yet (simple alias only)")
             if arch.components[r.alias].type not in BALANCERS:
                 raise FluidRefused(f"{where} records[{i}]", "alias to something other than alb/nlb")
+    elif c.type in SERVERLESS:
+        _serverless(where, c, arch)
     elif c.type in BALANCERS:
         names = c.target_names
         if len(names) != 1 or arch.components[names[0]].type not in FLEETS:
@@ -103,3 +111,15 @@ def _component(name: str, c: Any, arch: Any) -> None:
                     raise FluidRefused(f"{where} scaling", f"key `{bad[0]}` is not modelled yet")
             if c.health_check.type != "ec2":
                 raise FluidRefused(f"{where} health_check", "type elb is not modelled yet")
+
+
+def _serverless(where: str, c: Any, arch: Any) -> None:
+    if c.type == "apigateway":
+        it = c.integration
+        if arch.components[it.target].type != "lambda" or it.op != "invoke" or _set(it) - {"target", "op", "timeout"}:
+            raise FluidRefused(f"{where} integration", "only a synchronous Lambda invoke (op: invoke) is modelled yet")
+        return
+    for i, st in enumerate(c.handler):
+        if not isinstance(st, (CpuStep, SleepStep)):
+            raise FluidRefused(f"{where} handler[{i}]", "is not a cpu or sleep step: calls from a function "
+                               "(to databases, caches, queues, topics) are not modelled yet")

@@ -1,0 +1,225 @@
+"""The serverless part of a fluid run: the workloads whose entry is an API or a function, their
+APIs and functions (:mod:`cloudtwin.fluid.serverless`), each step's flows and the results
+entries, in the exact engine's shape. :class:`cloudtwin.fluid.run.FluidRun` calls
+:meth:`Serverless.step` every step, :meth:`Serverless.close_minute` every minute, and
+:func:`cloudtwin.fluid.results.assemble` merges :meth:`Serverless.results`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cloudtwin.fluid.serverless import ENTRIES, FluidApi, FluidLambda, PointMix, bucket_step
+from cloudtwin.spec.apigateway import account_throttle
+from cloudtwin.workloads import profile_factor
+
+ERRORS = ("timeout", "throttled", "unavailable", "rejected", "server_error", "session_lost")
+
+
+def owns(arch: Any, w: Any) -> bool:
+    """Whether workload ``w`` enters through an API or a function (this module runs it)."""
+    return bool(arch.components[w.entry].type in ENTRIES)
+
+
+class _SLoad:
+    """One workload into an API (then its function) or straight into a function."""
+
+    def __init__(self, name: str, spec: Any, api: FluidApi | None, fn: FluidLambda, horizon: float,
+                 base_dir: Any) -> None:
+        self.name, self.spec, self.api, self.fn = name, spec, api, fn
+        self.factor, _ = profile_factor(spec.profile, horizon, base_dir)
+        dur = fn.dur
+        ok = dur <= fn.spec.timeout
+        lat = api.lat if api is not None else np.zeros(len(dur))
+        warm = (lat + dur)[ok]
+        cold = (lat + fn.init + dur)[ok]
+        self.api_to = (float((fn.init + dur)[ok].__gt__(api.spec.timeout).mean()),
+                       float(dur[ok].__gt__(api.spec.timeout).mean())) if api is not None else (0.0, 0.0)
+        self.total = PointMix(warm, cold)
+        self.minute = PointMix(warm[::20], cold[::20])
+        self.requests = self.ok = 0.0
+        self.errors = dict.fromkeys(ERRORS, 0.0)
+        self.series: dict[str, list[float]] = {k: [] for k in ("requests", "errors", "p50_ms", "p90_ms", "p99_ms")}
+        self.m_req = self.m_err = 0.0
+
+    def rate(self, t: float) -> float:
+        f = self.factor
+        return float(self.spec.rate) * (1.0 if f is None else f(t))
+
+    def close_minute(self) -> None:
+        s = self.series
+        s["requests"].append(round(self.m_req))
+        s["errors"].append(round(self.m_err))
+        qs = self.minute.quantiles((0.5, 0.9, 0.99)) if self.minute.weight > 0 else [0.0, 0.0, 0.0]
+        for k, v in zip(("p50_ms", "p90_ms", "p99_ms"), qs, strict=True):
+            s[k].append(round(v * 1000.0, 3))
+        self.minute.w = self.minute.c = 0.0
+        self.m_req = self.m_err = 0.0
+
+
+class Serverless:
+    """The APIs, functions and workloads of a fluid run that enter through an API or a function."""
+
+    def __init__(self, arch: Any, horizon: float, seed: int) -> None:
+        self.arch = arch
+        comps = arch.components
+        self.apis = {n: FluidApi(n, c, seed) for n, c in comps.items() if c.type == "apigateway"}
+        self.fns = {n: FluidLambda(n, c, arch, seed) for n, c in comps.items() if c.type == "lambda"}
+        self.loads: dict[str, _SLoad] = {}
+        for n, w in arch.workloads.items():
+            if not owns(arch, w):
+                continue
+            entry = comps[w.entry]
+            api = self.apis.get(w.entry)
+            fn = self.fns[entry.integration.target if api is not None else w.entry]
+            self.loads[n] = _SLoad(n, w, api, fn, horizon, arch.base_dir)
+        ths = [account_throttle(arch, c) for c in comps.values() if c.type == "apigateway"]
+        # aws-facts §10 Account throttle: one bucket for the account's APIs, starting full
+        self.acct = (max(float(t.rate) for t in ths), float(max(t.burst for t in ths))) if ths else None
+        self.acct_tokens = self.acct[1] if self.acct else 0.0
+        self.invoke_rate = float(arch.account.invoke_rate)  # aws-facts §5 Invoke request rate
+
+    def __bool__(self) -> bool:
+        return bool(self.loads)
+
+    def step(self, t: float, dt: float) -> None:
+        offered = {n: ld.rate(t) * dt for n, ld in self.loads.items()}
+        passed = dict(offered)
+        # API Gateway: the account bucket over all APIs, then each method bucket
+        via_api = {n: v for n, v in offered.items() if self.loads[n].api is not None}
+        tot = sum(via_api.values())
+        if self.acct is not None and tot > 0.0:
+            got, self.acct_tokens = bucket_step(self.acct_tokens, *self.acct, tot, dt)
+            for n in via_api:
+                passed[n] = via_api[n] * got / tot
+                self.loads[n].api.by_account += via_api[n] - passed[n]  # type: ignore[union-attr]
+        elif self.acct is not None:
+            self.acct_tokens = min(self.acct[1], self.acct_tokens + self.acct[0] * dt)
+        for api in self.apis.values():
+            mine = [n for n in via_api if self.loads[n].api is api]
+            n_in = sum(passed[n] for n in mine)
+            if api.method is None:
+                continue
+            got, api.tokens = bucket_step(api.tokens, *api.method, n_in, dt)
+            for n in mine:
+                keep = passed[n] * got / n_in if n_in > 0 else 0.0
+                api.by_method += passed[n] - keep
+                passed[n] = keep
+        # the functions: every caller's invocations share the function's concurrency
+        for fn in self.fns.values():
+            mine = [n for n in self.loads if self.loads[n].fn is fn]
+            lam = sum(passed[n] for n in mine) / dt
+            warm, cold, thr, to, err = fn.step(lam, dt, self.invoke_rate)
+            for n in mine:
+                ld = self.loads[n]
+                share = passed[n] / (lam * dt) if lam > 0 else 0.0
+                api_thr = offered[n] - passed[n]
+                w_ok, c_ok = warm * share, cold * share
+                api_to = (c_ok * ld.api_to[0] + w_ok * ld.api_to[1])  # past the integration timeout: 504
+                w_ok, c_ok = w_ok * (1.0 - ld.api_to[1]), c_ok * (1.0 - ld.api_to[0])
+                ld.requests += offered[n]
+                ld.ok += w_ok + c_ok
+                ld.errors["throttled"] += api_thr + thr * share
+                ld.errors["timeout"] += to * share + api_to
+                ld.errors["server_error"] += err * share
+                ld.total.add(w_ok, c_ok)
+                ld.minute.add(w_ok, c_ok)
+                ld.m_req += offered[n]
+                ld.m_err += offered[n] - w_ok - c_ok
+                if ld.api is not None:
+                    a = ld.api
+                    a.requests += offered[n]
+                    a.accepted += passed[n]
+                    a.throttled += api_thr
+                    a.timeouts += api_to
+                    a.int_errors += (thr + to + err) * share
+
+    def close_minute(self) -> None:
+        for ld in self.loads.values():
+            ld.close_minute()
+        for fn in self.fns.values():
+            fn.close_minute()
+
+    # ---- results ----------------------------------------------------------------------------
+    def workloads(self, horizon: float) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for n, ld in self.loads.items():
+            errors = {k: round(v) for k, v in ld.errors.items()}
+            failed = sum(errors.values())
+            requests = round(ld.requests)
+            in_flight = min(round(ld.rate(horizon) * ld.total.mean()), max(requests - failed, 0))
+            succeeded = requests - failed - in_flight
+            done = succeeded + failed
+            out[n] = {"requests": requests, "succeeded": succeeded, "failed": failed, "in_flight": in_flight,
+                      "availability": round(succeeded / done, 6) if done else 1.0, "errors": errors,
+                      "latency_ms": ld.total.latency_ms()}
+        return out
+
+    def components(self, workloads: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for n, a in self.apis.items():
+            mine = [ld for ld in self.loads.values() if ld.api is a]
+            out[n] = {"type": "apigateway", "requests": round(a.requests),
+                      "errors": round(a.throttled + a.timeouts + a.int_errors),
+                      "latency_ms": mine[0].total.latency_ms() if len(mine) == 1 else {},
+                      "api": a.spec.api, "accepted": round(a.accepted), "throttled": round(a.throttled),
+                      "throttled_by": {"account": round(a.by_account), "method": round(a.by_method)},
+                      "integration_timeouts": round(a.timeouts), "integration_errors": round(a.int_errors),
+                      "authorizer": None, "cache": None}
+        for n, f in self.fns.items():
+            warm = f.dur[f.dur <= f.spec.timeout]
+            dur = PointMix(warm, warm[:1])
+            dur.add(1.0, 0.0)
+            lat = PointMix(warm, (f.init[: len(warm)] + warm))
+            lat.add(max(f.ok - f.cold, 0.0), min(f.cold, f.ok))
+            mean_gb = f.billed_s * f.spec.memory / 1024.0
+            out[n] = {"type": "lambda", "requests": round(f.invocations + f.throttles),
+                      "errors": round(f.errors_in + f.timeouts + f.throttles),
+                      "latency_ms": lat.latency_ms(), "invocations": round(f.invocations),
+                      "cold_starts": round(f.cold), "throttles": round(f.throttles),
+                      "rate_throttles": round(f.rate_throttles), "timeouts": round(f.timeouts),
+                      "function_errors": round(f.errors_in), "max_concurrency": f.max_conc,
+                      "environments": round(f.envs), "billed_ms": round(f.invocations * f.billed_s * 1000.0),
+                      "gb_seconds": round(f.invocations * mean_gb, 6), "duration_ms": dur.latency_ms(),
+                      "async": {"accepted": 0, "succeeded": 0, "retries": 0, "retries_dropped": 0,
+                                "dead_lettered": 0, "lost": 0, "waiting": 0, "failed_after_attempts": {},
+                                "end_to_end_ms": {}},
+                      "event_sources": []}
+        return out
+
+    def series(self, n_min: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(per-workload series, per-component series), ``n_min`` minutes long."""
+        loads = {n: {k: v[:n_min] for k, v in ld.series.items()} for n, ld in self.loads.items()}
+        comps = {n: {k: v[:n_min] for k, v in f.series.items()} for n, f in self.fns.items()}
+        return loads, comps
+
+    def usage(self) -> dict[str, dict[str, float]]:
+        """Billed usage: API requests accepted, Lambda requests and GB-seconds [aws-facts §19]."""
+        out: dict[str, dict[str, float]] = {}
+        for n, a in self.apis.items():
+            meter = "ApiGatewayRequest" if a.spec.api == "rest" else "ApiGatewayHttpRequest"
+            out[n] = {meter: round(a.accepted)} if a.accepted else {}
+        for n, f in self.fns.items():
+            gbs = f.invocations * f.billed_s * f.spec.memory / 1024.0
+            out[n] = {k: v for k, v in {"Request": float(round(f.invocations)), "Lambda-GB-Second": gbs}.items() if v}
+        return out
+
+    def validity(self) -> list[str]:
+        notes: list[str] = []
+        for n, f in self.fns.items():
+            notes.append(f"{n}: concurrency is a loss system (Erlang B at the limit {f.limit}, exact for Poisson "
+                         "arrivals in the steady state); environments grow to the expected peak concurrency "
+                         "(an assumption), so cold starts are an estimate")
+            if f.warn_slow:
+                notes.append(f"{n}: mean duration {f.d_mean:.2f} s is not well below the 1 s step: "
+                             "concurrency is taken as steady within a step")
+        for n, ld in self.loads.items():
+            if ld.spec.arrivals != "poisson":
+                notes.append(f"{n}: constant arrivals: Erlang B overstates the throttles of a steady stream")
+            if ld.api is not None and (ld.api.method is not None or self.acct is not None):
+                notes.append(f"{n}: API throttles are fluid token buckets: a Poisson stream close to the "
+                             "throttle's rate loses a little in the exact engine and nothing here")
+                break
+        return notes
