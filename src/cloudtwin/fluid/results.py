@@ -128,7 +128,7 @@ def assemble(run: FluidRun) -> Results:
                              "servers_per_instance": f.c, "service_scv": round(f.cs2, 4)}
             if f.asg:
                 components[n]["desired"] = f.desired
-    n_min = min((len(ld.series["requests"]) for ld in (*run.loads.values(), *run.serverless.loads.values())),
+    n_min = min((len(ld.series["requests"]) for ld in (*run.loads.values(), *run.serverless.all_loads())),
                 default=0)
     s_loads, s_comps = run.serverless.series(n_min)
     series: dict[str, Any] = {
@@ -157,7 +157,7 @@ def assemble(run: FluidRun) -> Results:
         "steps": run.steps,
         "workloads": workloads,
         "components": components,
-        "messages": {"published": 0, "delivered": 0, "dead_lettered": 0, "expired": 0, "in_flight": 0,
+        "messages": run.serverless.messages() or {"published": 0, "delivered": 0, "dead_lettered": 0, "expired": 0, "in_flight": 0,
                      "duplicates": 0, "lost": 0, "lost_by_cause": {}},
         "sessions": {"started": 0, "completed": 0, "lost": 0, "active": 0},
         "cost": _cost(run),

@@ -165,6 +165,8 @@ class FluidLambda:
         self.series: dict[str, list[float]] = {"concurrency": [], "throttles": []}
         self.m_thr = 0.0
         self.warn_slow = self.d_mean > 0.5
+        self.esm_billed_s = self.esm_inv = 0.0  # function time of event-source batches
+        self.queues: list[Any] = []  # the queues its event sources drain (cloudtwin.fluid.backlog)
         # the ramp (see _ramp): cohorts (age, invocations, cold) and when each finishes
         self.cohorts: list[tuple[float, float, bool]] = []
         self.warm_sorted = np.sort(np.minimum(dur, spec.timeout))
@@ -244,6 +246,19 @@ class FluidLambda:
         """The share of a cohort still busy ``age`` s after it started."""
         pts = self.cold_sorted if cold else self.warm_sorted
         return 1.0 - float(np.searchsorted(pts, age, side="right")) / len(pts)
+
+    def esm_step(self, batches: float, conc: float, msgs: float, fail: float) -> None:
+        """An event source mapping's ``batches`` invocations of ``msgs`` messages in all, at mean
+        concurrency ``conc``; ``fail``: the share of batches (or messages) that fail."""
+        self.seen += batches
+        want = min(self.limit, expected_peak(conc, self.seen, self.limit))
+        cold = min(max(0.0, want - self.envs), batches)
+        self.envs += cold
+        self.cold += cold
+        self.esm_inv += batches
+        self.errors_in += batches * fail
+        self.esm_billed_s += msgs * self.d_mean
+        self.minute_conc = max(self.minute_conc, want)
 
     def close_minute(self) -> None:
         self.series["concurrency"].append(float(self.minute_conc))

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from cloudtwin.fluid.backlog import FluidQueue
 from cloudtwin.fluid.serverless import ENTRIES, FluidApi, FluidLambda, PointMix, bucket_step
 from cloudtwin.spec.apigateway import account_throttle
 from cloudtwin.workloads import profile_factor
@@ -20,7 +21,32 @@ ERRORS = ("timeout", "throttled", "unavailable", "rejected", "server_error", "se
 
 def owns(arch: Any, w: Any) -> bool:
     """Whether workload ``w`` enters through an API or a function (this module runs it)."""
-    return bool(arch.components[w.entry].type in ENTRIES)
+    return bool(arch.components[w.entry].type in (*ENTRIES, "sqs"))
+
+
+class _QLoad:
+    """One workload sending to a queue (its latency: the SendMessage call's)."""
+
+    def __init__(self, name: str, spec: Any, queue: FluidQueue, horizon: float, base_dir: Any) -> None:
+        self.name, self.spec, self.queue = name, spec, queue
+        self.factor, _ = profile_factor(spec.profile, horizon, base_dir)
+        self.total = PointMix(queue.lat_pts, queue.lat_pts[:1])
+        self.requests = 0.0
+        self.series: dict[str, list[float]] = {k: [] for k in ("requests", "errors", "p50_ms", "p90_ms", "p99_ms")}
+        self.m_req = 0.0
+
+    def rate(self, t: float) -> float:
+        f = self.factor
+        return float(self.spec.rate) * (1.0 if f is None else f(t))
+
+    def close_minute(self) -> None:
+        s = self.series
+        s["requests"].append(round(self.m_req))
+        s["errors"].append(0)
+        qs = self.total.quantiles((0.5, 0.9, 0.99)) if self.m_req > 0 else [0.0, 0.0, 0.0]
+        for k, v in zip(("p50_ms", "p90_ms", "p99_ms"), qs, strict=True):
+            s[k].append(round(v * 1000.0, 3))
+        self.m_req = 0.0
 
 
 class _SLoad:
@@ -67,9 +93,18 @@ class Serverless:
         comps = arch.components
         self.apis = {n: FluidApi(n, c, seed) for n, c in comps.items() if c.type == "apigateway"}
         self.fns = {n: FluidLambda(n, c, arch, seed) for n, c in comps.items() if c.type == "lambda"}
+        self.queues: dict[str, FluidQueue] = {}
+        for fn in self.fns.values():
+            for es in fn.spec.event_sources:
+                q = self.queues[es.queue] = FluidQueue(es.queue, comps[es.queue], fn, es, seed)
+                fn.queues.append(q)
         self.loads: dict[str, _SLoad] = {}
+        self.qloads: dict[str, _QLoad] = {}
         for n, w in arch.workloads.items():
             if not owns(arch, w):
+                continue
+            if comps[w.entry].type == "sqs":
+                self.qloads[n] = _QLoad(n, w, self.queues[w.entry], horizon, arch.base_dir)
                 continue
             entry = comps[w.entry]
             api = self.apis.get(w.entry)
@@ -81,10 +116,26 @@ class Serverless:
         self.acct_tokens = self.acct[1] if self.acct else 0.0
         self.invoke_rate = float(arch.account.invoke_rate)  # aws-facts §5 Invoke request rate
 
+    def all_loads(self) -> list[Any]:
+        return [*self.loads.values(), *self.qloads.values()]
+
     def __bool__(self) -> bool:
-        return bool(self.loads)
+        return bool(self.loads or self.qloads or self.queues)
 
     def step(self, t: float, dt: float) -> None:
+        self._step_api(t, dt)
+        for qn, q in self.queues.items():
+            lam = 0.0
+            for ld in self.qloads.values():
+                if ld.queue is q:
+                    r = ld.rate(t)
+                    lam += r
+                    ld.requests += r * dt
+                    ld.m_req += r * dt
+                    ld.total.add(r * dt, 0.0)
+            q.step(t, lam, dt)
+
+    def _step_api(self, t: float, dt: float) -> None:
         offered = {n: ld.rate(t) * dt for n, ld in self.loads.items()}
         passed = dict(offered)
         # API Gateway: the account bucket over all APIs, then each method bucket
@@ -137,10 +188,12 @@ class Serverless:
                     a.int_errors += (thr + to + err) * share
 
     def close_minute(self) -> None:
-        for ld in self.loads.values():
+        for ld in (*self.loads.values(), *self.qloads.values()):
             ld.close_minute()
         for fn in self.fns.values():
             fn.close_minute()
+        for q in self.queues.values():
+            q.close_minute()
 
     # ---- results ----------------------------------------------------------------------------
     def workloads(self, horizon: float) -> dict[str, Any]:
@@ -155,7 +208,22 @@ class Serverless:
             out[n] = {"requests": requests, "succeeded": succeeded, "failed": failed, "in_flight": in_flight,
                       "availability": round(succeeded / done, 6) if done else 1.0, "errors": errors,
                       "latency_ms": ld.total.latency_ms()}
+        for n, q in self.qloads.items():
+            requests = round(q.requests)
+            in_flight = min(round(q.rate(horizon) * q.queue.lat), requests)
+            out[n] = {"requests": requests, "succeeded": requests - in_flight, "failed": 0, "in_flight": in_flight,
+                      "availability": 1.0, "errors": dict.fromkeys(ERRORS, 0), "latency_ms": q.total.latency_ms()}
         return out
+
+    def messages(self) -> dict[str, Any] | None:
+        """The run's message accounting (None: no queue)."""
+        if not self.queues:
+            return None
+        st = [q.stats() for q in self.queues.values()]
+        return {"published": sum(s["sent"] for s in st), "delivered": sum(s["delivered"] for s in st),
+                "dead_lettered": sum(s["moved_to_dlq"] for s in st), "expired": 0,
+                "in_flight": sum(s["in_flight"] + s["visible"] for s in st), "duplicates": 0, "lost": 0,
+                "lost_by_cause": {}}
 
     def components(self, workloads: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -168,6 +236,19 @@ class Serverless:
                       "throttled_by": {"account": round(a.by_account), "method": round(a.by_method)},
                       "integration_timeouts": round(a.timeouts), "integration_errors": round(a.int_errors),
                       "authorizer": None, "cache": None}
+        dead: dict[str, int] = {}
+        for n, q in self.queues.items():
+            out[n] = q.stats()
+            mine = [ld for ld in self.qloads.values() if ld.queue is q]
+            out[n]["latency_ms"] = mine[0].total.latency_ms() if len(mine) == 1 else {}
+            if q.spec.dlq is not None:
+                dead[q.spec.dlq] = dead.get(q.spec.dlq, 0) + out[n]["moved_to_dlq"]
+        for n, k in dead.items():
+            out[n] = {"type": "sqs", "requests": 0, "errors": 0, "latency_ms": {}, "fifo": False, "sent": 0,
+                      "rejected": 0, "throttled": 0, "received": 0, "empty_receives": 0, "delivered": 0,
+                      "duplicates": 0, "moved_to_dlq": 0, "dlq_receive_counts": {}, "dead_letters_in": k,
+                      "expired": 0, "visible": k, "in_flight": 0, "delayed": 0, "max_visible": k,
+                      "end_to_end_ms": {}}
         for n, f in self.fns.items():
             warm = f.dur[f.dur <= f.spec.timeout]
             dur = PointMix(warm, warm[:1])
@@ -175,24 +256,26 @@ class Serverless:
             lat = PointMix(warm, (f.init[: len(warm)] + warm))
             lat.add(max(f.ok - f.cold, 0.0), min(f.cold, f.ok))
             mean_gb = f.billed_s * f.spec.memory / 1024.0
-            out[n] = {"type": "lambda", "requests": round(f.invocations + f.throttles),
+            out[n] = {"type": "lambda", "requests": round(f.invocations + f.esm_inv + f.throttles),
                       "errors": round(f.errors_in + f.timeouts + f.throttles),
-                      "latency_ms": lat.latency_ms(), "invocations": round(f.invocations),
+                      "latency_ms": lat.latency_ms(), "invocations": round(f.invocations + f.esm_inv),
                       "cold_starts": round(f.cold), "throttles": round(f.throttles),
                       "rate_throttles": round(f.rate_throttles), "timeouts": round(f.timeouts),
                       "function_errors": round(f.errors_in), "max_concurrency": f.max_conc,
-                      "environments": round(f.envs), "billed_ms": round(f.invocations * f.billed_s * 1000.0),
-                      "gb_seconds": round(f.invocations * mean_gb, 6), "duration_ms": dur.latency_ms(),
+                      "environments": round(f.envs), "billed_ms": round((f.invocations * f.billed_s + f.esm_billed_s) * 1000.0),
+                      "gb_seconds": round(f.invocations * mean_gb + f.esm_billed_s * f.spec.memory / 1024.0, 6), "duration_ms": dur.latency_ms(),
                       "async": {"accepted": 0, "succeeded": 0, "retries": 0, "retries_dropped": 0,
                                 "dead_lettered": 0, "lost": 0, "waiting": 0, "failed_after_attempts": {},
                                 "end_to_end_ms": {}},
-                      "event_sources": []}
+                      "event_sources": [q.mapping_stats() for q in f.queues]}
         return out
 
     def series(self, n_min: int) -> tuple[dict[str, Any], dict[str, Any]]:
         """(per-workload series, per-component series), ``n_min`` minutes long."""
         loads = {n: {k: v[:n_min] for k, v in ld.series.items()} for n, ld in self.loads.items()}
         comps = {n: {k: v[:n_min] for k, v in f.series.items()} for n, f in self.fns.items()}
+        comps.update({n: {k: v[:n_min] for k, v in q.series.items()} for n, q in self.queues.items()})
+        loads.update({n: {k: v[:n_min] for k, v in ld.series.items()} for n, ld in self.qloads.items()})
         return loads, comps
 
     def usage(self) -> dict[str, dict[str, float]]:
@@ -202,8 +285,10 @@ class Serverless:
             meter = "ApiGatewayRequest" if a.spec.api == "rest" else "ApiGatewayHttpRequest"
             out[n] = {meter: round(a.accepted)} if a.accepted else {}
         for n, f in self.fns.items():
-            gbs = f.invocations * f.billed_s * f.spec.memory / 1024.0
-            out[n] = {k: v for k, v in {"Request": float(round(f.invocations)), "Lambda-GB-Second": gbs}.items() if v}
+            gbs = (f.invocations * f.billed_s + f.esm_billed_s) * f.spec.memory / 1024.0
+            out[n] = {k: v for k, v in {"Request": float(round(f.invocations + f.esm_inv)), "Lambda-GB-Second": gbs}.items() if v}
+        for n, q in self.queues.items():  # sends, receives and batch deletes [aws-facts §19 SQS]
+            out[n] = {"SQS-Requests-Tier1": float(round(q.sent + 2 * q.batches))}
         return out
 
     def validity(self) -> list[str]:
@@ -222,4 +307,7 @@ class Serverless:
                 notes.append(f"{n}: API throttles are fluid token buckets: a Poisson stream close to the "
                              "throttle's rate loses a little in the exact engine and nothing here")
                 break
+        for n, q in self.queues.items():
+            notes.append(f"{n}: the backlog is a deterministic fluid (first in, first out); batch sizes are "
+                         "their mean; duplicates (at-least-once) and retention expiry are left out")
         return notes

@@ -31,10 +31,13 @@ KEYS["apigateway"] = {"type", "api", "protocol", "integration", "throttle", "met
                       "latency"}
 KEYS["lambda"] = {"type", "handler", "memory", "timeout", "reserved_concurrency", "provisioned_concurrency",
                   "init_duration", "idle_timeout", "error_rate", "zones"}
-SERVERLESS = ("apigateway", "lambda")
+KEYS["lambda"] |= {"event_sources"}
+KEYS["sqs"] = {"type", "visibility_timeout", "retention", "max_receive_count", "dlq", "latency", "max_message_size"}
+SERVERLESS = ("apigateway", "lambda", "sqs")
+ES_KEYS = {"queue", "batch_size", "report_batch_item_failures", "maximum_concurrency"}
 RECORD_KEYS = {"name", "alias", "routing"}
 SCALING_KEYS = {"target_cpu", "warmup", "default_cooldown", "disable_scale_in"}
-WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout"}
+WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout", "op"}
 FAULT_KEYS = {"at", "duration", "az_outage"}
 TOP_KEYS = {"name", "description", "region", "zones", "components", "workloads", "faults", "simulate",
             "blueprint", "network", "account"}
@@ -64,6 +67,10 @@ def check(arch: Any) -> None:
         if extra:
             raise FluidRefused(f"workloads.{name}", f"key `{extra[0]}` is not modelled yet")
         entry = arch.components[w.entry]
+        if entry.type == "sqs" and (w.op != "send" or _set(w) & {"message", "batch"}):
+            raise FluidRefused(f"workloads.{name}", "only a plain `send` to a queue is modelled yet")
+        if entry.type != "sqs" and "op" in _set(w) and w.op not in ("", "invoke"):
+            raise FluidRefused(f"workloads.{name}", f"op `{w.op}` is not modelled yet (synchronous invokes only)")
         if entry.type not in ("route53", *BALANCERS, *FLEETS, *SERVERLESS):
             raise FluidRefused(f"workloads.{name}", f"entry {w.entry} ({entry.type}) is not modelled yet")
     for i, f in enumerate(arch.faults):
@@ -119,7 +126,28 @@ def _serverless(where: str, c: Any, arch: Any) -> None:
         if arch.components[it.target].type != "lambda" or it.op != "invoke" or _set(it) - {"target", "op", "timeout"}:
             raise FluidRefused(f"{where} integration", "only a synchronous Lambda invoke (op: invoke) is modelled yet")
         return
+    if c.type == "sqs":
+        drained = [(n, es) for n, f in arch.components.items() if f.type == "lambda" for es in f.event_sources
+                   if es.queue == _name(arch, c)]
+        dlq_of = [n for n, q in arch.components.items() if q.type == "sqs" and q.dlq == _name(arch, c)]
+        if len(drained) != 1 and not (dlq_of and not drained):
+            raise FluidRefused(where, "needs exactly one consumer, a Lambda event source (or to be a dead-letter "
+                               "queue nobody reads); polling workers are not modelled yet")
+        return
     for i, st in enumerate(c.handler):
         if not isinstance(st, (CpuStep, SleepStep)):
             raise FluidRefused(f"{where} handler[{i}]", "is not a cpu or sleep step: calls from a function "
                                "(to databases, caches, queues, topics) are not modelled yet")
+    for i, es in enumerate(c.event_sources):
+        bad = sorted(_set(es) - ES_KEYS)
+        if bad:
+            raise FluidRefused(f"{where} event_sources[{i}]", f"key `{bad[0]}` is not modelled yet")
+        limit = c.reserved_concurrency if c.reserved_concurrency is not None else arch.account.lambda_concurrency
+        if min(1000, es.maximum_concurrency or 1000) > limit:
+            raise FluidRefused(f"{where} event_sources[{i}]", "pollers could outnumber the function's "
+                               "concurrency (throttled batches are not modelled yet): set maximum_concurrency "
+                               "to at most the reserved concurrency")
+
+
+def _name(arch: Any, c: Any) -> str:
+    return next(n for n, x in arch.components.items() if x is c)

@@ -1,0 +1,157 @@
+"""An SQS queue drained by a Lambda event source mapping, in the fluid engine: backlogs as flows.
+
+Per step (``dt`` s) for a standard queue fed by a workload's ``send``:
+
+* **Backlog** ``V`` (visible messages) grows by the sends and shrinks by what the mapping's
+  pollers take: ``V' = V + (arrivals - taken) x dt`` (never below 0) [aws-facts §6].
+* **Pollers** as the exact engine scales them [aws-facts §5 SQS event source: scaling]: 5 at
+  first; every 10 s, while ``V >= pollers x min(10, batch_size)``, up to 50 more, to at most
+  1,000 or ``maximum_concurrency``. A poller stops when its 20 s long poll comes back empty:
+  here, when fewer messages arrive in 20 s than pollers wait idle, the idle ones beyond the
+  first 5 stop.
+* **Throughput**: a poller takes up to ``b = min(10, batch_size)`` visible messages at once (one
+  when the queue is empty: a waiting long poll returns with the first message), waits the
+  receive's latency ``l`` and runs the batch, one message after another, ``b x D``; so ``P``
+  pollers take at most ``P x b / (l + b x D)`` messages/s. Batch size under a backlog:
+  ``min(b, max(1, V / P))`` with ``V`` the backlog carried into the step (each receive empties
+  what is visible, up to ``b``; without a backlog a waiting poll returns with one message: the
+  exact engine's mean batch is a little above 1 when the pollers are busy most of the time).
+* **Failures**: a message fails with the function's ``error_rate``; without
+  ``report_batch_item_failures`` a failure fails the whole batch (``1 - (1 - p)^b``) and every
+  message of it comes back after ``visibility_timeout`` with one more receive; after
+  ``max_receive_count`` receives it moves to the ``dlq`` [aws-facts §6 DLQ and redrive policy].
+  These are delayed flows (a delay line of the visibility timeout).
+* **Age of the oldest message**: the backlog over the rate it is taken (first in, first out).
+* Accounting: sent = deleted + dead-lettered + visible + in flight, exactly (in flight:
+  being processed, plus waiting out a visibility timeout).
+
+Refused (:mod:`cloudtwin.fluid.support`): FIFO queues, batching windows, an event source whose
+pollers could outnumber the function's concurrency (throttled batches), and other consumers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from cloudtwin.engine import make_sampler
+from cloudtwin.fluid.fleet import POINTS, _seed
+from cloudtwin.fluid.queueing import Wait, WaitMix
+from cloudtwin.fluid.serverless import FluidLambda
+from cloudtwin.services.lambda_esm import LONG_POLL, MAX_POLLERS, RECEIVE_MAX, SCALE_PERIOD, SCALE_STEP, START_POLLERS
+
+
+def esm_capacity(pollers: float, b: float, lat: float, d: float) -> float:
+    """Messages/s ``pollers`` take with batches of ``b`` messages, receive latency ``lat`` and
+    ``d`` s of function time per message."""
+    return pollers * b / (lat + b * d) if pollers > 0 and b > 0 else 0.0
+
+
+class FluidQueue:
+    """One standard queue with one Lambda event source mapping."""
+
+    def __init__(self, name: str, spec: Any, fn: FluidLambda, es: Any, seed: int) -> None:
+        self.name, self.spec, self.fn, self.es = name, spec, fn, es
+        draw = make_sampler(spec.latency, np.random.default_rng(_seed(f"{seed}:{name}:latency")))
+        self.lat_pts = np.array([draw() for _ in range(POINTS)])
+        self.lat = float(self.lat_pts.mean())
+        self.bmax = min(RECEIVE_MAX, es.batch_size)
+        self.max_p = min(MAX_POLLERS, es.maximum_concurrency or MAX_POLLERS)
+        self.pollers = float(min(START_POLLERS, self.max_p))
+        self.next_scale = SCALE_PERIOD
+        self.rbif = bool(es.report_batch_item_failures)
+        self.p = float(fn.spec.error_rate)
+        # visible messages by receive count so far, and the returning ones: [due, count, amount]
+        self.visible = np.zeros(spec.max_receive_count + 1)
+        self.returning: list[list[float]] = []
+        self.sent = self.received = self.deleted = self.dlq = self.processing = 0.0
+        self.batches = self.failed_msgs = 0.0
+        self.max_visible = 0.0
+        self.max_pollers = self.pollers
+        self.oldest_age = 0.0
+        self.e2e = WaitMix(fn.dur + self.lat)
+        self.series: dict[str, list[float]] = {"visible": [], "in_flight": []}
+
+    @property
+    def n_visible(self) -> float:
+        return float(self.visible.sum())
+
+    def in_flight(self) -> float:
+        return self.processing + sum(r[2] for r in self.returning)
+
+    def step(self, t: float, lam: float, dt: float) -> None:
+        d = self.fn.d_mean
+        carried = self.n_visible  # waiting before this step's sends
+        sent = lam * dt
+        self.sent += sent
+        self.visible[0] += sent
+        # what comes back from a visibility timeout: to the DLQ after max_receive_count receives
+        due = [r for r in self.returning if r[0] <= t + 1e-9]
+        self.returning = [r for r in self.returning if r[0] > t + 1e-9]
+        for _, k, amount in due:
+            if k >= self.spec.max_receive_count:
+                self.dlq += amount
+            else:
+                self.visible[int(k)] += amount
+        if t + 1e-9 >= self.next_scale:  # aws-facts §5 SQS event source: scaling
+            self.next_scale += SCALE_PERIOD
+            if self.n_visible >= self.pollers * self.bmax:
+                self.pollers = min(self.max_p, self.pollers + SCALE_STEP)
+        v = self.n_visible
+        # a receive takes what is visible, up to b: one message when the pollers keep up
+        b = min(float(self.bmax), max(1.0, carried / self.pollers))
+        cap = esm_capacity(self.pollers, b, self.lat, d) * dt
+        take = min(v, cap)
+        busy = take / dt * (self.lat + b * d) / b  # pollers at work (Little)
+        idle = self.pollers - busy
+        if idle > lam * LONG_POLL and self.pollers > START_POLLERS:  # empty long polls stop pollers
+            self.pollers = max(float(START_POLLERS), math.ceil(busy + lam * LONG_POLL))
+        self.max_pollers = max(self.max_pollers, self.pollers)
+        if take > 0.0:
+            share = self.visible / v
+            taken = take * share
+            self.visible -= taken
+            self.received += take
+            self.batches += take / b
+            fail = 1.0 - (1.0 - self.p) ** b if not self.rbif else self.p
+            failed = taken * fail
+            self.failed_msgs += float(failed.sum())
+            self.deleted += float((taken - failed).sum())
+            wait = carried / (take / dt)
+            self.oldest_age = wait
+            vt = float(self.spec.visibility_timeout)
+            for k, amount in enumerate(failed):
+                if amount > 0.0:
+                    self.returning.append([t + vt, k + 1.0, float(amount)])
+                # a message received before waited out k visibility timeouts (from its receives)
+                self.e2e.add(Wait(0.0, 1.0, wait + (b - 1.0) / 2.0 * d + k * vt), float(taken[k] - amount))
+            self.fn.esm_step(take / b, busy * b * d / (self.lat + b * d), take, fail)
+        self.processing = take / dt * (self.lat + b * d)  # messages received and not yet deleted (Little)
+        self.max_visible = max(self.max_visible, self.n_visible)
+
+    def mapping_stats(self) -> dict[str, Any]:
+        return {"queue": self.name, "batch_size": self.es.batch_size, "pollers": round(self.pollers),
+                "max_pollers": round(self.max_pollers), "batches": round(self.batches),
+                "messages": round(self.received), "failed_messages": round(self.failed_msgs),
+                "throttled_batches": 0}
+
+    def close_minute(self) -> None:
+        self.series["visible"].append(float(round(self.n_visible)))
+        self.series["in_flight"].append(float(round(self.in_flight())))
+
+    def stats(self) -> dict[str, Any]:
+        sent, dl, done, vis = round(self.sent), round(self.dlq), round(self.deleted), round(self.n_visible)
+        in_flight = sent - done - dl - vis
+        e2e = {}
+        if self.e2e.weight > 0:
+            p50, p90, p99, p999 = self.e2e.quantiles((0.5, 0.9, 0.99, 0.999))
+            e2e = {"mean": round(self.e2e.mean() * 1000, 3), "p50": round(p50 * 1000, 3),
+                   "p90": round(p90 * 1000, 3), "p99": round(p99 * 1000, 3), "p999": round(p999 * 1000, 3)}
+        return {"type": "sqs", "requests": sent, "errors": 0, "latency_ms": {}, "fifo": False, "sent": sent, "rejected": 0, "throttled": 0,
+                "received": round(self.received), "empty_receives": 0, "delivered": done, "duplicates": 0,
+                "moved_to_dlq": dl, "dlq_receive_counts": {str(self.spec.max_receive_count): dl} if dl else {},
+                "dead_letters_in": 0, "expired": 0, "visible": vis, "in_flight": in_flight, "delayed": 0,
+                "max_visible": round(self.max_visible), "oldest_age_s": round(self.oldest_age, 3),
+                "end_to_end_ms": e2e}
