@@ -13,9 +13,9 @@ Per step (``dt`` s) for a standard queue fed by a workload's ``send``:
   when the queue is empty: a waiting long poll returns with the first message), waits the
   receive's latency ``l`` and runs the batch, one message after another, ``b x D``; so ``P``
   pollers take at most ``P x b / (l + b x D)`` messages/s. Batch size under a backlog:
-  ``min(b, max(1, V / P))`` with ``V`` the backlog carried into the step (each receive empties
-  what is visible, up to ``b``; without a backlog a waiting poll returns with one message: the
-  exact engine's mean batch is a little above 1 when the pollers are busy most of the time).
+  the smallest that lets the pollers take what is visible this step (:func:`batch_needed`):
+  one message at a time while they keep up (a waiting long poll returns with the first
+  message), up to ``b`` under a backlog (an assumption between the two).
 * **Failures**: a message fails with the function's ``error_rate``; without
   ``report_batch_item_failures`` a failure fails the whole batch (``1 - (1 - p)^b``) and every
   message of it comes back after ``visibility_timeout`` with one more receive; after
@@ -43,10 +43,34 @@ from cloudtwin.fluid.serverless import FluidLambda
 from cloudtwin.services.lambda_esm import LONG_POLL, MAX_POLLERS, RECEIVE_MAX, SCALE_PERIOD, SCALE_STEP, START_POLLERS
 
 
-def esm_capacity(pollers: float, b: float, lat: float, d: float) -> float:
+def processed(b: float, p: float, rbif: bool) -> float:
+    """Messages a batch of ``b`` runs: all with ``report_batch_item_failures``, else up to and
+    including the first failure (it ends the invocation): ``(1 - (1 - p)^b) / p``."""
+    if rbif or p <= 0.0:
+        return b
+    return (1.0 - (1.0 - p) ** b) / p
+
+
+def esm_capacity(pollers: float, b: float, lat: float, d: float, p: float = 0.0, rbif: bool = False) -> float:
     """Messages/s ``pollers`` take with batches of ``b`` messages, receive latency ``lat`` and
-    ``d`` s of function time per message."""
-    return pollers * b / (lat + b * d) if pollers > 0 and b > 0 else 0.0
+    ``d`` s of function time per message run (a failure rate ``p`` cuts batches short)."""
+    return pollers * b / (lat + processed(b, p, rbif) * d) if pollers > 0 and b > 0 else 0.0
+
+
+def batch_needed(x: float, pollers: float, lat: float, d: float, bmax: int, p: float = 0.0,
+                 rbif: bool = False) -> float:
+    """The smallest mean batch with which ``pollers`` take ``x`` messages/s, between 1 and
+    ``bmax`` (bisection on :func:`esm_capacity`): a waiting long poll returns with the first
+    message, so pollers that keep up take one at a time."""
+    if esm_capacity(pollers, 1.0, lat, d, p, rbif) >= x:
+        return 1.0
+    if esm_capacity(pollers, float(bmax), lat, d, p, rbif) <= x:
+        return float(bmax)
+    lo, hi = 1.0, float(bmax)
+    for _ in range(40):
+        mid = (lo + hi) / 2.0
+        lo, hi = (lo, mid) if esm_capacity(pollers, mid, lat, d, p, rbif) >= x else (mid, hi)
+    return hi
 
 
 class FluidQueue:
@@ -100,11 +124,11 @@ class FluidQueue:
             if self.n_visible >= self.pollers * self.bmax:
                 self.pollers = min(self.max_p, self.pollers + SCALE_STEP)
         v = self.n_visible
-        # a receive takes what is visible, up to b: one message when the pollers keep up
-        b = min(float(self.bmax), max(1.0, carried / self.pollers))
-        cap = esm_capacity(self.pollers, b, self.lat, d) * dt
+        b = batch_needed(v / dt, self.pollers, self.lat, d, self.bmax, self.p, self.rbif)
+        cap = esm_capacity(self.pollers, b, self.lat, d, self.p, self.rbif) * dt
         take = min(v, cap)
-        busy = take / dt * (self.lat + b * d) / b  # pollers at work (Little)
+        run = processed(b, self.p, self.rbif)  # messages a batch runs
+        busy = take / dt * (self.lat + run * d) / b  # pollers at work (Little)
         idle = self.pollers - busy
         if idle > lam * LONG_POLL and self.pollers > START_POLLERS:  # empty long polls stop pollers
             self.pollers = max(float(START_POLLERS), math.ceil(busy + lam * LONG_POLL))
@@ -127,8 +151,9 @@ class FluidQueue:
                     self.returning.append([t + vt, k + 1.0, float(amount)])
                 # a message received before waited out k visibility timeouts (from its receives)
                 self.e2e.add(Wait(0.0, 1.0, wait + (b - 1.0) / 2.0 * d + k * vt), float(taken[k] - amount))
-            self.fn.esm_step(take / b, busy * b * d / (self.lat + b * d), take, fail)
-        self.processing = take / dt * (self.lat + b * d)  # messages received and not yet deleted (Little)
+            self.fn.esm_step(take / b, busy * run * d / (self.lat + run * d), take / b * run,
+                             take * self.p if self.rbif else take / b * fail)
+        self.processing = take / dt * (self.lat + run * d)  # messages received and not yet deleted (Little)
         self.max_visible = max(self.max_visible, self.n_visible)
 
     def mapping_stats(self) -> dict[str, Any]:

@@ -247,16 +247,16 @@ class FluidLambda:
         pts = self.cold_sorted if cold else self.warm_sorted
         return 1.0 - float(np.searchsorted(pts, age, side="right")) / len(pts)
 
-    def esm_step(self, batches: float, conc: float, msgs: float, fail: float) -> None:
+    def esm_step(self, batches: float, conc: float, msgs: float, errors: float) -> None:
         """An event source mapping's ``batches`` invocations of ``msgs`` messages in all, at mean
-        concurrency ``conc``; ``fail``: the share of batches (or messages) that fail."""
+        concurrency ``conc``, with ``errors`` function errors."""
         self.seen += batches
         want = min(self.limit, expected_peak(conc, self.seen, self.limit))
         cold = min(max(0.0, want - self.envs), batches)
         self.envs += cold
         self.cold += cold
         self.esm_inv += batches
-        self.errors_in += batches * fail
+        self.errors_in += errors
         self.esm_billed_s += msgs * self.d_mean
         self.minute_conc = max(self.minute_conc, want)
 
