@@ -124,7 +124,7 @@ class Serverless:
 
     def step(self, t: float, dt: float) -> None:
         self._step_api(t, dt)
-        for qn, q in self.queues.items():
+        for q in self.queues.values():
             lam = 0.0
             for ld in self.qloads.values():
                 if ld.queue is q:
@@ -188,7 +188,7 @@ class Serverless:
                     a.int_errors += (thr + to + err) * share
 
     def close_minute(self) -> None:
-        for ld in (*self.loads.values(), *self.qloads.values()):
+        for ld in self.all_loads():
             ld.close_minute()
         for fn in self.fns.values():
             fn.close_minute()
@@ -239,8 +239,8 @@ class Serverless:
         dead: dict[str, int] = {}
         for n, q in self.queues.items():
             out[n] = q.stats()
-            mine = [ld for ld in self.qloads.values() if ld.queue is q]
-            out[n]["latency_ms"] = mine[0].total.latency_ms() if len(mine) == 1 else {}
+            qmine = [ld for ld in self.qloads.values() if ld.queue is q]
+            out[n]["latency_ms"] = qmine[0].total.latency_ms() if len(qmine) == 1 else {}
             if q.spec.dlq is not None:
                 dead[q.spec.dlq] = dead.get(q.spec.dlq, 0) + out[n]["moved_to_dlq"]
         for n, k in dead.items():
@@ -255,15 +255,18 @@ class Serverless:
             dur.add(1.0, 0.0)
             lat = PointMix(warm, (f.init[: len(warm)] + warm))
             lat.add(max(f.ok - f.cold, 0.0), min(f.cold, f.ok))
-            mean_gb = f.billed_s * f.spec.memory / 1024.0
+            gb = f.spec.memory / 1024.0
+            mean_gb = f.billed_s * gb
             out[n] = {"type": "lambda", "requests": round(f.invocations + f.esm_inv + f.throttles),
                       "errors": round(f.errors_in + f.timeouts + f.throttles),
                       "latency_ms": lat.latency_ms(), "invocations": round(f.invocations + f.esm_inv),
                       "cold_starts": round(f.cold), "throttles": round(f.throttles),
                       "rate_throttles": round(f.rate_throttles), "timeouts": round(f.timeouts),
                       "function_errors": round(f.errors_in), "max_concurrency": f.max_conc,
-                      "environments": round(f.envs), "billed_ms": round((f.invocations * f.billed_s + f.esm_billed_s) * 1000.0),
-                      "gb_seconds": round(f.invocations * mean_gb + f.esm_billed_s * f.spec.memory / 1024.0, 6), "duration_ms": dur.latency_ms(),
+                      "environments": round(f.envs),
+                      "billed_ms": round((f.invocations * f.billed_s + f.esm_billed_s) * 1000.0),
+                      "gb_seconds": round(f.invocations * mean_gb + f.esm_billed_s * gb, 6),
+                      "duration_ms": dur.latency_ms(),
                       "async": {"accepted": 0, "succeeded": 0, "retries": 0, "retries_dropped": 0,
                                 "dead_lettered": 0, "lost": 0, "waiting": 0, "failed_after_attempts": {},
                                 "end_to_end_ms": {}},
@@ -286,7 +289,8 @@ class Serverless:
             out[n] = {meter: round(a.accepted)} if a.accepted else {}
         for n, f in self.fns.items():
             gbs = (f.invocations * f.billed_s + f.esm_billed_s) * f.spec.memory / 1024.0
-            out[n] = {k: v for k, v in {"Request": float(round(f.invocations + f.esm_inv)), "Lambda-GB-Second": gbs}.items() if v}
+            use = {"Request": float(round(f.invocations + f.esm_inv)), "Lambda-GB-Second": gbs}
+            out[n] = {k: v for k, v in use.items() if v}
         for n, q in self.queues.items():  # sends, receives and batch deletes [aws-facts §19 SQS]
             out[n] = {"SQS-Requests-Tier1": float(round(q.sent + 2 * q.batches))}
         return out
@@ -307,7 +311,7 @@ class Serverless:
                 notes.append(f"{n}: API throttles are fluid token buckets: a Poisson stream close to the "
                              "throttle's rate loses a little in the exact engine and nothing here")
                 break
-        for n, q in self.queues.items():
+        for n in self.queues:
             notes.append(f"{n}: the backlog is a deterministic fluid (first in, first out); batch sizes are "
                          "their mean; duplicates (at-least-once) and retention expiry are left out")
         return notes

@@ -150,4 +150,4 @@ def _serverless(where: str, c: Any, arch: Any) -> None:
 
 
 def _name(arch: Any, c: Any) -> str:
-    return next(n for n, x in arch.components.items() if x is c)
+    return str(next(n for n, x in arch.components.items() if x is c))
