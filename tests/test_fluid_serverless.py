@@ -151,7 +151,6 @@ def test_sqs_refusals() -> None:
 
 
 # ---- against the exact engine --------------------------------------------------------------
-@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["steady", "concurrency_throttle", "api_throttle", "spike", "direct"])
 def test_api_lambda_matches_exact(variant: str) -> None:
     d = _api()
@@ -171,7 +170,6 @@ def test_api_lambda_matches_exact(variant: str) -> None:
     assert f["cold_starts"] == pytest.approx(e["cold_starts"], rel=0.10)
 
 
-@pytest.mark.slow
 def test_lambda_timeouts_match_exact() -> None:
     d = _api(timeout="1s", reserved_concurrency=100, handler=[{"cpu": "lognormal(median=100ms, p99=1.5s)"}])
     d["workloads"]["users"]["rate"] = "200/s"
@@ -181,7 +179,6 @@ def test_lambda_timeouts_match_exact() -> None:
         exact["workloads"]["users"]["errors"]["timeout"], rel=0.10)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["steady", "spike", "partial_failures"])
 def test_sqs_backlog_matches_exact(variant: str) -> None:
     d = _sqs()
@@ -200,7 +197,6 @@ def test_sqs_backlog_matches_exact(variant: str) -> None:
     assert f["moved_to_dlq"] == pytest.approx(e["moved_to_dlq"], rel=0.10, abs=5)
 
 
-@pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="without partial batch responses a failure returns the whole batch: the "
                    "exact engine's batches under returning messages are larger than the fluid's smallest batch "
                    "that keeps up, so it dead-letters about 26 % more (19,044 vs 15,112) and its backlog peaks "
