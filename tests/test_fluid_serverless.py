@@ -208,3 +208,41 @@ def test_sqs_whole_batch_failures_match_exact() -> None:
     e, f = exact["components"]["jobs"], fluid["components"]["jobs"]
     assert f["max_visible"] == pytest.approx(e["max_visible"], rel=0.10)
     assert f["moved_to_dlq"] == pytest.approx(e["moved_to_dlq"], rel=0.10)
+
+
+def _sns() -> dict[str, Any]:
+    """A topic fanned out to two queues, each drained by its own function; the second is slower
+    (10 pollers of 40 ms messages: about 250 messages/s) and a x3 spike (600/s) backs it up."""
+    def fn(queue: str, cpu: str, n: int) -> dict[str, Any]:
+        return {"type": "lambda", "memory": 1769, "reserved_concurrency": n, "handler": [{"cpu": cpu}],
+                "event_sources": [{"queue": queue, "batch_size": 10, "maximum_concurrency": n}]}
+    return {"name": "sns-fanout", "zones": ["a", "b"],
+            "components": {"events": {"type": "sns", "subscriptions": [{"target": "q1"}, {"target": "q2"}]},
+                           "q1": {"type": "sqs", "retention": "14d"}, "q2": {"type": "sqs", "retention": "14d"},
+                           "w1": fn("q1", "lognormal(median=20ms, p99=80ms)", 20),
+                           "w2": fn("q2", "lognormal(median=40ms, p99=160ms)", 10)},
+            "workloads": {"pub": {"entry": "events", "op": "publish", "rate": "200/s",
+                                  "profile": {"type": "spike", "at": "60s", "duration": "60s", "factor": 3}}},
+            "simulate": {"duration": "4m", "seed": 1}}
+
+
+def test_sns_fans_out_a_copy_per_queue_and_matches_exact() -> None:
+    exact, fluid = _both(_sns())
+    _close(exact, fluid, "pub")
+    subs = fluid["components"]["events"]["subscriptions"]
+    assert [s["delivered"] for s in subs] == [fluid["components"]["events"]["publishes"]] * 2
+    assert fluid["messages"]["published"] == 2 * fluid["workloads"]["pub"]["requests"]  # a copy per queue
+    for q in ("q1", "q2"):
+        c = fluid["components"][q]
+        assert c["sent"] == c["delivered"] + c["moved_to_dlq"] + c["visible"] + c["in_flight"]
+    e, f = exact["components"]["q2"], fluid["components"]["q2"]
+    assert f["max_visible"] == pytest.approx(e["max_visible"], rel=0.10)  # 24,404 exact
+    assert f["delivered"] == pytest.approx(e["delivered"], rel=0.05)
+    assert fluid["components"]["q1"]["max_visible"] < 0.01 * f["max_visible"]  # the fast consumer keeps up
+
+
+def test_sns_refusals() -> None:
+    d = _sns()
+    d["components"]["events"]["subscriptions"][0]["filter_policy"] = {"kind": ["a"]}
+    with pytest.raises(FluidRefused, match="plain sqs subscriptions"):
+        check(from_dict(d))

@@ -90,6 +90,7 @@ class FluidQueue:
         # visible messages by receive count so far, and the returning ones: [due, count, amount]
         self.visible = np.zeros(spec.max_receive_count + 1)
         self.returning: list[list[float]] = []
+        self.api_sent = 0.0  # sent by workloads (SendMessage calls), not by a topic
         self.sent = self.received = self.deleted = self.dlq = self.processing = 0.0
         self.batches = self.failed_msgs = 0.0
         self.max_visible = 0.0
@@ -167,14 +168,15 @@ class FluidQueue:
         self.series["in_flight"].append(float(round(self.in_flight())))
 
     def stats(self) -> dict[str, Any]:
-        sent, dl, done, vis = round(self.sent), round(self.dlq), round(self.deleted), round(self.n_visible)
-        in_flight = sent - done - dl - vis
+        sent, dl, vis = round(self.sent), round(self.dlq), round(self.n_visible)
+        in_flight = min(round(self.in_flight()), sent - dl - vis)
+        done = sent - dl - vis - in_flight  # deletes lag the receives by the processing (Little)
         e2e = {}
         if self.e2e.weight > 0:
             p50, p90, p99, p999 = self.e2e.quantiles((0.5, 0.9, 0.99, 0.999))
             e2e = {"mean": round(self.e2e.mean() * 1000, 3), "p50": round(p50 * 1000, 3),
                    "p90": round(p90 * 1000, 3), "p99": round(p99 * 1000, 3), "p999": round(p999 * 1000, 3)}
-        return {"type": "sqs", "requests": sent, "errors": 0, "latency_ms": {}, "fifo": False, "sent": sent,
+        return {"type": "sqs", "requests": round(self.api_sent), "errors": 0, "latency_ms": {}, "fifo": False, "sent": sent,
                 "rejected": 0, "throttled": 0,
                 "received": round(self.received), "empty_receives": 0, "delivered": done, "duplicates": 0,
                 "moved_to_dlq": dl, "dlq_receive_counts": {str(self.spec.max_receive_count): dl} if dl else {},

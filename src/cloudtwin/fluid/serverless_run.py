@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from cloudtwin.fluid.backlog import FluidQueue
+from cloudtwin.fluid.fanout import FluidTopic
 from cloudtwin.fluid.serverless import ENTRIES, FluidApi, FluidLambda, PointMix, bucket_step
 from cloudtwin.spec.apigateway import account_throttle
 from cloudtwin.workloads import profile_factor
@@ -21,13 +22,13 @@ ERRORS = ("timeout", "throttled", "unavailable", "rejected", "server_error", "se
 
 def owns(arch: Any, w: Any) -> bool:
     """Whether workload ``w`` enters through an API or a function (this module runs it)."""
-    return bool(arch.components[w.entry].type in (*ENTRIES, "sqs"))
+    return bool(arch.components[w.entry].type in (*ENTRIES, "sqs", "sns"))
 
 
 class _QLoad:
-    """One workload sending to a queue (its latency: the SendMessage call's)."""
+    """One workload sending to a queue or publishing to a topic (its latency: that API call's)."""
 
-    def __init__(self, name: str, spec: Any, queue: FluidQueue, horizon: float, base_dir: Any) -> None:
+    def __init__(self, name: str, spec: Any, queue: FluidQueue | FluidTopic, horizon: float, base_dir: Any) -> None:
         self.name, self.spec, self.queue = name, spec, queue
         self.factor, _ = profile_factor(spec.profile, horizon, base_dir)
         self.total = PointMix(queue.lat_pts, queue.lat_pts[:1])
@@ -98,13 +99,15 @@ class Serverless:
             for es in fn.spec.event_sources:
                 q = self.queues[es.queue] = FluidQueue(es.queue, comps[es.queue], fn, es, seed)
                 fn.queues.append(q)
+        self.topics = {n: FluidTopic(n, c, seed) for n, c in comps.items() if c.type == "sns"}
         self.loads: dict[str, _SLoad] = {}
         self.qloads: dict[str, _QLoad] = {}
         for n, w in arch.workloads.items():
             if not owns(arch, w):
                 continue
-            if comps[w.entry].type == "sqs":
-                self.qloads[n] = _QLoad(n, w, self.queues[w.entry], horizon, arch.base_dir)
+            if comps[w.entry].type in ("sqs", "sns"):
+                into = self.queues[w.entry] if w.entry in self.queues else self.topics[w.entry]
+                self.qloads[n] = _QLoad(n, w, into, horizon, arch.base_dir)
                 continue
             entry = comps[w.entry]
             api = self.apis.get(w.entry)
@@ -120,20 +123,27 @@ class Serverless:
         return [*self.loads.values(), *self.qloads.values()]
 
     def __bool__(self) -> bool:
-        return bool(self.loads or self.qloads or self.queues)
+        return bool(self.loads or self.qloads or self.queues or self.topics)
 
     def step(self, t: float, dt: float) -> None:
         self._step_api(t, dt)
-        for q in self.queues.values():
-            lam = 0.0
-            for ld in self.qloads.values():
-                if ld.queue is q:
-                    r = ld.rate(t)
-                    lam += r
-                    ld.requests += r * dt
-                    ld.m_req += r * dt
-                    ld.total.add(r * dt, 0.0)
-            q.step(t, lam, dt)
+        into: dict[str, float] = dict.fromkeys(self.queues, 0.0)  # messages/s into each queue
+        pub: dict[str, float] = dict.fromkeys(self.topics, 0.0)
+        for ld in self.qloads.values():
+            r = ld.rate(t)
+            ld.requests += r * dt
+            ld.m_req += r * dt
+            ld.total.add(r * dt, 0.0)
+            if isinstance(ld.queue, FluidTopic):
+                pub[ld.queue.name] += r
+            else:
+                into[ld.queue.name] += r
+                ld.queue.api_sent += r * dt
+        for tn, topic in self.topics.items():  # aws-facts §7 Fan-out: a copy per subscription
+            for qn, r in topic.step(pub[tn], dt).items():
+                into[qn] += r
+        for qn, q in self.queues.items():
+            q.step(t, into[qn], dt)
 
     def _step_api(self, t: float, dt: float) -> None:
         offered = {n: ld.rate(t) * dt for n, ld in self.loads.items()}
@@ -237,6 +247,9 @@ class Serverless:
                       "integration_timeouts": round(a.timeouts), "integration_errors": round(a.int_errors),
                       "authorizer": None, "cache": None}
         dead: dict[str, int] = {}
+        for n, tp in self.topics.items():
+            tmine = [ld for ld in self.qloads.values() if ld.queue is tp]
+            out[n] = tp.stats(tmine[0].total.latency_ms() if len(tmine) == 1 else {})
         for n, q in self.queues.items():
             out[n] = q.stats()
             qmine = [ld for ld in self.qloads.values() if ld.queue is q]
@@ -291,8 +304,10 @@ class Serverless:
             gbs = (f.invocations * f.billed_s + f.esm_billed_s) * f.spec.memory / 1024.0
             use = {"Request": float(round(f.invocations + f.esm_inv)), "Lambda-GB-Second": gbs}
             out[n] = {k: v for k, v in use.items() if v}
+        for n, tp in self.topics.items():
+            out[n] = tp.usage()
         for n, q in self.queues.items():  # sends, receives and batch deletes [aws-facts §19 SQS]
-            out[n] = {"SQS-Requests-Tier1": float(round(q.sent + 2 * q.batches))}
+            out[n] = {"SQS-Requests-Tier1": float(round(q.api_sent + 2 * q.batches))}
         return out
 
     def validity(self) -> list[str]:

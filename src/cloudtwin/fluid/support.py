@@ -33,7 +33,8 @@ KEYS["lambda"] = {"type", "handler", "memory", "timeout", "reserved_concurrency"
                   "init_duration", "idle_timeout", "error_rate", "zones"}
 KEYS["lambda"] |= {"event_sources"}
 KEYS["sqs"] = {"type", "visibility_timeout", "retention", "max_receive_count", "dlq", "latency", "max_message_size"}
-SERVERLESS = ("apigateway", "lambda", "sqs")
+KEYS["sns"] = {"type", "subscriptions", "latency", "delivery_latency"}
+SERVERLESS = ("apigateway", "lambda", "sqs", "sns")
 ES_KEYS = {"queue", "batch_size", "report_batch_item_failures", "maximum_concurrency"}
 RECORD_KEYS = {"name", "alias", "routing"}
 SCALING_KEYS = {"target_cpu", "warmup", "default_cooldown", "disable_scale_in"}
@@ -69,7 +70,9 @@ def check(arch: Any) -> None:
         entry = arch.components[w.entry]
         if entry.type == "sqs" and (w.op != "send" or _set(w) & {"message", "batch"}):
             raise FluidRefused(f"workloads.{name}", "only a plain `send` to a queue is modelled yet")
-        if entry.type != "sqs" and "op" in _set(w) and w.op not in ("", "invoke"):
+        if entry.type == "sns" and (w.op != "publish" or _set(w) & {"message", "batch"}):
+            raise FluidRefused(f"workloads.{name}", "only a plain `publish` to a topic is modelled yet")
+        if entry.type not in ("sqs", "sns") and "op" in _set(w) and w.op not in ("", "invoke"):
             raise FluidRefused(f"workloads.{name}", f"op `{w.op}` is not modelled yet (synchronous invokes only)")
         if entry.type not in ("route53", *BALANCERS, *FLEETS, *SERVERLESS):
             raise FluidRefused(f"workloads.{name}", f"entry {w.entry} ({entry.type}) is not modelled yet")
@@ -125,6 +128,13 @@ def _serverless(where: str, c: Any, arch: Any) -> None:
         it = c.integration
         if arch.components[it.target].type != "lambda" or it.op != "invoke" or _set(it) - {"target", "op", "timeout"}:
             raise FluidRefused(f"{where} integration", "only a synchronous Lambda invoke (op: invoke) is modelled yet")
+        return
+    if c.type == "sns":
+        for i, sub in enumerate(c.subscriptions):
+            t = arch.components.get(sub.target) if sub.target else None
+            if _set(sub) - {"protocol", "target"} or t is None or t.type != "sqs":
+                raise FluidRefused(f"{where} subscriptions[{i}]", "only plain sqs subscriptions are modelled yet "
+                                   "(no filter policy, dlq or other endpoint)")
         return
     if c.type == "sqs":
         drained = [(n, es) for n, f in arch.components.items() if f.type == "lambda" for es in f.event_sources
