@@ -176,8 +176,8 @@ class FluidQueue:
             p50, p90, p99, p999 = self.e2e.quantiles((0.5, 0.9, 0.99, 0.999))
             e2e = {"mean": round(self.e2e.mean() * 1000, 3), "p50": round(p50 * 1000, 3),
                    "p90": round(p90 * 1000, 3), "p99": round(p99 * 1000, 3), "p999": round(p999 * 1000, 3)}
-        return {"type": "sqs", "requests": round(self.api_sent), "errors": 0, "latency_ms": {}, "fifo": False, "sent": sent,
-                "rejected": 0, "throttled": 0,
+        return {"type": "sqs", "requests": round(self.api_sent), "errors": 0, "latency_ms": {}, "fifo": False,
+                "sent": sent, "rejected": 0, "throttled": 0,
                 "received": round(self.received), "empty_receives": 0, "delivered": done, "duplicates": 0,
                 "moved_to_dlq": dl, "dlq_receive_counts": {str(self.spec.max_receive_count): dl} if dl else {},
                 "dead_letters_in": 0, "expired": 0, "visible": vis, "in_flight": in_flight, "delayed": 0,
