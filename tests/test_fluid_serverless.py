@@ -127,7 +127,7 @@ def test_message_accounting_balances() -> None:
 @pytest.mark.parametrize(("change", "words"), [
     (lambda d: d["components"]["fn"]["handler"].append({"call": "db.get"}), "calls from a function"),
     (lambda d: d["components"]["api"].update(cache={"ttl": "60s"}), "cache"),
-    (lambda d: d["workloads"]["users"].update(entry="fn", op="invoke_async"), "invoke_async"),
+    (lambda d: d["components"]["api"].update(authorizer={"function": "fn"}), "authorizer"),
 ])
 def test_api_lambda_refusals(change: Any, words: str) -> None:
     d = _api()
@@ -246,3 +246,39 @@ def test_sns_refusals() -> None:
     d["components"]["events"]["subscriptions"][0]["filter_policy"] = {"kind": ["a"]}
     with pytest.raises(FluidRefused, match="plain sqs subscriptions"):
         check(from_dict(d))
+
+
+def _async(**fn: Any) -> dict[str, Any]:
+    """200 asynchronous invokes/s (a x3 spike for a minute, which the function's own invoke rate,
+    10 x its reserved 20, refuses) of a function failing 10 % of the time, its DLQ a queue."""
+    f = {"type": "lambda", "memory": 1769, "reserved_concurrency": 20, "error_rate": 0.1, "dlq": "dead",
+         "handler": [{"cpu": "lognormal(median=40ms, p99=160ms)"}, {"sleep": "exp(mean=30ms)"}]}
+    f.update(fn)
+    return {"name": "async", "zones": ["a", "b"],
+            "components": {"fn": f, "dead": {"type": "sqs", "retention": "14d"}},
+            "workloads": {"events": {"entry": "fn", "op": "invoke_async", "rate": "200/s",
+                                     "profile": {"type": "spike", "at": "60s", "duration": "60s", "factor": 3}}},
+            "simulate": {"duration": "10m", "seed": 1}}
+
+
+def test_async_invokes_retry_then_dead_letter_and_balance() -> None:
+    exact, fluid = _both(_async())
+    _close(exact, fluid, "events")  # accepted at once; the spike's excess is refused by the invoke rate
+    e, f = exact["components"]["fn"]["async"], fluid["components"]["fn"]["async"]
+    assert f["accepted"] == f["succeeded"] + f["dead_lettered"] + f["lost"] + f["waiting"]
+    assert f["succeeded"] == pytest.approx(e["succeeded"], rel=0.05)  # 118,176 exact
+    assert f["retries"] == pytest.approx(e["retries"], rel=0.10)  # 11,655: errors retried 1 and 2 min later
+    assert f["dead_lettered"] == pytest.approx(e["dead_lettered"], rel=0.10, abs=3)  # 84: failed 3 times (0.1^3)
+    assert f["failed_after_attempts"] == {"3": f["dead_lettered"]}
+    assert fluid["components"]["dead"]["dead_letters_in"] == f["dead_lettered"]
+    assert f["waiting"] == pytest.approx(e["waiting"], rel=0.15)  # 1,604: throttled events backing off
+    assert fluid["components"]["fn"]["throttles"] == pytest.approx(exact["components"]["fn"]["throttles"], rel=0.15)
+    assert f["end_to_end_ms"]["p50"] == pytest.approx(e["end_to_end_ms"]["p50"], rel=0.05)
+
+
+def test_async_without_concurrency_goes_straight_to_the_dlq() -> None:
+    d = _async(reserved_concurrency=0)
+    d["workloads"]["events"].pop("profile")
+    d["simulate"]["duration"] = "1m"
+    f = run_fluid(from_dict(d)).data["components"]["fn"]
+    assert f["invocations"] == 0 and f["async"]["dead_lettered"] == f["async"]["accepted"] > 0

@@ -167,13 +167,28 @@ class FluidLambda:
         self.warn_slow = self.d_mean > 0.5
         self.esm_billed_s = self.esm_inv = 0.0  # function time of event-source batches
         self.queues: list[Any] = []  # the queues its event sources drain (cloudtwin.fluid.backlog)
+        from cloudtwin.fluid.async_invoke import AsyncQueue
+
+        self.asyncq = AsyncQueue(self)  # its asynchronous events
         # the ramp (see _ramp): cohorts (age, invocations, cold) and when each finishes
         self.cohorts: list[tuple[float, float, bool]] = []
         self.warm_sorted = np.sort(np.minimum(dur, spec.timeout))
         self.cold_sorted = np.sort(self.init + np.minimum(dur, spec.timeout))
 
-    def step(self, lam: float, dt: float, acct_rate: float) -> tuple[float, float, float, float, float]:
-        """``lam`` requests/s for ``dt`` s: returns (warm ok, cold ok, throttled, timeout, server_error)."""
+    def quota(self, lam: float, acct_rate: float, dt: float) -> float:
+        """The share of ``lam`` Invoke API requests/s within the invoke request rates (the
+        account's, and the function's own with reserved concurrency) [aws-facts §5 Invoke
+        request rate]; the rest is counted as throttled."""
+        keep = min(1.0, acct_rate / lam, self.own_rate / lam) if lam > 0 else 1.0
+        refused = lam * (1.0 - keep) * dt
+        self.requests += refused
+        self.throttles += refused
+        self.rate_throttles += refused
+        self.m_thr += refused
+        return keep
+
+    def step(self, lam: float, dt: float, acct_rate: float = math.inf) -> tuple[float, float, float, float, float]:
+        """``lam`` invocations/s for ``dt`` s: returns (warm ok, cold ok, throttled, timeout, server_error)."""
         n = lam * dt
         self.requests += n
         self.new_tokens = min(NEW_ENVS_BURST - 1.0, self.new_tokens + NEW_ENVS_RATE * dt)
@@ -183,7 +198,7 @@ class FluidLambda:
                 self.envs = float(self.spec.provisioned_concurrency)
             return 0.0, 0.0, 0.0, 0.0, 0.0
         self.idle_s = 0.0
-        rate_ok = min(lam, acct_rate, self.own_rate)
+        rate_ok = min(lam, acct_rate)  # the invoke request rates are applied by quota()
         rate_thr = (lam - rate_ok) * dt
         a = rate_ok * self.d_mean  # Little: mean concurrency
         if self.cohorts or self.envs < min(a + 1.0, self.limit):

@@ -56,8 +56,9 @@ class _SLoad:
     def __init__(self, name: str, spec: Any, api: FluidApi | None, fn: FluidLambda, horizon: float,
                  base_dir: Any) -> None:
         self.name, self.spec, self.api, self.fn = name, spec, api, fn
+        self.is_async = api is None and spec.op == "invoke_async"
         self.factor, _ = profile_factor(spec.profile, horizon, base_dir)
-        dur = fn.dur
+        dur = np.zeros(len(fn.dur)) if self.is_async else fn.dur  # an async invoke answers at once
         ok = dur <= fn.spec.timeout
         lat = api.lat if api is not None else np.zeros(len(dur))
         warm = (lat + dur)[ok]
@@ -171,23 +172,42 @@ class Serverless:
         # the functions: every caller's invocations share the function's concurrency
         for fn in self.fns.values():
             mine = [n for n in self.loads if self.loads[n].fn is fn]
-            lam = sum(passed[n] for n in mine) / dt
-            warm, cold, thr, to, err = fn.step(lam, dt, self.invoke_rate)
+            sync = [n for n in mine if not self.loads[n].is_async]
+            lam_sync = sum(passed[n] for n in sync) / dt
+            lam_new = sum(passed[n] for n in mine if self.loads[n].is_async) / dt
+            keep = fn.quota(lam_sync + lam_new, self.invoke_rate, dt)
+            aq = fn.asyncq
+            if lam_new > 0:
+                aq.accept(lam_new * keep * dt, t)
+            att = aq.take_due(t, dt) if aq.lines else 0.0
+            total = lam_sync * keep * dt + att
+            warm, cold, thr, to, err = fn.step(total / dt, dt)
+            if att > 0:
+                aq.settle(t, (warm + cold) / total, thr / total, (to + err) / total)
             for n in mine:
                 ld = self.loads[n]
-                share = passed[n] / (lam * dt) if lam > 0 else 0.0
+                ld.requests += offered[n]
+                ld.m_req += offered[n]
+                if ld.is_async:  # accepted (202) at once, or refused by the invoke request rate
+                    refused = passed[n] * (1.0 - keep)
+                    ld.errors["throttled"] += refused
+                    ld.ok += passed[n] - refused
+                    ld.total.add(passed[n] - refused, 0.0)
+                    ld.minute.add(passed[n] - refused, 0.0)
+                    ld.m_err += refused
+                    continue
+                share = passed[n] * keep / total if total > 0 else 0.0
                 api_thr = offered[n] - passed[n]
                 w_ok, c_ok = warm * share, cold * share
                 api_to = (c_ok * ld.api_to[0] + w_ok * ld.api_to[1])  # past the integration timeout: 504
                 w_ok, c_ok = w_ok * (1.0 - ld.api_to[1]), c_ok * (1.0 - ld.api_to[0])
-                ld.requests += offered[n]
+                quota_thr = passed[n] * (1.0 - keep)
                 ld.ok += w_ok + c_ok
-                ld.errors["throttled"] += api_thr + thr * share
+                ld.errors["throttled"] += api_thr + quota_thr + thr * share
                 ld.errors["timeout"] += to * share + api_to
                 ld.errors["server_error"] += err * share
                 ld.total.add(w_ok, c_ok)
                 ld.minute.add(w_ok, c_ok)
-                ld.m_req += offered[n]
                 ld.m_err += offered[n] - w_ok - c_ok
                 if ld.api is not None:
                     a = ld.api
@@ -195,7 +215,7 @@ class Serverless:
                     a.accepted += passed[n]
                     a.throttled += api_thr
                     a.timeouts += api_to
-                    a.int_errors += (thr + to + err) * share
+                    a.int_errors += quota_thr + (thr + to + err) * share
 
     def close_minute(self) -> None:
         for ld in self.all_loads():
@@ -226,14 +246,19 @@ class Serverless:
         return out
 
     def messages(self) -> dict[str, Any] | None:
-        """The run's message accounting (None: no queue)."""
-        if not self.queues:
-            return None
+        """The run's message accounting (None: no queue and no asynchronous event)."""
         st = [q.stats() for q in self.queues.values()]
-        return {"published": sum(s["sent"] for s in st), "delivered": sum(s["delivered"] for s in st),
-                "dead_lettered": sum(s["moved_to_dlq"] for s in st), "expired": 0,
-                "in_flight": sum(s["in_flight"] + s["visible"] for s in st), "duplicates": 0, "lost": 0,
-                "lost_by_cause": {}}
+        ev = [f.asyncq.stats() for f in self.fns.values() if f.asyncq.accepted > 0]
+        if not st and not ev:
+            return None
+        lost = sum(e["lost"] for e in ev)
+        return {"published": sum(s["sent"] for s in st) + sum(e["accepted"] for e in ev),
+                "delivered": sum(s["delivered"] for s in st) + sum(e["succeeded"] for e in ev),
+                "dead_lettered": sum(s["moved_to_dlq"] for s in st) + sum(e["dead_lettered"] for e in ev),
+                "expired": 0,
+                "in_flight": sum(s["in_flight"] + s["visible"] for s in st) + sum(e["waiting"] for e in ev),
+                "duplicates": 0, "lost": lost,
+                "lost_by_cause": {"lambda_retries_exhausted": lost} if lost else {}}
 
     def components(self, workloads: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -256,6 +281,10 @@ class Serverless:
             out[n]["latency_ms"] = qmine[0].total.latency_ms() if len(qmine) == 1 else {}
             if q.spec.dlq is not None:
                 dead[q.spec.dlq] = dead.get(q.spec.dlq, 0) + out[n]["moved_to_dlq"]
+        for f in self.fns.values():  # asynchronous events given up: to on_failure, else the dlq
+            target = f.spec.on_failure or f.spec.dlq
+            if target is not None:
+                dead[target] = dead.get(target, 0) + round(f.asyncq.dead)
         for n, k in dead.items():
             out[n] = {"type": "sqs", "requests": 0, "errors": 0, "latency_ms": {}, "fifo": False, "sent": 0,
                       "rejected": 0, "throttled": 0, "received": 0, "empty_receives": 0, "delivered": 0,
@@ -280,9 +309,7 @@ class Serverless:
                       "billed_ms": round((f.invocations * f.billed_s + f.esm_billed_s) * 1000.0),
                       "gb_seconds": round(f.invocations * mean_gb + f.esm_billed_s * gb, 6),
                       "duration_ms": dur.latency_ms(),
-                      "async": {"accepted": 0, "succeeded": 0, "retries": 0, "retries_dropped": 0,
-                                "dead_lettered": 0, "lost": 0, "waiting": 0, "failed_after_attempts": {},
-                                "end_to_end_ms": {}},
+                      "async": f.asyncq.stats(),
                       "event_sources": [q.mapping_stats() for q in f.queues]}
         return out
 

@@ -31,7 +31,7 @@ KEYS["apigateway"] = {"type", "api", "protocol", "integration", "throttle", "met
                       "latency"}
 KEYS["lambda"] = {"type", "handler", "memory", "timeout", "reserved_concurrency", "provisioned_concurrency",
                   "init_duration", "idle_timeout", "error_rate", "zones"}
-KEYS["lambda"] |= {"event_sources"}
+KEYS["lambda"] |= {"event_sources", "retries", "max_event_age", "dlq", "on_failure"}
 KEYS["sqs"] = {"type", "visibility_timeout", "retention", "max_receive_count", "dlq", "latency", "max_message_size"}
 KEYS["sns"] = {"type", "subscriptions", "latency", "delivery_latency"}
 SERVERLESS = ("apigateway", "lambda", "sqs", "sns")
@@ -72,8 +72,8 @@ def check(arch: Any) -> None:
             raise FluidRefused(f"workloads.{name}", "only a plain `send` to a queue is modelled yet")
         if entry.type == "sns" and (w.op != "publish" or _set(w) & {"message", "batch"}):
             raise FluidRefused(f"workloads.{name}", "only a plain `publish` to a topic is modelled yet")
-        if entry.type not in ("sqs", "sns") and "op" in _set(w) and w.op not in ("", "invoke"):
-            raise FluidRefused(f"workloads.{name}", f"op `{w.op}` is not modelled yet (synchronous invokes only)")
+        if entry.type not in ("sqs", "sns") and "op" in _set(w) and w.op not in ("", "invoke", "invoke_async"):
+            raise FluidRefused(f"workloads.{name}", f"op `{w.op}` is not modelled yet")
         if entry.type not in ("route53", *BALANCERS, *FLEETS, *SERVERLESS):
             raise FluidRefused(f"workloads.{name}", f"entry {w.entry} ({entry.type}) is not modelled yet")
     for i, f in enumerate(arch.faults):
@@ -139,7 +139,9 @@ def _serverless(where: str, c: Any, arch: Any) -> None:
     if c.type == "sqs":
         drained = [(n, es) for n, f in arch.components.items() if f.type == "lambda" for es in f.event_sources
                    if es.queue == _name(arch, c)]
-        dlq_of = [n for n, q in arch.components.items() if q.type == "sqs" and q.dlq == _name(arch, c)]
+        me = _name(arch, c)
+        dlq_of = [n for n, q in arch.components.items()
+                  if (q.type == "sqs" and q.dlq == me) or (q.type == "lambda" and me in (q.dlq, q.on_failure))]
         if len(drained) != 1 and not (dlq_of and not drained):
             raise FluidRefused(where, "needs exactly one consumer, a Lambda event source (or to be a dead-letter "
                                "queue nobody reads); polling workers are not modelled yet")
