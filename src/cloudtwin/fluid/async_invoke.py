@@ -31,26 +31,31 @@ class AsyncQueue:
     def __init__(self, fn: Any) -> None:
         self.fn = fn
         self.spec = fn.spec
-        self.lines: dict[tuple[float, int, int], list[float]] = {}  # (due, attempts, throttles) -> [n, n x t0]
+        # (due, attempts, throttles, poison) -> [n, n x t0]; a poison event (matching the function's
+        # ``poison`` rule) fails every attempt
+        self.lines: dict[tuple[float, int, int, int], list[float]] = {}
         self.accepted = self.succeeded = self.retries = self.dropped = self.dead = self.lost = 0.0
         self.failed_after: dict[int, float] = {}
         self.e2e = WaitMix(fn.dur)
-        self.due_now: list[tuple[int, int, float, float]] = []
+        self.due_now: list[tuple[int, int, int, float, float]] = []
 
-    def _put(self, due: float, attempts: int, throttles: int, n: float, t0: float) -> None:
-        key = (round(due, 6), attempts, throttles)
+    def _put(self, due: float, attempts: int, throttles: int, n: float, t0: float, poison: int = 0) -> None:
+        key = (round(due, 6), attempts, throttles, poison)
         cell = self.lines.setdefault(key, [0.0, 0.0])
         cell[0] += n
         cell[1] += n * t0
 
-    def accept(self, n: float, t: float) -> None:
+    def accept(self, n: float, t: float, poison: float = 0.0) -> None:
+        """``n`` events accepted in the step starting at ``t``, a share ``poison`` of them poison."""
         if n <= 0.0:
             return
         self.accepted += n
         if self.spec.reserved_concurrency == 0:  # no attempt at all
             self._give_up(0, n)
             return
-        self._put(t, 0, 0, n, t + 0.5)
+        self._put(t, 0, 0, n * (1.0 - poison), t + 0.5)
+        if poison > 0.0:
+            self._put(t, 0, 0, n * poison, t + 0.5, 1)
 
     def take_due(self, t: float, dt: float) -> float:
         """The events to attempt in the step starting at ``t``; returns how many."""
@@ -64,25 +69,29 @@ class AsyncQueue:
                     self.dropped += n
                 self._give_up(k[1], n)
                 continue
-            self.due_now.append((k[1], k[2], n, t0))
-        return sum(d[2] for d in self.due_now)
+            self.due_now.append((k[1], k[2], k[3], n, t0))
+        return sum(d[3] for d in self.due_now)
 
     def settle(self, t: float, ok: float, thr: float, failed: float) -> None:
         """Shares of this step's attempts that succeeded, were throttled and failed."""
-        for attempts, throttles, n, t0 in self.due_now:
+        for attempts, throttles, poison, n, t0 in self.due_now:
+            good, bad = (0.0, ok + failed) if poison else (ok, failed)
+            if poison:  # counted as a success by the function's step: it failed
+                self.fn.errors_in += n * ok
+                self.fn.ok -= n * ok
             if attempts:
                 self.retries += n * (ok + failed)  # a retry that ran
-            self.succeeded += n * ok
-            self.e2e.add(Wait(0.0, 1.0, max(t - t0, 0.0)), n * ok)
+            self.succeeded += n * good
+            self.e2e.add(Wait(0.0, 1.0, max(t - t0, 0.0)), n * good)
             if thr > 0.0:
                 lo, hi = THROTTLE_BACKOFF  # aws-facts §5 Async retries on throttles
-                self._put(t + min(hi, lo * 2.0 ** throttles), attempts, throttles + 1, n * thr, t0)
-            if failed > 0.0:
+                self._put(t + min(hi, lo * 2.0 ** throttles), attempts, throttles + 1, n * thr, t0, poison)
+            if bad > 0.0:
                 ran = attempts + 1
                 if ran <= self.spec.retries:
-                    self._put(t + ASYNC_RETRY_DELAYS[ran - 1], ran, throttles, n * failed, t0)
+                    self._put(t + ASYNC_RETRY_DELAYS[ran - 1], ran, throttles, n * bad, t0, poison)
                 else:
-                    self._give_up(ran, n * failed)
+                    self._give_up(ran, n * bad)
         self.due_now = []
 
     def _give_up(self, attempts: int, n: float) -> None:

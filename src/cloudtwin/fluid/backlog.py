@@ -87,8 +87,9 @@ class FluidQueue:
         self.next_scale = SCALE_PERIOD
         self.rbif = bool(es.report_batch_item_failures)
         self.p = float(fn.spec.error_rate)
-        # visible messages by receive count so far, and the returning ones: [due, count, amount]
-        self.visible = np.zeros(spec.max_receive_count + 1)
+        # visible messages by class (0: ordinary, 1: poison) and receive count so far, and the
+        # returning ones: [due, count, class, amount]
+        self.visible = np.zeros((2, spec.max_receive_count + 1))
         self.returning: list[list[float]] = []
         self.api_sent = 0.0  # sent by workloads (SendMessage calls), not by a topic
         self.sent = self.received = self.deleted = self.dlq = self.processing = 0.0
@@ -104,56 +105,66 @@ class FluidQueue:
         return float(self.visible.sum())
 
     def in_flight(self) -> float:
-        return self.processing + sum(r[2] for r in self.returning)
+        return self.processing + sum(r[3] for r in self.returning)
 
-    def step(self, t: float, lam: float, dt: float) -> None:
+    def step(self, t: float, lam: float, dt: float, poison: float = 0.0) -> None:
+        """``lam`` messages/s sent for ``dt`` s, a share ``poison`` of them matching the function's
+        ``poison`` rule (they always fail)."""
         d = self.fn.d_mean
         carried = self.n_visible  # waiting before this step's sends
         sent = lam * dt
         self.sent += sent
-        self.visible[0] += sent
+        self.visible[0, 0] += sent * (1.0 - poison)
+        self.visible[1, 0] += sent * poison
         # what comes back from a visibility timeout: to the DLQ after max_receive_count receives
         due = [r for r in self.returning if r[0] <= t + 1e-9]
         self.returning = [r for r in self.returning if r[0] > t + 1e-9]
-        for _, k, amount in due:
+        for _, k, cls, amount in due:
             if k >= self.spec.max_receive_count:
                 self.dlq += amount
             else:
-                self.visible[int(k)] += amount
+                self.visible[int(cls), int(k)] += amount
         if t + 1e-9 >= self.next_scale:  # aws-facts §5 SQS event source: scaling
             self.next_scale += SCALE_PERIOD
             if self.n_visible >= self.pollers * self.bmax:
                 self.pollers = min(self.max_p, self.pollers + SCALE_STEP)
         v = self.n_visible
-        b = batch_needed(v / dt, self.pollers, self.lat, d, self.bmax, self.p, self.rbif)
-        cap = esm_capacity(self.pollers, b, self.lat, d, self.p, self.rbif) * dt
+        pi = float(self.visible[1].sum()) / v if v > 0 else 0.0
+        q = pi + (1.0 - pi) * self.p  # a message's chance to fail
+        b = batch_needed(v / dt, self.pollers, self.lat, d, self.bmax, q, self.rbif)
+        cap = esm_capacity(self.pollers, b, self.lat, d, q, self.rbif) * dt
         take = min(v, cap)
-        run = processed(b, self.p, self.rbif)  # messages a batch runs
+        run = processed(b, q, self.rbif)  # messages a batch runs
         busy = take / dt * (self.lat + run * d) / b  # pollers at work (Little)
         idle = self.pollers - busy
         if idle > lam * LONG_POLL and self.pollers > START_POLLERS:  # empty long polls stop pollers
             self.pollers = max(float(START_POLLERS), math.ceil(busy + lam * LONG_POLL))
         self.max_pollers = max(self.max_pollers, self.pollers)
         if take > 0.0:
-            share = self.visible / v
-            taken = take * share
+            taken = take * self.visible / v
             self.visible -= taken
             self.received += take
             self.batches += take / b
-            fail = 1.0 - (1.0 - self.p) ** b if not self.rbif else self.p
-            failed = taken * fail
+            if self.rbif:  # each message fails on its own
+                failed = taken * np.array([[self.p], [1.0]])
+                errors = float(failed.sum())
+            else:  # a failure returns the whole batch
+                fail = 1.0 - (1.0 - q) ** b
+                failed = taken * fail
+                errors = take / b * fail
             self.failed_msgs += float(failed.sum())
             self.deleted += float((taken - failed).sum())
             wait = carried / (take / dt)
             self.oldest_age = wait
             vt = float(self.spec.visibility_timeout)
-            for k, amount in enumerate(failed):
-                if amount > 0.0:
-                    self.returning.append([t + vt, k + 1.0, float(amount)])
-                # a message received before waited out k visibility timeouts (from its receives)
-                self.e2e.add(Wait(0.0, 1.0, wait + (b - 1.0) / 2.0 * d + k * vt), float(taken[k] - amount))
-            self.fn.esm_step(take / b, busy * run * d / (self.lat + run * d), take / b * run,
-                             take * self.p if self.rbif else take / b * fail)
+            for cls in (0, 1):
+                for k, amount in enumerate(failed[cls]):
+                    if amount > 0.0:
+                        self.returning.append([t + vt, k + 1.0, float(cls), float(amount)])
+                    # a message received before waited out k visibility timeouts (from its receives)
+                    self.e2e.add(Wait(0.0, 1.0, wait + (b - 1.0) / 2.0 * d + k * vt),
+                                 float(taken[cls, k] - amount))
+            self.fn.esm_step(take / b, busy * run * d / (self.lat + run * d), take / b * run, errors)
         self.processing = take / dt * (self.lat + run * d)  # messages received and not yet deleted (Little)
         self.max_visible = max(self.max_visible, self.n_visible)
 

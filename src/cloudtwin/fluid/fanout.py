@@ -1,14 +1,15 @@
-"""An SNS topic fanning out to SQS queues, in the fluid engine.
+"""An SNS topic fanning out to SQS queues and Lambda functions, in the fluid engine.
 
 Every publish gives each subscription its own copy [aws-facts §7 Fan-out]: a topic published
 at ``lam`` messages/s sends ``lam`` to every subscribed queue, each a flow of its own
 (:mod:`cloudtwin.fluid.backlog`), so a slow consumer builds a backlog on its queue only. The
 copies reach the queue within the step (the exact engine's ``delivery_latency``, tens of ms,
-is left out of the backlog); deliveries to SQS do not fail here, so none is retried. A
-workload's latency is the Publish call's ``latency``.
+is left out of the backlog); deliveries to SQS do not fail here, so none is retried. A Lambda
+subscription is an asynchronous invoke (:mod:`cloudtwin.fluid.async_invoke`), outside the
+Invoke API's request rate. A workload's latency is the Publish call's ``latency``.
 
 Refused (:mod:`cloudtwin.fluid.support`): FIFO topics, filter policies, subscription DLQs and
-endpoints other than ``sqs``.
+endpoints other than ``sqs`` and ``lambda``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class FluidTopic:
     def __init__(self, name: str, spec: Any, seed: int) -> None:
         self.name, self.spec = name, spec
         self.targets: list[str] = [s.target for s in spec.subscriptions]
+        self.protocols: list[str] = []  # filled by the run: "sqs" or "lambda" per subscription
         draw = make_sampler(spec.latency, np.random.default_rng(_seed(f"{seed}:{name}:latency")))
         self.lat_pts = np.array([draw() for _ in range(POINTS)])
         self.lat = float(self.lat_pts.mean())
@@ -42,8 +44,9 @@ class FluidTopic:
 
     def stats(self, latency: dict[str, float]) -> dict[str, Any]:
         n = round(self.publishes)
-        subs = [{"protocol": "sqs", "target": t, "matched": n, "attempts": n, "failed_attempts": 0, "delivered": n,
-                 "dead_lettered": 0, "lost": 0, "active": True, "end_to_end_ms": {}} for t in self.targets]
+        subs = [{"protocol": p, "target": t, "matched": n, "attempts": n, "failed_attempts": 0, "delivered": n,
+                 "dead_lettered": 0, "lost": 0, "active": True, "end_to_end_ms": {}}
+                for t, p in zip(self.targets, self.protocols, strict=True)]
         return {"type": "sns", "requests": n, "errors": 0, "latency_ms": latency, "fifo": False, "publishes": n,
                 "rejected": 0, "unmatched": 0, "pending": 0, "subscriptions": subs}
 

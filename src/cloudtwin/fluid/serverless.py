@@ -266,6 +266,8 @@ class FluidLambda:
         """An event source mapping's ``batches`` invocations of ``msgs`` messages in all, at mean
         concurrency ``conc``, with ``errors`` function errors."""
         self.seen += batches
+        if batches > 0.0:
+            self.idle_s = 0.0  # invoked: its environments are not idle
         want = min(self.limit, expected_peak(conc, self.seen, self.limit))
         cold = min(max(0.0, want - self.envs), batches)
         self.envs += cold

@@ -101,6 +101,8 @@ class Serverless:
                 q = self.queues[es.queue] = FluidQueue(es.queue, comps[es.queue], fn, es, seed)
                 fn.queues.append(q)
         self.topics = {n: FluidTopic(n, c, seed) for n, c in comps.items() if c.type == "sns"}
+        for tp in self.topics.values():
+            tp.protocols = [comps[x].type for x in tp.targets]
         self.loads: dict[str, _SLoad] = {}
         self.qloads: dict[str, _QLoad] = {}
         for n, w in arch.workloads.items():
@@ -127,24 +129,35 @@ class Serverless:
         return bool(self.loads or self.qloads or self.queues or self.topics)
 
     def step(self, t: float, dt: float) -> None:
-        self._step_api(t, dt)
         into: dict[str, float] = dict.fromkeys(self.queues, 0.0)  # messages/s into each queue
+        bad: dict[str, float] = dict.fromkeys(self.queues, 0.0)  # of which poison
         pub: dict[str, float] = dict.fromkeys(self.topics, 0.0)
+        pub_bad: dict[str, float] = dict.fromkeys(self.topics, 0.0)
         for ld in self.qloads.values():
             r = ld.rate(t)
             ld.requests += r * dt
             ld.m_req += r * dt
             ld.total.add(r * dt, 0.0)
+            msg = getattr(ld.spec, "message", None)
+            x = float(msg.poison) if msg is not None else 0.0
             if isinstance(ld.queue, FluidTopic):
                 pub[ld.queue.name] += r
+                pub_bad[ld.queue.name] += r * x
             else:
                 into[ld.queue.name] += r
+                bad[ld.queue.name] += r * x
                 ld.queue.api_sent += r * dt
         for tn, topic in self.topics.items():  # aws-facts §7 Fan-out: a copy per subscription
-            for qn, r in topic.step(pub[tn], dt).items():
-                into[qn] += r
+            share = pub_bad[tn] / pub[tn] if pub[tn] > 0 else 0.0
+            for target, r in topic.step(pub[tn], dt).items():
+                if target in self.fns:  # an asynchronous invoke, outside the Invoke API's rate
+                    self.fns[target].asyncq.accept(r * dt, t, share)
+                else:
+                    into[target] += r
+                    bad[target] += r * share
+        self._step_api(t, dt)
         for qn, q in self.queues.items():
-            q.step(t, into[qn], dt)
+            q.step(t, into[qn], dt, bad[qn] / into[qn] if into[qn] > 0 else 0.0)
 
     def _step_api(self, t: float, dt: float) -> None:
         offered = {n: ld.rate(t) * dt for n, ld in self.loads.items()}

@@ -38,7 +38,7 @@ SERVERLESS = ("apigateway", "lambda", "sqs", "sns")
 ES_KEYS = {"queue", "batch_size", "report_batch_item_failures", "maximum_concurrency"}
 RECORD_KEYS = {"name", "alias", "routing"}
 SCALING_KEYS = {"target_cpu", "warmup", "default_cooldown", "disable_scale_in"}
-WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout", "op"}
+WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout", "op", "message"}
 FAULT_KEYS = {"at", "duration", "az_outage"}
 TOP_KEYS = {"name", "description", "region", "zones", "components", "workloads", "faults", "simulate",
             "blueprint", "network", "account"}
@@ -68,10 +68,11 @@ def check(arch: Any) -> None:
         if extra:
             raise FluidRefused(f"workloads.{name}", f"key `{extra[0]}` is not modelled yet")
         entry = arch.components[w.entry]
-        if entry.type == "sqs" and (w.op != "send" or _set(w) & {"message", "batch"}):
-            raise FluidRefused(f"workloads.{name}", "only a plain `send` to a queue is modelled yet")
-        if entry.type == "sns" and (w.op != "publish" or _set(w) & {"message", "batch"}):
-            raise FluidRefused(f"workloads.{name}", "only a plain `publish` to a topic is modelled yet")
+        msg_extra = _set(w.message) - {"size", "poison"} if getattr(w, "message", None) is not None else set()
+        if entry.type == "sqs" and (w.op not in (None, "", "send") or "batch" in _set(w) or msg_extra):
+            raise FluidRefused(f"workloads.{name}", "only a `send` to a queue (message: size, poison) is modelled yet")
+        if entry.type == "sns" and (w.op not in (None, "", "publish") or "batch" in _set(w) or msg_extra):
+            raise FluidRefused(f"workloads.{name}", "only a `publish` (message: size, poison) is modelled yet")
         if entry.type not in ("sqs", "sns") and "op" in _set(w) and w.op not in ("", "invoke", "invoke_async"):
             raise FluidRefused(f"workloads.{name}", f"op `{w.op}` is not modelled yet")
         if entry.type not in ("route53", *BALANCERS, *FLEETS, *SERVERLESS):
@@ -132,9 +133,9 @@ def _serverless(where: str, c: Any, arch: Any) -> None:
     if c.type == "sns":
         for i, sub in enumerate(c.subscriptions):
             t = arch.components.get(sub.target) if sub.target else None
-            if _set(sub) - {"protocol", "target"} or t is None or t.type != "sqs":
-                raise FluidRefused(f"{where} subscriptions[{i}]", "only plain sqs subscriptions are modelled yet "
-                                   "(no filter policy, dlq or other endpoint)")
+            if _set(sub) - {"protocol", "target"} or t is None or t.type not in ("sqs", "lambda"):
+                raise FluidRefused(f"{where} subscriptions[{i}]", "only plain sqs and lambda subscriptions are "
+                                   "modelled yet (no filter policy, dlq or other endpoint)")
         return
     if c.type == "sqs":
         drained = [(n, es) for n, f in arch.components.items() if f.type == "lambda" for es in f.event_sources
