@@ -304,3 +304,12 @@ def test_event_processing_blueprint_matches_exact() -> None:
     assert f["process-order"]["invocations"] == pytest.approx(e["process-order"]["invocations"], rel=0.05)
     m = fluid["messages"]
     assert m["published"] == m["delivered"] + m["dead_lettered"] + m["in_flight"] + m["lost"]
+
+
+def test_same_spec_and_seed_give_identical_results() -> None:
+    for d in (_api(), _sqs(error_rate=0.2), _sns(), _async()):
+        one = run_fluid(from_dict(copy.deepcopy(d))).data
+        two = run_fluid(from_dict(copy.deepcopy(d))).data
+        one.pop("wall_s")
+        two.pop("wall_s")
+        assert one == two

@@ -362,11 +362,17 @@ class Serverless:
         for n, ld in self.loads.items():
             if ld.spec.arrivals != "poisson":
                 notes.append(f"{n}: constant arrivals: Erlang B overstates the throttles of a steady stream")
-            if ld.api is not None and (ld.api.method is not None or self.acct is not None):
-                notes.append(f"{n}: API throttles are fluid token buckets: a Poisson stream close to the "
-                             "throttle's rate loses a little in the exact engine and nothing here")
-                break
+        if any(ld.api is not None for ld in self.loads.values()):
+            notes.append("API throttles are fluid token buckets: a Poisson stream close to a throttle's rate "
+                         "loses a little in the exact engine and nothing here")
         for n in self.queues:
             notes.append(f"{n}: the backlog is a deterministic fluid (first in, first out); batch sizes are "
                          "their mean; duplicates (at-least-once) and retention expiry are left out")
+        for n, f in self.fns.items():
+            if f.asyncq.accepted > 0:
+                notes.append(f"{n}: asynchronous events are cohorts due at whole steps (1 s): retries and "
+                             "throttle backoffs are not spread within a second")
+        for n in self.topics:
+            notes.append(f"{n}: copies reach their subscribers within the step (delivery latency left out); "
+                         "end-to-end times start at the delivery")
         return notes
