@@ -313,3 +313,18 @@ def test_same_spec_and_seed_give_identical_results() -> None:
         one.pop("wall_s")
         two.pop("wall_s")
         assert one == two
+
+
+def test_handler_send_step_feeds_a_queue_and_matches_exact() -> None:
+    """API -> Lambda whose handler sends each request on to a queue drained by a second function."""
+    d = _api(handler=[{"cpu": "lognormal(median=20ms, p99=80ms)"}, {"call": "jobs.send"}])
+    q = _sqs()
+    d["components"].update(jobs=q["components"]["jobs"], worker=q["components"]["worker"])
+    d["components"]["jobs"].pop("dlq")
+    d["workloads"]["users"]["rate"] = "300/s"
+    exact, fluid = _both(d)
+    _close(exact, fluid, "users")  # the SendMessage call's latency is part of the handler's
+    e, f = exact["components"]["jobs"], fluid["components"]["jobs"]
+    assert f["sent"] == pytest.approx(e["sent"], rel=0.01)  # one message per successful run
+    assert f["delivered"] == pytest.approx(e["delivered"], rel=0.02)
+    assert f["sent"] == f["delivered"] + f["moved_to_dlq"] + f["visible"] + f["in_flight"]

@@ -46,7 +46,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.fluid.fleet import POINTS, _seed
 from cloudtwin.services.lambda_ import NEW_ENVS_BURST, NEW_ENVS_RATE, VCPU_MB
 from cloudtwin.spec.account import INVOKE_RATE_PER_CONCURRENCY
-from cloudtwin.spec.steps import CpuStep
+from cloudtwin.spec.steps import CallStep, CpuStep
 from cloudtwin.theory import erlang_b
 
 ENTRIES = ("apigateway", "lambda")
@@ -139,8 +139,16 @@ class FluidLambda:
         rng = np.random.default_rng(_seed(f"{seed}:{name}:duration"))
         scale = max(1.0, VCPU_MB / spec.memory)  # aws-facts §5 Memory
         dur = np.zeros(POINTS)
+        # a `call: <queue>.send` or `<topic>.publish` step: the API call's latency, and one message per run
+        self.sends: dict[str, float] = {}  # target -> messages per handler run
+        self.out: dict[str, float] = {}  # messages sent this step, delivered in the next
         for st in spec.handler:
-            draw = make_sampler(st.cpu if isinstance(st, CpuStep) else st.sleep, rng)
+            if isinstance(st, CallStep):
+                dist = arch.components[st.target].latency
+                self.sends[st.target] = self.sends.get(st.target, 0.0) + 1.0
+            else:
+                dist = st.cpu if isinstance(st, CpuStep) else st.sleep
+            draw = make_sampler(dist, rng)
             dur += np.array([draw() for _ in range(POINTS)]) * (scale if isinstance(st, CpuStep) else 1.0)
         self.dur = dur
         self.d_mean = float(dur.mean()) if len(spec.handler) else 0.0
@@ -221,6 +229,7 @@ class FluidLambda:
         self.rate_throttles += rate_thr
         self.m_thr += thr
         self.invocations += inv
+        self.ran(inv - inv * self.over)
         self.cold += cold
         to = inv * self.over
         err = (inv - to) * float(self.spec.error_rate)
@@ -273,9 +282,15 @@ class FluidLambda:
         self.envs += cold
         self.cold += cold
         self.esm_inv += batches
+        self.ran(msgs)
         self.errors_in += errors
         self.esm_billed_s += msgs * self.d_mean
         self.minute_conc = max(self.minute_conc, want)
+
+    def ran(self, runs: float) -> None:
+        """``runs`` handler runs that reached their end (not timed out): their send/publish steps."""
+        for target, k in self.sends.items():
+            self.out[target] = self.out.get(target, 0.0) + runs * k
 
     def close_minute(self) -> None:
         self.series["concurrency"].append(float(self.minute_conc))

@@ -147,6 +147,14 @@ class Serverless:
                 into[ld.queue.name] += r
                 bad[ld.queue.name] += r * x
                 ld.queue.api_sent += r * dt
+        for fn in self.fns.values():  # what handlers sent in the step before (send/publish steps)
+            for target, n in fn.out.items():
+                if target in pub:
+                    pub[target] += n / dt
+                else:
+                    into[target] += n / dt
+                    self.queues[target].api_sent += n
+            fn.out = {}
         for tn, topic in self.topics.items():  # aws-facts §7 Fan-out: a copy per subscription
             share = pub_bad[tn] / pub[tn] if pub[tn] > 0 else 0.0
             for target, r in topic.step(pub[tn], dt).items():
@@ -372,6 +380,9 @@ class Serverless:
             if f.asyncq.accepted > 0:
                 notes.append(f"{n}: asynchronous events are cohorts due at whole steps (1 s): retries and "
                              "throttle backoffs are not spread within a second")
+        for n, f in self.fns.items():
+            if f.sends:
+                notes.append(f"{n}: messages its handler sends reach their queue or topic one step (1 s) later")
         for n in self.topics:
             notes.append(f"{n}: copies reach their subscribers within the step (delivery latency left out); "
                          "end-to-end times start at the delivery")

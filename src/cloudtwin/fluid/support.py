@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloudtwin.errors import CloudtwinError
-from cloudtwin.spec.steps import CpuStep, SleepStep
+from cloudtwin.spec.steps import CallStep, CpuStep, SleepStep
 
 FLEETS = ("asg", "ec2")
 BALANCERS = ("alb", "nlb")
@@ -148,9 +148,12 @@ def _serverless(where: str, c: Any, arch: Any) -> None:
                                "queue nobody reads); polling workers are not modelled yet")
         return
     for i, st in enumerate(c.handler):
+        kind = (getattr(arch.components.get(st.target), "type", None), st.op) if isinstance(st, CallStep) else None
+        if kind in (("sqs", "send"), ("sns", "publish")) and _set(st) == {"call"}:
+            continue  # a plain send to a queue or publish to a topic
         if not isinstance(st, (CpuStep, SleepStep)):
-            raise FluidRefused(f"{where} handler[{i}]", "is not a cpu or sleep step: calls from a function "
-                               "(to databases, caches, queues, topics) are not modelled yet")
+            raise FluidRefused(f"{where} handler[{i}]", "is not a cpu or sleep step or a plain send/publish: calls "
+                               "from a function to databases and caches are not modelled yet")
     for i, es in enumerate(c.event_sources):
         bad = sorted(_set(es) - ES_KEYS)
         if bad:
