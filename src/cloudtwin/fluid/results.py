@@ -85,6 +85,7 @@ def _cost(run: FluidRun) -> dict[str, Any]:
                            for p, h in f.instance_hours(run.horizon).items() if h > 0}
         else:
             usage[name] = configured(spec, arch, hours)
+    usage.update(run.serverless.usage())  # API requests and Lambda GB-seconds as measured
     unmeasured = [{"component": n, "usage_type": "traffic-based items",
                    "reason": "the fluid engine prices instance-hours and configured capacity only"}
                   for n, c in arch.components.items() if c.type in (*BALANCERS, "route53")]
@@ -95,8 +96,14 @@ def _cost(run: FluidRun) -> dict[str, Any]:
 
 def assemble(run: FluidRun) -> Results:
     workloads = {n: _workload(ld, run) for n, ld in run.loads.items()}
+    workloads.update(run.serverless.workloads(run.horizon))
+    workloads = {n: workloads[n] for n in run.arch.workloads}
     components: dict[str, Any] = {}
+    serverless = run.serverless.components(workloads)
     for n, c in run.arch.components.items():
+        if n in serverless:
+            components[n] = serverless[n]
+            continue
         into = [ld for ld in run.loads.values() if ld.spec.entry == n or ld.lb is c]
         reqs = sum(workloads[ld.name]["requests"] for ld in into)
         if c.type == "route53":
@@ -125,12 +132,15 @@ def assemble(run: FluidRun) -> Results:
                              "servers_per_instance": f.c, "service_scv": round(f.cs2, 4)}
             if f.asg:
                 components[n]["desired"] = f.desired
-    n_min = min((len(ld.series["requests"]) for ld in run.loads.values()), default=0)
+    n_min = min((len(ld.series["requests"]) for ld in (*run.loads.values(), *run.serverless.all_loads())),
+                default=0)
+    s_loads, s_comps = run.serverless.series(n_min)
     series: dict[str, Any] = {
         "step_s": 60.0, "t": [60.0 * i for i in range(n_min)],
         "workloads": {n: {k: v[:n_min] for k, v in ld.series.items()} for n, ld in run.loads.items()},
-        "components": {},
+        "components": dict(s_comps),
     }
+    series["workloads"].update(s_loads)
     for n, f in run.fleets.items():
         s: dict[str, list[float]] = {"in_service": f.in_service_series[:n_min], "utilization": f.util_series[:n_min]}
         if f.asg:
@@ -153,12 +163,13 @@ def assemble(run: FluidRun) -> Results:
         "steps": run.steps,
         "workloads": workloads,
         "components": components,
-        "messages": {"published": 0, "delivered": 0, "dead_lettered": 0, "expired": 0, "in_flight": 0,
+        "messages": run.serverless.messages() or {"published": 0, "delivered": 0, "dead_lettered": 0, "expired": 0,
+                                                  "in_flight": 0,
                      "duplicates": 0, "lost": 0, "lost_by_cause": {}},
         "sessions": run.flows.sessions(run.loads),
         "cost": _cost(run),
         "timeline": events,
         "series": series,
-        "validity": _validity(run),
+        "validity": _validity(run) + run.serverless.validity(),
     }
     return Results(data)

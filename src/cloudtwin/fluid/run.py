@@ -125,7 +125,11 @@ class FluidRun:
         lbs = {c.target_names[0]: c for c in arch.components.values() if c.type in BALANCERS}
         self.fleets = {n: FluidFleet(n, c, lbs.get(n), list(arch.zones), self.seed)
                        for n, c in arch.components.items() if c.type in FLEETS}
-        self.loads = {n: _Load(n, w, arch, self.fleets, self.horizon, self.seed) for n, w in arch.workloads.items()}
+        from cloudtwin.fluid.serverless_run import Serverless, owns  # API Gateway / Lambda entries
+
+        self.serverless = Serverless(arch, self.horizon, self.seed)
+        self.loads = {n: _Load(n, w, arch, self.fleets, self.horizon, self.seed) for n, w in arch.workloads.items()
+                      if not owns(arch, w)}
         from cloudtwin.fluid.downstream import Downstream
 
         self.flows = Downstream(arch, self.fleets, self.seed, self.loads)  # calls, downstream stations, caches
@@ -183,7 +187,7 @@ class FluidRun:
             for f in self.fleets.values():
                 f.act(t)
             end = min(next_minute, self.horizon)
-            if steady and all(q == 0.0 for q in self.queue.values()):
+            if steady and not self.serverless and all(q == 0.0 for q in self.queue.values()):
                 nxt = [f.next_change(t) for f in self.fleets.values()]
                 nxt.append(self.faults[fi][0] if fi < len(self.faults) else math.inf)
                 nxt.append(self.others[oi][0] if oi < len(self.others) else math.inf)
@@ -193,11 +197,13 @@ class FluidRun:
             dt = min(dt, end - t)
             self._dt = dt
             self._step(t, dt)
+            self.serverless.step(t, dt)
             steps += 1
             t = round(t + dt, 9)
             if t >= next_minute - 1e-9:
                 for ld in self.loads.values():
                     ld.close_minute()
+                self.serverless.close_minute()
                 for f in self.fleets.values():
                     f.minute(t)
                 self.flows.minute()

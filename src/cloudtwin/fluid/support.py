@@ -18,7 +18,7 @@ from cloudtwin.fluid.call_support import (
     check_station,
     check_steps,
 )
-from cloudtwin.spec.steps import CpuStep
+from cloudtwin.spec.steps import CallStep, CpuStep, SleepStep
 
 FLEETS = ("asg", "ec2")
 BALANCERS = ("alb", "nlb")
@@ -37,9 +37,19 @@ KEYS["nlb"] = KEYS["alb"]
 for _fleet in FLEETS:
     KEYS[_fleet].add("health_handler")  # without calls (fluid/call_support.py)
 KEYS.update(STATION_KEYS)  # downstream stations (fluid/stations.py)
+# API Gateway -> Lambda (synchronous), in cloudtwin.fluid.serverless
+KEYS["apigateway"] = {"type", "api", "protocol", "integration", "throttle", "method_throttle", "account_throttle",
+                      "latency"}
+KEYS["lambda"] = {"type", "handler", "memory", "timeout", "reserved_concurrency", "provisioned_concurrency",
+                  "init_duration", "idle_timeout", "error_rate", "zones"}
+KEYS["lambda"] |= {"event_sources", "retries", "max_event_age", "dlq", "on_failure"}
+KEYS["sqs"] = {"type", "visibility_timeout", "retention", "max_receive_count", "dlq", "latency", "max_message_size"}
+KEYS["sns"] = {"type", "subscriptions", "latency", "delivery_latency"}
+SERVERLESS = ("apigateway", "lambda", "sqs", "sns")
+ES_KEYS = {"queue", "batch_size", "report_batch_item_failures", "maximum_concurrency"}
 RECORD_KEYS = {"name", "alias", "routing"}
 SCALING_KEYS = {"target_cpu", "warmup", "default_cooldown", "disable_scale_in"}
-WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout", "sessions"}
+WORKLOAD_KEYS = {"entry", "rate", "arrivals", "profile", "host", "clients", "timeout", "op", "message", "sessions"}
 FAULT_KEYS = {"at", "duration", "az_outage"}
 TOP_KEYS = {"name", "description", "region", "zones", "components", "workloads", "faults", "simulate",
             "blueprint", "network", "account"}
@@ -69,7 +79,14 @@ def check(arch: Any) -> None:
         if extra:
             raise FluidRefused(f"workloads.{name}", f"key `{extra[0]}` is not modelled yet")
         entry = arch.components[w.entry]
-        if entry.type not in ("route53", *BALANCERS, *FLEETS):
+        msg_extra = _set(w.message) - {"size", "poison"} if getattr(w, "message", None) is not None else set()
+        if entry.type == "sqs" and (w.op not in (None, "", "send") or "batch" in _set(w) or msg_extra):
+            raise FluidRefused(f"workloads.{name}", "only a `send` to a queue (message: size, poison) is modelled yet")
+        if entry.type == "sns" and (w.op not in (None, "", "publish") or "batch" in _set(w) or msg_extra):
+            raise FluidRefused(f"workloads.{name}", "only a `publish` (message: size, poison) is modelled yet")
+        if entry.type not in ("sqs", "sns") and "op" in _set(w) and w.op not in ("", "invoke", "invoke_async"):
+            raise FluidRefused(f"workloads.{name}", f"op `{w.op}` is not modelled yet")
+        if entry.type not in ("route53", *BALANCERS, *FLEETS, *SERVERLESS):
             raise FluidRefused(f"workloads.{name}", f"entry {w.entry} ({entry.type}) is not modelled yet")
         check_sessions(f"workloads.{name}", w, arch)
     for i, f in enumerate(arch.faults):
@@ -98,6 +115,8 @@ def _component(name: str, c: Any, arch: Any) -> None:
                 raise FluidRefused(f"{where} records[{i}]", f"key `{key}` is not modelled yet (simple alias only)")
             if arch.components[r.alias].type not in BALANCERS:
                 raise FluidRefused(f"{where} records[{i}]", "alias to something other than alb/nlb")
+    elif c.type in SERVERLESS:
+        _serverless(where, c, arch)
     elif c.type in BALANCERS:
         names = c.target_names
         if len(names) != 1 or arch.components[names[0]].type not in FLEETS:
@@ -125,3 +144,48 @@ def _component(name: str, c: Any, arch: Any) -> None:
                     raise FluidRefused(f"{where} scaling", f"key `{bad[0]}` is not modelled yet")
             if c.health_check.type != "ec2":
                 raise FluidRefused(f"{where} health_check", "type elb is not modelled yet")
+
+
+def _serverless(where: str, c: Any, arch: Any) -> None:
+    if c.type == "apigateway":
+        it = c.integration
+        if arch.components[it.target].type != "lambda" or it.op != "invoke" or _set(it) - {"target", "op", "timeout"}:
+            raise FluidRefused(f"{where} integration", "only a synchronous Lambda invoke (op: invoke) is modelled yet")
+        return
+    if c.type == "sns":
+        for i, sub in enumerate(c.subscriptions):
+            t = arch.components.get(sub.target) if sub.target else None
+            if _set(sub) - {"protocol", "target"} or t is None or t.type not in ("sqs", "lambda"):
+                raise FluidRefused(f"{where} subscriptions[{i}]", "only plain sqs and lambda subscriptions are "
+                                   "modelled yet (no filter policy, dlq or other endpoint)")
+        return
+    if c.type == "sqs":
+        drained = [(n, es) for n, f in arch.components.items() if f.type == "lambda" for es in f.event_sources
+                   if es.queue == _name(arch, c)]
+        me = _name(arch, c)
+        dlq_of = [n for n, q in arch.components.items()
+                  if (q.type == "sqs" and q.dlq == me) or (q.type == "lambda" and me in (q.dlq, q.on_failure))]
+        if len(drained) != 1 and not (dlq_of and not drained):
+            raise FluidRefused(where, "needs exactly one consumer, a Lambda event source (or to be a dead-letter "
+                               "queue nobody reads); polling workers are not modelled yet")
+        return
+    for i, st in enumerate(c.handler):
+        kind = (getattr(arch.components.get(st.target), "type", None), st.op) if isinstance(st, CallStep) else None
+        if kind in (("sqs", "send"), ("sns", "publish")) and _set(st) == {"call"}:
+            continue  # a plain send to a queue or publish to a topic
+        if not isinstance(st, (CpuStep, SleepStep)):
+            raise FluidRefused(f"{where} handler[{i}]", "is not a cpu or sleep step or a plain send/publish: calls "
+                               "from a function to databases and caches are not modelled yet")
+    for i, es in enumerate(c.event_sources):
+        bad = sorted(_set(es) - ES_KEYS)
+        if bad:
+            raise FluidRefused(f"{where} event_sources[{i}]", f"key `{bad[0]}` is not modelled yet")
+        limit = c.reserved_concurrency if c.reserved_concurrency is not None else arch.account.lambda_concurrency
+        if min(1000, es.maximum_concurrency or 1000) > limit:
+            raise FluidRefused(f"{where} event_sources[{i}]", "pollers could outnumber the function's "
+                               "concurrency (throttled batches are not modelled yet): set maximum_concurrency "
+                               "to at most the reserved concurrency")
+
+
+def _name(arch: Any, c: Any) -> str:
+    return str(next(n for n, x in arch.components.items() if x is c))
