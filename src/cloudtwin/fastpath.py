@@ -122,7 +122,8 @@ def plan(sim: Simulation) -> Plan | None:
     if len(steps) != 1 or getattr(steps[0], "cpu", None) is None or steps[0].cpu.kind not in KINDS:
         return None
     if (len(fleet.instances) != 1 or len(fleet.launched) != 1 or fleet.balancers or fleet.screens
-            or fleet.fault_steps or fleet.injected or fleet.fast is None):
+            or fleet.fault_steps or fleet.injected or fleet.fast is None
+            or getattr(fleet, "credits", None) is not None):  # a burstable type's CPU credits change its speed
         return None
     inst = fleet.instances[0]
     if type(inst) is not Instance or not inst.live or inst.state != "running" or inst.fast is not fleet.fast:

@@ -9,7 +9,7 @@ from cloudtwin.dsl.model import Component
 __all__ = ["ALB", "APIGateway", "ASG", "Athena", "Aurora", "Batch", "Beanstalk", "CLB", "CloudFront",
            "CloudTrail", "CloudWatchAlarm", "Cognito", "DAX", "DirectConnect", "DynamoDB", "EBS", "EC2",
            "ECS", "EFS", "ElastiCache", "EventBridge", "Firehose", "Kinesis", "Lambda", "NLB", "NetworkACL",
-           "QuickSight", "RDS", "Redshift", "Route53", "S3", "SES", "SNS", "SQS", "SecurityGroup", "VPN",
+           "QuickSight", "RDS", "Redshift", "Route53", "S3", "SES", "SNS", "SQS", "SecurityGroup", "VPC", "VPN",
            "WAF"]
 
 
@@ -159,3 +159,7 @@ class NetworkACL(Component):
 
 class SecurityGroup(Component):
     type = "security_group"
+
+
+class VPC(Component):
+    type = "vpc"
