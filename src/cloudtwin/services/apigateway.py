@@ -220,7 +220,7 @@ class ApiGateway(Component):
         """Past throttling and authorization: the cache, else the integration."""
         key = None
         if self.cache_key is not None and self.ttl > 0.0:
-            key = int(arg) if isinstance(arg, int | float) and not isinstance(arg, bool) else int(self.cache_key())
+            key = int(arg) if isinstance(arg, (int, float)) and not isinstance(arg, bool) else int(self.cache_key())
             exp = self.cache.get(key)
             if exp is not None and exp > self.engine.now:
                 self.hits += 1
