@@ -6,6 +6,10 @@ loading excluded) and its own peak RSS. The table gives events/s and its ratio t
 ``--min-ratio R`` exits 1 when a blueprint of at least 100,000 events (shorter runs are
 too short to time) runs below R x M/M/4's events/s, so a regression shows in ``make bench``.
 
+The M/M/4 reference is the general event engine, ``Simulation(arch, requests=...)`` as every
+blueprint runs: should a single-station fast path be dispatched for that shape, the reference
+must be measured with it disabled, or the ratios would compare two different engines.
+
     python benchmarks/blueprints.py
     python benchmarks/blueprints.py --min-ratio 0.5 --only serverless-rest simple-web-app
 """
