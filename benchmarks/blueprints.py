@@ -8,6 +8,10 @@ too short to time) runs below R x M/M/4's events/s, so a regression shows in ``m
 It measures the general event engine: every run has ``CLOUDTWIN_FAST=0``, so M/M/4 does not
 take the one-station fast path (:mod:`cloudtwin.fastpath`, timed by ``run_mmc.py``).
 
+The M/M/4 reference is the general event engine, ``Simulation(arch, requests=...)`` as every
+blueprint runs: should a single-station fast path be dispatched for that shape, the reference
+must be measured with it disabled, or the ratios would compare two different engines.
+
     python benchmarks/blueprints.py
     python benchmarks/blueprints.py --min-ratio 0.5 --only serverless-rest simple-web-app
 """

@@ -230,7 +230,7 @@ class ApiGateway(Component):
             arg = arg.key
         cache = self.cache
         if cache is not None and self.cache_key is not None and self.ttl > 0.0:
-            key = int(arg) if isinstance(arg, int | float) and not isinstance(arg, bool) else int(self.cache_key())
+            key = int(arg) if isinstance(arg, (int, float)) and not isinstance(arg, bool) else int(self.cache_key())
             if refresh:
                 cache.invalidations += 1
             elif cache.lookup(key, self.engine.now):

@@ -127,7 +127,7 @@ class DAX(Component):
             self.unavailable += 1
             done(req, UNAVAILABLE)
             return
-        key = int(arg) if isinstance(arg, int | float) and not isinstance(arg, bool) else int(table.key())
+        key = int(arg) if isinstance(arg, (int, float)) and not isinstance(arg, bool) else int(table.key())
         if op not in READS:
             self.writes += 1
             table.access(req, op, _Pending(self, req, done, None, key, op).fin, key, False)
@@ -160,6 +160,8 @@ class DAX(Component):
         self.engine.after(lat, deliver, (req, done, None))
 
     def endpoint_zone(self, caller_zone: str) -> str:
+        if caller_zone in self.node_zones and self.ctx.zone_up(caller_zone):
+            return caller_zone  # the same answer as below, without building the list (issue 17)
         live: list[str] = [z for z in self.node_zones if self.ctx.zone_up(z)]
         if not live:
             return ""

@@ -195,7 +195,7 @@ class DynamoDB(Component):
         """Take the capacity of one item operation on ``key`` (None: draw one): its key, or None
         when a partition or the table throttles it (it then consumes nothing)."""
         now = self.engine.now
-        k = int(key) if isinstance(key, int | float) and not isinstance(key, bool) else int(self.key())
+        k = int(key) if isinstance(key, (int, float)) and not isinstance(key, bool) else int(self.key())
         h = key_hash(k)
         n = len(self.parts)
         part = self.parts[(h * n) >> 64]

@@ -179,7 +179,7 @@ class Kinesis(Retention, Component):
         else:
             factory = arg if isinstance(arg, MessageFactory) else self.factory
         attrs, group = factory.draw()
-        if isinstance(arg, int | float) and not isinstance(arg, bool):
+        if isinstance(arg, (int, float)) and not isinstance(arg, bool):
             key = float(arg)
         elif group is not None:
             key = float(group)

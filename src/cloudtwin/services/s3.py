@@ -166,7 +166,7 @@ class S3(Component):
         shared = self.shared
         if len(shared) == 1:
             return shared[0], None, None
-        if isinstance(arg, int | float) and not isinstance(arg, bool):
+        if isinstance(arg, (int, float)) and not isinstance(arg, bool):
             return shared[int(arg) % len(shared)], None, None
         return shared[int(self.pick() * len(shared))], None, None
 
