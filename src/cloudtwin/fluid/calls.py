@@ -25,7 +25,7 @@ import numpy as np
 from cloudtwin.engine import make_sampler
 from cloudtwin.fluid.cache_flow import CacheFlow, key_probabilities
 from cloudtwin.fluid.fleet import POINTS, _seed
-from cloudtwin.fluid.queueing import Wait
+from cloudtwin.fluid.queueing import Wait, invert_cdf
 from cloudtwin.fluid.stations import Station
 from cloudtwin.fluid.sumwait import SumMix, SumWait, sum_exceeds, sum_of
 from cloudtwin.spec.steps import CallStep, SleepStep
@@ -154,16 +154,7 @@ class PathMix:
         lo = max(min(float(m.points[0]) for m in live) * 0.5, top * 1e-6, 1e-7)
         grid = np.concatenate(([0.0], np.geomspace(lo, top * 1.01, 300)))
         f = np.maximum.accumulate(self.cdf(grid))
-        out = []
-        for q in qs:
-            i = int(np.searchsorted(f, q))
-            if i == 0 or i >= len(grid):
-                out.append(float(grid[min(i, len(grid) - 1)]))
-            else:
-                f0, f1 = f[i - 1], f[i]
-                frac = (q - f0) / (f1 - f0) if f1 > f0 else 1.0
-                out.append(float(grid[i - 1] + frac * (grid[i] - grid[i - 1])))
-        return out
+        return invert_cdf(grid, f, qs)
 
     def mean(self) -> float:
         tot = self.weight

@@ -184,18 +184,7 @@ class WaitMix:
         lo = max(float(self.points[0]) * 0.5, top * 1e-6, 1e-7)
         grid = np.concatenate(([0.0], np.geomspace(lo, top * 1.01, self.GRID)))
         f = np.maximum.accumulate(self.cdf(grid))
-        out = []
-        for q in qs:
-            i = int(np.searchsorted(f, q))
-            if i == 0:
-                out.append(float(grid[0]))
-            elif i >= len(grid):
-                out.append(float(grid[-1]))
-            else:
-                f0, f1 = f[i - 1], f[i]
-                frac = (q - f0) / (f1 - f0) if f1 > f0 else 1.0
-                out.append(float(grid[i - 1] + frac * (grid[i] - grid[i - 1])))
-        return out
+        return invert_cdf(grid, f, qs)
 
     def mean(self) -> float:
         if self.weight <= 0.0:
@@ -218,3 +207,19 @@ def _within(d: np.ndarray, p: float, rate: float) -> np.ndarray:
 
 def _r3(x: float) -> float:
     return float(f"{x:.3g}")
+
+
+def invert_cdf(grid: np.ndarray, f: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """The ``qs``-quantiles of a CDF ``f`` (non-decreasing) tabulated on ``grid``, linear between points."""
+    out = []
+    for q in qs:
+        i = int(np.searchsorted(f, q))
+        if i == 0:
+            out.append(float(grid[0]))
+        elif i >= len(grid):
+            out.append(float(grid[-1]))
+        else:
+            f0, f1 = f[i - 1], f[i]
+            frac = (q - f0) / (f1 - f0) if f1 > f0 else 1.0
+            out.append(float(grid[i - 1] + frac * (grid[i] - grid[i - 1])))
+    return out

@@ -67,8 +67,9 @@ class Station:
         return ""
 
     def own(self, op: str, rng: np.random.Generator, n: int) -> np.ndarray:
-        """``n`` draws of a call's own delay here (service or latency), without any wait."""
-        raise NotImplementedError
+        """``n`` draws of a call's own delay here (service or latency), without any wait.
+        Abstract: every kind of station (rds, fleet, latency stations) defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define own")
 
     def offer(self, op: str, rate: float) -> None:
         self.rates[op] = self.rates.get(op, 0.0) + rate
