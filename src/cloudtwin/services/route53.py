@@ -100,6 +100,9 @@ class Route53(Component):
         self.records: list[_Record] = []
         self.by_name: dict[str, list[_Record]] = {}
         self.single = len({r.name for r in spec.records}) == 1
+        # names answered by simple routing with an alias record: the answer is the record's
+        # load balancer, whatever the time (serve's inlined resolve)
+        self.alias_of: dict[str, Any] = {}
         self.pick = uniform_sampler(ctx.stream(f"{name}.weighted"))
         self.queries = 0
         self.alias_queries = 0  # free when the alias targets an AWS resource [aws-facts §4]
@@ -112,6 +115,10 @@ class Route53(Component):
             self.by_name.setdefault(r.name, []).append(rec)
             if not r.alias:
                 rec.address()  # the IP the record holds at the start
+        for name, recs in self.by_name.items():
+            first = recs[0]
+            if first.spec.routing not in ("failover", "weighted") and first.spec.alias:
+                self.alias_of[name] = first
 
     def start(self) -> None:
         for rec in self.records:
@@ -183,8 +190,15 @@ class Route53(Component):
             ent = c.dns.get(name)
             now = self.engine.now
             if ent is None or ent[0] <= now:
-                addr, ttl = self.resolve(name)
-                c.dns[name] = (now + ttl, addr)
+                rec = self.alias_of.get(name)
+                if rec is not None:  # resolve(name) for a simple alias, inlined
+                    self.queries += 1
+                    self.alias_queries += 1
+                    addr = rec.target
+                    c.dns[name] = (now + rec.ttl, addr)
+                else:
+                    addr, ttl = self.resolve(name)
+                    c.dns[name] = (now + ttl, addr)
             else:
                 addr = ent[1]
         if addr.__class__ is str:
