@@ -167,11 +167,30 @@ class Instance(Workers):
         Probe(self, req, done, self.owner.probe_steps, self.engine.now).advance()
 
     def cpu(self, run: Run, seconds: float) -> None:
-        if not self.start(self.cpu_done, run, seconds / self.speed):
+        """A cpu step: :meth:`Workers.start` inlined (a free worker, else the accept queue, else refused)."""
+        seconds = seconds / self.speed
+        if self.busy < self.slots:
+            now = self.engine.now
+            self.bacc -= now
+            self.busy += 1
+            heap, seq = self.hot
+            heappush(heap, (now + seconds, next(seq), self.cpu_done, run))
+        elif len(self.queue) < self.backlog:
+            self.queue.append((self.cpu_done, run, seconds))
+        else:
             self.finish(run, UNAVAILABLE)
 
     def _cpu_done(self, run: Run) -> None:
-        self.release(self.live)  # a dead instance's queue was dropped; nothing more starts
+        """A cpu step's end: :meth:`Workers.release` inlined (a dead instance's queue was dropped;
+        nothing more starts), then the run goes on."""
+        q = self.queue
+        if q and self.live:
+            cb, nxt, t = q.popleft()
+            heap, seq = self.hot
+            heappush(heap, (self.engine.now + t, next(seq), cb, nxt))
+        else:
+            self.bacc += self.engine.now
+            self.busy -= 1
         run.advance()
 
     def _fast_done(self, job: tuple[Any, Any, float]) -> None:
@@ -210,7 +229,10 @@ class Instance(Workers):
         owner.requests += 1
         req: Any = run.req  # a Request, or a bare start time (see handle)
         if err is None:
-            owner.latency.record(self.engine.now - run.t_in)
+            b = owner.lat_buf  # owner.latency.record(...), inlined
+            b.append(self.engine.now - run.t_in)
+            if len(b) >= BATCH:
+                owner.latency.flush()
             s = None if req.__class__ is float else req.session  # a bare request carries none
             if s is not None and not s.has_state:
                 s.has_state = True
