@@ -111,6 +111,7 @@ class WorkloadRun:
         self.auth_u = uniform_sampler(stream(seed, f"workload.{name}.auth")) if spec.auth is not None else None
         self.foreign = 0  # requests sent for another user's data
         self.clients: dict[int, Client] = {}
+        self.n_clients = spec.clients
         self.complete = self._complete
         self.complete_bare = self._complete_bare
         self.counting = sim.remaining is not None  # stop after a number of completed requests
@@ -186,7 +187,7 @@ class WorkloadRun:
         heap, seq = self.hot
         now = self.engine.now
         heappush(heap, (now + self.gap(), next(seq), self.arrive, None))
-        cid = int(self.pick() * self.spec.clients)
+        cid = int(self.pick() * self.n_clients)
         clients = self.clients
         c = clients.get(cid)
         if c is None:

@@ -83,11 +83,7 @@ class _Fwd:
         self.prev: Any = None
 
     def go(self, _: object = None) -> None:
-        req = self.req
-        self.prev = req.via
-        if self.lb.proxy:
-            req.via = self.t.via
-        self.t.inst.handle(req, "", self.reply, None)
+        _forward(self)
 
     def reply(self, req: Request, err: str | None) -> None:
         t = self.t
@@ -104,6 +100,16 @@ class _Fwd:
         self.done(req, err)
         if t.state is DRAINING and t.outstanding == 0:
             t.finish()
+
+
+def _forward(f: _Fwd) -> None:
+    """The engine callback that forwards ``f`` after the LB's processing time (:meth:`_Fwd.go`,
+    scheduled as ``(t, seq, _forward, f)``: no bound method is made per request)."""
+    req = f.req
+    f.prev = req.via
+    if f.lb.proxy:
+        req.via = f.t.via
+    f.t.inst.handle(req, "", f.reply, None)
 
 
 class LoadBalancer(Component):
@@ -307,7 +313,7 @@ class LoadBalancer(Component):
             t.inst.handle(req, "", f.reply, None)
         else:
             heap, seq = self.hot
-            heappush(heap, (now + self.delay(), next(seq), f.go, None))
+            heappush(heap, (now + self.delay(), next(seq), _forward, f))
 
     def _zone_pool(self, req: Request) -> list[Target]:
         """The pool of the LB node the request enters (cross-zone off)."""
