@@ -38,6 +38,7 @@ from cloudtwin.request import (
     Client,
     Request,
     Session,
+    new_request,
 )
 from cloudtwin.services.instance import COOKIE_LIMIT
 from cloudtwin.spec.schema import Profile, Sources, Workload
@@ -168,7 +169,7 @@ class WorkloadRun:
         now = self.engine.now
         heappush(heap, (now + self.gap(), next(seq), self.arrive, None))
         self.requests += 1
-        self.entry.handle(Request(now, None, None), self.op, self.complete, self.arg)
+        self.entry.handle(new_request(now, None, None), self.op, self.complete, self.arg)
 
     def _arrive_bare(self, _: object = None) -> None:
         """As :meth:`_arrive_poisson`, for an entry that takes bare requests: the request
@@ -193,7 +194,7 @@ class WorkloadRun:
         if c is None:
             c = clients[cid] = Client(f"198.18.{cid // 256 % 256}.{cid % 256}", cid)
         self.requests += 1
-        self.entry.handle(Request(now, c, None), self.op, self.complete, self.arg)
+        self.entry.handle(new_request(now, c, None), self.op, self.complete, self.arg)
 
     def _next_gap(self) -> float:
         if self.gap is not None:
@@ -215,7 +216,7 @@ class WorkloadRun:
                 return
         if self.simple:
             self.requests += 1
-            self.entry.handle(Request(eng.now, None, None), self.op, self.complete, self.arg)
+            self.entry.handle(new_request(eng.now, None, None), self.op, self.complete, self.arg)
         elif self.spec.sessions is not None:
             self._start_session()
         elif self.needs_client:
@@ -249,7 +250,7 @@ class WorkloadRun:
 
     # ---- requests -----------------------------------------------------------
     def send(self, client: Client | None, session: Session | None) -> None:
-        req = Request(self.engine.now, client, session)
+        req = new_request(self.engine.now, client, session)
         self.requests += 1
         if self.auth_u is not None and client is not None:
             req.user = self._identity(client.uid)

@@ -66,11 +66,15 @@ if TYPE_CHECKING:
 
     from cloudtwin.context import Context
 
+_new = object.__new__
 APP_COOKIE_EXPIRY = 7 * 86_400.0  # AWSALBAPP-n has a fixed 7-day expiry [aws-facts §1]
 
 
 class _Fwd:
-    """One request forwarded to a target: counts it outstanding until it answers."""
+    """One request forwarded to a target: counts it outstanding until it answers.
+
+    :meth:`LoadBalancer.serve` makes one per request with ``_new(_Fwd)`` and sets the fields
+    itself, as ``__init__`` does (a class call with a Python ``__init__`` is the dearer way)."""
 
     __slots__ = ("lb", "t", "req", "done", "t_in", "prev")
 
@@ -305,13 +309,19 @@ class LoadBalancer(Component):
         t.outstanding += 1
         t.served += 1
         now = self.engine.now
-        f = _Fwd(self, t, req, done, now)
+        f = _new(_Fwd)  # _Fwd(self, t, req, done, now) without the __init__ call
+        f.lb = self
+        f.t = t
+        f.req = req
+        f.done = done
+        f.t_in = now
         if self.delay is None:
             f.prev = req.via
             if self.proxy:
                 req.via = t.via
             t.inst.handle(req, "", f.reply, None)
         else:
+            f.prev = None
             heap, seq = self.hot
             heappush(heap, (now + self.delay(), next(seq), _forward, f))
 
