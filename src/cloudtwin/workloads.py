@@ -147,6 +147,7 @@ class WorkloadRun:
         self.sessions_completed = 0
         self.sessions_lost = 0
         self.live_sessions: dict[int, Session] = {}
+        self.next_in_session = self._next_in_session
         self.open = True
 
     # ---- arrivals -----------------------------------------------------------
@@ -336,7 +337,8 @@ class WorkloadRun:
                 del self.live_sessions[s.sid]
             else:
                 assert self.think is not None
-                self.engine.after(self.think(), self._next_in_session, s)
+                heap, seq = self.hot  # engine.after(think(), self._next_in_session, s), inlined
+                heappush(heap, (self.engine.now + self.think(), next(seq), self.next_in_session, s))
 
     def _retry(self, req: Request) -> bool:
         """Resend ``req`` after a backoff if it has retries left (True), else let it fail."""

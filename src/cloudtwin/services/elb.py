@@ -71,23 +71,17 @@ APP_COOKIE_EXPIRY = 7 * 86_400.0  # AWSALBAPP-n has a fixed 7-day expiry [aws-fa
 
 
 class _Fwd:
-    """One request forwarded to a target: counts it outstanding until it answers.
-
-    :meth:`LoadBalancer.serve` makes one per request with ``_new(_Fwd)`` and sets the fields
-    itself, as ``__init__`` does (a class call with a Python ``__init__`` is the dearer way)."""
+    """One request forwarded to a target: counts it outstanding until it answers. Made once per
+    request by :meth:`LoadBalancer.serve` as ``_new(_Fwd)`` with its fields set there (a class
+    call with a Python ``__init__`` costs more); :func:`_forward` sends it after the LB's latency."""
 
     __slots__ = ("lb", "t", "req", "done", "t_in", "prev")
-
-    def __init__(self, lb: LoadBalancer, t: Target, req: Request, done: Any, t_in: float) -> None:
-        self.lb = lb
-        self.t = t
-        self.req = req
-        self.done = done
-        self.t_in = t_in
-        self.prev: Any = None
-
-    def go(self, _: object = None) -> None:
-        _forward(self)
+    lb: LoadBalancer
+    t: Target
+    req: Request
+    done: Any
+    t_in: float
+    prev: Any
 
     def reply(self, req: Request, err: str | None) -> None:
         t = self.t
@@ -107,8 +101,8 @@ class _Fwd:
 
 
 def _forward(f: _Fwd) -> None:
-    """The engine callback that forwards ``f`` after the LB's processing time (:meth:`_Fwd.go`,
-    scheduled as ``(t, seq, _forward, f)``: no bound method is made per request)."""
+    """The engine callback that forwards ``f`` after the LB's processing time, scheduled as
+    ``(t, seq, _forward, f)``: no bound method is made per request."""
     req = f.req
     f.prev = req.via
     if f.lb.proxy:
@@ -309,12 +303,8 @@ class LoadBalancer(Component):
         t.outstanding += 1
         t.served += 1
         now = self.engine.now
-        f = _new(_Fwd)  # _Fwd(self, t, req, done, now) without the __init__ call
-        f.lb = self
-        f.t = t
-        f.req = req
-        f.done = done
-        f.t_in = now
+        f = _new(_Fwd)
+        f.lb, f.t, f.req, f.done, f.t_in = self, t, req, done, now
         if self.delay is None:
             f.prev = req.via
             if self.proxy:
