@@ -75,7 +75,7 @@ class EFS(Component):
         self.requests += 1
         host = arg[1] if isinstance(arg, tuple) else None
         caller = host.zone if host is not None else ""
-        zone = self.mount_zone(caller)
+        zone = caller if caller in self.mount_zones else self.mount_zone(caller)  # its own zone's, if any
         if not self.ctx.zone_up(zone):
             self.errors += 1
             done(req, UNAVAILABLE)
