@@ -140,6 +140,7 @@ class Lambda(Component):
         self.mappings: list[Any] = []
         self.duration = Histogram()
         self.duration_buf = self.duration.buffer
+        self.lat_buf = self.latency.buffer
         self.idle_timeout: float = spec.idle_timeout
         self.cold = False  # whether acquire()'s environment is a new one
         self.e2e = Histogram()
@@ -245,6 +246,7 @@ class Lambda(Component):
     def end(self, inv: Invocation, err: str | None) -> None:
         """The invocation finished (``err`` TIMEOUT when it timed out)."""
         inv.live = False
+        inv.user = None  # read by next() only: the timeout timer may hold the invocation for seconds
         now = self.engine.now
         took = now - inv.t_exec
         ms = math.ceil(took * 1000.0 - 1e-9)
