@@ -273,18 +273,14 @@ class Lambda(Component):
         inv.cb(inv)
 
     # ---- synchronous --------------------------------------------------------
-    def over_rate(self) -> bool:
-        """An Invoke API request refused by the invoke request-rate quota: the account's, then the
-        function's own if it has reserved concurrency [aws-facts §5 Invoke request rate]."""
-        now = self.engine.now
-        if not self.invokes.try_take(now):
-            return True
-        own = self.own_invokes
-        return own is not None and not own.try_take(now)
-
     def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
-        if self.over_rate():  # a synchronous invoke, or an asynchronous one from a non-AWS source
+        # the invoke request-rate quota: the account's, then the function's own if it has
+        # reserved concurrency [aws-facts §5 Invoke request rate]
+        now = self.engine.now
+        own = self.own_invokes
+        if not self.invokes.try_take(now) or (own is not None and not own.try_take(now)):
+            # a synchronous invoke, or an asynchronous one from a non-AWS source
             self.rate_throttles += 1
             self.throttles += 1
             self._minute_throttles += 1

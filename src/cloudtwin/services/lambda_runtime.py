@@ -136,7 +136,11 @@ class Invocation:
             if not self.rbif:
                 self.i = self.n  # the function throws: the rest of the batch is not processed
         if not self.sync:
-            self.next()
+            if self.i >= self.n:  # next()'s first case, inlined: the last (or only) run is done
+                if self.live:
+                    fn.end(self, None)
+            else:
+                self.next()
 
     def expire(self, _: object = None) -> None:
         if self.live and self.fn.engine.now >= self.deadline:
