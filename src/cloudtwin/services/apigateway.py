@@ -185,9 +185,9 @@ class ApiGateway(Component):
             self.errors += 1
             self.engine.after(self.lat(), deliver, (req, done, THROTTLED))
             return
-        acct.take()
+        acct.tokens -= 1.0  # acct.take(): a token the level read above showed is there
         if meth is not None:
-            meth.take()
+            meth.tokens -= 1.0
         self.accepted += 1
         if self.pool is not None:
             user = req.user
