@@ -10,6 +10,7 @@ that misses runs its ``on_miss`` steps, which reuse the same key.
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import make_sampler
@@ -30,7 +31,7 @@ class CStep:
     """One compiled step."""
 
     __slots__ = ("kind", "sample", "target", "op", "key", "ttl", "timeout", "retries", "backoff",
-                 "on_miss", "jitter", "size", "message", "rate", "batch")
+                 "on_miss", "jitter", "size", "message", "rate", "batch", "plain", "timer")
 
     def __init__(self, kind: int) -> None:
         self.kind = kind
@@ -48,6 +49,10 @@ class CStep:
         self.size: float | None = None  # bytes of the call, for the cross-AZ data-transfer bill
         self.message: Any = None  # a MessageFactory: what a send/publish/invoke_async call sends
         self.batch: int | None = None  # entries per call through the target's batch API
+        # compiled calls only: the call passes just its key (no TTL, message, caller or batch),
+        # decided once here instead of per call; False (the default) takes the general path
+        self.plain = False
+        self.timer: Any = None  # compiled calls with a timeout: the engine's Timer for it
 
 
 def compile_steps(steps: list[Step], ctx: Context, owner: str, path: str = "handler") -> tuple[CStep, ...]:
@@ -74,6 +79,10 @@ def compile_steps(steps: list[Step], ctx: Context, owner: str, path: str = "hand
 
                 c.message = MessageFactory(st.message, ctx.seed, name + ".message")
             c.jitter = uniform_sampler(ctx.stream(name + ".jitter")) if st.retries else None
+            c.plain = (st.op != "set" and c.message is None and not c.target.needs_caller
+                       and st.batch is None)
+            if st.timeout is not None:  # the same Timer engine.timer() hands out at call time
+                c.timer = ctx.engine.timer(st.timeout)
             if st.on_miss:
                 c.on_miss = compile_steps(st.on_miss, ctx, owner, f"{path}[{i}].on_miss")
         else:  # pragma: no cover - the schema admits only these
@@ -90,23 +99,31 @@ _nested = 0
 
 
 class Attempt:
-    """One try of a call with a timeout: whichever of reply and timer comes first wins."""
+    """One try of a call with a timeout: whichever of reply and timer comes first wins.
+
+    The timer holds it until the timeout, long after most replies: the reply drops its
+    reference to the run, so a finished request is freed at once rather than kept alive
+    (and walked by the garbage collector) until its timer fires."""
 
     __slots__ = ("run", "live")
 
     def __init__(self, run: Run) -> None:
-        self.run = run
+        self.run: Run | None = run
         self.live = True
 
     def reply(self, req: Request, err: str | None) -> None:
         if self.live:
             self.live = False
-            self.run.reply(req, err)
+            run = self.run
+            self.run = None
+            run.reply(req, err)  # type: ignore[union-attr]
 
     def expire(self, _: object = None) -> None:
         if self.live:
             self.live = False
-            self.run.reply(self.run.req, TIMEOUT)
+            run = self.run
+            self.run = None
+            run.reply(run.req, TIMEOUT)  # type: ignore[union-attr]
 
 
 class Run:
@@ -140,8 +157,9 @@ class Run:
                 k = st.kind
                 if k == CPU:
                     host.cpu(self, st.sample())  # type: ignore[misc]
-                elif k == SLEEP:
-                    host.engine.after(st.sample(), self.advance)  # type: ignore[misc]
+                elif k == SLEEP:  # engine.after(delay, self.advance), without a bound method
+                    heap, seq = host.engine.hot()
+                    heappush(heap, (host.engine.now + st.sample(), next(seq), _advance, self))  # type: ignore[misc]
                 elif k == FAIL:
                     if st.sample() < st.rate:  # type: ignore[misc]
                         host.finish(self, st.op or SERVER_ERROR)  # op: an FIS fault's error kind
@@ -160,34 +178,46 @@ class Run:
             self.steps, self.i = self.stack.pop()
 
     def send(self, _: object = None) -> None:
+        """Send the current call step's request to its target, after the hop's latency.
+
+        Scheduled callbacks are plain functions with the object as their argument
+        (``_expire(attempt)``, ``_deliver(job)``), as ``engine.after(d, obj.method)`` would run
+        them, at the same times and seqs, without a bound method per call."""
         st = self.cur
         assert st is not None
         target = st.target
         assert target is not None
         host = self.host
+        eng = host.engine
         if st.timeout is not None:
             att = Attempt(self)
-            host.engine.timer(st.timeout).start(att.expire)  # as after(), with the heap kept small
+            tm = st.timer
+            if tm is None:  # a call step not compiled by compile_steps
+                tm = eng.timer(st.timeout)
+            tm.start(_expire, att)  # as after(), with the heap kept small
             reply = att.reply
         else:
             reply = self.reply
         arg = self.key
-        if st.op == "set":
-            arg = (arg, st.ttl)  # a cache set needs its TTL
-        elif st.message is not None:
-            arg = st.message  # a queue, topic or async invoke draws the message from it
-        elif target.needs_caller:
-            arg = (arg, host, st.size)  # AZ-bound storage (EBS, EFS): which instance calls, and the bytes
-        if st.batch is not None:  # one call of st.batch entries through the target's batch API
-            keyed = st.key is not None and st.message is None and st.op != "set" and not target.needs_caller
-            arg = Batch(st.batch, arg, st.key if keyed else None)
-        rtt = host.ctx.network.rtt(host.zone, target.endpoint_zone(host.zone), st.size)
+        if not st.plain:
+            if st.op == "set":
+                arg = (arg, st.ttl)  # a cache set needs its TTL
+            elif st.message is not None:
+                arg = st.message  # a queue, topic or async invoke draws the message from it
+            elif target.needs_caller:
+                arg = (arg, host, st.size)  # AZ-bound storage (EBS, EFS): which instance calls, and the bytes
+            if st.batch is not None:  # one call of st.batch entries through the target's batch API
+                keyed = st.key is not None and st.message is None and st.op != "set" and not target.needs_caller
+                arg = Batch(st.batch, arg, st.key if keyed else None)
+        zone = host.zone
+        rtt = host.ctx.network.rtt(zone, target.endpoint_zone(zone), st.size)
         if rtt > 0.0:
-            host.engine.after(rtt, _Deliver(target, self.req, st.op, reply, arg).go)
+            heap, seq = eng.hot()  # engine.after(rtt, ...)
+            heappush(heap, (eng.now + rtt, next(seq), _deliver, (target, self.req, st.op, reply, arg)))
             return
         global _nested
         if _nested >= MAX_NESTED:  # a long chain of instant calls: go on from the event loop
-            host.engine.at(host.engine.now, _Deliver(target, self.req, st.op, reply, arg).go)
+            eng.at(eng.now, _deliver, (target, self.req, st.op, reply, arg))
             return
         _nested += 1
         try:
@@ -202,7 +232,10 @@ class Run:
             return
         _nested += 1
         try:
-            self._reply(req, err)
+            if err is None:  # _reply's first case, inlined: most replies are successes
+                self.advance()
+            else:
+                self._reply(req, err)
         finally:
             _nested -= 1
 
@@ -239,13 +272,11 @@ class Probe(Run):
     __slots__ = ()
 
 
-class _Deliver:
-    """A request in flight on the network, delivered after the hop latency."""
+_advance = Run.advance  # engine callbacks taking the object as their argument
+_expire = Attempt.expire
 
-    __slots__ = ("target", "req", "op", "reply", "key")
 
-    def __init__(self, target: Component, req: Request, op: str, reply: Any, key: Any) -> None:
-        self.target, self.req, self.op, self.reply, self.key = target, req, op, reply, key
-
-    def go(self, _: object = None) -> None:
-        self.target.handle(self.req, self.op, self.reply, self.key)
+def _deliver(job: tuple[Component, Request, str, Any, Any]) -> None:
+    """A request in flight on the network, delivered after the hop latency:
+    ``job`` is ``(target, req, op, reply, arg)``."""
+    job[0].handle(job[1], job[2], job[3], job[4])

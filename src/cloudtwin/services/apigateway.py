@@ -46,12 +46,14 @@ raise of the REST timeout above 29 s, and flushing the whole stage cache.
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
+from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import LevelBucket
 from cloudtwin.messaging import MessageFactory
+from cloudtwin.metrics import BATCH
 from cloudtwin.request import REJECTED, SERVER_ERROR, THROTTLED, TIMEOUT, Done, Request
 from cloudtwin.services.apigateway_cache import Refresh, StageCache
 from cloudtwin.spec.apigateway import account_throttle
@@ -80,7 +82,12 @@ def _account(ctx: Any) -> Bucket:
 
 
 class _Call:
-    """One request waiting for its integration: the first of reply and timeout wins."""
+    """One request waiting for its integration: the first of reply and timeout wins.
+
+    The timeout timer holds it for the whole integration timeout (29 s by default), long
+    after most replies: once answered it drops the caller's request and reply callback,
+    which are then freed at once instead of waiting (and being walked by the garbage
+    collector) until the timer fires."""
 
     __slots__ = ("api", "req", "done", "t_in", "key", "live", "refresh")
 
@@ -92,12 +99,17 @@ class _Call:
         if self.live:
             self.live = False
             self.api.finish(self, err)
+            self.req = self.done = None  # type: ignore[assignment]
 
     def expire(self, _: object = None) -> None:
         if self.live:
             self.live = False
             self.api.timeouts += 1
             self.api.finish(self, TIMEOUT)
+            self.req = self.done = None  # type: ignore[assignment]
+
+
+_call_expire = _Call.expire  # the timer's callback, taking the call as its argument
 
 
 class _Auth:
@@ -118,16 +130,6 @@ class _Auth:
         api.decided(self.req, self.done, self.arg, self.t_in, allow)
 
 
-class _Later:
-    __slots__ = ("req", "done", "err")
-
-    def __init__(self, req: Request, done: Done, err: str | None) -> None:
-        self.req, self.done, self.err = req, done, err
-
-    def go(self, _: object = None) -> None:
-        self.done(self.req, self.err)
-
-
 class ApiGateway(Component):
     """One API (REST or HTTP) with one stage and one method."""
 
@@ -136,6 +138,9 @@ class ApiGateway(Component):
     def __init__(self, name: str, spec: Any, ctx: Context) -> None:
         super().__init__(name, spec, ctx)
         self.timeout: float = spec.timeout
+        self.timer = ctx.engine.timer(spec.timeout)  # engine.timer(timeout): one FIFO per delay
+        self.hot = ctx.engine.hot()
+        self.lat_buf = self.latency.buffer
         self.account = _account(ctx)
         th = spec.method_throttle or spec.throttle
         self.method = Bucket(th.rate, th.burst) if th is not None else None
@@ -178,11 +183,11 @@ class ApiGateway(Component):
             (acct if acct.tokens < 1.0 else meth).throttled += 1  # type: ignore[union-attr]
             self.throttled += 1
             self.errors += 1
-            self.engine.after(self.lat(), _Later(req, done, THROTTLED).go)
+            self.engine.after(self.lat(), deliver, (req, done, THROTTLED))
             return
-        acct.take()
+        acct.tokens -= 1.0  # acct.take(): a token the level read above showed is there
         if meth is not None:
-            meth.take()
+            meth.tokens -= 1.0
         self.accepted += 1
         if self.pool is not None:
             user = req.user
@@ -192,7 +197,7 @@ class ApiGateway(Component):
                 else:
                     self.invalid_tokens += 1
                 self.errors += 1
-                self.engine.after(self.lat(), _Later(req, done, REJECTED).go)
+                self.engine.after(self.lat(), deliver, (req, done, REJECTED))
                 return
         if self.auth_fn is not None:
             self.authorize(req, done, arg, now)
@@ -220,7 +225,7 @@ class ApiGateway(Component):
             self.auth_errors += 1
         else:
             self.denied += 1
-        self.engine.after(self.lat(), _Later(req, done, SERVER_ERROR if allow is None else REJECTED).go)
+        self.engine.after(self.lat(), deliver, (req, done, SERVER_ERROR if allow is None else REJECTED))
 
     def forward(self, req: Request, done: Done, arg: Any, now: float) -> None:
         """Past throttling and authorization: the cache, else the integration."""
@@ -237,10 +242,10 @@ class ApiGateway(Component):
                 lat = self.lat()
                 self.latency.record(lat)
                 cache.hit_time += lat
-                self.engine.after(lat, _Later(req, done, None).go)
+                self.engine.after(lat, deliver, (req, done, None))
                 return
         call = _Call(self, req, done, now, key, refresh)
-        self.engine.timer(self.timeout).start(call.expire)  # a FIFO per delay: the heap stays small
+        self.timer.start(_call_expire, call)  # after(timeout, call.expire); a FIFO per delay: the heap stays small
         iarg: Any = self.message
         if self.part_key is not None:
             iarg = self.part_key() if self.message is None else (self.part_key(), self.message)
@@ -257,11 +262,15 @@ class ApiGateway(Component):
                 self.integration_errors += 1
         lat = self.lat()
         if err is None:
-            self.latency.record(now - call.t_in + lat)
+            b = self.lat_buf  # self.latency.record(...), inlined
+            b.append(now - call.t_in + lat)
+            if len(b) >= BATCH:
+                self.latency.flush()
             if call.key is not None and not call.refresh and self.cache is not None:
                 self.cache.miss_time += now - call.t_in + lat
                 self.cache.served_misses += 1
-        self.engine.after(lat, _Later(call.req, call.done, err).go)
+        heap, seq = self.hot  # engine.after(lat, deliver, job), which calls done(req, err)
+        heappush(heap, (now + lat, next(seq), deliver, (call.req, call.done, err)))
 
     def usage(self) -> dict[str, float]:
         meter = "ApiGatewayRequest" if self.spec.api == "rest" else "ApiGatewayHttpRequest"

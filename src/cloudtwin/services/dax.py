@@ -32,10 +32,12 @@ BatchGetItem and transactions, and the client's connection handling.
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.metrics import BATCH
 from cloudtwin.request import UNAVAILABLE, Done, Request
 from cloudtwin.services.cache_stale import SourceWrites, Staleness, saved
 from cloudtwin.services.dynamodb import READS
@@ -93,6 +95,8 @@ class DAX(Component):
         self.item_ttl: float = spec.item_ttl
         self.query_ttl: float = spec.query_ttl
         self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
+        self.lat_buf = self.latency.buffer
+        self.hot = ctx.engine.hot()
         self.item_cache: dict[int, tuple[float, float]] = {}  # key -> (expires at, data as of)
         self.query_cache: dict[int, tuple[float, float]] = {}
         self.item_writes, self.query_writes = SourceWrites(), SourceWrites()  # the table's writes, per cache
@@ -151,13 +155,19 @@ class DAX(Component):
             self.query_hits += 1
         else:
             self.item_hits += 1
-        since = (self.query_writes if query else self.item_writes).stale_since(key, it[1], now)
-        if since is not None:  # a write acknowledged after the data was read
-            self.staleness.count(now - since)
+        writes = self.query_writes if query else self.item_writes
+        if writes.last:  # with no write to the table yet nothing cached is stale (stale_since's first test)
+            since = writes.stale_since(key, it[1], now)
+            if since is not None:  # a write acknowledged after the data was read
+                self.staleness.count(now - since)
         lat = self.lat()
-        self.latency.record(lat)
+        b = self.lat_buf  # self.latency.record(lat), inlined
+        b.append(lat)
+        if len(b) >= BATCH:
+            self.latency.flush()
         self.hit_time += lat
-        self.engine.after(lat, deliver, (req, done, None))
+        heap, seq = self.hot  # engine.after(lat, deliver, job), which calls done(req, None)
+        heappush(heap, (now + lat, next(seq), deliver, (req, done, None)))
 
     def endpoint_zone(self, caller_zone: str) -> str:
         if caller_zone in self.node_zones and self.ctx.zone_up(caller_zone):

@@ -50,11 +50,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
+from cloudtwin.metrics import BATCH
 from cloudtwin.request import THROTTLED, Batch, BatchStats, Done, Request
 
 if TYPE_CHECKING:
@@ -126,6 +128,8 @@ class DynamoDB(Component):
         self.parts = [Partition(i) for i in range(n)]
         self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
         self.key = make_sampler(spec.key, ctx.stream(f"{name}.key"))
+        self.lat_buf = self.latency.buffer
+        self.hot = ctx.engine.hot()
         self.watchers: list[Any] = []  # DAX clusters: on_write(key, acknowledged at)
         self.stream: Any = None
         if spec.stream is not None:
@@ -172,8 +176,12 @@ class DynamoDB(Component):
         if op not in READS:
             for w in self.watchers:
                 w.on_write(k, now + lat)  # acknowledged when the reply arrives
-        self.latency.record(lat)
-        self.engine.after(lat, deliver, (req, done, None))
+        b = self.lat_buf  # self.latency.record(lat), inlined
+        b.append(lat)
+        if len(b) >= BATCH:
+            self.latency.flush()
+        heap, seq = self.hot  # engine.after(lat, deliver, job), which calls done(req, None)
+        heappush(heap, (now + lat, next(seq), deliver, (req, done, None)))
         return True
 
     def _batch_write(self, req: Request, op: str, done: Done, b: Batch) -> None:
@@ -196,7 +204,7 @@ class DynamoDB(Component):
         when a partition or the table throttles it (it then consumes nothing)."""
         now = self.engine.now
         k = int(key) if isinstance(key, (int, float)) and not isinstance(key, bool) else int(self.key())
-        h = key_hash(k)
+        h = ((k * HASH_MULT) & MASK) ^ (k >> 7)  # key_hash(k), inlined
         n = len(self.parts)
         part = self.parts[(h * n) >> 64]
         read = op in READS
@@ -219,8 +227,8 @@ class DynamoDB(Component):
             else:
                 self.throttled_writes += 1
             return None
-        pb.commit(pt)
-        tb.commit(tt)
+        pb.tat = pt  # pb.commit(pt), tb.commit(tt): apply the takes fits() tested
+        tb.tat = tt
         if read:
             part.rcu += units
             self.rcu += units

@@ -65,9 +65,9 @@ from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.handler import CALL, SLEEP, CStep, compile_steps
 from cloudtwin.messaging import Message, MessageFactory, ledger_of
-from cloudtwin.metrics import Histogram
+from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
-from cloudtwin.services.lambda_runtime import Env, Invocation, SyncCall
+from cloudtwin.services.lambda_runtime import Env, Invocation, sync_fin
 from cloudtwin.spec.account import INVOKE_RATE_PER_CONCURRENCY
 
 if TYPE_CHECKING:
@@ -130,6 +130,7 @@ class Lambda(Component):
         self.steps: tuple[Any, ...] = ()
         self.base_steps: tuple[CStep, ...] = ()
         self.needs_timer = False
+        self.timeout_timer = ctx.engine.timer(spec.timeout)  # engine.timer(timeout): one per delay
         self.idle: list[Env] = []  # warm, most recent last
         self.prov: list[Env] = []
         self.busy = self.max_busy = self.minute_busy = 0
@@ -138,6 +139,10 @@ class Lambda(Component):
         self.holding: dict[int, Message] = {}  # async events accepted and not finished
         self.mappings: list[Any] = []
         self.duration = Histogram()
+        self.duration_buf = self.duration.buffer
+        self.lat_buf = self.latency.buffer
+        self.idle_timeout: float = spec.idle_timeout
+        self.cold = False  # whether acquire()'s environment is a new one
         self.e2e = Histogram()
         self.invocations = self.cold_starts = self.throttles = self.timeouts = self.errors_in = 0
         self.rate_throttles = 0  # invoke requests refused by a request-rate quota (part of throttles)
@@ -183,8 +188,8 @@ class Lambda(Component):
             m.start()
 
     # ---- environments -------------------------------------------------------
-    def acquire(self) -> tuple[Env, bool] | None:
-        """A free environment and whether it is cold, or None when throttled."""
+    def acquire(self) -> Env | None:
+        """A free environment, or None when throttled; ``cold`` says whether it is a new one."""
         if self.reserved is not None:
             if self.busy >= self.reserved:
                 return None
@@ -194,7 +199,7 @@ class Lambda(Component):
         cold = False
         if self.prov:
             env = self.prov.pop()
-        elif self.idle and now - self.idle[-1].last_used <= self.spec.idle_timeout:
+        elif self.idle and now - self.idle[-1].last_used <= self.idle_timeout:
             env = self.idle.pop()
         else:
             self.idle.clear()  # the most recent one is past the idle timeout, so all are
@@ -203,46 +208,59 @@ class Lambda(Component):
             self.n_envs += 1
             env = Env(self, self.zone_list[self.n_envs % len(self.zone_list)])
             cold = True
+        self.cold = cold
         self.busy += 1
         if self.reserved is None:
             self.pool[0] += 1
         if self.busy > self.minute_busy:
             self.minute_busy = self.busy
-        return env, cold
+        return env
 
     def start_invocation(self, msgs: list[Message] | None, cb: Any, *, rbif: bool = False,
                          user: tuple[int, int] | None = None) -> bool:
         """Run the handler (once, or once per message) acting for ``user``; ``cb(invocation)`` at
         the end. False if throttled."""
-        got = self.acquire()
-        if got is None:
+        return self._invoke(msgs, cb, rbif, user, None, None) is not None
+
+    def _invoke(self, msgs: list[Message] | None, cb: Any, rbif: bool, user: tuple[int, int] | None,
+                req: Request | None, done: Done | None) -> Invocation | None:
+        """start_invocation's work; a synchronous caller's ``req`` and ``done`` go on the
+        invocation (for :func:`sync_fin`) before it begins. None if throttled."""
+        env = self.acquire()
+        if env is None:
             self.throttles += 1
             self._minute_throttles += 1
-            return False
-        env, cold = got
+            return None
         self.invocations += 1
         inv = Invocation(self, env, msgs, cb, rbif, user)
+        if req is not None:
+            inv.req, inv.done, inv.t_in = req, done, self.engine.now
         env.inv = inv
-        if cold:
+        if self.cold:
             self.cold_starts += 1
             self.engine.after(self.init(), inv.begin)
         else:
             inv.begin()
-        return True
+        return inv
 
     def end(self, inv: Invocation, err: str | None) -> None:
         """The invocation finished (``err`` TIMEOUT when it timed out)."""
         inv.live = False
+        inv.user = None  # read by next() only: the timeout timer may hold the invocation for seconds
         now = self.engine.now
-        ms = math.ceil((now - inv.t_exec) * 1000.0 - 1e-9)
-        self.billed_ms += max(ms, 1)
-        self.duration.record(now - inv.t_exec)
+        took = now - inv.t_exec
+        ms = math.ceil(took * 1000.0 - 1e-9)
+        self.billed_ms += ms if ms > 1 else 1
+        b = self.duration_buf  # self.duration.record(took), inlined
+        b.append(took)
+        if len(b) >= BATCH:
+            self.duration.flush()
         env = inv.env
         env.inv = env.run = None
         self.busy -= 1
         if self.reserved is None:
             self.pool[0] -= 1
-        if env.alive:
+        if env.up:
             env.last_used = now
             (self.prov if env.provisioned else self.idle).append(env)
         elif env.provisioned:  # AWS replaces a provisioned environment
@@ -255,18 +273,14 @@ class Lambda(Component):
         inv.cb(inv)
 
     # ---- synchronous --------------------------------------------------------
-    def over_rate(self) -> bool:
-        """An Invoke API request refused by the invoke request-rate quota: the account's, then the
-        function's own if it has reserved concurrency [aws-facts §5 Invoke request rate]."""
-        now = self.engine.now
-        if not self.invokes.try_take(now):
-            return True
-        own = self.own_invokes
-        return own is not None and not own.try_take(now)
-
     def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
-        if self.over_rate():  # a synchronous invoke, or an asynchronous one from a non-AWS source
+        # the invoke request-rate quota: the account's, then the function's own if it has
+        # reserved concurrency [aws-facts §5 Invoke request rate]
+        now = self.engine.now
+        own = self.own_invokes
+        if not self.invokes.try_take(now) or (own is not None and not own.try_take(now)):
+            # a synchronous invoke, or an asynchronous one from a non-AWS source
             self.rate_throttles += 1
             self.throttles += 1
             self._minute_throttles += 1
@@ -282,8 +296,7 @@ class Lambda(Component):
             self.push(factory.make(self.ledger, self.engine.now))
             done(req, None)
             return
-        call = SyncCall(req, done, self.engine.now)
-        if not self.start_invocation(None, call.fin, user=getattr(req, "user", None)):
+        if self._invoke(None, sync_fin, False, getattr(req, "user", None), req, done) is None:
             self.errors += 1
             done(req, THROTTLED)
 

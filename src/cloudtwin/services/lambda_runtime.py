@@ -13,10 +13,12 @@ deadline is checked when a step is scheduled. A timed-out environment is discard
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.handler import Run
+from cloudtwin.handler import Run, _advance
 from cloudtwin.messaging import Message, matches
+from cloudtwin.metrics import BATCH
 from cloudtwin.request import SERVER_ERROR, TIMEOUT, Done, Request
 
 if TYPE_CHECKING:
@@ -24,35 +26,38 @@ if TYPE_CHECKING:
 
 
 class Env:
-    """One execution environment: the host a handler Run executes on (one slot)."""
+    """One execution environment: the host a handler Run executes on (one slot).
 
-    __slots__ = ("fn", "ctx", "engine", "zone", "alive", "run", "inv", "last_used", "provisioned")
+    ``up`` is False once the environment is discarded (a timed-out invocation's)."""
+
+    __slots__ = ("fn", "ctx", "engine", "hot", "zone", "up", "run", "inv", "last_used", "provisioned")
 
     def __init__(self, fn: Lambda, zone: str, provisioned: bool = False) -> None:
         self.fn = fn
         self.ctx = fn.ctx
         self.engine = fn.engine
+        self.hot = fn.engine.hot()
         self.zone = zone
-        self.alive = True
+        self.up = True
         self.run: Run | None = None
         self.inv: Invocation | None = None
         self.last_used = fn.engine.now
         self.provisioned = provisioned
 
-    @property
-    def up(self) -> bool:
-        return self.alive
-
     def cpu(self, run: Run, seconds: float) -> None:
+        """``engine.at(end, run.advance)``, pushed straight on the heap without a bound method
+        (``end`` is never before now: a step's time is not negative)."""
         fn = self.fn
-        dur = seconds * fn.cpu_scale
         inv = self.inv
         assert inv is not None
-        end = self.engine.now + dur
+        eng = self.engine
+        now = eng.now
+        end = now + seconds * fn.cpu_scale
         if not fn.needs_timer and end > inv.deadline:
-            self.engine.at(inv.deadline, inv.expire)
+            eng.at(inv.deadline, _inv_expire, inv)
             return
-        self.engine.at(end, run.advance)
+        heap, seq = self.hot
+        heappush(heap, (end if end > now else now, next(seq), _advance, run))
 
     def finish(self, run: Run, err: str | None) -> None:
         if run is self.run and self.inv is not None:
@@ -64,7 +69,7 @@ class Invocation:
     """One invocation: the handler once (sync, or one async event) or once per message of a batch."""
 
     __slots__ = ("fn", "env", "msgs", "n", "i", "cb", "t_exec", "deadline", "live", "ok", "failed", "err",
-                 "sync", "pending", "rbif", "user")
+                 "sync", "pending", "rbif", "user", "req", "done", "t_in")
 
     def __init__(self, fn: Lambda, env: Env, msgs: list[Message] | None, cb: Any, rbif: bool,
                  user: tuple[int, int] | None = None) -> None:
@@ -74,10 +79,16 @@ class Invocation:
         self.i = 0
         self.t_exec = self.deadline = 0.0
         self.live = True
-        self.ok: list[Message] = []
-        self.failed: list[Message] = []
+        # the messages that succeeded and failed; an invocation without messages (a synchronous
+        # or asynchronous invoke) never adds to them, so it shares one empty tuple
+        self.ok: list[Message] | tuple[()] = [] if msgs is not None else ()
+        self.failed: list[Message] | tuple[()] = [] if msgs is not None else ()
         self.err: str | None = None
         self.sync = self.pending = False
+        # a synchronous invoke's caller (see sync_fin): its request, reply and arrival time
+        self.req: Request | None = None
+        self.done: Done | None = None
+        self.t_in = 0.0
 
     def begin(self, _: object = None) -> None:
         fn = self.fn
@@ -85,7 +96,7 @@ class Invocation:
         self.t_exec = now
         self.deadline = now + fn.timeout
         if fn.needs_timer:  # at(self.deadline): the same now + timeout, through the timeout's FIFO
-            fn.engine.timer(fn.timeout).start(self.expire)
+            fn.timeout_timer.start(_inv_expire, self)
         self.next()
 
     def next(self) -> None:
@@ -118,35 +129,42 @@ class Invocation:
             err = SERVER_ERROR
         self.i += 1
         if msg is not None:
-            (self.ok if err is None else self.failed).append(msg)
+            (self.ok if err is None else self.failed).append(msg)  # type: ignore[union-attr]
         if err is not None:
             fn.errors_in += 1
             self.err = err
             if not self.rbif:
                 self.i = self.n  # the function throws: the rest of the batch is not processed
         if not self.sync:
-            self.next()
+            if self.i >= self.n:  # next()'s first case, inlined: the last (or only) run is done
+                if self.live:
+                    fn.end(self, None)
+            else:
+                self.next()
 
     def expire(self, _: object = None) -> None:
         if self.live and self.fn.engine.now >= self.deadline:
-            self.env.alive = False  # a timed-out environment is reset
+            self.env.up = False  # a timed-out environment is reset
             self.err = TIMEOUT
             self.fn.timeouts += 1
             self.fn.end(self, TIMEOUT)
 
 
-class SyncCall:
-    """A synchronous caller waiting for its invocation."""
+_inv_expire = Invocation.expire  # an engine callback taking the invocation as its argument
 
-    __slots__ = ("req", "done", "t_in")
 
-    def __init__(self, req: Request, done: Done, t_in: float) -> None:
-        self.req, self.done, self.t_in = req, done, t_in
-
-    def fin(self, inv: Invocation) -> None:
-        fn = inv.fn
-        if inv.err is None:
-            fn.latency.record(fn.engine.now - self.t_in)
-        else:
-            fn.errors += 1
-        self.done(self.req, inv.err)
+def sync_fin(inv: Invocation) -> None:
+    """The end of a synchronous invoke (an invocation's ``cb``): its caller, kept on the
+    invocation itself (``req``, ``done``, ``t_in``), gets the outcome. The invocation may wait
+    for its timeout timer long after: the references to the caller are dropped here."""
+    fn = inv.fn
+    if inv.err is None:
+        b = fn.lat_buf  # fn.latency.record(...), inlined
+        b.append(fn.engine.now - inv.t_in)
+        if len(b) >= BATCH:
+            fn.latency.flush()
+    else:
+        fn.errors += 1
+    done, req = inv.done, inv.req
+    inv.done = inv.req = None
+    done(req, inv.err)  # type: ignore[misc,arg-type]
