@@ -306,9 +306,16 @@ class MessageFactory:
         self.u = uniform_sampler(stream(seed, f"{name}.poison")) if spec.poison else None
         self.group = make_sampler(spec.group, stream(seed, f"{name}.group")) if spec.group else None
         self.plain = None if (self.draws or self.u) else (dict(self.const) or None)
+        self.varies = bool(self.draws or self.u)
+        self.poison_only = self.u is not None and not (self.draws or self.const)
 
     def attrs(self) -> dict[str, Any] | None:
-        if self.draws or self.u:
+        """The next message's attributes (None: none). A message whose only attribute is the
+        poison draw gets ``{"poison": True}`` or None from one uniform draw, as the general
+        path would give it."""
+        if self.poison_only:
+            return {"poison": True} if self.u() < self.poison else None  # type: ignore[misc]
+        if self.varies:
             a = dict(self.const)
             for k, draw in self.draws:
                 a[k] = draw()

@@ -46,6 +46,7 @@ from the start of the run.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudtwin.engine.resources import RateLimiter
@@ -160,6 +161,11 @@ class StreamMapping:
         else:
             sub = (int(key) if key is not None else msg.mid) % f
             self.readers[shard * f + sub].append(msg)
+
+    def shard_appenders(self) -> list[Callable[[Message], None]] | None:
+        """Per shard, the callable :meth:`append` ends in, when it needs no key (one reader
+        per shard): the stream calls it directly. None: call :meth:`append`."""
+        return [r.append for r in self.readers] if self.factor == 1 else None
 
     def held_messages(self) -> Any:
         for r in self.readers:
