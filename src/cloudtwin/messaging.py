@@ -346,9 +346,9 @@ class MessageFactory:
         return self.attrs(), (int(g()) if g is not None else None)
 
     def make(self, ledger: Ledger, now: float) -> Message:
-        """Publish one new message copy."""
-        attrs, group = self.draw()
-        return ledger.new(now, self.size, attrs, group)
+        """Publish one new message copy (:meth:`draw` written out: attributes, then group)."""
+        g = self.group
+        return ledger.new(now, self.size, self.attrs(), int(g()) if g is not None else None)
 
 
 class _Choice:

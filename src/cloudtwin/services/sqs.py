@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
@@ -109,6 +110,7 @@ class SQS(QueueStore, Component):
         self.u = uniform_sampler(ctx.stream(f"{name}.duplicates"))
         self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
         self.dlq: SQS | None = None
+        self._heap, self._seq = self.engine.hot()
         self._init_store()
         self._fifo_limits = (RateLimiter(FIFO_TPS, FIFO_BURST), RateLimiter(FIFO_TPS, FIFO_BURST))  # send, receive
         self.waiters: deque[_Waiter] = deque()
@@ -161,8 +163,8 @@ class SQS(QueueStore, Component):
             self.errors += 1
         lat = self.lat()
         self.latency.record(lat)
-        if lat > 0.0:
-            self.engine.after(lat, deliver, (req, done, err))
+        if lat > 0.0:  # engine.after(lat, deliver, ...)'s heap entry, pushed directly
+            heappush(self._heap, (self.engine.now + lat, next(self._seq), deliver, (req, done, err)))
         else:
             done(req, err)
 
@@ -233,7 +235,8 @@ class SQS(QueueStore, Component):
         if wait is None:
             wait = self.spec.receive_wait
         self.api_requests += 1
-        n = min(n, MAX_BATCH)
+        if n > MAX_BATCH:
+            n = MAX_BATCH
         if self.fifo and not self._rate_ok(1):
             self.throttled += 1
             self._reply(cb, None)
@@ -261,8 +264,8 @@ class SQS(QueueStore, Component):
     def _reply(self, cb: Any, msgs: list[Message] | None) -> None:
         if self.zero_lat:
             cb(msgs)
-        else:
-            self.engine.after(self.lat(), cb, msgs)
+        else:  # engine.after(self.lat(), cb, msgs)'s heap entry, pushed directly
+            heappush(self._heap, (self.engine.now + self.lat(), next(self._seq), cb, msgs))
 
     def _serve(self) -> None:
         ws = self.waiters
