@@ -292,7 +292,14 @@ def matches(policy: dict[str, list[Any]] | None, attrs: dict[str, Any] | None) -
     if policy is None:
         return True
     a = attrs or {}
-    return all(any(_cond(c, a.get(k)) for c in conds) for k, conds in policy.items())
+    for k, conds in policy.items():  # all(any(...)) written as loops: no generator per call
+        v = a.get(k)
+        for c in conds:
+            if _cond(c, v):
+                break
+        else:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- producers
