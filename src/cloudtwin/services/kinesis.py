@@ -46,6 +46,7 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.messaging import Message, MessageFactory, StoredRecords, ledger_of
+from cloudtwin.metrics import BATCH
 from cloudtwin.request import REJECTED, THROTTLED, Batch, BatchStats, Done, Request
 from cloudtwin.services.kinesis_esm import Retention, read_limits
 from cloudtwin.services.kinesis_ondemand import INITIAL_SHARDS, OnDemandCapacity
@@ -128,13 +129,14 @@ class Kinesis(Retention, Component):
         self.mappings: list[StreamMapping] = []
         self._direct: list[Callable[[Message], None]] | None = None  # per shard, set by start()
         self._heap, self._seq = self.engine.hot()
+        self._lat_buf = self.latency.buffer
         self.accepted = self.throttled = self.expired = self.rejected = 0
         self.batches = BatchStats()
         self.bytes_in = 0.0
         self.series_put: list[float] = []
         self.series_throttled: list[float] = []
         self.series_age: list[float] = []
-        self._minute = [0, 0]
+        self._marks = (0, 0)  # accepted, throttled when the current minute began
 
     def build(self) -> None:
         from cloudtwin.services.kinesis_esm import StreamMapping
@@ -173,7 +175,10 @@ class Kinesis(Retention, Component):
         err = self._put(arg)
         lat = self.lat()
         if err is None:
-            self.latency.record(lat)
+            buf = self._lat_buf  # self.latency.record(lat) written out (the same flush points)
+            buf.append(lat)
+            if len(buf) >= BATCH:
+                self.latency.flush()
         else:
             self.errors += 1
         heappush(self._heap, (self.engine.now + lat, next(self._seq), deliver, (req, done, err)))
@@ -219,13 +224,11 @@ class Kinesis(Retention, Component):
         if not (shard.admit(now, size) if self.on_demand is None else self.on_demand.admit(now, size)):
             shard.throttled += 1
             self.throttled += 1
-            self._minute[1] += 1
             return THROTTLED
         shard.puts += 1
         shard.bytes_in += size
         self.accepted += 1
         self.bytes_in += size
-        self._minute[0] += 1
         direct = self._direct
         if direct is not None:  # one consumer reading each shard with one reader
             direct[s](self.ledger.new(now, size, attrs))
@@ -262,9 +265,10 @@ class Kinesis(Retention, Component):
     def on_minute(self, now: float) -> None:
         if self.on_demand is not None:
             self.on_demand.on_minute(now)
-        self.series_put.append(float(self._minute[0]))
-        self.series_throttled.append(float(self._minute[1]))
-        self._minute = [0, 0]
+        acc, thr = self._marks
+        self.series_put.append(float(self.accepted - acc))  # this minute's, from the running counts
+        self.series_throttled.append(float(self.throttled - thr))
+        self._marks = (self.accepted, self.throttled)
         # CloudWatch's GetRecords.IteratorAgeMilliseconds (maximum): how far behind the consumers read
         self.series_age.append(max([m.iterator_age() for m in self.mappings], default=0.0))
 
