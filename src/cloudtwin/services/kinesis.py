@@ -128,6 +128,7 @@ class Kinesis(Retention, Component):
         self.shard_cache: dict[int, int] = {}
         self.mappings: list[StreamMapping] = []
         self._direct: list[Callable[[Message], None]] | None = None  # per shard, set by start()
+        self._key_unused = False  # set by start()
         self._heap, self._seq = self.engine.hot()
         self._lat_buf = self.latency.buffer
         self.accepted = self.throttled = self.expired = self.rejected = 0
@@ -157,6 +158,10 @@ class Kinesis(Retention, Component):
             m.start()
         if len(self.mappings) == 1:  # decided once: a record goes straight to its shard's reader
             self._direct = self.mappings[0].shard_appenders()
+        # One shard, and no consumer that splits a shard by key: a drawn key would pick shard 0
+        # and be read by nobody. The draws come from this stream's own partition_key random
+        # stream, which nothing else reads, so leaving them out changes no result.
+        self._key_unused = len(self.shards) == 1 and (not self.mappings or self._direct is not None)
 
     def producer_arg(self, workload: str, spec: Any) -> MessageFactory | None:
         """A workload putting records draws them from its own ``message:`` if it has one."""
@@ -187,8 +192,9 @@ class Kinesis(Retention, Component):
         """One record onto its shard: None, or why it was refused (``rejected``, ``throttled``).
 
         Per put, in this order: the factory's attributes then group (``factory.draw()``
-        written out), the stream's key draw unless the caller gave a key or a group; the MD5
-        of the key is skipped for a one-shard stream, where every key maps to shard 0."""
+        written out), the stream's key draw unless the caller gave a key or a group, or nothing
+        reads the key; the MD5 of the key is skipped for a one-shard stream, where every key
+        maps to shard 0."""
         now = self.engine.now
         if isinstance(arg, tuple):  # (partition key, message factory) from an API Gateway integration
             arg, factory = arg
@@ -203,6 +209,8 @@ class Kinesis(Retention, Component):
             key = float(arg)
         elif group is not None:
             key = float(group)
+        elif self._key_unused:
+            key = 0.0  # nothing reads it (see start()); the stream's own key draws are not skipped otherwise
         else:
             key = self.key()
         shards = self.shards
