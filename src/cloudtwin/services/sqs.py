@@ -57,7 +57,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import DELIVERED, Message, MessageFactory, ledger_of, producer_arg
-from cloudtwin.metrics import Histogram
+from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Batch, BatchStats, Done, Request
 from cloudtwin.services.sqs_store import COMPACT, INFLIGHT, QueueStore
 from cloudtwin.spec.message import BATCH_LIMITS
@@ -111,6 +111,7 @@ class SQS(QueueStore, Component):
         self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
         self.dlq: SQS | None = None
         self._heap, self._seq = self.engine.hot()
+        self._lat_buf = self.latency.buffer
         self._init_store()
         self._fifo_limits = (RateLimiter(FIFO_TPS, FIFO_BURST), RateLimiter(FIFO_TPS, FIFO_BURST))  # send, receive
         self.waiters: deque[_Waiter] = deque()
@@ -162,7 +163,10 @@ class SQS(QueueStore, Component):
         else:
             self.errors += 1
         lat = self.lat()
-        self.latency.record(lat)
+        buf = self._lat_buf  # self.latency.record(lat) written out (the same flush points)
+        buf.append(lat)
+        if len(buf) >= BATCH:
+            self.latency.flush()
         if lat > 0.0:  # engine.after(lat, deliver, ...)'s heap entry, pushed directly
             heappush(self._heap, (self.engine.now + lat, next(self._seq), deliver, (req, done, err)))
         else:
@@ -297,7 +301,10 @@ class SQS(QueueStore, Component):
         first = self.ledger.deliver(m)
         if first:
             self.delivered += 1
-            self.e2e.record(self.engine.now - m.t0)
+            buf = self.e2e.buffer  # self.e2e.record(...) written out (the same flush points)
+            buf.append(self.engine.now - m.t0)
+            if len(buf) >= BATCH:
+                self.e2e.flush()
         elif m.state == DELIVERED:  # processed again
             self.duplicates += 1
         if self.held.get(m.mid) is m:
