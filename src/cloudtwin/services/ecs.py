@@ -116,11 +116,15 @@ class ECS(Component):
         up = [z for z in self.zone_list if self.ctx.zone_up(z)]
         if not up:
             return None
-        count = {z: 0 for z in up}
+        count = dict.fromkeys(up, 0)
         for t in self.tasks:
             if t.zone in count:
                 count[t.zone] += 1
-        return min(up, key=lambda z: (count[z], up.index(z)))
+        best, fewest = up[0], count[up[0]]
+        for z in up:  # the first of the zones with the fewest tasks
+            if count[z] < fewest:
+                best, fewest = z, count[z]
+        return best
 
     def _launch(self, role: str, msg: Message | None = None) -> Instance | None:
         zone = self._zone()

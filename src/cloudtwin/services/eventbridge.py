@@ -238,7 +238,11 @@ class EventBridge(Component):
 
     def matching(self, attrs: dict[str, Any]) -> int:
         """How many target copies an event with ``attrs`` would make (a service asks before sending)."""
-        return sum(len(r.targets) for r in self.rules if r.pattern is not None and matches(r.pattern, attrs))
+        n = 0
+        for r in self.rules:
+            if r.pattern is not None and matches(r.pattern, attrs):
+                n += len(r.targets)
+        return n
 
     def push(self, msg: Message) -> str | None:
         """An event from an AWS service (S3, CloudTrail): it becomes the first matching target's copy."""

@@ -52,7 +52,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import Message, MessageFactory, ledger_of
-from cloudtwin.metrics import Histogram
+from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import REJECTED, THROTTLED, TIMEOUT, Done, Request
 from cloudtwin.spec.message import MessageSpec
 
@@ -126,11 +126,12 @@ class Job:
             ok, failed = list(inv.ok), list(inv.failed)
         fh.jobs.discard(self)
         rate, u = fh.spec.transform.error_rate, fh.u
+        add = fh.buffer.add
         for m in ok:
             if rate and u() < rate:
                 failed.append(m)
             else:
-                fh.buffer.add(m)
+                add(m)
         if failed:
             fh.transform_failed += len(failed)
             fh.write(failed, sum(m.size for m in failed), error=True)
@@ -168,6 +169,7 @@ class Firehose(Component):
         if spec.transform is not None:
             t = spec.transform
             self.tbuffer = Buffer(self.engine, t.buffer_size, t.buffer_interval, self._to_transform)
+        self._add_first = (self.tbuffer or self.buffer).add  # where an ingested record goes
         self.source: Any = None
         self.bucket: Any = None
         self.cluster: Any = None
@@ -244,9 +246,10 @@ class Firehose(Component):
         msg.t_accept = self.engine.now
         self.records_in += 1
         self._minute[0] += 1
-        self.bytes_in += msg.size
-        self.billed_bytes += math.ceil(msg.size / BILLING_UNIT - 1e-9) * BILLING_UNIT
-        (self.tbuffer or self.buffer).add(msg)
+        size = msg.size
+        self.bytes_in += size
+        self.billed_bytes += math.ceil(size / BILLING_UNIT - 1e-9) * BILLING_UNIT
+        self._add_first(msg)
 
     def _to_transform(self, msgs: list[Message], nbytes: float, reason: str) -> None:
         job = Job(self, msgs)
@@ -288,13 +291,17 @@ class Firehose(Component):
     def _done(self, d: Delivery) -> None:
         self.pending.discard(d)
         now = self.engine.now
-        led = self.ledger
-        n = 0
-        for m in d.msgs:
-            if led.deliver(m):
-                n += 1
-                self.delivery.record(now - m.t_accept)
-                self.e2e.record(now - m.t0)
+        firsts = self.ledger.deliver_all(d.msgs)
+        n = len(firsts)
+        delivery, e2e = self.delivery, self.e2e
+        dbuf, ebuf = delivery.buffer, e2e.buffer  # Histogram.record written out (the same flush points)
+        for m in firsts:
+            dbuf.append(now - m.t_accept)
+            if len(dbuf) >= BATCH:
+                delivery.flush()
+            ebuf.append(now - m.t0)
+            if len(ebuf) >= BATCH:
+                e2e.flush()
         self.records_out += n
         if d.error:
             self.error_records += n

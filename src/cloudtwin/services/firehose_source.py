@@ -19,6 +19,7 @@ the start of the run).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.messaging import Message
@@ -48,6 +49,10 @@ class StreamSource:
 
     def append(self, shard: int, msg: Message, key: float | None = None) -> None:
         self.readers[shard].append(msg)
+
+    def shard_appenders(self) -> list[Callable[[Message], None]]:
+        """Per shard, the callable :meth:`append` ends in (the stream calls it directly)."""
+        return [r.append for r in self.readers]
 
     def held_messages(self) -> Any:
         for r in self.readers:

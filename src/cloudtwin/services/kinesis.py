@@ -37,13 +37,16 @@ PUT payload units (not in aws-facts).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from heapq import heappush
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
+from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
-from cloudtwin.messaging import MessageFactory, StoredRecords, ledger_of
+from cloudtwin.messaging import Message, MessageFactory, StoredRecords, ledger_of
+from cloudtwin.metrics import BATCH
 from cloudtwin.request import REJECTED, THROTTLED, Batch, BatchStats, Done, Request
 from cloudtwin.services.kinesis_esm import Retention, read_limits
 from cloudtwin.services.kinesis_ondemand import INITIAL_SHARDS, OnDemandCapacity
@@ -79,13 +82,23 @@ class Shard:
         self.stored = StoredRecords()  # copies kept (as counts) when the stream has no consumer
 
     def admit(self, now: float, size: float) -> bool:
-        """Take one record of ``size`` bytes from both write buckets, or refuse it."""
-        tr = self.records_limit.fits(now, 1.0)
-        tb = self.bytes_limit.fits(now, size)
-        if tr is None or tb is None:
+        """Take one record of ``size`` bytes from both write buckets, or refuse it.
+
+        ``RateLimiter.fits`` then ``commit`` on each bucket, written out here: this runs once
+        per put, and the same float operations in the same order give the same ``tat``."""
+        rl, bl = self.records_limit, self.bytes_limit
+        tr = rl.tat
+        if tr < now:
+            tr = now
+        tr += 1.0 / rl.rate
+        tb = bl.tat
+        if tb < now:
+            tb = now
+        tb += size / bl.rate
+        if not (tr - now <= rl.tolerance and tb - now <= bl.tolerance):
             return False
-        self.records_limit.commit(tr)
-        self.bytes_limit.commit(tb)
+        rl.tat = tr
+        bl.tat = tb
         return True
 
 
@@ -96,16 +109,6 @@ def shard_of(key: float, shards: int) -> int:
     """The shard whose hash-key range holds the MD5 of the partition key ``key``."""
     h = int.from_bytes(hashlib.md5(str(int(key)).encode(), usedforsecurity=False).digest(), "big")
     return h * shards // HASH_SPACE
-
-
-class _Reply:
-    __slots__ = ("req", "done", "err")
-
-    def __init__(self, req: Request, done: Done, err: str | None) -> None:
-        self.req, self.done, self.err = req, done, err
-
-    def go(self, _: object = None) -> None:
-        self.done(self.req, self.err)
 
 
 class Kinesis(Retention, Component):
@@ -124,13 +127,17 @@ class Kinesis(Retention, Component):
         self.factory = MessageFactory(MessageSpec(size=spec.record_size), ctx.seed, f"{name}.record")
         self.shard_cache: dict[int, int] = {}
         self.mappings: list[StreamMapping] = []
+        self._direct: list[Callable[[Message], None]] | None = None  # per shard, set by start()
+        self._key_unused = False  # set by start()
+        self._heap, self._seq = self.engine.hot()
+        self._lat_buf = self.latency.buffer
         self.accepted = self.throttled = self.expired = self.rejected = 0
         self.batches = BatchStats()
         self.bytes_in = 0.0
         self.series_put: list[float] = []
         self.series_throttled: list[float] = []
         self.series_age: list[float] = []
-        self._minute = [0, 0]
+        self._marks = (0, 0)  # accepted, throttled when the current minute began
 
     def build(self) -> None:
         from cloudtwin.services.kinesis_esm import StreamMapping
@@ -149,6 +156,12 @@ class Kinesis(Retention, Component):
         self.engine.every(SWEEP, self.sweep, start=SWEEP)
         for m in self.mappings:
             m.start()
+        if len(self.mappings) == 1:  # decided once: a record goes straight to its shard's reader
+            self._direct = self.mappings[0].shard_appenders()
+        # One shard, and no consumer that splits a shard by key: a drawn key would pick shard 0
+        # and be read by nobody. The draws come from this stream's own partition_key random
+        # stream, which nothing else reads, so leaving them out changes no result.
+        self._key_unused = len(self.shards) == 1 and (not self.mappings or self._direct is not None)
 
     def producer_arg(self, workload: str, spec: Any) -> MessageFactory | None:
         """A workload putting records draws them from its own ``message:`` if it has one."""
@@ -158,40 +171,60 @@ class Kinesis(Retention, Component):
 
     # ---- PutRecord ----------------------------------------------------------
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """One PutRecord (or PutRecords). The reply is pushed on the heap directly: the entry
+        ``engine.after(lat, deliver, (req, done, err))`` would push, one call fewer per put."""
         self.requests += 1
         if isinstance(arg, Batch):
             self._put_records(req, done, arg)
             return
         err = self._put(arg)
-        if err is not None:
-            self.errors += 1
-            self.engine.after(self.lat(), _Reply(req, done, err).go)
-            return
         lat = self.lat()
-        self.latency.record(lat)
-        self.engine.after(lat, _Reply(req, done, None).go)
+        if err is None:
+            buf = self._lat_buf  # self.latency.record(lat) written out (the same flush points)
+            buf.append(lat)
+            if len(buf) >= BATCH:
+                self.latency.flush()
+        else:
+            self.errors += 1
+        heappush(self._heap, (self.engine.now + lat, next(self._seq), deliver, (req, done, err)))
 
     def _put(self, arg: Any) -> str | None:
-        """One record onto its shard: None, or why it was refused (``rejected``, ``throttled``)."""
+        """One record onto its shard: None, or why it was refused (``rejected``, ``throttled``).
+
+        Per put, in this order: the factory's attributes then group (``factory.draw()``
+        written out), the stream's key draw unless the caller gave a key or a group, or nothing
+        reads the key; the MD5 of the key is skipped for a one-shard stream, where every key
+        maps to shard 0."""
         now = self.engine.now
         if isinstance(arg, tuple):  # (partition key, message factory) from an API Gateway integration
             arg, factory = arg
+        elif isinstance(arg, MessageFactory):
+            factory, arg = arg, None
         else:
-            factory = arg if isinstance(arg, MessageFactory) else self.factory
-        attrs, group = factory.draw()
-        if isinstance(arg, (int, float)) and not isinstance(arg, bool):
+            factory = self.factory
+        attrs = factory.attrs()
+        g = factory.group
+        group = int(g()) if g is not None else None
+        if arg is not None and isinstance(arg, (int, float)) and not isinstance(arg, bool):
             key = float(arg)
         elif group is not None:
             key = float(group)
+        elif self._key_unused:
+            key = 0.0  # nothing reads it (see start()); the stream's own key draws are not skipped otherwise
         else:
             key = self.key()
-        ik = int(key)
-        s = self.shard_cache.get(ik)
-        if s is None:
-            s = shard_of(ik, len(self.shards))
-            if len(self.shard_cache) < SHARD_CACHE_MAX:  # hot keys stay cached; memory stays bounded
-                self.shard_cache[ik] = s
-        shard = self.shards[s]
+        shards = self.shards
+        s = 0
+        if len(shards) > 1:
+            ik = int(key)
+            cached = self.shard_cache.get(ik)
+            if cached is None:
+                s = shard_of(ik, len(shards))
+                if len(self.shard_cache) < SHARD_CACHE_MAX:  # hot keys stay cached; memory stays bounded
+                    self.shard_cache[ik] = s
+            else:
+                s = cached
+        shard = shards[s]
         size = factory.size
         if size > MAX_RECORD:  # ValidationException: not retriable, unlike a throttle
             self.rejected += 1
@@ -199,14 +232,15 @@ class Kinesis(Retention, Component):
         if not (shard.admit(now, size) if self.on_demand is None else self.on_demand.admit(now, size)):
             shard.throttled += 1
             self.throttled += 1
-            self._minute[1] += 1
             return THROTTLED
         shard.puts += 1
         shard.bytes_in += size
         self.accepted += 1
         self.bytes_in += size
-        self._minute[0] += 1
-        if self.mappings:
+        direct = self._direct
+        if direct is not None:  # one consumer reading each shard with one reader
+            direct[s](self.ledger.new(now, size, attrs))
+        elif self.mappings:
             first = self.ledger.new(now, size, attrs)
             for i, m in enumerate(self.mappings):
                 m.append(s, first if i == 0 else self.ledger.copy(first), key)
@@ -230,7 +264,7 @@ class Kinesis(Retention, Component):
         self.batches.record(b.n, failed)
         lat = self.lat()
         self.latency.record(lat)
-        self.engine.after(lat, _Reply(req, done, err).go)
+        self.engine.after(lat, deliver, (req, done, err))
 
     # ---- metrics (retention, expiry and counted copies: Retention) -------------
     def held_messages(self) -> Any:
@@ -239,9 +273,10 @@ class Kinesis(Retention, Component):
     def on_minute(self, now: float) -> None:
         if self.on_demand is not None:
             self.on_demand.on_minute(now)
-        self.series_put.append(float(self._minute[0]))
-        self.series_throttled.append(float(self._minute[1]))
-        self._minute = [0, 0]
+        acc, thr = self._marks
+        self.series_put.append(float(self.accepted - acc))  # this minute's, from the running counts
+        self.series_throttled.append(float(self.throttled - thr))
+        self._marks = (self.accepted, self.throttled)
         # CloudWatch's GetRecords.IteratorAgeMilliseconds (maximum): how far behind the consumers read
         self.series_age.append(max([m.iterator_age() for m in self.mappings], default=0.0))
 

@@ -37,6 +37,7 @@ a subscription's ``maxReceivesPerSecond`` throttle.
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
@@ -210,6 +211,7 @@ class SNS(Component):
         self.http_timeout: float = spec.http_timeout
         self.subs: list[_Sub] = []
         self.pending: dict[int, _Delivery] = {}
+        self._heap, self._seq = self.engine.hot()
         self.publishes = self.rejected = self.unmatched = self.api_requests = 0
         self.batches = BatchStats()
 
@@ -280,22 +282,27 @@ class SNS(Component):
         return None
 
     def _fan_out(self, incoming: Message | None, t0: float, size: float, attrs: Any, group: Any) -> None:
+        """One copy per matching subscription, each attempted a draw of ``delivery_latency``
+        later. Its first attempt is pushed on the heap directly, as ``engine.at`` would push
+        it (a time before now runs now)."""
         now = self.engine.now
         led = self.ledger
+        pending, dlat, fifo = self.pending, self.dlat, self.spec.fifo
+        heap, seq = self._heap, self._seq
         first = True
         for sub in self.subs:
-            if not matches(sub.policy, attrs):
+            if sub.policy is not None and not matches(sub.policy, attrs):
                 continue
             sub.matched += 1
             m = incoming if first and incoming is not None else led.new(t0, size, attrs, group)
             first = False
             d = _Delivery(self, sub, m)
-            self.pending[m.mid] = d
-            t = now + self.dlat()
-            if self.spec.fifo:  # keep each subscription's copies in publish order
+            pending[m.mid] = d
+            t = now + dlat()
+            if fifo:  # keep each subscription's copies in publish order
                 t = max(t, sub.last_t)
                 sub.last_t = t
-            self.engine.at(t, d.attempt)
+            heappush(heap, (t if t > now else now, next(seq), d.attempt, None))
         if first:
             self.unmatched += 1
             if incoming is not None:

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
@@ -56,7 +57,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import DELIVERED, Message, MessageFactory, ledger_of, producer_arg
-from cloudtwin.metrics import Histogram
+from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Batch, BatchStats, Done, Request
 from cloudtwin.services.sqs_store import COMPACT, INFLIGHT, QueueStore
 from cloudtwin.spec.message import BATCH_LIMITS
@@ -109,6 +110,8 @@ class SQS(QueueStore, Component):
         self.u = uniform_sampler(ctx.stream(f"{name}.duplicates"))
         self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
         self.dlq: SQS | None = None
+        self._heap, self._seq = self.engine.hot()
+        self._lat_buf = self.latency.buffer
         self._init_store()
         self._fifo_limits = (RateLimiter(FIFO_TPS, FIFO_BURST), RateLimiter(FIFO_TPS, FIFO_BURST))  # send, receive
         self.waiters: deque[_Waiter] = deque()
@@ -160,9 +163,12 @@ class SQS(QueueStore, Component):
         else:
             self.errors += 1
         lat = self.lat()
-        self.latency.record(lat)
-        if lat > 0.0:
-            self.engine.after(lat, deliver, (req, done, err))
+        buf = self._lat_buf  # self.latency.record(lat) written out (the same flush points)
+        buf.append(lat)
+        if len(buf) >= BATCH:
+            self.latency.flush()
+        if lat > 0.0:  # engine.after(lat, deliver, ...)'s heap entry, pushed directly
+            heappush(self._heap, (self.engine.now + lat, next(self._seq), deliver, (req, done, err)))
         else:
             done(req, err)
 
@@ -233,7 +239,8 @@ class SQS(QueueStore, Component):
         if wait is None:
             wait = self.spec.receive_wait
         self.api_requests += 1
-        n = min(n, MAX_BATCH)
+        if n > MAX_BATCH:
+            n = MAX_BATCH
         if self.fifo and not self._rate_ok(1):
             self.throttled += 1
             self._reply(cb, None)
@@ -261,8 +268,8 @@ class SQS(QueueStore, Component):
     def _reply(self, cb: Any, msgs: list[Message] | None) -> None:
         if self.zero_lat:
             cb(msgs)
-        else:
-            self.engine.after(self.lat(), cb, msgs)
+        else:  # engine.after(self.lat(), cb, msgs)'s heap entry, pushed directly
+            heappush(self._heap, (self.engine.now + self.lat(), next(self._seq), cb, msgs))
 
     def _serve(self) -> None:
         ws = self.waiters
@@ -294,7 +301,10 @@ class SQS(QueueStore, Component):
         first = self.ledger.deliver(m)
         if first:
             self.delivered += 1
-            self.e2e.record(self.engine.now - m.t0)
+            buf = self.e2e.buffer  # self.e2e.record(...) written out (the same flush points)
+            buf.append(self.engine.now - m.t0)
+            if len(buf) >= BATCH:
+                self.e2e.flush()
         elif m.state == DELIVERED:  # processed again
             self.duplicates += 1
         if self.held.get(m.mid) is m:

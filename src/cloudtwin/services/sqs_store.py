@@ -83,7 +83,8 @@ class QueueStore(ABC):
         if len(exp) > 2 * len(self.held) + COMPACT:
             self._expiry = exp = [e for e in exp if e[1] in self.held]
             heapify(exp)
-        self._arm(2, exp[0][0], self._on_expiry)
+        if exp[0][0] < self._armed[2]:  # _arm's own test, saving the call when armed already
+            self._arm(2, exp[0][0], self._on_expiry)
         if delay > 0.0:
             msg.where = DELAYED
             self.n_delayed += 1
@@ -131,13 +132,13 @@ class QueueStore(ABC):
                 m = vis.popleft()
                 if m.where == VISIBLE:
                     out.append(m)
-        now = self.engine.now
-        until = now + self.vis
+        until = self.engine.now + self.vis
         infl = self._inflight
+        receipts = self._receipts
         for m in out:
             m.where = INFLIGHT
             m.receives += 1
-            m.receipt = r = next(self._receipts)
+            m.receipt = r = next(receipts)
             infl.append((until, m.mid, r))
         k = len(out)
         self.n_visible -= k
