@@ -57,8 +57,18 @@ def address(ip: str) -> int | None:
 
 
 def source(req: Any) -> str:
-    """The source address the current hop sees (a bare request, a start time only: none)."""
-    return "" if req.__class__ is float else str(req.src_ip)
+    """The source address the current hop sees (a bare request, a start time only: none).
+
+    For a :class:`Request` it reads ``via`` and the client itself, as ``Request.src_ip`` does,
+    without the property's call (every filter asks this of every request)."""
+    cls = req.__class__
+    if cls is Request:
+        via = req.via
+        if via is not None:
+            return str(via)
+        c = req.client
+        return c.ip if c is not None else ""
+    return "" if cls is float else str(req.src_ip)
 
 
 def client_address(req: Any) -> str:
