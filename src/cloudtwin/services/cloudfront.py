@@ -265,6 +265,7 @@ class CloudFront(Component):
         self.edgemap = em = EdgeMap(spec.viewers, spec.price_class, ctx.arch.region)
         self.viewer_pick = uniform_sampler(stream(seed, f"{name}.viewer"))
         self.g_requests = [0] * len(em.groups)
+        self.view0 = (em.group_of[0], em.viewer_rtt[0], em.origin_rtt[0]) if len(em.cum) == 1 else None
         self.g_bytes = [0.0] * len(em.groups)
         # edge g * edges + e is edge e of the serving group g
         self.caches: list[list[EdgeCache]] = [[EdgeCache(size) for _ in spec.behaviors]
@@ -308,11 +309,14 @@ class CloudFront(Component):
         i = min(bisect_right(self.cum, self.pick() * self.cum[-1]), len(bs) - 1) if len(bs) > 1 else 0
         b = bs[i]
         b.requests += 1
-        em = self.edgemap
-        vi = min(bisect_right(em.cum, self.viewer_pick() * em.cum[-1]), len(em.cum) - 1) if len(em.cum) > 1 else 0
-        g = em.group_of[vi]
+        if self.view0 is not None:  # one viewer group: no draw
+            g, vrtt, ortt = self.view0
+        else:
+            em = self.edgemap
+            vi = min(bisect_right(em.cum, self.viewer_pick() * em.cum[-1]), len(em.cum) - 1)
+            g = em.group_of[vi]
+            vrtt, ortt = em.viewer_rtt[vi], em.origin_rtt[g]
         self.g_requests[g] += 1
-        vrtt, ortt = em.viewer_rtt[vi], em.origin_rtt[g]
         edge = g * self.n_edges + (self._edge(req) if self.n_edges > 1 else 0)
         key = int(b.key())
         ck = variant_key(key, b.variants, b.vdraw()) if b.variants > 1 else key
