@@ -208,7 +208,8 @@ class _Fetch:
                 if self.shield is not None:
                     self.shield.put(self.ck, now + b.ttl, size, now)
         cf.answer(b, req, self.done, self.t_in, err, cf.o_lat() + self.extra, size, False, self.g)
-        self.release(err, size)
+        if self.waiters is not None:
+            self.release(err, size)
 
     def release(self, err: str | None, size: float | None) -> None:
         """Answer the viewers whose shield misses waited for this fetch (Origin Shield collapses them)."""

@@ -107,7 +107,7 @@ def stale_age(key: int, fetched: float, now: float, every: float | None) -> floa
     if every is None:
         return None
     # version() and changed_after() with the key's phase computed once (the same arithmetic)
-    u = _unit(key, 0.0)
+    u = math.fmod(key * GOLDEN + 0.0, 1.0)  # _unit(key, 0.0)
     was = math.floor(fetched / every + u)
     if math.floor(now / every + u) <= was:
         return None
