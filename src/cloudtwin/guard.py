@@ -39,17 +39,27 @@ class Back:
 
 
 def install(obj: Any, flt: Filter) -> None:
-    """Put ``flt`` in front of ``obj.handle`` (outermost: the last installed is asked first)."""
-    inner = obj.handle
+    """Put ``flt`` in front of ``obj.handle`` (outermost: the last installed is asked first).
 
-    def handle(req: Request, op: str, done: Done, arg: Any = None) -> None:
-        err = flt.admit(req)
-        if err is not None:
-            done(req, err)
-        elif flt.outbound:
-            inner(req, op, Back(flt, done).reply, arg)
-        else:
-            inner(req, op, done, arg)
+    Whether replies pass back through the filter (``flt.outbound``, a class-level fact) is
+    decided here, once, and ``flt.admit`` is bound once, so a request pays one wrapper call."""
+    inner = obj.handle
+    admit = flt.admit
+
+    if flt.outbound:
+        def handle(req: Request, op: str, done: Done, arg: Any = None) -> None:
+            err = admit(req)
+            if err is not None:
+                done(req, err)
+            else:
+                inner(req, op, Back(flt, done).reply, arg)
+    else:
+        def handle(req: Request, op: str, done: Done, arg: Any = None) -> None:
+            err = admit(req)
+            if err is not None:
+                done(req, err)
+            else:
+                inner(req, op, done, arg)
 
     obj.handle = handle
     obj.accepts_bare = False  # a filter reads the request's source: workloads send whole requests

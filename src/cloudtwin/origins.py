@@ -28,6 +28,7 @@ from __future__ import annotations
 import ipaddress
 from bisect import bisect_right
 from functools import lru_cache
+from heapq import heappush
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
@@ -56,8 +57,18 @@ def address(ip: str) -> int | None:
 
 
 def source(req: Any) -> str:
-    """The source address the current hop sees (a bare request, a start time only: none)."""
-    return "" if req.__class__ is float else str(req.src_ip)
+    """The source address the current hop sees (a bare request, a start time only: none).
+
+    For a :class:`Request` it reads ``via`` and the client itself, as ``Request.src_ip`` does,
+    without the property's call (every filter asks this of every request)."""
+    cls = req.__class__
+    if cls is Request:
+        via = req.via
+        if via is not None:
+            return str(via)
+        c = req.client
+        return c.ip if c is not None else ""
+    return "" if cls is float else str(req.src_ip)
 
 
 def client_address(req: Any) -> str:
@@ -147,6 +158,9 @@ class AttackRun:
             self.gap = None
             self.pick = None
         self.turn = 0
+        self.hot: Any = None  # the engine's (heap, seq), from start()
+        self.next_arrival: Any = None
+        self.send: Any = None  # (entry's handle, op, arg, completion), bound at start()
         # Shield Standard absorbs network-layer floods at these entries; at anything else (an
         # instance's public address) the flood reaches the target as requests do (assumption)
         self.shielded = spec.kind != "request" and getattr(wl.entry, "kind", "") in SHIELD_EDGES
@@ -155,29 +169,41 @@ class AttackRun:
 
     def start(self) -> None:
         first = self.gap() if self.gap is not None else 0.0
-        self.engine.after(self.spec.start + first, self.arrive)
+        self.hot = self.engine.hot()
+        self.next_arrival = self.arrive  # bound once: every arrival schedules the next with it
+        wl = self.wl  # filters (guard.install) have wrapped the entry's handle at build, before any start
+        self.send = (wl.entry.handle, wl.op, wl.arg, self.complete)
+        self.engine.after(self.spec.start + first, self.next_arrival)
 
     def arrive(self, _: object = None) -> None:
-        eng = self.engine
-        if eng.now >= self.end or not self.wl.open:
+        """One attacker request, and the next arrival scheduled.
+
+        The hot path of the ip-block blueprints (hundreds of attacker requests a second): it
+        pushes the next arrival on the heap itself (``engine.hot()``: the same ``(time, seq)``
+        that ``engine.after`` would give it) and calls the entry's ``handle`` bound at start."""
+        now = self.engine.now
+        if now >= self.end or not self.wl.open:
             return
-        eng.after(self.gap() if self.gap is not None else 1.0 / self.spec.rate, self.arrive)
+        heap, seq = self.hot
+        gap = self.gap
+        heappush(heap, (now + (gap() if gap is not None else 1.0 / self.spec.rate), next(seq),
+                        self.next_arrival, None))
         if self.pick is not None:
             i = int(self.pick() * self.n)
         else:
             i = self.turn
-            self.turn = (self.turn + 1) % self.n
+            self.turn = (i + 1) % self.n
         c = self.clients.get(i)
         if c is None:
             c = self.clients[i] = Client(dotted(self.first + i), ATTACK_UID + i, self.spec.country or "", self.tally)
         self.requests += 1
-        wl = self.wl
-        req = Request(eng.now, c, None)
+        req = Request(now, c, None)
         if self.shielded:  # a network-layer flood at an edge Shield Standard protects: absorbed there
             self.tally.block(SHIELD)
             self.complete(req, UNAVAILABLE)
             return
-        wl.entry.handle(req, wl.op, self.complete, wl.arg)
+        handle, op, arg, done = self.send
+        handle(req, op, done, arg)
 
     def complete(self, req: Request, err: str | None) -> None:
         if req.finished:

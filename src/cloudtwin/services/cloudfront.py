@@ -53,9 +53,10 @@ edge caches, Origin Shield's request charge, Lambda@Edge, CloudFront Functions, 
 from __future__ import annotations
 
 from bisect import bisect_right
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
+from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.request import TIMEOUT, UNAVAILABLE, Done, Request
@@ -83,7 +84,7 @@ class _Behavior:
                  "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
                  "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
                  "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index", "targets",
-                 "failovers", "rdraw")
+                 "failovers", "rdraw", "plain")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec, self.index = spec, 0  # index: its place in the distribution's behaviors
@@ -100,15 +101,18 @@ class _Behavior:
         self.targets: list[tuple[Any, str, bool, bool, str]] = []  # (origin, op, keyed, connecting, type)
         self.origin_bytes = self.hit_time = self.miss_time = self.bytes_out = 0.0
         self.size: float | None = spec.response_size
+        self.plain = spec.object_sizes is None and spec.range_size is None  # every answer is `size` bytes
         self.requests = self.hits = self.misses = self.forwarded = self.origin_errors = self.timeouts = self.retries = 0
 
     def size_of(self, key: int, ck: int) -> float | None:
         """Bytes of the answer for cache key ``ck`` of object ``key``: the object, or its part."""
+        if self.plain:
+            return self.size
         return answer_size(key, ck, self.spec.object_sizes, self.size, self.spec.range_size)
 
     def check_stale(self, key: int, fetched: float, now: float) -> None:
         """Count a hit on a copy fetched at ``fetched`` as stale if the object changed since."""
-        if (age := stale_age(key, fetched, now, self.every)) is not None:
+        if self.every is not None and (age := stale_age(key, fetched, now, self.every)) is not None:
             self.stale.count(age)
 
     def latency_saved(self) -> float:
@@ -165,14 +169,13 @@ class _Fetch:
 
     def go(self, _: object = None) -> None:
         """One attempt: forward to the origin, with the response timeout running."""
-        b, req = self.b, self.req
+        b, req, cf = self.b, self.req, self.cf
         self.attempt += 1
         self.live = True
-        eng = self.cf.engine
-        self.t_attempt = eng.now
-        eng.timer(self.cf.spec.response_timeout).start(self.expire, self.attempt)
+        self.t_attempt = cf.engine.now
+        cf.response_timer.start(self.expire, self.attempt)
         self.prev = req.via
-        req.via = f"{ORIGIN_FACING}-{self.edge}"
+        req.via = cf.via_names[self.edge]
         origin, op, keyed, _, _ = b.targets[self.o]
         origin.handle(req, op, self.reply, self.key if keyed else None)
 
@@ -205,7 +208,8 @@ class _Fetch:
                 if self.shield is not None:
                     self.shield.put(self.ck, now + b.ttl, size, now)
         cf.answer(b, req, self.done, self.t_in, err, cf.o_lat() + self.extra, size, False, self.g)
-        self.release(err, size)
+        if self.waiters is not None:
+            self.release(err, size)
 
     def release(self, err: str | None, size: float | None) -> None:
         """Answer the viewers whose shield misses waited for this fetch (Origin Shield collapses them)."""
@@ -237,16 +241,6 @@ class _Fetch:
             self.release(TIMEOUT, None)
 
 
-class _Answer:
-    __slots__ = ("req", "done", "err")
-
-    def __init__(self, req: Request, done: Done, err: str | None) -> None:
-        self.req, self.done, self.err = req, done, err
-
-    def go(self, _: object = None) -> None:
-        self.done(self.req, self.err)
-
-
 class CloudFront(Component):
     """One distribution: behaviors, edge caches, origins."""
 
@@ -272,10 +266,14 @@ class CloudFront(Component):
         self.edgemap = em = EdgeMap(spec.viewers, spec.price_class, ctx.arch.region)
         self.viewer_pick = uniform_sampler(stream(seed, f"{name}.viewer"))
         self.g_requests = [0] * len(em.groups)
+        self.view0 = (em.group_of[0], em.viewer_rtt[0], em.origin_rtt[0]) if len(em.cum) == 1 else None
         self.g_bytes = [0.0] * len(em.groups)
         # edge g * edges + e is edge e of the serving group g
         self.caches: list[list[EdgeCache]] = [[EdgeCache(size) for _ in spec.behaviors]
                                               for _ in range(spec.edges * len(em.groups))]
+        self.via_names = [f"{ORIGIN_FACING}-{e}" for e in range(len(self.caches))]  # the address origins see
+        self.hot = ctx.engine.hot()
+        self.response_timer = ctx.engine.timer(spec.response_timeout)
         self.shields: list[EdgeCache] | None = [EdgeCache() for _ in spec.behaviors] if spec.origin_shield else None
         self.pending: list[dict[int, _Fetch]] = [{} for _ in spec.behaviors]  # shield fetches on their way
         self.invalidated_objects = self.invalidation_paths = 0
@@ -312,12 +310,19 @@ class CloudFront(Component):
         i = min(bisect_right(self.cum, self.pick() * self.cum[-1]), len(bs) - 1) if len(bs) > 1 else 0
         b = bs[i]
         b.requests += 1
-        em = self.edgemap
-        vi = min(bisect_right(em.cum, self.viewer_pick() * em.cum[-1]), len(em.cum) - 1) if len(em.cum) > 1 else 0
-        g = em.group_of[vi]
+        if self.view0 is not None:  # one viewer group: no draw
+            g, vrtt, ortt = self.view0
+        else:
+            em = self.edgemap
+            vi = min(bisect_right(em.cum, self.viewer_pick() * em.cum[-1]), len(em.cum) - 1)
+            g = em.group_of[vi]
+            vrtt, ortt = em.viewer_rtt[vi], em.origin_rtt[g]
         self.g_requests[g] += 1
-        vrtt, ortt = em.viewer_rtt[vi], em.origin_rtt[g]
-        edge = g * self.n_edges + self._edge(req)
+        n = self.n_edges
+        edge = g * n
+        if n > 1:  # the client's edge, else one drawn
+            c = req.client
+            edge += c.uid % n if c is not None and c.uid >= 0 else min(int(self.edge_pick() * n), n - 1)
         key = int(b.key())
         ck = variant_key(key, b.variants, b.vdraw()) if b.variants > 1 else key
         if b.spec.range_size is not None:  # one Range GET: a part of the object, cached on its own
@@ -329,7 +334,8 @@ class CloudFront(Component):
             e = cache.get(ck, now)
             if e is not None:
                 b.hits += 1
-                b.check_stale(key, e[2], now)
+                if b.every is not None and (age := stale_age(key, e[2], now, b.every)) is not None:
+                    b.stale.count(age)  # b.check_stale, inline: a hit on a copy older than the object's last change
                 self.answer(b, req, done, now, None, vrtt, e[1] or b.size_of(key, ck), True, g)
                 return
             b.misses += 1
@@ -358,15 +364,6 @@ class CloudFront(Component):
             self.pending[i][ck] = f
         f.go()
 
-    def _edge(self, req: Request) -> int:
-        n = self.n_edges
-        if n == 1:
-            return 0
-        c = req.client
-        if c is not None and c.uid >= 0:
-            return c.uid % n
-        return min(int(self.edge_pick() * n), n - 1)
-
     def answer(self, b: _Behavior, req: Request, done: Done, t_in: float, err: str | None, extra: float,
                size: float | None, hit: bool, g: int = 0) -> None:
         """Reply to the viewer after the edge's own time (and ``extra``: the shield or origin hop)."""
@@ -387,7 +384,8 @@ class CloudFront(Component):
                 b.miss_time += took
         else:
             self.errors += 1
-        self.engine.after(delay, _Answer(req, done, err).go)
+        heap, seq = self.hot  # engine.after(delay, ...) with the answer as a tuple, not an object
+        heappush(heap, (self.engine.now + delay, next(seq), deliver, (req, done, err)))
 
     # ---- metrics ------------------------------------------------------------
     def on_minute(self, now: float) -> None:

@@ -104,9 +104,14 @@ def changed_after(key: int, t: float, every: float) -> float:
 def stale_age(key: int, fetched: float, now: float, every: float | None) -> float | None:
     """How long a copy of ``key`` fetched at ``fetched`` has been out of date at ``now``; None if
     the object has not changed since (or has no update process)."""
-    if every is None or version(key, now, every) <= version(key, fetched, every):
+    if every is None:
         return None
-    return now - changed_after(key, fetched, every)
+    # version() and changed_after() with the key's phase computed once (the same arithmetic)
+    u = math.fmod(key * GOLDEN + 0.0, 1.0)  # _unit(key, 0.0)
+    was = math.floor(fetched / every + u)
+    if math.floor(now / every + u) <= was:
+        return None
+    return now - (was + 1 - u) * every
 
 
 class EdgeCache:

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -173,6 +174,7 @@ class ElastiCache(Component):
         self.warm_items = self._warm(name, ctx) if spec.warm else 0
         self.source_writes, self.staleness = SourceWrites(), Staleness()
         self.sources: list[str] = []  # the stores whose writes it hears of
+        self.hot = ctx.engine.hot()
 
     def build(self) -> None:
         for src in miss_targets(self.ctx.arch, self.name):
@@ -255,8 +257,9 @@ class ElastiCache(Component):
             else:
                 items.move_to_end(key)
                 self.hits += 1
-                since = self.source_writes.stale_since(key, it[1], now)
-                if since is not None:  # a source write acknowledged after the item was set
+                sw = self.source_writes
+                # a source write acknowledged after the item was set (none without writes to the key)
+                if key in sw.last and (since := sw.stale_since(key, it[1], now)) is not None:
                     self.staleness.count(now - since)
         elif op == "set":
             self.sets += 1
@@ -270,7 +273,8 @@ class ElastiCache(Component):
             raise ValueError(f"elasticache has no operation {op!r}")
         delay = self.lat()
         self.latency.record(delay)
-        self.engine.after(delay, deliver, (req, done, err))
+        heap, seq = self.hot  # engine.after(delay, deliver, ...), one call less
+        heappush(heap, (now + delay, next(seq), deliver, (req, done, err)))
 
     def _put(self, shard: Shard, key: int, ttl: float | None, now: float) -> None:
         items = shard.items

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from cloudtwin.spec.network_acl import AclRule
 
 IMPLICIT = "*"  # the rule that matches when no numbered rule does: deny
+MEMO_MAX = 65_536  # source addresses whose decisions are remembered (cleared when full)
 
 
 def compile_rules(rules: list[AclRule]) -> list[tuple[str, bool, tuple[int, int], tuple[int, int]]]:
@@ -73,6 +74,10 @@ class NetworkAcl(Component):
         self.matched_out: dict[str, int] = {}
         self.denied_in = {"attack": 0, "legitimate": 0}
         self.dropped_out = {"attack": 0, "legitimate": 0}
+        # the deciding rule per source address, inbound and outbound: the rules never change
+        # during a run, so a decision is a function of the address (and its ephemeral port)
+        self.memo_in: dict[str, tuple[str, bool]] = {}
+        self.memo_out: dict[str, tuple[str, bool]] = {}
 
     def build(self) -> None:
         for f in self.spec.protects:
@@ -82,7 +87,13 @@ class NetworkAcl(Component):
     def admit(self, req: Request) -> str | None:
         self.requests += 1
         src = source(req)
-        num, allow = first_match(self.inbound, address(src), self.port)
+        memo = self.memo_in
+        d = memo.get(src)
+        if d is None:
+            if len(memo) >= MEMO_MAX:
+                memo.clear()
+            d = memo[src] = first_match(self.inbound, address(src), self.port)
+        num, allow = d
         self.matched_in[num] = self.matched_in.get(num, 0) + 1
         if allow:
             return None
@@ -91,7 +102,13 @@ class NetworkAcl(Component):
 
     def answer(self, req: Request, err: str | None) -> str | None:
         src = source(req)
-        num, allow = first_match(self.outbound_rules, address(src), ephemeral_port(src))
+        memo = self.memo_out
+        d = memo.get(src)
+        if d is None:
+            if len(memo) >= MEMO_MAX:
+                memo.clear()
+            d = memo[src] = first_match(self.outbound_rules, address(src), ephemeral_port(src))
+        num, allow = d
         self.matched_out[num] = self.matched_out.get(num, 0) + 1
         if allow:
             return err

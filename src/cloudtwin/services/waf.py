@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.component import Component
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.guard import install
-from cloudtwin.origins import address, block, client_address, in_block, source, tally_of
-from cloudtwin.request import REJECTED, Request
+from cloudtwin.origins import Tally, address, block, client_address, source
+from cloudtwin.request import REJECTED, Client, Request
 from cloudtwin.units import SECONDS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -49,7 +49,11 @@ if TYPE_CHECKING:
 
 
 class _Rule:
-    """One rule's live state: what it matches and its counters."""
+    """One rule's live state: what it matches and its counters.
+
+    ``test(src, xff, client, tally, now)`` is the match, chosen once here by the rule's kind
+    (``src``: the address this hop sees, ``xff``: the client's own, ``client``/``tally``: the
+    request's, or None), so :meth:`Waf.admit` reads the request once for all its rules."""
 
     def __init__(self, spec: WafRule, waf: Waf) -> None:
         self.spec = spec
@@ -58,6 +62,7 @@ class _Rule:
         self.action = spec.action
         self.xff = spec.forwarded_ip or (spec.rate is not None and spec.rate.key == "forwarded_ip")
         self.spans = [block(c) for c in spec.ip_set or ()]
+        self.any_name = any(s == (0, 0xFFFFFFFF) for s in self.spans)  # what a name (a proxy's) matches
         self.geo = frozenset(spec.geo or ())
         self.seen: dict[str, deque[float]] = {}  # rate rule: each key's request times
         self.limited: set[str] = set()
@@ -66,24 +71,30 @@ class _Rule:
         self.detect = uniform_sampler(waf.ctx.stream(f"{waf.name}.{spec.name}.managed")) if m else None
         self.matched = 0
         self.blocked = {"attack": 0, "legitimate": 0}
+        self.test = {"ip_set": self._ip_set, "geo": self._geo, "rate": self._rate}.get(self.kind, self._managed)
 
-    def matches(self, req: Request, now: float) -> bool:
-        src = client_address(req) if self.xff else source(req)
-        k = self.kind
-        if k == "ip_set":
-            a = address(src)
-            return any(in_block(a, s) for s in self.spans)
-        if k == "geo":
-            own = self.xff or src == client_address(req)  # the address is the client's own
-            c = getattr(req, "client", None)  # a bare request (a start time) has none
-            return own and c is not None and c.country in self.geo
-        if k == "rate":
-            q = self.seen.get(src)
-            if q is None:
-                q = self.seen[src] = deque()
-            q.append(now)
-            return src in self.limited
-        t = tally_of(req)
+    def _ip_set(self, src: str, xff: str, c: Client | None, t: Tally | None, now: float) -> bool:
+        a = address(xff if self.xff else src)
+        if a is None:
+            return self.any_name
+        for lo, hi in self.spans:  # noqa: SIM110 (a loop: no generator per request)
+            if lo <= a <= hi:
+                return True
+        return False
+
+    def _geo(self, src: str, xff: str, c: Client | None, t: Tally | None, now: float) -> bool:
+        own = self.xff or src == xff  # the address is the client's own
+        return own and c is not None and c.country in self.geo
+
+    def _rate(self, src: str, xff: str, c: Client | None, t: Tally | None, now: float) -> bool:
+        key = xff if self.xff else src
+        q = self.seen.get(key)
+        if q is None:
+            q = self.seen[key] = deque()
+        q.append(now)
+        return key in self.limited
+
+    def _managed(self, src: str, xff: str, c: Client | None, t: Tally | None, now: float) -> bool:
         m = self.spec.managed
         assert m is not None and self.detect is not None
         share = m.detection if t is not None and t.attacker else m.false_positive
@@ -146,12 +157,25 @@ class Waf(Component):
         self.engine.after(self.spec.rate_check_interval, self._check)
 
     def admit(self, req: Request) -> str | None:
+        """Take the rules in order: the first matching ``allow`` or ``block`` decides.
+
+        Reads the request once (the address this hop sees, the client's own, its tally),
+        as :func:`~cloudtwin.origins.source`, :func:`~cloudtwin.origins.client_address` and
+        :func:`~cloudtwin.origins.tally_of` would, and hands them to every rule's match."""
         self.requests += 1
-        now = self.engine.now
-        t = tally_of(req)
+        if req.__class__ is Request:
+            c = req.client
+            xff = c.ip if c is not None else ""
+            via = req.via
+            src = xff if via is None else str(via)
+        else:  # a bare request (a start time) or another caller's object
+            c = getattr(req, "client", None)
+            src, xff = source(req), client_address(req)
+        t = c.tally if c is not None else None
         who = "attack" if t is not None and t.attacker else "legitimate"
+        now = self.engine.now
         for r in self.rules:
-            if not r.matches(req, now):
+            if not r.test(src, xff, c, t, now):
                 continue
             r.matched += 1
             if r.action == "count":
