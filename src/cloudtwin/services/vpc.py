@@ -51,20 +51,8 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
 
 PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")  # RFC 1918
+_SEEN_MAX = 65_536  # distinct source addresses remembered by admit_on
 NAT_PORTS = 55_000  # simultaneous connections per IP per destination [aws-facts §14 NAT gateway]
-
-
-class _Release:
-    """Frees a NAT connection when the reply comes back, then answers the caller."""
-
-    __slots__ = ("vpc", "nat", "done")
-
-    def __init__(self, vpc: Vpc, nat: str, done: Done) -> None:
-        self.vpc, self.nat, self.done = vpc, nat, done
-
-    def reply(self, req: Request) -> None:
-        self.vpc.open[self.nat] -= 1
-        self.done(req, None)
 
 
 class Vpc(Component):
@@ -94,6 +82,8 @@ class Vpc(Component):
         # addresses inside the VPC: its block and the RFC 1918 blocks (load balancer nodes' addresses
         # are private ones; assumption: the load balancers sit in this VPC)
         self.inside = [block(spec.cidr), *(block(b) for b in PRIVATE)]
+        self._inside_seen: dict[str, bool] = {}  # source address -> inside (parsing one costs ~1 us)
+        self._where: dict[Any, str | None] = {}  # instance -> its subnet (an instance never moves)
 
     def build(self) -> None:
         comps = self.ctx.arch.components
@@ -117,8 +107,14 @@ class Vpc(Component):
         src = source(req)
         if not src:
             return None  # no address: an internal probe or timer
-        addr = address(src)
-        if addr is not None and any(lo <= addr <= hi for lo, hi in self.inside):
+        inside = self._inside_seen.get(src)
+        if inside is None:
+            addr = address(src)
+            inside = addr is not None and any(lo <= addr <= hi for lo, hi in self.inside)
+            if len(self._inside_seen) >= _SEEN_MAX:
+                self._inside_seen.clear()  # many distinct clients: keep the memo bounded
+            self._inside_seen[src] = inside
+        if inside:
             return None
         subnet = self.subnet_of(inst)
         if subnet is not None and self.route[subnet] == IGW and self.spec.internet_gateway and inst.public_ip:
@@ -138,17 +134,28 @@ class Vpc(Component):
 
     def subnet_of(self, host: Any) -> str | None:
         """The subnet an instance sits in (None: not in this VPC)."""
+        try:
+            return self._where[host]
+        except KeyError:
+            pass
         owner = getattr(host, "owner", None)
         where = self.placement.get(getattr(owner, "name", ""))
-        return where.get(host.zone) if where is not None else None
+        subnet = where.get(host.zone) if where is not None else None
+        if len(self._where) >= _SEEN_MAX:
+            self._where.clear()  # a fleet replaced many times over: keep the memo bounded
+        self._where[host] = subnet
+        return subnet
 
     def zones(self) -> list[str]:
         return sorted({s.zone for s in self.spec.subnets.values()})
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         self.requests += 1
-        host: Any = arg[1] if isinstance(arg, tuple) else None
-        size = arg[2] if isinstance(arg, tuple) else None
+        if isinstance(arg, tuple):
+            host: Any = arg[1]
+            size = arg[2]
+        else:
+            host = size = None
         subnet = self.subnet_of(host) if host is not None else None
         if host is None or subnet is None:
             self.direct += 1
@@ -197,7 +204,13 @@ class Vpc(Component):
         if nat is None:
             self.engine.after(delay, deliver, (req, done, None))
         else:
-            self.engine.after(delay, _Release(self, nat, done).reply, req)
+            self.engine.after(delay, self._release, (req, nat, done))
+
+    def _release(self, job: tuple[Request, str, Done]) -> None:
+        """Frees a NAT connection when the reply comes back, then answers the caller."""
+        req, nat, done = job
+        self.open[nat] -= 1
+        done(req, None)
 
     def _fail(self, req: Request, done: Done, why: str) -> None:
         self.errors += 1
