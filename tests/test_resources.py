@@ -12,7 +12,7 @@ import math
 from itertools import pairwise
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cloudtwin.engine import Engine
@@ -182,6 +182,7 @@ def test_workers_conserve_jobs_and_busy_time(slots: int, backlog: int, jobs: lis
 
 
 @given(st.floats(0.1, 1000.0), st.floats(0.0, 5.0), st.lists(st.floats(0.0, 100.0), max_size=30))
+@example(5.0, 0.2, [32.0])  # tat - tolerance rounds to exactly now, yet tat - now > tolerance
 def test_ready_at_is_the_first_time_a_take_succeeds(rate: float, tolerance: float, times: list[float]) -> None:
     """ready_at(now) is when try_take first succeeds: not before (it fails just before), and at it."""
     b = RateLimiter(rate, tolerance)

@@ -102,8 +102,8 @@ class RateLimiter:
     def ready_at(self, now: float) -> float:
         """The earliest time, from ``now`` on, at which a take would succeed."""
         t = self.tat - self.tolerance
-        if t <= now:
-            return now
+        if t < now:
+            t = now  # (tat - tolerance rounds to now or below, yet tat - now may still exceed it)
         while self.tat - t > self.tolerance:  # the subtraction rounded down: the next float up
             t = math.nextafter(t, math.inf)
         return t
