@@ -105,15 +105,18 @@ class Attempt:
     reference to the run, so a finished request is freed at once rather than kept alive
     (and walked by the garbage collector) until its timer fires."""
 
-    __slots__ = ("run", "live")
+    __slots__ = ("run", "live", "tm", "th")
 
     def __init__(self, run: Run) -> None:
         self.run: Run | None = run
         self.live = True
+        self.tm: Any = None  # the timer and its handle, to cancel on a reply
+        self.th = -1
 
     def reply(self, req: Request, err: str | None) -> None:
         if self.live:
             self.live = False
+            self.tm.cancel(self.th)  # answered: the timeout never fires (it still counts as an event)
             run = self.run
             self.run = None
             run.reply(req, err)  # type: ignore[union-attr]
@@ -194,7 +197,8 @@ class Run:
             tm = st.timer
             if tm is None:  # a call step not compiled by compile_steps
                 tm = eng.timer(st.timeout)
-            tm.start(_expire, att)  # as after(), with the heap kept small
+            att.tm = tm
+            att.th = tm.start(_expire, att)  # as after(), with the heap kept small
             reply = att.reply
         else:
             reply = self.reply

@@ -10,7 +10,7 @@ Stopping is done by raising :class:`StopSimulation` from a callback (for
 example the sentinel scheduled at the end of the simulated window), so the loop
 itself checks nothing per event. Cancelling a scheduled callback is left to the
 caller (a callback checks whether it is still wanted); the heap never searches
-(:meth:`Timer.cancel` skips the callback, but its slot still fires, and counts, as an event).
+(:meth:`Timer.cancel` skips the callback, which still counts as an event at its due time).
 
 Timers (:meth:`Engine.timer`): callbacks scheduled after one constant delay (timeouts,
 check intervals) wait in one FIFO per delay, only its head on the heap. Their times
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import gc
 import math
-from collections import deque
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
 from itertools import count
@@ -51,16 +50,23 @@ def _stop(_: object) -> None:
     raise StopSimulation
 
 
+_DONE = (0.0, 0, _stop, None)  # a Timer's slot once its entry has fired
+
 class Timer:
     """Callbacks after one constant ``delay``: a FIFO whose head alone is on the heap.
 
     Get one from :meth:`Engine.timer` (one per delay, shared). :meth:`start` returns a
-    handle for :meth:`cancel`: a cancelled callback is not called, but its slot still fires
-    as a no-op event (references are held until then), so event counts, times and orders
-    are those of :meth:`Engine.after` whether or not anything is cancelled.
+    handle for :meth:`cancel`. A cancelled callback is not called, yet it still counts as
+    an event at its due time, so event counts, times and orders are those of
+    :meth:`Engine.after` whether or not anything is cancelled. Only the head waits on the
+    heap: a cancelled head fires as a no-op, but cancelled entries behind it are never
+    pushed. When the head fires, the run of cancelled entries behind it is stepped over
+    (an index moves) and becomes *ghosts*: pending until the head after them fires, or
+    until :meth:`Engine.run` ends and settles those due by then, so every count and the
+    final clock are what a plain heap would give.
     """
 
-    __slots__ = ("delay", "_engine", "_heap", "_seq", "_q", "_fns", "_dead", "_fire")
+    __slots__ = ("delay", "_engine", "_heap", "_seq", "_q", "_fns", "_i", "_g", "_base", "_fire")
 
     def __init__(self, engine: Engine, delay: float) -> None:
         if not delay >= 0.0:
@@ -69,50 +75,69 @@ class Timer:
         self._engine = engine
         self._heap = engine._heap
         self._seq = engine._seq
-        # heap entries (t, seq, self._fire, arg), in time (and seq) order; the head is also on
-        # the heap. Their callbacks wait alongside, so an entry costs what an after() one does.
-        self._q: deque[tuple[float, int, Callable[[Any], None], Any]] = deque()
-        self._fns: deque[Callable[[Any], None]] = deque()
-        self._dead: set[int] = set()  # seqs of cancelled callbacks still waiting
+        # heap entries (t, seq, self._fire, arg) in time (and seq) order, and their callbacks
+        # (None once cancelled). Below _g: done; _g.._i: ghosts (cancelled, stepped over, not yet
+        # counted); _i: the head, on the heap; above it, waiting. _base: the handle of _q[0].
+        self._q: list[tuple[float, int, Callable[[Any], None], Any]] = []
+        self._fns: list[Callable[[Any], None] | None] = []
+        self._i = self._g = self._base = 0
         self._fire = self._pop_head
 
     def start(self, fn: Callable[[Any], None], arg: Any = None) -> int:
         """Run ``fn(arg)`` after ``delay`` seconds, as ``engine.after(delay, fn, arg)`` would.
-        Returns a handle for :meth:`cancel`."""
-        s = next(self._seq)
-        e = (self._engine.now + self.delay, s, self._fire, arg)
+        Returns a handle for this timer's :meth:`cancel`."""
+        e = (self._engine.now + self.delay, next(self._seq), self._fire, arg)
         q = self._q
         q.append(e)
         self._fns.append(fn)
-        if len(q) == 1:
+        n = len(q) - 1
+        if n == self._i:  # nothing else waits: this is the head
             heappush(self._heap, e)
-        return s
+        return self._base + n
 
     def cancel(self, handle: int) -> None:
         """Do not call the callback ``handle`` (from this timer's :meth:`start`); nothing if it ran."""
-        q = self._q
-        if q and handle >= q[0][1]:
-            self._dead.add(handle)
+        j = handle - self._base
+        if self._i <= j < len(self._fns):
+            self._fns[j] = None
+            e = self._q[j]
+            self._q[j] = (e[0], e[1], _stop, None)  # its time and seq only: let go of its argument
 
     def _pop_head(self, arg: Any) -> None:
-        q = self._q
-        s = q.popleft()[1]
-        fn = self._fns.popleft()
-        if q:
-            heappush(self._heap, q[0])
-        dead = self._dead
-        if dead:
-            if s in dead:
-                dead.discard(s)
-                return
-            if not q:
-                dead.clear()  # handles of another timer: nothing here to cancel
-        fn(arg)
+        fns = self._fns
+        i = self._i
+        fn = fns[i]
+        self._q[i] = _DONE  # the heap's copy carries the argument: this one is let go
+        i += 1
+        g = self._g = i  # the ghosts before this head have run, and so has the head
+        n = len(fns)
+        while i < n and fns[i] is None:  # cancelled: stepped over, never on the heap
+            i += 1
+        if i < n:
+            heappush(self._heap, self._q[i])
+        if g > 1024 and 4 * g > n:  # drop what is done, once it is a quarter of the list
+            del self._q[:g], fns[:g]
+            self._base += g
+            i -= g
+            self._g = 0
+        self._i = i
+        if fn is not None:
+            fn(arg)
+
+    def _settle(self, t: float, s: int) -> float:
+        """Count the ghosts before the event ``(t, s)`` as executed; the last one's time (or -inf)."""
+        q, g, i = self._q, self._g, self._i
+        last = -math.inf
+        while g < i and (q[g][0] < t or (q[g][0] == t and q[g][1] < s)):
+            last = q[g][0]
+            g += 1
+        self._g = g
+        return last
 
     @property
     def waiting(self) -> int:
         """Callbacks scheduled and not yet run (the cancelled included)."""
-        return len(self._q)
+        return len(self._q) - self._g
 
 
 class Engine:
@@ -171,8 +196,7 @@ class Engine:
         """Timer callbacks behind their FIFO's head, so not on the heap."""
         n = 0
         for t in self._timers.values():
-            if t._q:
-                n += len(t._q) - 1
+            n += len(t._q) - t._g - (t._i < len(t._q))  # less the head, which is on the heap
         return n
 
     @property
@@ -198,6 +222,7 @@ class Engine:
             sentinel = (until if until > self.now else self.now, _LAST, _stop, None)
             heappush(heap, sentinel)
         fn: Callable[[Any], None] | None = None
+        t, s = -math.inf, -1  # the last event popped
         watch = self.watch
         chunk = range(WATCH_EVERY)
         thresholds = gc.get_threshold()
@@ -206,17 +231,20 @@ class Engine:
         try:
             while True:
                 for _ in chunk:  # a C-level loop: the watch costs nothing per event
-                    t, _, fn, arg = heappop(heap)
+                    t, s, fn, arg = heappop(heap)
                     self.now = t
                     fn(arg)
                 if watch is not None:
                     watch(self._pushed() - len(heap) - self._queued() - before)
         except StopSimulation:
-            pass
+            self._settle(t, s)  # ghosts due before the stopping event have run
         except IndexError as exc:
             tb = exc.__traceback__
             if heap or (tb is not None and tb.tb_next is not None):
                 raise  # raised by a callback, not by popping the empty heap
+            last = self._settle(math.inf, _LAST)  # an empty heap: every ghost has run
+            if last > self.now:
+                self.now = last  # a plain heap's last event would have been that ghost
         finally:
             gc.set_threshold(*thresholds)
         if sentinel is not None and fn is not _stop:
@@ -224,6 +252,15 @@ class Engine:
             heapify(heap)
         self._executed += self._pushed() - len(heap) - self._queued() - before
         return self.now
+
+    def _settle(self, t: float, s: int) -> float:
+        """Count every timer's ghosts before the event ``(t, s)`` as executed (a plain heap
+        would have popped them first); returns the latest such ghost's time (or -inf)."""
+        last = -math.inf
+        for tm in self._timers.values():
+            if tm._i > tm._g:
+                last = max(last, tm._settle(t, s))
+        return last
 
     def _pushed(self) -> int:
         """How many events were ever pushed (reading the counter consumes one)."""

@@ -89,16 +89,19 @@ class _Call:
     which are then freed at once instead of waiting (and being walked by the garbage
     collector) until the timer fires."""
 
-    __slots__ = ("api", "req", "done", "t_in", "key", "live", "refresh")
+    __slots__ = ("api", "req", "done", "t_in", "key", "live", "refresh", "th")
 
     def __init__(self, api: ApiGateway, req: Request, done: Done, t_in: float, key: Any, refresh: bool) -> None:
         self.api, self.req, self.done, self.t_in, self.key, self.live = api, req, done, t_in, key, True
         self.refresh = refresh  # an invalidation: its answer replaces the entry, it is not a miss
+        self.th = -1  # its timeout's handle in the API's timer, to cancel on an answer
 
     def reply(self, req: Request, err: str | None) -> None:
         if self.live:
             self.live = False
-            self.api.finish(self, err)
+            api = self.api
+            api.timer.cancel(self.th)  # answered: the timeout never fires (it still counts as an event)
+            api.finish(self, err)
             self.req = self.done = None  # type: ignore[assignment]
 
     def expire(self, _: object = None) -> None:
@@ -245,7 +248,7 @@ class ApiGateway(Component):
                 self.engine.after(lat, deliver, (req, done, None))
                 return
         call = _Call(self, req, done, now, key, refresh)
-        self.timer.start(_call_expire, call)  # after(timeout, call.expire); a FIFO per delay: the heap stays small
+        call.th = self.timer.start(_call_expire, call)  # after(timeout, call.expire); a FIFO per delay
         iarg: Any = self.message
         if self.part_key is not None:
             iarg = self.part_key() if self.message is None else (self.part_key(), self.message)

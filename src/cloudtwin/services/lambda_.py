@@ -246,6 +246,8 @@ class Lambda(Component):
     def end(self, inv: Invocation, err: str | None) -> None:
         """The invocation finished (``err`` TIMEOUT when it timed out)."""
         inv.live = False
+        if inv.th >= 0:
+            self.timeout_timer.cancel(inv.th)  # its expire would do nothing: it need not be called
         inv.user = None  # read by next() only: the timeout timer may hold the invocation for seconds
         now = self.engine.now
         took = now - inv.t_exec

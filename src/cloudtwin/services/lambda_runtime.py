@@ -69,7 +69,7 @@ class Invocation:
     """One invocation: the handler once (sync, or one async event) or once per message of a batch."""
 
     __slots__ = ("fn", "env", "msgs", "n", "i", "cb", "t_exec", "deadline", "live", "ok", "failed", "err",
-                 "sync", "pending", "rbif", "user", "req", "done", "t_in")
+                 "sync", "pending", "rbif", "user", "req", "done", "t_in", "th")
 
     def __init__(self, fn: Lambda, env: Env, msgs: list[Message] | None, cb: Any, rbif: bool,
                  user: tuple[int, int] | None = None) -> None:
@@ -89,6 +89,7 @@ class Invocation:
         self.req: Request | None = None
         self.done: Done | None = None
         self.t_in = 0.0
+        self.th = -1  # the timeout timer's handle, if it has one (fn.needs_timer at begin)
 
     def begin(self, _: object = None) -> None:
         fn = self.fn
@@ -96,7 +97,7 @@ class Invocation:
         self.t_exec = now
         self.deadline = now + fn.timeout
         if fn.needs_timer:  # at(self.deadline): the same now + timeout, through the timeout's FIFO
-            fn.timeout_timer.start(_inv_expire, self)
+            self.th = fn.timeout_timer.start(_inv_expire, self)
         self.next()
 
     def next(self) -> None:
