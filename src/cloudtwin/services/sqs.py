@@ -76,16 +76,21 @@ BATCH_PAYLOAD = BATCH_LIMITS[("sqs", "send")][1]  # a whole SendMessageBatch [aw
 class _Waiter:
     """A long poll waiting for a message."""
 
-    __slots__ = ("queue", "cb", "n", "live")
+    __slots__ = ("queue", "cb", "n", "live", "tm", "th")
 
     def __init__(self, queue: SQS, cb: Any, n: int) -> None:
         self.queue, self.cb, self.n, self.live = queue, cb, n, True
+        self.tm: Any = None  # the engine's Timer for its wait, and its handle there
+        self.th = -1
 
     def expire(self, _: object = None) -> None:
         if self.live:
             self.live = False
             self.queue.empty_receives += 1
             self.cb([])
+
+
+_waiter_expire = _Waiter.expire  # the wait timer's callback, taking the waiter as its argument
 
 
 
@@ -263,7 +268,8 @@ class SQS(QueueStore, Component):
             ws.popleft()
         w = _Waiter(self, cb, n)
         ws.append(w)
-        self.engine.after(wait, w.expire)
+        w.tm = tm = self.engine.timer(wait)  # after(wait, w.expire), cancelled once a message comes
+        w.th = tm.start(_waiter_expire, w)
 
     def _reply(self, cb: Any, msgs: list[Message] | None) -> None:
         if self.zero_lat:
@@ -283,6 +289,7 @@ class SQS(QueueStore, Component):
                 break  # FIFO: the visible messages belong to groups in flight
             ws.popleft()
             w.live = False
+            w.tm.cancel(w.th)  # served: its expiry never runs (it still counts as an event)
             self._reply(w.cb, msgs)
 
     # ---- deleting -----------------------------------------------------------
