@@ -42,6 +42,7 @@ from cloudtwin.request import (
 )
 from cloudtwin.services.instance import COOKIE_LIMIT
 from cloudtwin.spec.schema import Profile, Sources, Workload
+from cloudtwin.workloads_thinning import Thinning
 
 if TYPE_CHECKING:
     from cloudtwin.simulation import Simulation
@@ -78,7 +79,7 @@ def _read_replay(path: str, base_dir: str) -> tuple[list[float], list[float]]:
         raise SpecError([Issue("profile.path", str(exc))]) from None
 
 
-class WorkloadRun:
+class WorkloadRun(Thinning):
     """The live traffic of one spec workload."""
 
     def __init__(self, name: str, spec: Workload, sim: Simulation) -> None:
@@ -159,7 +160,11 @@ class WorkloadRun:
         elif (self.f is None and self.gap is not None and spec.sessions is None and spec.timeout is None
               and self.auth_u is None and self.population is None):
             self.arrive = self._arrive_client
-        if self.peak_rate > 0:
+        elif self.f is not None and self.gap is not None:  # a profile: Poisson arrivals, thinned
+            self.arrive = self._arrive_thinned
+            self.thinned = self.engine.ghosts()
+            self._look_ahead(self.engine.now + self.gap())
+        if self.peak_rate > 0 and self.arrive != self._arrive_thinned:
             self.engine.after(self._next_gap(), self.arrive)
         if self.attack is not None:
             self.attack.start()
@@ -215,9 +220,13 @@ class WorkloadRun:
                 return  # thinned: the profile is below its peak now
             if gap is None and f(eng.now) <= 0:
                 return
+        self._go()
+
+    def _go(self) -> None:
+        """An arrival's request (or session) goes out."""
         if self.simple:
             self.requests += 1
-            self.entry.handle(new_request(eng.now, None, None), self.op, self.complete, self.arg)
+            self.entry.handle(new_request(self.engine.now, None, None), self.op, self.complete, self.arg)
         elif self.spec.sessions is not None:
             self._start_session()
         elif self.needs_client:

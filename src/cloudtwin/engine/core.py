@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import math
+from collections import deque
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
 from itertools import count
@@ -140,10 +141,44 @@ class Timer:
         return len(self._q) - self._g
 
 
+class Ghosts:
+    """No-op events at nondecreasing times, counted as events but never on the heap.
+
+    Get one from :meth:`Engine.ghosts`. ``add(t)`` stands for ``engine.at(t, <nothing>)``:
+    it takes the next seq and is pending until the clock passes ``t`` (or :meth:`Engine.run`
+    ends and settles it), so event and pending counts are what those heap events would give.
+    For a source that knows ahead that some of its events will do nothing (and draws nothing
+    else for them), so it need not schedule them.
+    """
+
+    __slots__ = ("_q", "_seq", "_engine")
+
+    def __init__(self, engine: Engine) -> None:
+        self._q: deque[tuple[float, int]] = deque()
+        self._seq = engine._seq
+        self._engine = engine
+
+    def add(self, t: float) -> None:
+        """A no-op event at ``t`` (never before now, and never before an earlier ``add``)."""
+        q = self._q
+        now = self._engine.now
+        while q and q[0][0] < now:  # passed: a plain heap would have popped it already
+            q.popleft()
+        q.append((t if t > now else now, next(self._seq)))
+
+    def _settle(self, t: float, s: int) -> float:
+        """Count those before the event ``(t, s)`` as executed; the last one's time (or -inf)."""
+        q = self._q
+        last = -math.inf
+        while q and (q[0][0] < t or (q[0][0] == t and q[0][1] < s)):
+            last = q.popleft()[0]
+        return last
+
+
 class Engine:
     """A deterministic event loop over simulated seconds."""
 
-    __slots__ = ("now", "_heap", "_seq", "_executed", "_reads", "watch", "_timers")
+    __slots__ = ("now", "_heap", "_seq", "_executed", "_reads", "watch", "_timers", "_ghosts")
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -155,6 +190,7 @@ class Engine:
         # raise to stop a run that has grown beyond its budget (events, memory)
         self.watch: Callable[[int], None] | None = None
         self._timers: dict[float, Timer] = {}
+        self._ghosts: list[Ghosts] = []
 
     def at(self, t: float, fn: Callable[[Any], None], arg: Any = None) -> None:
         """Run ``fn(arg)`` at absolute time ``t`` (never earlier than now)."""
@@ -172,6 +208,12 @@ class Engine:
         if t is None:
             t = self._timers[delay] = Timer(self, delay)
         return t
+
+    def ghosts(self) -> Ghosts:
+        """A new :class:`Ghosts`: no-op events a caller counts without scheduling them."""
+        g = Ghosts(self)
+        self._ghosts.append(g)
+        return g
 
     def every(self, period: float, fn: Callable[[float], None], *, start: float = 0.0) -> None:
         """Call ``fn(now)`` at ``start`` and then every ``period`` seconds."""
@@ -197,6 +239,8 @@ class Engine:
         n = 0
         for t in self._timers.values():
             n += len(t._q) - t._g - (t._i < len(t._q))  # less the head, which is on the heap
+        for g in self._ghosts:
+            n += len(g._q)
         return n
 
     @property
@@ -254,12 +298,15 @@ class Engine:
         return self.now
 
     def _settle(self, t: float, s: int) -> float:
-        """Count every timer's ghosts before the event ``(t, s)`` as executed (a plain heap
+        """Count every timer's ghosts (and every :class:`Ghosts`) before the event ``(t, s)`` as executed (a plain heap
         would have popped them first); returns the latest such ghost's time (or -inf)."""
         last = -math.inf
         for tm in self._timers.values():
             if tm._i > tm._g:
                 last = max(last, tm._settle(t, s))
+        for g in self._ghosts:
+            if g._q:
+                last = max(last, g._settle(t, s))
         return last
 
     def _pushed(self) -> int:
