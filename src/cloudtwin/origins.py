@@ -45,6 +45,7 @@ SHIELD = "shield-standard"  # the name a network-layer flood absorbed by Shield 
 # where Shield Standard mitigates layer 3/4 floods (SYN, UDP reflection) at no charge: CloudFront and
 # Route 53 inline at the edge, Elastic Load Balancing (not in aws-facts: docs/spec.md "Facts found outside")
 SHIELD_EDGES = frozenset(("cloudfront", "route53", "alb", "nlb", "clb"))
+_new = object.__new__
 
 
 @lru_cache(maxsize=65_536)
@@ -173,6 +174,8 @@ class AttackRun:
         self.next_arrival = self.arrive  # bound once: every arrival schedules the next with it
         wl = self.wl  # filters (guard.install) have wrapped the entry's handle at build, before any start
         self.send = (wl.entry.handle, wl.op, wl.arg, self.complete)
+        if self.gap is not None and self.pick is not None and not self.shielded:
+            self.next_arrival = self._arrive_flood  # the commonest shape, decided once
         self.engine.after(self.spec.start + first, self.next_arrival)
 
     def arrive(self, _: object = None) -> None:
@@ -202,6 +205,32 @@ class AttackRun:
             self.tally.block(SHIELD)
             self.complete(req, UNAVAILABLE)
             return
+        handle, op, arg, done = self.send
+        handle(req, op, done, arg)
+
+    def _arrive_flood(self, _: object = None) -> None:
+        """:meth:`arrive` for a ``flood`` that reaches its entry (not absorbed by Shield): the
+        same steps and draws in the same order (the next gap, then the address), with the
+        branches for the other shapes decided at :meth:`start`, the request's fields set
+        without a ``Request.__init__`` frame (:func:`~cloudtwin.request.new_request`'s way)
+        and the next arrival pushed with the ``(time, seq)`` ``engine.after`` would give it."""
+        now = self.engine.now
+        if now >= self.end or not self.wl.open:
+            return
+        heap, seq = self.hot
+        heappush(heap, (now + self.gap(), next(seq), self.next_arrival, None))
+        i = int(self.pick() * self.n)
+        c = self.clients.get(i)
+        if c is None:
+            c = self.clients[i] = Client(dotted(self.first + i), ATTACK_UID + i, self.spec.country or "", self.tally)
+        self.requests += 1
+        req: Request = _new(Request)  # Request(now, c, None), as request.new_request sets it
+        req.t0 = now
+        req.client = c
+        req.session = None
+        req.finished = False
+        req.via = None
+        req.user = None
         handle, op, arg, done = self.send
         handle(req, op, done, arg)
 

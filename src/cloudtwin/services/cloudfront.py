@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
+from cloudtwin.metrics import BATCH
 from cloudtwin.request import Done, Request
 from cloudtwin.services.cache_stale import Staleness
 from cloudtwin.services.cloudfront_cache import EdgeCache, answer_size, edge_ttl, range_key, stale_age, variant_key
@@ -170,6 +171,7 @@ class CloudFront(Component):
                                               for _ in range(spec.edges * len(em.groups))]
         self.via_names = [f"{ORIGIN_FACING}-{e}" for e in range(len(self.caches))]  # the address origins see
         self.hot = ctx.engine.hot()
+        self.lat_buf = self.latency.buffer  # latency.record(x), inlined on the hit path
         self.response_timer = ctx.engine.timer(spec.response_timeout)
         self.shields: list[EdgeCache] | None = [EdgeCache() for _ in spec.behaviors] if spec.origin_shield else None
         self.pending: list[dict[int, Fetch]] = [{} for _ in spec.behaviors]  # shield fetches on their way
@@ -197,6 +199,20 @@ class CloudFront(Component):
         invalidate(self, paths)
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """Serve a request whose injected faults (if any) have passed: :meth:`handle` without them."""
+        self.handle(req, op, done, arg, False)
+
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None, faults: bool = True) -> None:
+        """The entry every caller uses, :meth:`Component.handle` with the serve body inline (one
+        frame fewer per viewer request): injected faults first (``faults``; :meth:`serve` passes
+        False once they have passed), then the behavior, the edge, the key and the cache.
+
+        Two steps are inline on this hot path: a hit is answered as :meth:`answer` answers it
+        (the same draw of ``latency``, counters and heap push; its time taken is the delay, as
+        the request came in now), and a miss's first attempt is :meth:`Fetch.go`'s."""
+        if faults and self.injected:
+            Component.handle(self, req, op, done, arg)
+            return
         if op not in ("get", ""):
             raise ValueError(f"cloudfront has no operation {op!r}")
         self.requests += 1
@@ -233,7 +249,21 @@ class CloudFront(Component):
                 b.hits += 1
                 if b.every is not None and (age := stale_age(key, e[2], now, b.every)) is not None:
                     b.stale.count(age)  # b.check_stale, inline: a hit on a copy older than the object's last change
-                self.answer(b, req, done, now, None, vrtt, e[1] or b.size_of(key, ck), True, g)
+                size = e[1] or b.size_of(key, ck)
+                took = self.lat() + vrtt  # answer(b, req, done, now, None, vrtt, size, True, g), inline
+                if size is None:
+                    b.unsized += 1
+                else:
+                    b.bytes_out += size
+                    self.g_bytes[g] += size
+                buf = self.lat_buf
+                buf.append(took)
+                if len(buf) >= BATCH:
+                    self.latency.flush()
+                b.served_hits += 1
+                b.hit_time += took
+                heap, seq = self.hot
+                heappush(heap, (now + took, next(seq), deliver, (req, done, None)))
                 return
             b.misses += 1
             if self.shields is not None:
@@ -259,7 +289,13 @@ class CloudFront(Component):
         if shield is not None:
             f.waiters = []
             self.pending[i][ck] = f
-        f.go()
+        f.attempt = 1  # f.go(), inline: the first attempt, its response timer and the forward
+        f.live = True
+        self.response_timer.start(f.expire, 1)
+        f.prev = req.via
+        req.via = self.via_names[edge]
+        origin, op, keyed, _, _ = b.targets[0]
+        origin.handle(req, op, f.reply, key if keyed else None)
 
     def answer(self, b: _Behavior, req: Request, done: Done, t_in: float, err: str | None, extra: float,
                size: float | None, hit: bool, g: int = 0) -> None:

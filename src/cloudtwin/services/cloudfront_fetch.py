@@ -7,8 +7,11 @@ response], Origin Shield [aws-facts §13 Origin Shield]).
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
+from cloudtwin.component import deliver
+from cloudtwin.metrics import BATCH
 from cloudtwin.request import TIMEOUT, UNAVAILABLE, Done, Request
 from cloudtwin.services.cloudfront_failover import status_of
 
@@ -59,10 +62,47 @@ class Fetch:
         origin.handle(req, op, self.reply, self.key if keyed else None)
 
     def reply(self, req: Request, err: str | None) -> None:
+        """The origin's answer. A success, the commonest, is answered here as
+        :meth:`CloudFront.answer` would answer it (the same draws in the same order:
+        ``origin_latency`` then ``latency``; the same counters, latency record and heap push),
+        without its frame; errors take :meth:`_failed`."""
         if not self.live:
             return  # the answer came after the response timeout: dropped
         self.live = False
         req.via = self.prev
+        if err is not None:
+            self._failed(req, err)
+            return
+        cf, b = self.cf, self.b
+        size = b.size if b.plain else b.size_of(self.key, self.ck)
+        b.origin_bytes += size or 0.0
+        now = cf.engine.now
+        cache = self.cache
+        if cache is not None:
+            cache.put(self.ck, now + b.ttl, size, now)
+            if self.shield is not None:
+                self.shield.put(self.ck, now + b.ttl, size, now)
+        extra = cf.o_lat() + self.extra
+        delay = cf.lat() + extra
+        if size is None:
+            b.unsized += 1
+        else:
+            b.bytes_out += size
+            cf.g_bytes[self.g] += size
+        took = now - self.t_in + delay
+        buf = cf.lat_buf  # cf.latency.record(took), inline
+        buf.append(took)
+        if len(buf) >= BATCH:
+            cf.latency.flush()
+        b.served_misses += 1
+        b.miss_time += took
+        heap, seq = cf.hot
+        heappush(heap, (now + delay, next(seq), deliver, (req, self.done, None)))
+        if self.waiters is not None:
+            self.release(None, size)
+
+    def _failed(self, req: Request, err: str) -> None:
+        """An error from the origin: a connection retry, a failover, or the error to the viewer."""
         cf, b = self.cf, self.b
         if err == UNAVAILABLE and b.targets[self.o][3]:
             # a connection that does not answer: known only when the connection timeout ends
@@ -74,18 +114,10 @@ class Fetch:
                 b.timeouts += 1  # no connection after every attempt: 504
                 cf.engine.after(wait, self.give_up)
             return
-        if err is not None and self.failover(err):
+        if self.failover(err):
             return
         size = b.size_of(self.key, self.ck)
-        if err is not None:
-            b.origin_errors += 1
-        else:
-            b.origin_bytes += size or 0.0
-            now = cf.engine.now
-            if self.cache is not None:
-                self.cache.put(self.ck, now + b.ttl, size, now)
-                if self.shield is not None:
-                    self.shield.put(self.ck, now + b.ttl, size, now)
+        b.origin_errors += 1
         cf.answer(b, req, self.done, self.t_in, err, cf.o_lat() + self.extra, size, False, self.g)
         if self.waiters is not None:
             self.release(err, size)
