@@ -159,6 +159,7 @@ class AttackRun:
             self.gap = None
             self.pick = None
         self.turn = 0
+        self.period = 1.0 / spec.rate  # a crawl's fixed gap
         self.hot: Any = None  # the engine's (heap, seq), from start()
         self.next_arrival: Any = None
         self.send: Any = None  # (entry's handle, op, arg, completion), bound at start()
@@ -174,8 +175,6 @@ class AttackRun:
         self.next_arrival = self.arrive  # bound once: every arrival schedules the next with it
         wl = self.wl  # filters (guard.install) have wrapped the entry's handle at build, before any start
         self.send = (wl.entry.handle, wl.op, wl.arg, self.complete)
-        if self.gap is not None and self.pick is not None and not self.shielded:
-            self.next_arrival = self._arrive_flood  # the commonest shape, decided once
         self.engine.after(self.spec.start + first, self.next_arrival)
 
     def arrive(self, _: object = None) -> None:
@@ -183,14 +182,15 @@ class AttackRun:
 
         The hot path of the ip-block blueprints (hundreds of attacker requests a second): it
         pushes the next arrival on the heap itself (``engine.hot()``: the same ``(time, seq)``
-        that ``engine.after`` would give it) and calls the entry's ``handle`` bound at start."""
+        that ``engine.after`` would give it), builds the request without a ``Request.__init__``
+        frame (as :func:`~cloudtwin.request.new_request` does) and calls the entry's ``handle``
+        bound at start."""
         now = self.engine.now
         if now >= self.end or not self.wl.open:
             return
         heap, seq = self.hot
         gap = self.gap
-        heappush(heap, (now + (gap() if gap is not None else 1.0 / self.spec.rate), next(seq),
-                        self.next_arrival, None))
+        heappush(heap, (now + (gap() if gap is not None else self.period), next(seq), self.next_arrival, None))
         if self.pick is not None:
             i = int(self.pick() * self.n)
         else:
@@ -200,37 +200,17 @@ class AttackRun:
         if c is None:
             c = self.clients[i] = Client(dotted(self.first + i), ATTACK_UID + i, self.spec.country or "", self.tally)
         self.requests += 1
-        req = Request(now, c, None)
-        if self.shielded:  # a network-layer flood at an edge Shield Standard protects: absorbed there
-            self.tally.block(SHIELD)
-            self.complete(req, UNAVAILABLE)
-            return
-        handle, op, arg, done = self.send
-        handle(req, op, done, arg)
-
-    def _arrive_flood(self, _: object = None) -> None:
-        """:meth:`arrive` for a ``flood`` that reaches its entry (not absorbed by Shield): the
-        same steps and draws in the same order (the next gap, then the address), with the
-        branches for the other shapes decided at :meth:`start`, the request's fields set
-        without a ``Request.__init__`` frame (:func:`~cloudtwin.request.new_request`'s way)
-        and the next arrival pushed with the ``(time, seq)`` ``engine.after`` would give it."""
-        now = self.engine.now
-        if now >= self.end or not self.wl.open:
-            return
-        heap, seq = self.hot
-        heappush(heap, (now + self.gap(), next(seq), self.next_arrival, None))
-        i = int(self.pick() * self.n)
-        c = self.clients.get(i)
-        if c is None:
-            c = self.clients[i] = Client(dotted(self.first + i), ATTACK_UID + i, self.spec.country or "", self.tally)
-        self.requests += 1
-        req: Request = _new(Request)  # Request(now, c, None), as request.new_request sets it
+        req: Request = _new(Request)  # Request(now, c, None)
         req.t0 = now
         req.client = c
         req.session = None
         req.finished = False
         req.via = None
         req.user = None
+        if self.shielded:  # a network-layer flood at an edge Shield Standard protects: absorbed there
+            self.tally.block(SHIELD)
+            self.complete(req, UNAVAILABLE)
+            return
         handle, op, arg, done = self.send
         handle(req, op, done, arg)
 

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from heapq import heappush
+from math import floor, fmod
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
@@ -62,7 +63,15 @@ from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import Done, Request
 from cloudtwin.services.cache_stale import Staleness
-from cloudtwin.services.cloudfront_cache import EdgeCache, answer_size, edge_ttl, range_key, stale_age, variant_key
+from cloudtwin.services.cloudfront_cache import (
+    GOLDEN,
+    EdgeCache,
+    answer_size,
+    edge_ttl,
+    range_key,
+    stale_age,
+    variant_key,
+)
 from cloudtwin.services.cloudfront_controls import geo_refused, geo_setup, invalidate
 from cloudtwin.services.cloudfront_edges import EdgeMap
 from cloudtwin.services.cloudfront_fetch import Fetch
@@ -85,7 +94,7 @@ class _Behavior:
                  "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
                  "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
                  "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index", "targets",
-                 "failovers", "rdraw", "plain")
+                 "failovers", "rdraw", "plain", "range_size")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec, self.index = spec, 0  # index: its place in the distribution's behaviors
@@ -103,6 +112,7 @@ class _Behavior:
         self.origin_bytes = self.hit_time = self.miss_time = self.bytes_out = 0.0
         self.size: float | None = spec.response_size
         self.plain = spec.object_sizes is None and spec.range_size is None  # every answer is `size` bytes
+        self.range_size: float | None = spec.range_size
         self.requests = self.hits = self.misses = self.forwarded = self.origin_errors = self.timeouts = self.retries = 0
 
     def size_of(self, key: int, ck: int) -> float | None:
@@ -156,6 +166,7 @@ class CloudFront(Component):
             acc += b.share
             cum.append(acc)
         self.cum = cum
+        self.cum_total, self.n_behaviors = (cum[-1] if cum else 1.0), len(cum)
         self.pick = uniform_sampler(stream(seed, f"{name}.behavior"))
         self.edge_pick = uniform_sampler(stream(seed, f"{name}.edge"))
         self.n_edges: int = spec.edges
@@ -220,7 +231,8 @@ class CloudFront(Component):
             return
         now = self.engine.now
         bs = self.behaviors
-        i = min(bisect_right(self.cum, self.pick() * self.cum[-1]), len(bs) - 1) if len(bs) > 1 else 0
+        nb = self.n_behaviors
+        i = min(bisect_right(self.cum, self.pick() * self.cum_total), nb - 1) if nb > 1 else 0
         b = bs[i]
         b.requests += 1
         if self.view0 is not None:  # one viewer group: no draw
@@ -238,17 +250,23 @@ class CloudFront(Component):
             edge += c.uid % n if c is not None and c.uid >= 0 else min(int(self.edge_pick() * n), n - 1)
         key = int(b.key())
         ck = variant_key(key, b.variants, b.vdraw()) if b.variants > 1 else key
-        if b.spec.range_size is not None:  # one Range GET: a part of the object, cached on its own
-            ck = range_key(ck, answer_size(key, 0, b.spec.object_sizes, b.size, None), b.spec.range_size, b.rdraw())
+        if b.range_size is not None:  # one Range GET: a part of the object, cached on its own
+            ck = range_key(ck, answer_size(key, 0, b.spec.object_sizes, b.size, None), b.range_size, b.rdraw())
         shield = None
         if b.ttl > 0.0:
             cache: EdgeCache | None = self.caches[edge][i]
             assert cache is not None
-            e = cache.get(ck, now)
-            if e is not None:
+            e = cache.entries.get(ck)  # cache.get(ck, now), inline: a live entry is a hit
+            if e is not None and e[0] > now:
+                if cache.capacity is not None:
+                    cache.entries.move_to_end(ck)  # the most recently used
                 b.hits += 1
-                if b.every is not None and (age := stale_age(key, e[2], now, b.every)) is not None:
-                    b.stale.count(age)  # b.check_stale, inline: a hit on a copy older than the object's last change
+                every = b.every
+                if every is not None:  # b.check_stale (stale_age's arithmetic), inline
+                    u = fmod(key * GOLDEN + 0.0, 1.0)
+                    was = floor(e[2] / every + u)
+                    if floor(now / every + u) > was:  # changed at the origin since the copy was fetched
+                        b.stale.count(now - (was + 1 - u) * every)
                 size = e[1] or b.size_of(key, ck)
                 took = self.lat() + vrtt  # answer(b, req, done, now, None, vrtt, size, True, g), inline
                 if size is None:

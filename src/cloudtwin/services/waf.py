@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from cloudtwin.spec.waf import WafRule
 
 
+IP_SET, RATE, OTHER = 1, 2, 0  # a rule's test, as Waf.admit dispatches it
+
+
 class _Rule:
     """One rule's live state: what it matches and its counters.
 
@@ -72,6 +75,7 @@ class _Rule:
         self.matched = 0
         self.blocked = {"attack": 0, "legitimate": 0}
         self.test = {"ip_set": self._ip_set, "geo": self._geo, "rate": self._rate}.get(self.kind, self._managed)
+        self.code = {"ip_set": IP_SET, "rate": RATE}.get(self.kind, OTHER)  # Waf.admit inlines these two tests
 
     def _ip_set(self, src: str, xff: str, c: Client | None, t: Tally | None, now: float) -> bool:
         a = address(xff if self.xff else src)
@@ -161,7 +165,9 @@ class Waf(Component):
 
         Reads the request once (the address this hop sees, the client's own, its tally),
         as :func:`~cloudtwin.origins.source`, :func:`~cloudtwin.origins.client_address` and
-        :func:`~cloudtwin.origins.tally_of` would, and hands them to every rule's match."""
+        :func:`~cloudtwin.origins.tally_of` would, and hands them to every rule's match. The
+        IP-set and rate tests are inline (the same steps as ``_Rule._ip_set``/``_rate``,
+        without a call per rule per request); geo and managed rules call their test."""
         self.requests += 1
         if req.__class__ is Request:
             c = req.client
@@ -175,7 +181,27 @@ class Waf(Component):
         who = "attack" if t is not None and t.attacker else "legitimate"
         now = self.engine.now
         for r in self.rules:
-            if not r.test(src, xff, c, t, now):
+            code = r.code
+            if code == IP_SET:  # r._ip_set, inline
+                a = address(xff if r.xff else src)
+                if a is None:
+                    hit = r.any_name
+                else:
+                    hit = False
+                    for lo, hi in r.spans:
+                        if lo <= a <= hi:
+                            hit = True
+                            break
+            elif code == RATE:  # r._rate, inline: count the request for its key
+                key = xff if r.xff else src
+                q = r.seen.get(key)
+                if q is None:
+                    q = r.seen[key] = deque()
+                q.append(now)
+                hit = key in r.limited
+            else:
+                hit = r.test(src, xff, c, t, now)
+            if not hit:
                 continue
             r.matched += 1
             if r.action == "count":
