@@ -34,13 +34,14 @@ statements), CAPTCHA and challenge actions, custom keys, WCU limits, and logging
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.guard import install
 from cloudtwin.origins import Tally, address, block, client_address, source
-from cloudtwin.request import REJECTED, Client, Request
+from cloudtwin.request import REJECTED, Client, Done, Request
 from cloudtwin.units import SECONDS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -49,6 +50,10 @@ if TYPE_CHECKING:
 
 
 IP_SET, RATE, OTHER = 1, 2, 0  # a rule's test, as Waf.admit dispatches it
+
+
+def _no_done(req: Request, err: str | None) -> None:
+    """The ``done`` of a bare verdict (:meth:`Waf.admit`): never called."""
 
 
 class _Rule:
@@ -161,10 +166,20 @@ class Waf(Component):
         self.engine.after(self.spec.rate_check_interval, self._check)
 
     def admit(self, req: Request) -> str | None:
-        """Take the rules in order: the first matching ``allow`` or ``block`` decides.
+        """The verdict alone: None to let the request in, else the error kind (:meth:`admit_then`
+        without a next hop)."""
+        return self.admit_then(None, req, "", _no_done)
 
-        Reads the request once (the address this hop sees, the client's own, its tally),
-        as :func:`~cloudtwin.origins.source`, :func:`~cloudtwin.origins.client_address` and
+    def admit_then(self, inner: Callable[..., None] | None, req: Request, op: str, done: Done,
+                   arg: Any = None) -> str | None:
+        """Take the rules in order: the first matching ``allow`` or ``block`` decides; then, as
+        :func:`cloudtwin.guard.install`'s wrapper would, pass the request on to ``inner`` or give
+        ``done`` the refusal (with ``inner`` None: only answer the verdict).
+
+        :func:`~cloudtwin.guard.install` binds ``inner`` with :func:`functools.partial` (no Python
+        frame of its own), so a request through the web ACL costs one frame, this one. Reads the
+        request once (the address this hop sees, the client's own, its tally), as
+        :func:`~cloudtwin.origins.source`, :func:`~cloudtwin.origins.client_address` and
         :func:`~cloudtwin.origins.tally_of` would, and hands them to every rule's match. The
         IP-set and rate tests are inline (the same steps as ``_Rule._ip_set``/``_rate``,
         without a call per rule per request); geo and managed rules call their test."""
@@ -180,6 +195,7 @@ class Waf(Component):
         t = c.tally if c is not None else None
         who = "attack" if t is not None and t.attacker else "legitimate"
         now = self.engine.now
+        err: str | None = None
         for r in self.rules:
             code = r.code
             if code == IP_SET:  # r._ip_set, inline
@@ -204,17 +220,27 @@ class Waf(Component):
             if not hit:
                 continue
             r.matched += 1
-            if r.action == "count":
+            action = r.action
+            if action == "count":
                 continue
-            if r.action == "allow":
+            if action == "allow":
                 self.allowed[who] += 1
-                return None
-            r.blocked[who] += 1
-            return self._block(t, who)
-        if self.default_allow:
-            self.allowed[who] += 1
-            return None
-        return self._block(t, who)
+            else:
+                r.blocked[who] += 1
+                err = self._block(t, who)
+            break
+        else:
+            if self.default_allow:
+                self.allowed[who] += 1
+            else:
+                err = self._block(t, who)
+        if inner is None:
+            return err
+        if err is None:
+            inner(req, op, done, arg)
+        else:
+            done(req, err)
+        return None
 
     def _block(self, t: Any, who: str) -> str:
         self.errors += 1
