@@ -281,7 +281,12 @@ class ElastiCache(Component):
             self.deletes += 1
             items.pop(key, None)
         elif op == "session":
-            err = self._session(req, shard, key, now)
+            s = req.session
+            if s is not None and s.has_state and key in items:  # self._session's commonest case, inline
+                items.move_to_end(key)
+                self.sessions_found += 1
+            else:
+                err = self._session(req, shard, key, now)
         else:
             raise ValueError(f"elasticache has no operation {op!r}")
         delay = self.lat()
