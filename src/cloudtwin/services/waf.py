@@ -72,7 +72,8 @@ class _Rule:
         self.spans = [block(c) for c in spec.ip_set or ()]
         self.any_name = any(s == (0, 0xFFFFFFFF) for s in self.spans)  # what a name (a proxy's) matches
         self.geo = frozenset(spec.geo or ())
-        self.seen: dict[str, deque[float]] = {}  # rate rule: each key's request times
+        # rate rule: each key's request times, in time order (appended as they come)
+        self.seen: dict[str, deque[float]] = {}
         self.limited: set[str] = set()
         self.first_limited: float | None = None
         m = spec.managed
@@ -114,18 +115,18 @@ class _Rule:
         r = self.spec.rate
         assert r is not None
         since = now - r.window
-        for key in list(self.seen):
-            q = self.seen[key]
+        limit, seen, limited = r.limit, self.seen, self.limited  # locals: one pass over every key
+        for key, q in list(seen.items()):
             while q and q[0] <= since:
                 q.popleft()
-            if len(q) > r.limit:
-                if not self.limited and self.first_limited is None:
+            if len(q) > limit:
+                if not limited and self.first_limited is None:
                     self.first_limited = now
-                self.limited.add(key)
+                limited.add(key)
             else:
-                self.limited.discard(key)
+                limited.discard(key)
                 if not q:
-                    del self.seen[key]
+                    del seen[key]
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "action": self.action, "matched": self.matched,
