@@ -192,6 +192,7 @@ class CloudFront(Component):
         self._minute_mark = (0, 0)
         self.hit_series: list[float] = []
         self.geo, self.geo_refused = geo_setup(spec.geo_restriction)
+        self.geo_tally = f"{name}.geo_restriction"  # the name a geo refusal counts under on the client's tally
 
     def build(self) -> None:
         kinds = {n: c.type for n, c in self.ctx.arch.components.items()}
@@ -227,8 +228,11 @@ class CloudFront(Component):
         if op not in ("get", ""):
             raise ValueError(f"cloudfront has no operation {op!r}")
         self.requests += 1
-        if self.geo is not None and geo_refused(self, req, done):
-            return
+        geo = self.geo
+        if geo is not None:  # geo_refused's pass test inline: only a restricted country calls it
+            c = getattr(req, "client", None)
+            if c is not None and c.country and (c.country in geo[1]) != geo[0] and geo_refused(self, req, done):
+                return
         now = self.engine.now
         bs = self.behaviors
         nb = self.n_behaviors
