@@ -1,7 +1,9 @@
 """CloudFront: cache behaviors in front of S3, API Gateway, load balancers or instances.
 
 The cache itself (the TTL rule with the origin's Cache-Control, the cache key, LRU
-eviction, object sizes, updates at the origin) is :mod:`cloudtwin.services.cloudfront_cache`.
+eviction, object sizes, updates at the origin) is :mod:`cloudtwin.services.cloudfront_cache`;
+a request on its way to the origin (attempts, the response timer, origin-group failover,
+the viewers waiting at the shield) is :mod:`cloudtwin.services.cloudfront_fetch`.
 
 What is modelled
 ----------------
