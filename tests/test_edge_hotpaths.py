@@ -147,3 +147,15 @@ def test_components_whose_handle_carries_serve_still_run_injected_faults_first()
     assert origin_errors == kv["errors"]  # each reached the viewer as an origin error
     # the edge's own minute: every viewer request fails there (~50/s x 60 s, Poisson)
     assert 2700 < cdn["errors"] - origin_errors < 3300
+
+
+def test_cloudfront_skips_int_only_for_keys_that_are_ints_already() -> None:
+    """A behavior's ``int_keys`` lets its hot path skip ``int()``: only right if every draw of a
+    zipf key is a Python int already, as ``int(draw)`` would give."""
+    sim = cloudtwin.Simulation(cloudtwin.parse_spec(FAULTED.replace('"uniform(0, 50)"}]', '"zipf(s=1.1, n=500)"}]', 1)))
+    b = sim.ctx.components["cdn"].behaviors[0]  # type: ignore[attr-defined]
+    assert b.int_keys
+    draws = [b.key() for _ in range(5000)]
+    assert all(type(k) is int and 1 <= k <= 500 for k in draws)
+    uniform = cloudtwin.Simulation(cloudtwin.parse_spec(FAULTED)).ctx.components["cdn"]
+    assert not uniform.behaviors[0].int_keys  # type: ignore[attr-defined]  # floats: int() per request

@@ -96,13 +96,13 @@ class _Behavior:
                  "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
                  "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
                  "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index", "targets",
-                 "failovers", "rdraw", "plain", "range_size")
+                 "failovers", "rdraw", "plain", "range_size", "int_keys")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec, self.index = spec, 0  # index: its place in the distribution's behaviors
         self.origin: Any = None
         self.ttl: float = edge_ttl(spec.min_ttl, spec.ttl, spec.max_ttl, spec.cache_control) if spec.cache else 0.0
-        self.key = make_sampler(spec.key, stream(seed, name))
+        self.key: Any = make_sampler(spec.key, stream(seed, name))  # a zipf's draws are ints (int_keys)
         self.variants: int = spec.cache_key.variants
         self.vdraw = uniform_sampler(stream(seed, f"{name}.variant"))
         self.rdraw = uniform_sampler(stream(seed, f"{name}.range"))  # which part a Range GET asks for
@@ -115,6 +115,7 @@ class _Behavior:
         self.size: float | None = spec.response_size
         self.plain = spec.object_sizes is None and spec.range_size is None  # every answer is `size` bytes
         self.range_size: float | None = spec.range_size
+        self.int_keys = spec.key.kind == "zipf"  # its draws are ints already (ranks): no int() per request
         self.requests = self.hits = self.misses = self.forwarded = self.origin_errors = self.timeouts = self.retries = 0
 
     def size_of(self, key: int, ck: int) -> float | None:
@@ -238,7 +239,12 @@ class CloudFront(Component):
         now = self.engine.now
         bs = self.behaviors
         nb = self.n_behaviors
-        i = min(bisect_right(self.cum, self.pick() * self.cum_total), nb - 1) if nb > 1 else 0
+        if nb > 1:  # min(bisect_right(...), nb - 1), with an if for the min call
+            i = bisect_right(self.cum, self.pick() * self.cum_total)
+            if i >= nb:
+                i = nb - 1
+        else:
+            i = 0
         b = bs[i]
         b.requests += 1
         if self.view0 is not None:  # one viewer group: no draw
@@ -254,7 +260,7 @@ class CloudFront(Component):
         if n > 1:  # the client's edge, else one drawn
             c = req.client
             edge += c.uid % n if c is not None and c.uid >= 0 else min(int(self.edge_pick() * n), n - 1)
-        key = int(b.key())
+        key = b.key() if b.int_keys else int(b.key())
         ck = variant_key(key, b.variants, b.vdraw()) if b.variants > 1 else key
         if b.range_size is not None:  # one Range GET: a part of the object, cached on its own
             ck = range_key(ck, answer_size(key, 0, b.spec.object_sizes, b.size, None), b.range_size, b.rdraw())
