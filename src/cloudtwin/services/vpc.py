@@ -71,6 +71,10 @@ class Vpc(Component):
         self.nat_zone = {g: spec.subnets[n.subnet].zone for g, n in spec.nat_gateways.items()}
         # each NAT's Elastic IP: RFC 5737 TEST-NET-1 addresses, in the spec's order
         self.nat_ip = {g: f"192.0.2.{i + 1}" for i, g in enumerate(spec.nat_gateways)}
+        # subnet -> (its NAT gateway, the NAT's zone, its Elastic IP), for subnets routed to one
+        # (the spec check holds every `nat:<name>` to a NAT gateway of the VPC)
+        self.nat_route = {s: (t[len(NAT_PREFIX):], self.nat_zone[t[len(NAT_PREFIX):]], self.nat_ip[t[len(NAT_PREFIX):]])
+                          for s, t in self.route.items() if t.startswith(NAT_PREFIX)}
         self.placement: dict[str, dict[str, str]] = {}  # fleet -> zone -> subnet
         self.open = dict.fromkeys(spec.nat_gateways, 0)
         self.peak_open = dict.fromkeys(spec.nat_gateways, 0)
@@ -193,11 +197,11 @@ class Vpc(Component):
             self.sources[ip] = self.sources.get(ip, 0) + 1
             self._out(req, done, 0.0)
             return
-        if not target.startswith(NAT_PREFIX):  # '' or local: the internet is not routed from here
+        nat_route = self.nat_route.get(subnet)
+        if nat_route is None:  # '' or local: the internet is not routed from here
             self._fail(req, done, "no_route")
             return
-        nat = target[len(NAT_PREFIX):]
-        zone = self.nat_zone[nat]
+        nat, zone, ip = nat_route
         if not self.ctx.zone_up(zone):
             self._fail(req, done, "nat_down")
             return
@@ -213,11 +217,11 @@ class Vpc(Component):
             self.nat_unsized += 1
         else:
             self.nat_bytes[nat] += size
-        ip = self.nat_ip[nat]
         self.sources[ip] = self.sources.get(ip, 0) + 1
-        self.open[nat] += 1
-        if self.open[nat] > self.peak_open[nat]:
-            self.peak_open[nat] = self.open[nat]
+        n_open = self.open[nat] + 1
+        self.open[nat] = n_open
+        if n_open > self.peak_open[nat]:
+            self.peak_open[nat] = n_open
         delay = hop + self.rtt()  # self._out(req, done, hop, nat), inline
         buf = self.lat_buf
         buf.append(delay)
