@@ -141,6 +141,9 @@ class Population:
 class AttackRun:
     """The attacker requests of one workload: arrivals, addresses, and what became of them."""
 
+    __slots__ = ("wl", "spec", "engine", "n", "first", "tally", "clients", "end", "gap", "pick", "turn", "period",
+                 "hot", "next_arrival", "send", "shielded", "requests", "succeeded", "failed", "errors")  # per request
+
     def __init__(self, wl: WorkloadRun, spec: Attack, seed: int) -> None:
         self.wl = wl
         self.spec = spec

@@ -63,6 +63,9 @@ class _Rule:
     (``src``: the address this hop sees, ``xff``: the client's own, ``client``/``tally``: the
     request's, or None), so :meth:`Waf.admit` reads the request once for all its rules."""
 
+    __slots__ = ("spec", "name", "kind", "action", "xff", "spans", "any_name", "geo", "seen", "limited",
+                 "first_limited", "detect", "matched", "blocked", "test", "code")  # read per request
+
     def __init__(self, spec: WafRule, waf: Waf) -> None:
         self.spec = spec
         self.name = spec.name
