@@ -113,3 +113,49 @@ def test_stale_age_is_the_time_since_the_first_change_after_the_fetch(key: int, 
         assert age == now - changed_after(key, fetched, every)
         assert age is not None and 0.0 <= age <= wait + 1e-9 * max(1.0, now) and not math.isnan(age)
     assert stale_age(key, fetched, now, None) is None
+
+
+FAULTED = """
+name: f
+zones: [a, b]
+components:
+  cdn:
+    type: cloudfront
+    behaviors: [{origin: web, ttl: 60s, key: "uniform(0, 50)"}]
+  web: {type: ec2, count: 2, handler: [{cpu: 2ms}, {call: kv.get, key: "uniform(0, 50)"}]}
+  kv: {type: elasticache, engine: redis, node_type: cache.m5.large}
+workloads:
+  u: {entry: cdn, rate: 50/s}
+faults:
+  - {at: 1m, errors: cdn, rate: 1.0, duration: 1m}
+  - {at: 2m, errors: kv, rate: 1.0, duration: 30s}
+simulate: {duration: 3m, seed: 3}
+"""
+
+
+def test_components_whose_handle_carries_serve_still_run_injected_faults_first() -> None:
+    """CloudFront and ElastiCache answer through their own ``handle`` (serve's body
+    inline, issue 17): an ``errors`` fault must still fail the requests of its window there.
+    Same numbers as before the change (main's src: 4509, 8921, 1519, 1619, 1519)."""
+    res = cloudtwin.Simulation(cloudtwin.parse_spec(FAULTED)).run()
+    cdn, kv = res["components"]["cdn"], res["components"]["kv"]
+    origin_errors = cdn["behaviors"][0]["origin_errors"]
+    # the cache's half minute: every call fails (~50/s x 30 s: a failed answer is not cached at
+    # the edge, so each viewer request misses), and few calls outside it reach the cache at all
+    assert 1300 < kv["errors"] < 1700
+    assert kv["requests"] - kv["errors"] < 200
+    assert origin_errors == kv["errors"]  # each reached the viewer as an origin error
+    # the edge's own minute: every viewer request fails there (~50/s x 60 s, Poisson)
+    assert 2700 < cdn["errors"] - origin_errors < 3300
+
+
+def test_cloudfront_skips_int_only_for_keys_that_are_ints_already() -> None:
+    """A behavior's ``int_keys`` lets its hot path skip ``int()``: only right if every draw of a
+    zipf key is a Python int already, as ``int(draw)`` would give."""
+    sim = cloudtwin.Simulation(cloudtwin.parse_spec(FAULTED.replace('"uniform(0, 50)"}]', '"zipf(s=1.1, n=500)"}]', 1)))
+    b = sim.ctx.components["cdn"].behaviors[0]  # type: ignore[attr-defined]
+    assert b.int_keys
+    draws = [b.key() for _ in range(5000)]
+    assert all(type(k) is int and 1 <= k <= 500 for k in draws)
+    uniform = cloudtwin.Simulation(cloudtwin.parse_spec(FAULTED)).ctx.components["cdn"]
+    assert not uniform.behaviors[0].int_keys  # type: ignore[attr-defined]  # floats: int() per request

@@ -243,3 +243,13 @@ def test_cloudfront_cannot_reach_a_private_origin_directly() -> None:
     r, net = inbound("    type: ec2\n    zones: [a]\n    subnets: [app-a]", entry="cdn",
                      extra="  cdn: {type: cloudfront, behaviors: [{origin: web, cache: false}]}\n")
     assert r["workloads"]["u"]["succeeded"] == 0 and net["unreachable_from_internet"] > 0
+
+
+def test_an_errors_fault_on_the_vpc_fails_its_calls_before_routing() -> None:
+    """The VPC's handle carries its routing inline (issue 17): an injected ``errors`` fault must
+    still come first. 20 calls/s, constant, a 30 s fault at rate 1: 600 calls fail (601 with the
+    call at its start), none of them counted at a NAT gateway. The same numbers as before."""
+    r, net = run(spec(ASG, faults="faults:\n  - {at: 30s, errors: net, rate: 1.0, duration: 30s}"))
+    assert net["errors"] == r["workloads"]["u"]["failed"] == 601
+    nat_calls = net["nat_gateways"]["nat-a"]["calls"] + net["nat_gateways"]["nat-b"]["calls"]
+    assert nat_calls == net["requests"] - net["errors"] == 1799

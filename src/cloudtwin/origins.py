@@ -45,6 +45,7 @@ SHIELD = "shield-standard"  # the name a network-layer flood absorbed by Shield 
 # where Shield Standard mitigates layer 3/4 floods (SYN, UDP reflection) at no charge: CloudFront and
 # Route 53 inline at the edge, Elastic Load Balancing (not in aws-facts: docs/spec.md "Facts found outside")
 SHIELD_EDGES = frozenset(("cloudfront", "route53", "alb", "nlb", "clb"))
+_new = object.__new__
 
 
 @lru_cache(maxsize=65_536)
@@ -140,6 +141,9 @@ class Population:
 class AttackRun:
     """The attacker requests of one workload: arrivals, addresses, and what became of them."""
 
+    __slots__ = ("wl", "spec", "engine", "n", "first", "tally", "clients", "end", "gap", "pick", "turn", "period",
+                 "hot", "next_arrival", "send", "shielded", "requests", "succeeded", "failed", "errors")  # per request
+
     def __init__(self, wl: WorkloadRun, spec: Attack, seed: int) -> None:
         self.wl = wl
         self.spec = spec
@@ -158,6 +162,7 @@ class AttackRun:
             self.gap = None
             self.pick = None
         self.turn = 0
+        self.period = 1.0 / spec.rate  # a crawl's fixed gap
         self.hot: Any = None  # the engine's (heap, seq), from start()
         self.next_arrival: Any = None
         self.send: Any = None  # (entry's handle, op, arg, completion), bound at start()
@@ -180,14 +185,15 @@ class AttackRun:
 
         The hot path of the ip-block blueprints (hundreds of attacker requests a second): it
         pushes the next arrival on the heap itself (``engine.hot()``: the same ``(time, seq)``
-        that ``engine.after`` would give it) and calls the entry's ``handle`` bound at start."""
+        that ``engine.after`` would give it), builds the request without a ``Request.__init__``
+        frame (as :func:`~cloudtwin.request.new_request` does) and calls the entry's ``handle``
+        bound at start."""
         now = self.engine.now
         if now >= self.end or not self.wl.open:
             return
         heap, seq = self.hot
         gap = self.gap
-        heappush(heap, (now + (gap() if gap is not None else 1.0 / self.spec.rate), next(seq),
-                        self.next_arrival, None))
+        heappush(heap, (now + (gap() if gap is not None else self.period), next(seq), self.next_arrival, None))
         if self.pick is not None:
             i = int(self.pick() * self.n)
         else:
@@ -197,7 +203,13 @@ class AttackRun:
         if c is None:
             c = self.clients[i] = Client(dotted(self.first + i), ATTACK_UID + i, self.spec.country or "", self.tally)
         self.requests += 1
-        req = Request(now, c, None)
+        req: Request = _new(Request)  # Request(now, c, None)
+        req.t0 = now
+        req.client = c
+        req.session = None
+        req.finished = False
+        req.via = None
+        req.user = None
         if self.shielded:  # a network-layer flood at an edge Shield Standard protects: absorbed there
             self.tally.block(SHIELD)
             self.complete(req, UNAVAILABLE)

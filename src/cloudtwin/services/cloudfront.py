@@ -1,7 +1,9 @@
 """CloudFront: cache behaviors in front of S3, API Gateway, load balancers or instances.
 
 The cache itself (the TTL rule with the origin's Cache-Control, the cache key, LRU
-eviction, object sizes, updates at the origin) is :mod:`cloudtwin.services.cloudfront_cache`.
+eviction, object sizes, updates at the origin) is :mod:`cloudtwin.services.cloudfront_cache`;
+a request on its way to the origin (attempts, the response timer, origin-group failover,
+the viewers waiting at the shield) is :mod:`cloudtwin.services.cloudfront_fetch`.
 
 What is modelled
 ----------------
@@ -54,17 +56,27 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from heapq import heappush
+from math import floor, fmod
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.request import TIMEOUT, UNAVAILABLE, Done, Request
+from cloudtwin.metrics import BATCH
+from cloudtwin.request import Done, Request
 from cloudtwin.services.cache_stale import Staleness
-from cloudtwin.services.cloudfront_cache import EdgeCache, answer_size, edge_ttl, range_key, stale_age, variant_key
+from cloudtwin.services.cloudfront_cache import (
+    GOLDEN,
+    EdgeCache,
+    answer_size,
+    edge_ttl,
+    range_key,
+    stale_age,
+    variant_key,
+)
 from cloudtwin.services.cloudfront_controls import geo_refused, geo_setup, invalidate
 from cloudtwin.services.cloudfront_edges import EdgeMap
-from cloudtwin.services.cloudfront_failover import status_of
+from cloudtwin.services.cloudfront_fetch import Fetch
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
@@ -84,13 +96,13 @@ class _Behavior:
                  "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
                  "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
                  "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index", "targets",
-                 "failovers", "rdraw", "plain")
+                 "failovers", "rdraw", "plain", "range_size", "int_keys")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec, self.index = spec, 0  # index: its place in the distribution's behaviors
         self.origin: Any = None
         self.ttl: float = edge_ttl(spec.min_ttl, spec.ttl, spec.max_ttl, spec.cache_control) if spec.cache else 0.0
-        self.key = make_sampler(spec.key, stream(seed, name))
+        self.key: Any = make_sampler(spec.key, stream(seed, name))  # a zipf's draws are ints (int_keys)
         self.variants: int = spec.cache_key.variants
         self.vdraw = uniform_sampler(stream(seed, f"{name}.variant"))
         self.rdraw = uniform_sampler(stream(seed, f"{name}.range"))  # which part a Range GET asks for
@@ -102,6 +114,8 @@ class _Behavior:
         self.origin_bytes = self.hit_time = self.miss_time = self.bytes_out = 0.0
         self.size: float | None = spec.response_size
         self.plain = spec.object_sizes is None and spec.range_size is None  # every answer is `size` bytes
+        self.range_size: float | None = spec.range_size
+        self.int_keys = spec.key.kind == "zipf"  # its draws are ints already (ranks): no int() per request
         self.requests = self.hits = self.misses = self.forwarded = self.origin_errors = self.timeouts = self.retries = 0
 
     def size_of(self, key: int, ck: int) -> float | None:
@@ -138,109 +152,6 @@ class _Behavior:
         return self.misses + self.forwarded - self.shield_hits - self.collapsed
 
 
-class _Fetch:
-    """A request on its way to the origin: attempts, timers, and the answer to the viewer."""
-
-    __slots__ = ("cf", "b", "req", "done", "t_in", "edge", "key", "ck", "cache", "shield", "attempt", "t_attempt",
-                 "live", "prev", "g", "extra", "waiters", "o")
-
-    def __init__(self, cf: CloudFront, b: _Behavior, req: Request, done: Done, t_in: float, edge: int,
-                 key: int, ck: int, cache: EdgeCache | None, shield: EdgeCache | None, g: int, extra: float) -> None:
-        self.cf, self.b, self.req, self.done, self.t_in = cf, b, req, done, t_in
-        self.edge, self.key, self.ck, self.cache, self.shield = edge, key, ck, cache, shield
-        self.g, self.extra = g, extra  # the serving edge group; round trips to the viewer and the origin
-        self.waiters: list[tuple[Request, Done, float, EdgeCache, int, float]] | None = None  # at the shield
-        self.o = 0  # 0: the primary origin, 1: the origin group's secondary
-        self.attempt = 0
-        self.t_attempt = t_in
-        self.live = False
-        self.prev: Any = None
-
-    def failover(self, err: str) -> bool:
-        """Send the request to the secondary origin if ``err`` is one of the group's codes."""
-        b = self.b
-        f = b.spec.failover
-        if self.o or f is None or status_of(err, b.targets[0][4]) not in f.codes:
-            return False
-        b.failovers += 1
-        self.o, self.attempt = 1, 0
-        self.go()
-        return True
-
-    def go(self, _: object = None) -> None:
-        """One attempt: forward to the origin, with the response timeout running."""
-        b, req, cf = self.b, self.req, self.cf
-        self.attempt += 1
-        self.live = True
-        self.t_attempt = cf.engine.now
-        cf.response_timer.start(self.expire, self.attempt)
-        self.prev = req.via
-        req.via = cf.via_names[self.edge]
-        origin, op, keyed, _, _ = b.targets[self.o]
-        origin.handle(req, op, self.reply, self.key if keyed else None)
-
-    def reply(self, req: Request, err: str | None) -> None:
-        if not self.live:
-            return  # the answer came after the response timeout: dropped
-        self.live = False
-        req.via = self.prev
-        cf, b = self.cf, self.b
-        if err == UNAVAILABLE and b.targets[self.o][3]:
-            # a connection that does not answer: known only when the connection timeout ends
-            wait = max(0.0, self.t_attempt + cf.spec.connection_timeout - cf.engine.now)
-            if self.attempt < cf.spec.connection_attempts:
-                b.retries += 1
-                cf.engine.after(wait, self.go)
-            else:
-                b.timeouts += 1  # no connection after every attempt: 504
-                cf.engine.after(wait, self.give_up)
-            return
-        if err is not None and self.failover(err):
-            return
-        size = b.size_of(self.key, self.ck)
-        if err is not None:
-            b.origin_errors += 1
-        else:
-            b.origin_bytes += size or 0.0
-            now = cf.engine.now
-            if self.cache is not None:
-                self.cache.put(self.ck, now + b.ttl, size, now)
-                if self.shield is not None:
-                    self.shield.put(self.ck, now + b.ttl, size, now)
-        cf.answer(b, req, self.done, self.t_in, err, cf.o_lat() + self.extra, size, False, self.g)
-        if self.waiters is not None:
-            self.release(err, size)
-
-    def release(self, err: str | None, size: float | None) -> None:
-        """Answer the viewers whose shield misses waited for this fetch (Origin Shield collapses them)."""
-        if self.waiters is None:
-            return
-        cf, b = self.cf, self.b
-        cf.pending[b.index].pop(self.ck, None)
-        now = cf.engine.now
-        for req, done, t_in, cache, g, extra in self.waiters:
-            if err is None:
-                cache.put(self.ck, now + b.ttl, size, now)
-            cf.answer(b, req, done, t_in, err, cf.o_lat() + extra if err is None else 0.0, size, False, g)
-        self.waiters = None
-
-    def give_up(self, _: object = None) -> None:
-        if self.failover(TIMEOUT):
-            return
-        self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
-        self.release(TIMEOUT, None)
-
-    def expire(self, attempt: int) -> None:
-        if self.live and attempt == self.attempt:
-            self.live = False
-            self.req.via = self.prev
-            if self.failover(TIMEOUT):
-                return
-            self.b.timeouts += 1
-            self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
-            self.release(TIMEOUT, None)
-
-
 class CloudFront(Component):
     """One distribution: behaviors, edge caches, origins."""
 
@@ -258,6 +169,7 @@ class CloudFront(Component):
             acc += b.share
             cum.append(acc)
         self.cum = cum
+        self.cum_total, self.n_behaviors = (cum[-1] if cum else 1.0), len(cum)
         self.pick = uniform_sampler(stream(seed, f"{name}.behavior"))
         self.edge_pick = uniform_sampler(stream(seed, f"{name}.edge"))
         self.n_edges: int = spec.edges
@@ -273,15 +185,17 @@ class CloudFront(Component):
                                               for _ in range(spec.edges * len(em.groups))]
         self.via_names = [f"{ORIGIN_FACING}-{e}" for e in range(len(self.caches))]  # the address origins see
         self.hot = ctx.engine.hot()
+        self.lat_buf = self.latency.buffer  # latency.record(x), inlined on the hit path
         self.response_timer = ctx.engine.timer(spec.response_timeout)
         self.shields: list[EdgeCache] | None = [EdgeCache() for _ in spec.behaviors] if spec.origin_shield else None
-        self.pending: list[dict[int, _Fetch]] = [{} for _ in spec.behaviors]  # shield fetches on their way
+        self.pending: list[dict[int, Fetch]] = [{} for _ in spec.behaviors]  # shield fetches on their way
         self.invalidated_objects = self.invalidation_paths = 0
         self.lat = make_sampler(spec.latency, stream(seed, f"{name}.latency"))
         self.o_lat = make_sampler(spec.origin_latency, stream(seed, f"{name}.origin_latency"))
         self._minute_mark = (0, 0)
         self.hit_series: list[float] = []
         self.geo, self.geo_refused = geo_setup(spec.geo_restriction)
+        self.geo_tally = f"{name}.geo_restriction"  # the name a geo refusal counts under on the client's tally
 
     def build(self) -> None:
         kinds = {n: c.type for n, c in self.ctx.arch.components.items()}
@@ -300,14 +214,37 @@ class CloudFront(Component):
         invalidate(self, paths)
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """Serve a request whose injected faults (if any) have passed: :meth:`handle` without them."""
+        self.handle(req, op, done, arg, False)
+
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None, faults: bool = True) -> None:
+        """The entry every caller uses, :meth:`Component.handle` with the serve body inline (one
+        frame fewer per viewer request): injected faults first (``faults``; :meth:`serve` passes
+        False once they have passed), then the behavior, the edge, the key and the cache.
+
+        Two steps are inline on this hot path: a hit is answered as :meth:`answer` answers it
+        (the same draw of ``latency``, counters and heap push; its time taken is the delay, as
+        the request came in now), and a miss's first attempt is :meth:`Fetch.go`'s."""
+        if faults and self.injected:
+            Component.handle(self, req, op, done, arg)
+            return
         if op not in ("get", ""):
             raise ValueError(f"cloudfront has no operation {op!r}")
         self.requests += 1
-        if self.geo is not None and geo_refused(self, req, done):
-            return
+        geo = self.geo
+        if geo is not None:  # geo_refused's pass test inline: only a restricted country calls it
+            c = getattr(req, "client", None)
+            if c is not None and c.country and (c.country in geo[1]) != geo[0] and geo_refused(self, req, done):
+                return
         now = self.engine.now
         bs = self.behaviors
-        i = min(bisect_right(self.cum, self.pick() * self.cum[-1]), len(bs) - 1) if len(bs) > 1 else 0
+        nb = self.n_behaviors
+        if nb > 1:  # min(bisect_right(...), nb - 1), with an if for the min call
+            i = bisect_right(self.cum, self.pick() * self.cum_total)
+            if i >= nb:
+                i = nb - 1
+        else:
+            i = 0
         b = bs[i]
         b.requests += 1
         if self.view0 is not None:  # one viewer group: no draw
@@ -323,20 +260,40 @@ class CloudFront(Component):
         if n > 1:  # the client's edge, else one drawn
             c = req.client
             edge += c.uid % n if c is not None and c.uid >= 0 else min(int(self.edge_pick() * n), n - 1)
-        key = int(b.key())
+        key = b.key() if b.int_keys else int(b.key())
         ck = variant_key(key, b.variants, b.vdraw()) if b.variants > 1 else key
-        if b.spec.range_size is not None:  # one Range GET: a part of the object, cached on its own
-            ck = range_key(ck, answer_size(key, 0, b.spec.object_sizes, b.size, None), b.spec.range_size, b.rdraw())
+        if b.range_size is not None:  # one Range GET: a part of the object, cached on its own
+            ck = range_key(ck, answer_size(key, 0, b.spec.object_sizes, b.size, None), b.range_size, b.rdraw())
         shield = None
         if b.ttl > 0.0:
             cache: EdgeCache | None = self.caches[edge][i]
             assert cache is not None
-            e = cache.get(ck, now)
-            if e is not None:
+            e = cache.entries.get(ck)  # cache.get(ck, now), inline: a live entry is a hit
+            if e is not None and e[0] > now:
+                if cache.capacity is not None:
+                    cache.entries.move_to_end(ck)  # the most recently used
                 b.hits += 1
-                if b.every is not None and (age := stale_age(key, e[2], now, b.every)) is not None:
-                    b.stale.count(age)  # b.check_stale, inline: a hit on a copy older than the object's last change
-                self.answer(b, req, done, now, None, vrtt, e[1] or b.size_of(key, ck), True, g)
+                every = b.every
+                if every is not None:  # b.check_stale (stale_age's arithmetic), inline
+                    u = fmod(key * GOLDEN + 0.0, 1.0)
+                    was = floor(e[2] / every + u)
+                    if floor(now / every + u) > was:  # changed at the origin since the copy was fetched
+                        b.stale.count(now - (was + 1 - u) * every)
+                size = e[1] or b.size_of(key, ck)
+                took = self.lat() + vrtt  # answer(b, req, done, now, None, vrtt, size, True, g), inline
+                if size is None:
+                    b.unsized += 1
+                else:
+                    b.bytes_out += size
+                    self.g_bytes[g] += size
+                buf = self.lat_buf
+                buf.append(took)
+                if len(buf) >= BATCH:
+                    self.latency.flush()
+                b.served_hits += 1
+                b.hit_time += took
+                heap, seq = self.hot
+                heappush(heap, (now + took, next(seq), deliver, (req, done, None)))
                 return
             b.misses += 1
             if self.shields is not None:
@@ -358,11 +315,17 @@ class CloudFront(Component):
         else:
             cache = None
             b.forwarded += 1
-        f = _Fetch(self, b, req, done, now, edge, key, ck, cache, shield, g, vrtt + ortt)
+        f = Fetch(self, b, req, done, now, edge, key, ck, cache, shield, g, vrtt + ortt)
         if shield is not None:
             f.waiters = []
             self.pending[i][ck] = f
-        f.go()
+        f.attempt = 1  # f.go(), inline: the first attempt, its response timer and the forward
+        f.live = True
+        self.response_timer.start(f.expire, 1)
+        f.prev = req.via
+        req.via = self.via_names[edge]
+        origin, op, keyed, _, _ = b.targets[0]
+        origin.handle(req, op, f.reply, key if keyed else None)
 
     def answer(self, b: _Behavior, req: Request, done: Done, t_in: float, err: str | None, extra: float,
                size: float | None, hit: bool, g: int = 0) -> None:

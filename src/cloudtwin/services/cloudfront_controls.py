@@ -26,7 +26,7 @@ def geo_refused(cf: Any, req: Request, done: Done) -> bool:
     t = c.tally
     cf.geo_refused["attack" if t is not None and t.attacker else "legitimate"] += 1
     if t is not None:
-        t.block(f"{cf.name}.geo_restriction")
+        t.block(cf.geo_tally)  # "<name>.geo_restriction", built once
     cf.errors += 1
     done(req, REJECTED)
     return True

@@ -75,6 +75,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import Distribution, zipf_cdf
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.handler import MISS
+from cloudtwin.metrics import BATCH
 from cloudtwin.request import SESSION_LOST, UNAVAILABLE, Done, Request
 from cloudtwin.services.cache_stale import SourceWrites, Staleness
 from cloudtwin.sizes import data_keys, data_row
@@ -175,6 +176,7 @@ class ElastiCache(Component):
         self.source_writes, self.staleness = SourceWrites(), Staleness()
         self.sources: list[str] = []  # the stores whose writes it hears of
         self.hot = ctx.engine.hot()
+        self.lat_buf = self.latency.buffer  # latency.record(x), inlined in handle
 
     def build(self) -> None:
         for src in miss_targets(self.ctx.arch, self.name):
@@ -225,6 +227,17 @@ class ElastiCache(Component):
 
     # ---- serving ------------------------------------------------------------
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """Serve a call whose injected faults (if any) have passed: :meth:`handle` without them."""
+        self.handle(req, op, done, arg, False)
+
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None, faults: bool = True) -> None:
+        """The entry every caller uses, :meth:`Component.handle` with the serve body inline (one
+        frame fewer per cache call): injected faults first (``faults``; :meth:`serve` passes
+        False once they have passed), then the operation. The latency record is inline too
+        (``latency.record``'s append and flush)."""
+        if faults and self.injected:
+            Component.handle(self, req, op, done, arg)
+            return
         self.requests += 1
         ttl = None
         if op == "set" and isinstance(arg, tuple):
@@ -268,11 +281,19 @@ class ElastiCache(Component):
             self.deletes += 1
             items.pop(key, None)
         elif op == "session":
-            err = self._session(req, shard, key, now)
+            s = req.session
+            if s is not None and s.has_state and key in items:  # self._session's commonest case, inline
+                items.move_to_end(key)
+                self.sessions_found += 1
+            else:
+                err = self._session(req, shard, key, now)
         else:
             raise ValueError(f"elasticache has no operation {op!r}")
         delay = self.lat()
-        self.latency.record(delay)
+        buf = self.lat_buf  # self.latency.record(delay), inline
+        buf.append(delay)
+        if len(buf) >= BATCH:
+            self.latency.flush()
         heap, seq = self.hot  # engine.after(delay, deliver, ...), one call less
         heappush(heap, (now + delay, next(seq), deliver, (req, done, err)))
 

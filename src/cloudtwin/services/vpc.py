@@ -38,10 +38,12 @@ DynamoDB, peering and transit gateways, IPv6 and egress-only gateways.
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
+from cloudtwin.metrics import BATCH
 from cloudtwin.origins import address, block, source, tally_of
 from cloudtwin.request import UNAVAILABLE, Done, Request
 from cloudtwin.spec.vpc import FLEETS, IGW, LOCAL, NAT_PREFIX
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 
 PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")  # RFC 1918
 _SEEN_MAX = 65_536  # distinct source addresses remembered by admit_on
+_UNSET: Any = object()  # not in the subnet memo yet
 NAT_PORTS = 55_000  # simultaneous connections per IP per destination [aws-facts §14 NAT gateway]
 
 
@@ -68,6 +71,10 @@ class Vpc(Component):
         self.nat_zone = {g: spec.subnets[n.subnet].zone for g, n in spec.nat_gateways.items()}
         # each NAT's Elastic IP: RFC 5737 TEST-NET-1 addresses, in the spec's order
         self.nat_ip = {g: f"192.0.2.{i + 1}" for i, g in enumerate(spec.nat_gateways)}
+        # subnet -> (its NAT gateway, the NAT's zone, its Elastic IP), for subnets routed to one
+        # (the spec check holds every `nat:<name>` to a NAT gateway of the VPC)
+        self.nat_route = {s: (t[len(NAT_PREFIX):], self.nat_zone[t[len(NAT_PREFIX):]], self.nat_ip[t[len(NAT_PREFIX):]])
+                          for s, t in self.route.items() if t.startswith(NAT_PREFIX)}
         self.placement: dict[str, dict[str, str]] = {}  # fleet -> zone -> subnet
         self.open = dict.fromkeys(spec.nat_gateways, 0)
         self.peak_open = dict.fromkeys(spec.nat_gateways, 0)
@@ -84,6 +91,9 @@ class Vpc(Component):
         self.inside = [block(spec.cidr), *(block(b) for b in PRIVATE)]
         self._inside_seen: dict[str, bool] = {}  # source address -> inside (parsing one costs ~1 us)
         self._where: dict[Any, str | None] = {}  # instance -> its subnet (an instance never moves)
+        self.hot = ctx.engine.hot()
+        self.lat_buf = self.latency.buffer  # latency.record(x), inlined on the NAT path
+        self.release = self._release  # bound once: every NAT call's reply frees its connection with it
 
     def build(self) -> None:
         comps = self.ctx.arch.components
@@ -150,13 +160,29 @@ class Vpc(Component):
         return sorted({s.zone for s in self.spec.subnets.values()})
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """Route a call whose injected faults (if any) have passed: :meth:`handle` without them."""
+        self.handle(req, op, done, arg, False)
+
+    def handle(self, req: Request, op: str, done: Done, arg: Any = None, faults: bool = True) -> None:
+        """The entry every caller uses, :meth:`Component.handle` with the routing inline (one frame
+        fewer per outbound call): injected faults first (``faults``; :meth:`serve` passes False
+        once they have passed), then the calling instance's subnet (its memo read inline, as
+        :meth:`subnet_of` reads it) and its route."""
+        if faults and self.injected:
+            Component.handle(self, req, op, done, arg)
+            return
         self.requests += 1
         if isinstance(arg, tuple):
             host: Any = arg[1]
             size = arg[2]
         else:
             host = size = None
-        subnet = self.subnet_of(host) if host is not None else None
+        if host is not None:
+            subnet = self._where.get(host, _UNSET)
+            if subnet is _UNSET:
+                subnet = self.subnet_of(host)
+        else:
+            subnet = None
         if host is None or subnet is None:
             self.direct += 1
             self._out(req, done, 0.0)
@@ -171,11 +197,11 @@ class Vpc(Component):
             self.sources[ip] = self.sources.get(ip, 0) + 1
             self._out(req, done, 0.0)
             return
-        if not target.startswith(NAT_PREFIX):  # '' or local: the internet is not routed from here
+        nat_route = self.nat_route.get(subnet)
+        if nat_route is None:  # '' or local: the internet is not routed from here
             self._fail(req, done, "no_route")
             return
-        nat = target[len(NAT_PREFIX):]
-        zone = self.nat_zone[nat]
+        nat, zone, ip = nat_route
         if not self.ctx.zone_up(zone):
             self._fail(req, done, "nat_down")
             return
@@ -191,12 +217,18 @@ class Vpc(Component):
             self.nat_unsized += 1
         else:
             self.nat_bytes[nat] += size
-        ip = self.nat_ip[nat]
         self.sources[ip] = self.sources.get(ip, 0) + 1
-        self.open[nat] += 1
-        if self.open[nat] > self.peak_open[nat]:
-            self.peak_open[nat] = self.open[nat]
-        self._out(req, done, hop, nat)
+        n_open = self.open[nat] + 1
+        self.open[nat] = n_open
+        if n_open > self.peak_open[nat]:
+            self.peak_open[nat] = n_open
+        delay = hop + self.rtt()  # self._out(req, done, hop, nat), inline
+        buf = self.lat_buf
+        buf.append(delay)
+        if len(buf) >= BATCH:
+            self.latency.flush()
+        heap, seq = self.hot  # engine.after(delay, self._release, ...), its callback bound once
+        heappush(heap, (self.engine.now + delay, next(seq), self.release, (req, nat, done)))
 
     def _out(self, req: Request, done: Done, hop: float, nat: str | None = None) -> None:
         delay = hop + self.rtt()

@@ -34,18 +34,26 @@ statements), CAPTCHA and challenge actions, custom keys, WCU limits, and logging
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.guard import install
 from cloudtwin.origins import Tally, address, block, client_address, source
-from cloudtwin.request import REJECTED, Client, Request
+from cloudtwin.request import REJECTED, Client, Done, Request
 from cloudtwin.units import SECONDS_PER_MONTH
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
     from cloudtwin.spec.waf import WafRule
+
+
+IP_SET, RATE, OTHER = 1, 2, 0  # a rule's test, as Waf.admit dispatches it
+
+
+def _no_done(req: Request, err: str | None) -> None:
+    """The ``done`` of a bare verdict (:meth:`Waf.admit`): never called."""
 
 
 class _Rule:
@@ -54,6 +62,9 @@ class _Rule:
     ``test(src, xff, client, tally, now)`` is the match, chosen once here by the rule's kind
     (``src``: the address this hop sees, ``xff``: the client's own, ``client``/``tally``: the
     request's, or None), so :meth:`Waf.admit` reads the request once for all its rules."""
+
+    __slots__ = ("spec", "name", "kind", "action", "xff", "spans", "any_name", "geo", "seen", "limited",
+                 "first_limited", "detect", "matched", "blocked", "test", "code")  # read per request
 
     def __init__(self, spec: WafRule, waf: Waf) -> None:
         self.spec = spec
@@ -64,7 +75,8 @@ class _Rule:
         self.spans = [block(c) for c in spec.ip_set or ()]
         self.any_name = any(s == (0, 0xFFFFFFFF) for s in self.spans)  # what a name (a proxy's) matches
         self.geo = frozenset(spec.geo or ())
-        self.seen: dict[str, deque[float]] = {}  # rate rule: each key's request times
+        # rate rule: each key's request times, in time order (appended as they come)
+        self.seen: dict[str, deque[float]] = {}
         self.limited: set[str] = set()
         self.first_limited: float | None = None
         m = spec.managed
@@ -72,6 +84,7 @@ class _Rule:
         self.matched = 0
         self.blocked = {"attack": 0, "legitimate": 0}
         self.test = {"ip_set": self._ip_set, "geo": self._geo, "rate": self._rate}.get(self.kind, self._managed)
+        self.code = {"ip_set": IP_SET, "rate": RATE}.get(self.kind, OTHER)  # Waf.admit inlines these two tests
 
     def _ip_set(self, src: str, xff: str, c: Client | None, t: Tally | None, now: float) -> bool:
         a = address(xff if self.xff else src)
@@ -105,18 +118,18 @@ class _Rule:
         r = self.spec.rate
         assert r is not None
         since = now - r.window
-        for key in list(self.seen):
-            q = self.seen[key]
+        limit, seen, limited = r.limit, self.seen, self.limited  # locals: one pass over every key
+        for key, q in list(seen.items()):
             while q and q[0] <= since:
                 q.popleft()
-            if len(q) > r.limit:
-                if not self.limited and self.first_limited is None:
+            if len(q) > limit:
+                if not limited and self.first_limited is None:
                     self.first_limited = now
-                self.limited.add(key)
+                limited.add(key)
             else:
-                self.limited.discard(key)
+                limited.discard(key)
                 if not q:
-                    del self.seen[key]
+                    del seen[key]
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "action": self.action, "matched": self.matched,
@@ -157,11 +170,23 @@ class Waf(Component):
         self.engine.after(self.spec.rate_check_interval, self._check)
 
     def admit(self, req: Request) -> str | None:
-        """Take the rules in order: the first matching ``allow`` or ``block`` decides.
+        """The verdict alone: None to let the request in, else the error kind (:meth:`admit_then`
+        without a next hop)."""
+        return self.admit_then(None, req, "", _no_done)
 
-        Reads the request once (the address this hop sees, the client's own, its tally),
-        as :func:`~cloudtwin.origins.source`, :func:`~cloudtwin.origins.client_address` and
-        :func:`~cloudtwin.origins.tally_of` would, and hands them to every rule's match."""
+    def admit_then(self, inner: Callable[..., None] | None, req: Request, op: str, done: Done,
+                   arg: Any = None) -> str | None:
+        """Take the rules in order: the first matching ``allow`` or ``block`` decides; then, as
+        :func:`cloudtwin.guard.install`'s wrapper would, pass the request on to ``inner`` or give
+        ``done`` the refusal (with ``inner`` None: only answer the verdict).
+
+        :func:`~cloudtwin.guard.install` binds ``inner`` with :func:`functools.partial` (no Python
+        frame of its own), so a request through the web ACL costs one frame, this one. Reads the
+        request once (the address this hop sees, the client's own, its tally), as
+        :func:`~cloudtwin.origins.source`, :func:`~cloudtwin.origins.client_address` and
+        :func:`~cloudtwin.origins.tally_of` would, and hands them to every rule's match. The
+        IP-set and rate tests are inline (the same steps as ``_Rule._ip_set``/``_rate``,
+        without a call per rule per request); geo and managed rules call their test."""
         self.requests += 1
         if req.__class__ is Request:
             c = req.client
@@ -174,21 +199,52 @@ class Waf(Component):
         t = c.tally if c is not None else None
         who = "attack" if t is not None and t.attacker else "legitimate"
         now = self.engine.now
+        err: str | None = None
         for r in self.rules:
-            if not r.test(src, xff, c, t, now):
+            code = r.code
+            if code == IP_SET:  # r._ip_set, inline
+                a = address(xff if r.xff else src)
+                if a is None:
+                    hit = r.any_name
+                else:
+                    hit = False
+                    for lo, hi in r.spans:
+                        if lo <= a <= hi:
+                            hit = True
+                            break
+            elif code == RATE:  # r._rate, inline: count the request for its key
+                key = xff if r.xff else src
+                q = r.seen.get(key)
+                if q is None:
+                    q = r.seen[key] = deque()
+                q.append(now)
+                hit = key in r.limited
+            else:
+                hit = r.test(src, xff, c, t, now)
+            if not hit:
                 continue
             r.matched += 1
-            if r.action == "count":
+            action = r.action
+            if action == "count":
                 continue
-            if r.action == "allow":
+            if action == "allow":
                 self.allowed[who] += 1
-                return None
-            r.blocked[who] += 1
-            return self._block(t, who)
-        if self.default_allow:
-            self.allowed[who] += 1
-            return None
-        return self._block(t, who)
+            else:
+                r.blocked[who] += 1
+                err = self._block(t, who)
+            break
+        else:
+            if self.default_allow:
+                self.allowed[who] += 1
+            else:
+                err = self._block(t, who)
+        if inner is None:
+            return err
+        if err is None:
+            inner(req, op, done, arg)
+        else:
+            done(req, err)
+        return None
 
     def _block(self, t: Any, who: str) -> str:
         self.errors += 1
