@@ -321,7 +321,7 @@ class CloudFront(Component):
             self.pending[i][ck] = f
         f.attempt = 1  # f.go(), inline: the first attempt, its response timer and the forward
         f.live = True
-        self.response_timer.start(f.expire, 1)
+        f.th = self.response_timer.start(f.expire, 1)
         f.prev = req.via
         req.via = self.via_names[edge]
         origin, op, keyed, _, _ = b.targets[0]

@@ -24,7 +24,7 @@ class Fetch:
     """A request on its way to the origin: attempts, timers, and the answer to the viewer."""
 
     __slots__ = ("cf", "b", "req", "done", "t_in", "edge", "key", "ck", "cache", "shield", "attempt", "t_attempt",
-                 "live", "prev", "g", "extra", "waiters", "o")
+                 "live", "prev", "g", "extra", "waiters", "o", "th")
 
     def __init__(self, cf: CloudFront, b: _Behavior, req: Request, done: Done, t_in: float, edge: int,
                  key: int, ck: int, cache: EdgeCache | None, shield: EdgeCache | None, g: int, extra: float) -> None:
@@ -37,6 +37,7 @@ class Fetch:
         self.t_attempt = t_in
         self.live = False
         self.prev: Any = None
+        self.th = -1  # the response timer's handle for the current attempt, cancelled by its answer
 
     def failover(self, err: str) -> bool:
         """Send the request to the secondary origin if ``err`` is one of the group's codes."""
@@ -55,7 +56,7 @@ class Fetch:
         self.attempt += 1
         self.live = True
         self.t_attempt = cf.engine.now
-        cf.response_timer.start(self.expire, self.attempt)
+        self.th = cf.response_timer.start(self.expire, self.attempt)
         self.prev = req.via
         req.via = cf.via_names[self.edge]
         origin, op, keyed, _, _ = b.targets[self.o]
@@ -69,6 +70,7 @@ class Fetch:
         if not self.live:
             return  # the answer came after the response timeout: dropped
         self.live = False
+        self.cf.response_timer.cancel(self.th)  # answered: its timeout never runs (still an event)
         req.via = self.prev
         if err is not None:
             self._failed(req, err)
