@@ -119,6 +119,7 @@ class LoadBalancer(Routing, Component):
         self.pool: list[Target] = []
         self.zpool: dict[str, list[Target]] = {}
         self.by_ip: dict[str, Target] = {}
+        self.ip_hash: dict[str, int] = {}  # client address -> its crc32, which picks its node (cross-zone off)
         self.rr = 0
         self.zrr = 0
         self.started = False

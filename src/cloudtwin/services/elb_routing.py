@@ -15,6 +15,7 @@ import zlib
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
+from cloudtwin.component import Component
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import UNAVAILABLE, Request
 from cloudtwin.services.elb_health import DRAINING, Target
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 _new = object.__new__
 APP_COOKIE_EXPIRY = 7 * 86_400.0  # AWSALBAPP-n has a fixed 7-day expiry [aws-facts §1]
+HASH_MEMO_MAX = 65_536  # client addresses whose node hash is remembered (cleared when full)
 
 
 class _Fwd:
@@ -95,9 +97,21 @@ class Routing:
     proxy: bool
     hot: tuple[list[Any], Any]
     lat_buf: list[float]
+    injected: list[Any]
+    ip_hash: dict[str, int]
     latency: Histogram
 
     def serve(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
+        """Route a request whose injected faults (if any) have passed: :meth:`handle` without them."""
+        self.handle(req, op, done, arg, False)
+
+    def handle(self, req: Request, op: str, done: Any, arg: Any = None, faults: bool = True) -> None:
+        """The entry every caller uses, :meth:`Component.handle` with the serve body inline (one
+        frame fewer per request): injected faults first (``faults``; :meth:`serve` passes False
+        once they have passed), then the pool, the target and the forward."""
+        if faults and self.injected:
+            Component.handle(self, req, op, done, arg)  # type: ignore[arg-type]
+            return
         self.requests += 1
         if self.weights is not None:
             pool = self._group_pool() if self.nodes_up else []
@@ -134,8 +148,14 @@ class Routing:
         up = self.nodes_up
         if not up:
             return []
-        if req.client is not None:
-            z = up[zlib.crc32(req.client.ip.encode()) % len(up)]
+        c = req.client
+        if c is not None:
+            h = self.ip_hash.get(c.ip)
+            if h is None:  # zlib.crc32 of the address, remembered (the memo is cleared when full)
+                if len(self.ip_hash) >= HASH_MEMO_MAX:
+                    self.ip_hash.clear()
+                h = self.ip_hash[c.ip] = zlib.crc32(c.ip.encode())
+            z = up[h % len(up)]
         else:
             self.zrr += 1
             z = up[self.zrr % len(up)]
