@@ -47,6 +47,7 @@ from cloudtwin.workloads_thinning import Thinning
 if TYPE_CHECKING:
     from cloudtwin.simulation import Simulation
 
+_new = object.__new__
 _TIMED_OUT = "timed-out"
 _RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))  # what an SDK retries
 _STATE_GONE = ("terminated", "stopped")  # instance states that wipe in-memory session state
@@ -190,17 +191,26 @@ class WorkloadRun(Thinning):
         """As :meth:`_arrive` for Poisson arrivals at a constant rate from plain clients (no
         session, timeout, identity or origins), inlined: the next arrival is pushed, then
         :meth:`_client`'s draw picks the client and :meth:`send`'s request goes out, with the
-        same draws in the same order and the same heap entry as the general path."""
+        same draws in the same order and the same heap entry as the general path. The request
+        is made as :func:`new_request` makes it, here (one call less per request)."""
         heap, seq = self.hot
         now = self.engine.now
         heappush(heap, (now + self.gap(), next(seq), self.arrive, None))
         cid = int(self.pick() * self.n_clients)
         clients = self.clients
-        c = clients.get(cid)
-        if c is None:
+        try:
+            c = clients[cid]
+        except KeyError:
             c = clients[cid] = Client(f"198.18.{cid // 256 % 256}.{cid % 256}", cid)
         self.requests += 1
-        self.entry.handle(new_request(now, c, None), self.op, self.complete, self.arg)
+        r: Request = _new(Request)
+        r.t0 = now
+        r.client = c
+        r.session = None
+        r.finished = False
+        r.via = None
+        r.user = None
+        self.entry.handle(r, self.op, self.complete, self.arg)
 
     def _next_gap(self) -> float:
         if self.gap is not None:
