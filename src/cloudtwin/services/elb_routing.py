@@ -118,8 +118,10 @@ class Routing:
         else:
             pool = self._zone_pool(req) if self.zonal else (self.pool if self.nodes_up else [])
         n = len(pool)
-        if n == 0:
-            self._fail(req, done)
+        if n == 0:  # no target: unavailable (_fail, inline: during an outage it is every request)
+            self.errors += 1
+            self.failed_no_target += 1
+            done(req, UNAVAILABLE)
             return
         if self.plain:
             self.rr = rr = self.rr + 1
@@ -171,11 +173,6 @@ class Routing:
                 return self.gpools[g]
             x -= wg
         return self.gpools[-1]
-
-    def _fail(self, req: Request, done: Any) -> None:
-        self.errors += 1
-        self.failed_no_target += 1
-        done(req, UNAVAILABLE)
 
     def _pick(self, pool: list[Target]) -> Target:
         n = len(pool)
