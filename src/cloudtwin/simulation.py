@@ -231,6 +231,9 @@ class Simulation:
         faults.schedule(self)
         self.engine.every(MINUTE, self._minute, start=MINUTE)
         if self.fast and fastpath.enabled() and (station := fastpath.plan(self)) is not None:
+            # the compiled station appends latencies to plain lists (Histogram.plain_buffer)
+            station.fleet.lat_buf = station.fleet.latency.plain_buffer()
+            station.wl.lat_buf = station.wl.minute_hist.plain_buffer()
             if fastpath.run(station) == fastpath.GAVE_UP:
                 return self._rerun_general()
         else:

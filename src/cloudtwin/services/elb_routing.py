@@ -21,6 +21,8 @@ from cloudtwin.request import UNAVAILABLE, Request
 from cloudtwin.services.elb_health import DRAINING, Target
 
 if TYPE_CHECKING:
+    from collections.abc import MutableSequence
+
     from cloudtwin.metrics import Histogram
 
 _new = object.__new__
@@ -96,7 +98,7 @@ class Routing:
     delay: Any
     proxy: bool
     hot: tuple[list[Any], Any]
-    lat_buf: list[float]
+    lat_buf: MutableSequence[float]
     injected: list[Any]
     ip_hash: dict[str, int]
     latency: Histogram
