@@ -117,7 +117,7 @@ class Ledger:
     """The state counts of every message copy in one simulation."""
 
     def __init__(self) -> None:
-        self._ids = count(1)
+        self.ids = count(1)  # message ids (read directly by hot publishers)
         self.published = 0
         self.counts = [0, 0, 0, 0, 0]  # by state
         self.duplicates = 0
@@ -127,7 +127,7 @@ class Ledger:
         """Publish a new copy."""
         self.published += 1
         self.counts[IN_FLIGHT] += 1
-        return Message(next(self._ids), t0, size, attrs, group)
+        return Message(next(self.ids), t0, size, attrs, group)
 
     def copy(self, msg: Message) -> Message:
         """Publish another copy of ``msg`` (fan-out); it starts in flight."""

@@ -56,10 +56,10 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.messaging import DELIVERED, Message, MessageFactory, ledger_of, producer_arg
+from cloudtwin.messaging import DEAD, DELIVERED, IN_FLIGHT, Message, MessageFactory, ledger_of, producer_arg
 from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Batch, BatchStats, Done, Request
-from cloudtwin.services.sqs_store import COMPACT, INFLIGHT, QueueStore
+from cloudtwin.services.sqs_store import COMPACT, GONE, INFLIGHT, QueueStore
 from cloudtwin.spec.message import BATCH_LIMITS
 
 if TYPE_CHECKING:
@@ -106,6 +106,7 @@ class SQS(QueueStore, Component):
         self.vis: float = spec.visibility_timeout
         self.retention: float = spec.retention
         self.delay: float = spec.delay
+        self._plain = not spec.fifo and not self.delay > 0.0  # enters visible at once: _enter_plain
         self.max_size: float = spec.max_message_size
         self.max_receives: int = spec.max_receive_count
         self.dup_rate: float = 0.0 if spec.fifo else spec.duplicate_rate
@@ -209,8 +210,18 @@ class SQS(QueueStore, Component):
         self.engine.after(lat, deliver, (req, done, err))
 
     def push(self, msg: Message) -> str | None:
-        """Take ``msg`` from another service (a topic, a bus): None, or ``rejected``/``throttled``."""
-        err = self._admit(msg.size)
+        """Take ``msg`` from another service (a topic, a bus): None, or ``rejected``/``throttled``.
+        A standard queue without delay admits a message within the size limit inline
+        (:meth:`_admit`'s billing: one request per started 64 KB, at least one) and enters
+        it with :meth:`_enter_plain`."""
+        size = msg.size
+        if self._plain and size <= self.max_size:
+            self.api_requests += 1 if size <= CHUNK else math.ceil(size / CHUNK)
+            msg.enq = self.engine.now
+            self.sent += 1
+            self._enter_plain(msg)
+            return None
+        err = self._admit(size)
         if err is None:
             msg.enq = self.engine.now
             self.sent += 1
@@ -299,10 +310,39 @@ class SQS(QueueStore, Component):
         self._delete(msg)
 
     def delete_batch(self, msgs: list[Message]) -> None:
-        """DeleteMessageBatch (10 per call)."""
+        """DeleteMessageBatch (10 per call): :meth:`_delete` of each, in order. A batch of a
+        standard queue whose copies are all deleted for the first time and held in flight,
+        with no duplicate deletes drawn, is done here with :meth:`Ledger.deliver`, the
+        end-to-end record and :meth:`_remove` written out; the same counts move and the
+        same latencies are recorded in the same order."""
         self.api_requests += -(-len(msgs) // MAX_BATCH)
+        if self.fifo or self.dup_rate:
+            for m in msgs:
+                self._delete(m)
+            return
+        counts = self.ledger.counts
+        held = self.held
+        now = self.engine.now
+        e2e = self.e2e
+        buf = e2e.buffer
         for m in msgs:
-            self._delete(m)
+            s = m.state
+            if s in (IN_FLIGHT, DEAD) and m.where == INFLIGHT and held.get(m.mid) is m:
+                counts[s] -= 1  # ledger.deliver(m), first time
+                counts[DELIVERED] += 1
+                m.state = DELIVERED
+                self.delivered += 1
+                buf.append(now - m.t0)
+                if len(buf) >= BATCH:
+                    e2e.flush()
+                del held[m.mid]  # self._remove(m) of a message in flight
+                m.where = GONE
+                self.n_inflight -= 1
+                if len(self._inflight) > 2 * self.n_inflight + COMPACT:
+                    self._inflight = deque(e for e in self._inflight if (x := held.get(e[1])) is not None
+                                           and x.receipt == e[2] and x.where == INFLIGHT)
+            else:
+                self._delete(m)
 
     def _delete(self, m: Message) -> None:
         first = self.ledger.deliver(m)
