@@ -91,6 +91,7 @@ class _Waiter:
 
 
 _waiter_expire = _Waiter.expire  # the wait timer's callback, taking the waiter as its argument
+_new_waiter = object.__new__
 
 
 
@@ -121,6 +122,7 @@ class SQS(QueueStore, Component):
         self._init_store()
         self._fifo_limits = (RateLimiter(FIFO_TPS, FIFO_BURST), RateLimiter(FIFO_TPS, FIFO_BURST))  # send, receive
         self.waiters: deque[_Waiter] = deque()
+        self._wait_timers: dict[float, Any] = {}  # the engine's Timer of each long-poll wait
         self.e2e = Histogram()
         self.sent = self.rejected = self.throttled = self.empty_receives = 0
         self.delivered = self.duplicates = self.ghosts = self.dead_in = 0
@@ -277,9 +279,13 @@ class SQS(QueueStore, Component):
         ws = self.waiters
         while ws and not ws[0].live:
             ws.popleft()
-        w = _Waiter(self, cb, n)
+        w = _new_waiter(_Waiter)  # _Waiter(self, cb, n), its slots set here
+        w.queue, w.cb, w.n, w.live = self, cb, n, True
         ws.append(w)
-        w.tm = tm = self.engine.timer(wait)  # after(wait, w.expire), cancelled once a message comes
+        tm = self._wait_timers.get(wait)  # engine.timer(wait), looked up once per wait
+        if tm is None:
+            tm = self._wait_timers[wait] = self.engine.timer(wait)
+        w.tm = tm  # after(wait, w.expire), cancelled once a message comes
         w.th = tm.start(_waiter_expire, w)
 
     def _reply(self, cb: Any, msgs: list[Message] | None) -> None:
@@ -310,39 +316,45 @@ class SQS(QueueStore, Component):
         self._delete(msg)
 
     def delete_batch(self, msgs: list[Message]) -> None:
-        """DeleteMessageBatch (10 per call): :meth:`_delete` of each, in order. A batch of a
-        standard queue whose copies are all deleted for the first time and held in flight,
-        with no duplicate deletes drawn, is done here with :meth:`Ledger.deliver`, the
-        end-to-end record and :meth:`_remove` written out; the same counts move and the
-        same latencies are recorded in the same order."""
+        """DeleteMessageBatch (10 per call): :meth:`_delete` of each, in order, written out
+        here (:meth:`Ledger.deliver`, the end-to-end record, the duplicate-delete draw, and
+        :meth:`_remove` of a standard queue's message in flight): the same counts move, the
+        same draws are taken and the same latencies recorded, in the same order."""
         self.api_requests += -(-len(msgs) // MAX_BATCH)
-        if self.fifo or self.dup_rate:
-            for m in msgs:
-                self._delete(m)
-            return
-        counts = self.ledger.counts
+        led = self.ledger
+        counts = led.counts
         held = self.held
         now = self.engine.now
         e2e = self.e2e
         buf = e2e.buffer
+        dup_rate, fifo = self.dup_rate, self.fifo
         for m in msgs:
             s = m.state
-            if s in (IN_FLIGHT, DEAD) and m.where == INFLIGHT and held.get(m.mid) is m:
-                counts[s] -= 1  # ledger.deliver(m), first time
+            first = s in (IN_FLIGHT, DEAD)
+            if first:  # led.deliver(m)
+                counts[s] -= 1
                 counts[DELIVERED] += 1
                 m.state = DELIVERED
                 self.delivered += 1
                 buf.append(now - m.t0)
                 if len(buf) >= BATCH:
                     e2e.flush()
-                del held[m.mid]  # self._remove(m) of a message in flight
-                m.where = GONE
-                self.n_inflight -= 1
-                if len(self._inflight) > 2 * self.n_inflight + COMPACT:
-                    self._inflight = deque(e for e in self._inflight if (x := held.get(e[1])) is not None
-                                           and x.receipt == e[2] and x.where == INFLIGHT)
-            else:
-                self._delete(m)
+            elif s == DELIVERED:  # processed again
+                led.duplicates += 1
+                self.duplicates += 1
+            if held.get(m.mid) is m:
+                w = m.where
+                if first and dup_rate and w == INFLIGHT and self.u() < dup_rate:
+                    self.ghosts += 1  # the delete missed a copy: it comes back when its timeout ends
+                elif w == INFLIGHT and not fifo:  # self._remove(m)
+                    del held[m.mid]
+                    m.where = GONE
+                    self.n_inflight -= 1
+                else:
+                    self._remove(m)
+            if len(self._inflight) > 2 * self.n_inflight + COMPACT:
+                self._inflight = deque(e for e in self._inflight if (x := held.get(e[1])) is not None
+                                       and x.receipt == e[2] and x.where == INFLIGHT)
 
     def _delete(self, m: Message) -> None:
         first = self.ledger.deliver(m)
