@@ -353,9 +353,14 @@ class MessageFactory:
         return self.attrs(), (int(g()) if g is not None else None)
 
     def make(self, ledger: Ledger, now: float) -> Message:
-        """Publish one new message copy (:meth:`draw` written out: attributes, then group)."""
+        """Publish one new message copy (:meth:`draw` written out: attributes, then group; and
+        :meth:`Ledger.new`). Attributes that never vary are not a call."""
+        attrs = self.attrs() if self.varies else self.plain
         g = self.group
-        return ledger.new(now, self.size, self.attrs(), int(g()) if g is not None else None)
+        group = int(g()) if g is not None else None
+        ledger.published += 1
+        ledger.counts[IN_FLIGHT] += 1
+        return Message(next(ledger.ids), now, self.size, attrs, group)
 
 
 class _Choice:
