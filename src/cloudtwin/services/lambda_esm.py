@@ -138,8 +138,8 @@ class Poller:
                 self.poll()
         elif m.pollers > m.min:
             m.pollers -= 1  # nothing to do: this poller stops
-        else:
-            self.poll()
+        else:  # self.poll() with an empty batch, written out
+            self._receive(self._n, LONG_POLL, self._got)
 
     def invoke(self) -> None:
         m = self.m
@@ -159,5 +159,7 @@ class Poller:
         m.failed_messages += len(msgs) - len(ok)
         if inv.t_exec == m.engine.now:  # finished in the event it began: poll from a fresh event
             m.engine.after(0.0, self._poll)
-        else:
+        elif self.batch:
             self.poll()
+        else:  # self.poll() with an empty batch, written out
+            self._receive(self._n, LONG_POLL, self._got)

@@ -45,7 +45,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.messaging import IN_FLIGHT, Message, MessageFactory, ledger_of, matches, producer_arg
-from cloudtwin.metrics import Histogram
+from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import REJECTED, SERVER_ERROR, TIMEOUT, Batch, BatchStats, Done, Request
 from cloudtwin.services.sqs import CHUNK
 from cloudtwin.spec.message import BATCH_LIMITS
@@ -233,6 +233,7 @@ class SNS(Component):
         self.subs: list[_Sub] = []
         self.pending: dict[int, Message] = {}  # copies not yet delivered, dead-lettered or lost
         self._heap, self._seq = self.engine.hot()
+        self._lat_buf = self.latency.buffer
         self.publishes = self.rejected = self.unmatched = self.api_requests = 0
         self.batches = BatchStats()
 
@@ -267,8 +268,12 @@ class SNS(Component):
             attrs, group = factory.draw()
             self._fan_out(None, self.engine.now, factory.size, attrs, group)
         lat = self.lat()
-        self.latency.record(lat)
-        self.engine.after(lat, deliver, (req, done, err))
+        buf = self._lat_buf  # self.latency.record(lat) written out (the same flush points)
+        buf.append(lat)
+        if len(buf) >= BATCH:
+            self.latency.flush()
+        # engine.after(lat, deliver, (req, done, err))'s heap entry, pushed directly
+        heappush(self._heap, (self.engine.now + lat, next(self._seq), deliver, (req, done, err)))
 
     def _publish_batch(self, req: Request, done: Done, b: Batch) -> None:
         """PublishBatch: one call of ``b.n`` messages (requests billed per 64 KB of the whole
