@@ -88,6 +88,18 @@ class Buffer:
         if self.nbytes >= self.size:
             self._take("size")
 
+    def add_all(self, msgs: list[Message]) -> None:
+        """:meth:`add` of each of ``msgs`` in order, written out: the same interval timers and
+        size flushes at the same records."""
+        for msg in msgs:
+            if not self.msgs:
+                self.gen += 1
+                self.engine.after(self.interval, self._timer, self.gen)
+            self.msgs.append(msg)
+            self.nbytes += msg.size
+            if self.nbytes >= self.size:
+                self._take("size")
+
     def _timer(self, gen: int) -> None:
         if gen == self.gen and self.msgs:
             self._take("interval")
@@ -126,12 +138,15 @@ class Job:
             ok, failed = list(inv.ok), list(inv.failed)
         fh.jobs.discard(self)
         rate, u = fh.spec.transform.error_rate, fh.u
-        add = fh.buffer.add
-        for m in ok:
-            if rate and u() < rate:
-                failed.append(m)
-            else:
-                add(m)
+        if rate:  # the draws first, then the adds in the same order: adding draws from nothing
+            keep = []
+            for m in ok:
+                if u() < rate:
+                    failed.append(m)
+                else:
+                    keep.append(m)
+            ok = keep
+        fh.buffer.add_all(ok)
         if failed:
             fh.transform_failed += len(failed)
             fh.write(failed, sum(m.size for m in failed), error=True)

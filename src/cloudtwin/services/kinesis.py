@@ -102,7 +102,7 @@ class Shard:
         return True
 
 
-SHARD_CACHE_MAX = 65_536  # partition keys whose shard is remembered (an MD5 each otherwise)
+SHARD_CACHE_MAX = 131_072  # partition keys whose shard is remembered (an MD5 each otherwise; ~8 MB at most)
 
 
 def shard_of(key: float, shards: int) -> int:
