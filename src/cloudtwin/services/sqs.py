@@ -279,7 +279,10 @@ class SQS(QueueStore, Component):
         if msgs or wait <= 0.0:
             if not msgs:
                 self.empty_receives += 1
-            self._reply(cb, msgs)
+            if self.zero_lat:  # self._reply(cb, msgs) written out
+                cb(msgs)
+            else:
+                heappush(self._heap, (self.engine.now + self.lat(), next(self._seq), cb, msgs))
             return
         ws = self.waiters
         while ws and not ws[0].live:

@@ -243,8 +243,9 @@ class QueueStore(ABC):
         return True
 
     def _on_visibility(self, token: int) -> None:
-        if not self._fire(0, token):
+        if token != self._token[0]:  # self._fire(0, token) written out: a superseded timer
             return
+        self._armed[0] = INF
         now = self.engine.now
         q, held = self._inflight, self.held
         back: list[Message] = []
