@@ -63,11 +63,11 @@ from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.handler import CALL, SLEEP, CStep, compile_steps
+from cloudtwin.handler import CALL, SLEEP, CStep, Run, compile_steps
 from cloudtwin.messaging import Message, MessageFactory, ledger_of
 from cloudtwin.metrics import BATCH, Histogram
-from cloudtwin.request import REJECTED, THROTTLED, Done, Request
-from cloudtwin.services.lambda_runtime import Env, Invocation, sync_fin
+from cloudtwin.request import REJECTED, THROTTLED, Done, Request, new_request
+from cloudtwin.services.lambda_runtime import Env, Invocation, _inv_expire, sync_fin
 from cloudtwin.spec.account import INVOKE_RATE_PER_CONCURRENCY
 
 if TYPE_CHECKING:
@@ -130,6 +130,8 @@ class Lambda(Component):
         self.steps: tuple[Any, ...] = ()
         self.base_steps: tuple[CStep, ...] = ()
         self.needs_timer = False
+        # handle()'s warm fast path applies: no reserved and no provisioned concurrency
+        self.warm_fast = spec.reserved_concurrency is None and not spec.provisioned_concurrency
         self.timeout_timer = ctx.engine.timer(spec.timeout)  # engine.timer(timeout): one per delay
         self.idle: list[Env] = []  # warm, most recent last
         self.prov: list[Env] = []
@@ -272,35 +274,98 @@ class Lambda(Component):
             if inv.msgs is not None:
                 inv.failed = list(inv.msgs)
                 inv.ok = []
-        inv.cb(inv)
+        cb = inv.cb
+        if cb is not sync_fin:
+            cb(inv)
+            return
+        err = inv.err  # sync_fin(inv), inlined: a synchronous caller gets the outcome
+        if err is None:
+            b = self.lat_buf  # self.latency.record(...), inlined
+            b.append(now - inv.t_in)
+            if len(b) >= BATCH:
+                self.latency.flush()
+        else:
+            self.errors += 1
+        done, req = inv.done, inv.req
+        inv.done = inv.req = None
+        done(req, err)  # type: ignore[misc,arg-type]
 
     # ---- synchronous --------------------------------------------------------
     def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """An Invoke request. A synchronous invoke that finds a warm environment (no reserved
+        or provisioned concurrency) starts its handler here, in this one frame: the account
+        quota's take (:meth:`RateLimiter.try_take`), :meth:`acquire`'s warm case, ``_invoke``,
+        :meth:`Invocation.begin` and the first pass of :meth:`Invocation.next`, inlined in
+        that order, so the same counters move, the same timer entry is started and the same
+        handler run begins as on the general path (``_invoke``), which takes every other case."""
         self.requests += 1
+        now = self.engine.now
         # the invoke request-rate quota: the account's, then the function's own if it has
         # reserved concurrency [aws-facts §5 Invoke request rate]
-        now = self.engine.now
+        lim = self.invokes  # lim.try_take(now), inlined (GCRA, one token)
+        tat = lim.tat
+        if tat < now:
+            tat = now
+        if tat - now > lim.tolerance:
+            self._rate_throttled(req, done)
+            return
+        lim.tat = tat + 1.0 / lim.rate
         own = self.own_invokes
-        if not self.invokes.try_take(now) or (own is not None and not own.try_take(now)):
-            # a synchronous invoke, or an asynchronous one from a non-AWS source
-            self.rate_throttles += 1
-            self.throttles += 1
-            self._minute_throttles += 1
-            self.errors += 1
-            done(req, THROTTLED)
+        if own is not None and not own.try_take(now):
+            self._rate_throttled(req, done)
             return
         if op == "invoke_async":  # accepted at once (202); the event runs later
-            factory = arg if isinstance(arg, MessageFactory) else self.factory
-            if factory.size > ASYNC_MAX_SIZE:
-                self.errors += 1
-                done(req, REJECTED)
-                return
-            self.push(factory.make(self.ledger, self.engine.now))
-            done(req, None)
+            self._accept_async(req, done, arg)
+            return
+        idle = self.idle
+        pool = self.pool
+        if (self.warm_fast and idle and pool[0] < pool[1]
+                and now - idle[-1].last_used <= self.idle_timeout):
+            env = idle.pop()  # acquire(): a warm environment, the most recent first
+            self.cold = False
+            self.busy = busy = self.busy + 1
+            pool[0] += 1
+            if busy > self.minute_busy:
+                self.minute_busy = busy
+            self.invocations += 1
+            inv = Invocation(self, env, None, sync_fin, False, getattr(req, "user", None))
+            inv.req, inv.done, inv.t_in = req, done, now
+            env.inv = inv
+            inv.t_exec = now  # begin()
+            inv.deadline = now + self.timeout
+            if self.needs_timer:
+                inv.th = self.timeout_timer.start(_inv_expire, inv)
+            inv.sync = inv.pending = True  # next(): the one handler run of a synchronous invoke
+            r = new_request(now, None, None)
+            r.user = inv.user
+            run = Run(env, r, None, self.steps, now)
+            env.run = run
+            run.advance()
+            inv.sync = False
+            if not inv.pending and inv.live:  # the handler finished within advance()
+                self.end(inv, None)
             return
         if self._invoke(None, sync_fin, False, getattr(req, "user", None), req, done) is None:
             self.errors += 1
             done(req, THROTTLED)
+
+    def _rate_throttled(self, req: Request, done: Done) -> None:
+        """A synchronous invoke, or an asynchronous one from a non-AWS source, over an invoke rate."""
+        self.rate_throttles += 1
+        self.throttles += 1
+        self._minute_throttles += 1
+        self.errors += 1
+        done(req, THROTTLED)
+
+    def _accept_async(self, req: Request, done: Done, arg: Any) -> None:
+        """An asynchronous invoke from a caller: accepted at once (202); the event runs later."""
+        factory = arg if isinstance(arg, MessageFactory) else self.factory
+        if factory.size > ASYNC_MAX_SIZE:
+            self.errors += 1
+            done(req, REJECTED)
+            return
+        self.push(factory.make(self.ledger, self.engine.now))
+        done(req, None)
 
     # ---- asynchronous -------------------------------------------------------
     def push(self, msg: Message) -> str | None:

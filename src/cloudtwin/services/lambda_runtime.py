@@ -60,9 +60,27 @@ class Env:
         heappush(heap, (end if end > now else now, next(seq), _advance, run))
 
     def finish(self, run: Run, err: str | None) -> None:
-        if run is self.run and self.inv is not None:
+        """The handler run ended. An invocation without messages (a synchronous or asynchronous
+        invoke: one run) takes :meth:`Invocation.step_done` inlined here (its ``msg`` is None, so
+        only the ``error_rate`` draw can fail it), one frame fewer per invocation."""
+        inv = self.inv
+        if run is self.run and inv is not None:
             self.run = None
-            self.inv.step_done(err)
+            if inv.msgs is not None:
+                inv.step_done(err)
+                return
+            fn = inv.fn
+            inv.pending = False
+            if err is None and fn.error_rate and fn.u() < fn.error_rate:
+                err = SERVER_ERROR
+            inv.i += 1
+            if err is not None:
+                fn.errors_in += 1
+                inv.err = err
+                if not inv.rbif:
+                    inv.i = inv.n
+            if not inv.sync and inv.live:  # i >= n: the only run is done (next() ends it when sync)
+                fn.end(inv, None)
 
 
 class Invocation:
