@@ -127,6 +127,7 @@ class _Call:
 
 
 _call_expire = _Call.expire  # the timer's callback, taking the call as its argument
+_new = object.__new__
 
 
 class _Auth:
@@ -228,8 +229,11 @@ class ApiGateway(Component):
         if self.cache is not None:
             self.forward(req, done, arg, now)
             return
-        # forward() without a stage cache, inlined: straight to the integration
-        call = _Call(self, req, done, now, None, isinstance(arg, Refresh))
+        # forward() without a stage cache, inlined: straight to the integration. The _Call's
+        # fields are set here, not by __init__ behind a class call (keep in step with it).
+        call: _Call = _new(_Call)
+        call.api, call.req, call.done, call.t_in, call.key, call.live = self, req, done, now, None, True
+        call.refresh = isinstance(arg, Refresh)
         call.th = self.timer.start(_call_expire, call)  # after(timeout, call.expire); a FIFO per delay
         iarg: Any = self.message
         if self.part_key is not None:

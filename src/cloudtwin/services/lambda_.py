@@ -67,7 +67,7 @@ from cloudtwin.handler import CALL, SLEEP, CStep, Run, compile_steps
 from cloudtwin.messaging import Message, MessageFactory, ledger_of
 from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request, new_request
-from cloudtwin.services.lambda_runtime import Env, Invocation, _inv_expire, sync_fin
+from cloudtwin.services.lambda_runtime import Env, Invocation, _inv_expire, begun_sync, sync_fin
 from cloudtwin.spec.account import INVOKE_RATE_PER_CONCURRENCY
 
 if TYPE_CHECKING:
@@ -328,15 +328,11 @@ class Lambda(Component):
             if busy > self.minute_busy:
                 self.minute_busy = busy
             self.invocations += 1
-            inv = Invocation(self, env, None, sync_fin, False, getattr(req, "user", None))
-            inv.req, inv.done, inv.t_in = req, done, now
+            inv = begun_sync(self, env, req, done, now)  # as _invoke(), with begin()'s clock fields
             env.inv = inv
-            inv.t_exec = now  # begin()
-            inv.deadline = now + self.timeout
-            if self.needs_timer:
+            if self.needs_timer:  # the rest of begin()
                 inv.th = self.timeout_timer.start(_inv_expire, inv)
-            inv.sync = inv.pending = True  # next(): the one handler run of a synchronous invoke
-            r = new_request(now, None, None)
+            r = new_request(now, None, None)  # next(): the one handler run of a synchronous invoke
             r.user = inv.user
             run = Run(env, r, None, self.steps, now)
             env.run = run
