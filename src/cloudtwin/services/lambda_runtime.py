@@ -60,9 +60,27 @@ class Env:
         heappush(heap, (end if end > now else now, next(seq), _advance, run))
 
     def finish(self, run: Run, err: str | None) -> None:
-        if run is self.run and self.inv is not None:
+        """The handler run ended. An invocation without messages (a synchronous or asynchronous
+        invoke: one run) takes :meth:`Invocation.step_done` inlined here (its ``msg`` is None, so
+        only the ``error_rate`` draw can fail it), one frame fewer per invocation."""
+        inv = self.inv
+        if run is self.run and inv is not None:
             self.run = None
-            self.inv.step_done(err)
+            if inv.msgs is not None:
+                inv.step_done(err)
+                return
+            fn = inv.fn
+            inv.pending = False
+            if err is None and fn.error_rate and fn.u() < fn.error_rate:
+                err = SERVER_ERROR
+            inv.i += 1
+            if err is not None:
+                fn.errors_in += 1
+                inv.err = err
+                if not inv.rbif:
+                    inv.i = inv.n
+            if not inv.sync and inv.live:  # i >= n: the only run is done (next() ends it when sync)
+                fn.end(inv, None)
 
 
 class Invocation:
@@ -152,6 +170,29 @@ class Invocation:
 
 
 _inv_expire = Invocation.expire  # an engine callback taking the invocation as its argument
+_new = object.__new__
+
+
+def begun_sync(fn: Lambda, env: Env, req: Request, done: Done, now: float) -> Invocation:
+    """A synchronous invoke's invocation as ``Invocation(fn, env, None, sync_fin, False, user)``
+    with its caller (``req``, ``done``, ``t_in``) and :meth:`Invocation.begin`'s clock fields
+    set, and marked running its one handler run (``sync``, ``pending``) as ``next()`` does: the
+    fields are set here, not by ``__init__`` behind a class call (twice the cost, once per
+    invoke). Keep in step with :meth:`Invocation.__init__`."""
+    inv: Invocation = _new(Invocation)
+    inv.fn, inv.env, inv.msgs, inv.cb, inv.rbif = fn, env, None, sync_fin, False
+    inv.user = getattr(req, "user", None)
+    inv.n = 1
+    inv.i = 0
+    inv.t_exec = now
+    inv.deadline = now + fn.timeout
+    inv.live = True
+    inv.ok = inv.failed = ()
+    inv.err = None
+    inv.sync = inv.pending = True
+    inv.req, inv.done, inv.t_in = req, done, now
+    inv.th = -1
+    return inv
 
 
 def sync_fin(inv: Invocation) -> None:
