@@ -59,7 +59,10 @@ class Request:
     """One synchronous request, from the workload's point of view. :func:`new_request` makes
     one as ``Request(t0, client, session)`` does, cheaper (the workloads' arrival paths)."""
 
-    __slots__ = ("t0", "client", "session", "finished", "via", "user")
+    # ``tries``: a workload's resends of it so far (an SDK's retries), set on the first resend
+    # only and read with getattr(req, "tries", 0), so a request that is never retried pays nothing
+    __slots__ = ("t0", "client", "session", "finished", "via", "user", "tries")
+    tries: int
 
     def __init__(self, t0: float, client: Client | None, session: Session | None) -> None:
         self.t0 = t0
@@ -85,7 +88,8 @@ _new = object.__new__
 def new_request(t0: float, client: Client | None, session: Session | None) -> Request:
     """``Request(t0, client, session)``, with the fields set here instead of by a Python
     ``__init__`` behind a class call (the dearer way, once per request). Keep in step with
-    :meth:`Request.__init__`."""
+    :meth:`Request.__init__` and with the copy inlined in
+    :meth:`cloudtwin.workloads.WorkloadRun._arrive_client`."""
     r: Request = _new(Request)
     r.t0 = t0
     r.client = client

@@ -118,7 +118,7 @@ def _downsample(series: dict[str, Any]) -> dict[str, Any]:
 
 def _load_windows(sim: Simulation) -> list[dict[str, Any]]:
     """Timeline entries for the workloads' spikes and ramps (kind ``load``), with the
-    windows :func:`cloudtwin.workloads.profile_factor` applies."""
+    windows :func:`cloudtwin.workloads_profiles.profile_factor` applies."""
     out: list[dict[str, Any]] = []
     for n, w in sim.workloads.items():
         p = w.spec.profile

@@ -10,21 +10,21 @@ carry on; ``session_lost`` ends the session, which then counts as lost. With
 kind (timeout, throttled, unavailable, server_error) after an exponential backoff
 with full jitter; the request counts once, with its latency from the first try.
 
+Rate profiles are in :mod:`cloudtwin.workloads_profiles`, thinned arrivals in
+:mod:`cloudtwin.workloads_thinning`.
+
 Metrics are streamed: per-minute counters and a per-minute latency histogram
 that is folded into the workload total when the minute closes.
 """
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_right
 from heapq import heappush
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import StopSimulation, make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.errors import InvariantViolation, SpecError
+from cloudtwin.errors import InvariantViolation
 from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.origins import AttackRun, Population
 from cloudtwin.request import (
@@ -41,42 +41,19 @@ from cloudtwin.request import (
     new_request,
 )
 from cloudtwin.services.instance import COOKIE_LIMIT
-from cloudtwin.spec.schema import Profile, Sources, Workload
+from cloudtwin.spec.schema import Sources, Workload
+from cloudtwin.workloads_profiles import profile_factor
 from cloudtwin.workloads_thinning import Thinning
 
 if TYPE_CHECKING:
     from cloudtwin.simulation import Simulation
 
+__all__ = ["WorkloadRun", "make_sampler_exp", "profile_factor"]  # profile_factor: its old home
+
+_new = object.__new__
 _TIMED_OUT = "timed-out"
 _RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))  # what an SDK retries
 _STATE_GONE = ("terminated", "stopped")  # instance states that wipe in-memory session state
-
-
-def profile_factor(p: Profile, horizon: float, base_dir: str = ".") -> tuple[Any, float]:
-    """``(f, fmax)``: the rate multiplier as a function of time, and its maximum."""
-    if p.type == "constant":
-        return None, 1.0
-    if p.type == "diurnal":
-        lo, hi, per, peak = p.low, p.high, p.period, p.peak_at
-        return (lambda t: lo + (hi - lo) * (1 + math.cos(2 * math.pi * (t - peak) / per)) / 2), max(lo, hi)
-    if p.type == "ramp":
-        at, dur, a, b = p.at, (p.duration or max(horizon - p.at, 1.0)), p.start, p.end
-        return (lambda t: a if t < at else b if t >= at + dur else a + (b - a) * (t - at) / dur), max(a, b)
-    if p.type == "spike":
-        at, dur, k = p.at, (p.duration if p.duration is not None else 300.0), p.factor
-        return (lambda t: k if at <= t < at + dur else 1.0), max(1.0, k)
-    times, factors = _read_replay(p.path or "", base_dir)
-    return (lambda t: factors[max(bisect_right(times, t) - 1, 0)]), max(factors)
-
-
-def _read_replay(path: str, base_dir: str) -> tuple[list[float], list[float]]:
-    from cloudtwin.errors import Issue
-    from cloudtwin.replay import ReplayError, read_profile, resolve
-
-    try:
-        return read_profile(resolve(path, Path(base_dir)), path)
-    except ReplayError as exc:  # the spec's check read it; the file changed since
-        raise SpecError([Issue("profile.path", str(exc))]) from None
 
 
 class WorkloadRun(Thinning):
@@ -120,8 +97,7 @@ class WorkloadRun(Thinning):
         self.arrive = self._arrive
         self.hot = sim.engine.hot()
         self.simple = not self.needs_client and spec.timeout is None
-        # client retries (an SDK's): attempts so far of requests that failed at least once
-        self.retrying: dict[Request, int] = {}
+        # client retries (an SDK's): a request's resends so far are its `tries` (set on its first)
         self.retry_jitter = uniform_sampler(stream(seed, f"workload.{name}.retries")) if spec.retries else None
         self.retries = 0
         # counters
@@ -150,6 +126,12 @@ class WorkloadRun(Thinning):
         self.live_sessions: dict[int, Session] = {}
         self.next_in_session = self._next_in_session
         self.open = True
+        # the client's timeout (spec.timeout): its engine timer, shared by every request
+        self.expiry = sim.engine.timer(spec.timeout) if spec.timeout is not None else None
+        # what an arrival sends, decided once: a plain request, a session, a client's request, or
+        # an anonymous one with a timeout
+        self.go = (self._go_simple if self.simple else self._start_session if ss is not None
+                   else self._go_client if self.needs_client else self._go_anonymous)
 
     # ---- arrivals -----------------------------------------------------------
     def start(self) -> None:
@@ -190,17 +172,26 @@ class WorkloadRun(Thinning):
         """As :meth:`_arrive` for Poisson arrivals at a constant rate from plain clients (no
         session, timeout, identity or origins), inlined: the next arrival is pushed, then
         :meth:`_client`'s draw picks the client and :meth:`send`'s request goes out, with the
-        same draws in the same order and the same heap entry as the general path."""
+        same draws in the same order and the same heap entry as the general path. The request
+        is made as :func:`new_request` makes it, here (one call less per request)."""
         heap, seq = self.hot
         now = self.engine.now
         heappush(heap, (now + self.gap(), next(seq), self.arrive, None))
         cid = int(self.pick() * self.n_clients)
         clients = self.clients
-        c = clients.get(cid)
-        if c is None:
+        try:
+            c = clients[cid]
+        except KeyError:
             c = clients[cid] = Client(f"198.18.{cid // 256 % 256}.{cid % 256}", cid)
         self.requests += 1
-        self.entry.handle(new_request(now, c, None), self.op, self.complete, self.arg)
+        r: Request = _new(Request)
+        r.t0 = now
+        r.client = c
+        r.session = None
+        r.finished = False
+        r.via = None
+        r.user = None
+        self.entry.handle(r, self.op, self.complete, self.arg)
 
     def _next_gap(self) -> float:
         if self.gap is not None:
@@ -220,19 +211,42 @@ class WorkloadRun(Thinning):
                 return  # thinned: the profile is below its peak now
             if gap is None and f(eng.now) <= 0:
                 return
-        self._go()
+        self.go()
 
-    def _go(self) -> None:
-        """An arrival's request (or session) goes out."""
-        if self.simple:
-            self.requests += 1
-            self.entry.handle(new_request(self.engine.now, None, None), self.op, self.complete, self.arg)
-        elif self.spec.sessions is not None:
-            self._start_session()
-        elif self.needs_client:
-            self.send(self._client(), None)
-        else:
-            self.send(None, None)
+    def _go_simple(self) -> None:
+        """An arrival's request goes out: no client, session or timeout to carry."""
+        self.requests += 1
+        self.entry.handle(new_request(self.engine.now, None, None), self.op, self.complete, self.arg)
+
+    def _go_client(self) -> None:
+        """An arrival's request from a client, with no session: :meth:`_client`, then
+        :meth:`send`, in one frame. The same draws in the same order (the client, its country
+        when it is new, then the identity), the same timeout and the same request."""
+        cid = int(self.pick() * self.n_clients)
+        clients = self.clients
+        try:
+            c = clients[cid]
+        except KeyError:
+            pop = self.population
+            c = clients[cid] = (Client(f"198.18.{cid // 256 % 256}.{cid % 256}", cid) if pop is None
+                                else pop.client(cid))
+        r: Request = _new(Request)  # new_request(now, c, None), inline
+        r.t0 = self.engine.now
+        r.client = c
+        r.session = None
+        r.finished = False
+        r.via = None
+        r.user = None
+        self.requests += 1
+        if self.auth_u is not None:
+            r.user = self._identity(c.uid)
+        if self.expiry is not None:
+            self.expiry.start(self._expire, r)
+        self.entry.handle(r, self.op, self.complete, self.arg)
+
+    def _go_anonymous(self) -> None:
+        """An arrival's request without a client, with a timeout."""
+        self.send(None, None)
 
     def _client(self) -> Client:
         n = self.spec.clients
@@ -264,8 +278,8 @@ class WorkloadRun(Thinning):
         self.requests += 1
         if self.auth_u is not None and client is not None:
             req.user = self._identity(client.uid)
-        if self.spec.timeout is not None:
-            self.engine.timer(self.spec.timeout).start(self._expire, req)
+        if self.expiry is not None:
+            self.expiry.start(self._expire, req)
         self.entry.handle(req, self.op, self.complete, self.arg)
 
     def _identity(self, uid: int) -> tuple[int, int]:
@@ -308,10 +322,8 @@ class WorkloadRun(Thinning):
             if req.finished is _TIMED_OUT:
                 return  # the reply came after the client gave up
             raise InvariantViolation(f"workload {self.name}: a request completed twice")
-        if self.retry_jitter is not None:
-            if retry and err in _RETRYABLE and self._retry(req):
-                return
-            self.retrying.pop(req, None)
+        if self.retry_jitter is not None and retry and err in _RETRYABLE and self._retry(req):
+            return
         req.finished = True
         # the counting, as _complete_bare(req.t0, err) does it (inlined: one call less per request)
         if err is None:
@@ -351,10 +363,10 @@ class WorkloadRun(Thinning):
 
     def _retry(self, req: Request) -> bool:
         """Resend ``req`` after a backoff if it has retries left (True), else let it fail."""
-        n = self.retrying.get(req, 0)
+        n = getattr(req, "tries", 0)  # unset until its first resend: no request pays for it
         if n >= self.spec.retries:
             return False
-        self.retrying[req] = n + 1
+        req.tries = n + 1
         self.retries += 1
         delay = self.spec.backoff * 2.0 ** n * self.retry_jitter()  # type: ignore[misc]
         self.engine.after(delay, self._resend, req)
@@ -362,7 +374,6 @@ class WorkloadRun(Thinning):
 
     def _resend(self, req: Request) -> None:
         if req.finished:
-            self.retrying.pop(req, None)
             return  # the client gave up (its timeout) while waiting to retry
         req.via = None
         self.entry.handle(req, self.op, self.complete, self.arg)

@@ -33,7 +33,7 @@ class Thinning:
     hot: tuple[list[Any], Any]
     sim: Simulation
     engine: Any
-    _go: Callable[[], None]  # the arrival's request goes out
+    go: Callable[[], None]  # the arrival's request goes out
 
     def _look_ahead(self, t: float) -> None:
         """Schedule the first arrival from candidate time ``t`` on that thinning keeps.
@@ -64,11 +64,11 @@ class Thinning:
         keep = self.accept() * self.fmax < self.f(now)
         self._look_ahead(now + self.gap())
         if keep:
-            self._go()
+            self.go()
 
     def _arrive_thinned(self, _: object = None) -> None:
         """An arrival thinning kept (:meth:`_look_ahead`): the next one is scheduled, then
         the request goes out as :meth:`_arrive` sends it."""
         self._look_ahead(self.engine.now + self.gap())
-        self._go()
+        self.go()
 

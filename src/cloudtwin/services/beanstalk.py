@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
     from cloudtwin.services.beanstalk_deploy import Deploy
 
+_new = object.__new__
 _COMPUTE_KEYS = ("instance_type", "workers", "backlog", "boot_time", "handler", "health_handler", "mounts")
 # the environment's default process health check (assumption: Elastic Beanstalk's process defaults)
 HEALTH = {"interval": 15.0, "healthy_threshold": 3, "unhealthy_threshold": 5, "timeout": 5.0}
@@ -96,7 +97,8 @@ class EnvALB(ALB):
 
 
 class _Answer:
-    """One request through the environment: counts its outcome."""
+    """One request through the environment: counts its outcome. :meth:`Beanstalk.handle` makes
+    it without a class call; keep its fields in step with ``__init__``."""
 
     __slots__ = ("env", "done", "t_in")
 
@@ -218,12 +220,26 @@ class Beanstalk(Component):
 
     # ---- serving -----------------------------------------------------------------
     def serve(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
+        """Serve a request whose injected faults (if any) have passed: :meth:`handle` without them."""
+        self.handle(req, op, done, arg, False)
+
+    def handle(self, req: Request, op: str, done: Any, arg: Any = None, faults: bool = True) -> None:
+        """The entry every caller uses, :meth:`Component.handle` with the serve body inline (one
+        frame fewer per request): injected faults first (``faults``; :meth:`serve` passes False
+        once they have passed), then the request goes to the queue (a worker environment) or the
+        environment URL, with an :class:`_Answer` made as ``_new(_Answer)`` with its fields set
+        here (no Python ``__init__`` frame)."""
+        if faults and self.injected:
+            Component.handle(self, req, op, done, arg)
+            return
         self.requests += 1
+        a = _new(_Answer)
+        a.env, a.done, a.t_in = self, done, self.engine.now
         if self.queue is not None:  # a worker environment: the request is a SendMessage to its queue
-            self.queue.handle(req, "send", _Answer(self, done, self.engine.now).reply, arg)
+            self.queue.handle(req, "send", a.reply, arg)
             return
         assert self.front is not None
-        self.front.handle(req, "", _Answer(self, done, self.engine.now).reply, arg)
+        self.front.handle(req, "", a.reply, arg)
 
     def producer_arg(self, workload: str, spec: Any) -> Any:
         return self.queue.producer_arg(workload, spec) if self.queue is not None else None

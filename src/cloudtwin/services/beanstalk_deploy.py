@@ -54,12 +54,12 @@ TICK = 1.0  # how often a deployment is watched (and waits are re-checked), in s
 
 def take_down(inst: Instance) -> None:
     """The application restarts: the instance answers nothing, queued work is refused."""
-    inst.live = False
+    inst.live = inst.up = False
     inst._drop_queue()
 
 
 def bring_up(inst: Instance) -> None:
-    inst.live = inst.state == "running" and inst.zone_ok
+    inst.live = inst.up = inst.state == "running" and inst.zone_ok
 
 
 class Deploy:

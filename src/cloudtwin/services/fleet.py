@@ -28,14 +28,17 @@ class ScreenedInstance(Instance):
     __slots__ = ()
 
     def handle(self, req: Any, op: str, done: Any, arg: Any = None) -> None:
-        for flt in self.owner.screens:
+        """Each filter of the fleet's :attr:`Fleet.screen_plan` (decided once in :meth:`Fleet.screen`:
+        its bound check, whether the check depends on the instance it guards, and the filter if
+        replies pass back through it) in order, then :meth:`Instance.handle`."""
+        for check, per_instance, back in self.owner.screen_plan:
             # a filter that depends on which instance it guards (the VPC's routing: the instance's subnet)
-            err = flt.admit_on(req, self) if getattr(flt, "per_instance", False) else flt.admit(req)
+            err = check(req, self) if per_instance else check(req)
             if err is not None:
                 done(req, err)
                 return
-            if flt.outbound:
-                done = Back(flt, done).reply
+            if back is not None:
+                done = Back(back, done).reply
         Instance.handle(self, req, op, done, arg)
 
 
@@ -72,6 +75,9 @@ class Fleet(Component):
         self.min_in_service: int | None = None
         self.max_in_service = 0
         self.screens: list[Any] = []  # filters in front of every instance (network ACL, security groups)
+        # per filter, in order: (its check, whether the check takes the instance, the filter if
+        # replies pass back through it, else None): what ScreenedInstance.handle asks per request
+        self.screen_plan: tuple[tuple[Any, bool, Any], ...] = ()
         self.credits = cpu_credits.for_fleet(self)  # None unless a burstable (T) instance type
 
     def build(self) -> None:
@@ -157,6 +163,9 @@ class Fleet(Component):
     def screen(self, flt: Any) -> None:
         """Put ``flt`` in front of every instance, present and future (last added: asked last)."""
         self.screens.append(flt)
+        per_instance = bool(getattr(flt, "per_instance", False))
+        plan = (flt.admit_on if per_instance else flt.admit, per_instance, flt if flt.outbound else None)
+        self.screen_plan = (*self.screen_plan, plan)
         for inst in self.launched:
             inst.__class__ = ScreenedInstance
 

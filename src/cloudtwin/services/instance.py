@@ -34,7 +34,7 @@ class Instance(Workers):
 
     __slots__ = (
         "ctx", "owner", "iid", "zone", "state", "zone_ok", "public_ip", "steps", "launched_at", "in_service_at",
-        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "ended_at", "occ", "live", "speed",
+        "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "ended_at", "occ", "live", "up", "speed",
     )
 
     def __init__(self, owner: Any, iid: str, zone: str, *, purchase: str = "on_demand") -> None:
@@ -48,6 +48,7 @@ class Instance(Workers):
         self.state = "pending"  # pending | running | stopped | terminated
         self.zone_ok = ctx.zone_up(zone)
         self.live = False  # running and its zone up: the one flag the hot path reads
+        self.up = False  # the same flag, for callers (a plain attribute: read per handler step)
         self.public_ip = ""
         self.launched_at = self.engine.now
         self.in_service_at: float | None = None
@@ -63,21 +64,17 @@ class Instance(Workers):
         self.meta: dict[str, Any] = {}
 
     # ---- lifecycle ----------------------------------------------------------
-    @property
-    def up(self) -> bool:
-        return self.live
-
     def running(self) -> None:
         """Boot finished: the instance serves from now on."""
         if self.state == "pending":
             self.state = "running"
-            self.live = self.zone_ok and "impaired" not in self.meta
+            self.live = self.up = self.zone_ok and "impaired" not in self.meta
             self.in_service_at = self.engine.now
 
     def kill(self, state: str = "terminated") -> None:
         """Stop serving now: queued work is refused, in-service work fails."""
         self.state = state
-        self.live = False
+        self.live = self.up = False
         self.ended_at = self.engine.now
         self._drop_queue()
         if self.public_ip:
@@ -85,7 +82,7 @@ class Instance(Workers):
 
     def set_zone(self, ok: bool) -> None:
         self.zone_ok = ok
-        self.live = ok and self.state == "running" and "impaired" not in self.meta
+        self.live = self.up = ok and self.state == "running" and "impaired" not in self.meta
         if not ok:
             self._drop_queue()
 
@@ -96,7 +93,7 @@ class Instance(Workers):
             self.meta.pop("impaired", None)
         else:
             self.meta["impaired"] = why
-        self.live = self.zone_ok and self.state == "running" and why is None
+        self.live = self.up = self.zone_ok and self.state == "running" and why is None
         if why is not None:
             self._drop_queue()
 

@@ -181,14 +181,28 @@ class Route53(Component):
         return chosen.address(), chosen.ttl
 
     def serve(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
+        """Answer a request whose injected faults (if any) have passed: :meth:`handle` without them."""
+        self.handle(req, op, done, arg, False)
+
+    def handle(self, req: Request, op: str, done: Any, arg: Any = None, faults: bool = True) -> None:
+        """The entry every caller uses, :meth:`Component.handle` with the serve body inline (one
+        frame fewer per request): injected faults first (``faults``; :meth:`serve` passes False
+        once they have passed), then the client's cached answer or a resolution, then the
+        request goes to the answer."""
+        if faults and self.injected:
+            Component.handle(self, req, op, done, arg)
+            return
         self.requests += 1
         name = op or self.default  # a workload passes its `host:` as the operation
         c = req.client
         if c is None:
             addr = self.resolve(name)[0]
         else:
-            ent = c.dns.get(name)
             now = self.engine.now
+            try:
+                ent = c.dns[name]
+            except KeyError:
+                ent = None
             if ent is None or ent[0] <= now:
                 rec = self.alias_of.get(name)
                 if rec is not None:  # resolve(name) for a simple alias, inlined

@@ -1,0 +1,221 @@
+"""Elastic Load Balancing: how a load balancer routes one request (its per-request path).
+
+:class:`Routing` holds the methods of :class:`cloudtwin.services.elb.LoadBalancer` that run
+per request: the pool the request may go to (one pool with cross-zone on, the pool of the
+node the client enters with it off, or a weighted target group's), the target picked in it
+(round robin, least outstanding requests, a flow hash, slow start, stickiness), and the
+forward to that target with its reply. The rules and their sources are in
+:mod:`cloudtwin.services.elb`'s docstring; the target states in
+:mod:`cloudtwin.services.elb_health`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from heapq import heappush
+from typing import TYPE_CHECKING, Any
+
+from cloudtwin.component import Component
+from cloudtwin.metrics import BATCH
+from cloudtwin.request import UNAVAILABLE, Request
+from cloudtwin.services.elb_health import DRAINING, Target
+
+if TYPE_CHECKING:
+    from cloudtwin.metrics import Histogram
+
+_new = object.__new__
+APP_COOKIE_EXPIRY = 7 * 86_400.0  # AWSALBAPP-n has a fixed 7-day expiry [aws-facts §1]
+HASH_MEMO_MAX = 65_536  # client addresses whose node hash is remembered (cleared when full)
+
+
+class _Fwd:
+    """One request forwarded to a target: counts it outstanding until it answers. Made once per
+    request by :meth:`LoadBalancer.serve` as ``_new(_Fwd)`` with its fields set there (a class
+    call with a Python ``__init__`` costs more); :func:`_forward` sends it after the LB's latency."""
+
+    __slots__ = ("lb", "t", "req", "done", "t_in", "prev")
+    lb: Routing
+    t: Target
+    req: Request
+    done: Any
+    t_in: float
+    prev: Any
+
+    def reply(self, req: Request, err: str | None) -> None:
+        t = self.t
+        t.outstanding -= 1
+        req.via = self.prev
+        lb = self.lb
+        if err is None:
+            b = lb.lat_buf
+            b.append(lb.engine.now - self.t_in)
+            if len(b) >= BATCH:
+                lb.latency.flush()
+        else:
+            lb.errors += 1
+        self.done(req, err)
+        if t.state is DRAINING and t.outstanding == 0:
+            t.finish()
+
+
+def _forward(f: _Fwd) -> None:
+    """The engine callback that forwards ``f`` after the LB's processing time, scheduled as
+    ``(t, seq, _forward, f)``: no bound method is made per request."""
+    req = f.req
+    f.prev = req.via
+    if f.lb.proxy:
+        req.via = f.t.via
+    f.t.inst.handle(req, "", f.reply, None)
+
+
+class Routing:
+    """The per-request methods of :class:`~cloudtwin.services.elb.LoadBalancer` (its attributes)."""
+
+    name: str
+    engine: Any
+    requests: int
+    errors: int
+    failed_no_target: int
+    weights: list[float] | None
+    group_draw: Any
+    gpools: list[list[Target]]
+    zonal: bool
+    pool: list[Target]
+    zpool: dict[str, list[Target]]
+    nodes_up: list[str]
+    plain: bool
+    sticky: str | None
+    sticky_duration: float
+    lor: bool
+    slow_start: float
+    slow_draw: Any
+    flow_hash: Any
+    by_ip: dict[str, Target]
+    rr: int
+    zrr: int
+    delay: Any
+    proxy: bool
+    hot: tuple[list[Any], Any]
+    lat_buf: list[float]
+    injected: list[Any]
+    ip_hash: dict[str, int]
+    latency: Histogram
+
+    def serve(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
+        """Route a request whose injected faults (if any) have passed: :meth:`handle` without them."""
+        self.handle(req, op, done, arg, False)
+
+    def handle(self, req: Request, op: str, done: Any, arg: Any = None, faults: bool = True) -> None:
+        """The entry every caller uses, :meth:`Component.handle` with the serve body inline (one
+        frame fewer per request): injected faults first (``faults``; :meth:`serve` passes False
+        once they have passed), then the pool, the target and the forward."""
+        if faults and self.injected:
+            Component.handle(self, req, op, done, arg)  # type: ignore[arg-type]
+            return
+        self.requests += 1
+        if self.weights is not None:
+            pool = self._group_pool() if self.nodes_up else []
+        else:
+            pool = self._zone_pool(req) if self.zonal else (self.pool if self.nodes_up else [])
+        n = len(pool)
+        if n == 0:  # no target: unavailable (_fail, inline: during an outage it is every request)
+            self.errors += 1
+            self.failed_no_target += 1
+            done(req, UNAVAILABLE)
+            return
+        if self.plain:
+            self.rr = rr = self.rr + 1
+            t = pool[rr % n]
+        elif self.sticky is not None and req.client is not None:
+            t = self._sticky(req, pool)
+        else:
+            t = self._pick(pool)
+        t.outstanding += 1
+        t.served += 1
+        now = self.engine.now
+        f = _new(_Fwd)
+        f.lb, f.t, f.req, f.done, f.t_in = self, t, req, done, now
+        if self.delay is None:
+            f.prev = req.via
+            if self.proxy:
+                req.via = t.via
+            t.inst.handle(req, "", f.reply, None)
+        else:
+            f.prev = None
+            heap, seq = self.hot
+            heappush(heap, (now + self.delay(), next(seq), _forward, f))
+
+    def _zone_pool(self, req: Request) -> list[Target]:
+        """The pool of the LB node the request enters (cross-zone off)."""
+        up = self.nodes_up
+        if not up:
+            return []
+        c = req.client
+        if c is not None:
+            h = self.ip_hash.get(c.ip)
+            if h is None:  # zlib.crc32 of the address, remembered (the memo is cleared when full)
+                if len(self.ip_hash) >= HASH_MEMO_MAX:
+                    self.ip_hash.clear()
+                h = self.ip_hash[c.ip] = zlib.crc32(c.ip.encode())
+            z = up[h % len(up)]
+        else:
+            self.zrr += 1
+            z = up[self.zrr % len(up)]
+        return self.zpool[z]
+
+    def _group_pool(self) -> list[Target]:
+        """The pool of a target group drawn in proportion to the weights."""
+        w = self.weights
+        assert w is not None and self.group_draw is not None
+        x = self.group_draw() * sum(w)
+        for g, wg in enumerate(w):
+            if x < wg:
+                return self.gpools[g]
+            x -= wg
+        return self.gpools[-1]
+
+    def _pick(self, pool: list[Target]) -> Target:
+        n = len(pool)
+        if self.flow_hash is not None:
+            return pool[int(self.flow_hash() * n)]
+        self.rr = k = self.rr + 1
+        if self.slow_draw is not None:
+            # a target in slow start takes its turn with probability (time in slow start) / duration,
+            # so its share rises linearly [aws-facts §1 Slow start (ALB)]
+            now = self.engine.now
+            d = self.slow_start
+            for i in range(n):
+                t = pool[(k + i) % n]
+                if t.slow_until <= now or self.slow_draw() * d < d - (t.slow_until - now):
+                    return t
+            return pool[k % n]
+        if not self.lor:
+            return pool[k % n]
+        best = pool[k % n]
+        for i in range(1, n):
+            t = pool[(k + i) % n]
+            if t.outstanding < best.outstanding:
+                best = t
+        return best
+
+    def _sticky(self, req: Request, pool: list[Target]) -> Target:
+        zone = pool[0].zone if self.zonal else None
+        if self.sticky == "source_ip":
+            key = req.src_ip
+            t = self.by_ip.get(key)
+            if t is None or not t.routable or (zone is not None and t.zone != zone):
+                t = self.by_ip[key] = self._pick(pool)
+            return t
+        now = self.engine.now
+        cookies = req.client.cookies  # type: ignore[union-attr]
+        ent = cookies.get(self.name)
+        lb_cookie = self.sticky == "lb_cookie"
+        if ent is not None and ent[1] > now:
+            t = ent[0]
+            if t.routable and (zone is None or t.zone == zone):
+                if lb_cookie:
+                    cookies[self.name] = (t, now + self.sticky_duration)  # reset on every request [aws-facts §1]
+                return t  # type: ignore[no-any-return]
+        t = self._pick(pool)  # a new target, and the cookie is rewritten [aws-facts §1]
+        cookies[self.name] = (t, now + (self.sticky_duration if lb_cookie else APP_COOKIE_EXPIRY))
+        return t
