@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.handler import Run, _advance
 from cloudtwin.messaging import Message, matches
 from cloudtwin.metrics import BATCH
-from cloudtwin.request import SERVER_ERROR, TIMEOUT, Done, Request
+from cloudtwin.request import SERVER_ERROR, TIMEOUT, Done, Request, new_request
 
 if TYPE_CHECKING:
     from cloudtwin.services.lambda_ import Lambda
@@ -125,7 +125,7 @@ class Invocation:
                 fn.end(self, None)
                 return
             self.sync = self.pending = True
-            req = Request(fn.engine.now, None, None)
+            req = new_request(fn.engine.now, None, None)
             req.user = self.user
             if self.msgs is not None:  # the record's user (a DynamoDB stream write's) is whom the run acts for
                 attrs = self.msgs[self.i].attrs
