@@ -65,7 +65,7 @@ from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.handler import CALL, SLEEP, CStep, Run, compile_steps
+from cloudtwin.handler import CALL, CPU, SLEEP, CStep, Run, compile_steps
 from cloudtwin.messaging import Message, MessageFactory, ledger_of
 from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import THROTTLED, Done, Request, new_request
@@ -133,6 +133,7 @@ class Lambda(AsyncInvokes, Component):
         self.steps: tuple[Any, ...] = ()
         self.base_steps: tuple[CStep, ...] = ()
         self.needs_timer = False
+        self.cpu_only: Any = None  # the sampler of a handler that is one cpu step (Invocation.next)
         # handle()'s warm fast path applies: no reserved and no provisioned concurrency
         self.warm_fast = spec.reserved_concurrency is None and not spec.provisioned_concurrency
         self.timeout_timer = ctx.engine.timer(spec.timeout)  # engine.timer(timeout): one per delay
@@ -184,6 +185,8 @@ class Lambda(AsyncInvokes, Component):
 
         self.steps = tuple(self.fault_steps) + self.base_steps
         self.needs_timer = slow(self.steps)
+        one = self.steps[0] if len(self.steps) == 1 else None
+        self.cpu_only = one.sample if one is not None and one.kind == CPU else None
 
     def start(self) -> None:
         for i in range(self.spec.provisioned_concurrency):

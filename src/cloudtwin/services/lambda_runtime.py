@@ -120,6 +120,9 @@ class Invocation:
 
     def next(self) -> None:
         fn, env = self.fn, self.env
+        if fn.cpu_only is not None and self.msgs is not None and env.up:
+            self._next_cpu()
+            return
         while self.live:
             if self.i >= self.n:
                 fn.end(self, None)
@@ -138,6 +141,37 @@ class Invocation:
             self.sync = False
             if self.pending:
                 return  # step_done() continues when the handler finishes
+
+    def _next_cpu(self) -> None:
+        """:meth:`next` for a batch whose handler is one ``cpu`` step (a Firehose transform, a
+        queue consumer that only computes), without a Request, a :class:`Run` or their frames.
+
+        The general path would build both, and ``Run.advance`` would call ``Env.cpu``: the same
+        draw of the step's sampler, the same deadline test (such a handler has no timer: a step
+        that would end past the deadline schedules :meth:`expire` at it instead) and the same
+        heap entry at the step's end, whose callback (:func:`_cpu_done`) does what
+        ``Run.advance`` then ``Env.finish`` would do there: :meth:`step_done` with no error.
+        Nothing can take the environment down in between (only :meth:`expire` does, and it is
+        not scheduled on this path), and the handler's steps are re-read per message, as the
+        general path reads them, so an injected fault step sends the next message the general
+        way. A record's user is not read: a cpu step makes no call to act for anyone."""
+        fn, env = self.fn, self.env
+        env.run = None
+        if not self.live:
+            return
+        if self.i >= self.n:
+            fn.end(self, None)
+            return
+        eng = fn.engine
+        now = eng.now
+        self.pending = True
+        self.sync = False
+        end = now + fn.cpu_only() * fn.cpu_scale  # Env.cpu, inline
+        if end > self.deadline:
+            eng.at(self.deadline, _inv_expire, self)
+            return
+        heap, seq = env.hot
+        heappush(heap, (end if end > now else now, next(seq), _cpu_done, self))
 
     def step_done(self, err: str | None) -> None:
         fn = self.fn
@@ -170,6 +204,13 @@ class Invocation:
 
 
 _inv_expire = Invocation.expire  # an engine callback taking the invocation as its argument
+
+
+def _cpu_done(inv: Invocation) -> None:
+    """The end of :meth:`Invocation._next_cpu`'s cpu step: ``Run.advance`` (no step left) and
+    ``Env.finish`` (this environment's invocation) as they would run here, then step_done."""
+    if inv.env.inv is inv:
+        inv.step_done(None)
 _new = object.__new__
 
 
