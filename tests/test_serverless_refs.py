@@ -44,7 +44,7 @@ simulate: {duration: 20s, seed: 3}
 
 def slots(sim: Simulation) -> list[Any]:
     """What every entry still waiting in one of the engine's timers holds (None: a cancelled one)."""
-    return [e[3] for t in sim.engine._timers.values() for e in t._q[t._g:]]
+    return [None if c is None else c[1] for t in sim.engine._timers.values() for c in t._cbs[t._g:]]
 
 
 def test_answered_calls_in_timers_hold_no_request() -> None:
@@ -55,8 +55,8 @@ def test_answered_calls_in_timers_hold_no_request() -> None:
     # the last 20 s of requests wait in the 29 s timer, the last 5 s in the function's and
     # the last 1 s in the SDK's: thousands of slots, each still an event at its due time
     assert len(held) > 4000
-    # an answer cancels its timeout: the timer lets go of the object (only a cancelled head,
-    # already on the heap, keeps its own; it has dropped the request)
+    # an answer cancels its timeout: the timer lets go of the object (a cancelled head too:
+    # its heap entry carries no argument)
     args = [a for a in held if a is not None]
     assert len(args) < 0.05 * len(held)
     calls = [a for a in args if isinstance(a, _Call)]

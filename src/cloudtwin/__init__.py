@@ -20,8 +20,9 @@ import sys as _sys
 if _sys.argv[:1] == ["-m"] or _sys.argv[:1] and _sys.argv[0].rsplit("/", 1)[-1] == "cloudtwin":
     # the command line is starting (python -m cloudtwin, or the cloudtwin script): a Ctrl-C before
     # cloudtwin.entry installs its handler ends the process quietly with 130, as it would after
-    import os as _os
-    import signal as _signal
+    # the C module itself: ``signal`` imports ``enum``, long enough for an early Ctrl-C to land in
+    import _signal  # type: ignore[import-not-found]  # no stub: the C half of signal
+    import os as _os  # already loaded by the interpreter's start-up
 
     _signal.signal(_signal.SIGINT, lambda *_: _os._exit(130))
 

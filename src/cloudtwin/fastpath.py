@@ -28,9 +28,7 @@ from __future__ import annotations
 import math
 import os
 from collections import deque
-from inspect import GEN_CREATED, GEN_SUSPENDED, getgeneratorstate
 from itertools import islice, repeat
-from types import GeneratorType
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import station as _station
@@ -85,9 +83,7 @@ class Draws:
         found = block_draw(sampler)
         if found is None:
             return None
-        it, draw = found
-        if not isinstance(it, GeneratorType) or getgeneratorstate(it) != (GEN_CREATED if used == 0 else GEN_SUSPENDED):
-            return None
+        it, draw = found  # ``it`` takes a chunk when its first draw is made: ``used`` says where it is
         return cls(it, draw, -used % CHUNK)  # the rest of the chunk the sampler has begun
 
     def next(self) -> list[float]:

@@ -117,7 +117,7 @@ class Ledger:
     """The state counts of every message copy in one simulation."""
 
     def __init__(self) -> None:
-        self._ids = count(1)
+        self.ids = count(1)  # message ids (read directly by hot publishers)
         self.published = 0
         self.counts = [0, 0, 0, 0, 0]  # by state
         self.duplicates = 0
@@ -127,7 +127,7 @@ class Ledger:
         """Publish a new copy."""
         self.published += 1
         self.counts[IN_FLIGHT] += 1
-        return Message(next(self._ids), t0, size, attrs, group)
+        return Message(next(self.ids), t0, size, attrs, group)
 
     def copy(self, msg: Message) -> Message:
         """Publish another copy of ``msg`` (fan-out); it starts in flight."""
@@ -353,9 +353,14 @@ class MessageFactory:
         return self.attrs(), (int(g()) if g is not None else None)
 
     def make(self, ledger: Ledger, now: float) -> Message:
-        """Publish one new message copy (:meth:`draw` written out: attributes, then group)."""
+        """Publish one new message copy (:meth:`draw` written out: attributes, then group; and
+        :meth:`Ledger.new`). Attributes that never vary are not a call."""
+        attrs = self.attrs() if self.varies else self.plain
         g = self.group
-        return ledger.new(now, self.size, self.attrs(), int(g()) if g is not None else None)
+        group = int(g()) if g is not None else None
+        ledger.published += 1
+        ledger.counts[IN_FLIGHT] += 1
+        return Message(next(ledger.ids), now, self.size, attrs, group)
 
 
 class _Choice:

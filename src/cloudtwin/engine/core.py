@@ -51,8 +51,6 @@ def _stop(_: object) -> None:
     raise StopSimulation
 
 
-_DONE = (0.0, 0, _stop, None)  # a Timer's slot once its entry has fired
-
 class Timer:
     """Callbacks after one constant ``delay``: a FIFO whose head alone is on the heap.
 
@@ -65,9 +63,17 @@ class Timer:
     (an index moves) and becomes *ghosts*: pending until the head after them fires, or
     until :meth:`Engine.run` ends and settles those due by then, so every count and the
     final clock are what a plain heap would give.
+
+    The FIFO keeps each entry's ``(time, seq)`` and, apart, its ``(fn, arg)`` (None once
+    cancelled or fired): cancelling is one list store, and only a head gets a heap entry
+    ``(time, seq, fire, None)``, which sorts exactly where ``after()``'s own would.
+
+    A hot path with one timer per request (a timeout) may inline :meth:`start` and
+    :meth:`cancel` instead of calling them: their bodies, with ``now`` the engine's clock.
+    Such a copy is marked "keep in step with Timer.start/cancel".
     """
 
-    __slots__ = ("delay", "_engine", "_heap", "_seq", "_q", "_fns", "_i", "_g", "_base", "_fire")
+    __slots__ = ("delay", "_engine", "_heap", "_seq", "_q", "_cbs", "_i", "_g", "_base", "_fire")
 
     def __init__(self, engine: Engine, delay: float) -> None:
         if not delay >= 0.0:
@@ -76,54 +82,55 @@ class Timer:
         self._engine = engine
         self._heap = engine._heap
         self._seq = engine._seq
-        # heap entries (t, seq, self._fire, arg) in time (and seq) order, and their callbacks
-        # (None once cancelled). Below _g: done; _g.._i: ghosts (cancelled, stepped over, not yet
-        # counted); _i: the head, on the heap; above it, waiting. _base: the handle of _q[0].
-        self._q: list[tuple[float, int, Callable[[Any], None], Any]] = []
-        self._fns: list[Callable[[Any], None] | None] = []
+        # (t, seq) in time (and seq) order, and their (fn, arg) (None once cancelled or fired).
+        # Below _g: done; _g.._i: ghosts (cancelled, stepped over, not yet counted); _i: the
+        # head, on the heap; above it, waiting. _base: the handle of _q[0].
+        self._q: list[tuple[float, int]] = []
+        self._cbs: list[tuple[Callable[[Any], None], Any] | None] = []
         self._i = self._g = self._base = 0
         self._fire = self._pop_head
 
     def start(self, fn: Callable[[Any], None], arg: Any = None) -> int:
         """Run ``fn(arg)`` after ``delay`` seconds, as ``engine.after(delay, fn, arg)`` would.
         Returns a handle for this timer's :meth:`cancel`."""
-        e = (self._engine.now + self.delay, next(self._seq), self._fire, arg)
+        t = self._engine.now + self.delay
+        s = next(self._seq)
         q = self._q
-        q.append(e)
-        self._fns.append(fn)
+        q.append((t, s))
+        self._cbs.append((fn, arg))
         n = len(q) - 1
         if n == self._i:  # nothing else waits: this is the head
-            heappush(self._heap, e)
+            heappush(self._heap, (t, s, self._fire, None))
         return self._base + n
 
     def cancel(self, handle: int) -> None:
-        """Do not call the callback ``handle`` (from this timer's :meth:`start`); nothing if it ran."""
+        """Do not call the callback ``handle`` (from this timer's :meth:`start`); nothing if it ran.
+        (A handle is always below ``_base + len(_q)``: the list only drops its done front.)"""
         j = handle - self._base
-        if self._i <= j < len(self._fns):
-            self._fns[j] = None
-            e = self._q[j]
-            self._q[j] = (e[0], e[1], _stop, None)  # its time and seq only: let go of its argument
+        if j >= self._i:
+            self._cbs[j] = None  # lets go of fn and its argument; (time, seq) stay for the count
 
-    def _pop_head(self, arg: Any) -> None:
-        fns = self._fns
+    def _pop_head(self, _: Any) -> None:
+        cbs = self._cbs
         i = self._i
-        fn = fns[i]
-        self._q[i] = _DONE  # the heap's copy carries the argument: this one is let go
+        cb = cbs[i]
+        cbs[i] = None  # let go of the callback and its argument
         i += 1
         g = self._g = i  # the ghosts before this head have run, and so has the head
-        n = len(fns)
-        while i < n and fns[i] is None:  # cancelled: stepped over, never on the heap
+        n = len(cbs)
+        while i < n and cbs[i] is None:  # cancelled: stepped over, never on the heap
             i += 1
         if i < n:
-            heappush(self._heap, self._q[i])
+            e = self._q[i]
+            heappush(self._heap, (e[0], e[1], self._fire, None))
         if g > 1024 and 4 * g > n:  # drop what is done, once it is a quarter of the list
-            del self._q[:g], fns[:g]
+            del self._q[:g], cbs[:g]
             self._base += g
             i -= g
             self._g = 0
         self._i = i
-        if fn is not None:
-            fn(arg)
+        if cb is not None:
+            cb[0](cb[1])
 
     def _settle(self, t: float, s: int) -> float:
         """Count the ghosts before the event ``(t, s)`` as executed; the last one's time (or -inf)."""

@@ -2,15 +2,14 @@
 
 A :class:`Distribution` is plain data (kind + parameters). :func:`make_sampler`
 turns one into a zero-argument callable. Draws are made from numpy in chunks and
-handed out one by one through a generator's ``__next__``, which costs about as
-much as a function call and keeps numpy's per-call overhead off the hot path.
+handed out one by one through ``itertools.chain``'s ``__next__``: in C within a chunk
+(no Python frame per draw), with numpy's per-call overhead once per chunk.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,18 +69,33 @@ def _lognormal_sigma(median: float, p99: float) -> float:
     return (math.log(p99) - math.log(median)) / Z_99
 
 
-def _chunks(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
-    while True:
-        yield from draw(CHUNK).tolist()
+class _Chunks(itertools.chain[float]):
+    """A chunked sampler's draws one by one: ``draw(CHUNK)``'s values, chunk after chunk.
+
+    A draw within a chunk is ``chain``'s C iteration over a list (no Python frame per
+    draw); a Python call (:class:`_Block`) is made once per chunk. ``draw`` is kept for
+    :func:`block_draw`."""
+
+    draw: Callable[[int], np.ndarray]
 
 
-# the numpy draw behind each chunked sampler's generator, for callers that take draws in bulk
-_BLOCKS: weakref.WeakKeyDictionary[Iterator[float], Callable[[int], np.ndarray]] = weakref.WeakKeyDictionary()
+class _Block:
+    """One chunk's values as a list: ``draw(CHUNK).tolist()``, for :func:`_chunked`'s map."""
+
+    __slots__ = ("draw",)
+
+    def __init__(self, draw: Callable[[int], np.ndarray]) -> None:
+        self.draw = draw
+
+    def __call__(self, _: None) -> list[float]:
+        out: list[float] = self.draw(CHUNK).tolist()
+        return out
 
 
 def _chunked(draw: Callable[[int], np.ndarray]) -> Sampler:
-    it = _chunks(draw)
-    _BLOCKS[it] = draw
+    it = _Chunks.from_iterable(map(_Block(draw), itertools.repeat(None)))
+    assert isinstance(it, _Chunks)  # chain.from_iterable makes its own class
+    it.draw = draw
     return it.__next__
 
 
@@ -92,10 +106,9 @@ def block_draw(sampler: Sampler) -> tuple[Iterator[float], Callable[[int], np.nd
     sampler's next draws are ``draw(k)``'s, in order (numpy's element-wise draws do not depend
     on how they are split into calls). None for any other sampler."""
     it = getattr(sampler, "__self__", None)
-    if it is None or sampler != getattr(it, "__next__", None):
+    if not isinstance(it, _Chunks) or sampler != it.__next__:
         return None
-    draw = _BLOCKS.get(it)
-    return None if draw is None else (it, draw)
+    return it, it.draw
 
 
 @lru_cache(maxsize=8)
@@ -130,7 +143,7 @@ def make_sampler(dist: Distribution, gen: np.random.Generator, *, scale: float =
         return _chunked(lambda k: gen.uniform(lo, hi, k))
     if dist.kind == "zipf":
         cdf = zipf_cdf(p[0], int(p[1]))
-        return _chunks(lambda k: np.searchsorted(cdf, gen.random(k), side="left") + 1).__next__
+        return _chunked(lambda k: np.searchsorted(cdf, gen.random(k), side="left") + 1)
     if dist.kind == "python" and dist.fn is not None:
         fn = dist.fn
         return lambda: _checked(fn(gen), dist) * scale
@@ -163,4 +176,4 @@ def python_distribution(fn: Callable[[np.random.Generator], float], text: str, *
 
 def uniform_sampler(gen: np.random.Generator) -> Sampler:
     """Uniform draws on [0, 1), chunked."""
-    return _chunks(gen.random).__next__
+    return _chunked(gen.random)

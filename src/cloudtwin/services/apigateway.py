@@ -97,11 +97,29 @@ class _Call:
         self.th = -1  # its timeout's handle in the API's timer, to cancel on an answer
 
     def reply(self, req: Request, err: str | None) -> None:
+        """The integration answered first. A success without a cache key (no stage cache) takes
+        :meth:`ApiGateway.finish`'s steps inlined: the latency draw, its record, the answer
+        pushed to the caller after it."""
         if self.live:
             self.live = False
             api = self.api
-            api.timer.cancel(self.th)  # answered: the timeout never fires (it still counts as an event)
-            api.finish(self, err)
+            # answered: the timeout never fires (it still counts as an event)
+            tm = api.timer  # tm.cancel(self.th), inlined: keep in step with Timer.cancel
+            j = self.th - tm._base
+            if j >= tm._i:
+                tm._cbs[j] = None
+            if err is not None or self.key is not None:
+                api.finish(self, err)
+            else:
+                eng = api.engine
+                now = eng.now
+                lat = api.lat()
+                b = api.lat_buf  # api.latency.record(...), inlined
+                b.append(now - self.t_in + lat)
+                if len(b) >= BATCH:
+                    api.latency.flush()
+                heap, seq = api.hot  # engine.after(lat, deliver, job), which calls done(req, err)
+                heappush(heap, (now + lat, next(seq), deliver, (self.req, self.done, None)))
             self.req = self.done = None  # type: ignore[assignment]
 
     def expire(self, _: object = None) -> None:
@@ -113,6 +131,7 @@ class _Call:
 
 
 _call_expire = _Call.expire  # the timer's callback, taking the call as its argument
+_new = object.__new__
 
 
 class _Auth:
@@ -182,7 +201,11 @@ class ApiGateway(Component):
         if op == "invalidate":
             arg = Refresh(arg)
         acct, meth = self.account, self.method
-        if acct.level(now) < 1.0 or (meth is not None and meth.level(now) < 1.0):
+        if now > acct.t:  # acct.level(now), inlined: the refill since the last read
+            tokens = acct.tokens + (now - acct.t) * acct.rate
+            acct.tokens = tokens if tokens < acct.burst else acct.burst
+            acct.t = now
+        if acct.tokens < 1.0 or (meth is not None and meth.level(now) < 1.0):
             (acct if acct.tokens < 1.0 else meth).throttled += 1  # type: ignore[union-attr]
             self.throttled += 1
             self.errors += 1
@@ -192,9 +215,11 @@ class ApiGateway(Component):
         if meth is not None:
             meth.tokens -= 1.0
         self.accepted += 1
-        if self.pool is not None:
+        pool = self.pool
+        if pool is not None:
             user = req.user
-            if user is None or not self.pool.known(user[0]):
+            # pool.known(user[0]), inlined: a uid the pool issued whose sign-up did not fail
+            if user is None or not (0 <= user[0] < pool.n_users and user[0] not in pool.pending):
                 if user is None:
                     self.unauthenticated += 1
                 else:
@@ -205,7 +230,28 @@ class ApiGateway(Component):
         if self.auth_fn is not None:
             self.authorize(req, done, arg, now)
             return
-        self.forward(req, done, arg, now)
+        if self.cache is not None:
+            self.forward(req, done, arg, now)
+            return
+        # forward() without a stage cache, inlined: straight to the integration. The _Call's
+        # fields are set here, not by __init__ behind a class call (keep in step with it).
+        call: _Call = _new(_Call)
+        call.api, call.req, call.done, call.t_in, call.key, call.live = self, req, done, now, None, True
+        call.refresh = isinstance(arg, Refresh)
+        tm = self.timer  # call.th = tm.start(_call_expire, call), inlined: keep in step with Timer.start
+        t = now + tm.delay
+        s = next(tm._seq)
+        q = tm._q
+        q.append((t, s))
+        tm._cbs.append((_call_expire, call))
+        n = len(q) - 1
+        if n == tm._i:
+            heappush(tm._heap, (t, s, tm._fire, None))
+        call.th = tm._base + n
+        iarg: Any = self.message
+        if self.part_key is not None:
+            iarg = self.part_key() if self.message is None else (self.part_key(), self.message)
+        self.target.handle(req, self.op, call.reply, iarg)
 
     def authorize(self, req: Request, done: Done, arg: Any, t_in: float) -> None:
         """The Lambda authorizer's decision for the caller's identity, cached ``ttl``."""

@@ -33,12 +33,16 @@ THROTTLE_PAUSE = 1.0  # assumption: after a throttled receive
 class Worker:
     """One worker loop of a service task: receive, process one by one, delete, repeat."""
 
-    __slots__ = ("ecs", "task", "batch", "i")
+    __slots__ = ("ecs", "task", "batch", "i", "_got", "_done", "_poll", "_checks")
 
     def __init__(self, ecs: ECS, task: Instance) -> None:
         self.ecs, self.task = ecs, task
         self.batch: list[Message] = []
         self.i = 0
+        # bound once: the callbacks handed to the queue, the task and the engine
+        self._got, self._done, self._poll = self.got, self.done, self.poll
+        # whether a processed message may still fail (ecs.fails has work to do): decided once
+        self._checks = ecs.spec.poison is not None or bool(ecs.spec.error_rate)
 
     def poll(self, _: object = None) -> None:
         task = self.task
@@ -46,12 +50,12 @@ class Worker:
             self.exit()
             return
         ecs = self.ecs
-        ecs.queue.receive(ecs.batch_size, ecs.wait, self.got)
+        ecs.queue.receive(ecs.batch_size, ecs.wait, self._got)
 
     def got(self, msgs: list[Message] | None) -> None:
         ecs = self.ecs
         if msgs is None:  # the receive was throttled
-            ecs.engine.after(THROTTLE_PAUSE, self.poll)
+            ecs.engine.after(THROTTLE_PAUSE, self._poll)
             return
         if not self.task.live:  # died while polling; what it received comes back after the timeout
             self.exit()
@@ -60,7 +64,7 @@ class Worker:
             if ecs.wait > 0.0:
                 self.poll()
             else:
-                ecs.engine.after(IDLE_PAUSE, self.poll)
+                ecs.engine.after(IDLE_PAUSE, self._poll)
             return
         ecs.received += len(msgs)
         self.batch, self.i = msgs, 0
@@ -69,22 +73,22 @@ class Worker:
     def next(self) -> None:
         if self.i >= len(self.batch):
             self.batch = []
-            self.ecs.engine.after(0.0, self.poll)  # a fresh event: no recursion through a long queue
+            self.ecs.engine.after(0.0, self._poll)  # a fresh event: no recursion through a long queue
             return
         if self.task.meta["stopping"]:
             self.batch = []
             self.exit()
             return
-        self.task.handle(Request(self.ecs.engine.now, None, None), "", self.done)
+        self.task.handle(Request(self.ecs.engine.now, None, None), "", self._done)
 
     def done(self, req: Request, err: str | None) -> None:
         ecs = self.ecs
         msg = self.batch[self.i]
         self.i += 1
-        if err is None and ecs.fails(msg):
+        if err is None and self._checks and ecs.fails(msg):  # fails() is False when it has nothing to check
             err = "server_error"
         if err is None:
-            ecs.queue.delete(msg)
+            ecs.queue.delete_batch([msg])  # DeleteMessage: one request, as a batch of one is
             ecs.processed += 1
         else:
             ecs.failed_messages += 1

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
-from cloudtwin.messaging import Message, MessageFactory, StoredRecords, ledger_of
+from cloudtwin.messaging import IN_FLIGHT, Message, MessageFactory, StoredRecords, ledger_of
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import REJECTED, THROTTLED, Batch, BatchStats, Done, Request
 from cloudtwin.services.kinesis_esm import Retention, read_limits
@@ -102,7 +102,7 @@ class Shard:
         return True
 
 
-SHARD_CACHE_MAX = 65_536  # partition keys whose shard is remembered (an MD5 each otherwise)
+SHARD_CACHE_MAX = 131_072  # partition keys whose shard is remembered (an MD5 each otherwise; ~8 MB at most)
 
 
 def shard_of(key: float, shards: int) -> int:
@@ -194,7 +194,11 @@ class Kinesis(Retention, Component):
         Per put, in this order: the factory's attributes then group (``factory.draw()``
         written out), the stream's key draw unless the caller gave a key or a group, or nothing
         reads the key; the MD5 of the key is skipped for a one-shard stream, where every key
-        maps to shard 0."""
+        maps to shard 0.
+
+        Written out here, each once per put: :meth:`MessageFactory.attrs` for a poison-only
+        message, :meth:`Shard.admit` of a provisioned stream and :meth:`Ledger.new` (the same
+        draws and float operations in the same order)."""
         now = self.engine.now
         if isinstance(arg, tuple):  # (partition key, message factory) from an API Gateway integration
             arg, factory = arg
@@ -202,7 +206,8 @@ class Kinesis(Retention, Component):
             factory, arg = arg, None
         else:
             factory = self.factory
-        attrs = factory.attrs()
+        u = factory.u if factory.poison_only else None  # poison only: factory.attrs() written out
+        attrs = factory.attrs() if u is None else ({"poison": True} if u() < factory.poison else None)
         g = factory.group
         group = int(g()) if g is not None else None
         if arg is not None and isinstance(arg, (int, float)) and not isinstance(arg, bool):
@@ -229,7 +234,23 @@ class Kinesis(Retention, Component):
         if size > MAX_RECORD:  # ValidationException: not retriable, unlike a throttle
             self.rejected += 1
             return REJECTED
-        if not (shard.admit(now, size) if self.on_demand is None else self.on_demand.admit(now, size)):
+        if self.on_demand is None:  # shard.admit(now, size) written out
+            rl, bl = shard.records_limit, shard.bytes_limit
+            tr = rl.tat
+            if tr < now:
+                tr = now
+            tr += 1.0 / rl.rate
+            tb = bl.tat
+            if tb < now:
+                tb = now
+            tb += size / bl.rate
+            ok = tr - now <= rl.tolerance and tb - now <= bl.tolerance
+            if ok:
+                rl.tat = tr
+                bl.tat = tb
+        else:
+            ok = self.on_demand.admit(now, size)
+        if not ok:
             shard.throttled += 1
             self.throttled += 1
             return THROTTLED
@@ -239,7 +260,10 @@ class Kinesis(Retention, Component):
         self.bytes_in += size
         direct = self._direct
         if direct is not None:  # one consumer reading each shard with one reader
-            direct[s](self.ledger.new(now, size, attrs))
+            led = self.ledger  # led.new(now, size, attrs) written out
+            led.published += 1
+            led.counts[IN_FLIGHT] += 1
+            direct[s](Message(next(led.ids), now, size, attrs, None))
         elif self.mappings:
             first = self.ledger.new(now, size, attrs)
             for i, m in enumerate(self.mappings):

@@ -246,8 +246,9 @@ class ShardReader:
             self.busy = False
             return
         n = min(m.batch_size, len(self.log))
-        batch = [self.log.popleft() for _ in range(n)]
-        size = sum(x.size for x in batch)
+        log = self.log
+        batch = [log.popleft() for _ in range(n)]
+        size = sum([x.size for x in batch])  # the same sum, without a generator frame per record
         if m.efo:
             self.efo_bytes.take_at(now, size)
         else:

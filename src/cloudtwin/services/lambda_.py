@@ -35,7 +35,8 @@ What is modelled
   event goes to ``on_failure`` if set, else ``dlq``, else it is lost
   (``lambda_retries_exhausted``, ``lambda_max_event_age``). With
   ``reserved_concurrency: 0`` events go straight there without any attempt.
-* SQS event source mappings: :mod:`cloudtwin.services.lambda_esm`; environments and
+* SQS event source mappings: :mod:`cloudtwin.services.lambda_esm`; asynchronous invokes:
+  :mod:`cloudtwin.services.lambda_async`; environments and
   invocations: :mod:`cloudtwin.services.lambda_runtime`.
 * Messages whose attributes match ``poison`` (default ``{poison: [true]}``) always
   fail; any message or invocation fails with probability ``error_rate``.
@@ -57,17 +58,22 @@ detection, SnapStart, VPC networking, and the same event arriving twice.
 from __future__ import annotations
 
 import math
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.handler import CALL, SLEEP, CStep, compile_steps
+from cloudtwin.handler import CALL, CPU, SLEEP, CStep, Run, compile_steps
 from cloudtwin.messaging import Message, MessageFactory, ledger_of
 from cloudtwin.metrics import BATCH, Histogram
-from cloudtwin.request import REJECTED, THROTTLED, Done, Request
-from cloudtwin.services.lambda_runtime import Env, Invocation, sync_fin
+from cloudtwin.request import THROTTLED, Done, Request, new_request
+from cloudtwin.services.lambda_async import ASYNC_MAX_SIZE as ASYNC_MAX_SIZE  # re-exported: the fluid model's
+from cloudtwin.services.lambda_async import ASYNC_RETRY_DELAYS as ASYNC_RETRY_DELAYS
+from cloudtwin.services.lambda_async import THROTTLE_BACKOFF as THROTTLE_BACKOFF
+from cloudtwin.services.lambda_async import AsyncInvokes
+from cloudtwin.services.lambda_runtime import Env, Invocation, _inv_expire, begun_sync, sync_fin
 from cloudtwin.spec.account import INVOKE_RATE_PER_CONCURRENCY
 
 if TYPE_CHECKING:
@@ -76,9 +82,6 @@ if TYPE_CHECKING:
 VCPU_MB = 1769.0  # 1,769 MB = 1 vCPU [aws-facts §5 Memory]
 NEW_ENVS_BURST = 1000.0  # environments per 10 s per function [aws-facts §5 Scaling rate]
 NEW_ENVS_RATE = 100.0  # refilled continuously: 1,000 per 10 s
-ASYNC_RETRY_DELAYS = (60.0, 120.0)  # [aws-facts §5 Async retries]
-THROTTLE_BACKOFF = (1.0, 300.0)  # from 1 s up to 5 min [aws-facts §5 Async retries on throttles]
-ASYNC_MAX_SIZE = 1_048_576  # bytes [aws-facts §5 Payload limits, CHANGED]
 
 
 def _account(ctx: Any) -> list[int]:
@@ -103,7 +106,7 @@ def _account_invokes(ctx: Any) -> RateLimiter:
     return acct.lambda_invokes  # type: ignore[no-any-return]
 
 
-class Lambda(Component):
+class Lambda(AsyncInvokes, Component):
     """One Lambda function."""
 
     kind = "lambda"
@@ -130,6 +133,9 @@ class Lambda(Component):
         self.steps: tuple[Any, ...] = ()
         self.base_steps: tuple[CStep, ...] = ()
         self.needs_timer = False
+        self.cpu_only: Any = None  # the sampler of a handler that is one cpu step (Invocation.next)
+        # handle()'s warm fast path applies: no reserved and no provisioned concurrency
+        self.warm_fast = spec.reserved_concurrency is None and not spec.provisioned_concurrency
         self.timeout_timer = ctx.engine.timer(spec.timeout)  # engine.timer(timeout): one per delay
         self.idle: list[Env] = []  # warm, most recent last
         self.prov: list[Env] = []
@@ -179,6 +185,8 @@ class Lambda(Component):
 
         self.steps = tuple(self.fault_steps) + self.base_steps
         self.needs_timer = slow(self.steps)
+        one = self.steps[0] if len(self.steps) == 1 else None
+        self.cpu_only = one.sample if one is not None and one.kind == CPU else None
 
     def start(self) -> None:
         for i in range(self.spec.provisioned_concurrency):
@@ -246,8 +254,12 @@ class Lambda(Component):
     def end(self, inv: Invocation, err: str | None) -> None:
         """The invocation finished (``err`` TIMEOUT when it timed out)."""
         inv.live = False
-        if inv.th >= 0:
-            self.timeout_timer.cancel(inv.th)  # its expire would do nothing: it need not be called
+        th = inv.th
+        if th >= 0:  # its expire would do nothing: it need not be called
+            tm = self.timeout_timer  # tm.cancel(th), inlined: keep in step with Timer.cancel
+            j = th - tm._base
+            if j >= tm._i:
+                tm._cbs[j] = None
         inv.user = None  # read by next() only: the timeout timer may hold the invocation for seconds
         now = self.engine.now
         took = now - inv.t_exec
@@ -272,90 +284,92 @@ class Lambda(Component):
             if inv.msgs is not None:
                 inv.failed = list(inv.msgs)
                 inv.ok = []
-        inv.cb(inv)
+        cb = inv.cb
+        if cb is not sync_fin:
+            cb(inv)
+            return
+        err = inv.err  # sync_fin(inv), inlined: a synchronous caller gets the outcome
+        if err is None:
+            b = self.lat_buf  # self.latency.record(...), inlined
+            b.append(now - inv.t_in)
+            if len(b) >= BATCH:
+                self.latency.flush()
+        else:
+            self.errors += 1
+        done, req = inv.done, inv.req
+        inv.done = inv.req = None
+        done(req, err)  # type: ignore[misc,arg-type]
 
     # ---- synchronous --------------------------------------------------------
     def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """An Invoke request. A synchronous invoke that finds a warm environment (no reserved
+        or provisioned concurrency) starts its handler here, in this one frame: the account
+        quota's take (:meth:`RateLimiter.try_take`), :meth:`acquire`'s warm case, ``_invoke``,
+        :meth:`Invocation.begin` and the first pass of :meth:`Invocation.next`, inlined in
+        that order, so the same counters move, the same timer entry is started and the same
+        handler run begins as on the general path (``_invoke``), which takes every other case."""
         self.requests += 1
+        now = self.engine.now
         # the invoke request-rate quota: the account's, then the function's own if it has
         # reserved concurrency [aws-facts §5 Invoke request rate]
-        now = self.engine.now
+        lim = self.invokes  # lim.try_take(now), inlined (GCRA, one token)
+        tat = lim.tat
+        if tat < now:
+            tat = now
+        if tat - now > lim.tolerance:
+            self._rate_throttled(req, done)
+            return
+        lim.tat = tat + 1.0 / lim.rate
         own = self.own_invokes
-        if not self.invokes.try_take(now) or (own is not None and not own.try_take(now)):
-            # a synchronous invoke, or an asynchronous one from a non-AWS source
-            self.rate_throttles += 1
-            self.throttles += 1
-            self._minute_throttles += 1
-            self.errors += 1
-            done(req, THROTTLED)
+        if own is not None and not own.try_take(now):
+            self._rate_throttled(req, done)
             return
         if op == "invoke_async":  # accepted at once (202); the event runs later
-            factory = arg if isinstance(arg, MessageFactory) else self.factory
-            if factory.size > ASYNC_MAX_SIZE:
-                self.errors += 1
-                done(req, REJECTED)
-                return
-            self.push(factory.make(self.ledger, self.engine.now))
-            done(req, None)
+            self._accept_async(req, done, arg)
+            return
+        idle = self.idle
+        pool = self.pool
+        if (self.warm_fast and idle and pool[0] < pool[1]
+                and now - idle[-1].last_used <= self.idle_timeout):
+            env = idle.pop()  # acquire(): a warm environment, the most recent first (not cold)
+            self.busy = busy = self.busy + 1
+            pool[0] += 1
+            if busy > self.minute_busy:
+                self.minute_busy = busy
+            self.invocations += 1
+            inv = begun_sync(self, env, req, done, now)  # as _invoke(), with begin()'s clock fields
+            env.inv = inv
+            if self.needs_timer:  # the rest of begin(): inv.th = tm.start(_inv_expire, inv), inlined
+                tm = self.timeout_timer  # keep in step with Timer.start
+                t = now + tm.delay
+                s = next(tm._seq)
+                q = tm._q
+                q.append((t, s))
+                tm._cbs.append((_inv_expire, inv))
+                n = len(q) - 1
+                if n == tm._i:
+                    heappush(tm._heap, (t, s, tm._fire, None))
+                inv.th = tm._base + n
+            r = new_request(now, None, None)  # next(): the one handler run of a synchronous invoke
+            r.user = inv.user
+            run = Run(env, r, None, self.steps, now)
+            env.run = run
+            run.advance()
+            inv.sync = False
+            if not inv.pending and inv.live:  # the handler finished within advance()
+                self.end(inv, None)
             return
         if self._invoke(None, sync_fin, False, getattr(req, "user", None), req, done) is None:
             self.errors += 1
             done(req, THROTTLED)
 
-    # ---- asynchronous -------------------------------------------------------
-    def push(self, msg: Message) -> str | None:
-        """An asynchronous invoke with event ``msg``: queued (None), or ``rejected`` if too large."""
-        if msg.size > ASYNC_MAX_SIZE:
-            return REJECTED
-        self.async_in += 1
-        self.holding[msg.mid] = msg
-        msg.attempts = msg.throttles = 0
-        msg.t_accept = self.engine.now
-        if self.reserved == 0:
-            self._give_up(msg, "reserved_concurrency_0")
-        else:
-            self._attempt(msg)
-        return None
-
-    def _attempt(self, msg: Message) -> None:
-        if self.engine.now - msg.t_accept >= self.spec.max_event_age:
-            if msg.attempts:  # a retry was due and is not made
-                self.retries_dropped += 1
-            self._give_up(msg, "max_event_age")
-            return
-        msg.attempts += 1  # counted first: an invocation that fails at once reports before start_invocation returns
-        if msg.attempts > 1:
-            self.async_retries += 1  # a retry that runs (undone below if it is throttled)
-        if not self.start_invocation([msg], self._async_done):
-            msg.attempts -= 1  # a throttled attempt is not an attempt
-            if msg.attempts:
-                self.async_retries -= 1
-            msg.throttles += 1
-            lo, hi = THROTTLE_BACKOFF
-            self.engine.after(min(hi, lo * 2.0 ** (msg.throttles - 1)), self._attempt, msg)
-            return
-
-    def _async_done(self, inv: Invocation) -> None:
-        msg = inv.msgs[0]  # type: ignore[index]
-        if inv.err is None:
-            del self.holding[msg.mid]
-            self.async_ok += 1
-            if self.ledger.deliver(msg):
-                self.e2e.record(self.engine.now - msg.t0)
-        elif msg.attempts <= self.spec.retries:
-            self.engine.after(ASYNC_RETRY_DELAYS[msg.attempts - 1], self._attempt, msg)
-        else:
-            self._give_up(msg, "retries_exhausted")
-
-    def _give_up(self, msg: Message, why: str) -> None:
-        del self.holding[msg.mid]
-        self.failed_after[msg.attempts] = self.failed_after.get(msg.attempts, 0) + 1
-        target = self.dl_target
-        if target is not None and target.take_dead(msg, keep_enqueue_time=False) is None:
-            self.dead += 1
-            return
-        self.lost += 1
-        self.ledger.lose(msg, f"lambda_{why}" if target is None else "lambda_dlq_refused")
+    def _rate_throttled(self, req: Request, done: Done) -> None:
+        """A synchronous invoke, or an asynchronous one from a non-AWS source, over an invoke rate."""
+        self.rate_throttles += 1
+        self.throttles += 1
+        self._minute_throttles += 1
+        self.errors += 1
+        done(req, THROTTLED)
 
     # ---- metrics ------------------------------------------------------------
     def held_messages(self) -> Any:

@@ -88,30 +88,44 @@ class Mapping:
 class Poller:
     """One poller: receive, gather a batch, invoke, delete what succeeded, repeat."""
 
-    __slots__ = ("m", "batch", "t_first")
+    __slots__ = ("m", "batch", "t_first", "_got", "_done", "_poll", "_receive", "_n")
 
     def __init__(self, m: Mapping) -> None:
         self.m = m
         self.batch: list[Message] = []
         self.t_first = 0.0
+        # bound once: the callbacks handed to the queue, the function and the engine
+        self._got, self._done, self._poll = self.got, self.done, self.poll
+        self._receive = m.queue.receive
+        self._n = min(RECEIVE_MAX, m.batch_size)  # a receive's size with an empty batch
 
     def poll(self, _: object = None) -> None:
-        m = self.m
         if self.batch:
+            m = self.m
             left = self.t_first + m.window - m.engine.now
             m.queue.receive(min(RECEIVE_MAX, m.batch_size - len(self.batch)), max(0.0, min(LONG_POLL, left)),
-                            self.got)
+                            self._got)
         else:
-            m.queue.receive(min(RECEIVE_MAX, m.batch_size), LONG_POLL, self.got)
+            self._receive(self._n, LONG_POLL, self._got)
 
     def got(self, msgs: list[Message] | None) -> None:
         m = self.m
         now = m.engine.now
+        if msgs and not self.batch and m.window <= 0.0:
+            # no window: messages into an empty batch are invoked at once (the general path's
+            # test ``now >= t_first + window`` holds), with the received list as the batch
+            self.t_first = now
+            m.batches += 1
+            m.messages += len(msgs)
+            if not m.fn.start_invocation(msgs, self._done, rbif=m.rbif):
+                m.throttled_batches += 1
+                m.engine.after(THROTTLE_PAUSE, self._poll)
+            return
         if msgs is None:  # the queue throttled the receive
             if self.batch:
                 self.invoke()
             else:
-                m.engine.after(THROTTLE_PAUSE, self.poll)
+                m.engine.after(THROTTLE_PAUSE, self._poll)
             return
         if msgs:
             if not self.batch:
@@ -124,17 +138,17 @@ class Poller:
                 self.poll()
         elif m.pollers > m.min:
             m.pollers -= 1  # nothing to do: this poller stops
-        else:
-            self.poll()
+        else:  # self.poll() with an empty batch, written out
+            self._receive(self._n, LONG_POLL, self._got)
 
     def invoke(self) -> None:
         m = self.m
         batch, self.batch = self.batch, []
         m.batches += 1
         m.messages += len(batch)
-        if not m.fn.start_invocation(batch, self.done, rbif=m.rbif):
+        if not m.fn.start_invocation(batch, self._done, rbif=m.rbif):
             m.throttled_batches += 1
-            m.engine.after(THROTTLE_PAUSE, self.poll)
+            m.engine.after(THROTTLE_PAUSE, self._poll)
 
     def done(self, inv: Invocation) -> None:
         m = self.m
@@ -144,6 +158,8 @@ class Poller:
             m.queue.delete_batch(ok)
         m.failed_messages += len(msgs) - len(ok)
         if inv.t_exec == m.engine.now:  # finished in the event it began: poll from a fresh event
-            m.engine.after(0.0, self.poll)
-        else:
+            m.engine.after(0.0, self._poll)
+        elif self.batch:
             self.poll()
+        else:  # self.poll() with an empty batch, written out
+            self._receive(self._n, LONG_POLL, self._got)

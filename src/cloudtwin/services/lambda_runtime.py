@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from cloudtwin.handler import Run, _advance
 from cloudtwin.messaging import Message, matches
 from cloudtwin.metrics import BATCH
-from cloudtwin.request import SERVER_ERROR, TIMEOUT, Done, Request
+from cloudtwin.request import SERVER_ERROR, TIMEOUT, Done, Request, new_request
 
 if TYPE_CHECKING:
     from cloudtwin.services.lambda_ import Lambda
@@ -60,9 +60,27 @@ class Env:
         heappush(heap, (end if end > now else now, next(seq), _advance, run))
 
     def finish(self, run: Run, err: str | None) -> None:
-        if run is self.run and self.inv is not None:
+        """The handler run ended. An invocation without messages (a synchronous or asynchronous
+        invoke: one run) takes :meth:`Invocation.step_done` inlined here (its ``msg`` is None, so
+        only the ``error_rate`` draw can fail it), one frame fewer per invocation."""
+        inv = self.inv
+        if run is self.run and inv is not None:
             self.run = None
-            self.inv.step_done(err)
+            if inv.msgs is not None:
+                inv.step_done(err)
+                return
+            fn = inv.fn
+            inv.pending = False
+            if err is None and fn.error_rate and fn.u() < fn.error_rate:
+                err = SERVER_ERROR
+            inv.i += 1
+            if err is not None:
+                fn.errors_in += 1
+                inv.err = err
+                if not inv.rbif:
+                    inv.i = inv.n
+            if not inv.sync and inv.live:  # i >= n: the only run is done (next() ends it when sync)
+                fn.end(inv, None)
 
 
 class Invocation:
@@ -102,12 +120,15 @@ class Invocation:
 
     def next(self) -> None:
         fn, env = self.fn, self.env
+        if fn.cpu_only is not None and self.msgs is not None and env.up:
+            self._next_cpu()
+            return
         while self.live:
             if self.i >= self.n:
                 fn.end(self, None)
                 return
             self.sync = self.pending = True
-            req = Request(fn.engine.now, None, None)
+            req = new_request(fn.engine.now, None, None)
             req.user = self.user
             if self.msgs is not None:  # the record's user (a DynamoDB stream write's) is whom the run acts for
                 attrs = self.msgs[self.i].attrs
@@ -120,6 +141,37 @@ class Invocation:
             self.sync = False
             if self.pending:
                 return  # step_done() continues when the handler finishes
+
+    def _next_cpu(self) -> None:
+        """:meth:`next` for a batch whose handler is one ``cpu`` step (a Firehose transform, a
+        queue consumer that only computes), without a Request, a :class:`Run` or their frames.
+
+        The general path would build both, and ``Run.advance`` would call ``Env.cpu``: the same
+        draw of the step's sampler, the same deadline test (such a handler has no timer: a step
+        that would end past the deadline schedules :meth:`expire` at it instead) and the same
+        heap entry at the step's end, whose callback (:func:`_cpu_done`) does what
+        ``Run.advance`` then ``Env.finish`` would do there: :meth:`step_done` with no error.
+        Nothing can take the environment down in between (only :meth:`expire` does, and it is
+        not scheduled on this path), and the handler's steps are re-read per message, as the
+        general path reads them, so an injected fault step sends the next message the general
+        way. A record's user is not read: a cpu step makes no call to act for anyone."""
+        fn, env = self.fn, self.env
+        env.run = None
+        if not self.live:
+            return
+        if self.i >= self.n:
+            fn.end(self, None)
+            return
+        eng = fn.engine
+        now = eng.now
+        self.pending = True
+        self.sync = False
+        end = now + fn.cpu_only() * fn.cpu_scale  # Env.cpu, inline
+        if end > self.deadline:
+            eng.at(self.deadline, _inv_expire, self)
+            return
+        heap, seq = env.hot
+        heappush(heap, (end if end > now else now, next(seq), _cpu_done, self))
 
     def step_done(self, err: str | None) -> None:
         fn = self.fn
@@ -152,6 +204,36 @@ class Invocation:
 
 
 _inv_expire = Invocation.expire  # an engine callback taking the invocation as its argument
+
+
+def _cpu_done(inv: Invocation) -> None:
+    """The end of :meth:`Invocation._next_cpu`'s cpu step: ``Run.advance`` (no step left) and
+    ``Env.finish`` (this environment's invocation) as they would run here, then step_done."""
+    if inv.env.inv is inv:
+        inv.step_done(None)
+_new = object.__new__
+
+
+def begun_sync(fn: Lambda, env: Env, req: Request, done: Done, now: float) -> Invocation:
+    """A synchronous invoke's invocation as ``Invocation(fn, env, None, sync_fin, False, user)``
+    with its caller (``req``, ``done``, ``t_in``) and :meth:`Invocation.begin`'s clock fields
+    set, and marked running its one handler run (``sync``, ``pending``) as ``next()`` does: the
+    fields are set here, not by ``__init__`` behind a class call (twice the cost, once per
+    invoke). Keep in step with :meth:`Invocation.__init__`."""
+    inv: Invocation = _new(Invocation)
+    inv.fn, inv.env, inv.msgs, inv.cb, inv.rbif = fn, env, None, sync_fin, False
+    inv.user = getattr(req, "user", None)
+    inv.n = 1
+    inv.i = 0
+    inv.t_exec = now
+    inv.deadline = now + fn.timeout
+    inv.live = True
+    inv.ok = inv.failed = ()
+    inv.err = None
+    inv.sync = inv.pending = True
+    inv.req, inv.done, inv.t_in = req, done, now
+    inv.th = -1
+    return inv
 
 
 def sync_fin(inv: Invocation) -> None:

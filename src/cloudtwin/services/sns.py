@@ -44,8 +44,8 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches, producer_arg
-from cloudtwin.metrics import Histogram
+from cloudtwin.messaging import IN_FLIGHT, Message, MessageFactory, ledger_of, matches, producer_arg
+from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import REJECTED, SERVER_ERROR, TIMEOUT, Batch, BatchStats, Done, Request
 from cloudtwin.services.sqs import CHUNK
 from cloudtwin.spec.message import BATCH_LIMITS
@@ -87,10 +87,13 @@ class _Sub:
     """One live subscription."""
 
     __slots__ = ("i", "proto", "target", "dlq", "policy", "delivery", "error_rate", "active", "last_t", "e2e",
-                 "matched", "attempts", "failed", "delivered", "dead", "lost")
+                 "matched", "attempts", "failed", "delivered", "dead", "lost", "topic", "first")
 
-    def __init__(self, i: int, spec: Any, proto: str, comps: dict[str, Any]) -> None:
+    def __init__(self, i: int, spec: Any, proto: str, comps: dict[str, Any], topic: SNS) -> None:
         self.i = i
+        self.topic = topic
+        # a copy's first attempt, the engine callback taking the copy (decided once, here)
+        self.first: Any = self._push_first if proto in ("sqs", "lambda") else self._attempt_first
         self.proto = proto
         self.target: Any = comps.get(spec.target) if spec.target else None
         self.dlq = comps[spec.dlq] if spec.dlq else None
@@ -101,6 +104,24 @@ class _Sub:
         self.last_t = 0.0
         self.e2e = Histogram()
         self.matched = self.attempts = self.failed = self.delivered = self.dead = self.lost = 0
+
+    def _push_first(self, msg: Message) -> None:
+        """The first attempt of a copy to a queue or a function: :meth:`_Delivery.attempt`'s
+        ``sqs``/``lambda`` branch with no per-copy object. Only a refused copy gets its
+        :class:`_Delivery` (one attempt made), which retries as before."""
+        self.attempts += 1
+        err = self.target.push(msg)
+        if err is None:
+            del self.topic.pending[msg.mid]
+            self.delivered += 1
+        else:
+            d = _Delivery(self.topic, self, msg)
+            d.attempts = 1
+            d.failed(err)
+
+    def _attempt_first(self, msg: Message) -> None:
+        """The first attempt of a copy to an email or HTTP/S endpoint."""
+        _Delivery(self.topic, self, msg).attempt()
 
     def next_delay(self, k: int, spent: float) -> float | None:
         if self.proto in ("sqs", "lambda"):
@@ -210,8 +231,9 @@ class SNS(Component):
         self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
         self.http_timeout: float = spec.http_timeout
         self.subs: list[_Sub] = []
-        self.pending: dict[int, _Delivery] = {}
+        self.pending: dict[int, Message] = {}  # copies not yet delivered, dead-lettered or lost
         self._heap, self._seq = self.engine.hot()
+        self._lat_buf = self.latency.buffer
         self.publishes = self.rejected = self.unmatched = self.api_requests = 0
         self.batches = BatchStats()
 
@@ -219,7 +241,7 @@ class SNS(Component):
         comps = self.ctx.components
         arch = self.ctx.arch.components
         for i, s in enumerate(self.spec.subscriptions):
-            self.subs.append(_Sub(i, s, subscription_protocol(s, arch) or "http", comps))
+            self.subs.append(_Sub(i, s, subscription_protocol(s, arch) or "http", comps, self))
 
     def producer_arg(self, workload: str, spec: Any) -> MessageFactory:
         """What a workload entering here passes with each request (see WorkloadRun)."""
@@ -246,8 +268,12 @@ class SNS(Component):
             attrs, group = factory.draw()
             self._fan_out(None, self.engine.now, factory.size, attrs, group)
         lat = self.lat()
-        self.latency.record(lat)
-        self.engine.after(lat, deliver, (req, done, err))
+        buf = self._lat_buf  # self.latency.record(lat) written out (the same flush points)
+        buf.append(lat)
+        if len(buf) >= BATCH:
+            self.latency.flush()
+        # engine.after(lat, deliver, (req, done, err))'s heap entry, pushed directly
+        heappush(self._heap, (self.engine.now + lat, next(self._seq), deliver, (req, done, err)))
 
     def _publish_batch(self, req: Request, done: Done, b: Batch) -> None:
         """PublishBatch: one call of ``b.n`` messages (requests billed per 64 KB of the whole
@@ -283,10 +309,12 @@ class SNS(Component):
 
     def _fan_out(self, incoming: Message | None, t0: float, size: float, attrs: Any, group: Any) -> None:
         """One copy per matching subscription, each attempted a draw of ``delivery_latency``
-        later. Its first attempt is pushed on the heap directly, as ``engine.at`` would push
-        it (a time before now runs now)."""
+        later. Its first attempt (``sub.first(copy)``) is pushed on the heap directly, as
+        ``engine.at`` would push it (a time before now runs now). New copies are published
+        as :meth:`Ledger.new` publishes them, written out."""
         now = self.engine.now
         led = self.ledger
+        counts, ids = led.counts, led.ids
         pending, dlat, fifo = self.pending, self.dlat, self.spec.fifo
         heap, seq = self._heap, self._seq
         first = True
@@ -294,15 +322,19 @@ class SNS(Component):
             if sub.policy is not None and not matches(sub.policy, attrs):
                 continue
             sub.matched += 1
-            m = incoming if first and incoming is not None else led.new(t0, size, attrs, group)
+            if first and incoming is not None:
+                m = incoming
+            else:  # led.new(t0, size, attrs, group)
+                led.published += 1
+                counts[IN_FLIGHT] += 1
+                m = Message(next(ids), t0, size, attrs, group)
             first = False
-            d = _Delivery(self, sub, m)
-            pending[m.mid] = d
+            pending[m.mid] = m
             t = now + dlat()
             if fifo:  # keep each subscription's copies in publish order
                 t = max(t, sub.last_t)
                 sub.last_t = t
-            heappush(heap, (t if t > now else now, next(seq), d.attempt, None))
+            heappush(heap, (t if t > now else now, next(seq), sub.first, m))
         if first:
             self.unmatched += 1
             if incoming is not None:
@@ -342,7 +374,7 @@ class SNS(Component):
 
     # ---- metrics ------------------------------------------------------------
     def held_messages(self) -> Any:
-        return [d.msg for d in self.pending.values()]
+        return list(self.pending.values())
 
     def usage(self) -> dict[str, float]:
         out = {"SNS-Requests-Tier1": float(self.api_requests)}

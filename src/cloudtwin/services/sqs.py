@@ -56,10 +56,10 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.messaging import DELIVERED, Message, MessageFactory, ledger_of, producer_arg
+from cloudtwin.messaging import DEAD, DELIVERED, IN_FLIGHT, Message, MessageFactory, ledger_of, producer_arg
 from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Batch, BatchStats, Done, Request
-from cloudtwin.services.sqs_store import COMPACT, INFLIGHT, QueueStore
+from cloudtwin.services.sqs_store import COMPACT, GONE, INFLIGHT, QueueStore
 from cloudtwin.spec.message import BATCH_LIMITS
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ class _Waiter:
 
 
 _waiter_expire = _Waiter.expire  # the wait timer's callback, taking the waiter as its argument
+_new_waiter = object.__new__
 
 
 
@@ -106,6 +107,7 @@ class SQS(QueueStore, Component):
         self.vis: float = spec.visibility_timeout
         self.retention: float = spec.retention
         self.delay: float = spec.delay
+        self._plain = not spec.fifo and not self.delay > 0.0  # enters visible at once: _enter_plain
         self.max_size: float = spec.max_message_size
         self.max_receives: int = spec.max_receive_count
         self.dup_rate: float = 0.0 if spec.fifo else spec.duplicate_rate
@@ -120,6 +122,7 @@ class SQS(QueueStore, Component):
         self._init_store()
         self._fifo_limits = (RateLimiter(FIFO_TPS, FIFO_BURST), RateLimiter(FIFO_TPS, FIFO_BURST))  # send, receive
         self.waiters: deque[_Waiter] = deque()
+        self._wait_timers: dict[float, Any] = {}  # the engine's Timer of each long-poll wait
         self.e2e = Histogram()
         self.sent = self.rejected = self.throttled = self.empty_receives = 0
         self.delivered = self.duplicates = self.ghosts = self.dead_in = 0
@@ -160,7 +163,12 @@ class SQS(QueueStore, Component):
             self._send_batch(req, done, arg)
             return
         factory = arg if isinstance(arg, MessageFactory) else self.factory
-        err = self._admit(factory.size)
+        size = factory.size
+        if self._plain and size <= self.max_size:  # self._admit(size) written out, as in push()
+            self.api_requests += 1 if size <= CHUNK else math.ceil(size / CHUNK)
+            err = None
+        else:
+            err = self._admit(size)
         if err is None:
             msg = factory.make(self.ledger, self.engine.now)
             self.sent += 1
@@ -209,8 +217,18 @@ class SQS(QueueStore, Component):
         self.engine.after(lat, deliver, (req, done, err))
 
     def push(self, msg: Message) -> str | None:
-        """Take ``msg`` from another service (a topic, a bus): None, or ``rejected``/``throttled``."""
-        err = self._admit(msg.size)
+        """Take ``msg`` from another service (a topic, a bus): None, or ``rejected``/``throttled``.
+        A standard queue without delay admits a message within the size limit inline
+        (:meth:`_admit`'s billing: one request per started 64 KB, at least one) and enters
+        it with :meth:`_enter_plain`."""
+        size = msg.size
+        if self._plain and size <= self.max_size:
+            self.api_requests += 1 if size <= CHUNK else math.ceil(size / CHUNK)
+            msg.enq = self.engine.now
+            self.sent += 1
+            self._enter_plain(msg)
+            return None
+        err = self._admit(size)
         if err is None:
             msg.enq = self.engine.now
             self.sent += 1
@@ -261,14 +279,21 @@ class SQS(QueueStore, Component):
         if msgs or wait <= 0.0:
             if not msgs:
                 self.empty_receives += 1
-            self._reply(cb, msgs)
+            if self.zero_lat:  # self._reply(cb, msgs) written out
+                cb(msgs)
+            else:
+                heappush(self._heap, (self.engine.now + self.lat(), next(self._seq), cb, msgs))
             return
         ws = self.waiters
         while ws and not ws[0].live:
             ws.popleft()
-        w = _Waiter(self, cb, n)
+        w = _new_waiter(_Waiter)  # _Waiter(self, cb, n), its slots set here
+        w.queue, w.cb, w.n, w.live = self, cb, n, True
         ws.append(w)
-        w.tm = tm = self.engine.timer(wait)  # after(wait, w.expire), cancelled once a message comes
+        tm = self._wait_timers.get(wait)  # engine.timer(wait), looked up once per wait
+        if tm is None:
+            tm = self._wait_timers[wait] = self.engine.timer(wait)
+        w.tm = tm  # after(wait, w.expire), cancelled once a message comes
         w.th = tm.start(_waiter_expire, w)
 
     def _reply(self, cb: Any, msgs: list[Message] | None) -> None:
@@ -299,10 +324,45 @@ class SQS(QueueStore, Component):
         self._delete(msg)
 
     def delete_batch(self, msgs: list[Message]) -> None:
-        """DeleteMessageBatch (10 per call)."""
+        """DeleteMessageBatch (10 per call): :meth:`_delete` of each, in order, written out
+        here (:meth:`Ledger.deliver`, the end-to-end record, the duplicate-delete draw, and
+        :meth:`_remove` of a standard queue's message in flight): the same counts move, the
+        same draws are taken and the same latencies recorded, in the same order."""
         self.api_requests += -(-len(msgs) // MAX_BATCH)
+        led = self.ledger
+        counts = led.counts
+        held = self.held
+        now = self.engine.now
+        e2e = self.e2e
+        buf = e2e.buffer
+        dup_rate, fifo = self.dup_rate, self.fifo
         for m in msgs:
-            self._delete(m)
+            s = m.state
+            first = s in (IN_FLIGHT, DEAD)
+            if first:  # led.deliver(m)
+                counts[s] -= 1
+                counts[DELIVERED] += 1
+                m.state = DELIVERED
+                self.delivered += 1
+                buf.append(now - m.t0)
+                if len(buf) >= BATCH:
+                    e2e.flush()
+            elif s == DELIVERED:  # processed again
+                led.duplicates += 1
+                self.duplicates += 1
+            if held.get(m.mid) is m:
+                w = m.where
+                if first and dup_rate and w == INFLIGHT and self.u() < dup_rate:
+                    self.ghosts += 1  # the delete missed a copy: it comes back when its timeout ends
+                elif w == INFLIGHT and not fifo:  # self._remove(m)
+                    del held[m.mid]
+                    m.where = GONE
+                    self.n_inflight -= 1
+                else:
+                    self._remove(m)
+            if len(self._inflight) > 2 * self.n_inflight + COMPACT:
+                self._inflight = deque(e for e in self._inflight if (x := held.get(e[1])) is not None
+                                       and x.receipt == e[2] and x.where == INFLIGHT)
 
     def _delete(self, m: Message) -> None:
         first = self.ledger.deliver(m)

@@ -54,6 +54,11 @@ class QueueStore(ABC):
     dlq: Any
     max_receives: int
     waiters: Any
+    inflight_limit: int
+    zero_lat: bool
+    lat: Any
+    _heap: Any
+    _seq: Any
 
     def _init_store(self) -> None:
         self.held: dict[int, Message] = {}  # every message in the queue (visible, delayed, in flight)
@@ -75,6 +80,9 @@ class QueueStore(ABC):
         """Hand visible messages to waiting receivers (the queue defines how)."""
 
     def _enter(self, msg: Message, delay: float) -> None:
+        if not self.fifo and not delay > 0.0:
+            self._enter_plain(msg)
+            return
         now = self.engine.now
         msg.receives = 0
         self.held[msg.mid] = msg
@@ -92,6 +100,61 @@ class QueueStore(ABC):
             self._arm(1, self._delayed[0][0], self._on_delay)
         else:
             self._visible(msg)
+
+    def _enter_plain(self, msg: Message) -> None:
+        """:meth:`_enter` with no delay into a standard queue, with :meth:`_visible` written out
+        and, when a long poll waits for the only visible message, :meth:`_serve`, :meth:`_take`
+        and the queue's ``_reply`` too: one frame instead of four. The same statements run in
+        the same order (the visibility timer is armed before the reply is pushed, the reply's
+        latency is drawn as ``_reply`` draws it), so events, draws and ties are unchanged.
+
+        The serving shortcut holds because a standard queue's ``_serve`` leaves a waiter only
+        when no message is visible (or the in-flight limit is reached): with this message the
+        only visible one, the first live waiter's ``_take`` returns exactly ``[msg]``; the
+        departed entries ahead of it in ``visible`` are skipped by later takes as they would
+        have been by this one."""
+        now = self.engine.now
+        msg.receives = 0
+        held = self.held
+        mid = msg.mid
+        held[mid] = msg
+        exp = self._expiry
+        heappush(exp, (msg.enq + self.retention, mid))
+        if len(exp) > 2 * len(held) + COMPACT:
+            self._expiry = exp = [e for e in exp if e[1] in held]
+            heapify(exp)
+        if exp[0][0] < self._armed[2]:
+            self._arm(2, exp[0][0], self._on_expiry)
+        n = self.n_visible + 1
+        if n > self.max_visible:
+            self.max_visible = n
+        ws = self.waiters
+        if ws and n == 1 and self.n_inflight < self.inflight_limit:
+            while ws and not ws[0].live:
+                ws.popleft()
+            if ws:  # _serve -> _take(w.n) -> [msg] -> _reply, written out
+                w = ws.popleft()
+                until = now + self.vis
+                msg.where = INFLIGHT
+                msg.receives = 1
+                msg.receipt = r = next(self._receipts)
+                self._inflight.append((until, mid, r))
+                self.n_inflight += 1
+                self.received += 1
+                if self._armed[0] == INF:
+                    self._arm(0, until, self._on_visibility)
+                w.live = False
+                w.tm.cancel(w.th)
+                if self.zero_lat:
+                    w.cb([msg])
+                else:
+                    heappush(self._heap, (now + self.lat(), next(self._seq), w.cb, [msg]))
+                return
+        msg.where = VISIBLE
+        self.n_visible = n
+        self.visible.append(msg)
+        if ws:
+            self._serve()
 
     def _visible(self, msg: Message) -> None:
         msg.where = VISIBLE
@@ -180,8 +243,9 @@ class QueueStore(ABC):
         return True
 
     def _on_visibility(self, token: int) -> None:
-        if not self._fire(0, token):
+        if token != self._token[0]:  # self._fire(0, token) written out: a superseded timer
             return
+        self._armed[0] = INF
         now = self.engine.now
         q, held = self._inflight, self.held
         back: list[Message] = []
