@@ -315,4 +315,5 @@ _expire = Attempt.expire
 def _deliver(job: tuple[Component, Request, str, Any, Any]) -> None:
     """A request in flight on the network, delivered after the hop latency:
     ``job`` is ``(target, req, op, reply, arg)``."""
-    job[0].handle(job[1], job[2], job[3], job[4])
+    target, req, op, reply, arg = job
+    target.handle(req, op, reply, arg)
