@@ -31,7 +31,8 @@ class CStep:
     """One compiled step."""
 
     __slots__ = ("kind", "sample", "target", "op", "key", "ttl", "timeout", "retries", "backoff",
-                 "on_miss", "jitter", "size", "message", "rate", "batch", "plain", "timer")
+                 "on_miss", "jitter", "size", "message", "rate", "batch", "plain", "timer",
+                 "regional", "net", "hot")
 
     def __init__(self, kind: int) -> None:
         self.kind = kind
@@ -53,6 +54,10 @@ class CStep:
         # decided once here instead of per call; False (the default) takes the general path
         self.plain = False
         self.timer: Any = None  # compiled calls with a timeout: the engine's Timer for it
+        # compiled calls only, decided once (a CStep built by hand keeps these and looks them up):
+        self.regional = False  # the target keeps Component.endpoint_zone (''): never a cross-AZ hop
+        self.net: Any = None  # the run's Network
+        self.hot: Any = None  # the engine's (heap, seq)
 
 
 def compile_steps(steps: list[Step], ctx: Context, owner: str, path: str = "handler") -> tuple[CStep, ...]:
@@ -83,6 +88,11 @@ def compile_steps(steps: list[Step], ctx: Context, owner: str, path: str = "hand
                        and st.batch is None)
             if st.timeout is not None:  # the same Timer engine.timer() hands out at call time
                 c.timer = ctx.engine.timer(st.timeout)
+            from cloudtwin.component import Component  # here: component imports this module
+
+            c.regional = type(c.target).endpoint_zone is Component.endpoint_zone
+            c.net = ctx.network
+            c.hot = ctx.engine.hot()
             if st.on_miss:
                 c.on_miss = compile_steps(st.on_miss, ctx, owner, f"{path}[{i}].on_miss")
         else:  # pragma: no cover - the schema admits only these
@@ -114,12 +124,27 @@ class Attempt:
         self.th = -1
 
     def reply(self, req: Request, err: str | None) -> None:
+        """The target's answer, if the timer has not fired: :meth:`Run.reply`, inline (one frame
+        fewer per call with a timeout, issue 17)."""
         if self.live:
             self.live = False
             self.tm.cancel(self.th)  # answered: the timeout never fires (it still counts as an event)
             run = self.run
+            assert run is not None
             self.run = None
-            run.reply(req, err)  # type: ignore[union-attr]
+            global _nested
+            if _nested >= MAX_NESTED:  # a long chain of instant replies: go on from the event loop
+                eng = run.host.engine
+                eng.at(eng.now, run._reply_later, (req, err))
+                return
+            _nested += 1
+            try:
+                if err is None:  # _reply's first case, inlined: most replies are successes
+                    run.advance()
+                else:
+                    run._reply(req, err)
+            finally:
+                _nested -= 1
 
     def expire(self, _: object = None) -> None:
         if self.live:
@@ -183,6 +208,11 @@ class Run:
     def send(self, _: object = None) -> None:
         """Send the current call step's request to its target, after the hop's latency.
 
+        A compiled step carries the run's Network and the engine's heap, and knows whether its
+        target is regional (no zone: never a cross-AZ hop, and no ``endpoint_zone`` to ask), so
+        :meth:`Network.rtt` is inline here: the same draw on the same stream, or none where the
+        hop costs exactly 0.
+
         Scheduled callbacks are plain functions with the object as their argument
         (``_expire(attempt)``, ``_deliver(job)``), as ``engine.after(d, obj.method)`` would run
         them, at the same times and seqs, without a bound method per call."""
@@ -213,10 +243,27 @@ class Run:
             if st.batch is not None:  # one call of st.batch entries through the target's batch API
                 keyed = st.key is not None and st.message is None and st.op != "set" and not target.needs_caller
                 arg = Batch(st.batch, arg, st.key if keyed else None)
-        zone = host.zone
-        rtt = host.ctx.network.rtt(zone, target.endpoint_zone(zone), st.size)
+        net = st.net
+        if net is None:  # a call step not compiled by compile_steps
+            zone = host.zone
+            rtt = host.ctx.network.rtt(zone, target.endpoint_zone(zone), st.size)
+        elif st.regional:  # net.rtt(zone, ''): a same-zone hop, drawn only if it may cost more than 0
+            rtt = 0.0 if net.same_zero else net.same()
+        else:  # net.rtt(zone, target.endpoint_zone(zone), st.size), inlined
+            zone = host.zone
+            tz = target.endpoint_zone(zone)
+            if zone == tz or not zone or not tz:
+                rtt = 0.0 if net.same_zero else net.same()
+            else:  # net.cross_hop(st.size): counted for the bill
+                net.cross_az_requests += 1
+                size = st.size
+                if size is None:
+                    net.cross_az_unsized += 1
+                else:
+                    net.cross_az_bytes += size
+                rtt = 0.0 if net.cross_zero else net.cross()
         if rtt > 0.0:
-            heap, seq = eng.hot()  # engine.after(rtt, ...)
+            heap, seq = st.hot or eng.hot()  # engine.after(rtt, ...)
             heappush(heap, (eng.now + rtt, next(seq), _deliver, (target, self.req, st.op, reply, arg)))
             return
         global _nested
@@ -283,4 +330,5 @@ _expire = Attempt.expire
 def _deliver(job: tuple[Component, Request, str, Any, Any]) -> None:
     """A request in flight on the network, delivered after the hop latency:
     ``job`` is ``(target, req, op, reply, arg)``."""
-    job[0].handle(job[1], job[2], job[3], job[4])
+    target, req, op, reply, arg = job
+    target.handle(req, op, reply, arg)

@@ -38,6 +38,11 @@ class Network:
         """A round trip between zones ``a`` and ``b`` ('' means regional/unknown: same) carrying ``size`` bytes."""
         if a == b or not a or not b:
             return 0.0 if self.same_zero else self.same()
+        return self.cross_hop(size)
+
+    def cross_hop(self, size: float | None) -> float:
+        """A cross-AZ round trip carrying ``size`` bytes: counted for the bill, then its latency
+        (a handler's call step calls this once it knows the hop crosses zones)."""
         self.cross_az_requests += 1
         if size is None:
             self.cross_az_unsized += 1

@@ -34,6 +34,7 @@ bandwidth, and I/O fencing between multi-attached writers.
 from __future__ import annotations
 
 from heapq import heappush
+from math import ceil
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component, deliver
@@ -41,7 +42,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import UNAVAILABLE, Done, Request
-from cloudtwin.services.backups import BackedUp, Backups
+from cloudtwin.services.backups import BLOCK, UP, BackedUp, Backups
 from cloudtwin.spec.ebs import EBS as EBSSpec
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class EBS(BackedUp, Component):
         self.backups = Backups(self, "ebs", spec.size_gb, None)
         self.hot = ctx.engine.hot()
         self.lat_buf = self.latency.buffer
+        self.zone_state = ctx.zone_state  # read inline by serve (ctx.zone_up)
 
     def endpoint_zone(self, caller_zone: str) -> str:
         return self.zone
@@ -89,20 +91,28 @@ class EBS(BackedUp, Component):
         return [self.zone]
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """One read or write. The hot path reads flags inline (issue 17): the zone's state from
+        ``ctx.zone_state`` (``ctx.zone_up``), the store's from ``backups.state``
+        (``backups.available``), and a write's bytes as :meth:`Backups.wrote` counts them; a
+        refusal is :meth:`_refuse`, inline. The checks and counters are the same, in the same order."""
         self.requests += 1
         host = arg[1] if isinstance(arg, tuple) else None
-        if not self.ctx.zone_up(self.zone):
+        if not self.zone_state.get(self.zone, True):  # ctx.zone_up(self.zone)
             self.refused_zone_down += 1
-            self._refuse(req, done)
+            self.errors += 1
+            done(req, UNAVAILABLE)
             return
-        if not self.backups.available:
-            self.backups.refuse()  # the volume's data is lost and not yet restored
-            self._refuse(req, done)
+        backups = self.backups
+        if backups.state != UP:  # not backups.available
+            backups.refuse()  # the volume's data is lost and not yet restored
+            self.errors += 1
+            done(req, UNAVAILABLE)
             return
         if host is not None and host not in self.attached:
             if host.zone != self.zone:
                 self.refused_other_az += 1  # EBS is AZ-bound
-                self._refuse(req, done)
+                self.errors += 1
+                done(req, UNAVAILABLE)
                 return
             self.attached = [h for h in self.attached if h.state not in ("terminated", "stopped")]
             if len(self.attached) >= self.limit:
@@ -113,7 +123,11 @@ class EBS(BackedUp, Component):
             self.ctx.event("lifecycle", f"{self.name} attached to {host.iid}")
         if op == "write":
             self.writes += 1
-            self.backups.wrote(arg[2] if isinstance(arg, tuple) and len(arg) > 2 else None)
+            size = arg[2] if isinstance(arg, tuple) and len(arg) > 2 else None
+            n = backups.write_size if size is None else size  # backups.wrote(size), inlined
+            backups.writes += 1
+            backups.bytes += n
+            backups.touches += max(1, ceil(n / BLOCK))
         else:
             self.reads += 1
         now = self.engine.now
@@ -122,7 +136,6 @@ class EBS(BackedUp, Component):
             self.queued += 1
             self.wait_s += start - now
         delay = start - now + self.lat()
-        backups = self.backups
         if backups.unloaded > 0:  # a restored volume still loading blocks (load_delay is 0.0 otherwise)
             delay += backups.load_delay()
         b = self.lat_buf  # self.latency.record(delay), inlined

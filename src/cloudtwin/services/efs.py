@@ -55,6 +55,7 @@ class EFS(Component):
         self.reads = self.writes = self.cross_az = 0
         self.hot = ctx.engine.hot()
         self.lat_buf = self.latency.buffer
+        self.zone_state = ctx.zone_state  # read inline by serve (ctx.zone_up)
 
     def mount_zone(self, caller_zone: str) -> str:
         """The zone of the mount target an instance in ``caller_zone`` uses."""
@@ -66,6 +67,8 @@ class EFS(Component):
         return next((z for z in self.mount_zones if up(z)), self.mount_zones[0])
 
     def endpoint_zone(self, caller_zone: str) -> str:
+        if caller_zone in self.mount_zones:  # mount_zone's first case, inline (issue 17)
+            return caller_zone
         return self.mount_zone(caller_zone)
 
     def zones(self) -> list[str]:
@@ -76,7 +79,7 @@ class EFS(Component):
         host = arg[1] if isinstance(arg, tuple) else None
         caller = host.zone if host is not None else ""
         zone = caller if caller in self.mount_zones else self.mount_zone(caller)  # its own zone's, if any
-        if not self.ctx.zone_up(zone):
+        if not self.zone_state.get(zone, True):  # ctx.zone_up(zone), inline
             self.errors += 1
             done(req, UNAVAILABLE)
             return

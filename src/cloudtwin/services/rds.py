@@ -57,6 +57,7 @@ Billing granularity is the cost model's business.
 from __future__ import annotations
 
 from heapq import heappush
+from math import ceil
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
@@ -65,7 +66,8 @@ from cloudtwin.engine.sampling import Distribution, Sampler
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import SERVER_ERROR, UNAVAILABLE, Done, Request
-from cloudtwin.services.backups import BackedUp, Backups
+from cloudtwin.services.backups import BLOCK, BackedUp, Backups
+from cloudtwin.services.backups import UP as STORE_UP
 from cloudtwin.services.cache_stale import Acked
 from cloudtwin.services.rds_nodes import DOWN, FAILING, UP, Node, default_max_connections
 from cloudtwin.sizes import data_keys, data_row
@@ -148,9 +150,12 @@ class RDS(BackedUp, Component):
 
     # ---- serving ------------------------------------------------------------
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
+        """One query or write; ``backups.available``, ``node.up``, ``Backups.wrote`` and ``Node.account``
+        inline, ``_reader`` only if there are readers (else it returns the primary): issue 17."""
         self.requests += 1
-        if not self.backups.available:  # the data is lost and not yet restored
-            self.backups.refuse()
+        backups = self.backups
+        if backups.state != STORE_UP:  # not backups.available: the data is lost and not yet restored
+            backups.refuse()
             self.errors += 1
             done(req, UNAVAILABLE)
             return
@@ -161,10 +166,10 @@ class RDS(BackedUp, Component):
             service = self.write_time()
             extra = self._commit_wait()
         else:
-            node = self._reader()
+            node = self._reader() if self.readers else self.primary
             service = self.query_time()
             extra = 0.0
-        if not node.up:
+        if node.state != UP or not node.zone_ok:  # not node.up
             self.errors += 1
             done(req, UNAVAILABLE)
             return
@@ -176,7 +181,10 @@ class RDS(BackedUp, Component):
         lw = self.last_write
         if op == "write":
             self.writes += 1
-            self.backups.wrote()
+            n = backups.write_size  # backups.wrote(), inlined
+            backups.writes += 1
+            backups.bytes += n
+            backups.touches += max(1, ceil(n / BLOCK))
             if lw is not None and key is not None:
                 lw[key] = now
             if self.watchers and key is not None:
@@ -190,7 +198,8 @@ class RDS(BackedUp, Component):
         node.conns += 1
         job = (node, req, done, service, extra, node.epoch, now)
         if node.busy < node.slots:
-            node.account(now)
+            node.busy_acc += node.busy * (now - node.busy_last)  # node.account(now), inlined
+            node.busy_last = now
             node.busy += 1
             heap, seq = self.hot  # self.engine.after(service, self._served, job), inlined
             heappush(heap, (now + service, next(seq), self._served, job))
@@ -224,7 +233,8 @@ class RDS(BackedUp, Component):
             done(req, UNAVAILABLE)  # the instance failed while this ran
             return
         now = self.engine.now
-        node.account(now)
+        node.busy_acc += node.busy * (now - node.busy_last)  # node.account(now), inlined
+        node.busy_last = now
         if node.queue:
             nxt = node.queue.popleft()
             heap, seq = self.hot  # self.engine.after(nxt[3], self._served, nxt), inlined
@@ -233,8 +243,14 @@ class RDS(BackedUp, Component):
             node.busy -= 1
         if extra > 0.0:
             self.engine.after(extra, self._reply, job)
-        else:
-            self._reply(job)
+            return
+        # self._reply(job), inlined (issue 17): the epoch was checked above and nothing ran since
+        node.conns -= 1
+        b = self.lat_buf  # self.latency.record(...), inlined
+        b.append(now - job[6])
+        if len(b) >= BATCH:
+            self.latency.flush()
+        done(req, None)
 
     def _reply(self, job: tuple[Any, ...]) -> None:
         node, req, done, _, _, epoch, t_in = job
