@@ -33,6 +33,7 @@ from cloudtwin.request import SERVER_ERROR, Done, Request
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
+    from cloudtwin.engine import Engine
     from cloudtwin.handler import CStep
     from cloudtwin.messaging import Message, MessageFactory
 
@@ -58,10 +59,10 @@ class Component:
         self.name = name
         self.spec = spec
         self.ctx = ctx
-        self.engine = ctx.engine
-        self.requests = 0
-        self.errors = 0
-        self.latency = Histogram()
+        self.engine: Engine = ctx.engine
+        self.requests: int = 0
+        self.errors: int = 0
+        self.latency: Histogram = Histogram()
         self.injected: list[CStep] = []  # latency/error faults active now, in the order they began
 
     # ---- life cycle ------------------------------------------------------------
