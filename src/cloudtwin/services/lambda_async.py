@@ -17,6 +17,8 @@ from cloudtwin.messaging import MessageFactory
 from cloudtwin.request import REJECTED, Done, Request
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cloudtwin.engine import Engine
     from cloudtwin.messaging import Ledger, Message
     from cloudtwin.metrics import Histogram
@@ -47,10 +49,7 @@ class AsyncInvokes:
     failed_after: dict[int, int]
     dl_target: Any
     e2e: Histogram
-
-    def start_invocation(self, msgs: list[Message] | None, cb: Any, *, rbif: bool = False,
-                         user: tuple[int, int] | None = None) -> bool:
-        raise NotImplementedError  # the function's own
+    start_invocation: Callable[..., bool]  # Lambda.start_invocation (lambda_.py)
 
     def _accept_async(self, req: Request, done: Done, arg: Any) -> None:
         """An asynchronous invoke from a caller: accepted at once (202); the event runs later."""
