@@ -68,9 +68,8 @@ class Timer:
     cancelled or fired): cancelling is one list store, and only a head gets a heap entry
     ``(time, seq, fire, None)``, which sorts exactly where ``after()``'s own would.
 
-    A hot path with one timer per request (a timeout) may inline :meth:`start` and
-    :meth:`cancel` instead of calling them: their bodies, with ``now`` the engine's clock.
-    Such a copy is marked "keep in step with Timer.start/cancel".
+    A hot path with one timer per request (a timeout) may inline :meth:`cancel` (three
+    lines) instead of calling it; such a copy is marked "keep in step with Timer.cancel".
     """
 
     __slots__ = ("delay", "_engine", "_heap", "_seq", "_q", "_cbs", "_i", "_g", "_base", "_fire")

@@ -158,28 +158,10 @@ class DynamoDB(Component):
 
     # ---- requests -----------------------------------------------------------
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
-        """A call: BatchWriteItem, else :meth:`access` with the table's read consistency,
-        inline (one frame fewer per call, issue 17; the same steps in the same order)."""
         if isinstance(arg, Batch):
             self._batch_write(req, op, done, arg)
             return
-        self.requests += 1
-        now = self.engine.now
-        k = self._item(req, op, arg, self.consistent)
-        if k is None:
-            self.errors += 1
-            self.engine.after(self.lat(), deliver, (req, done, THROTTLED))
-            return
-        lat = self.lat()
-        if op not in READS:
-            for w in self.watchers:
-                w.on_write(k, now + lat)  # acknowledged when the reply arrives
-        b = self.lat_buf  # self.latency.record(lat), inlined
-        b.append(lat)
-        if len(b) >= BATCH:
-            self.latency.flush()
-        heap, seq = self.hot  # engine.after(lat, deliver, job), which calls done(req, None)
-        heappush(heap, (now + lat, next(seq), deliver, (req, done, None)))
+        self.access(req, op, done, arg, self.consistent)
 
     def access(self, req: Request, op: str, done: Done, key: Any, consistent: bool) -> bool:
         """One operation on ``key`` (None: draw one); replies after the latency. False when throttled."""

@@ -57,6 +57,8 @@ from cloudtwin.request import REJECTED, THROTTLED, TIMEOUT, Done, Request
 from cloudtwin.spec.message import MessageSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from cloudtwin.context import Context
 
 BILLING_UNIT = 5120.0  # each record is billed rounded up to 5 KB [aws-facts §9 Firehose ingestion billing unit]
@@ -80,17 +82,11 @@ class Buffer:
         self.gen = 0
 
     def add(self, msg: Message) -> None:
-        if not self.msgs:
-            self.gen += 1
-            self.engine.after(self.interval, self._timer, self.gen)
-        self.msgs.append(msg)
-        self.nbytes += msg.size
-        if self.nbytes >= self.size:
-            self._take("size")
+        self.add_all((msg,))
 
-    def add_all(self, msgs: list[Message]) -> None:
-        """:meth:`add` of each of ``msgs`` in order, written out: the same interval timers and
-        size flushes at the same records."""
+    def add_all(self, msgs: Iterable[Message]) -> None:
+        """Buffer each of ``msgs`` in order: the first of an empty buffer starts its interval
+        timer, and reaching the size flushes it."""
         for msg in msgs:
             if not self.msgs:
                 self.gen += 1

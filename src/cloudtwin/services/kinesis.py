@@ -81,26 +81,6 @@ class Shard:
         self.bytes_in = 0.0
         self.stored = StoredRecords()  # copies kept (as counts) when the stream has no consumer
 
-    def admit(self, now: float, size: float) -> bool:
-        """Take one record of ``size`` bytes from both write buckets, or refuse it.
-
-        ``RateLimiter.fits`` then ``commit`` on each bucket, written out here: this runs once
-        per put, and the same float operations in the same order give the same ``tat``."""
-        rl, bl = self.records_limit, self.bytes_limit
-        tr = rl.tat
-        if tr < now:
-            tr = now
-        tr += 1.0 / rl.rate
-        tb = bl.tat
-        if tb < now:
-            tb = now
-        tb += size / bl.rate
-        if not (tr - now <= rl.tolerance and tb - now <= bl.tolerance):
-            return False
-        rl.tat = tr
-        bl.tat = tb
-        return True
-
 
 SHARD_CACHE_MAX = 131_072  # partition keys whose shard is remembered (an MD5 each otherwise; ~8 MB at most)
 
@@ -234,7 +214,9 @@ class Kinesis(Retention, Component):
         if size > MAX_RECORD:  # ValidationException: not retriable, unlike a throttle
             self.rejected += 1
             return REJECTED
-        if self.on_demand is None:  # shard.admit(now, size) written out
+        if self.on_demand is None:  # one record of ``size`` from both of the shard's write buckets:
+            # RateLimiter.fits then commit on each, written out (the same float operations in the
+            # same order give the same tat)
             rl, bl = shard.records_limit, shard.bytes_limit
             tr = rl.tat
             if tr < now:
