@@ -83,11 +83,25 @@ class Component:
 
     # ---- requests and messages ---------------------------------------------------
     def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
-        """The entry every caller uses: injected faults first (if any), then :meth:`serve`."""
-        if self.injected:
-            _Faulted(self, req, op, done, arg).go()
-        else:
-            self.serve(req, op, done, arg)
+        """The entry every caller uses: injected faults first (if any), then :meth:`serve`.
+
+        Error faults are decided here, as :meth:`_Faulted.go` decides them (the same draws in
+        the same order), without an object per request: one is made only when a latency fault
+        must hold the request, and it goes on from that step."""
+        inj = self.injected
+        if inj:
+            for i, st in enumerate(inj):
+                if st.kind == SLEEP:
+                    f = _Faulted(self, req, op, done, arg)
+                    f.i = i
+                    f.go()
+                    return
+                if st.sample() < st.rate:  # type: ignore[misc]  # a FAIL step
+                    self.requests += 1
+                    self.errors += 1
+                    done(req, st.op or SERVER_ERROR)  # op: an FIS fault's error kind
+                    return
+        self.serve(req, op, done, arg)
 
     def serve(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
         """Serve one request: call ``done(req, None)`` on success or ``done(req, error_kind)``."""
