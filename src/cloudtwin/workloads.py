@@ -182,7 +182,7 @@ class WorkloadRun(Thinning):
         try:
             c = clients[cid]
         except KeyError:
-            c = clients[cid] = Client(f"198.18.{cid // 256 % 256}.{cid % 256}", cid)
+            c = self._new_client(cid)
         self.requests += 1
         r: Request = _new(Request)
         r.t0 = now
@@ -227,9 +227,7 @@ class WorkloadRun(Thinning):
         try:
             c = clients[cid]
         except KeyError:
-            pop = self.population
-            c = clients[cid] = (Client(f"198.18.{cid // 256 % 256}.{cid % 256}", cid) if pop is None
-                                else pop.client(cid))
+            c = self._new_client(cid)
         r: Request = _new(Request)  # new_request(now, c, None), inline
         r.t0 = self.engine.now
         r.client = c
@@ -252,10 +250,14 @@ class WorkloadRun(Thinning):
         n = self.spec.clients
         cid = int(self.pick() * n)
         c = self.clients.get(cid)
-        if c is None:
-            pop = self.population
-            c = self.clients[cid] = (Client(f"198.18.{cid // 256 % 256}.{cid % 256}", cid) if pop is None
-                                     else pop.client(cid))
+        return c if c is not None else self._new_client(cid)
+
+    def _new_client(self, cid: int) -> Client:
+        """Client ``cid``'s first request: it is made (from the population when there is one,
+        drawing its country) and kept in the client table."""
+        pop = self.population
+        c = self.clients[cid] = (Client(f"198.18.{cid // 256 % 256}.{cid % 256}", cid) if pop is None
+                                 else pop.client(cid))
         return c
 
     def _start_session(self) -> None:
