@@ -87,6 +87,8 @@ ORIGIN_FACING = "cloudfront"  # prefix of the source address origins see [aws-fa
 CONNECTING = ("ec2", "asg")  # origins whose `unavailable` is a connection that does not answer
 ORIGIN_OP = {"s3": "get"}  # every other origin type takes the default op ""
 KEYED = ("s3", "apigateway")  # origins that get the key as their call argument
+PHASE_TABLE_MAX = 1 << 20  # zipf ranks up to which a behavior keeps its keys' update phases in a list
+_new = object.__new__
 
 
 class _Behavior:
@@ -96,7 +98,7 @@ class _Behavior:
                  "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
                  "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
                  "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index", "targets",
-                 "failovers", "rdraw", "plain", "range_size", "int_keys")
+                 "failovers", "rdraw", "plain", "range_size", "int_keys", "phase")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec, self.index = spec, 0  # index: its place in the distribution's behaviors
@@ -116,6 +118,11 @@ class _Behavior:
         self.plain = spec.object_sizes is None and spec.range_size is None  # every answer is `size` bytes
         self.range_size: float | None = spec.range_size
         self.int_keys = spec.key.kind == "zipf"  # its draws are ints already (ranks): no int() per request
+        # phase[k]: stale_age's per-key phase fmod(k * GOLDEN + 0.0, 1.0) for each zipf rank k, computed
+        # once with the same expression (so the same floats), read by the hit path instead of fmod
+        n = int(spec.key.params[1]) if self.int_keys else 0
+        self.phase: list[float] | None = ([fmod(k * GOLDEN + 0.0, 1.0) for k in range(n + 1)]
+                                          if self.every is not None and 0 < n <= PHASE_TABLE_MAX else None)
         self.requests = self.hits = self.misses = self.forwarded = self.origin_errors = self.timeouts = self.retries = 0
 
     def size_of(self, key: int, ck: int) -> float | None:
@@ -224,7 +231,10 @@ class CloudFront(Component):
 
         Two steps are inline on this hot path: a hit is answered as :meth:`answer` answers it
         (the same draw of ``latency``, counters and heap push; its time taken is the delay, as
-        the request came in now), and a miss's first attempt is :meth:`Fetch.go`'s."""
+        the request came in now), and a miss's first attempt is :meth:`Fetch.go`'s, its
+        :class:`Fetch` made without an ``__init__`` frame (every slot stored here, as
+        ``__init__`` stores it). A hit's staleness phase is read from the behavior's table
+        (``phase``: the same ``fmod`` value per zipf rank, computed at build)."""
         if faults and self.injected:
             Component.handle(self, req, op, done, arg)
             return
@@ -275,7 +285,8 @@ class CloudFront(Component):
                 b.hits += 1
                 every = b.every
                 if every is not None:  # b.check_stale (stale_age's arithmetic), inline
-                    u = fmod(key * GOLDEN + 0.0, 1.0)
+                    ph = b.phase
+                    u = ph[key] if ph is not None else fmod(key * GOLDEN + 0.0, 1.0)
                     was = floor(e[2] / every + u)
                     if floor(now / every + u) > was:  # changed at the origin since the copy was fetched
                         b.stale.count(now - (was + 1 - u) * every)
@@ -315,10 +326,15 @@ class CloudFront(Component):
         else:
             cache = None
             b.forwarded += 1
-        f = Fetch(self, b, req, done, now, edge, key, ck, cache, shield, g, vrtt + ortt)
+        f = _new(Fetch)  # Fetch(self, b, req, done, now, edge, key, ck, cache, shield, g, vrtt + ortt), inline
+        f.cf, f.b, f.req, f.done, f.t_in = self, b, req, done, now
+        f.edge, f.key, f.ck, f.cache, f.shield = edge, key, ck, cache, shield
+        f.g, f.extra, f.o, f.t_attempt = g, vrtt + ortt, 0, now
         if shield is not None:
             f.waiters = []
             self.pending[i][ck] = f
+        else:
+            f.waiters = None
         f.attempt = 1  # f.go(), inline: the first attempt, its response timer and the forward
         f.live = True
         f.th = self.response_timer.start(f.expire, 1)
