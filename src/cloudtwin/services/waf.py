@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 
 IP_SET, RATE, OTHER = 1, 2, 0  # a rule's test, as Waf.admit dispatches it
+MEMO_MAX = 65_536  # address strings whose IP-set verdict a rule remembers (cleared when full)
 
 
 def _no_done(req: Request, err: str | None) -> None:
@@ -64,7 +65,7 @@ class _Rule:
     request's, or None), so :meth:`Waf.admit` reads the request once for all its rules."""
 
     __slots__ = ("spec", "name", "kind", "action", "xff", "spans", "any_name", "geo", "seen", "limited",
-                 "first_limited", "detect", "matched", "blocked", "test", "code")  # read per request
+                 "first_limited", "detect", "matched", "blocked", "test", "code", "memo")  # read per request
 
     def __init__(self, spec: WafRule, waf: Waf) -> None:
         self.spec = spec
@@ -85,6 +86,9 @@ class _Rule:
         self.blocked = {"attack": 0, "legitimate": 0}
         self.test = {"ip_set": self._ip_set, "geo": self._geo, "rate": self._rate}.get(self.kind, self._managed)
         self.code = {"ip_set": IP_SET, "rate": RATE}.get(self.kind, OTHER)  # Waf.admit inlines these two tests
+        # an IP set's verdict per address string tested: the set never changes during a run, so the
+        # verdict is a function of the string (cleared when full)
+        self.memo: dict[str, bool] = {}
 
     def _ip_set(self, src: str, xff: str, c: Client | None, t: Tally | None, now: float) -> bool:
         a = address(xff if self.xff else src)
@@ -94,6 +98,23 @@ class _Rule:
             if lo <= a <= hi:
                 return True
         return False
+
+    def ip_set_memo(self, s: str) -> bool:
+        """:meth:`_ip_set`'s verdict on the address string ``s``, remembered in ``memo``."""
+        memo = self.memo
+        if len(memo) >= MEMO_MAX:
+            memo.clear()
+        a = address(s)
+        if a is None:
+            hit = self.any_name
+        else:
+            hit = False
+            for lo, hi in self.spans:
+                if lo <= a <= hi:
+                    hit = True
+                    break
+        memo[s] = hit
+        return hit
 
     def _geo(self, src: str, xff: str, c: Client | None, t: Tally | None, now: float) -> bool:
         own = self.xff or src == xff  # the address is the client's own
@@ -185,8 +206,11 @@ class Waf(Component):
         request once (the address this hop sees, the client's own, its tally), as
         :func:`~cloudtwin.origins.source`, :func:`~cloudtwin.origins.client_address` and
         :func:`~cloudtwin.origins.tally_of` would, and hands them to every rule's match. The
-        IP-set and rate tests are inline (the same steps as ``_Rule._ip_set``/``_rate``,
-        without a call per rule per request); geo and managed rules call their test."""
+        IP-set test reads the rule's memo of verdicts per address string (filled by
+        ``_Rule.ip_set_memo`` with ``_ip_set``'s steps: the set is fixed, so a verdict is a
+        function of the string), the rate test is inline (``_rate``'s steps: every request is
+        still counted for its key), and a block by a rule is counted inline (``_block``'s and
+        ``Tally.block``'s steps); geo and managed rules call their test."""
         self.requests += 1
         if req.__class__ is Request:
             c = req.client
@@ -202,16 +226,11 @@ class Waf(Component):
         err: str | None = None
         for r in self.rules:
             code = r.code
-            if code == IP_SET:  # r._ip_set, inline
-                a = address(xff if r.xff else src)
-                if a is None:
-                    hit = r.any_name
-                else:
-                    hit = False
-                    for lo, hi in r.spans:
-                        if lo <= a <= hi:
-                            hit = True
-                            break
+            if code == IP_SET:  # r._ip_set, from the rule's memo of verdicts per address string
+                s = xff if r.xff else src
+                hit = r.memo.get(s)
+                if hit is None:
+                    hit = r.ip_set_memo(s)
             elif code == RATE:  # r._rate, inline: count the request for its key
                 key = xff if r.xff else src
                 q = r.seen.get(key)
@@ -231,7 +250,13 @@ class Waf(Component):
                 self.allowed[who] += 1
             else:
                 r.blocked[who] += 1
-                err = self._block(t, who)
+                # self._block(t, who), inline with Tally.block: the attacks' hot path
+                self.errors += 1
+                self.blocked[who] += 1
+                if t is not None:
+                    tb = t.blocked
+                    tb[self.name] = tb.get(self.name, 0) + 1
+                err = REJECTED
             break
         else:
             if self.default_allow:
