@@ -129,6 +129,7 @@ class ElastiCache(Component):
             Shard(i, zones[i % n], [zones[(i + j) % n] for j in range(1, spec.replicas + 1)], self.capacity)
             for i in range(spec.nodes)
         ]
+        self.n_shards, self.shard0 = len(self.shards), self.shards[0]
         self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
         self.fo_time = make_sampler(spec.failover_time, ctx.stream(f"{name}.failover"))
         self.rr = 0
@@ -165,10 +166,75 @@ class ElastiCache(Component):
         """The entry every caller uses, :meth:`Component.handle` with the serve body inline (one
         frame fewer per cache call): injected faults first (``faults``; :meth:`serve` passes
         False once they have passed), then the operation. The latency record is inline too
-        (``latency.record``'s append and flush)."""
+        (``latency.record``'s append and flush).
+
+        The two commonest calls, a ``get`` of an int key and a ``session`` lookup, take their
+        own branch here: the shard, its state, the lookup and the reply, the steps
+        :meth:`_general` takes for them, without its op tests. Everything else (``set``,
+        ``delete``, a key that is not an int, a call without a session) goes to
+        :meth:`_general`."""
         if faults and self.injected:
             Component.handle(self, req, op, done, arg)
             return
+        if (op == "get" or op == "") and arg.__class__ is int:
+            self.requests += 1
+            key: int = arg
+            n = self.n_shards
+            shard = self.shards[key % n] if n > 1 else self.shard0
+            if shard.state != UP:
+                self.errors += 1
+                done(req, UNAVAILABLE)
+                return
+            now = self.engine.now
+            items = shard.items
+            err: str | None = None
+            it = items.get(key)
+            if it is None:
+                self.misses += 1
+                err = MISS
+            elif it[0] <= now:
+                del items[key]
+                self.expirations += 1
+                self.misses += 1
+                err = MISS
+            else:
+                items.move_to_end(key)
+                self.hits += 1
+                sw = self.source_writes
+                # a source write acknowledged after the item was set (none without writes to the key)
+                if key in sw.last and (since := sw.stale_since(key, it[1], now)) is not None:
+                    self.staleness.count(now - since)
+        elif op == "session" and (s := req.session) is not None:  # a sid is an int (a counter)
+            self.requests += 1
+            key = -s.sid  # negative: apart from data keys
+            n = self.n_shards
+            shard = self.shards[key % n] if n > 1 else self.shard0
+            if shard.state != UP:
+                self.errors += 1
+                done(req, UNAVAILABLE)
+                return
+            now = self.engine.now
+            items = shard.items
+            err = None
+            if s.has_state and key in items:  # self._session's commonest case, inline
+                items.move_to_end(key)
+                self.sessions_found += 1
+            else:
+                err = self._session(req, shard, key, now)
+        else:
+            self._general(req, op, done, arg)
+            return
+        delay = self.lat()
+        buf = self.lat_buf  # self.latency.record(delay), inline
+        buf.append(delay)
+        if len(buf) >= BATCH:
+            self.latency.flush()
+        heap, seq = self.hot  # engine.after(delay, deliver, ...), one call less
+        heappush(heap, (now + delay, next(seq), deliver, (req, done, err)))
+
+    def _general(self, req: Request, op: str, done: Done, arg: Any) -> None:
+        """Any operation, its faults passed: the key, the shard and its state, the operation, and
+        the reply after a draw of ``latency``."""
         self.requests += 1
         ttl = None
         if op == "set" and isinstance(arg, tuple):
@@ -202,7 +268,6 @@ class ElastiCache(Component):
                 items.move_to_end(key)
                 self.hits += 1
                 sw = self.source_writes
-                # a source write acknowledged after the item was set (none without writes to the key)
                 if key in sw.last and (since := sw.stale_since(key, it[1], now)) is not None:
                     self.staleness.count(now - since)
         elif op == "set":
@@ -212,21 +277,11 @@ class ElastiCache(Component):
             self.deletes += 1
             items.pop(key, None)
         elif op == "session":
-            s = req.session
-            if s is not None and s.has_state and key in items:  # self._session's commonest case, inline
-                items.move_to_end(key)
-                self.sessions_found += 1
-            else:
-                err = self._session(req, shard, key, now)
+            err = self._session(req, shard, key, now)
         else:
             raise ValueError(f"elasticache has no operation {op!r}")
-        delay = self.lat()
-        buf = self.lat_buf  # self.latency.record(delay), inline
-        buf.append(delay)
-        if len(buf) >= BATCH:
-            self.latency.flush()
-        heap, seq = self.hot  # engine.after(delay, deliver, ...), one call less
-        heappush(heap, (now + delay, next(seq), deliver, (req, done, err)))
+        self.latency.record(delay := self.lat())
+        self.engine.after(delay, deliver, (req, done, err))
 
     def _put(self, shard: Shard, key: int, ttl: float | None, now: float) -> None:
         items = shard.items
@@ -257,9 +312,9 @@ class ElastiCache(Component):
         return SESSION_LOST
 
     def endpoint_zone(self, caller_zone: str) -> str:
+        if self.n_shards == 1:
+            return self.shard0.zone
         shards = self.shards
-        if len(shards) == 1:
-            return shards[0].zone
         self.rr = (self.rr + 1) % len(shards)  # the key is not known here: shards in rotation
         return shards[self.rr].zone
 
