@@ -98,7 +98,7 @@ class _Behavior:
                  "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
                  "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
                  "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index", "targets",
-                 "failovers", "rdraw", "plain", "range_size", "int_keys", "phase")
+                 "failovers", "rdraw", "plain", "range_size", "int_keys", "phase", "keyless")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec, self.index = spec, 0  # index: its place in the distribution's behaviors
@@ -124,6 +124,7 @@ class _Behavior:
         self.phase: list[float] | None = ([fmod(k * GOLDEN + 0.0, 1.0) for k in range(n + 1)]
                                           if self.every is not None and 0 < n <= PHASE_TABLE_MAX else None)
         self.requests = self.hits = self.misses = self.forwarded = self.origin_errors = self.timeouts = self.retries = 0
+        self.keyless = False  # no use for a key: decided at build (CloudFront.build)
 
     def size_of(self, key: int, ck: int) -> float | None:
         """Bytes of the answer for cache key ``ck`` of object ``key``: the object, or its part."""
@@ -212,6 +213,9 @@ class CloudFront(Component):
             names = [origin] + ([b.spec.failover.origin] if b.spec.failover is not None else [])
             b.targets = [(self.ctx.components[o], ORIGIN_OP.get(kinds[o], ""), kinds[o] in KEYED,
                           kinds[o] in CONNECTING, kinds[o]) for o in names]
+            # a behavior that caches nothing, answers `size` bytes and sends no origin the key never
+            # reads its key: no draw is made (the key stream is the behavior's own, read by nothing else)
+            b.keyless = b.ttl <= 0.0 and b.plain and b.variants == 1 and not any(t[2] for t in b.targets)
         proxied = any(t[0].needs_client for b in self.behaviors for t in b.targets)
         self.needs_client = proxied or self.n_edges > 1 or self.geo is not None
         for inv in self.spec.invalidations:
@@ -270,10 +274,13 @@ class CloudFront(Component):
         if n > 1:  # the client's edge, else one drawn
             c = req.client
             edge += c.uid % n if c is not None and c.uid >= 0 else min(int(self.edge_pick() * n), n - 1)
-        key = b.key() if b.int_keys else int(b.key())
-        ck = variant_key(key, b.variants, b.vdraw()) if b.variants > 1 else key
-        if b.range_size is not None:  # one Range GET: a part of the object, cached on its own
-            ck = range_key(ck, answer_size(key, 0, b.spec.object_sizes, b.size, None), b.range_size, b.rdraw())
+        if b.keyless:  # nothing reads the key (see build)
+            key = ck = 0
+        else:
+            key = b.key() if b.int_keys else int(b.key())
+            ck = variant_key(key, b.variants, b.vdraw()) if b.variants > 1 else key
+            if b.range_size is not None:  # one Range GET: a part of the object, cached on its own
+                ck = range_key(ck, answer_size(key, 0, b.spec.object_sizes, b.size, None), b.range_size, b.rdraw())
         shield = None
         if b.ttl > 0.0:
             cache: EdgeCache | None = self.caches[edge][i]
