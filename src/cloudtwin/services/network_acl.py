@@ -61,6 +61,15 @@ def ephemeral_port(src: str) -> int:
     return lo + zlib.crc32(src.encode()) % (hi - lo + 1)
 
 
+def _fold(memo: dict[str, list[Any]], into: dict[str, int]) -> dict[str, int]:
+    """Add the memo's per-address counts to ``into``, by deciding rule, in the memo's order (the
+    order its addresses were first decided, as the counts were first made); returns ``into``."""
+    for num, _, n in memo.values():
+        if n:
+            into[num] = into.get(num, 0) + n
+    return into
+
+
 class NetworkAcl(Component):
     kind = "network_acl"
     outbound = True  # stateless: replies are checked too
@@ -70,14 +79,17 @@ class NetworkAcl(Component):
         self.inbound = compile_rules(spec.inbound)
         self.outbound_rules = compile_rules(spec.outbound)
         self.port: int = spec.port
+        # requests per deciding rule: counted on the memo's entries, folded in here when a memo is
+        # cleared (``matched``: the two together)
         self.matched_in: dict[str, int] = {}
         self.matched_out: dict[str, int] = {}
         self.denied_in = {"attack": 0, "legitimate": 0}
         self.dropped_out = {"attack": 0, "legitimate": 0}
         # the deciding rule per source address, inbound and outbound: the rules never change
-        # during a run, so a decision is a function of the address (and its ephemeral port)
-        self.memo_in: dict[str, tuple[str, bool]] = {}
-        self.memo_out: dict[str, tuple[str, bool]] = {}
+        # during a run, so a decision is a function of the address (and its ephemeral port).
+        # An entry is [rule, allow, requests it decided since it was made]
+        self.memo_in: dict[str, list[Any]] = {}
+        self.memo_out: dict[str, list[Any]] = {}
 
     def build(self) -> None:
         for f in self.spec.protects:
@@ -99,11 +111,9 @@ class NetworkAcl(Component):
             src = source(req)
         d = self.memo_in.get(src)
         if d is None:
-            d = self._decide(self.memo_in, src, self.inbound, self.port)
-        num, allow = d
-        m = self.matched_in
-        m[num] = m.get(num, 0) + 1
-        if allow:
+            d = self._decide(self.memo_in, self.matched_in, src, self.inbound, self.port)
+        d[2] += 1  # counted for its rule (matched_in)
+        if d[1]:
             return None
         # self._refuse(req, self.denied_in), inline with tally_of and Tally.block: the attacks' hot path
         self.errors += 1
@@ -131,22 +141,23 @@ class NetworkAcl(Component):
             src = source(req)
         d = self.memo_out.get(src)
         if d is None:
-            d = self._decide(self.memo_out, src, self.outbound_rules, ephemeral_port(src))
-        num, allow = d
-        m = self.matched_out
-        m[num] = m.get(num, 0) + 1
-        if allow:
+            d = self._decide(self.memo_out, self.matched_out, src, self.outbound_rules, ephemeral_port(src))
+        d[2] += 1  # counted for its rule (matched_out)
+        if d[1]:
             return err
         self._refuse(req, self.dropped_out)
         return TIMEOUT
 
     @staticmethod
-    def _decide(memo: dict[str, tuple[str, bool]], src: str,
-                rules: list[tuple[str, bool, tuple[int, int], tuple[int, int]]], port: int) -> tuple[str, bool]:
-        """The deciding rule for ``src`` on ``port``, remembered (the memo is cleared when full)."""
+    def _decide(memo: dict[str, list[Any]], folded: dict[str, int], src: str,
+                rules: list[tuple[str, bool, tuple[int, int], tuple[int, int]]], port: int) -> list[Any]:
+        """The deciding rule for ``src`` on ``port``, remembered with a count of 0 (the memo is
+        cleared when full, its counts folded into ``folded`` first)."""
         if len(memo) >= MEMO_MAX:
+            _fold(memo, folded)
             memo.clear()
-        d = memo[src] = first_match(rules, address(src), port)
+        num, allow = first_match(rules, address(src), port)
+        d = memo[src] = [num, allow, 0]
         return d
 
     def _refuse(self, req: Request, count: dict[str, int]) -> None:
@@ -161,6 +172,6 @@ class NetworkAcl(Component):
         del out["latency_ms"]
         out["denied_inbound"] = dict(self.denied_in)
         out["dropped_outbound"] = dict(self.dropped_out)
-        out["inbound_rules_matched"] = dict(sorted(self.matched_in.items()))
-        out["outbound_rules_matched"] = dict(sorted(self.matched_out.items()))
+        out["inbound_rules_matched"] = dict(sorted(_fold(self.memo_in, dict(self.matched_in)).items()))
+        out["outbound_rules_matched"] = dict(sorted(_fold(self.memo_out, dict(self.matched_out)).items()))
         return out
