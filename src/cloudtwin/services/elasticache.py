@@ -75,6 +75,7 @@ from cloudtwin.handler import MISS
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import SESSION_LOST, UNAVAILABLE, Done, Request
 from cloudtwin.services.cache_stale import SourceWrites, Staleness
+from cloudtwin.services.elasticache_warm import key_pmf as key_pmf  # the fluid engine reads it from here
 from cloudtwin.services.elasticache_warm import warm
 from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.spec.elasticache import ElastiCache as ElastiCacheSpec
