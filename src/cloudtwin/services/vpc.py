@@ -58,6 +58,17 @@ _UNSET: Any = object()  # not in the subnet memo yet
 NAT_PORTS = 55_000  # simultaneous connections per IP per destination [aws-facts §14 NAT gateway]
 
 
+class _Nat:
+    """One NAT gateway's live counters, read by the NAT path as slots (not five dicts by name)."""
+
+    __slots__ = ("name", "open", "peak", "calls", "bytes", "cross_az")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.open = self.peak = self.calls = self.cross_az = 0  # open: connections now, peak: their most
+        self.bytes = 0.0
+
+
 class Vpc(Component):
     kind = "vpc"
     needs_caller = True  # the handler passes (key, calling instance, the call's size)
@@ -73,14 +84,11 @@ class Vpc(Component):
         self.nat_ip = {g: f"192.0.2.{i + 1}" for i, g in enumerate(spec.nat_gateways)}
         # subnet -> (its NAT gateway, the NAT's zone, its Elastic IP), for subnets routed to one
         # (the spec check holds every `nat:<name>` to a NAT gateway of the VPC)
-        self.nat_route = {s: (t[len(NAT_PREFIX):], self.nat_zone[t[len(NAT_PREFIX):]], self.nat_ip[t[len(NAT_PREFIX):]])
+        self.nats = {g: _Nat(g) for g in spec.nat_gateways}
+        self.nat_route = {s: (self.nats[t[len(NAT_PREFIX):]], self.nat_zone[t[len(NAT_PREFIX):]],
+                              self.nat_ip[t[len(NAT_PREFIX):]])
                           for s, t in self.route.items() if t.startswith(NAT_PREFIX)}
         self.placement: dict[str, dict[str, str]] = {}  # fleet -> zone -> subnet
-        self.open = dict.fromkeys(spec.nat_gateways, 0)
-        self.peak_open = dict.fromkeys(spec.nat_gateways, 0)
-        self.nat_calls = dict.fromkeys(spec.nat_gateways, 0)
-        self.nat_bytes = dict.fromkeys(spec.nat_gateways, 0.0)
-        self.nat_cross_az = dict.fromkeys(spec.nat_gateways, 0)
         self.nat_unsized = 0
         self.sources: dict[str, int] = {}  # source address the internet saw -> calls
         self.failed = {"no_public_ip": 0, "nat_down": 0, "no_route": 0, "port_allocation_errors": 0}
@@ -205,23 +213,24 @@ class Vpc(Component):
         if not self.ctx.zone_up(zone):
             self._fail(req, done, "nat_down")
             return
-        if self.open[nat] >= NAT_PORTS:
+        n_open = nat.open
+        if n_open >= NAT_PORTS:
             self._fail(req, done, "port_allocation_errors")
             return
         hop = 0.0
         if zone != host.zone:
-            self.nat_cross_az[nat] += 1
+            nat.cross_az += 1
             hop = self.ctx.network.rtt(host.zone, zone, size)  # counts the cross-AZ bytes
-        self.nat_calls[nat] += 1
+        nat.calls += 1
         if size is None:
             self.nat_unsized += 1
         else:
-            self.nat_bytes[nat] += size
+            nat.bytes += size
         self.sources[ip] = self.sources.get(ip, 0) + 1
-        n_open = self.open[nat] + 1
-        self.open[nat] = n_open
-        if n_open > self.peak_open[nat]:
-            self.peak_open[nat] = n_open
+        n_open += 1
+        nat.open = n_open
+        if n_open > nat.peak:
+            nat.peak = n_open
         delay = hop + self.rtt()  # self._out(req, done, hop, nat), inline
         buf = self.lat_buf
         buf.append(delay)
@@ -230,7 +239,7 @@ class Vpc(Component):
         heap, seq = self.hot  # engine.after(delay, self._release, ...), its callback bound once
         heappush(heap, (self.engine.now + delay, next(seq), self.release, (req, nat, done)))
 
-    def _out(self, req: Request, done: Done, hop: float, nat: str | None = None) -> None:
+    def _out(self, req: Request, done: Done, hop: float, nat: _Nat | None = None) -> None:
         delay = hop + self.rtt()
         self.latency.record(delay)
         if nat is None:
@@ -238,10 +247,10 @@ class Vpc(Component):
         else:
             self.engine.after(delay, self._release, (req, nat, done))
 
-    def _release(self, job: tuple[Request, str, Done]) -> None:
+    def _release(self, job: tuple[Request, _Nat, Done]) -> None:
         """Frees a NAT connection when the reply comes back, then answers the caller."""
         req, nat, done = job
-        self.open[nat] -= 1
+        nat.open -= 1
         done(req, None)
 
     def _fail(self, req: Request, done: Done, why: str) -> None:
@@ -253,7 +262,7 @@ class Vpc(Component):
         u: dict[str, float] = {}
         if self.spec.nat_gateways:
             u["NatGateway-Hours"] = len(self.spec.nat_gateways) * self.engine.now / SECONDS_PER_HOUR
-            gb = sum(self.nat_bytes.values()) / GIB
+            gb = sum(n.bytes for n in self.nats.values()) / GIB
             if gb > 0:
                 u["NatGateway-Bytes"] = gb
         return u
@@ -275,10 +284,10 @@ class Vpc(Component):
             "direct": self.direct,
             "failed": dict(self.failed),
             "source_ips": dict(sorted(self.sources.items())),
-            "nat_gateways": {g: {"zone": self.nat_zone[g], "elastic_ip": self.nat_ip[g], "calls": self.nat_calls[g],
-                                 "cross_az_calls": self.nat_cross_az[g], "gb_processed": self.nat_bytes[g] / GIB,
-                                 "peak_connections": self.peak_open[g]}
-                             for g in sorted(self.spec.nat_gateways)},
+            "nat_gateways": {g: {"zone": self.nat_zone[g], "elastic_ip": self.nat_ip[g], "calls": n.calls,
+                                 "cross_az_calls": n.cross_az, "gb_processed": n.bytes / GIB,
+                                 "peak_connections": n.peak}
+                             for g in sorted(self.spec.nat_gateways) for n in (self.nats[g],)},
         })
         return out
 
