@@ -4,6 +4,7 @@ the network ACL's remembered decisions, the WAF's one read of a request, CloudFr
 from __future__ import annotations
 
 import math
+from heapq import heappop
 from typing import Any
 
 import pytest
@@ -159,3 +160,110 @@ def test_cloudfront_skips_int_only_for_keys_that_are_ints_already() -> None:
     assert all(type(k) is int and 1 <= k <= 500 for k in draws)
     uniform = cloudtwin.Simulation(cloudtwin.parse_spec(FAULTED)).ctx.components["cdn"]
     assert not uniform.behaviors[0].int_keys  # type: ignore[attr-defined]  # floats: int() per request
+
+
+WAF_MEMO = """
+name: wm
+components:
+  lb: {type: alb, targets: web}
+  web: {type: asg, capacity: {min: 2, max: 2}, handler: [{cpu: 2ms}]}
+  acl:
+    type: waf
+    protects: [lb]
+    rules:
+      - {name: half, priority: 1, ip_set: [203.0.113.0/25]}
+      - {name: per-ip, priority: 2, rate: {limit: 100, window: 5m}}
+workloads:
+  u:
+    entry: lb
+    rate: 40/s
+    clients: 50
+    sources: {ips: 198.51.100.0/24}
+    attack: {rate: 60/s, ips: 203.0.113.0/24, addresses: 200}
+simulate: {duration: 2m}
+"""
+
+
+def test_waf_ip_set_memo_holds_the_plain_verdict_and_a_small_memo_gives_the_same_results(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The IP set's verdict is remembered per address string (issue 17): each remembered verdict
+    is ``_ip_set``'s, and a memo cleared every few addresses gives the same results."""
+    from cloudtwin.services import waf as waf_mod
+
+    sim = cloudtwin.Simulation(cloudtwin.parse_spec(WAF_MEMO))
+    res = sim.run()
+    rule = sim.components["acl"].rules[0]
+    assert len(rule.memo) > 100  # the attackers' 200 addresses and the clients'
+    for s, hit in rule.memo.items():
+        assert hit == rule._ip_set(s, s, None, None, 0.0)
+    blocked = res["components"]["acl"]["rules"]["half"]["blocked"]
+    assert blocked["attack"] > 1000 and blocked["legitimate"] == 0
+    monkeypatch.setattr(waf_mod, "MEMO_MAX", 3)
+    sim2 = cloudtwin.Simulation(cloudtwin.parse_spec(WAF_MEMO))
+    again = sim2.run()
+    assert len(sim2.components["acl"].rules[0].memo) <= 3
+    assert again["components"] == res["components"] and again["workloads"] == res["workloads"]
+
+
+def test_cloudfront_phase_table_holds_stale_ages_phases_and_keyless_only_where_no_key_is_read() -> None:
+    """The hit path reads a key's update phase from a table made at build: it must be the very
+    float ``stale_age`` computes; a behavior skips its key draw only when nothing reads the key."""
+    from cloudtwin.services.cloudfront_cache import GOLDEN
+
+    spec = FAULTED.replace('ttl: 60s, key: "uniform(0, 50)"}]',
+                           'ttl: 60s, key: "zipf(s=1.1, n=500)", update_every: 10s}]', 1)
+    cdn = cloudtwin.Simulation(cloudtwin.parse_spec(spec)).ctx.components["cdn"]
+    b = cdn.behaviors[0]  # type: ignore[attr-defined]
+    assert b.phase is not None and len(b.phase) == 501 and not b.keyless
+    assert all(b.phase[k] == math.fmod(k * GOLDEN + 0.0, 1.0) for k in range(501))
+    for k in (1, 7, 250, 500):  # the hit path's arithmetic with the table's phase is stale_age's
+        u = b.phase[k]
+        was = math.floor(3.0 / 10.0 + u)
+        if math.floor(47.0 / 10.0 + u) > was:
+            assert 47.0 - (was + 1 - u) * 10.0 == stale_age(k, 3.0, 47.0, 10.0)
+        else:
+            assert stale_age(k, 3.0, 47.0, 10.0) is None
+    uncached = cloudtwin.Simulation(cloudtwin.parse_spec(FAULTED.replace("ttl: 60s, ", "cache: false, ", 1)))
+    assert uncached.ctx.components["cdn"].behaviors[0].keyless  # type: ignore[attr-defined]
+    s3 = """
+name: k
+components:
+  cdn: {type: cloudfront, behaviors: [{origin: files, cache: false}]}
+  files: {type: s3}
+workloads: {u: {entry: cdn, rate: 5/s}}
+simulate: {duration: 10s}
+"""
+    assert not cloudtwin.Simulation(cloudtwin.parse_spec(s3)).ctx.components["cdn"].behaviors[0].keyless  # type: ignore[attr-defined]
+
+
+def test_elasticache_fast_branches_answer_as_the_general_path() -> None:
+    """A get of an int key and a session lookup take their own branch in ``handle`` (issue 17);
+    the general path (``_general``) must give the same answers and counters for the same calls."""
+    spec = """
+name: e
+components:
+  kv: {type: elasticache, engine: redis, node_type: cache.m5.large, nodes: 2}
+  web: {type: ec2, handler: [{call: kv.get, key: "zipf(s=1.1, n=10)"}]}
+workloads: {u: {entry: web, rate: 1/s}}
+simulate: {duration: 1s}
+"""
+    answers: dict[str, list[Any]] = {"fast": [], "general": []}
+    counters = {}
+    for way in ("fast", "general"):
+        sim = cloudtwin.Simulation(cloudtwin.parse_spec(spec))
+        kv: Any = sim.ctx.components["kv"]
+        call = kv.handle if way == "fast" else kv._general
+        eng = sim.ctx.engine
+        got = answers[way]
+        for i, (op, arg) in enumerate([("get", 3), ("set", (3, 60.0)), ("get", 3), ("get", 4), ("", 3),
+                                       ("set", (4, 0.5)), ("get", 4), ("delete", 3), ("get", 3)]):
+            eng.now = float(i)
+            call(Request(float(i), None, None), op, lambda r, err, got=got: got.append(err), arg)
+            while eng._heap and eng._heap[0][0] <= eng.now + 0.5:  # the answer, after its latency
+                t, _, fn, a = heappop(eng._heap)
+                eng.now = t
+                fn(a)
+        counters[way] = (kv.hits, kv.misses, kv.sets, kv.deletes, kv.expirations, kv.requests)
+    assert answers["fast"] == answers["general"] and len(answers["fast"]) == 9
+    assert counters["fast"] == counters["general"]
+    assert counters["fast"][:5] == (2, 4, 2, 1, 1)  # hits, misses, sets, deletes, expirations
