@@ -97,7 +97,7 @@ class _Behavior:
     __slots__ = ("spec", "origin", "ttl", "key", "size", "requests", "hits",
                  "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
                  "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
-                 "hit_time", "miss_time", "served_hits", "served_misses", "collapsed", "index", "targets",
+                 "hit_time", "miss_time", "served_misses", "collapsed", "index", "targets",
                  "failovers", "rdraw", "plain", "range_size", "int_keys", "phase", "keyless")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
@@ -110,7 +110,7 @@ class _Behavior:
         self.rdraw = uniform_sampler(stream(seed, f"{name}.range"))  # which part a Range GET asks for
         self.every: float | None = spec.update_every
         self.stale, self.shield_hits = Staleness(), 0  # stale: hits on a copy older than the object's last change
-        self.shield_misses = self.served_hits = self.served_misses = self.failovers = self.unsized = 0
+        self.shield_misses = self.served_misses = self.failovers = self.unsized = 0
         self.collapsed = 0  # shield misses that joined a fetch already on its way to the origin
         self.targets: list[tuple[Any, str, bool, bool, str]] = []  # (origin, op, keyed, connecting, type)
         self.origin_bytes = self.hit_time = self.miss_time = self.bytes_out = 0.0
@@ -139,9 +139,9 @@ class _Behavior:
 
     def latency_saved(self) -> float:
         """Seconds the edge hits saved: hits x (mean time of a miss - mean time of a hit)."""
-        if not self.served_hits or not self.served_misses:
+        if not self.hits or not self.served_misses:  # each edge hit is answered in handle: hits are served hits
             return 0.0
-        return self.served_hits * (self.miss_time / self.served_misses - self.hit_time / self.served_hits)
+        return self.hits * (self.miss_time / self.served_misses - self.hit_time / self.hits)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -186,6 +186,7 @@ class CloudFront(Component):
         self.edgemap = em = EdgeMap(spec.viewers, spec.price_class, ctx.arch.region)
         self.viewer_pick = uniform_sampler(stream(seed, f"{name}.viewer"))
         self.g_requests = [0] * len(em.groups)
+        self.regional = em.regional  # only then are requests and bytes counted per viewer group (usage, stats)
         self.view0 = (em.group_of[0], em.viewer_rtt[0], em.origin_rtt[0]) if len(em.cum) == 1 else None
         self.g_bytes = [0.0] * len(em.groups)
         # edge g * edges + e is edge e of the serving group g
@@ -268,7 +269,8 @@ class CloudFront(Component):
             vi = min(bisect_right(em.cum, self.viewer_pick() * em.cum[-1]), len(em.cum) - 1)
             g = em.group_of[vi]
             vrtt, ortt = em.viewer_rtt[vi], em.origin_rtt[g]
-        self.g_requests[g] += 1
+        if self.regional:
+            self.g_requests[g] += 1
         n = self.n_edges
         edge = g * n
         if n > 1:  # the client's edge, else one drawn
@@ -298,17 +300,17 @@ class CloudFront(Component):
                     if floor(now / every + u) > was:  # changed at the origin since the copy was fetched
                         b.stale.count(now - (was + 1 - u) * every)
                 size = e[1] or b.size_of(key, ck)
-                took = self.lat() + vrtt  # answer(b, req, done, now, None, vrtt, size, True, g), inline
+                took = self.lat() + vrtt  # answer's steps for an edge hit, inline
                 if size is None:
                     b.unsized += 1
                 else:
                     b.bytes_out += size
-                    self.g_bytes[g] += size
+                    if self.regional:
+                        self.g_bytes[g] += size
                 buf = self.lat_buf
                 buf.append(took)
                 if len(buf) >= BATCH:
                     self.latency.flush()
-                b.served_hits += 1
                 b.hit_time += took
                 heap, seq = self.hot
                 heappush(heap, (now + took, next(seq), deliver, (req, done, None)))
@@ -322,7 +324,7 @@ class CloudFront(Component):
                     b.check_stale(key, s[2], now)
                     cache.put(ck, s[0], s[1], s[2])
                     extra = self.o_lat() + ortt + vrtt
-                    self.answer(b, req, done, now, None, extra, s[1] or b.size_of(key, ck), False, g)
+                    self.answer(b, req, done, now, None, extra, s[1] or b.size_of(key, ck), g)
                     return
                 b.shield_misses += 1
                 f = self.pending[i].get(ck)
@@ -351,23 +353,21 @@ class CloudFront(Component):
         origin.handle(req, op, f.reply, key if keyed else None)
 
     def answer(self, b: _Behavior, req: Request, done: Done, t_in: float, err: str | None, extra: float,
-               size: float | None, hit: bool, g: int = 0) -> None:
-        """Reply to the viewer after the edge's own time (and ``extra``: the shield or origin hop)."""
+               size: float | None, g: int = 0) -> None:
+        """Reply to the viewer after the edge's own time (and ``extra``: the shield or origin hop): a
+        shield hit, an origin's answer or an error (an edge hit is answered in :meth:`handle`)."""
         delay = self.lat() + extra
         if err is None:
             if size is None:
                 b.unsized += 1
             else:
                 b.bytes_out += size
-                self.g_bytes[g] += size
+                if self.regional:
+                    self.g_bytes[g] += size
             took = self.engine.now - t_in + delay
             self.latency.record(took)
-            if hit:
-                b.served_hits += 1
-                b.hit_time += took
-            else:
-                b.served_misses += 1
-                b.miss_time += took
+            b.served_misses += 1
+            b.miss_time += took
         else:
             self.errors += 1
         heap, seq = self.hot  # engine.after(delay, ...) with the answer as a tuple, not an object

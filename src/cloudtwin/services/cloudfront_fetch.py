@@ -90,7 +90,8 @@ class Fetch:
             b.unsized += 1
         else:
             b.bytes_out += size
-            cf.g_bytes[self.g] += size
+            if cf.regional:
+                cf.g_bytes[self.g] += size
         took = now - self.t_in + delay
         buf = cf.lat_buf  # cf.latency.record(took), inline
         buf.append(took)
@@ -120,7 +121,7 @@ class Fetch:
             return
         size = b.size_of(self.key, self.ck)
         b.origin_errors += 1
-        cf.answer(b, req, self.done, self.t_in, err, cf.o_lat() + self.extra, size, False, self.g)
+        cf.answer(b, req, self.done, self.t_in, err, cf.o_lat() + self.extra, size, self.g)
         if self.waiters is not None:
             self.release(err, size)
 
@@ -134,13 +135,13 @@ class Fetch:
         for req, done, t_in, cache, g, extra in self.waiters:
             if err is None:
                 cache.put(self.ck, now + b.ttl, size, now)
-            cf.answer(b, req, done, t_in, err, cf.o_lat() + extra if err is None else 0.0, size, False, g)
+            cf.answer(b, req, done, t_in, err, cf.o_lat() + extra if err is None else 0.0, size, g)
         self.waiters = None
 
     def give_up(self, _: object = None) -> None:
         if self.failover(TIMEOUT):
             return
-        self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
+        self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None)
         self.release(TIMEOUT, None)
 
     def expire(self, attempt: int) -> None:
@@ -150,5 +151,5 @@ class Fetch:
             if self.failover(TIMEOUT):
                 return
             self.b.timeouts += 1
-            self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None, False)
+            self.cf.answer(self.b, self.req, self.done, self.t_in, TIMEOUT, 0.0, None)
             self.release(TIMEOUT, None)
