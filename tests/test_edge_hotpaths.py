@@ -267,3 +267,14 @@ simulate: {duration: 1s}
     assert answers["fast"] == answers["general"] and len(answers["fast"]) == 9
     assert counters["fast"] == counters["general"]
     assert counters["fast"][:5] == (2, 4, 2, 1, 1)  # hits, misses, sets, deletes, expirations
+
+
+@given(st.floats(0.01, 100.0), st.floats(0.01, 100.0), st.floats(0.0, 1.0, exclude_max=True))
+def test_two_behaviors_pick_is_bisect_right_clamped(a: float, b: float, u: float) -> None:
+    """CloudFront picks one of two behaviors with one comparison (issue 17): the same index as
+    ``min(bisect_right(cum, x), 1)``, the general rule, for every draw."""
+    from bisect import bisect_right
+
+    cum = [a, a + b]
+    x = u * cum[-1]
+    assert (0 if x < cum[0] else 1) == min(bisect_right(cum, x), 1)

@@ -178,6 +178,7 @@ class CloudFront(Component):
             cum.append(acc)
         self.cum = cum
         self.cum_total, self.n_behaviors = (cum[-1] if cum else 1.0), len(cum)
+        self.cum0 = cum[0] if cum else 1.0
         self.pick = uniform_sampler(stream(seed, f"{name}.behavior"))
         self.edge_pick = uniform_sampler(stream(seed, f"{name}.edge"))
         self.n_edges: int = spec.edges
@@ -254,7 +255,9 @@ class CloudFront(Component):
         now = self.engine.now
         bs = self.behaviors
         nb = self.n_behaviors
-        if nb > 1:  # min(bisect_right(...), nb - 1), with an if for the min call
+        if nb == 2:  # the same for two behaviors: bisect_right is 0 exactly when the draw is below cum[0]
+            i = 0 if self.pick() * self.cum_total < self.cum0 else 1
+        elif nb > 1:  # min(bisect_right(...), nb - 1), with an if for the min call
             i = bisect_right(self.cum, self.pick() * self.cum_total)
             if i >= nb:
                 i = nb - 1
