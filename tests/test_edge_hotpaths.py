@@ -278,3 +278,64 @@ def test_two_behaviors_pick_is_bisect_right_clamped(a: float, b: float, u: float
     cum = [a, a + b]
     x = u * cum[-1]
     assert (0 if x < cum[0] else 1) == min(bisect_right(cum, x), 1)
+
+
+WAF_RATE = """
+name: wr
+components:
+  lb: {type: alb, targets: web}
+  web: {type: asg, capacity: {min: 2, max: 2}, handler: [{cpu: 2ms}]}
+  acl:
+    type: waf
+    protects: [lb]
+    rate_check_interval: 5s
+    rules:
+      - {name: per-ip, priority: 1, rate: {limit: 10, window: 60s}}
+workloads:
+  u:
+    entry: lb
+    rate: 20/s
+    clients: 30
+    sources: {ips: 198.51.100.0/24}
+    attack: {rate: 30/s, ips: 203.0.113.0/24, addresses: 3, start: 1m, duration: 1m}
+  crawl:
+    entry: lb
+    rate: 0.1/s
+    sources: {ips: 192.0.2.0/24}
+    attack: {pattern: crawl, rate: 20/s, ips: 100.64.0.0/16}
+simulate: {duration: 4m}
+"""
+
+
+def test_waf_rate_check_limits_exactly_the_keys_a_count_of_every_key_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rate check counts only the keys that may be over the limit (issue 17): after every check
+    the limited keys are those with more than ``limit`` requests in (now - window, now], counted
+    here from a log of every request the web ACL saw."""
+    from collections import defaultdict
+
+    from cloudtwin.services.waf import Waf, _Rule
+
+    log: dict[str, list[float]] = defaultdict(list)
+    plain = Waf.admit_then
+
+    def logged(self: Any, inner: Any, req: Any, op: str, done: Any, arg: Any = None) -> Any:
+        log[source(req)].append(self.engine.now)
+        return plain(self, inner, req, op, done, arg)
+
+    checks: list[bool] = []
+    recount = _Rule.recount
+
+    def checked(self: Any, now: float, sweep: int = 1) -> None:
+        recount(self, now, sweep)
+        want = {k for k, ts in log.items() if sum(now - 60.0 < t <= now for t in ts) > 10}
+        checks.append(self.limited == want)
+        assert self.limited == want, now
+
+    monkeypatch.setattr(Waf, "admit_then", logged)
+    monkeypatch.setattr(_Rule, "recount", checked)
+    sim = cloudtwin.Simulation(cloudtwin.parse_spec(WAF_RATE))
+    res = sim.run()
+    rule = sim.components["acl"].rules[0]
+    assert len(checks) >= 47 and all(checks)
+    assert res["components"]["acl"]["rules"]["per-ip"]["blocked"]["attack"] > 1000
+    assert len(rule.seen) < 1500  # the crawler's expired keys are swept (20/s over 65,536 addresses)

@@ -65,7 +65,8 @@ class _Rule:
     request's, or None), so :meth:`Waf.admit` reads the request once for all its rules."""
 
     __slots__ = ("spec", "name", "kind", "action", "xff", "spans", "any_name", "geo", "seen", "limited",
-                 "first_limited", "detect", "matched", "blocked", "test", "code", "memo")  # read per request
+                 "first_limited", "detect", "matched", "blocked", "test", "code", "memo", "limit", "over",
+                 "checks")
 
     def __init__(self, spec: WafRule, waf: Waf) -> None:
         self.spec = spec
@@ -79,6 +80,11 @@ class _Rule:
         # rate rule: each key's request times, in time order (appended as they come)
         self.seen: dict[str, deque[float]] = {}
         self.limited: set[str] = set()
+        # a rate rule's keys that may be over its limit: each key whose deque grew past the limit
+        # (added by the request that took it past), until a check finds it at or under the limit
+        self.limit = spec.rate.limit if spec.rate is not None else 0
+        self.over: set[str] = set()
+        self.checks = 0  # rate checks so far (every `sweep`-th one also drops the expired keys)
         self.first_limited: float | None = None
         m = spec.managed
         self.detect = uniform_sampler(waf.ctx.stream(f"{waf.name}.{spec.name}.managed")) if m else None
@@ -126,6 +132,8 @@ class _Rule:
         if q is None:
             q = self.seen[key] = deque()
         q.append(now)
+        if len(q) > self.limit:
+            self.over.add(key)
         return key in self.limited
 
     def _managed(self, src: str, xff: str, c: Client | None, t: Tally | None, now: float) -> bool:
@@ -134,13 +142,20 @@ class _Rule:
         share = m.detection if t is not None and t.attacker else m.false_positive
         return bool(self.detect() < share)
 
-    def recount(self, now: float) -> None:
-        """A rate check: which keys are over the limit in the last window."""
+    def recount(self, now: float, sweep: int = 1) -> None:
+        """A rate check: which keys are over the limit in the last window.
+
+        Only the keys in ``over`` are counted: a key's window count is at most its deque's length,
+        and a key whose deque never grew past the limit since a check last found it at or under
+        is not over it (nor in ``limited``). So ``limited`` is what a count of every key would make
+        it. Every ``sweep``-th check also drops every key's expired requests and the keys left
+        empty (memory only: no verdict depends on it)."""
         r = self.spec.rate
         assert r is not None
         since = now - r.window
-        limit, seen, limited = r.limit, self.seen, self.limited  # locals: one pass over every key
-        for key, q in list(seen.items()):
+        limit, seen, limited, over = r.limit, self.seen, self.limited, self.over
+        for key in list(over):
+            q = seen[key]
             while q and q[0] <= since:
                 q.popleft()
             if len(q) > limit:
@@ -149,6 +164,12 @@ class _Rule:
                 limited.add(key)
             else:
                 limited.discard(key)
+                over.discard(key)
+        self.checks += 1
+        if self.checks % sweep == 0:
+            for key, q in list(seen.items()):
+                while q and q[0] <= since:
+                    q.popleft()
                 if not q:
                     del seen[key]
 
@@ -169,6 +190,10 @@ class Waf(Component):
         super().__init__(name, spec, ctx)
         self.rules = [_Rule(r, self) for r in sorted(spec.rules, key=lambda r: r.priority)]
         self.rated = [r for r in self.rules if r.kind == "rate"]
+        # checks between sweeps of expired keys: about one window's worth (a key's expired requests
+        # stay at most ~two windows)
+        self.sweep = max(1, max((int(r.spec.rate.window / spec.rate_check_interval) for r in self.rated
+                                 if r.spec.rate is not None), default=1))
         self.default_allow = spec.default_action == "allow"
         self.blocked = {"attack": 0, "legitimate": 0}
         self.allowed = {"attack": 0, "legitimate": 0}
@@ -187,7 +212,7 @@ class Waf(Component):
     def _check(self, _: object = None) -> None:
         now = self.engine.now
         for r in self.rated:
-            r.recount(now)
+            r.recount(now, self.sweep)
         self.engine.after(self.spec.rate_check_interval, self._check)
 
     def admit(self, req: Request) -> str | None:
@@ -237,6 +262,8 @@ class Waf(Component):
                 if q is None:
                     q = r.seen[key] = deque()
                 q.append(now)
+                if len(q) > r.limit:  # may be over the limit: counted at the next check
+                    r.over.add(key)
                 hit = key in r.limited
             else:
                 hit = r.test(src, xff, c, t, now)
