@@ -34,7 +34,8 @@ What is modelled
   all miss and are set in the run's first seconds, so they expire together and
   the misses (and the database load behind them) come in a wave at every
   multiple of the TTL, damped only slowly. A fault's effect then depends on
-  where it lands on a wave. ``warm: true`` starts it in steady state instead:
+  where it lands on a wave. ``warm: true`` starts it in steady state instead
+  (:mod:`cloudtwin.services.elasticache_warm`):
   for each ``set`` with a ``ttl`` in the handlers (key distribution K, TTL T)
   and the rate of ``get`` calls its handler is offered (the workloads' base
   rates carried down the links, :func:`cloudtwin.runsize.offered_rates`), key
