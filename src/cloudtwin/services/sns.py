@@ -287,8 +287,11 @@ class SNS(Component):
         else:
             self.publishes += 1
             self.api_requests += max(1, -(-int(factory.size) // CHUNK))
-            attrs, group = factory.draw()
-            self._fan_out(None, self.engine.now, factory.size, attrs, group)
+            # factory.draw() written out as MessageFactory.make does it: the attributes (no
+            # call when they never vary), then the group
+            attrs = factory.attrs() if factory.varies else factory.plain
+            g = factory.group
+            self._fan_out(None, self.engine.now, factory.size, attrs, int(g()) if g is not None else None)
         lat = self.lat()
         buf = self._lat_buf  # self.latency.record(lat) written out (the same flush points)
         buf.append(lat)
