@@ -190,7 +190,9 @@ class Kinesis(Retention, Component):
         attrs = factory.attrs() if u is None else ({"poison": True} if u() < factory.poison else None)
         g = factory.group
         group = int(g()) if g is not None else None
-        if arg is not None and isinstance(arg, (int, float)) and not isinstance(arg, bool):
+        if arg.__class__ is float:  # the commonest key (a drawn one): float(arg) would be arg
+            key = arg
+        elif arg is not None and isinstance(arg, (int, float)) and not isinstance(arg, bool):
             key = float(arg)
         elif group is not None:
             key = float(group)
