@@ -154,18 +154,28 @@ class Ledger:
 
     def deliver_all(self, msgs: Iterable[Message]) -> list[Message]:
         """:meth:`deliver` each of ``msgs`` in order; the copies delivered for the first time,
-        in that order (a consumer's batch: one call instead of one per copy)."""
-        out = []
-        c = self.counts
+        in that order (a consumer's batch: one call instead of one per copy). The state counts
+        move once at the end by what the loop counted (whole numbers: the same counts)."""
+        out: list[Message] = []
+        add = out.append
+        n_in = n_dead = dup = 0
         for m in msgs:
             s = m.state
-            if s in (IN_FLIGHT, DEAD):
-                c[s] -= 1
-                c[DELIVERED] += 1
+            if s == IN_FLIGHT:
+                n_in += 1
                 m.state = DELIVERED
-                out.append(m)
+                add(m)
+            elif s == DEAD:
+                n_dead += 1
+                m.state = DELIVERED
+                add(m)
             elif s == DELIVERED:
-                self.duplicates += 1
+                dup += 1
+        c = self.counts
+        c[IN_FLIGHT] -= n_in
+        c[DEAD] -= n_dead
+        c[DELIVERED] += n_in + n_dead
+        self.duplicates += dup
         return out
 
     def dead_letter(self, msg: Message) -> None:

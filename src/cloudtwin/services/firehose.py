@@ -86,15 +86,20 @@ class Buffer:
 
     def add_all(self, msgs: Iterable[Message]) -> None:
         """Buffer each of ``msgs`` in order: the first of an empty buffer starts its interval
-        timer, and reaching the size flushes it."""
+        timer, and reaching the size flushes it. The list and byte count are held in locals
+        (the same sums in the same order), stored back before a flush takes them."""
+        bmsgs, nbytes, limit = self.msgs, self.nbytes, self.size
         for msg in msgs:
-            if not self.msgs:
+            if not bmsgs:
                 self.gen += 1
                 self.engine.after(self.interval, self._timer, self.gen)
-            self.msgs.append(msg)
-            self.nbytes += msg.size
-            if self.nbytes >= self.size:
+            bmsgs.append(msg)
+            nbytes += msg.size
+            if nbytes >= limit:
+                self.nbytes = nbytes
                 self._take("size")
+                bmsgs, nbytes = self.msgs, self.nbytes
+        self.nbytes = nbytes
 
     def _timer(self, gen: int) -> None:
         if gen == self.gen and self.msgs:
@@ -266,24 +271,46 @@ class Firehose(Component):
         """:meth:`ingest` of each of ``msgs`` in order, with the first buffer's
         :meth:`Buffer.add` written out: the same interval timers pushed and the same size
         flushes at the same records, so the same events in the same order (a source stream's
-        GetRecords batch: one call instead of two per record)."""
+        GetRecords batch: one call instead of two per record).
+
+        The running sums (records and bytes in, billed bytes, this minute's records, the
+        buffer's bytes) are kept in locals, added to in the same order from the stored values
+        (so the same floats), and stored back before a size flush and at the end: a flush
+        reads none of them but the buffer's. A record's billed bytes are worked out again only
+        when its size differs from the previous record's (the same value otherwise)."""
         now = self.engine.now
         buf = self.tbuffer or self.buffer
-        minute = self._minute
+        bmsgs, nbytes, limit = buf.msgs, buf.nbytes, buf.size
+        b_in, billed = self.bytes_in, self.billed_bytes
+        n = 0
+        last, unit = -1.0, 0.0
         for msg in msgs:
             msg.t_accept = now
-            self.records_in += 1
-            minute[0] += 1
+            n += 1
             size = msg.size
-            self.bytes_in += size
-            self.billed_bytes += math.ceil(size / BILLING_UNIT - 1e-9) * BILLING_UNIT
-            if not buf.msgs:
+            b_in += size
+            if size != last:
+                last, unit = size, math.ceil(size / BILLING_UNIT - 1e-9) * BILLING_UNIT
+            billed += unit
+            if not bmsgs:
                 buf.gen += 1
                 buf.engine.after(buf.interval, buf._timer, buf.gen)
-            buf.msgs.append(msg)
-            buf.nbytes += size
-            if buf.nbytes >= buf.size:
+            bmsgs.append(msg)
+            nbytes += size
+            if nbytes >= limit:
+                self._ingested(n, b_in, billed)
+                n = 0
+                buf.nbytes = nbytes
                 buf._take("size")
+                bmsgs, nbytes = buf.msgs, buf.nbytes
+        self._ingested(n, b_in, billed)
+        buf.nbytes = nbytes
+
+    def _ingested(self, n: int, bytes_in: float, billed: float) -> None:
+        """Store :meth:`ingest_all`'s running sums: ``n`` more records, the byte totals."""
+        self.records_in += n
+        self._minute[0] += n
+        self.bytes_in, self.billed_bytes = bytes_in, billed
 
     def _to_transform(self, msgs: list[Message], nbytes: float, reason: str) -> None:
         job = Job(self, msgs)

@@ -190,7 +190,8 @@ class Kinesis(Retention, Component):
         attrs = factory.attrs() if u is None else ({"poison": True} if u() < factory.poison else None)
         g = factory.group
         group = int(g()) if g is not None else None
-        if arg is not None and isinstance(arg, (int, float)) and not isinstance(arg, bool):
+        # a plain float (a drawn key, the commonest) is numeric without two isinstance calls
+        if arg is not None and (arg.__class__ is float or isinstance(arg, (int, float)) and not isinstance(arg, bool)):
             key = float(arg)
         elif group is not None:
             key = float(group)
