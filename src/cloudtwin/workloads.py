@@ -100,6 +100,8 @@ class WorkloadRun(Thinning):
         # client retries (an SDK's): a request's resends so far are its `tries` (set on its first)
         self.retry_jitter = uniform_sampler(stream(seed, f"workload.{name}.retries")) if spec.retries else None
         self.retries = 0
+        self.max_tries, self.backoff = spec.retries, spec.backoff  # read per retry
+        self.resend = self._resend  # bound once: pushed with every resend
         # counters
         self.requests = 0
         self.succeeded = 0
@@ -366,12 +368,13 @@ class WorkloadRun(Thinning):
     def _retry(self, req: Request) -> bool:
         """Resend ``req`` after a backoff if it has retries left (True), else let it fail."""
         n = getattr(req, "tries", 0)  # unset until its first resend: no request pays for it
-        if n >= self.spec.retries:
+        if n >= self.max_tries:
             return False
         req.tries = n + 1
         self.retries += 1
-        delay = self.spec.backoff * 2.0 ** n * self.retry_jitter()  # type: ignore[misc]
-        self.engine.after(delay, self._resend, req)
+        delay = self.backoff * 2.0 ** n * self.retry_jitter()  # type: ignore[misc]
+        heap, seq = self.hot  # engine.after(delay, self._resend, req), inline: the same entry
+        heappush(heap, (self.engine.now + delay, next(seq), self.resend, req))
         return True
 
     def _resend(self, req: Request) -> None:

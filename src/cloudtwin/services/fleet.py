@@ -6,11 +6,12 @@ CloudWatch-like CPU metric, and registration with load balancers.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
-from cloudtwin.guard import Back
+from cloudtwin.guard import back_through
 from cloudtwin.handler import CALL, CPU, CStep, compile_steps
 from cloudtwin.pricing.meters import PUBLIC_IP, PURCHASE_PREFIX
 from cloudtwin.services import cpu_credits, ec2_status
@@ -38,7 +39,7 @@ class ScreenedInstance(Instance):
                 done(req, err)
                 return
             if back is not None:
-                done = Back(back, done).reply
+                done = partial(back_through, back, done)
         Instance.handle(self, req, op, done, arg)
 
 
