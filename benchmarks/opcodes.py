@@ -9,7 +9,8 @@ marginal cost of an event, without the fixed costs of a run (building it, the bi
 results). The same spec and seed give the same count on any machine, so two trees can be
 compared exactly. A C call (a heap push, a builtin) counts as
 one bytecode whatever it costs, so this is a proxy, not a timing: confirm a change with
-``blueprints.py`` on an idle machine. Tracing makes the run ~50x slower, hence the short window.
+``blueprints.py`` on an idle machine. Tracing calls back into Python at every bytecode, hence
+the short window (`--seconds 60`: every blueprint, both windows, in about 4 minutes).
 
     python benchmarks/opcodes.py --only fan-out serverless-rest --seconds 60
     PYTHONPATH=/tmp/before/src python benchmarks/opcodes.py --only fan-out   # another tree
@@ -58,11 +59,15 @@ def count(spec_ref: str, seconds: float) -> tuple[int, int]:
     return int(events), int(ops)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="*", help="these blueprints only (default: every blueprint)")
     ap.add_argument("--seconds", type=float, default=60.0, help="simulated seconds of each run")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     from cloudtwin.blueprints import names
 
     def marginal(ref: str) -> tuple[int, int]:
