@@ -179,17 +179,24 @@ class ElastiCache(Component):
             Component.handle(self, req, op, done, arg)
             return
         if (op == "get" or op == "") and arg.__class__ is int:
-            self.requests += 1
             key: int = arg
-            n = self.n_shards
-            shard = self.shards[key % n] if n > 1 else self.shard0
-            if shard.state != UP:
-                self.errors += 1
-                done(req, UNAVAILABLE)
-                return
-            now = self.engine.now
-            items = shard.items
-            err: str | None = None
+            s = None
+        elif op == "session" and (s := req.session) is not None:  # a sid is an int (a counter)
+            key = -s.sid  # negative: apart from data keys
+        else:
+            self._general(req, op, done, arg)
+            return
+        self.requests += 1
+        n = self.n_shards
+        shard = self.shards[key % n] if n > 1 else self.shard0
+        if shard.state != UP:
+            self.errors += 1
+            done(req, UNAVAILABLE)
+            return
+        now = self.engine.now
+        items = shard.items
+        err: str | None = None
+        if s is None:  # the get
             it = items.get(key)
             if it is None:
                 self.misses += 1
@@ -206,26 +213,11 @@ class ElastiCache(Component):
                 # a source write acknowledged after the item was set (none without writes to the key)
                 if key in sw.last and (since := sw.stale_since(key, it[1], now)) is not None:
                     self.staleness.count(now - since)
-        elif op == "session" and (s := req.session) is not None:  # a sid is an int (a counter)
-            self.requests += 1
-            key = -s.sid  # negative: apart from data keys
-            n = self.n_shards
-            shard = self.shards[key % n] if n > 1 else self.shard0
-            if shard.state != UP:
-                self.errors += 1
-                done(req, UNAVAILABLE)
-                return
-            now = self.engine.now
-            items = shard.items
-            err = None
-            if s.has_state and key in items:  # self._session's commonest case, inline
-                items.move_to_end(key)
-                self.sessions_found += 1
-            else:
-                err = self._session(req, shard, key, now)
+        elif s.has_state and key in items:  # self._session's commonest case, inline
+            items.move_to_end(key)
+            self.sessions_found += 1
         else:
-            self._general(req, op, done, arg)
-            return
+            err = self._session(req, shard, key, now)
         delay = self.lat()
         buf = self.lat_buf  # self.latency.record(delay), inline
         buf.append(delay)
@@ -236,8 +228,8 @@ class ElastiCache(Component):
 
     def _general(self, req: Request, op: str, done: Done, arg: Any) -> None:
         """Any operation, its faults passed: the key, the shard and its state, the operation, and
-        the reply after a draw of ``latency``."""
-        self.requests += 1
+        the reply after a draw of ``latency``. A ``get`` of a key that is not an int is
+        :meth:`handle`'s get branch once the key is one."""
         ttl = None
         if op == "set" and isinstance(arg, tuple):
             key, ttl = arg
@@ -247,6 +239,10 @@ class ElastiCache(Component):
             key = arg
         if key is not None and not isinstance(key, int):
             key = int(key)
+        if (op == "get" or op == "") and key is not None:
+            self.handle(req, op, done, int(key), False)  # int(): a bool key is its int here
+            return
+        self.requests += 1
         shards = self.shards
         shard = shards[key % len(shards)] if len(shards) > 1 and key is not None else shards[0]
         if shard.state != UP:
@@ -256,22 +252,9 @@ class ElastiCache(Component):
         now = self.engine.now
         items = shard.items
         err: str | None = None
-        if op == "get" or op == "":
-            it = items.get(key) if key is not None else None
-            if it is None:
-                self.misses += 1
-                err = MISS
-            elif it[0] <= now:
-                del items[key]
-                self.expirations += 1
-                self.misses += 1
-                err = MISS
-            else:
-                items.move_to_end(key)
-                self.hits += 1
-                sw = self.source_writes
-                if key in sw.last and (since := sw.stale_since(key, it[1], now)) is not None:
-                    self.staleness.count(now - since)
+        if op == "get" or op == "":  # a get without a key: a miss
+            self.misses += 1
+            err = MISS
         elif op == "set":
             self.sets += 1
             self._put(shard, key, ttl, now)
