@@ -37,7 +37,6 @@ a subscription's ``maxReceivesPerSecond`` throttle.
 
 from __future__ import annotations
 
-import math
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
@@ -94,11 +93,9 @@ class _Sub:
         self.i = i
         self.topic = topic
         # a copy's first attempt, the engine callback taking the copy (decided once, here)
+        self.first: Any = self._push_first if proto in ("sqs", "lambda") else self._attempt_first
         self.proto = proto
         self.target: Any = comps.get(spec.target) if spec.target else None
-        self.first: Any = self._push_first if proto in ("sqs", "lambda") else self._attempt_first
-        if proto == "sqs" and getattr(self.target, "_plain", False):
-            self.first = self._push_plain  # a standard queue without delay
         self.dlq = comps[spec.dlq] if spec.dlq else None
         self.policy = spec.filter_policy
         self.delivery = spec.delivery_policy
@@ -121,25 +118,6 @@ class _Sub:
             d = _Delivery(self.topic, self, msg)
             d.attempts = 1
             d.failed(err)
-
-    def _push_plain(self, msg: Message) -> None:
-        """:meth:`_push_first` to a standard queue without delay (``SQS._plain``, fixed when the
-        queue is built), with ``SQS.push``'s admission written out: a copy within the size
-        limit is billed (one request per started 64 KB), stamped and entered with
-        ``_enter_plain``, in push's order; one over it takes :meth:`_push_first`, which refuses
-        it through ``push`` as before."""
-        q = self.target
-        size = msg.size
-        if size > q.max_size:
-            self._push_first(msg)
-            return
-        self.attempts += 1
-        q.api_requests += 1 if size <= CHUNK else math.ceil(size / CHUNK)
-        msg.enq = q.engine.now
-        q.sent += 1
-        q._enter_plain(msg)
-        del self.topic.pending[msg.mid]
-        self.delivered += 1
 
     def _attempt_first(self, msg: Message) -> None:
         """The first attempt of a copy to an email or HTTP/S endpoint."""
@@ -287,11 +265,8 @@ class SNS(Component):
         else:
             self.publishes += 1
             self.api_requests += max(1, -(-int(factory.size) // CHUNK))
-            # factory.draw() written out as MessageFactory.make does it: the attributes (no
-            # call when they never vary), then the group
-            attrs = factory.attrs() if factory.varies else factory.plain
-            g = factory.group
-            self._fan_out(None, self.engine.now, factory.size, attrs, int(g()) if g is not None else None)
+            attrs, group = factory.draw()
+            self._fan_out(None, self.engine.now, factory.size, attrs, group)
         lat = self.lat()
         buf = self._lat_buf  # self.latency.record(lat) written out (the same flush points)
         buf.append(lat)
