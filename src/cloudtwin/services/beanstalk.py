@@ -69,6 +69,11 @@ class EnvCNAME(Route53):
 
 class EnvALB(ALB):
     """The environment's load balancer; a clone's is billed only while it exists."""
+    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
+    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
+    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
+    __slots__ = (
+    )
 
     provisioned_from: float | None = 0.0  # None: not created yet
     provisioned_s = 0.0  # seconds billed before the current period
