@@ -98,7 +98,8 @@ class _Behavior:
                  "misses", "forwarded", "origin_errors", "timeouts", "retries", "bytes_out", "unsized",
                  "variants", "vdraw", "every", "stale", "shield_hits", "shield_misses", "origin_bytes",
                  "hit_time", "miss_time", "served_misses", "collapsed", "index", "targets",
-                 "failovers", "rdraw", "plain", "range_size", "int_keys", "phase", "keyless")
+                 "failovers", "rdraw", "plain", "range_size", "int_keys", "phase", "keyless",
+                 "rank_key")
 
     def __init__(self, spec: Any, seed: int, name: str) -> None:
         self.spec, self.index = spec, 0  # index: its place in the distribution's behaviors
@@ -125,6 +126,7 @@ class _Behavior:
                                           if self.every is not None and 0 < n <= PHASE_TABLE_MAX else None)
         self.requests = self.hits = self.misses = self.forwarded = self.origin_errors = self.timeouts = self.retries = 0
         self.keyless = False  # no use for a key: decided at build (CloudFront.build)
+        self.rank_key = False  # the key is a zipf rank and the cache key itself: decided at build
 
     def size_of(self, key: int, ck: int) -> float | None:
         """Bytes of the answer for cache key ``ck`` of object ``key``: the object, or its part."""
@@ -228,6 +230,8 @@ class CloudFront(Component):
             # a behavior that caches nothing, answers `size` bytes and sends no origin the key never
             # reads its key: no draw is made (the key stream is the behavior's own, read by nothing else)
             b.keyless = b.ttl <= 0.0 and b.plain and b.variants == 1 and not any(t[2] for t in b.targets)
+            # a zipf rank, one variant, whole objects: handle's key steps reduce to key = ck = b.key()
+            b.rank_key = not b.keyless and b.int_keys and b.variants == 1 and b.range_size is None
         proxied = any(t[0].needs_client for b in self.behaviors for t in b.targets)
         self.needs_client = proxied or self.n_edges > 1 or self.geo is not None
         for inv in self.spec.invalidations:
@@ -278,10 +282,11 @@ class CloudFront(Component):
         if self.view0 is not None:  # one viewer group: no draw
             g, vrtt, ortt = self.view0
         else:
-            em = self.edgemap
-            vi = min(bisect_right(em.cum, self.viewer_pick() * em.cum[-1]), len(em.cum) - 1)
-            g = em.group_of[vi]
-            vrtt, ortt = em.viewer_rtt[vi], em.origin_rtt[g]
+            em = self.edgemap  # min(bisect_right(cum, u * cum[-1]), len(cum) - 1), its (g, rtts) looked up once
+            vi = bisect_right(em.cum, self.viewer_pick() * em.total)
+            if vi > em.last:
+                vi = em.last
+            g, vrtt, ortt = em.view[vi]
         if self.regional:
             self.g_requests[g] += 1
         n = self.n_edges
@@ -289,7 +294,9 @@ class CloudFront(Component):
         if n > 1:  # the client's edge, else one drawn
             c = req.client
             edge += c.uid % n if c is not None and c.uid >= 0 else min(int(self.edge_pick() * n), n - 1)
-        if b.keyless:  # nothing reads the key (see build)
+        if b.rank_key:  # the general steps below with an int key, one variant and no range
+            key = ck = b.key()
+        elif b.keyless:  # nothing reads the key (see build)
             key = ck = 0
         else:
             key = b.key() if b.int_keys else int(b.key())

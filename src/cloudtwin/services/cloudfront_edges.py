@@ -92,3 +92,7 @@ class EdgeMap:
         self.viewer_rtt = [rtt(v, s) if self.regional else 0.0 for v, s in zip(self.viewers, self.served,
                                                                                 strict=True)]
         self.origin_rtt = [rtt(g, origin) if self.regional else 0.0 for g in self.groups]
+        # per viewer group: (serving group's index, viewer rtt, origin rtt), the draw's total and last index
+        self.view = [(g, v, self.origin_rtt[g]) for g, v in zip(self.group_of, self.viewer_rtt, strict=True)]
+        self.total = self.cum[-1]
+        self.last = len(self.cum) - 1
