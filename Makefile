@@ -53,6 +53,7 @@ bench: $(FASTSTAMP)
 	$(BIN)/python benchmarks/pipeline.py --scale 4
 	$(BIN)/python benchmarks/blueprints.py --min-ratio 0.15
 	$(BIN)/python benchmarks/opcodes.py --seconds 60
+	$(BIN)/python benchmarks/attributes.py
 	$(BIN)/python benchmarks/fluid.py
 
 lint: $(DEVSTAMP)
