@@ -60,6 +60,7 @@ from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.services.elb_health import DEFAULTS, DRAINING, HEALTHY, INITIAL, REGISTERED, Target
 from cloudtwin.services.elb_routing import APP_COOKIE_EXPIRY, Routing
 from cloudtwin.services.elb_usage import lb_usage
+from cloudtwin.services.instance import Instance
 from cloudtwin.spec.elb import LoadBalancer as LBSpec
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ class LoadBalancer(Routing, Component):
         zero = lat.kind == "const" and lat.params[0] == 0
         self.delay = None if zero else make_sampler(lat, ctx.stream(f"{name}.latency"))
         self.hot = ctx.engine.hot()
+        self.direct: Any = Instance  # elb_routing._forward serves on a plain Instance itself
         self.lat_buf = self.latency.buffer
         self.targets: dict[int, Target] = {}  # id(instance) -> its current target
         self.fleets: list[Any] = []

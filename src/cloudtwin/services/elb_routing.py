@@ -33,15 +33,17 @@ HASH_MEMO_MAX = 65_536  # client addresses whose node hash is remembered (cleare
 class _Fwd:
     """One request forwarded to a target: counts it outstanding until it answers. Made once per
     request by :meth:`LoadBalancer.serve` as ``_new(_Fwd)`` with its fields set there (a class
-    call with a Python ``__init__`` costs more); :func:`_forward` sends it after the LB's latency."""
+    call with a Python ``__init__`` costs more); :func:`_forward` sends it after the LB's latency.
+    ``t_at``: when a request served straight on the instance (:func:`_forward`) took its worker."""
 
-    __slots__ = ("lb", "t", "req", "done", "t_in", "prev")
+    __slots__ = ("lb", "t", "req", "done", "t_in", "prev", "t_at")
     lb: Routing
     t: Target
     req: Request
     done: Any
     t_in: float
     prev: Any
+    t_at: float
 
     def reply(self, req: Request, err: str | None) -> None:
         t = self.t
@@ -62,12 +64,81 @@ class _Fwd:
 
 def _forward(f: _Fwd) -> None:
     """The engine callback that forwards ``f`` after the LB's processing time, scheduled as
-    ``(t, seq, _forward, f)``: no bound method is made per request."""
+    ``(t, seq, _forward, f)``: no bound method is made per request.
+
+    A request that :meth:`Instance.handle <cloudtwin.services.instance.Instance.handle>` would
+    serve on its one-cpu-step fast path with a free worker (a plain :class:`Instance`, live, the
+    request without a session) takes the worker here, with the same draw and the same heap entry
+    time and seq; its end is :func:`_served` with this ``_Fwd``, not the instance's ``_fast_done``
+    with a job whose ``done`` is :meth:`_Fwd.reply`. That skips two frames per request (the
+    instance's ``handle`` and the reply) and the job tuple and the bound method. Every other case
+    (queued, refused, dead, session, a screened instance, ``lb.direct`` None) goes through
+    ``handle`` as before."""
     req = f.req
     f.prev = req.via
-    if f.lb.proxy:
-        req.via = f.t.via
-    f.t.inst.handle(req, "", f.reply, None)
+    lb = f.lb
+    t = f.t
+    if lb.proxy:
+        req.via = t.via
+    inst = t.inst
+    if (inst.__class__ is lb.direct and inst.live and inst.busy < inst.slots and inst.fast is not None
+            and req.session is None):
+        inst.active += 1  # Instance.handle's fast path with a free worker: keep in step with it
+        seconds = inst.fast()
+        now = lb.engine.now
+        inst.occ -= now
+        inst.bacc -= now
+        inst.busy += 1
+        f.t_at = now
+        heap, seq = lb.hot
+        heappush(heap, (now + seconds, next(seq), _served, f))
+        return
+    inst.handle(req, "", f.reply, None)
+
+
+def _served(f: _Fwd) -> None:
+    """The end of a request :func:`_forward` started on an instance: ``Instance._fast_done`` then
+    :meth:`_Fwd.reply`, in one frame, doing what they do in the same order (the worker's release,
+    which may start the next queued job; the instance's counters and latency; then the target's,
+    the LB's and the caller's ``done``). Keep in step with both."""
+    t = f.t
+    inst = t.inst
+    lb = f.lb
+    now = lb.engine.now
+    q = inst.queue
+    live = inst.live
+    if q and live:  # Workers.release(), as _fast_done inlines it
+        cb, nxt, tq = q.popleft()
+        heap, seq = lb.hot
+        heappush(heap, (now + tq, next(seq), cb, nxt))
+    else:
+        inst.bacc += now
+        inst.busy -= 1
+    inst.active -= 1
+    inst.occ += now
+    owner = inst.owner
+    owner.requests += 1
+    req = f.req
+    if live:
+        b = owner.lat_buf
+        b.append(now - f.t_at)
+        if len(b) >= BATCH:
+            owner.latency.flush()
+        t.outstanding -= 1
+        req.via = f.prev
+        b = lb.lat_buf
+        b.append(now - f.t_in)
+        if len(b) >= BATCH:
+            lb.latency.flush()
+        f.done(req, None)
+    else:
+        owner.errors += 1
+        t.outstanding -= 1
+        req.via = f.prev
+        lb.errors += 1
+        f.done(req, UNAVAILABLE)
+    if t.state is DRAINING and t.outstanding == 0:
+        t.finish()
 
 
 class Routing:
@@ -97,6 +168,7 @@ class Routing:
     zrr: int
     delay: Any
     proxy: bool
+    direct: Any  # Instance (a type, or None): _forward may serve a request on one itself (None: never)
     hot: tuple[list[Any], Any]
     lat_buf: MutableSequence[float]
     injected: list[Any]
@@ -138,10 +210,7 @@ class Routing:
         f = _new(_Fwd)
         f.lb, f.t, f.req, f.done, f.t_in = self, t, req, done, now
         if self.delay is None:
-            f.prev = req.via
-            if self.proxy:
-                req.via = t.via
-            t.inst.handle(req, "", f.reply, None)
+            _forward(f)
         else:
             f.prev = None
             heap, seq = self.hot
