@@ -1,7 +1,9 @@
 """A load balancer serves a request on a plain instance's one-cpu-step fast path itself
-(elb_routing._forward, then _served): the results must be those of Instance.handle, then
-Instance._fast_done, then _Fwd.reply, under queueing, an AZ outage that kills requests in
-service, scale-in that drains targets, sessions (which take the general path) and proxying."""
+(elb_routing._forward, then _served, which counts a plain workload's success itself), and
+Route 53 routes an alias answer to a plain round-robin LB inline: the results must be those of
+Route53 -> Routing.handle -> Instance.handle -> Instance._fast_done -> _Fwd.reply ->
+WorkloadRun._complete, under queueing, an AZ outage that kills requests in service, scale-in
+that drains targets, sessions (which take the general path), stickiness and an NLB."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 
 import cloudtwin
 from cloudtwin.services import elb_routing
+from cloudtwin.workloads import WorkloadRun
 
 # ~85 % busy on 2 x c5.large at the start, and overloaded on one during the AZ outage (which
 # kills in-service requests in zone a): requests queue; target tracking scales out, then in
@@ -69,20 +72,45 @@ def _run(text: str, direct: bool) -> dict[str, Any]:
 @pytest.mark.parametrize("text", [BUSY, MIXED], ids=["busy", "mixed"])
 def test_direct_serving_matches_instance_handle(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     served = [0]
+    routed = [0]
     inner = elb_routing._served
+    handle = elb_routing.Routing.handle
 
     def counted(f: Any) -> None:
         served[0] += 1
         inner(f)
 
+    def counted_handle(self: Any, *a: Any, **kw: Any) -> None:
+        routed[0] += 1
+        handle(self, *a, **kw)
+
+    completed = [0]
+    complete = WorkloadRun._complete
+
+    def counted_complete(self: Any, *a: Any, **kw: Any) -> None:
+        completed[0] += 1
+        complete(self, *a, **kw)
+
     monkeypatch.setattr(elb_routing, "_served", counted)
+    monkeypatch.setattr(elb_routing.Routing, "handle", counted_handle)
+    monkeypatch.setattr(WorkloadRun, "_complete", counted_complete)
     direct = _run(text, True)
-    n_direct = served[0]
-    served[0] = 0
+    n_direct, n_routed, n_completed = served[0], routed[0], completed[0]
+    served[0] = routed[0] = completed[0] = 0
     ref = _run(text, False)
+    done = sum(w["succeeded"] + w["failed"] for w in ref["workloads"].values())
+    assert completed[0] == done  # the reference counted every request in WorkloadRun._complete
+    # the direct run counted the successes it served for a workload without sessions itself
+    assert n_completed < done - 10_000
     assert served[0] == 0  # the reference never took the direct path
     assert n_direct > 10_000  # the direct run took it for most requests
     assert direct == ref
+    lb_requests = sum(c["requests"] for c in ref["components"].values() if c["type"] in ("alb", "nlb"))
+    assert routed[0] == lb_requests  # the reference routed every request in the LB's handle
+    if "dns" in ref["components"]:  # Route 53's alias answers were routed inline: no LB handle
+        assert n_routed == 0
+    else:
+        assert n_routed == lb_requests
 
 
 def test_busy_spec_exercises_the_fallbacks() -> None:

@@ -148,6 +148,8 @@ class WorkloadRun(Thinning):
             self.arrive = self._arrive_thinned
             self.thinned = self.engine.ghosts()
             self._look_ahead(self.engine.now + self.gap())
+        if spec.sessions is None and not self.counting:
+            self.entry.plain_end(self)  # a success only counts (WorkloadRun._complete)
         if self.peak_rate > 0 and self.arrive != self._arrive_thinned:
             self.engine.after(self._next_gap(), self.arrive)
         if self.attack is not None:

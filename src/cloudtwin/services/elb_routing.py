@@ -100,7 +100,13 @@ def _served(f: _Fwd) -> None:
     """The end of a request :func:`_forward` started on an instance: ``Instance._fast_done`` then
     :meth:`_Fwd.reply`, in one frame, doing what they do in the same order (the worker's release,
     which may start the next queued job; the instance's counters and latency; then the target's,
-    the LB's and the caller's ``done``). Keep in step with both."""
+    the LB's and the caller's ``done``). Keep in step with both.
+
+    A success whose ``done`` is the ``complete`` of the workload that registered with the LB
+    (:meth:`LoadBalancer.plain_end`: no sessions, no request count to stop at) is counted here
+    as :meth:`WorkloadRun._complete <cloudtwin.workloads.WorkloadRun._complete>` counts it (a
+    request already finished goes to ``_complete``, which knows what to do): a third frame
+    skipped."""
     t = f.t
     inst = t.inst
     lb = f.lb
@@ -130,7 +136,19 @@ def _served(f: _Fwd) -> None:
         b.append(now - f.t_in)
         if len(b) >= BATCH:
             lb.latency.flush()
-        f.done(req, None)
+        done = f.done
+        if done is lb.end_done and not req.finished:
+            # WorkloadRun._complete's success for a workload without sessions or a request
+            # count to stop at (plain_end), inline: keep in step with it
+            wl = lb.end_wl
+            req.finished = True
+            wl.succeeded += 1
+            b = wl.lat_buf
+            b.append(now - req.t0)
+            if len(b) >= BATCH:
+                wl.minute_hist.flush()
+        else:
+            done(req, None)
     else:
         owner.errors += 1
         t.outstanding -= 1
@@ -168,6 +186,8 @@ class Routing:
     zrr: int
     delay: Any
     proxy: bool
+    end_done: Any
+    end_wl: Any
     direct: Any  # Instance (a type, or None): _forward may serve a request on one itself (None: never)
     hot: tuple[list[Any], Any]
     lat_buf: MutableSequence[float]
