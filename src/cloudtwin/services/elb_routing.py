@@ -46,18 +46,32 @@ class _Fwd:
     t_at: float
 
     def reply(self, req: Request, err: str | None) -> None:
+        """The target's answer: counted, then the caller's ``done``; a success of the workload
+        registered with the LB is counted here instead, as in :func:`_served`."""
         t = self.t
         t.outstanding -= 1
         req.via = self.prev
         lb = self.lb
         if err is None:
+            now = lb.engine.now
             b = lb.lat_buf
-            b.append(lb.engine.now - self.t_in)
+            b.append(now - self.t_in)
             if len(b) >= BATCH:
                 lb.latency.flush()
+            done = self.done
+            if done is lb.end_done and not req.finished:
+                wl = lb.end_wl  # WorkloadRun._complete's success, inline: keep in step with it
+                req.finished = True
+                wl.succeeded += 1
+                b = wl.lat_buf
+                b.append(now - req.t0)
+                if len(b) >= BATCH:
+                    wl.minute_hist.flush()
+            else:
+                done(req, None)
         else:
             lb.errors += 1
-        self.done(req, err)
+            self.done(req, err)
         if t.state is DRAINING and t.outstanding == 0:
             t.finish()
 
