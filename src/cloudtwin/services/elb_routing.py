@@ -16,6 +16,7 @@ from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
+from cloudtwin.handler import Run
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import UNAVAILABLE, Request
 from cloudtwin.services.elb_health import DRAINING, Target
@@ -87,7 +88,9 @@ def _forward(f: _Fwd) -> None:
     with a job whose ``done`` is :meth:`_Fwd.reply`. That skips two frames per request (the
     instance's ``handle`` and the reply) and the job tuple and the bound method. Every other case
     (queued, refused, dead, session, a screened instance, ``lb.direct`` None) goes through
-    ``handle`` as before."""
+    ``handle`` as before. A request ``Instance.handle`` would serve with a
+    :class:`~cloudtwin.handler.Run` (a handler that is not one cpu step, or a session whose
+    state is on this instance or not yet anywhere) gets its ``Run`` here too: one frame fewer."""
     req = f.req
     f.prev = req.via
     lb = f.lb
@@ -95,18 +98,26 @@ def _forward(f: _Fwd) -> None:
     if lb.proxy:
         req.via = t.via
     inst = t.inst
-    if (inst.__class__ is lb.direct and inst.live and inst.busy < inst.slots and inst.fast is not None
-            and req.session is None):
-        inst.active += 1  # Instance.handle's fast path with a free worker: keep in step with it
-        seconds = inst.fast()
-        now = lb.engine.now
-        inst.occ -= now
-        inst.bacc -= now
-        inst.busy += 1
-        f.t_at = now
-        heap, seq = lb.hot
-        heappush(heap, (now + seconds, next(seq), _served, f))
-        return
+    if inst.__class__ is lb.direct and inst.live:
+        s = req.session
+        if s is None and inst.fast is not None:
+            if inst.busy < inst.slots:
+                inst.active += 1  # Instance.handle's fast path with a free worker: keep in step with it
+                seconds = inst.fast()
+                now = lb.engine.now
+                inst.occ -= now
+                inst.bacc -= now
+                inst.busy += 1
+                f.t_at = now
+                heap, seq = lb.hot
+                heappush(heap, (now + seconds, next(seq), _served, f))
+                return
+        elif s is None or (s.mode == "instance" and (not s.has_state or s.home is inst)):
+            inst.active += 1  # Instance.handle's general path (its session found): keep in step with it
+            now = lb.engine.now
+            inst.occ -= now
+            Run(inst, req, f.reply, inst.steps, now).advance()
+            return
     inst.handle(req, "", f.reply, None)
 
 
