@@ -245,8 +245,16 @@ class Routing:
         if self.plain:
             self.rr = rr = self.rr + 1
             t = pool[rr % n]
-        elif self.sticky is not None and req.client is not None:
-            t = self._sticky(req, pool)
+        elif self.sticky is not None and (c := req.client) is not None:
+            # _sticky's commonest case, inline: an unexpired lb_cookie for a routable target
+            # with cross-zone on, whose expiry is reset (the same outcome; any other case asks _sticky)
+            ent = c.cookies.get(self.name) if self.sticky == "lb_cookie" and not self.zonal else None
+            now = self.engine.now
+            if ent is not None and ent[1] > now and ent[0].routable:
+                t = ent[0]
+                c.cookies[self.name] = (t, now + self.sticky_duration)  # [aws-facts §1]
+            else:
+                t = self._sticky(req, pool)
         else:
             t = self._pick(pool)
         t.outstanding += 1
