@@ -23,9 +23,11 @@ def _run(name: str, seconds: float) -> dict[str, Any]:
 
 
 # beanstalk-ha: its rolling deployment at 10 minutes (no request fails); simple-web-app: its AZ
-# outage at 10 minutes (requests fail)
+# outage at 10 minutes (requests in service fail); simple-web-app-single-az: the same outage
+# leaves the LB no target (Route 53 counts those failures)
 @pytest.mark.parametrize(("name", "seconds", "fails"), [("beanstalk-ha", 720.0, False),
-                                                        ("simple-web-app", 780.0, True)])
+                                                        ("simple-web-app", 780.0, True),
+                                                        ("simple-web-app-single-az", 780.0, True)])
 def test_plain_end_matches_complete(name: str, seconds: float, fails: bool,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     completed = [0]
@@ -47,3 +49,6 @@ def test_plain_end_matches_complete(name: str, seconds: float, fails: bool,
     assert completed[0] == done
     assert (ref["workloads"]["users"]["failed"] > 0) is fails  # failures go through _complete
     assert inline_completed < done - 10_000  # the successes were counted by the component
+    if name == "simple-web-app-single-az":  # and Route 53 counted the failures with no target
+        assert ref["components"]["lb"]["no_target_errors"] > 30_000
+        assert inline_completed < ref["workloads"]["users"]["failed"] - 30_000

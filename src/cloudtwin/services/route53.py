@@ -111,6 +111,8 @@ class Route53(Component):
         self.alias_queries = 0  # free when the alias targets an AWS resource [aws-facts §4]
         self.dead_ip = 0
         self.hot = ctx.engine.hot()
+        self.fail_wl: Any = None  # the workload whose failures handle counts inline (plain_end)
+        self.fail_done: Any = None  # its `complete`
 
     def build(self) -> None:
         for i, r in enumerate(self.spec.records):
@@ -236,7 +238,16 @@ class Route53(Component):
             if n == 0:
                 lb.errors += 1
                 lb.failed_no_target += 1
-                done(req, UNAVAILABLE)
+                if done is self.fail_done and not req.finished:
+                    # WorkloadRun._complete's failure for a workload without sessions, retries or
+                    # a request count to stop at (plain_end), inline: keep in step with it
+                    wl = self.fail_wl
+                    req.finished = True
+                    wl.failed += 1
+                    wl.errors[UNAVAILABLE] += 1
+                    wl.minute_err += 1
+                else:
+                    done(req, UNAVAILABLE)
                 return
             lb.rr = rr = lb.rr + 1
             t = pool[rr % n]
@@ -264,9 +275,13 @@ class Route53(Component):
             addr.handle(req, "", done, arg)
 
     def plain_end(self, wl: Any) -> None:
-        """Its alias targets get ``wl``'s requests with ``wl.complete`` as their ``done``."""
+        """Its alias targets get ``wl``'s requests with ``wl.complete`` as their ``done``; the
+        first such workload without retries has a request that finds no target counted in
+        :meth:`handle` (an outage fails every request there)."""
         for rec in self.alias_of.values():
             rec.target.plain_end(wl)
+        if self.fail_done is None and not wl.spec.retries:
+            self.fail_wl, self.fail_done = wl, wl.complete
 
     def endpoint_zone(self, caller_zone: str) -> str:
         return ""
