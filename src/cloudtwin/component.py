@@ -54,6 +54,9 @@ class Component:
     needs_caller: ClassVar[bool] = False  # does a handler call pass (key, calling instance, size)? (AZ-bound storage)
     bills_egress: ClassVar[bool] = False  # does it bill its own transfer out (the workload's is not billed)?
     accepts_bare: bool = False  # can a workload send it a bare start time instead of a Request?
+    # a load balancer whose handle is plain round robin over one pool (services.elb_routing):
+    # a Route 53 alias answer routes to it inline
+    rr_only: bool = False
 
     def __init__(self, name: str, spec: Any, ctx: Context) -> None:
         self.name = name
@@ -110,6 +113,11 @@ class Component:
     def push(self, msg: Message) -> str | None:
         """Take one message from a topic, bus or notification: None if accepted, else an error kind."""
         raise TypeError(f"a {self.kind} does not take messages")  # the reference checks refuse such specs
+
+    def plain_end(self, wl: Any) -> None:
+        """Workload ``wl`` sends its requests here, and a success of one is only counted by
+        ``wl.complete`` (no session, no stop after a number of requests): a component that ends
+        requests itself may count such a success inline (the load balancer's ``_served``)."""
 
     def producer_arg(self, workload: str, spec: Any) -> MessageFactory | None:
         """What a workload entering here passes with each request (queues and topics: a

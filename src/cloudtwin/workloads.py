@@ -43,6 +43,7 @@ from cloudtwin.request import (
 from cloudtwin.services.instance import COOKIE_LIMIT
 from cloudtwin.spec.schema import Sources, Workload
 from cloudtwin.workloads_profiles import profile_factor
+from cloudtwin.workloads_stats import workload_stats
 from cloudtwin.workloads_thinning import Thinning
 
 if TYPE_CHECKING:
@@ -160,6 +161,8 @@ class WorkloadRun(Thinning):
             self.arrive = self._arrive_thinned
             self.thinned = self.engine.ghosts()
             self._look_ahead(self.engine.now + self.gap())
+        if spec.sessions is None and not self.counting:
+            self.entry.plain_end(self)  # a success only counts (WorkloadRun._complete)
         if self.peak_rate > 0 and self.arrive != self._arrive_thinned:
             self.engine.after(self._next_gap(), self.arrive)
         if self.attack is not None:
@@ -286,7 +289,22 @@ class WorkloadRun(Thinning):
         self.send(s.client, s)
 
     def _next_in_session(self, s: Session) -> None:
-        self.send(s.client, s)
+        """The session's next request goes out: :meth:`send` with :func:`new_request` written
+        out (two frames fewer per request), the same request, identity and timeout."""
+        c = s.client
+        r: Request = _new(Request)
+        r.t0 = self.engine.now
+        r.client = c
+        r.session = s
+        r.finished = False
+        r.via = None
+        r.user = None
+        self.requests += 1
+        if self.auth_u is not None:
+            r.user = self._identity(c.uid)
+        if self.expiry is not None:
+            self.expiry.start(self._expire, r)
+        self.entry.handle(r, self.op, self.complete, self.arg)
 
     # ---- requests -----------------------------------------------------------
     def send(self, client: Client | None, session: Session | None) -> None:
@@ -421,27 +439,7 @@ class WorkloadRun(Thinning):
         return self.requests - self.succeeded - self.failed
 
     def stats(self) -> dict[str, Any]:
-        done = self.succeeded + self.failed
-        out = {
-            "requests": self.requests,
-            "succeeded": self.succeeded,
-            "failed": self.failed,
-            "in_flight": self.in_flight,
-            "availability": round(self.succeeded / done, 6) if done else 1.0,
-            "errors": dict(self.errors),
-            "latency_ms": self.total.summary_ms(),
-        }
-        if self.spec.auth is not None:
-            out["foreign_requests"] = self.foreign  # sent for another user's data (auth.foreign)
-        if self.population is not None or self.attack is not None:
-            pop = self.population
-            # legitimate requests a blocking component refused (collateral), by component
-            out["refused"] = dict(sorted(pop.tally.blocked.items())) if pop is not None else {}
-        if self.attack is not None:
-            out["attack"] = self.attack.stats()
-        if self.spec.retries:
-            out["retries"] = self.retries  # resends after a retryable failure (not extra requests)
-        return out
+        return workload_stats(self)
 
     def pinned_to(self, inst: Any) -> int:
         """Live sessions whose in-memory state sits on ``inst``."""

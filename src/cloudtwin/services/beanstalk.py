@@ -111,15 +111,31 @@ class _Answer:
         self.env, self.done, self.t_in = env, done, t_in
 
     def reply(self, req: Request, err: str | None) -> None:
+        """Count the outcome, then the caller's ``done``; a success of the workload registered
+        with the environment (:meth:`Beanstalk.plain_end`) is counted here as
+        :meth:`WorkloadRun._complete <cloudtwin.workloads.WorkloadRun._complete>` counts it
+        (one frame fewer; keep in step with it)."""
         env = self.env
         if err is None:
+            now = env.engine.now
             b = env.lat_buf  # env.latency.record(...), inlined
-            b.append(env.engine.now - self.t_in)
+            b.append(now - self.t_in)
             if len(b) >= BATCH:
                 env.latency.flush()
+            done = self.done
+            if done is env.end_done and not req.finished:
+                wl = env.end_wl
+                req.finished = True
+                wl.succeeded += 1
+                b = wl.lat_buf
+                b.append(now - req.t0)
+                if len(b) >= BATCH:
+                    wl.minute_hist.flush()
+            else:
+                done(req, None)
         else:
             env.errors += 1
-        self.done(req, err)
+            self.done(req, err)
 
 
 class Beanstalk(Component):
@@ -131,6 +147,8 @@ class Beanstalk(Component):
     def __init__(self, name: str, spec: BeanstalkSpec, ctx: Context) -> None:
         super().__init__(name, spec, ctx)
         self.lat_buf = self.latency.buffer
+        self.end_wl: Any = None  # the first workload whose plain successes _Answer.reply counts
+        self.end_done: Any = None  # its `complete`
         self.version = spec.version
         self.parts: dict[str, Component] = {}
         self.groups: list[ASG] = []  # [active, standby]: the ALB's target groups (standby: traffic splitting)
@@ -245,6 +263,12 @@ class Beanstalk(Component):
             return
         assert self.front is not None
         self.front.handle(req, "", a.reply, arg)
+
+    def plain_end(self, wl: Any) -> None:
+        """The first such workload (:meth:`Component.plain_end`): its successes are counted in
+        :meth:`_Answer.reply`."""
+        if self.end_done is None:
+            self.end_wl, self.end_done = wl, wl.complete
 
     def producer_arg(self, workload: str, spec: Any) -> Any:
         return self.queue.producer_arg(workload, spec) if self.queue is not None else None

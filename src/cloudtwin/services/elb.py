@@ -60,6 +60,7 @@ from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.services.elb_health import DEFAULTS, DRAINING, HEALTHY, INITIAL, REGISTERED, Target
 from cloudtwin.services.elb_routing import APP_COOKIE_EXPIRY, Routing
 from cloudtwin.services.elb_usage import lb_usage
+from cloudtwin.services.instance import Instance
 from cloudtwin.spec.elb import LoadBalancer as LBSpec
 
 if TYPE_CHECKING:
@@ -110,6 +111,10 @@ class LoadBalancer(Routing, Component):
         zero = lat.kind == "const" and lat.params[0] == 0
         self.delay = None if zero else make_sampler(lat, ctx.stream(f"{name}.latency"))
         self.hot = ctx.engine.hot()
+        self.direct: Any = Instance  # elb_routing._forward serves on a plain Instance itself
+        # the first workload whose plain successes _served counts inline (plain_end), its `complete`
+        self.end_wl: Any = None
+        self.end_done: Any = None
         self.lat_buf = self.latency.buffer
         self.targets: dict[int, Target] = {}  # id(instance) -> its current target
         self.fleets: list[Any] = []
@@ -157,6 +162,10 @@ class LoadBalancer(Routing, Component):
 
     def start(self) -> None:
         self.started = True
+        # Route 53 may route to it inline (Route53.handle): plain round robin over one pool,
+        # with nothing installed in front of its handle (filters install during build)
+        self.rr_only = (self.plain and not self.zonal and self.weights is None and self.direct is not None
+                        and "handle" not in self.__dict__)
         n = self.healthy_count  # registrations during build() do not count as dips
         self.min_healthy = self.max_healthy = self.minute_min = n
         for t in list(self.targets.values()):
@@ -232,6 +241,12 @@ class LoadBalancer(Routing, Component):
         self.min_healthy = n if self.min_healthy is None else min(self.min_healthy, n)
         self.max_healthy = max(self.max_healthy, n)
         self.minute_min = n if self.minute_min is None else min(self.minute_min, n)
+
+    def plain_end(self, wl: Any) -> None:
+        """The first such workload: :func:`~cloudtwin.services.elb_routing._served` counts a
+        success whose ``done`` is its ``complete`` (checked per request) inline."""
+        if self.end_done is None and self.direct is not None:
+            self.end_wl, self.end_done = wl, wl.complete
 
     def has_healthy(self) -> bool:
         return self.healthy_count > 0

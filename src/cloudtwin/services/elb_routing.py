@@ -16,6 +16,7 @@ from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
+from cloudtwin.handler import Run
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import UNAVAILABLE, Request
 from cloudtwin.services.elb_health import DRAINING, Target
@@ -33,41 +34,154 @@ HASH_MEMO_MAX = 65_536  # client addresses whose node hash is remembered (cleare
 class _Fwd:
     """One request forwarded to a target: counts it outstanding until it answers. Made once per
     request by :meth:`LoadBalancer.serve` as ``_new(_Fwd)`` with its fields set there (a class
-    call with a Python ``__init__`` costs more); :func:`_forward` sends it after the LB's latency."""
+    call with a Python ``__init__`` costs more); :func:`_forward` sends it after the LB's latency.
+    ``t_at``: when a request served straight on the instance (:func:`_forward`) took its worker."""
 
-    __slots__ = ("lb", "t", "req", "done", "t_in", "prev")
+    __slots__ = ("lb", "t", "req", "done", "t_in", "prev", "t_at")
     lb: Routing
     t: Target
     req: Request
     done: Any
     t_in: float
     prev: Any
+    t_at: float
 
     def reply(self, req: Request, err: str | None) -> None:
+        """The target's answer: counted, then the caller's ``done``; a success of the workload
+        registered with the LB is counted here instead, as in :func:`_served`."""
         t = self.t
         t.outstanding -= 1
         req.via = self.prev
         lb = self.lb
         if err is None:
+            now = lb.engine.now
             b = lb.lat_buf
-            b.append(lb.engine.now - self.t_in)
+            b.append(now - self.t_in)
             if len(b) >= BATCH:
                 lb.latency.flush()
+            done = self.done
+            if done is lb.end_done and not req.finished:
+                wl = lb.end_wl  # WorkloadRun._complete's success, inline: keep in step with it
+                req.finished = True
+                wl.succeeded += 1
+                b = wl.lat_buf
+                b.append(now - req.t0)
+                if len(b) >= BATCH:
+                    wl.minute_hist.flush()
+            else:
+                done(req, None)
         else:
             lb.errors += 1
-        self.done(req, err)
+            self.done(req, err)
         if t.state is DRAINING and t.outstanding == 0:
             t.finish()
 
 
 def _forward(f: _Fwd) -> None:
     """The engine callback that forwards ``f`` after the LB's processing time, scheduled as
-    ``(t, seq, _forward, f)``: no bound method is made per request."""
+    ``(t, seq, _forward, f)``: no bound method is made per request.
+
+    A request that :meth:`Instance.handle <cloudtwin.services.instance.Instance.handle>` would
+    serve on its one-cpu-step fast path with a free worker (a plain :class:`Instance`, live, the
+    request without a session) takes the worker here, with the same draw and the same heap entry
+    time and seq; its end is :func:`_served` with this ``_Fwd``, not the instance's ``_fast_done``
+    with a job whose ``done`` is :meth:`_Fwd.reply`. That skips two frames per request (the
+    instance's ``handle`` and the reply) and the job tuple and the bound method. Every other case
+    (queued, refused, dead, session, a screened instance, ``lb.direct`` None) goes through
+    ``handle`` as before. A request ``Instance.handle`` would serve with a
+    :class:`~cloudtwin.handler.Run` (a handler that is not one cpu step, or a session whose
+    state is on this instance or not yet anywhere) gets its ``Run`` here too: one frame fewer."""
     req = f.req
     f.prev = req.via
-    if f.lb.proxy:
-        req.via = f.t.via
-    f.t.inst.handle(req, "", f.reply, None)
+    lb = f.lb
+    t = f.t
+    if lb.proxy:
+        req.via = t.via
+    inst = t.inst
+    if inst.__class__ is lb.direct and inst.live:
+        s = req.session
+        if s is None and inst.fast is not None:
+            if inst.busy < inst.slots:
+                inst.active += 1  # Instance.handle's fast path with a free worker: keep in step with it
+                seconds = inst.fast()
+                now = lb.engine.now
+                inst.occ -= now
+                inst.bacc -= now
+                inst.busy += 1
+                f.t_at = now
+                heap, seq = lb.hot
+                heappush(heap, (now + seconds, next(seq), _served, f))
+                return
+        elif s is None or (s.mode == "instance" and (not s.has_state or s.home is inst)):
+            inst.active += 1  # Instance.handle's general path (its session found): keep in step with it
+            now = lb.engine.now
+            inst.occ -= now
+            Run(inst, req, f.reply, inst.steps, now).advance()
+            return
+    inst.handle(req, "", f.reply, None)
+
+
+def _served(f: _Fwd) -> None:
+    """The end of a request :func:`_forward` started on an instance: ``Instance._fast_done`` then
+    :meth:`_Fwd.reply`, in one frame, doing what they do in the same order (the worker's release,
+    which may start the next queued job; the instance's counters and latency; then the target's,
+    the LB's and the caller's ``done``). Keep in step with both.
+
+    A success whose ``done`` is the ``complete`` of the workload that registered with the LB
+    (:meth:`LoadBalancer.plain_end`: no sessions, no request count to stop at) is counted here
+    as :meth:`WorkloadRun._complete <cloudtwin.workloads.WorkloadRun._complete>` counts it (a
+    request already finished goes to ``_complete``, which knows what to do): a third frame
+    skipped."""
+    t = f.t
+    inst = t.inst
+    lb = f.lb
+    now = lb.engine.now
+    q = inst.queue
+    live = inst.live
+    if q and live:  # Workers.release(), as _fast_done inlines it
+        cb, nxt, tq = q.popleft()
+        heap, seq = lb.hot
+        heappush(heap, (now + tq, next(seq), cb, nxt))
+    else:
+        inst.bacc += now
+        inst.busy -= 1
+    inst.active -= 1
+    inst.occ += now
+    owner = inst.owner
+    owner.requests += 1
+    req = f.req
+    if live:
+        b = owner.lat_buf
+        b.append(now - f.t_at)
+        if len(b) >= BATCH:
+            owner.latency.flush()
+        t.outstanding -= 1
+        req.via = f.prev
+        b = lb.lat_buf
+        b.append(now - f.t_in)
+        if len(b) >= BATCH:
+            lb.latency.flush()
+        done = f.done
+        if done is lb.end_done and not req.finished:
+            # WorkloadRun._complete's success for a workload without sessions or a request
+            # count to stop at (plain_end), inline: keep in step with it
+            wl = lb.end_wl
+            req.finished = True
+            wl.succeeded += 1
+            b = wl.lat_buf
+            b.append(now - req.t0)
+            if len(b) >= BATCH:
+                wl.minute_hist.flush()
+        else:
+            done(req, None)
+    else:
+        owner.errors += 1
+        t.outstanding -= 1
+        req.via = f.prev
+        lb.errors += 1
+        f.done(req, UNAVAILABLE)
+    if t.state is DRAINING and t.outstanding == 0:
+        t.finish()
 
 
 class Routing:
@@ -97,6 +211,9 @@ class Routing:
     zrr: int
     delay: Any
     proxy: bool
+    end_done: Any
+    end_wl: Any
+    direct: Any  # Instance (a type, or None): _forward may serve a request on one itself (None: never)
     hot: tuple[list[Any], Any]
     lat_buf: MutableSequence[float]
     injected: list[Any]
@@ -128,8 +245,16 @@ class Routing:
         if self.plain:
             self.rr = rr = self.rr + 1
             t = pool[rr % n]
-        elif self.sticky is not None and req.client is not None:
-            t = self._sticky(req, pool)
+        elif self.sticky is not None and (c := req.client) is not None:
+            # _sticky's commonest case, inline: an unexpired lb_cookie for a routable target
+            # with cross-zone on, whose expiry is reset (the same outcome; any other case asks _sticky)
+            ent = c.cookies.get(self.name) if self.sticky == "lb_cookie" and not self.zonal else None
+            now = self.engine.now
+            if ent is not None and ent[1] > now and ent[0].routable:
+                t = ent[0]
+                c.cookies[self.name] = (t, now + self.sticky_duration)  # [aws-facts §1]
+            else:
+                t = self._sticky(req, pool)
         else:
             t = self._pick(pool)
         t.outstanding += 1
@@ -138,10 +263,7 @@ class Routing:
         f = _new(_Fwd)
         f.lb, f.t, f.req, f.done, f.t_in = self, t, req, done, now
         if self.delay is None:
-            f.prev = req.via
-            if self.proxy:
-                req.via = t.via
-            t.inst.handle(req, "", f.reply, None)
+            _forward(f)
         else:
             f.prev = None
             heap, seq = self.hot

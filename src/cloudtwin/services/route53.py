@@ -35,12 +35,14 @@ negative caching, the 18 % checker aggregation, propagation delay of changes
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.pricing.meters import configured
 from cloudtwin.request import UNAVAILABLE, Request
+from cloudtwin.services.elb_routing import _forward, _Fwd
 from cloudtwin.spec.route53 import R53HealthCheck
 from cloudtwin.spec.route53 import Record as RecordSpec
 from cloudtwin.spec.route53 import Route53 as Route53Spec
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
 
 A_TTL = 300.0  # A record TTL when omitted (assumption: the Route 53 console's default)
+_new = object.__new__
 ALIAS_ELB_TTL = 60.0  # an alias uses the target's TTL; ELB's is 60 s (assumption) [aws-facts §4]
 
 
@@ -107,6 +110,9 @@ class Route53(Component):
         self.queries = 0
         self.alias_queries = 0  # free when the alias targets an AWS resource [aws-facts §4]
         self.dead_ip = 0
+        self.hot = ctx.engine.hot()
+        self.fail_wl: Any = None  # the workload whose failures handle counts inline (plain_end)
+        self.fail_done: Any = None  # its `complete`
 
     def build(self) -> None:
         for i, r in enumerate(self.spec.records):
@@ -188,7 +194,15 @@ class Route53(Component):
         """The entry every caller uses, :meth:`Component.handle` with the serve body inline (one
         frame fewer per request): injected faults first (``faults``; :meth:`serve` passes False
         once they have passed), then the client's cached answer or a resolution, then the
-        request goes to the answer."""
+        request goes to the answer.
+
+        An answer that is a load balancer routing by plain round robin over one pool
+        (``rr_only``, decided in its ``start``: no stickiness, least outstanding requests, slow
+        start, weights or NLB flow hash, cross-zone on, its ``handle`` not wrapped by a filter)
+        with no injected fault now is routed here: the body of
+        :meth:`Routing.handle <cloudtwin.services.elb_routing.Routing.handle>` for that case,
+        written out (keep in step with it), so the request skips the LB's ``handle`` frame. It
+        counts, picks, makes the same ``_Fwd`` and pushes the same heap entry."""
         if faults and self.injected:
             Component.handle(self, req, op, done, arg)
             return
@@ -215,6 +229,40 @@ class Route53(Component):
                     c.dns[name] = (now + ttl, addr)
             else:
                 addr = ent[1]
+        if addr.__class__ is not str and addr.rr_only and not addr.injected:
+            # the load balancer's handle for plain round robin over one pool, inline (see the docstring)
+            lb = addr
+            lb.requests += 1
+            pool = lb.pool if lb.nodes_up else []
+            n = len(pool)
+            if n == 0:
+                lb.errors += 1
+                lb.failed_no_target += 1
+                if done is self.fail_done and not req.finished:
+                    # WorkloadRun._complete's failure for a workload without sessions, retries or
+                    # a request count to stop at (plain_end), inline: keep in step with it
+                    wl = self.fail_wl
+                    req.finished = True
+                    wl.failed += 1
+                    wl.errors[UNAVAILABLE] += 1
+                    wl.minute_err += 1
+                else:
+                    done(req, UNAVAILABLE)
+                return
+            lb.rr = rr = lb.rr + 1
+            t = pool[rr % n]
+            t.outstanding += 1
+            t.served += 1
+            now = self.engine.now
+            f = _new(_Fwd)
+            f.lb, f.t, f.req, f.done, f.t_in = lb, t, req, done, now
+            if lb.delay is None:
+                _forward(f)
+            else:
+                f.prev = None
+                heap, seq = self.hot
+                heappush(heap, (now + lb.delay(), next(seq), _forward, f))
+            return
         if addr.__class__ is str:
             owner = self.ctx.addresses.owner.get(addr)
             if owner is None:  # nothing answers at that IP any more
@@ -225,6 +273,15 @@ class Route53(Component):
             owner.handle(req, "", done, arg)
         else:
             addr.handle(req, "", done, arg)
+
+    def plain_end(self, wl: Any) -> None:
+        """Its alias targets get ``wl``'s requests with ``wl.complete`` as their ``done``; the
+        first such workload without retries has a request that finds no target counted in
+        :meth:`handle` (an outage fails every request there)."""
+        for rec in self.alias_of.values():
+            rec.target.plain_end(wl)
+        if self.fail_done is None and not wl.spec.retries:
+            self.fail_wl, self.fail_done = wl, wl.complete
 
     def endpoint_zone(self, caller_zone: str) -> str:
         return ""
