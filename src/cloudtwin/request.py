@@ -88,8 +88,9 @@ _new = object.__new__
 def new_request(t0: float, client: Client | None, session: Session | None) -> Request:
     """``Request(t0, client, session)``, with the fields set here instead of by a Python
     ``__init__`` behind a class call (the dearer way, once per request). Keep in step with
-    :meth:`Request.__init__` and with the copy inlined in
-    :meth:`cloudtwin.workloads.WorkloadRun._arrive_client`."""
+    :meth:`Request.__init__` and with the copies inlined in
+    :class:`cloudtwin.workloads.WorkloadRun` (``_arrive_client``, ``_go_client``,
+    ``_next_in_session``)."""
     r: Request = _new(Request)
     r.t0 = t0
     r.client = client
