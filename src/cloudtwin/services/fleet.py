@@ -7,15 +7,13 @@ CloudWatch-like CPU metric, and registration with load balancers.
 from __future__ import annotations
 
 from functools import partial
-from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.guard import back_through
-from cloudtwin.handler import CALL, CPU, CStep, Run, compile_steps
+from cloudtwin.handler import CALL, CPU, CStep, compile_steps
 from cloudtwin.pricing.meters import PUBLIC_IP, PURCHASE_PREFIX
-from cloudtwin.request import UNAVAILABLE
 from cloudtwin.services import cpu_credits, ec2_status
 from cloudtwin.services.instance import Instance
 from cloudtwin.sizes import instance_vcpus
@@ -33,12 +31,7 @@ class ScreenedInstance(Instance):
     def handle(self, req: Any, op: str, done: Any, arg: Any = None) -> None:
         """Each filter of the fleet's :attr:`Fleet.screen_plan` (decided once in :meth:`Fleet.screen`:
         its bound check, whether the check depends on the instance it guards, and the filter if
-        replies pass back through it) in order, then :meth:`Instance.handle`.
-
-        A request without a session on a live instance is served here as
-        :meth:`Instance.handle` serves it, written out (its fast path for a one-cpu-step
-        handler, else a :class:`~cloudtwin.handler.Run`): one frame fewer per request, the same
-        draw, heap entry or queue entry. Keep in step with :meth:`Instance.handle`."""
+        replies pass back through it) in order, then :meth:`Instance.handle`."""
         for check, per_instance, back in self.owner.screen_plan:
             # a filter that depends on which instance it guards (the VPC's routing: the instance's subnet)
             err = check(req, self) if per_instance else check(req)
@@ -47,33 +40,7 @@ class ScreenedInstance(Instance):
                 return
             if back is not None:
                 done = partial(back_through, back, done)
-        if not self.live or (req.__class__ is not float and req.session is not None):
-            Instance.handle(self, req, op, done, arg)
-            return
-        fast = self.fast
-        self.active += 1
-        if fast is None:
-            now = self.engine.now
-            self.occ -= now
-            Run(self, req, done, self.steps, now).advance()
-            return
-        seconds = fast()
-        now = self.engine.now
-        self.occ -= now
-        job = (req, done, now)
-        if self.busy < self.slots:
-            self.bacc -= now
-            self.busy += 1
-            heap, seq = self.hot
-            heappush(heap, (now + seconds, next(seq), self.fast_done, job))
-        elif len(self.queue) < self.backlog:
-            self.queue.append((self.fast_done, job, seconds))
-        else:
-            self.active -= 1
-            self.occ += now
-            self.owner.requests += 1
-            self.owner.errors += 1
-            done(req, UNAVAILABLE)
+        Instance.handle(self, req, op, done, arg)
 
 
 EC2_MINIMUM_S = 60.0  # per-second billing with a 60 s minimum [aws-facts §3/§19, third party]
