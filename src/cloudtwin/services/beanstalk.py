@@ -68,12 +68,8 @@ class EnvCNAME(Route53):
 
 
 class EnvALB(ALB):
-    """The environment's load balancer; a clone's is billed only while it exists."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-    )
+    """The environment's load balancer; a clone's is billed only while it exists (its few
+    attributes of its own sit in the ``__dict__`` beside :class:`LoadBalancer`'s slots)."""
 
     provisioned_from: float | None = 0.0  # None: not created yet
     provisioned_s = 0.0  # seconds billed before the current period
