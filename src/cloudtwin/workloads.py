@@ -59,18 +59,16 @@ _STATE_GONE = ("terminated", "stopped")  # instance states that wipe in-memory s
 
 class WorkloadRun(Thinning):
     """The live traffic of one spec workload."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'sim', 'engine', 'entry', 'op', 'arg', 'f', 'fmax', 'peak_rate', 'gap', 'accept', 'pick',
-        'needs_client', 'population', 'attack', 'auth_foreign', 'auth_u', 'foreign', 'clients', 'n_clients',
-        'complete', 'complete_bare', 'counting', 'arrive', 'hot', 'simple', 'retry_jitter', 'retries', 'max_tries',
-        'backoff', 'resend', 'requests', 'succeeded', 'failed', 'errors', 'total', 'minute_hist', 'lat_buf',
-        'minute_req', 'minute_err', 'series_req', 'series_err', 'series_p99', 'series_p50', 'series_p90', 'think',
-        'store', 'cookie_ok', 'sessions_started', 'sessions_completed', 'sessions_lost', 'live_sessions',
-        'next_in_session', 'open', 'expiry', 'go', 'thinned'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'sim', 'engine', 'entry', 'op', 'arg', 'f', 'fmax', 'peak_rate', 'gap',
+                 'accept', 'pick', 'needs_client', 'population', 'attack', 'auth_foreign', 'auth_u', 'foreign',
+                 'clients', 'n_clients', 'complete', 'complete_bare', 'counting', 'arrive', 'hot', 'simple',
+                 'retry_jitter', 'retries', 'max_tries', 'backoff', 'resend', 'requests', 'succeeded', 'failed',
+                 'errors', 'total', 'minute_hist', 'lat_buf', 'minute_req', 'minute_err', 'series_req',
+                 'series_err', 'series_p99', 'series_p50', 'series_p90', 'think', 'store', 'cookie_ok',
+                 'sessions_started', 'sessions_completed', 'sessions_lost', 'live_sessions', 'next_in_session',
+                 'open', 'expiry', 'go', 'thinned')
 
     def __init__(self, name: str, spec: Workload, sim: Simulation) -> None:
         self.name = name

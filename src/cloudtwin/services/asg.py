@@ -73,17 +73,15 @@ DRAIN_MAX = 30.0  # ...for at most this long (assumption)
 
 class ASG(Fleet):
     """An Auto Scaling group of EC2 instances."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'slots', 'steps',
-        'base_steps', 'health_base', 'probe_steps', 'fault_steps', 'fast', 'base_fast', 'lat_buf', 'instances',
-        'launched', 'balancers', 'eip', 'boot', '_session_steps', '_seq', 'util_series', 'in_service_series',
-        '_last_busy', 'instance_hours', 'min_in_service', 'max_in_service', 'screens', 'screen_plan', 'credits',
-        'zone_list', 'min_size', 'desired', 'max_size', 'members', 'live', 'rr', 'scaler', 'random', 'phase',
-        'launches', 'terminations', 'launch_blocked', 'no_capacity', 'disruptions', 'hooks', 'desired_series'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'slots', 'steps',
+                 'base_steps', 'health_base', 'probe_steps', 'fault_steps', 'fast', 'base_fast', 'lat_buf',
+                 'instances', 'launched', 'balancers', 'eip', 'boot', '_session_steps', '_seq', 'util_series',
+                 'in_service_series', '_last_busy', 'instance_hours', 'min_in_service', 'max_in_service',
+                 'screens', 'screen_plan', 'credits', 'zone_list', 'min_size', 'desired', 'max_size', 'members',
+                 'live', 'rr', 'scaler', 'random', 'phase', 'launches', 'terminations', 'launch_blocked',
+                 'no_capacity', 'disruptions', 'hooks', 'desired_series')
 
     kind = "asg"
 

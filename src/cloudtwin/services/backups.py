@@ -88,16 +88,14 @@ class Snap:
 
 class Backups:
     """The backups of one store, its recoverable points and its losses."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'comp', 'kind', 'tracked', 'engine', 'size_gb', 'data_gb', 'blocks', 'data_blocks', 'write_size',
-        'detection', 'restore_base', 'restore_per_gb', 'schedule', 'fast_restore', 'pitr_every', 'state', 'epoch',
-        'writes', 'bytes', 'chain', 'chain_gb', 'touches', 'chain_touches', 'daily_touches', 'taken', 'failed',
-        'skipped', 'daily', 'auto_gb', 'log_gb', 'log_point', 'uploads', 'gb_s', 'last_t', 'losses', 'refused',
-        'unloaded', 'slow_ops', 'first_read', 'pick'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('comp', 'kind', 'tracked', 'engine', 'size_gb', 'data_gb', 'blocks', 'data_blocks',
+                 'write_size', 'detection', 'restore_base', 'restore_per_gb', 'schedule', 'fast_restore',
+                 'pitr_every', 'state', 'epoch', 'writes', 'bytes', 'chain', 'chain_gb', 'touches',
+                 'chain_touches', 'daily_touches', 'taken', 'failed', 'skipped', 'daily', 'auto_gb', 'log_gb',
+                 'log_point', 'uploads', 'gb_s', 'last_t', 'losses', 'refused', 'unloaded', 'slow_ops',
+                 'first_read', 'pick')
 
     def __init__(self, comp: Component, kind: str, size_gb: float, pitr_every: float | None) -> None:
         spec = comp.spec

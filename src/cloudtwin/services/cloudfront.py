@@ -164,16 +164,13 @@ class _Behavior:
 
 class CloudFront(Component):
     """One distribution: behaviors, edge caches, origins."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'behaviors', 'cum',
-        'cum_total', 'n_behaviors', 'cum0', 'pick', 'edge_pick', 'n_edges', 'edgemap', 'viewer_pick', 'g_requests',
-        'regional', 'view0', 'g_bytes', 'caches', 'via_names', 'hot', 'lat_buf', 'response_timer', 'shields',
-        'pending', 'invalidated_objects', 'invalidation_paths', 'lat', 'o_lat', '_minute_mark', 'hit_series', 'geo',
-        'geo_refused', 'geo_tally'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'behaviors',
+                 'cum', 'cum_total', 'n_behaviors', 'cum0', 'pick', 'edge_pick', 'n_edges', 'edgemap',
+                 'viewer_pick', 'g_requests', 'regional', 'view0', 'g_bytes', 'caches', 'via_names', 'hot',
+                 'lat_buf', 'response_timer', 'shields', 'pending', 'invalidated_objects', 'invalidation_paths',
+                 'lat', 'o_lat', '_minute_mark', 'hit_series', 'geo', 'geo_refused', 'geo_tally')
 
     kind = "cloudfront"
     bills_egress = True  # its transfer out is its own line; the workload is not billed internet egress again

@@ -85,16 +85,13 @@ class _Pending:
 
 class DAX(Component):
     """One DAX cluster."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'node_zones', 'item_ttl',
-        'query_ttl', 'lat', 'lat_buf', 'hot', 'item_cache', 'query_cache', 'item_writes', 'query_writes',
-        'staleness', 'hit_time', 'miss_time', 'served_misses', 'table', 'live', 'rr', 'item_hits', 'item_misses',
-        'query_hits', 'query_misses', 'passed', 'writes', 'unavailable', 'flushes', '_mark', 'hit_series',
-        'zone_state'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'node_zones',
+                 'item_ttl', 'query_ttl', 'lat', 'lat_buf', 'hot', 'item_cache', 'query_cache', 'item_writes',
+                 'query_writes', 'staleness', 'hit_time', 'miss_time', 'served_misses', 'table', 'live', 'rr',
+                 'item_hits', 'item_misses', 'query_hits', 'query_misses', 'passed', 'writes', 'unavailable',
+                 'flushes', '_mark', 'hit_series', 'zone_state')
 
     kind = "dax"
 

@@ -101,16 +101,14 @@ class Partition:
 
 class DynamoDB(Component):
     """One table."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'consistent', 'get_units',
-        'query_units', 'half', 'write_units', 'provisioned', 'initial', 'table_read', 'table_write', 'parts', 'lat',
-        'key', 'lat_buf', 'hot', 'watchers', 'stream', 'reads', 'queries', 'writes', 'rcu', 'wcu', 'throttled',
-        'throttled_reads', 'throttled_writes', 'splits', 'batches', '_minute', 'history', 'old_peak', 'series_r',
-        'series_w', 'series_t', 'series_age'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'consistent',
+                 'get_units', 'query_units', 'half', 'write_units', 'provisioned', 'initial', 'table_read',
+                 'table_write', 'parts', 'lat', 'key', 'lat_buf', 'hot', 'watchers', 'stream', 'reads',
+                 'queries', 'writes', 'rcu', 'wcu', 'throttled', 'throttled_reads', 'throttled_writes',
+                 'splits', 'batches', '_minute', 'history', 'old_peak', 'series_r', 'series_w', 'series_t',
+                 'series_age')
 
     kind = "dynamodb"
 

@@ -32,16 +32,14 @@ __all__ = ["COOKIE_LIMIT", "EC2", "Fleet", "Instance"]
 
 class EC2(Fleet):
     """Standalone instances (``count`` of them), in service from the start."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'slots', 'steps',
-        'base_steps', 'health_base', 'probe_steps', 'fault_steps', 'fast', 'base_fast', 'lat_buf', 'instances',
-        'launched', 'balancers', 'eip', 'boot', '_session_steps', '_seq', 'util_series', 'in_service_series',
-        '_last_busy', 'instance_hours', 'min_in_service', 'max_in_service', 'screens', 'screen_plan', 'credits',
-        'rr', '_wrapped', '_roll', '_roll_new', 'address', 'associations'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'slots', 'steps',
+                 'base_steps', 'health_base', 'probe_steps', 'fault_steps', 'fast', 'base_fast', 'lat_buf',
+                 'instances', 'launched', 'balancers', 'eip', 'boot', '_session_steps', '_seq', 'util_series',
+                 'in_service_series', '_last_busy', 'instance_hours', 'min_in_service', 'max_in_service',
+                 'screens', 'screen_plan', 'credits', 'rr', '_wrapped', '_roll', '_roll_new', 'address',
+                 'associations')
 
     kind = "ec2"
 

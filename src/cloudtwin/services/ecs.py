@@ -63,17 +63,15 @@ GIB = 1024.0**3
 
 class ECS(Component):
     """One ECS service (or task definition run as one-off tasks) and its tasks."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger', 'slots', 'steps',
-        'fast', 'lat_buf', 'launched', 'tasks', 'startup', 'u', 'factory', 'zone_list', 'desired', 'queue',
-        'batch_size', 'wait', 'holding', '_seq', '_placed', 'high', 'low', 'last_out', 'last_in', 'received',
-        'processed', 'failed_messages', 'accepted', 'refused_capacity', 'refused_unavailable', 'completed',
-        'failed_runs', 'skipped', 'stopped_runs', 'stopped', 'killed', 'spot_interruptions', 'scale_actions',
-        'start_delay', 'e2e', 'task_seconds', '_busy_done', '_busy_prev', 'per_minute', 'min_running', 'max_running'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger',
+                 'slots', 'steps', 'fast', 'lat_buf', 'launched', 'tasks', 'startup', 'u', 'factory',
+                 'zone_list', 'desired', 'queue', 'batch_size', 'wait', 'holding', '_seq', '_placed', 'high',
+                 'low', 'last_out', 'last_in', 'received', 'processed', 'failed_messages', 'accepted',
+                 'refused_capacity', 'refused_unavailable', 'completed', 'failed_runs', 'skipped',
+                 'stopped_runs', 'stopped', 'killed', 'spot_interruptions', 'scale_actions', 'start_delay',
+                 'e2e', 'task_seconds', '_busy_done', '_busy_prev', 'per_minute', 'min_running', 'max_running')
 
     kind = "ecs"
 

@@ -108,15 +108,13 @@ class Shard:
 
 class ElastiCache(Component):
     """A cache cluster: shards with LRU, TTLs and replica failover."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'capacity', 'shards',
-        'n_shards', 'shard0', 'lat', 'fo_time', 'rr', 'hits', 'misses', 'sets', 'deletes', 'evictions',
-        'expirations', 'lost_items', 'failovers', 'sessions_created', 'sessions_found', 'sessions_lost',
-        '_minute_mark', 'hit_series', 'warm_items', 'source_writes', 'staleness', 'sources', 'hot', 'lat_buf'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'capacity',
+                 'shards', 'n_shards', 'shard0', 'lat', 'fo_time', 'rr', 'hits', 'misses', 'sets', 'deletes',
+                 'evictions', 'expirations', 'lost_items', 'failovers', 'sessions_created', 'sessions_found',
+                 'sessions_lost', '_minute_mark', 'hit_series', 'warm_items', 'source_writes', 'staleness',
+                 'sources', 'hot', 'lat_buf')
 
     kind = "elasticache"
 

@@ -73,17 +73,15 @@ __all__ = ["ALB", "APP_COOKIE_EXPIRY", "CLB", "NLB", "LoadBalancer"]
 
 class LoadBalancer(Routing, Component):
     """An ALB, NLB or CLB in front of one or more fleets."""
-    # every attribute an ALB or NLB sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'http', 'interval', 'timeout',
-        'healthy_threshold', 'unhealthy_threshold', 'cross_zone', 'zonal', 'proxy', 'sticky', 'sticky_duration',
-        'lor', 'slow_start', 'slow_draw', 'weights', 'group_of', 'gpools', 'group_draw', 'plain', 'flow_hash',
-        'delay', 'hot', 'lat_buf', 'targets', 'fleets', 'node_zones', 'node_ip', 'nodes_up', 'pool', 'zpool',
-        'by_ip', 'ip_hash', 'rr', 'zrr', 'started', 'healthy_count', 'min_healthy', 'max_healthy', 'minute_min',
-        'healthy_series', 'failed_no_target', 'past_served', 'checks_sent', 'checks_failed'
-    )
+    # what an ALB or NLB sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'http',
+                 'interval', 'timeout', 'healthy_threshold', 'unhealthy_threshold', 'cross_zone', 'zonal',
+                 'proxy', 'sticky', 'sticky_duration', 'lor', 'slow_start', 'slow_draw', 'weights', 'group_of',
+                 'gpools', 'group_draw', 'plain', 'flow_hash', 'delay', 'hot', 'lat_buf', 'targets', 'fleets',
+                 'node_zones', 'node_ip', 'nodes_up', 'pool', 'zpool', 'by_ip', 'ip_hash', 'rr', 'zrr',
+                 'started', 'healthy_count', 'min_healthy', 'max_healthy', 'minute_min', 'healthy_series',
+                 'failed_no_target', 'past_served', 'checks_sent', 'checks_failed')
 
     spec: LBSpec
 

@@ -93,15 +93,12 @@ def shard_of(key: float, shards: int) -> int:
 
 class Kinesis(Retention, Component):
     """One data stream in provisioned mode."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger', 'retention',
-        'on_demand', 'shards', 'key', 'lat', 'factory', 'shard_cache', 'mappings', '_direct', '_key_unused',
-        '_heap', '_seq', '_lat_buf', 'accepted', 'throttled', 'expired', 'rejected', 'batches', 'bytes_in',
-        'series_put', 'series_throttled', 'series_age', '_marks'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger',
+                 'retention', 'on_demand', 'shards', 'key', 'lat', 'factory', 'shard_cache', 'mappings',
+                 '_direct', '_key_unused', '_heap', '_seq', '_lat_buf', 'accepted', 'throttled', 'expired',
+                 'rejected', 'batches', 'bytes_in', 'series_put', 'series_throttled', 'series_age', '_marks')
 
     kind = "kinesis"
 

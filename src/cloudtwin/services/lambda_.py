@@ -108,19 +108,17 @@ def _account_invokes(ctx: Any) -> RateLimiter:
 
 class Lambda(AsyncInvokes, Component):
     """One Lambda function."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger', 'timeout', 'memory',
-        'cpu_scale', 'reserved', 'pool', 'invokes', 'own_invokes', 'poison', 'error_rate', 'u', 'init', 'factory',
-        'zone_list', 'steps', 'base_steps', 'needs_timer', 'cpu_only', 'warm_fast', 'timeout_timer', 'idle', 'prov',
-        'busy', 'max_busy', 'minute_busy', 'new_envs', 'n_envs', 'holding', 'mappings', 'duration', 'duration_buf',
-        'lat_buf', 'idle_timeout', 'cold', 'e2e', 'invocations', 'cold_starts', 'throttles', 'timeouts',
-        'errors_in', 'rate_throttles', 'billed_ms', 'async_in', 'async_ok', 'async_retries', 'retries_dropped',
-        'dead', 'lost', 'failed_after', 'series_busy', 'series_throttles', '_minute_throttles', 'fault_steps',
-        'dl_target'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger',
+                 'timeout', 'memory', 'cpu_scale', 'reserved', 'pool', 'invokes', 'own_invokes', 'poison',
+                 'error_rate', 'u', 'init', 'factory', 'zone_list', 'steps', 'base_steps', 'needs_timer',
+                 'cpu_only', 'warm_fast', 'timeout_timer', 'idle', 'prov', 'busy', 'max_busy', 'minute_busy',
+                 'new_envs', 'n_envs', 'holding', 'mappings', 'duration', 'duration_buf', 'lat_buf',
+                 'idle_timeout', 'cold', 'e2e', 'invocations', 'cold_starts', 'throttles', 'timeouts',
+                 'errors_in', 'rate_throttles', 'billed_ms', 'async_in', 'async_ok', 'async_retries',
+                 'retries_dropped', 'dead', 'lost', 'failed_after', 'series_busy', 'series_throttles',
+                 '_minute_throttles', 'fault_steps', 'dl_target')
 
     kind = "lambda"
 

@@ -80,15 +80,13 @@ STANDBY_FLUSH = 0.0005  # assumption: the standby's log write per synchronous co
 
 class RDS(BackedUp, Component):
     """An RDS DB instance (with standby and replicas) or an Aurora cluster."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'hot', 'lat_buf', 'aurora',
-        'vcpus', 'max_connections', 'cluster', 'sync_standby', 'standby_zone', 'primary', 'readers', 'query_time',
-        'write_time', 'lag', 'commit', 'fo_fast', 'fo_slow', 'last_write', 'watchers', 'plan', 'rr', 'reads',
-        'writes', 'stale_reads', 'refused', 'failovers', 'util_series', 'backups'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'hot', 'lat_buf',
+                 'aurora', 'vcpus', 'max_connections', 'cluster', 'sync_standby', 'standby_zone', 'primary',
+                 'readers', 'query_time', 'write_time', 'lag', 'commit', 'fo_fast', 'fo_slow', 'last_write',
+                 'watchers', 'plan', 'rr', 'reads', 'writes', 'stale_reads', 'refused', 'failovers',
+                 'util_series', 'backups')
 
     kind = "rds"
 

@@ -76,15 +76,12 @@ class WorkloadProducer(MessageFactory):
 
 class S3(Component):
     """One bucket."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'lat', 'pick', 'notifier',
-        'shared', 'user_prefix', 'pool', 'object_size', 'parts', 'store', 'total_bytes', 'byte_seconds', 't_bytes',
-        'puts', 'gets', 'deletes', 'lists', 'throttled', 'rejected', 'service_gets', 'too_large', 'denied_by',
-        'bytes_in', 'bytes_out'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'lat', 'pick',
+                 'notifier', 'shared', 'user_prefix', 'pool', 'object_size', 'parts', 'store', 'total_bytes',
+                 'byte_seconds', 't_bytes', 'puts', 'gets', 'deletes', 'lists', 'throttled', 'rejected',
+                 'service_gets', 'too_large', 'denied_by', 'bytes_in', 'bytes_out')
 
     kind = "s3"
 

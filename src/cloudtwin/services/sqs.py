@@ -97,18 +97,16 @@ _new_waiter = object.__new__
 
 class SQS(QueueStore, Component):
     """One SQS queue."""
-    # every attribute an instance sets, as slots: an instance with more than ~29 attributes in its
-    # __dict__ loses CPython 3.11's fast attribute access (see docs/performance.md); the
-    # __dict__ the base class gives still takes anything else (a handle a wrapper sets)
-    __slots__ = (
-        'name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger', 'fifo', 'vis',
-        'retention', 'delay', '_plain', 'max_size', 'max_receives', 'dup_rate', 'inflight_limit', 'lat', 'zero_lat',
-        'u', 'factory', 'dlq', '_heap', '_seq', '_lat_buf', 'held', 'visible', 'groups', 'ready', 'n_visible',
-        'n_inflight', 'n_delayed', '_inflight', '_delayed', '_expiry', '_token', '_armed', '_receipts', 'received',
-        'moved', 'expired', 'max_visible', 'dlq_receives', '_fifo_limits', 'waiters', '_wait_timers', 'e2e',
-        '_e2e_buf', 'sent', 'rejected', 'throttled', 'empty_receives', 'delivered', 'duplicates', 'ghosts',
-        'dead_in', 'api_requests', 'batches', 'series_visible', 'series_inflight'
-    )
+    # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger', 'fifo',
+                 'vis', 'retention', 'delay', '_plain', 'max_size', 'max_receives', 'dup_rate',
+                 'inflight_limit', 'lat', 'zero_lat', 'u', 'factory', 'dlq', '_heap', '_seq', '_lat_buf',
+                 'held', 'visible', 'groups', 'ready', 'n_visible', 'n_inflight', 'n_delayed', '_inflight',
+                 '_delayed', '_expiry', '_token', '_armed', '_receipts', 'received', 'moved', 'expired',
+                 'max_visible', 'dlq_receives', '_fifo_limits', 'waiters', '_wait_timers', 'e2e', '_e2e_buf',
+                 'sent', 'rejected', 'throttled', 'empty_receives', 'delivered', 'duplicates', 'ghosts',
+                 'dead_in', 'api_requests', 'batches', 'series_visible', 'series_inflight')
 
     kind = "sqs"
 
