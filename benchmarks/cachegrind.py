@@ -58,14 +58,22 @@ def count(spec_ref: str, seconds: float) -> tuple[int, dict[str, int]]:
         out = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=yes", "--branch-sim=yes",
                               f"--cachegrind-out-file={out_file}", sys.executable, "-c", CHILD, spec_ref,
                               repr(seconds)], capture_output=True, text=True, check=True, timeout=7200, env=env)
-        names: list[str] = []
-        totals: list[int] = []
-        for line in out_file.read_text().splitlines():
-            if line.startswith("events:"):
-                names = line.split()[1:]
-            elif line.startswith("summary:"):
-                totals = [int(x) for x in line.split()[1:]]
-    return int(out.stdout.split()[-1]), dict(zip(names, totals, strict=True))
+        totals = read_totals(out_file.read_text())
+    return int(out.stdout.split()[-1]), totals
+
+
+def read_totals(text: str) -> dict[str, int]:
+    """A cachegrind output file's totals by event name (its ``events:`` and ``summary:`` lines)."""
+    names: list[str] = []
+    totals: list[int] = []
+    for line in text.splitlines():
+        if line.startswith("events:"):
+            names = line.split()[1:]
+        elif line.startswith("summary:"):
+            totals = [int(x) for x in line.split()[1:]]
+    if not names or len(names) != len(totals):
+        raise ValueError("not a cachegrind output file (no events: and summary: lines of the same length)")
+    return dict(zip(names, totals, strict=True))
 
 
 def marginal(spec_ref: str, seconds: float) -> tuple[int, dict[str, float]]:
