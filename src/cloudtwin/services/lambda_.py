@@ -357,7 +357,8 @@ class Lambda(AsyncInvokes, Component):
                 t = now + tm.delay
                 s = next(tm._seq)
                 q = tm._q
-                q.append((t, s))
+                q.append(t)
+                tm._s.append(s)
                 tm._cbs.append((_inv_expire, inv))
                 n = len(q) - 1
                 if n == tm._i:  # nothing else waits: this is the head
