@@ -325,7 +325,8 @@ class MessageFactory:
             gen = stream(seed, f"{name}.attr[{i}]")
             if isinstance(v, dict):
                 values = list(v)
-                total = float(sum(v.values()))
+                vals: list[Any] = list(v.values())  # the spec allows whole and fractional weights
+                total = float(sum(vals))
                 cum, acc = [], 0.0
                 for x in values:
                     acc += v[x] / total

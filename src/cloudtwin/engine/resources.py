@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from cloudtwin.engine.core import Engine
@@ -59,7 +59,7 @@ class RateLimiter:
         self.tolerance = tolerance
         self.tat = tat
 
-    SLACK = 1e-9
+    SLACK: ClassVar[float] = 1e-9
     """Seconds of tolerance added by :meth:`for_burst`, so that takes offered exactly at the
     rate are not refused by float rounding of the accumulated arrival times."""
 

@@ -184,7 +184,7 @@ class LoadBalancer(Routing, Component):
     def register(self, inst: Any) -> None:
         """``inst`` joins the target group. At time 0 it is healthy; later it must pass one check."""
         t = self.targets.get(id(inst))
-        if t is not None and t.state in (*REGISTERED, DRAINING):
+        if t is not None and (t.state in REGISTERED or t.state == DRAINING):
             return
         t = Target(self, inst, HEALTHY if self.engine.now <= 0.0 else INITIAL)
         self.targets[id(inst)] = t

@@ -55,7 +55,6 @@ from cloudtwin.units import GIB
 
 if TYPE_CHECKING:
     from cloudtwin.context import Context
-    from cloudtwin.services.kinesis_esm import StreamMapping
 
 WRITE_RECORDS = 1000.0  # records/s per shard [aws-facts §9 KDS write per shard]
 WRITE_BYTES = 1_048_576.0  # bytes/s per shard [aws-facts §9 KDS write per shard]
@@ -112,7 +111,7 @@ class Kinesis(Retention, Component):
         self.lat = make_sampler(spec.latency, ctx.stream(f"{name}.latency"))
         self.factory = MessageFactory(MessageSpec(size=spec.record_size), ctx.seed, f"{name}.record")
         self.shard_cache: dict[int, int] = {}
-        self.mappings: list[StreamMapping] = []
+        self.mappings: list[Any] = []  # StreamMapping, or Firehose's StreamSource
         self._direct: list[Callable[[Message], None]] | None = None  # per shard, set by start()
         self._key_unused = False  # set by start()
         self._heap, self._seq = self.engine.hot()

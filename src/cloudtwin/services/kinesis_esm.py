@@ -55,7 +55,6 @@ from cloudtwin.metrics import BATCH, Histogram
 
 if TYPE_CHECKING:
     from cloudtwin.engine import Engine
-    from cloudtwin.services.kinesis import Shard
     from cloudtwin.services.lambda_ import Lambda
     from cloudtwin.services.lambda_runtime import Invocation
 
@@ -207,7 +206,7 @@ class ShardReader:
 
     __slots__ = ("m", "shard", "log", "batch", "later", "busy", "last_read", "efo_bytes", "last_mid")
 
-    def __init__(self, m: StreamMapping, shard: Shard, efo: RateLimiter) -> None:
+    def __init__(self, m: StreamMapping, shard: Any, efo: RateLimiter) -> None:  # a Kinesis Shard or a StreamShard
         self.m = m
         self.shard = shard
         self.log: deque[Message] = deque()
