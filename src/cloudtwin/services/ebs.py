@@ -36,7 +36,7 @@ from __future__ import annotations
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component, deliver
+from cloudtwin.component import deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.metrics import BATCH
@@ -58,7 +58,7 @@ def default_iops(volume_type: str, size_gb: float) -> int:
     return GP3_BASELINE_IOPS
 
 
-class EBS(BackedUp, Component):
+class EBS(BackedUp):
     """One EBS volume."""
 
     kind = "ebs"

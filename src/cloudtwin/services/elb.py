@@ -54,7 +54,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.services.elb_health import DEFAULTS, DRAINING, HEALTHY, INITIAL, REGISTERED, Target
@@ -71,7 +70,7 @@ if TYPE_CHECKING:
 __all__ = ["ALB", "APP_COOKIE_EXPIRY", "CLB", "NLB", "LoadBalancer"]
 
 
-class LoadBalancer(Routing, Component):
+class LoadBalancer(Routing):
     """An ALB, NLB or CLB in front of one or more fleets."""
     # what an ALB or NLB sets, as slots: past 29 attributes in its __dict__ every access slows
     # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)

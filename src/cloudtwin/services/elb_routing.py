@@ -24,7 +24,6 @@ from cloudtwin.services.elb_health import DRAINING, Target
 if TYPE_CHECKING:
     from collections.abc import MutableSequence
 
-    from cloudtwin.metrics import Histogram
 
 _new = object.__new__
 APP_COOKIE_EXPIRY = 7 * 86_400.0  # AWSALBAPP-n has a fixed 7-day expiry [aws-facts §1]
@@ -184,13 +183,9 @@ def _served(f: _Fwd) -> None:
         t.finish()
 
 
-class Routing:
+class Routing(Component):
     """The per-request methods of :class:`~cloudtwin.services.elb.LoadBalancer` (its attributes)."""
 
-    name: str
-    engine: Any
-    requests: int
-    errors: int
     failed_no_target: int
     weights: list[float] | None
     group_draw: Any
@@ -216,9 +211,7 @@ class Routing:
     direct: Any  # Instance (a type, or None): _forward may serve a request on one itself (None: never)
     hot: tuple[list[Any], Any]
     lat_buf: MutableSequence[float]
-    injected: list[Any]
     ip_hash: dict[str, int]
-    latency: Histogram
 
     def serve(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
         """Route a request whose injected faults (if any) have passed: :meth:`handle` without them."""
@@ -229,7 +222,7 @@ class Routing:
         frame fewer per request): injected faults first (``faults``; :meth:`serve` passes False
         once they have passed), then the pool, the target and the forward."""
         if faults and self.injected:
-            Component.handle(self, req, op, done, arg)  # type: ignore[arg-type]
+            Component.handle(self, req, op, done, arg)
             return
         self.requests += 1
         if self.weights is not None:

@@ -61,7 +61,6 @@ import math
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
@@ -106,7 +105,7 @@ def _account_invokes(ctx: Any) -> RateLimiter:
     return acct.lambda_invokes  # type: ignore[no-any-return]
 
 
-class Lambda(AsyncInvokes, Component):
+class Lambda(AsyncInvokes):
     """One Lambda function."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
     # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cloudtwin.component import Component
 from cloudtwin.messaging import MessageFactory
 from cloudtwin.request import REJECTED, Done, Request
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cloudtwin.engine import Engine
     from cloudtwin.messaging import Ledger, Message
     from cloudtwin.metrics import Histogram
     from cloudtwin.services.lambda_runtime import Invocation
@@ -29,17 +29,14 @@ THROTTLE_BACKOFF = (1.0, 300.0)  # from 1 s up to 5 min [aws-facts §5 Async ret
 ASYNC_MAX_SIZE = 1_048_576  # bytes [aws-facts §5 Payload limits, CHANGED]
 
 
-class AsyncInvokes:
-    """The asynchronous invoke methods of :class:`cloudtwin.services.lambda_.Lambda` (a mixin:
+class AsyncInvokes(Component):
+    """The asynchronous invoke methods of :class:`cloudtwin.services.lambda_.Lambda` (their base,
     the attributes below are the function's)."""
 
-    engine: Engine
-    spec: Any
     ledger: Ledger
     factory: MessageFactory
     holding: dict[int, Message]
     reserved: int | None
-    errors: int
     async_in: int
     async_ok: int
     async_retries: int

@@ -59,7 +59,6 @@ from __future__ import annotations
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import Distribution, Sampler
 from cloudtwin.errors import Issue, SpecError
@@ -78,7 +77,7 @@ if TYPE_CHECKING:
 STANDBY_FLUSH = 0.0005  # assumption: the standby's log write per synchronous commit
 
 
-class RDS(BackedUp, Component):
+class RDS(BackedUp):
     """An RDS DB instance (with standby and replicas) or an Aurora cluster."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
     # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)

@@ -52,7 +52,7 @@ from collections import deque
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from cloudtwin.component import Component, deliver
+from cloudtwin.component import deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
@@ -95,7 +95,7 @@ _new_waiter = object.__new__
 
 
 
-class SQS(QueueStore, Component):
+class SQS(QueueStore):
     """One SQS queue."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
     # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)

@@ -19,12 +19,12 @@ expires when it comes back, not while a consumer holds it.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections import deque
 from heapq import heapify, heappop, heappush
 from itertools import count
 from typing import Any
 
+from cloudtwin.component import Component
 from cloudtwin.messaging import Message
 
 GONE, VISIBLE, INFLIGHT, DELAYED = 0, 1, 2, 3
@@ -43,10 +43,10 @@ class Group:
         self.ready = False
 
 
-class QueueStore(ABC):
-    """Message placement and timers of a queue (a mixin: the queue sets the attributes it reads)."""
+class QueueStore(Component):
+    """Message placement and timers of a queue (the base of SQS, which sets the attributes
+    it reads)."""
 
-    engine: Any
     ledger: Any
     fifo: bool
     vis: float
@@ -75,9 +75,9 @@ class QueueStore(ABC):
         self.received = self.moved = self.expired = self.max_visible = 0
         self.dlq_receives: dict[int, int] = {}
 
-    @abstractmethod
     def _serve(self) -> None:
         """Hand visible messages to waiting receivers (the queue defines how)."""
+        raise NotImplementedError  # SQS._serve
 
     def _enter(self, msg: Message, delay: float) -> None:
         if not self.fifo and not delay > 0.0:
