@@ -1,5 +1,6 @@
 """Shared test configuration: the Hypothesis settings profiles, registered in one place, and the
-``failures`` fixture (the times of every failed request) the blueprint tests share.
+``failures`` fixture (the times of every failed request) the blueprint tests share, and the
+``bench`` fixture that loads a benchmark script (``benchmarks/`` is scripts, not a package).
 
 ``dev`` (the default) explores new random examples on every run and keeps
 failures in the local example database. ``ci`` is derandomised, so a CI run is
@@ -11,7 +12,11 @@ Tests that need fewer examples set ``max_examples`` themselves.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -45,3 +50,16 @@ def failures(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(WorkloadRun, "_complete", spy)
     return log
+
+
+@pytest.fixture
+def bench() -> Callable[[str], ModuleType]:
+    """``bench("opcodes")``: ``benchmarks/opcodes.py`` loaded as a module, to test its functions."""
+    def load(name: str) -> ModuleType:
+        path = Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    return load

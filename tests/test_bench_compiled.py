@@ -5,23 +5,15 @@ docs/performance.md records its figures and the command."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "compiled_layer.py"
 SRC = BENCH.parent.parent / "src"
 
 
-def _module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("bench_compiled", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_the_module_list_names_real_modules_and_every_service_class_base() -> None:
-    mods = _module().modules()
+def test_the_module_list_names_real_modules_and_every_service_class_base(bench: Any) -> None:
+    mods = bench("compiled_layer").modules()
     assert len(mods) == len(set(mods)) > 50
     for m in mods:
         assert (SRC / m).is_file(), m
@@ -31,8 +23,8 @@ def test_the_module_list_names_real_modules_and_every_service_class_base() -> No
     assert "cloudtwin/engine/sampling.py" not in mods
 
 
-def test_a_row_gives_both_speeds_the_ratios_and_whether_results_match() -> None:
-    row = _module().row
+def test_a_row_gives_both_speeds_the_ratios_and_whether_results_match(bench: Any) -> None:
+    row = bench("compiled_layer").row
     a = {"events": 1000, "events_per_s": 300_000.0, "digest": "x"}
     b = {"events": 1000, "events_per_s": 600_000.0, "digest": "x"}
     cells = row("fan-out", a, b, 1_000_000.0, 1_200_000.0).split()

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "opcodes.py"
 
 
-def _module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("bench_opcodes", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_the_count_is_the_same_in_every_run_and_grows_with_the_events() -> None:
-    count = _module().count
+def test_the_count_is_the_same_in_every_run_and_grows_with_the_events(bench: Any) -> None:
+    count = bench("opcodes").count
     mm4 = str(BENCH.parent / "specs" / "mm4.yaml")
     short, again, longer = count(mm4, 2.0), count(mm4, 2.0), count(mm4, 8.0)
     assert short == again  # same spec and seed: the same events and the same bytecodes
@@ -27,8 +19,8 @@ def test_the_count_is_the_same_in_every_run_and_grows_with_the_events() -> None:
     assert 20 < per_event < 2000
 
 
-def test_main_prints_a_row_per_blueprint(capsys) -> None:  # type: ignore[no-untyped-def]
-    assert _module().main(["--only", "alb-alias", "--seconds", "4"]) == 0
+def test_main_prints_a_row_per_blueprint(bench: Any, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert bench("opcodes").main(["--only", "alb-alias", "--seconds", "4"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[2].startswith("M/M/4") and out[3].startswith("alb-alias")
     assert float(out[3].split()[-1]) > 0
