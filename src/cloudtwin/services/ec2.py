@@ -93,7 +93,7 @@ class EC2(Fleet):
             inst.public_ip = self.ctx.addresses.allocate()
             self.ctx.addresses.bind(inst.public_ip, inst)
 
-    def handle(self, req: Request, op: str, done: Any, arg: Any = None) -> None:
+    def handle(self, req: Any, op: str, done: Any, arg: Any = None) -> None:
         if op == "associate_address":
             self._associate(req, done)
             return

@@ -18,7 +18,6 @@ from cloudtwin.messaging import MessageFactory
 from cloudtwin.request import REJECTED, Done, Request
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from cloudtwin.messaging import Ledger, Message
     from cloudtwin.metrics import Histogram
@@ -46,7 +45,12 @@ class AsyncInvokes(Component):
     failed_after: dict[int, int]
     dl_target: Any
     e2e: Histogram
-    start_invocation: Callable[..., bool]  # Lambda.start_invocation (lambda_.py)
+
+    def start_invocation(self, msgs: list[Message] | None, cb: Any, *, rbif: bool = False,
+                         user: tuple[int, int] | None = None) -> bool:
+        """Run the handler (:meth:`cloudtwin.services.lambda_.Lambda.start_invocation`, which
+        overrides this): declared here as the method it is, not as an attribute."""
+        raise NotImplementedError
 
     def _accept_async(self, req: Request, done: Done, arg: Any) -> None:
         """An asynchronous invoke from a caller: accepted at once (202); the event runs later."""

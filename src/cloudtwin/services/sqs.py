@@ -126,7 +126,7 @@ class SQS(QueueStore):
         self.zero_lat = spec.latency.kind == "const" and spec.latency.params[0] == 0.0
         self.u = uniform_sampler(ctx.stream(f"{name}.duplicates"))
         self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
-        self.dlq: SQS | None = None
+        self.dlq = None  # the dead-letter queue (QueueStore.dlq), set by build()
         self._heap, self._seq = self.engine.hot()
         self._lat_buf = self.latency.buffer
         self._init_store()
@@ -144,7 +144,7 @@ class SQS(QueueStore):
 
     def build(self) -> None:
         if self.spec.dlq is not None:
-            self.dlq = self.ctx.components[self.spec.dlq]  # type: ignore[assignment]
+            self.dlq = self.ctx.components[self.spec.dlq]
 
     def producer_arg(self, workload: str, spec: Any) -> MessageFactory:
         """What a workload entering here passes with each request (see WorkloadRun)."""
