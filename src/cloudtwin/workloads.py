@@ -181,8 +181,7 @@ class WorkloadRun(Thinning):
         now = self.engine.now
         heappush(heap, (now + self.gap(), next(seq), self.arrive, None))
         self.requests += 1
-        entry: Any = self.entry  # takes a bare start time where a Request is declared
-        entry.handle(now, self.op, self.complete_bare, None)
+        self.entry.handle(now, self.op, self.complete_bare, None)  # type: ignore[arg-type]
 
     def _arrive_client(self, _: object = None) -> None:
         """As :meth:`_arrive` for Poisson arrivals at a constant rate from plain clients (no

@@ -11,6 +11,7 @@ methods from :class:`AsyncInvokes`.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
@@ -18,7 +19,6 @@ from cloudtwin.messaging import MessageFactory
 from cloudtwin.request import REJECTED, Done, Request
 
 if TYPE_CHECKING:
-
     from cloudtwin.messaging import Ledger, Message
     from cloudtwin.metrics import Histogram
     from cloudtwin.services.lambda_runtime import Invocation
@@ -46,11 +46,11 @@ class AsyncInvokes(Component):
     dl_target: Any
     e2e: Histogram
 
+    @abstractmethod
     def start_invocation(self, msgs: list[Message] | None, cb: Any, *, rbif: bool = False,
                          user: tuple[int, int] | None = None) -> bool:
-        """Run the handler (:meth:`cloudtwin.services.lambda_.Lambda.start_invocation`, which
-        overrides this): declared here as the method it is, not as an attribute."""
-        raise NotImplementedError
+        """Run the handler: :meth:`cloudtwin.services.lambda_.Lambda.start_invocation`, declared
+        here as the method it is, not as an attribute."""
 
     def _accept_async(self, req: Request, done: Done, arg: Any) -> None:
         """An asynchronous invoke from a caller: accepted at once (202); the event runs later."""

@@ -19,6 +19,7 @@ expires when it comes back, not while a consumer holds it.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections import deque
 from heapq import heapify, heappop, heappush
 from itertools import count
@@ -75,9 +76,9 @@ class QueueStore(Component):
         self.received = self.moved = self.expired = self.max_visible = 0
         self.dlq_receives: dict[int, int] = {}
 
+    @abstractmethod
     def _serve(self) -> None:
         """Hand visible messages to waiting receivers (the queue defines how)."""
-        raise NotImplementedError  # SQS._serve
 
     def _enter(self, msg: Message, delay: float) -> None:
         if not self.fifo and not delay > 0.0:
