@@ -316,11 +316,11 @@ def test_waf_rate_check_limits_exactly_the_keys_a_count_of_every_key_finds(monke
     from cloudtwin.services.waf import Waf, _Rule
 
     log: dict[str, list[float]] = defaultdict(list)
-    plain = Waf.admit_then
+    plain = Waf.admit
 
-    def logged(self: Any, inner: Any, req: Any, op: str, done: Any, arg: Any = None) -> Any:
+    def logged(self: Any, req: Any) -> Any:
         log[source(req)].append(self.engine.now)
-        return plain(self, inner, req, op, done, arg)
+        return plain(self, req)
 
     checks: list[bool] = []
     recount = _Rule.recount
@@ -331,7 +331,7 @@ def test_waf_rate_check_limits_exactly_the_keys_a_count_of_every_key_finds(monke
         checks.append(self.limited == want)
         assert self.limited == want, now
 
-    monkeypatch.setattr(Waf, "admit_then", logged)
+    monkeypatch.setattr(Waf, "admit", logged)
     monkeypatch.setattr(_Rule, "recount", checked)
     sim = cloudtwin.Simulation(cloudtwin.parse_spec(WAF_RATE))
     res = sim.run()

@@ -19,15 +19,19 @@ Faults reach a component through declared injection points only: :meth:`inject`
 and :meth:`eject` for injected latency and errors (``handle`` runs them before
 :meth:`serve`), and :meth:`zone_outage`, :meth:`terminate`, :meth:`replace`,
 :meth:`spot_interruption`, :meth:`failover`, :meth:`link_down` and :meth:`impair` for the rest.
+Filters in front (a web ACL, a security group) run in ``handle`` too, ahead of the faults:
+:func:`cloudtwin.guard.install`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cloudtwin.errors import FaultNotSupported
-from cloudtwin.handler import SLEEP
+from cloudtwin.guard import back_through
+from cloudtwin.handler import SCREEN, SLEEP
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import SERVER_ERROR, Done, Request
 
@@ -66,7 +70,9 @@ class Component:
         self.requests: int = 0
         self.errors: int = 0
         self.latency: Histogram = Histogram()
-        self.injected: list[CStep] = []  # latency/error faults active now, in the order they began
+        # what handle() runs before serving: filters in front (SCREEN steps, cloudtwin.guard), then
+        # the latency/error faults active now, in the order they began
+        self.injected: list[CStep] = []
 
     # ---- life cycle ------------------------------------------------------------
     def build(self) -> None:
@@ -86,7 +92,8 @@ class Component:
 
     # ---- requests and messages ---------------------------------------------------
     def handle(self, req: Request, op: str, done: Done, arg: Any = None) -> None:
-        """The entry every caller uses: injected faults first (if any), then :meth:`serve`.
+        """The entry every caller uses: filters in front and injected faults first (if any),
+        then :meth:`serve`.
 
         Error faults are decided here, as :meth:`_Faulted.go` decides them (the same draws in
         the same order), without an object per request: one is made only when a latency fault
@@ -94,7 +101,17 @@ class Component:
         inj = self.injected
         if inj:
             for i, st in enumerate(inj):
-                if st.kind == SLEEP:
+                k = st.kind
+                if k == SCREEN:  # a filter in front (cloudtwin.guard.install; always ahead of the faults)
+                    flt: Any = st.target  # a component with the Filter protocol (a web ACL, a security group)
+                    err = flt.admit(req)
+                    if err is not None:
+                        done(req, err)
+                        return
+                    if flt.outbound:
+                        done = partial(back_through, flt, done)
+                    continue
+                if k == SLEEP:
                     f = _Faulted(self, req, op, done, arg)
                     f.i = i
                     f.go()

@@ -126,7 +126,7 @@ def plan(sim: Simulation) -> Plan | None:
         return None
     if inst.busy or inst.active or inst.queue or inst.slots < 1 or inst.backlog < 0:
         return None
-    if fleet.__dict__.get("handle") != inst.handle or sim._minutely != [fleet]:
+    if fleet.bound is not inst or sim._minutely != [fleet]:
         return None
     if (getattr(wl.arrive, "__func__", None) is not WorkloadRun._arrive_bare or wl.attack is not None
             or wl.population is not None or wl.spec.sessions is not None or wl.f is not None

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
 
 CPU, SLEEP, CALL, FAIL = 0, 1, 2, 3  # FAIL: an injected-errors fault (see faults.py)
+SCREEN = 4  # a filter in front of a component (cloudtwin.guard.install): its target is the filter
 MISS = "miss"  # a cache reply that is not a failure
 RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))
 

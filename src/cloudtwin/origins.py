@@ -165,7 +165,7 @@ class AttackRun:
         self.period = 1.0 / spec.rate  # a crawl's fixed gap
         self.hot: Any = None  # the engine's (heap, seq), from start()
         self.next_arrival: Any = None
-        self.send: Any = None  # (entry's handle, op, arg, completion), bound at start()
+        self.send: Any = None  # (entry, op, arg, completion), set at start()
         # Shield Standard absorbs network-layer floods at these entries; at anything else (an
         # instance's public address) the flood reaches the target as requests do (assumption)
         self.shielded = spec.kind != "request" and getattr(wl.entry, "kind", "") in SHIELD_EDGES
@@ -176,8 +176,8 @@ class AttackRun:
         first = self.gap() if self.gap is not None else 0.0
         self.hot = self.engine.hot()
         self.next_arrival = self.arrive  # bound once: every arrival schedules the next with it
-        wl = self.wl  # filters (guard.install) have wrapped the entry's handle at build, before any start
-        self.send = (wl.entry.handle, wl.op, wl.arg, self.complete)
+        wl = self.wl
+        self.send = (wl.entry, wl.op, wl.arg, self.complete)
         self.engine.after(self.spec.start + first, self.next_arrival)
 
     def arrive(self, _: object = None) -> None:
@@ -186,8 +186,7 @@ class AttackRun:
         The hot path of the ip-block blueprints (hundreds of attacker requests a second): it
         pushes the next arrival on the heap itself (``engine.hot()``: the same ``(time, seq)``
         that ``engine.after`` would give it), builds the request without a ``Request.__init__``
-        frame (as :func:`~cloudtwin.request.new_request` does) and calls the entry's ``handle``
-        bound at start."""
+        frame (as :func:`~cloudtwin.request.new_request` does) and calls the entry's ``handle``."""
         now = self.engine.now
         if now >= self.end or not self.wl.open:
             return
@@ -214,8 +213,8 @@ class AttackRun:
             self.tally.block(SHIELD)
             self.complete(req, UNAVAILABLE)
             return
-        handle, op, arg, done = self.send
-        handle(req, op, done, arg)
+        entry, op, arg, done = self.send
+        entry.handle(req, op, done, arg)  # looked up per request: a single EC2 instance's binding moves (EC2._bind)
 
     def complete(self, req: Request, err: str | None) -> None:
         if req.finished:

@@ -155,7 +155,7 @@ class _Auth:
 class ApiGateway(Component):
     """One API (REST or HTTP) with one stage and one method."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'timeout',
                  'timer', 'hot', 'lat_buf', 'account', 'method', 'lat', 'ttl', 'cache_key', 'cache', 'op',
                  'message', 'part_key', 'target', 'auth_fn', 'identity', 'auth_ttl', 'deny', 'auth_cache',

@@ -74,7 +74,7 @@ DRAIN_MAX = 30.0  # ...for at most this long (assumption)
 class ASG(Fleet):
     """An Auto Scaling group of EC2 instances."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'slots', 'steps',
                  'base_steps', 'health_base', 'probe_steps', 'fault_steps', 'fast', 'base_fast', 'lat_buf',
                  'instances', 'launched', 'balancers', 'eip', 'boot', '_session_steps', '_seq', 'util_series',

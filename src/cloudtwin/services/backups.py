@@ -87,7 +87,7 @@ class Snap:
 class Backups:
     """The backups of one store, its recoverable points and its losses."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('comp', 'kind', 'tracked', 'engine', 'size_gb', 'data_gb', 'blocks', 'data_blocks',
                  'write_size', 'detection', 'restore_base', 'restore_per_gb', 'schedule', 'fast_restore',
                  'pitr_every', 'state', 'epoch', 'writes', 'bytes', 'chain', 'chain_gb', 'touches',

@@ -165,7 +165,7 @@ class _Behavior:
 class CloudFront(Component):
     """One distribution: behaviors, edge caches, origins."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'behaviors',
                  'cum', 'cum_total', 'n_behaviors', 'cum0', 'pick', 'edge_pick', 'n_edges', 'edgemap',
                  'viewer_pick', 'g_requests', 'regional', 'view0', 'g_bytes', 'caches', 'via_names', 'hot',
@@ -243,7 +243,7 @@ class CloudFront(Component):
 
     def handle(self, req: Request, op: str, done: Done, arg: Any = None, faults: bool = True) -> None:
         """The entry every caller uses, :meth:`Component.handle` with the serve body inline (one
-        frame fewer per viewer request): injected faults first (``faults``; :meth:`serve` passes
+        frame fewer per viewer request): filters in front and injected faults first (``faults``; :meth:`serve` passes
         False once they have passed), then the behavior, the edge, the key and the cache.
 
         Two steps are inline on this hot path: a hit is answered as :meth:`answer` answers it

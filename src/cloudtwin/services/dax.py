@@ -86,7 +86,7 @@ class _Pending:
 class DAX(Component):
     """One DAX cluster."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'node_zones',
                  'item_ttl', 'query_ttl', 'lat', 'lat_buf', 'hot', 'item_cache', 'query_cache', 'item_writes',
                  'query_writes', 'staleness', 'hit_time', 'miss_time', 'served_misses', 'table', 'live', 'rr',

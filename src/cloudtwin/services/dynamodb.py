@@ -102,7 +102,7 @@ class Partition:
 class DynamoDB(Component):
     """One table."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'consistent',
                  'get_units', 'query_units', 'half', 'write_units', 'provisioned', 'initial', 'table_read',
                  'table_write', 'parts', 'lat', 'key', 'lat_buf', 'hot', 'watchers', 'stream', 'reads',

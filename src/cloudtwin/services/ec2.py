@@ -33,12 +33,12 @@ __all__ = ["COOKIE_LIMIT", "EC2", "Fleet", "Instance"]
 class EC2(Fleet):
     """Standalone instances (``count`` of them), in service from the start."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (the handle _bind binds)
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'slots', 'steps',
                  'base_steps', 'health_base', 'probe_steps', 'fault_steps', 'fast', 'base_fast', 'lat_buf',
                  'instances', 'launched', 'balancers', 'eip', 'boot', '_session_steps', '_seq', 'util_series',
                  'in_service_series', '_last_busy', 'instance_hours', 'min_in_service', 'max_in_service',
-                 'screens', 'screen_plan', 'credits', 'rr', '_wrapped', '_roll', '_roll_new', 'address',
+                 'screens', 'screen_plan', 'credits', 'rr', 'bound', '_roll', '_roll_new', 'address',
                  'associations')
 
     kind = "ec2"
@@ -47,7 +47,7 @@ class EC2(Fleet):
         super().__init__(name, spec, ctx)
         zones = spec.zones or [ctx.arch.zones[0]]
         self.rr = 0
-        self._wrapped: set[str] = set()
+        self.bound: Instance | None = None  # the one instance callers reach directly (_bind)
         self.eip = ctx.addresses.allocate(elastic=True) if spec.elastic_ip else ""
         self._roll: list[Instance] = []  # a rolling replacement's queue (head: in progress)
         self._roll_new: Instance | None = None
@@ -70,21 +70,15 @@ class EC2(Fleet):
         self.accepts_bare = self.fast is not None
 
     def _bind(self) -> None:
-        """With one instance, callers reach it directly (one call frame less per request).
-
-        Fault wrappers set their own ``handle`` and restore the previous one."""
+        """With one instance whose address does not move, callers reach it directly: ``bound``,
+        and (where the object takes attributes of its own: not a compiled class) ``handle`` bound
+        to the instance's, one call frame less per request. Its filters run in its own handle."""
         movable = self.spec.elastic_ip or self.spec.takes_elastic_ip  # serves associate_address
-        if len(self.instances) == 1 and "handle" not in self._wrapped and not movable:
-            self.__dict__["handle"] = self.instances[0].handle
-
-    def screen(self, flt: Any) -> None:
-        """As :meth:`Fleet.screen`; a handle bound straight to the one instance is bound again,
-        to its screened form."""
-        super().screen(flt)
-        bound = self.__dict__.get("handle")
-        inst = getattr(bound, "__self__", None)
-        if inst is not None and inst in self.instances:
-            self.__dict__["handle"] = inst.handle
+        if len(self.instances) == 1 and not movable:
+            self.bound = self.instances[0]
+            own = getattr(self, "__dict__", None)
+            if own is not None:
+                own["handle"] = self.bound.handle
 
     def _assign_ip(self, inst: Instance) -> None:
         if self.eip and inst is self.instances[0] and eips.holder(self.ctx, self.eip) in (None, inst):

@@ -64,7 +64,7 @@ GIB = 1024.0**3
 class ECS(Component):
     """One ECS service (or task definition run as one-off tasks) and its tasks."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger',
                  'slots', 'steps', 'fast', 'lat_buf', 'launched', 'tasks', 'startup', 'u', 'factory',
                  'zone_list', 'desired', 'queue', 'batch_size', 'wait', 'holding', '_seq', '_placed', 'high',

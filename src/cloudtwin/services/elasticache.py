@@ -109,7 +109,7 @@ class Shard:
 class ElastiCache(Component):
     """A cache cluster: shards with LRU, TTLs and replica failover."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'capacity',
                  'shards', 'n_shards', 'shard0', 'lat', 'fo_time', 'rr', 'hits', 'misses', 'sets', 'deletes',
                  'evictions', 'expirations', 'lost_items', 'failovers', 'sessions_created', 'sessions_found',

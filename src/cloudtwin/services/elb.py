@@ -73,7 +73,7 @@ __all__ = ["ALB", "APP_COOKIE_EXPIRY", "CLB", "NLB", "LoadBalancer"]
 class LoadBalancer(Routing):
     """An ALB, NLB or CLB in front of one or more fleets."""
     # what an ALB or NLB sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'http',
                  'interval', 'timeout', 'healthy_threshold', 'unhealthy_threshold', 'cross_zone', 'zonal',
                  'proxy', 'sticky', 'sticky_duration', 'lor', 'slow_start', 'slow_draw', 'weights', 'group_of',
@@ -170,10 +170,9 @@ class LoadBalancer(Routing):
 
     def start(self) -> None:
         self.started = True
-        # Route 53 may route to it inline (Route53.handle): plain round robin over one pool,
-        # with nothing installed in front of its handle (filters install during build)
-        self.rr_only = (self.plain and not self.zonal and self.weights is None and self.direct is not None
-                        and "handle" not in self.__dict__)
+        # Route 53 may route to it inline (Route53.handle): plain round robin over one pool (and,
+        # checked there per request, nothing in injected: no filter in front, no fault)
+        self.rr_only = self.plain and not self.zonal and self.weights is None and self.direct is not None
         n = self.healthy_count  # registrations during build() do not count as dips
         self.min_healthy = self.max_healthy = self.minute_min = n
         for t in list(self.targets.values()):

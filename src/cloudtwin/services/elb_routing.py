@@ -218,7 +218,7 @@ class Routing(Component):
 
     def handle(self, req: Request, op: str, done: Any, arg: Any = None, faults: bool = True) -> None:
         """The entry every caller uses, :meth:`Component.handle` with the serve body inline (one
-        frame fewer per request): injected faults first (``faults``; :meth:`serve` passes False
+        frame fewer per request): filters in front and injected faults first (``faults``; :meth:`serve` passes False
         once they have passed), then the pool, the target and the forward."""
         if faults and self.injected:
             Component.handle(self, req, op, done, arg)

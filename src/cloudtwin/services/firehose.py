@@ -167,7 +167,7 @@ class Delivery:
 class Firehose(Component):
     """One delivery stream."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger', 'lat',
                  'dtime', 'u', 'factory', 'ratio', 'limits', 'buffer', 'tbuffer', '_add_first', 'source',
                  'bucket', 'cluster', 'fn', 'jobs', 'pending', 'delivery', 'e2e', 'records_in', 'throttled',

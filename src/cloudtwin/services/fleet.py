@@ -6,12 +6,10 @@ CloudWatch-like CPU metric, and registration with load balancers.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
-from cloudtwin.guard import back_through
 from cloudtwin.handler import CALL, CPU, CStep, compile_steps
 from cloudtwin.pricing.meters import PUBLIC_IP, PURCHASE_PREFIX
 from cloudtwin.services import cpu_credits, ec2_status
@@ -21,27 +19,6 @@ from cloudtwin.sizes import instance_vcpus
 if TYPE_CHECKING:
     from cloudtwin.context import Context
     from cloudtwin.services.elb import LoadBalancer
-
-class ScreenedInstance(Instance):
-    """An instance with filters in front of it (its subnet's network ACL, its security groups:
-    :mod:`cloudtwin.guard`), asked in order before it serves and, on the way back, after."""
-
-    __slots__ = ()
-
-    def handle(self, req: Any, op: str, done: Any, arg: Any = None) -> None:
-        """Each filter of the fleet's :attr:`Fleet.screen_plan` (decided once in :meth:`Fleet.screen`:
-        its bound check, whether the check depends on the instance it guards, and the filter if
-        replies pass back through it) in order, then :meth:`Instance.handle`."""
-        for check, per_instance, back in self.owner.screen_plan:
-            # a filter that depends on which instance it guards (the VPC's routing: the instance's subnet)
-            err = check(req, self) if per_instance else check(req)
-            if err is not None:
-                done(req, err)
-                return
-            if back is not None:
-                done = partial(back_through, back, done)
-        Instance.handle(self, req, op, done, arg)
-
 
 EC2_MINIMUM_S = 60.0  # per-second billing with a 60 s minimum [aws-facts §3/§19, third party]
 
@@ -77,7 +54,8 @@ class Fleet(Component):
         self.max_in_service = 0
         self.screens: list[Any] = []  # filters in front of every instance (network ACL, security groups)
         # per filter, in order: (its check, whether the check takes the instance, the filter if
-        # replies pass back through it, else None): what ScreenedInstance.handle asks per request
+        # replies pass back through it, else None): what each instance's handle asks per request
+        # (cloudtwin.guard.through); every instance holds the same tuple
         self.screen_plan: tuple[tuple[Any, bool, Any], ...] = ()
         self.credits = cpu_credits.for_fleet(self)  # None unless a burstable (T) instance type
 
@@ -125,6 +103,8 @@ class Fleet(Component):
         ``lb.register(inst)`` (in service) and ``lb.deregister(inst, then)`` (leaving
         on purpose; the LB calls ``then()`` once draining ends)."""
         self.balancers.append(lb)
+        if self.screens:
+            lb.direct = None  # its inline serving (elb_routing._forward) would pass the filters by
         for inst in self.instances:
             if inst.state == "running":
                 lb.register(inst)
@@ -152,8 +132,7 @@ class Fleet(Component):
 
     def new_instance(self, zone: str, *, purchase: str = "on_demand") -> Instance:
         self._seq += 1
-        cls = ScreenedInstance if self.screens else Instance
-        inst = cls(self, f"{self.name}-{self._seq}", zone, purchase=purchase)
+        inst = Instance(self, f"{self.name}-{self._seq}", zone, purchase=purchase)
         self.instances.append(inst)
         return inst
 
@@ -168,7 +147,9 @@ class Fleet(Component):
         plan = (flt.admit_on if per_instance else flt.admit, per_instance, flt if flt.outbound else None)
         self.screen_plan = (*self.screen_plan, plan)
         for inst in self.launched:
-            inst.__class__ = ScreenedInstance
+            inst.screen_plan = self.screen_plan
+        for lb in self.balancers:
+            lb.direct = None  # its inline serving (elb_routing._forward) would pass the filters by
 
     def in_service(self) -> list[Instance]:
         return [i for i in self.instances if i.up]

@@ -23,6 +23,7 @@ from heapq import heappush
 from typing import Any
 
 from cloudtwin.engine.resources import Workers
+from cloudtwin.guard import through
 from cloudtwin.handler import CStep, Probe, Run
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import SESSION_LOST, UNAVAILABLE
@@ -35,6 +36,7 @@ class Instance(Workers):
     __slots__ = (
         "ctx", "owner", "iid", "zone", "state", "zone_ok", "public_ip", "steps", "launched_at", "in_service_at",
         "active", "purchase", "cpu_done", "fast", "fast_done", "meta", "ended_at", "occ", "live", "up", "speed",
+        "screen_plan",
     )
 
     def __init__(self, owner: Any, iid: str, zone: str, *, purchase: str = "on_demand") -> None:
@@ -56,6 +58,8 @@ class Instance(Workers):
         self.active = 0
         self.occ = 0.0  # exit times minus entry times: in-system seconds = occ + active * now
         owner.launched.append(self)
+        # the filters in front of its fleet (Fleet.screen; an ECS task has none)
+        self.screen_plan: tuple[tuple[Any, bool, Any], ...] = getattr(owner, "screen_plan", ())
         self.purchase = purchase
         self.cpu_done = self._cpu_done
         self.fast_done = self._fast_done
@@ -112,7 +116,14 @@ class Instance(Workers):
 
     # ---- serving ------------------------------------------------------------
     def handle(self, req: Any, op: str, done: Any, arg: Any = None) -> None:
-        """Serve ``req`` (a :class:`Request`, or a bare start time from a simple workload)."""
+        """Serve ``req`` (a :class:`Request`, or a bare start time from a simple workload), once
+        the fleet's filters in front of it (if any: its network ACL, security group, VPC routes)
+        have let it in."""
+        plan = self.screen_plan
+        if plan:
+            done = through(plan, self, req, done)
+            if done is None:
+                return
         if not self.live:
             done(req, UNAVAILABLE)
             return

@@ -93,7 +93,7 @@ def shard_of(key: float, shards: int) -> int:
 class Kinesis(Retention, Component):
     """One data stream in provisioned mode."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger',
                  'retention', 'on_demand', 'shards', 'key', 'lat', 'factory', 'shard_cache', 'mappings',
                  '_direct', '_key_unused', '_heap', '_seq', '_lat_buf', 'accepted', 'throttled', 'expired',

@@ -108,7 +108,7 @@ def _account_invokes(ctx: Any) -> RateLimiter:
 class Lambda(AsyncInvokes):
     """One Lambda function."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger',
                  'timeout', 'memory', 'cpu_scale', 'reserved', 'pool', 'invokes', 'own_invokes', 'poison',
                  'error_rate', 'u', 'init', 'factory', 'zone_list', 'steps', 'base_steps', 'needs_timer',

@@ -80,7 +80,7 @@ STANDBY_FLUSH = 0.0005  # assumption: the standby's log write per synchronous co
 class RDS(BackedUp):
     """An RDS DB instance (with standby and replicas) or an Aurora cluster."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'hot', 'lat_buf',
                  'aurora', 'vcpus', 'max_connections', 'cluster', 'sync_standby', 'standby_zone', 'primary',
                  'readers', 'query_time', 'write_time', 'lag', 'commit', 'fo_fast', 'fo_slow', 'last_write',

@@ -198,8 +198,8 @@ class Route53(Component):
 
         An answer that is a load balancer routing by plain round robin over one pool
         (``rr_only``, decided in its ``start``: no stickiness, least outstanding requests, slow
-        start, weights or NLB flow hash, cross-zone on, its ``handle`` not wrapped by a filter)
-        with no injected fault now is routed here: the body of
+        start, weights or NLB flow hash, cross-zone on) with nothing in its ``injected`` steps now
+        (no filter in front of it, no injected fault) is routed here: the body of
         :meth:`Routing.handle <cloudtwin.services.elb_routing.Routing.handle>` for that case,
         written out (keep in step with it), so the request skips the LB's ``handle`` frame. It
         counts, picks, makes the same ``_Fwd`` and pushes the same heap entry."""

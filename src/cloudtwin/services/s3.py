@@ -77,7 +77,7 @@ class WorkloadProducer(MessageFactory):
 class S3(Component):
     """One bucket."""
     # what an instance sets, as slots: past 29 attributes in its __dict__ every access slows
-    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest (a wrapper's handle)
+    # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'lat', 'pick',
                  'notifier', 'shared', 'user_prefix', 'pool', 'object_size', 'parts', 'store', 'total_bytes',
                  'byte_seconds', 't_bytes', 'puts', 'gets', 'deletes', 'lists', 'throttled', 'rejected',

@@ -34,14 +34,13 @@ statements), CAPTCHA and challenge actions, custom keys, WCU limits, and logging
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.guard import install
 from cloudtwin.origins import Tally, address, block, client_address, source
-from cloudtwin.request import REJECTED, Client, Done, Request
+from cloudtwin.request import REJECTED, Client, Request
 from cloudtwin.units import SECONDS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -51,10 +50,6 @@ if TYPE_CHECKING:
 
 IP_SET, RATE, OTHER = 1, 2, 0  # a rule's test, as Waf.admit dispatches it
 MEMO_MAX = 65_536  # address strings whose IP-set verdict a rule remembers (cleared when full)
-
-
-def _no_done(req: Request, err: str | None) -> None:
-    """The ``done`` of a bare verdict (:meth:`Waf.admit`): never called."""
 
 
 class _Rule:
@@ -216,19 +211,10 @@ class Waf(Component):
         self.engine.after(self.spec.rate_check_interval, self._check)
 
     def admit(self, req: Request) -> str | None:
-        """The verdict alone: None to let the request in, else the error kind (:meth:`admit_then`
-        without a next hop)."""
-        return self.admit_then(None, req, "", _no_done)
+        """Take the rules in order: the first matching ``allow`` or ``block`` decides. None to let
+        the request in, else the error kind (``rejected``).
 
-    def admit_then(self, inner: Callable[..., None] | None, req: Request, op: str, done: Done,
-                   arg: Any = None) -> str | None:
-        """Take the rules in order: the first matching ``allow`` or ``block`` decides; then, as
-        :func:`cloudtwin.guard.install`'s wrapper would, pass the request on to ``inner`` or give
-        ``done`` the refusal (with ``inner`` None: only answer the verdict).
-
-        :func:`~cloudtwin.guard.install` binds ``inner`` with :func:`functools.partial` (no Python
-        frame of its own), so a request through the web ACL costs one frame, this one. Reads the
-        request once (the address this hop sees, the client's own, its tally), as
+        Reads the request once (the address this hop sees, the client's own, its tally), as
         :func:`~cloudtwin.origins.source`, :func:`~cloudtwin.origins.client_address` and
         :func:`~cloudtwin.origins.tally_of` would, and hands them to every rule's match. The
         IP-set test reads the rule's memo of verdicts per address string (filled by
@@ -290,13 +276,7 @@ class Waf(Component):
                 self.allowed[who] += 1
             else:
                 err = self._block(t, who)
-        if inner is None:
-            return err
-        if err is None:
-            inner(req, op, done, arg)
-        else:
-            done(req, err)
-        return None
+        return err
 
     def _block(self, t: Any, who: str) -> str:
         self.errors += 1
