@@ -58,8 +58,8 @@ class Instance(Workers):
         self.active = 0
         self.occ = 0.0  # exit times minus entry times: in-system seconds = occ + active * now
         owner.launched.append(self)
-        # the filters in front of its fleet (Fleet.screen; an ECS task has none)
-        self.screen_plan: tuple[tuple[Any, bool, Any], ...] = getattr(owner, "screen_plan", ())
+        # the filters in front of its fleet (Fleet.screen), None when there are none (an ECS task's)
+        self.screen_plan: tuple[tuple[Any, bool, Any], ...] | None = getattr(owner, "screen_plan", None) or None
         self.purchase = purchase
         self.cpu_done = self._cpu_done
         self.fast_done = self._fast_done
@@ -119,9 +119,8 @@ class Instance(Workers):
         """Serve ``req`` (a :class:`Request`, or a bare start time from a simple workload), once
         the fleet's filters in front of it (if any: its network ACL, security group, VPC routes)
         have let it in."""
-        plan = self.screen_plan
-        if plan:
-            done = through(plan, self, req, done)
+        if self.screen_plan is not None:  # one test, no call, when nothing is in front (almost always)
+            done = through(self.screen_plan, self, req, done)
             if done is None:
                 return
         if not self.live:
