@@ -33,6 +33,7 @@ from cloudtwin.errors import FaultNotSupported
 from cloudtwin.guard import back_through
 from cloudtwin.handler import SCREEN, SLEEP
 from cloudtwin.metrics import Histogram
+from cloudtwin.native import mypyc_attr
 from cloudtwin.request import SERVER_ERROR, Done, Request
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def deliver(job: tuple[Request, Done, str | None]) -> None:
     job[1](job[0], job[2])
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled, services outside the build still subclass it
 class Component:
     """A live model of one spec component."""
 

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.messaging import Ledger, Message
 from cloudtwin.metrics import BATCH, Histogram
+from cloudtwin.native import trait
 
 if TYPE_CHECKING:
     from cloudtwin.engine import Engine
@@ -82,6 +83,7 @@ class StreamSource(Protocol):
     def expire(self, msg: Message) -> None: ...
 
 
+@trait  # mixed in after Component (Kinesis) or alone (DynamoDB Streams' TableStream)
 class Retention:
     """What a stream that keeps records until its retention ends does, for Kinesis and
     DynamoDB Streams alike: the sweep, the expiry of one copy, and the copies kept as counts
