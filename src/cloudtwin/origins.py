@@ -45,7 +45,7 @@ SHIELD = "shield-standard"  # the name a network-layer flood absorbed by Shield 
 # where Shield Standard mitigates layer 3/4 floods (SYN, UDP reflection) at no charge: CloudFront and
 # Route 53 inline at the edge, Elastic Load Balancing (not in aws-facts: docs/spec.md "Facts found outside")
 SHIELD_EDGES = frozenset(("cloudfront", "route53", "alb", "nlb", "clb"))
-_new = object.__new__
+_new = Request.__new__  # object.__new__ interpreted; compiled, the class's own (__init__'s defaults)
 
 
 @lru_cache(maxsize=65_536)

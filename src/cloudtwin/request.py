@@ -57,14 +57,16 @@ class Session:
 
 class Request:
     """One synchronous request, from the workload's point of view. :func:`new_request` makes
-    one as ``Request(t0, client, session)`` does, cheaper (the workloads' arrival paths)."""
+    one as ``Request(t0, client, session)`` does, cheaper (the workloads' arrival paths). The
+    defaults make a blank one: what ``Request.__new__`` gives when compiled (it runs
+    ``__init__``), before the fields are set."""
 
     # ``tries``: a workload's resends of it so far (an SDK's retries), set on the first resend
     # only and read with getattr(req, "tries", 0), so a request that is never retried pays nothing
     __slots__ = ("t0", "client", "session", "finished", "via", "user", "tries")
     tries: int
 
-    def __init__(self, t0: float, client: Client | None, session: Session | None) -> None:
+    def __init__(self, t0: float = 0.0, client: Client | None = None, session: Session | None = None) -> None:
         self.t0 = t0
         self.client = client
         self.session = session
@@ -82,7 +84,7 @@ class Request:
         return self.client.ip if self.client is not None else ""
 
 
-_new = object.__new__
+_new = Request.__new__  # object.__new__ interpreted; compiled, the class's own (__init__'s defaults)
 
 
 def new_request(t0: float, client: Client | None, session: Session | None) -> Request:

@@ -90,11 +90,16 @@ class _Call:
     collector) until the timer fires."""
 
     __slots__ = ("api", "req", "done", "t_in", "key", "live", "refresh", "th")
-
-    def __init__(self, api: ApiGateway, req: Request, done: Done, t_in: float, key: Any, refresh: bool) -> None:
-        self.api, self.req, self.done, self.t_in, self.key, self.live = api, req, done, t_in, key, True
-        self.refresh = refresh  # an invalidation: its answer replaces the entry, it is not a miss
-        self.th = -1  # its timeout's handle in the API's timer, to cancel on an answer
+    # made by ApiGateway.serve and .forward, every field set there (no __init__: a class call
+    # costs a frame)
+    api: ApiGateway
+    req: Request
+    done: Done
+    t_in: float
+    key: Any
+    live: bool
+    refresh: bool  # an invalidation: its answer replaces the entry, it is not a miss
+    th: int  # its timeout's handle in the API's timer, to cancel on an answer
 
     def reply(self, req: Request, err: str | None) -> None:
         """The integration answered first. A success without a cache key (no stage cache) takes
@@ -131,7 +136,7 @@ class _Call:
 
 
 _call_expire = _Call.expire  # the timer's callback, taking the call as its argument
-_new = object.__new__
+_new = _Call.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 
 
 class _Auth:
@@ -240,8 +245,7 @@ class ApiGateway(Component):
         if self.cache is not None:
             self.forward(req, done, arg, now)
             return
-        # forward() without a stage cache, inlined: straight to the integration. The _Call's
-        # fields are set here, not by __init__ behind a class call (keep in step with it).
+        # forward() without a stage cache, inlined: straight to the integration (keep in step)
         call: _Call = _new(_Call)
         call.api, call.req, call.done, call.t_in, call.key, call.live = self, req, done, now, None, True
         call.refresh = isinstance(arg, Refresh)
@@ -303,7 +307,9 @@ class ApiGateway(Component):
                 cache.hit_time += lat
                 self.engine.after(lat, deliver, (req, done, None))
                 return
-        call = _Call(self, req, done, now, key, refresh)
+        call: _Call = _new(_Call)
+        call.api, call.req, call.done, call.t_in, call.key, call.live = self, req, done, now, key, True
+        call.refresh = refresh
         call.th = self.timer.start(_call_expire, call)  # after(timeout, call.expire); a FIFO per delay
         iarg: Any = self.message
         if self.part_key is not None:

@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
     from cloudtwin.services.beanstalk_deploy import Deploy
 
-_new = object.__new__
 _COMPUTE_KEYS = ("instance_type", "workers", "backlog", "boot_time", "handler", "health_handler", "mounts")
 # the environment's default process health check (assumption: Elastic Beanstalk's process defaults)
 HEALTH = {"interval": 15.0, "healthy_threshold": 3, "unhealthy_threshold": 5, "timeout": 5.0}
@@ -98,13 +97,13 @@ class EnvALB(ALB):
 
 
 class _Answer:
-    """One request through the environment: counts its outcome. :meth:`Beanstalk.handle` makes
-    it without a class call; keep its fields in step with ``__init__``."""
+    """One request through the environment: counts its outcome. Made only by
+    :meth:`Beanstalk.handle`, every field set there (no ``__init__``: a class call costs a frame)."""
 
     __slots__ = ("env", "done", "t_in")
-
-    def __init__(self, env: Beanstalk, done: Any, t_in: float) -> None:
-        self.env, self.done, self.t_in = env, done, t_in
+    env: Beanstalk
+    done: Any
+    t_in: float
 
     def reply(self, req: Request, err: str | None) -> None:
         """Count the outcome, then the caller's ``done``; a success of the workload registered
@@ -132,6 +131,9 @@ class _Answer:
         else:
             env.errors += 1
             self.done(req, err)
+
+
+_new = _Answer.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 
 
 class Beanstalk(Component):

@@ -88,7 +88,7 @@ CONNECTING = ("ec2", "asg")  # origins whose `unavailable` is a connection that 
 ORIGIN_OP = {"s3": "get"}  # every other origin type takes the default op ""
 KEYED = ("s3", "apigateway")  # origins that get the key as their call argument
 PHASE_TABLE_MAX = 1 << 20  # zipf ranks up to which a behavior keeps its keys' update phases in a list
-_new = object.__new__
+_new = Fetch.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 
 
 class _Behavior:
@@ -352,7 +352,7 @@ class CloudFront(Component):
         else:
             cache = None
             b.forwarded += 1
-        f = _new(Fetch)  # Fetch(self, b, req, done, now, edge, key, ck, cache, shield, g, vrtt + ortt), inline
+        f = _new(Fetch)  # every field set here
         f.cf, f.b, f.req, f.done, f.t_in = self, b, req, done, now
         f.edge, f.key, f.ck, f.cache, f.shield = edge, key, ck, cache, shield
         f.g, f.extra, f.o, f.t_attempt = g, vrtt + ortt, 0, now

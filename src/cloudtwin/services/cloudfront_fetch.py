@@ -26,18 +26,26 @@ class Fetch:
     __slots__ = ("cf", "b", "req", "done", "t_in", "edge", "key", "ck", "cache", "shield", "attempt", "t_attempt",
                  "live", "prev", "g", "extra", "waiters", "o", "th")
 
-    def __init__(self, cf: CloudFront, b: _Behavior, req: Request, done: Done, t_in: float, edge: int,
-                 key: int, ck: int, cache: EdgeCache | None, shield: EdgeCache | None, g: int, extra: float) -> None:
-        self.cf, self.b, self.req, self.done, self.t_in = cf, b, req, done, t_in
-        self.edge, self.key, self.ck, self.cache, self.shield = edge, key, ck, cache, shield
-        self.g, self.extra = g, extra  # the serving edge group; round trips to the viewer and the origin
-        self.waiters: list[tuple[Request, Done, float, EdgeCache, int, float]] | None = None  # at the shield
-        self.o = 0  # 0: the primary origin, 1: the origin group's secondary
-        self.attempt = 0
-        self.t_attempt = t_in
-        self.live = False
-        self.prev: Any = None
-        self.th = -1  # the response timer's handle for the current attempt, cancelled by its answer
+    # made only by CloudFront.handle, every field set there (no __init__: a class call costs a frame)
+    cf: CloudFront
+    b: _Behavior
+    req: Request
+    done: Done
+    t_in: float
+    edge: int
+    key: int
+    ck: int
+    cache: EdgeCache | None
+    shield: EdgeCache | None
+    g: int  # the serving edge group
+    extra: float  # round trips to the viewer and the origin
+    waiters: list[tuple[Request, Done, float, EdgeCache, int, float]] | None  # at the shield
+    o: int  # 0: the primary origin, 1: the origin group's secondary
+    attempt: int
+    t_attempt: float
+    live: bool
+    prev: Any
+    th: int  # the response timer's handle for the current attempt, cancelled by its answer
 
     def failover(self, err: str) -> bool:
         """Send the request to the secondary origin if ``err`` is one of the group's codes."""

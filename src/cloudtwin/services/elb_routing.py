@@ -24,7 +24,6 @@ from cloudtwin.services.elb_health import DRAINING, Target
 if TYPE_CHECKING:
     from collections.abc import MutableSequence
 
-_new = object.__new__
 APP_COOKIE_EXPIRY = 7 * 86_400.0  # AWSALBAPP-n has a fixed 7-day expiry [aws-facts §1]
 HASH_MEMO_MAX = 65_536  # client addresses whose node hash is remembered (cleared when full)
 
@@ -73,6 +72,9 @@ class _Fwd:
             self.done(req, err)
         if t.state is DRAINING and t.outstanding == 0:
             t.finish()
+
+
+_new = _Fwd.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 
 
 def _forward(f: _Fwd) -> None:

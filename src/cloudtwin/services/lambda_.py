@@ -72,7 +72,7 @@ from cloudtwin.services.lambda_async import ASYNC_MAX_SIZE as ASYNC_MAX_SIZE  # 
 from cloudtwin.services.lambda_async import ASYNC_RETRY_DELAYS as ASYNC_RETRY_DELAYS
 from cloudtwin.services.lambda_async import THROTTLE_BACKOFF as THROTTLE_BACKOFF
 from cloudtwin.services.lambda_async import AsyncInvokes
-from cloudtwin.services.lambda_runtime import Env, Invocation, _inv_expire, begun_sync, sync_fin
+from cloudtwin.services.lambda_runtime import Env, Invocation, _inv_expire, begun_sync, new_invocation, sync_fin
 from cloudtwin.spec.account import INVOKE_RATE_PER_CONCURRENCY
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ class Lambda(AsyncInvokes):
             self._minute_throttles += 1
             return None
         self.invocations += 1
-        inv = Invocation(self, env, msgs, cb, rbif, user)
+        inv = new_invocation(self, env, msgs, cb, rbif, user)
         if req is not None:
             inv.req, inv.done, inv.t_in = req, done, self.engine.now
         env.inv = inv

@@ -89,25 +89,31 @@ class Invocation:
     __slots__ = ("fn", "env", "msgs", "n", "i", "cb", "t_exec", "deadline", "live", "ok", "failed", "err",
                  "sync", "pending", "rbif", "user", "req", "done", "t_in", "th")
 
-    def __init__(self, fn: Lambda, env: Env, msgs: list[Message] | None, cb: Any, rbif: bool,
-                 user: tuple[int, int] | None = None) -> None:
-        self.fn, self.env, self.msgs, self.cb, self.rbif = fn, env, msgs, cb, rbif
-        self.user = user  # a synchronous caller's user (req.user), whom the handler acts for
-        self.n = len(msgs) if msgs is not None else 1
-        self.i = 0
-        self.t_exec = self.deadline = 0.0
-        self.live = True
-        # the messages that succeeded and failed; an invocation without messages (a synchronous
-        # or asynchronous invoke) never adds to them, so it shares one empty tuple
-        self.ok: list[Message] | tuple[()] = [] if msgs is not None else ()
-        self.failed: list[Message] | tuple[()] = [] if msgs is not None else ()
-        self.err: str | None = None
-        self.sync = self.pending = False
-        # a synchronous invoke's caller (see sync_fin): its request, reply and arrival time
-        self.req: Request | None = None
-        self.done: Done | None = None
-        self.t_in = 0.0
-        self.th = -1  # the timeout timer's handle, if it has one (fn.needs_timer at begin)
+    # made by new_invocation and begun_sync, every field set there (no __init__: compiled, a
+    # class without one can be made blank; interpreted, a class call costs a frame)
+    fn: Lambda
+    env: Env
+    msgs: list[Message] | None
+    n: int
+    i: int
+    cb: Any
+    t_exec: float
+    deadline: float
+    live: bool
+    # the messages that succeeded and failed; an invocation without messages (a synchronous or
+    # asynchronous invoke) never adds to them, so it shares one empty tuple
+    ok: list[Message] | tuple[()]
+    failed: list[Message] | tuple[()]
+    err: str | None
+    sync: bool
+    pending: bool
+    rbif: bool
+    user: tuple[int, int] | None  # a synchronous caller's user (req.user), whom the handler acts for
+    # a synchronous invoke's caller (see sync_fin): its request, reply and arrival time
+    req: Request | None
+    done: Done | None
+    t_in: float
+    th: int  # the timeout timer's handle, if it has one (fn.needs_timer at begin)
 
     def begin(self, _: object = None) -> None:
         fn = self.fn
@@ -211,15 +217,36 @@ def _cpu_done(inv: Invocation) -> None:
     ``Env.finish`` (this environment's invocation) as they would run here, then step_done."""
     if inv.env.inv is inv:
         inv.step_done(None)
-_new = object.__new__
+_new = Invocation.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
+
+
+def new_invocation(fn: Lambda, env: Env, msgs: list[Message] | None, cb: Any, rbif: bool,
+                   user: tuple[int, int] | None = None) -> Invocation:
+    """An invocation of ``fn`` in ``env``: of the batch ``msgs`` (None: one invoke, sync or
+    async), whose end calls ``cb(inv)``; ``rbif``: report batch item failures. Not begun."""
+    inv: Invocation = _new(Invocation)
+    inv.fn, inv.env, inv.msgs, inv.cb, inv.rbif = fn, env, msgs, cb, rbif
+    inv.user = user
+    inv.n = len(msgs) if msgs is not None else 1
+    inv.i = 0
+    inv.t_exec = inv.deadline = 0.0
+    inv.live = True
+    inv.ok = [] if msgs is not None else ()
+    inv.failed = [] if msgs is not None else ()
+    inv.err = None
+    inv.sync = inv.pending = False
+    inv.req = inv.done = None
+    inv.t_in = 0.0
+    inv.th = -1
+    return inv
 
 
 def begun_sync(fn: Lambda, env: Env, req: Request, done: Done, now: float) -> Invocation:
-    """A synchronous invoke's invocation as ``Invocation(fn, env, None, sync_fin, False, user)``
+    """A synchronous invoke's invocation as ``new_invocation(fn, env, None, sync_fin, False, user)``
     with its caller (``req``, ``done``, ``t_in``) and :meth:`Invocation.begin`'s clock fields
     set, and marked running its one handler run (``sync``, ``pending``) as ``next()`` does: the
-    fields are set here, not by ``__init__`` behind a class call (twice the cost, once per
-    invoke). Keep in step with :meth:`Invocation.__init__`."""
+    fields are set here, not by :func:`new_invocation` behind a call (a frame more, once per
+    invoke). Keep in step with :func:`new_invocation`."""
     inv: Invocation = _new(Invocation)
     inv.fn, inv.env, inv.msgs, inv.cb, inv.rbif = fn, env, None, sync_fin, False
     inv.user = getattr(req, "user", None)

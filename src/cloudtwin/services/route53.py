@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
 
 A_TTL = 300.0  # A record TTL when omitted (assumption: the Route 53 console's default)
-_new = object.__new__
+_new = _Fwd.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 ALIAS_ELB_TTL = 60.0  # an alias uses the target's TTL; ELB's is 60 s (assumption) [aws-facts §4]
 
 

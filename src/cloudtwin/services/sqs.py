@@ -77,11 +77,13 @@ class _Waiter:
     """A long poll waiting for a message."""
 
     __slots__ = ("queue", "cb", "n", "live", "tm", "th")
-
-    def __init__(self, queue: SQS, cb: Any, n: int) -> None:
-        self.queue, self.cb, self.n, self.live = queue, cb, n, True
-        self.tm: Any = None  # the engine's Timer for its wait, and its handle there
-        self.th = -1
+    # made only by SQS.receive, every field set there (no __init__: a class call costs a frame)
+    queue: SQS
+    cb: Any
+    n: int
+    live: bool
+    tm: Any  # the engine's Timer for its wait, and its handle there
+    th: int
 
     def expire(self, _: object = None) -> None:
         if self.live:
@@ -91,7 +93,7 @@ class _Waiter:
 
 
 _waiter_expire = _Waiter.expire  # the wait timer's callback, taking the waiter as its argument
-_new_waiter = object.__new__
+_new_waiter = _Waiter.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 
 
 
@@ -298,7 +300,7 @@ class SQS(QueueStore):
         ws = self.waiters
         while ws and not ws[0].live:
             ws.popleft()
-        w = _new_waiter(_Waiter)  # _Waiter(self, cb, n), its slots set here
+        w = _new_waiter(_Waiter)  # every slot set here
         w.queue, w.cb, w.n, w.live = self, cb, n, True
         ws.append(w)
         tm = self._wait_timers.get(wait)  # engine.timer(wait), looked up once per wait
