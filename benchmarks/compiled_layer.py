@@ -13,8 +13,7 @@ events/s in each tree, each tree's ratio to its own M/M/4, the speed-up, and whe
 results are identical (a digest of the whole results but ``wall_s``).
 
 It exits 1 if a blueprint that ran in both trees gave different results: compiling must not
-move a number. A blueprint that fails in the compiled tree is listed with its error (the
-patch does not yet cover filters installed in front of a component's ``handle``).
+move a number. A blueprint that fails in the compiled tree is listed with its error.
 
 Not in ``make bench``: the build takes about 5 minutes on 2 cores. Needs the dev extras
 (mypyc) and a C compiler.

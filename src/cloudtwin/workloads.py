@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["WorkloadRun", "make_sampler_exp", "profile_factor"]  # profile_factor: its old home
 
-_new = object.__new__
+_new = Request.__new__  # object.__new__ interpreted; compiled, the class's own (__init__'s defaults)
 _TIMED_OUT = "timed-out"
 _RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))  # what an SDK retries
 _STATE_GONE = ("terminated", "stopped")  # instance states that wipe in-memory session state
