@@ -1,16 +1,17 @@
-"""A compiled service layer, measured beside the interpreted one (issue 17, ninth session).
+"""A compiled service layer, measured beside the interpreted one (issue 17, ninth and tenth sessions).
 
     python benchmarks/compiled_layer.py                                  # every blueprint
     python benchmarks/compiled_layer.py --only fan-out web-app-cache
     python benchmarks/compiled_layer.py --keep /tmp/ct-compiled          # keep the built tree
 
-It copies ``src/`` to a temporary folder, applies ``benchmarks/compiled/services.patch`` (the
-source changes mypyc needs that are not in the source yet: see docs/performance.md, "A
-compiled service layer"), compiles the modules listed in ``benchmarks/compiled/modules.txt``
-with mypyc into that copy, and runs M/M/4 (1M requests) and each blueprint in both trees,
-each run in its own process on the general event engine (``CLOUDTWIN_FAST=0``). A row gives
-events/s in each tree, each tree's ratio to its own M/M/4, the speed-up, and whether the two
-results are identical (a digest of the whole results but ``wall_s``).
+It copies ``src/`` to a temporary folder (and applies ``benchmarks/compiled/services.patch``
+if there is one: source changes mypyc needs that are not in the source yet; there are none
+since the tenth session of issue 17), compiles the modules listed in
+``benchmarks/compiled/modules.txt`` with mypyc into that copy, and runs M/M/4 (1M requests)
+and each blueprint in both trees, each run in its own process on the general event engine
+(``CLOUDTWIN_FAST=0``). A row gives events/s in each tree, each tree's ratio to its own M/M/4,
+the speed-up, and whether the two results are identical (a digest of the whole results but
+``wall_s``).
 
 It exits 1 if a blueprint that ran in both trees gave different results: compiling must not
 move a number. A blueprint that fails in the compiled tree is listed with its error.
@@ -60,7 +61,8 @@ def build(tree: Path) -> None:
                     ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.egg-info", "build"))
     # outside any repository (a parent's would make git apply skip paths outside its cwd)
     env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)}
-    subprocess.run(["git", "apply", str(PATCH)], cwd=tree, check=True, env=env)
+    if PATCH.exists():  # source changes not made yet (none since the tenth session)
+        subprocess.run(["git", "apply", str(PATCH)], cwd=tree, check=True, env=env)
     mypyc = Path(sys.executable).with_name("mypyc")
     subprocess.run([str(mypyc), "--config-file", str(ROOT / "pyproject.toml"), *modules()],
                    cwd=tree / "src", check=True, stdout=subprocess.DEVNULL)

@@ -113,8 +113,7 @@ class WorkloadRun(Thinning):
         self.retries = 0
         self.max_tries, self.backoff = spec.retries, spec.backoff  # read per retry
         self.resend = self._resend  # bound once: pushed with every resend
-        # counters
-        self.requests = 0
+        self.requests = 0  # counters
         self.succeeded = 0
         self.failed = 0
         self.errors = dict.fromkeys(ERROR_KINDS, 0)
@@ -181,7 +180,8 @@ class WorkloadRun(Thinning):
         now = self.engine.now
         heappush(heap, (now + self.gap(), next(seq), self.arrive, None))
         self.requests += 1
-        self.entry.handle(now, self.op, self.complete_bare, None)  # type: ignore[arg-type]
+        entry: Any = self.entry  # a bare start time where a Request is declared (checked, compiled)
+        entry.handle(now, self.op, self.complete_bare, None)
 
     def _arrive_client(self, _: object = None) -> None:
         """As :meth:`_arrive` for Poisson arrivals at a constant rate from plain clients (no
