@@ -160,9 +160,9 @@ class Run:
 
     __slots__ = ("host", "req", "done", "t_in", "steps", "i", "stack", "cur", "attempt", "key")
 
-    def __init__(self, host: Any, req: Request, done: Any, steps: tuple[CStep, ...], t_in: float) -> None:
+    def __init__(self, host: Any, req: Any, done: Any, steps: tuple[CStep, ...], t_in: float) -> None:
         self.host = host
-        self.req = req
+        self.req = req  # a Request, or a bare start time (an EC2 fast path's, while a fault holds it)
         self.done = done
         self.t_in = t_in
         self.steps = steps

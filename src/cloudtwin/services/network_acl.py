@@ -96,7 +96,7 @@ class NetworkAcl(Component):
             fleet: Any = self.ctx.components[f]  # an ec2 or asg (spec check): a Fleet
             fleet.screen(self)
 
-    def admit(self, req: Request) -> str | None:
+    def admit(self, req: Any) -> str | None:  # a Request, or a bare start time (fleets take them)
         """The inbound rules' verdict on the source address this hop sees (``source(req)``,
         inline for a :class:`Request`), from the per-address memo when it has it."""
         self.requests += 1

@@ -77,7 +77,7 @@ class SecurityGroup(Component):
         """The source addresses a member of a group sends from: a load balancer's nodes."""
         return set(getattr(c, "node_ip", {}).values())
 
-    def admit(self, req: Request) -> str | None:
+    def admit(self, req: Any) -> str | None:  # a Request, or a bare start time (fleets take them)
         self.requests += 1
         src = source(req)
         port = self.port

@@ -117,7 +117,7 @@ class Vpc(Component):
                         live.screen(self)  # inbound reachability: admit_on
 
     # ---- inbound: who can reach an instance -------------------------------------------------
-    def admit_on(self, req: Request, inst: Any) -> str | None:
+    def admit_on(self, req: Any, inst: Any) -> str | None:  # a Request, or a bare start time
         """A request reaching an instance of a placed fleet: from inside the VPC (the VPC's block,
         or a private RFC 1918 address such as a load balancer node's) it is routed by the
         implicit ``local`` route; from the internet (any other address, or a proxy's name such as
@@ -144,7 +144,7 @@ class Vpc(Component):
             t.block(self.name)
         return UNAVAILABLE
 
-    def admit(self, req: Request) -> str | None:  # the Filter protocol; instances call admit_on
+    def admit(self, req: Any) -> str | None:  # the Filter protocol; instances call admit_on
         return None
 
     def answer(self, req: Request, err: str | None) -> str | None:

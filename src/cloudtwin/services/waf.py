@@ -210,7 +210,7 @@ class Waf(Component):
             r.recount(now, self.sweep)
         self.engine.after(self.spec.rate_check_interval, self._check)
 
-    def admit(self, req: Request) -> str | None:
+    def admit(self, req: Any) -> str | None:  # a Request, or another caller's object (read below)
         """Take the rules in order: the first matching ``allow`` or ``block`` decides. None to let
         the request in, else the error kind (``rejected``).
 
