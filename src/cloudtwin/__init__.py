@@ -29,7 +29,10 @@ if _sys.argv[:1] == ["-m"] or _sys.argv[:1] and _sys.argv[0].rsplit("/", 1)[-1] 
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from cloudtwin.compiled import extend as _extend
 from cloudtwin.errors import CloudtwinError, InvariantViolation, Issue, RunRefused, SpecError
+
+_extend(__path__, __name__)  # the compiled layer (make fast), when built and current: before any import of it
 
 if TYPE_CHECKING:
     from cloudtwin.results import Results

@@ -32,7 +32,7 @@ from itertools import islice, repeat
 from typing import TYPE_CHECKING, Any
 
 from cloudtwin.engine import station as _station
-from cloudtwin.engine.core import WATCH_EVERY
+from cloudtwin.engine.core import WATCH_EVERY, Every
 from cloudtwin.engine.sampling import CHUNK, block_draw
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import UNAVAILABLE
@@ -128,7 +128,8 @@ def plan(sim: Simulation) -> Plan | None:
         return None
     if fleet.bound is not inst or sim._minutely != [fleet]:
         return None
-    if (getattr(wl.arrive, "__func__", None) is not WorkloadRun._arrive_bare or wl.attack is not None
+    # compared as bound methods: a compiled WorkloadRun's has no __func__
+    if (wl.arrive != wl._arrive_bare or wl.attack is not None
             or wl.population is not None or wl.spec.sessions is not None or wl.f is not None
             or wl.requests or wl.succeeded or wl.failed):
         return None
@@ -143,7 +144,7 @@ def plan(sim: Simulation) -> Plan | None:
     tick = second if arrival is first else first
     if arrival[2] != wl.arrive or arrival[3] is not None or tick[3] is not None:
         return None
-    if getattr(tick[2], "__qualname__", "") != "Engine.every.<locals>.tick" or tick[0] != 60.0:
+    if type(tick[2]) is not Every or tick[2].fn != sim._minute or tick[0] != 60.0:
         return None
     return Plan(sim, fleet, inst, wl, arrival[0], tick[0], gaps, services)
 

@@ -187,6 +187,20 @@ class Ghosts:
         return last
 
 
+class Every:
+    """The event of :meth:`Engine.every`: it calls ``fn(now)`` and schedules itself again
+    ``period`` seconds on (a class, so a caller can tell one in the heap by its type and ``fn``)."""
+
+    __slots__ = ("engine", "period", "fn")
+
+    def __init__(self, engine: Engine, period: float, fn: Callable[[float], None]) -> None:
+        self.engine, self.period, self.fn = engine, period, fn
+
+    def __call__(self, _: object) -> None:
+        self.fn(self.engine.now)
+        self.engine.after(self.period, self)
+
+
 class Engine:
     """A deterministic event loop over simulated seconds."""
 
@@ -229,12 +243,7 @@ class Engine:
 
     def every(self, period: float, fn: Callable[[float], None], *, start: float = 0.0) -> None:
         """Call ``fn(now)`` at ``start`` and then every ``period`` seconds."""
-
-        def tick(_: object) -> None:
-            fn(self.now)
-            self.after(period, tick)
-
-        self.at(start, tick)
+        self.at(start, Every(self, period, fn))
 
     def hot(self) -> tuple[list[tuple[float, int, Callable[[Any], None], Any]], Any]:
         """``(heap, seq)`` for hot paths that push ``(t, next(seq), fn, arg)`` themselves,

@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cloudtwin.catalogue import ROWS, resolve
+from cloudtwin.compiled import extend as _extend
+
+_extend(__path__, __name__)  # the compiled layer (make fast), when built and current
 
 if TYPE_CHECKING:
     from cloudtwin.component import Component
