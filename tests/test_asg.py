@@ -204,6 +204,7 @@ handler: [{cpu: 100ms}]
     assert 1 - err / req >= 0.99
 
 
+@pytest.mark.python_only
 def test_grace_period_protects_an_initialising_instance() -> None:
     def run(grace: str) -> ASG:
         sim = make(f"""

@@ -50,6 +50,7 @@ def test_no_blueprint_object_outgrows_the_shared_key_layout() -> None:
     assert crowded == {}, f"instances past {SHARED_KEYS} attributes in __dict__ (give the class __slots__): {crowded}"
 
 
+@pytest.mark.python_only
 def test_a_slotted_component_still_takes_a_handle_set_on_the_instance() -> None:
     """A wrapper (a fault, a security group) replaces ``handle`` on one instance: the
     ``__dict__`` the base class gives still takes it, and the slots hold the rest."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "opcodes.py"
 
 
+@pytest.mark.python_only
 def test_the_count_is_the_same_in_every_run_and_grows_with_the_events(bench: Any) -> None:
     count = bench("opcodes").count
     mm4 = str(BENCH.parent / "specs" / "mm4.yaml")
@@ -19,6 +22,7 @@ def test_the_count_is_the_same_in_every_run_and_grows_with_the_events(bench: Any
     assert 20 < per_event < 2000
 
 
+@pytest.mark.python_only
 def test_main_prints_a_row_per_blueprint(bench: Any, capsys) -> None:  # type: ignore[no-untyped-def]
     assert bench("opcodes").main(["--only", "alb-alias", "--seconds", "4"]) == 0
     out = capsys.readouterr().out.splitlines()

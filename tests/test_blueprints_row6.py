@@ -66,6 +66,7 @@ def changed_gb(writes: int) -> float:
     return BLOCKS * (1 - (1 - 1 / BLOCKS) ** writes) * 512 * 1024 / GIB
 
 
+@pytest.mark.python_only
 def test_ebs_rpo_is_the_time_since_the_last_snapshot_and_its_writes_are_lost(base: Any) -> None:
     r, log = base
     lo = loss(r, "files")
@@ -113,6 +114,7 @@ def test_a_restored_volume_is_lazily_loaded_unless_fast_restore(base: Any) -> No
     assert any(i["usage_type"] == "EBS:FastSnapshotRestore" for i in fast["cost"]["items"])
 
 
+@pytest.mark.python_only
 def test_rds_point_in_time_restore_loses_at_most_the_5_minute_log_interval(base: Any) -> None:
     r, log = base
     lo = loss(r, "db")
@@ -128,6 +130,7 @@ def test_rds_point_in_time_restore_loses_at_most_the_5_minute_log_interval(base:
     assert r.component("db")["backups"]["log_uploads"] == int(8 * 3600 / 300) - math.ceil(lo["rto_s"] / 300)
 
 
+@pytest.mark.python_only
 def test_snapshot_storage_is_the_full_copy_plus_the_changed_blocks(base: Any) -> None:
     r, log = base
     b = r.component("files")["backups"]
@@ -141,6 +144,7 @@ def test_snapshot_storage_is_the_full_copy_plus_the_changed_blocks(base: Any) ->
     assert item["usd"] == pytest.approx(gb_months * 0.05, rel=1e-3)
 
 
+@pytest.mark.python_only
 def test_shorter_intervals_lose_less_and_store_more(base: Any, by_interval: Any) -> None:
     runs = {1: by_interval[1], 4: base, 24: by_interval[24]}
     rpo = {h: loss(r, "files")["rpo_s"] for h, (r, _) in runs.items()}

@@ -172,6 +172,7 @@ def test_an_unreachable_instance_origin_costs_three_connection_attempts() -> Non
     assert cdn["origin_retries"] == pytest.approx(2 * cdn["requests"] - 100, abs=2)
 
 
+@pytest.mark.python_only
 def test_the_origin_sees_a_cloudfront_address() -> None:
     sim = Simulation(parse_spec(STATIC.format(ttl="0s", s=1.1, n=10, rate=20, seconds=10, edges=1, extra="")))
     assets = sim.components["assets"]

@@ -37,6 +37,7 @@ def run(text: str) -> Any:
     return Simulation(parse_spec(text)).run()
 
 
+@pytest.mark.python_only
 def test_an_api_call_reaches_the_rule_after_the_delivery_delay() -> None:
     sim = Simulation(parse_spec(TRAIL))
     delays: list[float] = []
@@ -71,6 +72,7 @@ def test_best_effort_loss_is_counted_under_its_cause() -> None:
         0.2, abs=0.05)
 
 
+@pytest.mark.python_only
 def test_an_event_carries_the_cloudtrail_fields() -> None:
     sim = Simulation(parse_spec(TRAIL))
     seen: list[dict[str, Any]] = []
@@ -102,6 +104,7 @@ simulate: {duration: 5m}
 """
 
 
+@pytest.mark.python_only
 def test_an_upload_publishes_an_object_created_event_with_its_bucket_and_size() -> None:
     sim = Simulation(parse_spec(UPLOADS.replace("object.key", "detail.object.key")))
     seen: list[Any] = []

@@ -107,6 +107,7 @@ simulate: {duration: 20m}
 """
 
 
+@pytest.mark.python_only
 def test_a_fargate_spot_interruption_drains_and_replaces_tasks_and_loses_nothing() -> None:
     sim = Simulation(parse_spec(SPOT))
     stopped: dict[str, float] = {}

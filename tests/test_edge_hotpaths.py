@@ -307,6 +307,7 @@ simulate: {duration: 4m}
 """
 
 
+@pytest.mark.python_only
 def test_waf_rate_check_limits_exactly_the_keys_a_count_of_every_key_finds(monkeypatch: pytest.MonkeyPatch) -> None:
     """A rate check counts only the keys that may be over the limit (issue 17): after every check
     the limited keys are those with more than ``limit`` requests in (now - window, now], counted

@@ -89,6 +89,7 @@ def _run(text: str, direct: bool) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("text", "served_min"), [(BUSY, 10_000), (MIXED, 10_000), (CALLED, 0)],
                          ids=["busy", "mixed", "called"])
+@pytest.mark.python_only
 def test_direct_serving_matches_instance_handle(text: str, served_min: int,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     served = [0]

@@ -83,6 +83,7 @@ simulate: {duration: 61m}
 """
 
 
+@pytest.mark.python_only
 def test_schedules_fire_on_the_minute_and_targets_start_seconds_late() -> None:
     sim = sim_of(SCHED)
     arrivals: list[float] = []
@@ -194,6 +195,7 @@ simulate: {duration: 30m}
 """
 
 
+@pytest.mark.python_only
 def test_a_failing_target_is_retried_with_exponential_backoff_then_dead_lettered() -> None:
     sim = sim_of(RETRY)
     tries: dict[int, list[float]] = {}

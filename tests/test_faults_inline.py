@@ -33,6 +33,7 @@ def _reference(self: Component, req: Any, op: str, done: Any, arg: Any = None) -
         self.serve(req, op, done, arg)
 
 
+@pytest.mark.python_only
 def test_inline_error_faults_match_a_faulted_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
     made = [0]
     init = _Faulted.__init__

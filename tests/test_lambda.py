@@ -144,6 +144,7 @@ simulate: {{duration: 10m}}
 """
 
 
+@pytest.mark.python_only
 @pytest.mark.parametrize("retries", [2, 1, 0])
 def test_async_failures_are_attempted_retries_plus_one_times_then_go_to_the_dlq(retries: int) -> None:
     arch = parse_spec(ASYNC.format(error_rate=1.0, retries=retries, extra="dlq: fn-dlq"))
@@ -205,6 +206,7 @@ simulate: {{duration: 5m}}
 """
 
 
+@pytest.mark.python_only
 @pytest.mark.parametrize("rbif", [True, False])
 def test_partial_batch_failures_keep_good_messages_out_of_the_dlq(rbif: bool) -> None:
     arch = parse_spec(SQS_BATCH.format(rbif=str(rbif).lower()))

@@ -58,6 +58,7 @@ def _run(rbif: bool, fused: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict
     return out, taken[0]
 
 
+@pytest.mark.python_only
 @pytest.mark.parametrize("rbif", [True, False])
 def test_one_cpu_step_batches_match_the_general_path(rbif: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     fused, taken = _run(rbif, True, monkeypatch)

@@ -28,6 +28,7 @@ def _run(name: str, seconds: float) -> dict[str, Any]:
 @pytest.mark.parametrize(("name", "seconds", "fails"), [("beanstalk-ha", 720.0, False),
                                                         ("simple-web-app", 780.0, True),
                                                         ("simple-web-app-single-az", 780.0, True)])
+@pytest.mark.python_only
 def test_plain_end_matches_complete(name: str, seconds: float, fails: bool,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     completed = [0]

@@ -187,6 +187,7 @@ simulate: {duration: 15m}
 """
 
 
+@pytest.mark.python_only
 def test_every_put_notifies_the_lambda_once_and_failed_attempts_are_retried_not_lost() -> None:
     sim = sim_of(NOTIFY)
     seen: list[Any] = []

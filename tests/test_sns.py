@@ -184,6 +184,7 @@ simulate: {duration: 10m}
     assert res["messages"]["dead_lettered"] == fn["dead_lettered"] and res["messages"]["lost"] == 0
 
 
+@pytest.mark.python_only
 def test_a_fifo_topic_keeps_each_groups_order_into_a_fifo_queue() -> None:
     arch = parse_spec("""
 name: fifo

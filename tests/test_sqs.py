@@ -25,6 +25,7 @@ def consumer(queue: str, *, batch: int = 1, rbif: bool = True, extra: str = "") 
     {extra}"""
 
 
+@pytest.mark.python_only
 def test_a_poison_message_is_received_exactly_max_receive_count_times_then_sits_in_the_dlq() -> None:
     arch = parse_spec(f"""
 name: redrive
@@ -141,6 +142,7 @@ simulate: {duration: 60s}
     assert q["throttled"] - w["in_flight"] <= w["errors"]["throttled"] <= q["throttled"]
 
 
+@pytest.mark.python_only
 def test_fifo_delivers_each_group_in_order_despite_failures() -> None:
     arch = parse_spec(f"""
 name: fifo-order
@@ -289,6 +291,7 @@ simulate: {duration: 1m}
     assert item["usd"] == pytest.approx(2 * sent * 0.40 / 1e6, abs=1e-6)
 
 
+@pytest.mark.python_only
 @pytest.mark.parametrize("fifo", [False, True])
 def test_the_in_flight_limit_caps_receives(fifo: bool) -> None:
     """The limit (120,000 standard, 20,000 FIFO [aws-facts §6]) is lowered to 2 here: with 5
@@ -315,6 +318,7 @@ simulate: {{duration: 2m}}
     assert res.component("worker")["max_concurrency"] == 2
 
 
+@pytest.mark.python_only
 def test_a_handler_sends_with_its_own_message_spec_and_waits_only_for_acceptance() -> None:
     arch = parse_spec(f"""
 name: producer

@@ -51,6 +51,7 @@ def _run(spec: str, general: bool, monkeypatch: pytest.MonkeyPatch, **kw: object
     return json.loads(res.deterministic_json()), sim.engine.events, sim.engine.now
 
 
+@pytest.mark.python_only
 @pytest.mark.parametrize("profile", PROFILES)
 def test_the_same_results_events_and_clock_as_popping_every_candidate(
         profile: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,6 +61,7 @@ def test_the_same_results_events_and_clock_as_popping_every_candidate(
     assert fast[0]["workloads"]["w"]["requests"] > 500
 
 
+@pytest.mark.python_only
 def test_a_run_stopped_by_its_request_count_counts_the_dropped_candidates_before_the_stop(
         monkeypatch: pytest.MonkeyPatch) -> None:
     spec = SPEC.format(profile=PROFILES[1], duration="10m")
