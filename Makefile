@@ -7,7 +7,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 # the fast path's station loop compiled by mypyc (a dev dependency), rebuilt when its source changes
 FASTSTAMP := $(VENV)/.built-fast
 
-.PHONY: demo test test-quick golden bench lint clean fast
+.PHONY: demo test test-quick test-compiled golden bench lint clean fast
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (or run: make PY=python3 ...)"; exit 2; }
@@ -30,7 +30,7 @@ $(FASTSTAMP): $(DEVSTAMP) src/cloudtwin/engine/station.py tools/build_fast.py
 	@touch $@
 
 # opt-in: the engine, request path and services compiled by mypyc into src/cloudtwin/_compiled/
-# (~5 minutes on 2 cores); used while current, pure Python again after any edit until rebuilt
+# (~6 minutes on 2 cores; nothing to do while current); used while current, pure Python again after any edit until rebuilt
 fast: $(FASTSTAMP)
 	$(BIN)/python tools/build_fast.py --layer
 
@@ -39,6 +39,12 @@ demo: $(STAMP)
 	$(BIN)/cloudtwin run simple-web-app --json out/simple-web-app.json --report out/simple-web-app.html
 
 test: $(FASTSTAMP)
+	$(BIN)/python -m pytest
+
+# the whole suite again on the compiled layer (CI runs it after make test): the same results,
+# golden included; the python_only tests (they replace methods compiled code calls directly) skip
+test-compiled: fast
+	@$(BIN)/python -c "import sys, cloudtwin.compiled as c; print('compiled layer:', c.state()); sys.exit(not c.active())"
 	$(BIN)/python -m pytest
 
 # the loop while developing: everything but the long statistical runs and the golden results

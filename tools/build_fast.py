@@ -1,7 +1,8 @@
 """Compile cloudtwin's hot modules with mypyc: the fast path's station loop, and (opt-in) the layer.
 
     python tools/build_fast.py             # the station loop (make's dev install runs it)
-    python tools/build_fast.py --layer     # the compiled service layer too (make fast; ~5 min)
+    python tools/build_fast.py --layer     # the compiled service layer too (make fast; ~6 min, once
+                                           # per change of its sources)
     python tools/build_fast.py --clean     # remove both
 
 The station loop (src/cloudtwin/engine/station.py) is compiled in place: ``station.*.so`` sits
@@ -132,6 +133,10 @@ def build_layer() -> int:
         return 0
     paths = layer_modules()
     lines = [f"python {sys.implementation.cache_tag}"] + [stamp_line(p) for p in paths]
+    stamp = LAYER / "stamp.txt"  # written last: present means the build finished
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == "\n".join(lines) + "\n":
+        print(f"build_fast: the layer in {LAYER.relative_to(ROOT)} is current")
+        return 0
     with tempfile.TemporaryDirectory(prefix="cloudtwin-layer-") as name:
         tmp = Path(name)
         shutil.copytree(SRC, tmp / "src", ignore=shutil.ignore_patterns(
@@ -163,7 +168,7 @@ def main(argv: list[str]) -> int:
         clean()
         return 0
     if argv == ["--layer"]:
-        return build() or build_layer()
+        return build_layer()
     if argv:
         print(__doc__)
         return 2
