@@ -23,12 +23,12 @@ only when the spec has a cache layer; it holds counters, never a record per requ
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from cloudtwin.spec.elasticache import miss_targets, ttl_sets
 
-STORES = ("s3", "rds", "aurora", "dynamodb")  # no cache of their own
-MEASURED = "hits x (mean time of a miss - mean time of a hit), both measured at this layer"
+STORES: Final = ("s3", "rds", "aurora", "dynamodb")  # no cache of their own
+MEASURED: Final = "hits x (mean time of a miss - mean time of a hit), both measured at this layer"
 
 
 def _mean_s(comps: dict[str, Any], name: str | None) -> float:

@@ -11,7 +11,7 @@ that misses runs its ``on_miss`` steps, which reuse the same key.
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import Sampler, uniform_sampler
@@ -22,10 +22,13 @@ if TYPE_CHECKING:
     from cloudtwin.component import Component
     from cloudtwin.context import Context
 
-CPU, SLEEP, CALL, FAIL = 0, 1, 2, 3  # FAIL: an injected-errors fault (see faults.py)
-SCREEN = 4  # a filter in front of a component (cloudtwin.guard.install): its target is the filter
-MISS = "miss"  # a cache reply that is not a failure
-RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))
+CPU: Final = 0  # a step's kind
+SLEEP: Final = 1
+CALL: Final = 2
+FAIL: Final = 3  # an injected-errors fault (see faults.py)
+SCREEN: Final = 4  # a filter in front of a component (cloudtwin.guard.install): its target is the filter
+MISS: Final = "miss"  # a cache reply that is not a failure
+RETRYABLE: Final = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))
 
 
 class CStep:
@@ -102,11 +105,23 @@ def compile_steps(steps: list[Step], ctx: Context, owner: str, path: str = "hand
     return tuple(out)
 
 
-MAX_NESTED = 200
+MAX_NESTED: Final = 200
 """Calls (and replies) that complete at the same instant nest on Python's stack; past this
 depth the next one continues from the event loop at the same simulated time, so a chain of
 any length runs. Specs with shorter chains (every blueprint) are not affected."""
-_nested = 0
+
+
+class _Depth:
+    """How many calls and replies are nesting now (a slot, not a module global: compiled, a
+    global is a dictionary lookup and a boxed int at every read and write)."""
+
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+
+_nested: Final = _Depth()
 
 
 class Attempt:
@@ -133,19 +148,18 @@ class Attempt:
             run = self.run
             assert run is not None
             self.run = None
-            global _nested
-            if _nested >= MAX_NESTED:  # a long chain of instant replies: go on from the event loop
+            if _nested.n >= MAX_NESTED:  # a long chain of instant replies: go on from the event loop
                 eng = run.host.engine
                 eng.at(eng.now, run._reply_later, (req, err))
                 return
-            _nested += 1
+            _nested.n += 1
             try:
                 if err is None:  # _reply's first case, inlined: most replies are successes
                     run.advance()
                 else:
                     run._reply(req, err)
             finally:
-                _nested -= 1
+                _nested.n -= 1
 
     def expire(self, _: object = None) -> None:
         if self.live:
@@ -267,29 +281,27 @@ class Run:
             heap, seq = st.hot or eng.hot()  # engine.after(rtt, ...)
             heappush(heap, (eng.now + rtt, next(seq), _deliver, (target, self.req, st.op, reply, arg)))
             return
-        global _nested
-        if _nested >= MAX_NESTED:  # a long chain of instant calls: go on from the event loop
+        if _nested.n >= MAX_NESTED:  # a long chain of instant calls: go on from the event loop
             eng.at(eng.now, _deliver, (target, self.req, st.op, reply, arg))
             return
-        _nested += 1
+        _nested.n += 1
         try:
             target.handle(self.req, st.op, reply, arg)
         finally:
-            _nested -= 1
+            _nested.n -= 1
 
     def reply(self, req: Request, err: str | None) -> None:
-        global _nested
-        if _nested >= MAX_NESTED:  # a long chain of instant replies: go on from the event loop
+        if _nested.n >= MAX_NESTED:  # a long chain of instant replies: go on from the event loop
             self.host.engine.at(self.host.engine.now, self._reply_later, (req, err))
             return
-        _nested += 1
+        _nested.n += 1
         try:
             if err is None:  # _reply's first case, inlined: most replies are successes
                 self.advance()
             else:
                 self._reply(req, err)
         finally:
-            _nested -= 1
+            _nested.n -= 1
 
     def _reply_later(self, args: tuple[Request, str | None]) -> None:
         self._reply(*args)

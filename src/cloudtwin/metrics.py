@@ -33,13 +33,13 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, MutableSequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
 __all__ = ["BATCH", "GAMMA", "Histogram"]
 
-GAMMA = 1.02
+GAMMA: Final = 1.02
 """Bucket growth factor: each bucket's upper bound is 2 % above its lower bound."""
 
 _TINY = 1e-9
@@ -51,7 +51,7 @@ _LOW_INDEX = int(math.log(_TINY) * _INV_LOG_GAMMA + _OFFSET)
 _log = math.log
 _STATE_VERSION = 1
 _BATCH = 4096  # observations buffered before they are bucketed
-BATCH = _BATCH
+BATCH: Final = _BATCH
 
 
 class Histogram:

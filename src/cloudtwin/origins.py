@@ -30,7 +30,7 @@ from bisect import bisect_right
 from functools import lru_cache
 from heapq import heappush
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import Distribution, uniform_sampler
@@ -40,11 +40,11 @@ if TYPE_CHECKING:
     from cloudtwin.spec.schema import Attack, Sources
     from cloudtwin.workloads import WorkloadRun
 
-ATTACK_UID = 100_000_000  # attacker clients' uids start here, clear of the workload's clients
-SHIELD = "shield-standard"  # the name a network-layer flood absorbed by Shield Standard is counted under
+ATTACK_UID: Final = 100_000_000  # attacker clients' uids start here, clear of the workload's clients
+SHIELD: Final = "shield-standard"  # the name a network-layer flood absorbed by Shield Standard is counted under
 # where Shield Standard mitigates layer 3/4 floods (SYN, UDP reflection) at no charge: CloudFront and
 # Route 53 inline at the edge, Elastic Load Balancing (not in aws-facts: docs/spec.md "Facts found outside")
-SHIELD_EDGES = frozenset(("cloudfront", "route53", "alb", "nlb", "clb"))
+SHIELD_EDGES: Final = frozenset(("cloudfront", "route53", "alb", "nlb", "clb"))
 _new = Request.__new__  # object.__new__ interpreted; compiled, the class's own (__init__'s defaults)
 
 

@@ -9,16 +9,16 @@ request once it has finished: metrics are streamed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 # Failure kinds, exactly the keys of the results contract.
-TIMEOUT = "timeout"
-THROTTLED = "throttled"
-UNAVAILABLE = "unavailable"
-REJECTED = "rejected"
-SERVER_ERROR = "server_error"
-SESSION_LOST = "session_lost"
-ERROR_KINDS = (TIMEOUT, THROTTLED, UNAVAILABLE, REJECTED, SERVER_ERROR, SESSION_LOST)
+TIMEOUT: Final = "timeout"
+THROTTLED: Final = "throttled"
+UNAVAILABLE: Final = "unavailable"
+REJECTED: Final = "rejected"
+SERVER_ERROR: Final = "server_error"
+SESSION_LOST: Final = "session_lost"
+ERROR_KINDS: Final = (TIMEOUT, THROTTLED, UNAVAILABLE, REJECTED, SERVER_ERROR, SESSION_LOST)
 
 Done = Callable[["Request", str | None], None]
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from cloudtwin.engine import Ghosts
     from cloudtwin.simulation import Simulation
 
-LOOK_AHEAD = 256  # dropped candidates decided ahead in one call, at most
+LOOK_AHEAD: Final = 256  # dropped candidates decided ahead in one call, at most
 
 
 class Thinning:

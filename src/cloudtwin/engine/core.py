@@ -30,9 +30,9 @@ from collections import deque
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
 from itertools import count
-from typing import Any
+from typing import Any, Final
 
-WATCH_EVERY = 8_192  # events between two calls of Engine.watch
+WATCH_EVERY: Final = 8_192  # events between two calls of Engine.watch
 # The cyclic garbage collector's young-generation threshold during a run. Python's 700 made
 # it collect every ~2,000 events and, every 10th and 100th time, walk the older generations,
 # every live request and pending event: 40 % of a serverless-rest run, for ~400 objects
@@ -40,7 +40,7 @@ WATCH_EVERY = 8_192  # events between two calls of Engine.watch
 # on when the collector runs. At 100,000 a serverless-rest run still spent about 0.12 s of
 # 5.5 in young collections that walked the objects its timeouts keep alive for seconds; at
 # 1,000,000 none comes during that run, and peak RSS is unchanged (the cycles are few).
-GC_YOUNG = 1_000_000
+GC_YOUNG: Final = 1_000_000
 
 
 class StopSimulation(Exception):

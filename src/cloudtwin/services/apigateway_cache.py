@@ -30,14 +30,14 @@ encryption of the cache.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from cloudtwin.services.cache_stale import Staleness, saved
 from cloudtwin.services.cloudfront_cache import EdgeCache, stale_age
 from cloudtwin.spec.apigateway import update_every
 from cloudtwin.units import GIB
 
-MAX_CACHEABLE = 1_048_576  # bytes [aws-facts §10 REST cache: maximum cacheable response]
+MAX_CACHEABLE: Final = 1_048_576  # bytes [aws-facts §10 REST cache: maximum cacheable response]
 
 
 class Refresh:

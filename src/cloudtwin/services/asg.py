@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.request import UNAVAILABLE, Request
@@ -66,9 +66,9 @@ from cloudtwin.spec.asg import ASG as ASGSpec
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-HEALTH_PERIOD = 10.0  # assumption: how often the group checks instance health (no facts row)
-DRAIN_POLL = 1.0  # without a load balancer, wait for in-flight requests this often...
-DRAIN_MAX = 30.0  # ...for at most this long (assumption)
+HEALTH_PERIOD: Final = 10.0  # assumption: how often the group checks instance health (no facts row)
+DRAIN_POLL: Final = 1.0  # without a load balancer, wait for in-flight requests this often...
+DRAIN_MAX: Final = 30.0  # ...for at most this long (assumption)
 
 
 class ASG(Fleet):

@@ -20,7 +20,7 @@ least as available as the old one.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from cloudtwin.services.asg_scaling import IN_SERVICE, LEAVING
 from cloudtwin.services.instance import Instance
@@ -28,7 +28,7 @@ from cloudtwin.services.instance import Instance
 if TYPE_CHECKING:
     from cloudtwin.services.asg import ASG
 
-SPOT_NOTICE = 120.0  # 2-minute interruption notice [aws-facts §3]
+SPOT_NOTICE: Final = 120.0  # 2-minute interruption notice [aws-facts §3]
 
 
 class Disruptions:

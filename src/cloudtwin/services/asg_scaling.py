@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.spec.asg import Purchase, Scaling, ScheduledAction, StepPolicy
 
@@ -52,14 +52,18 @@ if TYPE_CHECKING:
 
 # Lifecycle states of a group member. Desired capacity counts Pending and InService ones; a Leaving
 # instance still serves but waits, uncounted, for its replacement (launch before terminate).
-PENDING, IN_SERVICE, LEAVING, TERMINATING, GONE = "Pending", "InService", "Leaving", "Terminating", "Gone"
-COUNTED = (PENDING, IN_SERVICE)
+PENDING: Final = "Pending"
+IN_SERVICE: Final = "InService"
+LEAVING: Final = "Leaving"
+TERMINATING: Final = "Terminating"
+GONE: Final = "Gone"
+COUNTED: Final = (PENDING, IN_SERVICE)
 
-HIGH_PERIODS = 3  # assumption: minutes above target before scaling out (target tracking's high alarm)
-LOW_PERIODS = 15  # assumption: minutes below target before scaling in ("more gradually" [aws-facts §2])
-LOW_FRACTION = 0.9  # assumption: the scale-in alarm sits at 90 % of the target
-SCALE_IN_STEP = 0.10  # assumption: remove at most max(1, 10 %) of desired per scale-in action
-BILLING_HOUR = 3600.0
+HIGH_PERIODS: Final = 3  # assumption: minutes above target before scaling out (target tracking's high alarm)
+LOW_PERIODS: Final = 15  # assumption: minutes below target before scaling in ("more gradually" [aws-facts §2])
+LOW_FRACTION: Final = 0.9  # assumption: the scale-in alarm sits at 90 % of the target
+SCALE_IN_STEP: Final = 0.10  # assumption: remove at most max(1, 10 %) of desired per scale-in action
+BILLING_HOUR: Final = 3600.0
 
 
 class Scaler:

@@ -33,7 +33,7 @@ DDL queries, Glue Data Catalog calls, federated queries and workgroup byte limit
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -44,9 +44,9 @@ from cloudtwin.units import MIB
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-MIN_BILLED = 10 * MIB  # 10 MB minimum per query (athena.guide, Stanford rcpedia; not in aws-facts)
-TB = 1024.0**4
-COLUMNAR = ("parquet", "orc")
+MIN_BILLED: Final = 10 * MIB  # 10 MB minimum per query (athena.guide, Stanford rcpedia; not in aws-facts)
+TB: Final = 1024.0**4
+COLUMNAR: Final = ("parquet", "orc")
 
 
 class Query:

@@ -57,21 +57,23 @@ and the expiry of automated backups past their retention (runs are shorter).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.units import GIB, MIB
 
-BLOCK = 512 * 1024  # bytes per snapshot block (EBS direct APIs; not in aws-facts)
-COPY_RATE = 100.0 * MIB  # assumption: a snapshot copies its changed blocks at 100 MiB/s
-DAY = 86_400.0
+BLOCK: Final = 512 * 1024  # bytes per snapshot block (EBS direct APIs; not in aws-facts)
+COPY_RATE: Final = 100.0 * MIB  # assumption: a snapshot copies its changed blocks at 100 MiB/s
+DAY: Final = 86_400.0
 # (restore s, restore s per GB) by store kind, assumptions: an EBS volume from a snapshot is
 # usable about a minute after it is asked for (then lazily loaded); an RDS restore builds an
 # instance (10 min) and reads its data back at 6 s per GB
 RESTORE = {"ebs": (60.0, 0.0), "rds": (600.0, 6.0)}
-UP, LOST, RESTORING = "up", "lost", "restoring"
+UP: Final = "up"
+LOST: Final = "lost"
+RESTORING: Final = "restoring"
 
 
 class Snap:

@@ -41,7 +41,7 @@ compute environments per queue, and checkpoint/restart.
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.engine.sampling import uniform_sampler
@@ -53,9 +53,9 @@ from cloudtwin.units import GIB, HOURS_PER_MONTH, MIB, SECONDS_PER_HOUR
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-NOTICE_S = 120.0  # the Spot interruption notice [aws-facts §3]
-SPOT_REASON = "Host EC2 (instance {id}) terminated."
-APP_REASON = "Essential container in task exited"
+NOTICE_S: Final = 120.0  # the Spot interruption notice [aws-facts §3]
+SPOT_REASON: Final = "Host EC2 (instance {id}) terminated."
+APP_REASON: Final = "Essential container in task exited"
 PREFIX = {"on_demand": "BoxUsage", "spot": "SpotUsage"}
 
 

@@ -31,6 +31,7 @@ baseline), metadata operations and caches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from cloudtwin.spec.batch import (
     EFS_GP_READ_IOPS,
@@ -45,8 +46,8 @@ from cloudtwin.spec.batch import (
 )
 from cloudtwin.units import MIB
 
-TIB = 1024.0**4
-MB = 1e6
+TIB: Final = 1024.0**4
+MB: Final = 1e6
 # (efa, placement group) -> (one-message latency s, bandwidth cap Gbps or None: the instance's) -- assumptions
 FABRIC: dict[tuple[bool, str], tuple[float, float | None]] = {
     (True, "cluster"): (15e-6, None),
@@ -56,9 +57,9 @@ FABRIC: dict[tuple[bool, str], tuple[float, float | None]] = {
 }
 # assumptions where AWS documents no number: instance store NVMe per node; EFS bursting baseline
 # 50 MiB/s per TiB stored (floor 1 MiB/s); EFS elastic 3 GiB/s reads (the 2023 regional figure)
-INSTANCE_STORE = (400_000, 2_000.0)  # IOPS, MiB/s per node
-EFS_BURSTING_MIBPS_PER_TIB = 50.0
-EFS_ELASTIC_MIBPS = 3_072.0
+INSTANCE_STORE: Final = (400_000, 2_000.0)  # IOPS, MiB/s per node
+EFS_BURSTING_MIBPS_PER_TIB: Final = 50.0
+EFS_ELASTIC_MIBPS: Final = 3_072.0
 
 
 @dataclass(frozen=True)

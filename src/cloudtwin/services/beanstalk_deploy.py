@@ -37,7 +37,7 @@ health (12 checks over 2 min), ``IgnoreHealthCheck``, and time-based rolling.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.engine import make_sampler
 from cloudtwin.services.asg_scaling import GONE, IN_SERVICE, LEAVING
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from cloudtwin.services.instance import Instance
     from cloudtwin.spec.beanstalk import Deployment
 
-TICK = 1.0  # how often a deployment is watched (and waits are re-checked), in seconds
+TICK: Final = 1.0  # how often a deployment is watched (and waits are re-checked), in seconds
 
 
 def take_down(inst: Instance) -> None:

@@ -18,7 +18,7 @@ InactivityTimeout, periodic tasks (cron.yaml), and receiving several messages pe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.request import Request
 from cloudtwin.services.sqs import SQS
@@ -30,12 +30,12 @@ if TYPE_CHECKING:
     from cloudtwin.services.beanstalk import Beanstalk
     from cloudtwin.services.instance import Instance
 
-VISIBILITY_TIMEOUT = 300.0  # sqsd VisibilityTimeout default (assumption: documented option default)
-MAX_RETRIES = 10  # sqsd MaxRetries default: receives before the dead-letter queue (assumption)
-HTTP_CONNECTIONS = 50  # sqsd HttpConnections default: concurrent POSTs per instance (assumption)
-LONG_POLL = 20.0  # the daemon long-polls for the maximum 20 s (assumption) [aws-facts §6]
-DAEMON_CHECK = 10.0  # how often new instances are given a daemon (assumption)
-RETRY_PAUSE = 1.0  # after a throttled receive (assumption)
+VISIBILITY_TIMEOUT: Final = 300.0  # sqsd VisibilityTimeout default (assumption: documented option default)
+MAX_RETRIES: Final = 10  # sqsd MaxRetries default: receives before the dead-letter queue (assumption)
+HTTP_CONNECTIONS: Final = 50  # sqsd HttpConnections default: concurrent POSTs per instance (assumption)
+LONG_POLL: Final = 20.0  # the daemon long-polls for the maximum 20 s (assumption) [aws-facts §6]
+DAEMON_CHECK: Final = 10.0  # how often new instances are given a daemon (assumption)
+RETRY_PAUSE: Final = 1.0  # after a throttled receive (assumption)
 
 
 def worker_parts(env: Beanstalk, group: ASG) -> tuple[SQS, Daemons]:

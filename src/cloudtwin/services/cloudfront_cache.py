@@ -38,11 +38,11 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Final
 
 from cloudtwin.spec.cloudfront_behavior import edge_ttl as edge_ttl  # the TTL rule lives with the spec
 
-GOLDEN = 0.6180339887498949  # spreads per-key phases and sizes evenly over [0, 1)
+GOLDEN: Final = 0.6180339887498949  # spreads per-key phases and sizes evenly over [0, 1)
 
 
 def variant_key(key: int, variants: int, draw: float) -> int:
@@ -64,7 +64,7 @@ def object_size(key: int, sizes: Any | None, fixed: float | None) -> float | Non
     return math.exp(lo + (hi - lo) * _unit(key, 0.5))
 
 
-MAX_PARTS = 1 << 20  # parts of one object a range key can name (a 1 GB object in 1 KB ranges)
+MAX_PARTS: Final = 1 << 20  # parts of one object a range key can name (a 1 GB object in 1 KB ranges)
 
 
 def range_key(ck: int, size: float | None, range_size: float, draw: float) -> int:

@@ -23,7 +23,7 @@ CloudTrail Lake, multi-Region trails, and CloudTrail's own bill.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -36,7 +36,7 @@ from cloudtwin.services.eventbridge import event_attrs
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-EVENT_SIZE = 2048.0  # bytes of one API-call event (assumption)
+EVENT_SIZE: Final = 2048.0  # bytes of one API-call event (assumption)
 
 
 class CloudTrail(Component):

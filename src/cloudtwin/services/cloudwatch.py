@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.messaging import ledger_of
@@ -50,9 +50,11 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
     from cloudtwin.spec.cloudwatch import Alarm as AlarmSpec
 
-OK, ALARM, INSUFFICIENT = "OK", "ALARM", "INSUFFICIENT_DATA"
-EXTRA_RANGE = 2  # assumption: datapoints retrieved beyond evaluation_periods (the guide's tables show N + 2)
-EVENT_SIZE = 1024.0  # bytes of an alarm notification (assumption)
+OK: Final = "OK"
+ALARM: Final = "ALARM"
+INSUFFICIENT: Final = "INSUFFICIENT_DATA"
+EXTRA_RANGE: Final = 2  # assumption: datapoints retrieved beyond evaluation_periods (the guide's tables show N + 2)
+EVENT_SIZE: Final = 1024.0  # bytes of an alarm notification (assumption)
 
 COMPARE: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,

@@ -38,7 +38,7 @@ security.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -48,10 +48,11 @@ from cloudtwin.request import REJECTED, SERVER_ERROR, THROTTLED, Done, Request
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-BURST = 1.0  # assumption: one second's worth of requests may arrive at once
-TRIGGER_TIMEOUT = 5.0  # a Lambda trigger must answer within 5 s (Cognito guide, Lambda triggers)
-TRIGGER_ATTEMPTS = 3  # then Cognito gives up (same page)
-AUTH, CREATE = 0, 1
+BURST: Final = 1.0  # assumption: one second's worth of requests may arrive at once
+TRIGGER_TIMEOUT: Final = 5.0  # a Lambda trigger must answer within 5 s (Cognito guide, Lambda triggers)
+TRIGGER_ATTEMPTS: Final = 3  # then Cognito gives up (same page)
+AUTH: Final = 0
+CREATE: Final = 1
 
 
 def _quota(ctx: Context) -> tuple[RateLimiter, RateLimiter]:

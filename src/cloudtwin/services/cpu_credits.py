@@ -39,14 +39,14 @@ switching mode while running.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from cloudtwin.sizes import CreditType, credit_type
 
 __all__ = ["FleetCredits", "for_fleet", "scaled"]
 
-CREDIT_S = 60.0  # vCPU-seconds in one CPU credit (one vCPU at 100 % for one minute)
-EPS = 1e-9
+CREDIT_S: Final = 60.0  # vCPU-seconds in one CPU credit (one vCPU at 100 % for one minute)
+EPS: Final = 1e-9
 
 
 def scaled(sampler: Any, speed: float) -> Any:

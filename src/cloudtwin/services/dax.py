@@ -33,7 +33,7 @@ BatchGetItem and transactions, and the client's connection handling.
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
     from cloudtwin.services.dynamodb import DynamoDB
 
-NEVER = float("inf")
+NEVER: Final = float("inf")
 
 
 class _Pending:

@@ -51,7 +51,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -62,16 +62,16 @@ from cloudtwin.request import THROTTLED, Batch, BatchStats, Done, Request
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-READ_UNIT = 4096.0  # bytes per read capacity unit [aws-facts §11 DynamoDB capacity units]
-WRITE_UNIT = 1024.0  # bytes per write capacity unit [aws-facts §11 DynamoDB capacity units]
-PARTITION_RCU = 3000.0  # [aws-facts §11 DynamoDB partition limit]
-PARTITION_WCU = 1000.0  # [aws-facts §11 DynamoDB partition limit]
-BURST_SECONDS = 300.0  # unused capacity kept [aws-facts §11 DynamoDB burst capacity]
-TABLE_QUOTA = 40_000.0  # RRU/WRU per table [aws-facts §11 DynamoDB capacity units]
-HASH_MULT = 0x9E3779B97F4A7C15
-MASK = (1 << 64) - 1
-READS = ("", "get", "query")
-WRITES = ("put", "update", "delete")
+READ_UNIT: Final = 4096.0  # bytes per read capacity unit [aws-facts §11 DynamoDB capacity units]
+WRITE_UNIT: Final = 1024.0  # bytes per write capacity unit [aws-facts §11 DynamoDB capacity units]
+PARTITION_RCU: Final = 3000.0  # [aws-facts §11 DynamoDB partition limit]
+PARTITION_WCU: Final = 1000.0  # [aws-facts §11 DynamoDB partition limit]
+BURST_SECONDS: Final = 300.0  # unused capacity kept [aws-facts §11 DynamoDB burst capacity]
+TABLE_QUOTA: Final = 40_000.0  # RRU/WRU per table [aws-facts §11 DynamoDB capacity units]
+HASH_MULT: Final = 0x9E3779B97F4A7C15
+MASK: Final = (1 << 64) - 1
+READS: Final = ("", "get", "query")
+WRITES: Final = ("put", "update", "delete")
 
 
 def key_hash(key: int) -> int:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import deque
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.engine import make_sampler
 from cloudtwin.messaging import Message, StoredRecords, ledger_of
@@ -37,9 +37,9 @@ from cloudtwin.services.kinesis_esm import Retention, read_limits
 if TYPE_CHECKING:
     from cloudtwin.services.dynamodb import DynamoDB
 
-RETENTION = 86_400.0  # 24 h (AWS DynamoDB guide, "Change data capture for DynamoDB Streams")
-KEYS_ONLY_SIZE = 100.0  # assumption: bytes of a record with the keys only
-SWEEP = 60.0  # how often expired records are removed (seconds)
+RETENTION: Final = 86_400.0  # 24 h (AWS DynamoDB guide, "Change data capture for DynamoDB Streams")
+KEYS_ONLY_SIZE: Final = 100.0  # assumption: bytes of a record with the keys only
+SWEEP: Final = 60.0  # how often expired records are removed (seconds)
 
 
 class StreamShard:

@@ -34,7 +34,7 @@ bandwidth, and I/O fencing between multi-attached writers.
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import deliver
 from cloudtwin.engine import make_sampler
@@ -47,9 +47,9 @@ from cloudtwin.spec.ebs import EBS as EBSSpec
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-MULTI_ATTACH_LIMIT = 16  # assumption: Nitro instances per multi-attach volume (general knowledge)
-GP3_BASELINE_IOPS = 3000  # assumption: general knowledge, not in aws-facts
-BURST = 1.0  # assumption: the IOPS budget is per second, so up to one second's worth passes at once
+MULTI_ATTACH_LIMIT: Final = 16  # assumption: Nitro instances per multi-attach volume (general knowledge)
+GP3_BASELINE_IOPS: Final = 3000  # assumption: general knowledge, not in aws-facts
+BURST: Final = 1.0  # assumption: the IOPS budget is per second, so up to one second's worth passes at once
 
 
 def default_iops(volume_type: str, size_gb: float) -> int:

@@ -41,7 +41,7 @@ to EventBridge, Fargate's 1-minute billing minimum, and capacity provider base c
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
@@ -57,8 +57,8 @@ from cloudtwin.services.instance import Instance
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-SPOT_WARNING = 120.0  # Fargate Spot interruption notice [aws-facts §16]
-GIB = 1024.0**3
+SPOT_WARNING: Final = 120.0  # Fargate Spot interruption notice [aws-facts §16]
+GIB: Final = 1024.0**3
 
 
 class ECS(Component):

@@ -17,7 +17,7 @@ owned by :class:`cloudtwin.services.ecs.ECS`; these classes drive it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from cloudtwin.messaging import Message
 from cloudtwin.request import Request
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from cloudtwin.services.ecs import ECS
     from cloudtwin.services.instance import Instance
 
-IDLE_PAUSE = 1.0  # assumption: a short-polling worker (wait 0) sleeps this long after an empty receive
-THROTTLE_PAUSE = 1.0  # assumption: after a throttled receive
+IDLE_PAUSE: Final = 1.0  # assumption: a short-polling worker (wait 0) sleeps this long after an empty receive
+THROTTLE_PAUSE: Final = 1.0  # assumption: after a throttled receive
 
 
 class Worker:

@@ -23,7 +23,7 @@ client caching and locking, and One Zone storage classes.
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -35,9 +35,9 @@ from cloudtwin.spec.efs import EFS as EFSSpec
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-READ_IOPS = 35_000.0  # General Purpose mode [aws-facts §17]
-WRITE_IOPS = 7_000.0  # General Purpose mode [aws-facts §17]
-BURST = 1.0  # assumption: the per-second limits let one second's worth through at once
+READ_IOPS: Final = 35_000.0  # General Purpose mode [aws-facts §17]
+WRITE_IOPS: Final = 7_000.0  # General Purpose mode [aws-facts §17]
+BURST: Final = 1.0  # assumption: the per-second limits let one second's worth through at once
 
 
 class EFS(Component):

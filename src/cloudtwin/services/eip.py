@@ -16,11 +16,11 @@ IP is taken away, and the API's request throttling.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from cloudtwin.services.instance import Instance
 
-ASSOCIATE_S = 2.0  # assumption: AssociateAddress takes effect within a few seconds
+ASSOCIATE_S: Final = 2.0  # assumption: AssociateAddress takes effect within a few seconds
 
 
 def holder(ctx: Any, eip: str) -> Instance | None:

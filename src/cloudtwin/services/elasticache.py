@@ -67,7 +67,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -86,9 +86,11 @@ from cloudtwin.units import GIB
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-RESERVED = 0.25  # assumption: Redis reserved-memory-percent default (general knowledge, not in aws-facts)
-UP, FAILING, DOWN = "up", "failing_over", "down"
-NEVER = math.inf
+RESERVED: Final = 0.25  # assumption: Redis reserved-memory-percent default (general knowledge, not in aws-facts)
+UP: Final = "up"
+FAILING: Final = "failing_over"
+DOWN: Final = "down"
+NEVER: Final = math.inf
 
 
 class Shard:

@@ -5,7 +5,7 @@ notes ("Cold or warm start")."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -28,7 +28,7 @@ def _calls(steps: list[Any]) -> list[Any]:
     return out
 
 
-KEY_DRAWS = 200_000  # draws for the key probabilities of a distribution other than zipf, uniform or const
+KEY_DRAWS: Final = 200_000  # draws for the key probabilities of a distribution other than zipf, uniform or const
 
 
 def key_pmf(dist: Distribution, gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -30,15 +30,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.request import Request
 
 if TYPE_CHECKING:
     from cloudtwin.services.elb import LoadBalancer
 
-INITIAL, HEALTHY, UNHEALTHY, DRAINING, UNUSED = "initial", "healthy", "unhealthy", "draining", "unused"
-REGISTERED = (INITIAL, HEALTHY, UNHEALTHY)
+INITIAL: Final = "initial"
+HEALTHY: Final = "healthy"
+UNHEALTHY: Final = "unhealthy"
+DRAINING: Final = "draining"
+UNUSED: Final = "unused"
+REGISTERED: Final = (INITIAL, HEALTHY, UNHEALTHY)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.handler import Run
@@ -24,7 +24,7 @@ from cloudtwin.services.elb_health import DRAINING, Target
 if TYPE_CHECKING:
     from collections.abc import MutableSequence
 
-APP_COOKIE_EXPIRY = 7 * 86_400.0  # AWSALBAPP-n has a fixed 7-day expiry [aws-facts §1]
+APP_COOKIE_EXPIRY: Final = 7 * 86_400.0  # AWSALBAPP-n has a fixed 7-day expiry [aws-facts §1]
 HASH_MEMO_MAX = 65_536  # client addresses whose node hash is remembered (cleared when full)
 
 

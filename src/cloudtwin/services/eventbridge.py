@@ -36,7 +36,7 @@ other target types, the 300-rules quota beyond validation, and event buses' own 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -51,13 +51,14 @@ from cloudtwin.spec.schedule import parse_schedule
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-MAX_EVENT_SIZE = 1_048_576  # bytes [aws-facts §8 Event size, CHANGED]
+MAX_EVENT_SIZE: Final = 1_048_576  # bytes [aws-facts §8 Event size, CHANGED]
 PUT_EVENTS_TPS = {"us-east-1": 10_000.0, "us-east-2": 2_400.0}  # [aws-facts §8 PutEvents throttle]
-PUT_EVENTS_OTHER = 2_400.0  # assumption: "other Regions vary"; the smaller documented figure
-INVOCATIONS_TPS = 18_750.0  # us-east-1 [aws-facts §8 Invocation throttle]; other Regions: assumption
-BURST = 1.0  # assumption: one second's worth of calls may arrive at once
-BACKOFF_BASE, BACKOFF_CAP = 1.0, 600.0  # assumption: exponential backoff from 1 s, at most 10 min
-SCHEDULED_SIZE = 256.0  # bytes of a "Scheduled Event" (assumption; only billing-irrelevant size)
+PUT_EVENTS_OTHER: Final = 2_400.0  # assumption: "other Regions vary"; the smaller documented figure
+INVOCATIONS_TPS: Final = 18_750.0  # us-east-1 [aws-facts §8 Invocation throttle]; other Regions: assumption
+BURST: Final = 1.0  # assumption: one second's worth of calls may arrive at once
+BACKOFF_BASE: Final = 1.0  # assumption: exponential backoff from 1 s, at most 10 min
+BACKOFF_CAP: Final = 600.0
+SCHEDULED_SIZE: Final = 256.0  # bytes of a "Scheduled Event" (assumption; only billing-irrelevant size)
 CUSTOM = {"source": "custom.app", "detail-type": "Custom Event"}  # PutEvents without them (assumption)
 
 

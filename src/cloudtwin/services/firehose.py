@@ -45,7 +45,7 @@ of source records, encryption, OpenSearch/Splunk/HTTP destinations, and Lambda's
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -61,13 +61,13 @@ if TYPE_CHECKING:
 
     from cloudtwin.context import Context
 
-BILLING_UNIT = 5120.0  # each record is billed rounded up to 5 KB [aws-facts §9 Firehose ingestion billing unit]
-GB = 1024.0**3
-BURST = 1.0  # assumption: the Direct PUT buckets hold one second's worth
+BILLING_UNIT: Final = 5120.0  # each record is billed rounded up to 5 KB [aws-facts §9 Firehose ingestion billing unit]
+GB: Final = 1024.0**3
+BURST: Final = 1.0  # assumption: the Direct PUT buckets hold one second's worth
 FORMAT_RATIO = {"json": 1.0, "parquet": 0.2, "orc": 0.18}  # assumption: columnar + Snappy vs JSON text
 COMPRESSION_RATIO = {"none": 1.0, "gzip": 0.25, "zip": 0.25, "snappy": 0.5}  # assumption, for JSON text
-THROTTLE_PAUSE = 1.0  # assumption: a throttled transform invocation is retried after 1 s
-BACKOFF = (1.0, 60.0)  # assumption: S3 write retries from 1 s doubling to 60 s
+THROTTLE_PAUSE: Final = 1.0  # assumption: a throttled transform invocation is retried after 1 s
+BACKOFF: Final = (1.0, 60.0)  # assumption: S3 write retries from 1 s doubling to 60 s
 
 
 class Buffer:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.messaging import Message
 
@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     from cloudtwin.services.firehose import Firehose
     from cloudtwin.services.kinesis import Kinesis, Shard
 
-POLL = 1.0  # assumption: Firehose polls a shard once per second
-MAX_RECORDS = 10_000  # per GetRecords call [aws-facts §9 KDS read per shard]
-MAX_BYTES = 10_000_000.0  # per GetRecords call [aws-facts §9 KDS read per shard]
+POLL: Final = 1.0  # assumption: Firehose polls a shard once per second
+MAX_RECORDS: Final = 10_000  # per GetRecords call [aws-facts §9 KDS read per shard]
+MAX_BYTES: Final = 10_000_000.0  # per GetRecords call [aws-facts §9 KDS read per shard]
 
 
 class StreamSource:

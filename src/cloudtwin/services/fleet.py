@@ -6,7 +6,7 @@ CloudWatch-like CPU metric, and registration with load balancers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
     from cloudtwin.services.elb import LoadBalancer
 
-EC2_MINIMUM_S = 60.0  # per-second billing with a 60 s minimum [aws-facts §3/§19, third party]
+EC2_MINIMUM_S: Final = 60.0  # per-second billing with a 60 s minimum [aws-facts §3/§19, third party]
 
 
 class Fleet(Component):

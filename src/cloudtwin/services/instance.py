@@ -20,7 +20,7 @@ of its current CPU step rather than at the instant of the kill.
 from __future__ import annotations
 
 from heapq import heappush
-from typing import Any
+from typing import Any, Final
 
 from cloudtwin.engine.resources import Workers
 from cloudtwin.guard import through
@@ -28,7 +28,7 @@ from cloudtwin.handler import CStep, Probe, Run
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import SESSION_LOST, UNAVAILABLE
 
-COOKIE_LIMIT = 4096  # bytes a browser keeps per cookie
+COOKIE_LIMIT: Final = 4096  # bytes a browser keeps per cookie
 
 class Instance(Workers):
     """One EC2 instance: worker slots and an accept queue (:class:`Workers`), its lifecycle and addresses."""

@@ -40,7 +40,7 @@ import hashlib
 from collections.abc import Callable
 from heapq import heappush
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -56,13 +56,13 @@ from cloudtwin.units import GIB
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-WRITE_RECORDS = 1000.0  # records/s per shard [aws-facts §9 KDS write per shard]
-WRITE_BYTES = 1_048_576.0  # bytes/s per shard [aws-facts §9 KDS write per shard]
-MAX_RECORD = 1_048_576.0  # bytes of one record's data blob [aws-facts §9 KDS record and put limits]
+WRITE_RECORDS: Final = 1000.0  # records/s per shard [aws-facts §9 KDS write per shard]
+WRITE_BYTES: Final = 1_048_576.0  # bytes/s per shard [aws-facts §9 KDS write per shard]
+MAX_RECORD: Final = 1_048_576.0  # bytes of one record's data blob [aws-facts §9 KDS record and put limits]
 BATCH_PAYLOAD = BATCH_LIMITS[("kinesis", "put")][1]  # 5 MiB per PutRecords [aws-facts §9]
-WRITE_BURST = 1.0  # assumption: a shard's buckets hold one second's worth
-SWEEP = 60.0  # how often expired records are removed (seconds)
-HASH_SPACE = 1 << 128
+WRITE_BURST: Final = 1.0  # assumption: a shard's buckets hold one second's worth
+SWEEP: Final = 60.0  # how often expired records are removed (seconds)
+HASH_SPACE: Final = 1 << 128
 
 
 class Shard:
@@ -81,7 +81,7 @@ class Shard:
         self.stored = StoredRecords()  # copies kept (as counts) when the stream has no consumer
 
 
-SHARD_CACHE_MAX = 131_072  # partition keys whose shard is remembered (an MD5 each otherwise; ~8 MB at most)
+SHARD_CACHE_MAX: Final = 131_072  # partition keys whose shard is remembered (an MD5 each otherwise; ~8 MB at most)
 
 
 def shard_of(key: float, shards: int) -> int:

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.messaging import Ledger, Message
@@ -59,16 +59,16 @@ if TYPE_CHECKING:
     from cloudtwin.services.lambda_ import Lambda
     from cloudtwin.services.lambda_runtime import Invocation
 
-READ_CALLS = 5.0  # GetRecords per second per shard, shared [aws-facts §9 KDS read per shard]
-READ_BYTES = 2 * 1_048_576.0  # bytes/s per shard, shared or per EFO consumer [aws-facts §9]
+READ_CALLS: Final = 5.0  # GetRecords per second per shard, shared [aws-facts §9 KDS read per shard]
+READ_BYTES: Final = 2 * 1_048_576.0  # bytes/s per shard, shared or per EFO consumer [aws-facts §9]
 
 
 def read_limits() -> tuple[RateLimiter, RateLimiter]:
     """A shard's shared-throughput GetRecords limits: (calls, bytes), no burst beyond them."""
     return RateLimiter(READ_CALLS, 0.0), RateLimiter(READ_BYTES, 0.0)
-POLL_IDLE = 1.0  # assumption: an idle shared reader polls its shard once per second
-PUSH_DELAY = 0.07  # assumption: enhanced fan-out pushes a record about 70 ms after the put
-THROTTLE_PAUSE = 1.0  # assumption
+POLL_IDLE: Final = 1.0  # assumption: an idle shared reader polls its shard once per second
+PUSH_DELAY: Final = 0.07  # assumption: enhanced fan-out pushes a record about 70 ms after the put
+THROTTLE_PAUSE: Final = 1.0  # assumption
 
 
 class StreamSource(Protocol):

@@ -22,13 +22,13 @@ costs no more per minute than a short one.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, Final
 
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.units import MIB
 
-RECORDS_PER_BYTE = 1000.0 / MIB  # a shard's 1,000 records/s per 1 MB/s [aws-facts §9 KDS write per shard]
-INITIAL_SHARDS = 4  # assumption: 4 MB/s at 1 MB/s per shard
+RECORDS_PER_BYTE: Final = 1000.0 / MIB  # a shard's 1,000 records/s per 1 MB/s [aws-facts §9 KDS write per shard]
+INITIAL_SHARDS: Final = 4  # assumption: 4 MB/s at 1 MB/s per shard
 
 
 class OnDemandCapacity:

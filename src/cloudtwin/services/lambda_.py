@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
@@ -78,9 +78,9 @@ from cloudtwin.spec.account import INVOKE_RATE_PER_CONCURRENCY
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-VCPU_MB = 1769.0  # 1,769 MB = 1 vCPU [aws-facts §5 Memory]
-NEW_ENVS_BURST = 1000.0  # environments per 10 s per function [aws-facts §5 Scaling rate]
-NEW_ENVS_RATE = 100.0  # refilled continuously: 1,000 per 10 s
+VCPU_MB: Final = 1769.0  # 1,769 MB = 1 vCPU [aws-facts §5 Memory]
+NEW_ENVS_BURST: Final = 1000.0  # environments per 10 s per function [aws-facts §5 Scaling rate]
+NEW_ENVS_RATE: Final = 100.0  # refilled continuously: 1,000 per 10 s
 
 
 def _account(ctx: Any) -> list[int]:

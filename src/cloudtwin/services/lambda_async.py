@@ -12,7 +12,7 @@ methods from :class:`AsyncInvokes`.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.messaging import MessageFactory
@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from cloudtwin.metrics import Histogram
     from cloudtwin.services.lambda_runtime import Invocation
 
-ASYNC_RETRY_DELAYS = (60.0, 120.0)  # [aws-facts §5 Async retries]
-THROTTLE_BACKOFF = (1.0, 300.0)  # from 1 s up to 5 min [aws-facts §5 Async retries on throttles]
-ASYNC_MAX_SIZE = 1_048_576  # bytes [aws-facts §5 Payload limits, CHANGED]
+ASYNC_RETRY_DELAYS: Final = (60.0, 120.0)  # [aws-facts §5 Async retries]
+THROTTLE_BACKOFF: Final = (1.0, 300.0)  # from 1 s up to 5 min [aws-facts §5 Async retries on throttles]
+ASYNC_MAX_SIZE: Final = 1_048_576  # bytes [aws-facts §5 Payload limits, CHANGED]
 
 
 class AsyncInvokes(Component):

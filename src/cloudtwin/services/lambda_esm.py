@@ -30,7 +30,7 @@ mapping, and the mapping's own back-off on function errors.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.messaging import Message
 
@@ -39,13 +39,13 @@ if TYPE_CHECKING:
     from cloudtwin.services.lambda_runtime import Invocation
     from cloudtwin.services.sqs import SQS
 
-START_POLLERS = 5  # [aws-facts §5 SQS event source: scaling]
-MAX_POLLERS = 1000  # [aws-facts §5 SQS event source: scaling]
-SCALE_STEP = 50  # pollers added per 10 s: 300 per minute [aws-facts §5, CHANGED]
-SCALE_PERIOD = 10.0
-LONG_POLL = 20.0  # assumption: the mapping waits the maximum [aws-facts §6 Long polling]
-RECEIVE_MAX = 10  # messages per ReceiveMessage [aws-facts §6 Batch size]
-THROTTLE_PAUSE = 1.0  # assumption
+START_POLLERS: Final = 5  # [aws-facts §5 SQS event source: scaling]
+MAX_POLLERS: Final = 1000  # [aws-facts §5 SQS event source: scaling]
+SCALE_STEP: Final = 50  # pollers added per 10 s: 300 per minute [aws-facts §5, CHANGED]
+SCALE_PERIOD: Final = 10.0
+LONG_POLL: Final = 20.0  # assumption: the mapping waits the maximum [aws-facts §6 Long polling]
+RECEIVE_MAX: Final = 10  # messages per ReceiveMessage [aws-facts §6 Batch size]
+THROTTLE_PAUSE: Final = 1.0  # assumption
 
 
 class Mapping:

@@ -27,7 +27,7 @@ instances' own calls out to databases and APIs are not checked), and NACL-per-zo
 from __future__ import annotations
 
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.origins import address, block, in_block, source, tally_of
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
     from cloudtwin.spec.network_acl import AclRule
 
-IMPLICIT = "*"  # the rule that matches when no numbered rule does: deny
+IMPLICIT: Final = "*"  # the rule that matches when no numbered rule does: deny
 MEMO_MAX = 65_536  # source addresses whose decisions are remembered (cleared when full)
 
 

@@ -21,7 +21,7 @@ per-session reader pricing, incremental refresh and alerts.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -32,7 +32,7 @@ from cloudtwin.units import SECONDS_PER_MONTH
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-MONTH = SECONDS_PER_MONTH
+MONTH: Final = SECONDS_PER_MONTH
 
 
 class _Refresh:

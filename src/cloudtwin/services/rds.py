@@ -57,7 +57,7 @@ Billing granularity is the cost model's business.
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import Distribution, Sampler
@@ -74,7 +74,7 @@ from cloudtwin.spec.rds import RDS as RDSSpec
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-STANDBY_FLUSH = 0.0005  # assumption: the standby's log write per synchronous commit
+STANDBY_FLUSH: Final = 0.0005  # assumption: the standby's log write per synchronous commit
 
 
 class RDS(BackedUp):

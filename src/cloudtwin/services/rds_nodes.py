@@ -4,13 +4,15 @@ work, its open connections and its state; and the engines' default ``max_connect
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, Final
 
 from cloudtwin.units import GIB
 
 __all__ = ["DOWN", "FAILING", "UP", "Node", "default_max_connections"]
 
-UP, FAILING, DOWN = "up", "failing_over", "down"
+UP: Final = "up"
+FAILING: Final = "failing_over"
+DOWN: Final = "down"
 
 
 def default_max_connections(engine: str, memory_gib: float) -> int:

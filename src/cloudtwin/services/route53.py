@@ -36,13 +36,13 @@ negative caching, the 18 % checker aggregation, propagation delay of changes
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.pricing.meters import configured
 from cloudtwin.request import UNAVAILABLE, Request
-from cloudtwin.services.elb_routing import _forward, _Fwd
+from cloudtwin.services.elb_routing import Routing, _forward, _Fwd
 from cloudtwin.spec.route53 import R53HealthCheck
 from cloudtwin.spec.route53 import Record as RecordSpec
 from cloudtwin.spec.route53 import Route53 as Route53Spec
@@ -50,9 +50,9 @@ from cloudtwin.spec.route53 import Route53 as Route53Spec
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-A_TTL = 300.0  # A record TTL when omitted (assumption: the Route 53 console's default)
+A_TTL: Final = 300.0  # A record TTL when omitted (assumption: the Route 53 console's default)
 _new = _Fwd.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
-ALIAS_ELB_TTL = 60.0  # an alias uses the target's TTL; ELB's is 60 s (assumption) [aws-facts §4]
+ALIAS_ELB_TTL: Final = 60.0  # an alias uses the target's TTL; ELB's is 60 s (assumption) [aws-facts §4]
 
 
 class _Record:
@@ -231,7 +231,7 @@ class Route53(Component):
                 addr = ent[1]
         if addr.__class__ is not str and addr.rr_only and not addr.injected:
             # the load balancer's handle for plain round robin over one pool, inline (see the docstring)
-            lb = addr
+            lb: Routing = addr  # declared, so compiled code reads its fields directly
             lb.requests += 1
             pool = lb.pool if lb.nodes_up else []
             n = len(pool)

@@ -44,7 +44,7 @@ presigned URLs, and S3's own at-least-once duplicate notifications.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -59,9 +59,10 @@ from cloudtwin.units import GIB, SECONDS_PER_MONTH
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-WRITE, READ = 0, 1
-RATE = (3_500.0, 5_500.0)  # per partitioned prefix: PUT/COPY/POST/DELETE, GET/HEAD [aws-facts §12 Request rate]
-BURST = 1.0  # assumption: one second's worth of requests may arrive at once
+WRITE: Final = 0
+READ: Final = 1
+RATE: Final = (3_500.0, 5_500.0)  # per partitioned prefix: PUT/COPY/POST/DELETE, GET/HEAD [aws-facts §12 Request rate]
+BURST: Final = 1.0  # assumption: one second's worth of requests may arrive at once
 
 
 class WorkloadProducer(MessageFactory):

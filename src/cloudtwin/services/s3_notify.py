@@ -21,7 +21,7 @@ event types (restore, replication, lifecycle).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.engine import make_sampler
 from cloudtwin.messaging import Message, ledger_of
@@ -30,7 +30,7 @@ from cloudtwin.services.eventbridge import event_attrs
 if TYPE_CHECKING:
     from cloudtwin.services.s3 import S3
 
-EVENT_SIZE = 1024.0  # bytes of a notification or event (metadata only; assumption)
+EVENT_SIZE: Final = 1024.0  # bytes of a notification or event (metadata only; assumption)
 
 
 class _Config:

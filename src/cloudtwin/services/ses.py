@@ -34,7 +34,7 @@ tier.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -44,7 +44,7 @@ from cloudtwin.request import THROTTLED, Done, Request
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-DAY = 86_400.0
+DAY: Final = 86_400.0
 
 
 class SES(Component):

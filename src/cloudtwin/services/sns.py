@@ -38,7 +38,7 @@ a subscription's ``maxReceivesPerSecond`` throttle.
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -56,7 +56,7 @@ BATCH_PAYLOAD = BATCH_LIMITS[("sns", "publish")][1]  # a whole PublishBatch [aws
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-HTTP_RETRY_CAP = 3600.0  # total retry time of an HTTP/S delivery [aws-facts §7]
+HTTP_RETRY_CAP: Final = 3600.0  # total retry time of an HTTP/S delivery [aws-facts §7]
 
 
 def managed_delay(k: int) -> float | None:

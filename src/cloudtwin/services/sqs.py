@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import deliver
 from cloudtwin.engine import make_sampler
@@ -65,11 +65,11 @@ from cloudtwin.spec.message import BATCH_LIMITS
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-FIFO_TPS = 300.0  # API calls/s per action without batching [aws-facts §6 FIFO throughput]
-FIFO_BURST = 1.0  # assumption: one second's worth of calls may arrive at once
+FIFO_TPS: Final = 300.0  # API calls/s per action without batching [aws-facts §6 FIFO throughput]
+FIFO_BURST: Final = 1.0  # assumption: one second's worth of calls may arrive at once
 INFLIGHT_LIMIT = {False: 120_000, True: 20_000}  # [aws-facts §6 In-flight limit]
-MAX_BATCH = 10  # messages per receive or delete batch [aws-facts §6 Batch size]
-CHUNK = 65_536  # each 64 KB of payload is billed as one request [aws-facts §19 SQS]
+MAX_BATCH: Final = 10  # messages per receive or delete batch [aws-facts §6 Batch size]
+CHUNK: Final = 65_536  # each 64 KB of payload is billed as one request [aws-facts §19 SQS]
 BATCH_PAYLOAD = BATCH_LIMITS[("sqs", "send")][1]  # a whole SendMessageBatch [aws-facts §6]
 
 

@@ -23,14 +23,17 @@ from abc import abstractmethod
 from collections import deque
 from heapq import heapify, heappop, heappush
 from itertools import count
-from typing import Any
+from typing import Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.messaging import Message
 
-GONE, VISIBLE, INFLIGHT, DELAYED = 0, 1, 2, 3
-COMPACT = 1024  # rebuild lazily pruned structures when they hold this many dead entries more than live ones
-INF = float("inf")
+GONE: Final = 0
+VISIBLE: Final = 1
+INFLIGHT: Final = 2
+DELAYED: Final = 3
+COMPACT: Final = 1024  # rebuild lazily pruned structures when they hold this many dead entries more than live ones
+INF: Final = float("inf")
 
 
 class Group:

@@ -39,7 +39,7 @@ DynamoDB, peering and transit gateways, IPv6 and egress-only gateways.
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -52,10 +52,10 @@ from cloudtwin.units import GIB, SECONDS_PER_HOUR
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")  # RFC 1918
+PRIVATE: Final = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")  # RFC 1918
 _SEEN_MAX = 65_536  # distinct source addresses remembered by admit_on
 _UNSET: Any = object()  # not in the subnet memo yet
-NAT_PORTS = 55_000  # simultaneous connections per IP per destination [aws-facts §14 NAT gateway]
+NAT_PORTS: Final = 55_000  # simultaneous connections per IP per destination [aws-facts §14 NAT gateway]
 
 
 class _Nat:

@@ -34,7 +34,7 @@ statements), CAPTCHA and challenge actions, custom keys, WCU limits, and logging
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.engine.sampling import uniform_sampler
@@ -48,7 +48,9 @@ if TYPE_CHECKING:
     from cloudtwin.spec.waf import WafRule
 
 
-IP_SET, RATE, OTHER = 1, 2, 0  # a rule's test, as Waf.admit dispatches it
+IP_SET: Final = 1  # a rule's test, as Waf.admit dispatches it
+RATE: Final = 2
+OTHER: Final = 0
 MEMO_MAX = 65_536  # address strings whose IP-set verdict a rule remembers (cleared when full)
 
 
