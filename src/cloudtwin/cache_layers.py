@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from cloudtwin.spec.elasticache import miss_targets, ttl_sets
 
-STORES: Final = ("s3", "rds", "aurora", "dynamodb")  # no cache of their own
+STORES = ("s3", "rds", "aurora", "dynamodb")  # no cache of their own
 MEASURED: Final = "hits x (mean time of a miss - mean time of a hit), both measured at this layer"
 
 

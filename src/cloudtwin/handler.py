@@ -28,7 +28,7 @@ CALL: Final = 2
 FAIL: Final = 3  # an injected-errors fault (see faults.py)
 SCREEN: Final = 4  # a filter in front of a component (cloudtwin.guard.install): its target is the filter
 MISS: Final = "miss"  # a cache reply that is not a failure
-RETRYABLE: Final = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))
+RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))
 
 
 class CStep:

@@ -72,7 +72,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from itertools import count
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from cloudtwin.engine import make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
@@ -80,7 +80,7 @@ from cloudtwin.spec.message import MessageSpec
 from cloudtwin.spec.units import parse_key_distribution
 
 IN_FLIGHT, DELIVERED, DEAD, EXPIRED, LOST = range(5)
-STATE_NAMES: Final = ("in_flight", "delivered", "dead_lettered", "expired", "lost")
+STATE_NAMES = ("in_flight", "delivered", "dead_lettered", "expired", "lost")
 
 
 class Message:

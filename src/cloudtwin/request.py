@@ -18,7 +18,7 @@ UNAVAILABLE: Final = "unavailable"
 REJECTED: Final = "rejected"
 SERVER_ERROR: Final = "server_error"
 SESSION_LOST: Final = "session_lost"
-ERROR_KINDS: Final = (TIMEOUT, THROTTLED, UNAVAILABLE, REJECTED, SERVER_ERROR, SESSION_LOST)
+ERROR_KINDS = (TIMEOUT, THROTTLED, UNAVAILABLE, REJECTED, SERVER_ERROR, SESSION_LOST)
 
 Done = Callable[["Request", str | None], None]
 

@@ -57,7 +57,7 @@ IN_SERVICE: Final = "InService"
 LEAVING: Final = "Leaving"
 TERMINATING: Final = "Terminating"
 GONE: Final = "Gone"
-COUNTED: Final = (PENDING, IN_SERVICE)
+COUNTED = (PENDING, IN_SERVICE)
 
 HIGH_PERIODS: Final = 3  # assumption: minutes above target before scaling out (target tracking's high alarm)
 LOW_PERIODS: Final = 15  # assumption: minutes below target before scaling in ("more gradually" [aws-facts §2])

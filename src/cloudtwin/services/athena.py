@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 MIN_BILLED: Final = 10 * MIB  # 10 MB minimum per query (athena.guide, Stanford rcpedia; not in aws-facts)
 TB: Final = 1024.0**4
-COLUMNAR: Final = ("parquet", "orc")
+COLUMNAR = ("parquet", "orc")
 
 
 class Query:

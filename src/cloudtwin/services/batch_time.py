@@ -57,7 +57,7 @@ FABRIC: dict[tuple[bool, str], tuple[float, float | None]] = {
 }
 # assumptions where AWS documents no number: instance store NVMe per node; EFS bursting baseline
 # 50 MiB/s per TiB stored (floor 1 MiB/s); EFS elastic 3 GiB/s reads (the 2023 regional figure)
-INSTANCE_STORE: Final = (400_000, 2_000.0)  # IOPS, MiB/s per node
+INSTANCE_STORE = (400_000, 2_000.0)  # IOPS, MiB/s per node
 EFS_BURSTING_MIBPS_PER_TIB: Final = 50.0
 EFS_ELASTIC_MIBPS: Final = 3_072.0
 

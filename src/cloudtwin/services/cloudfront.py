@@ -85,9 +85,9 @@ GIB: Final = 1024.0**3
 FREE_INVALIDATION_PATHS: Final = 1000  # a month [aws-facts §13; prices.csv Invalidations] (a window within one month)
 # the prefix of the source address origins see [aws-facts §13 Source IP seen at the origin]
 ORIGIN_FACING: Final = "cloudfront"
-CONNECTING: Final = ("ec2", "asg")  # origins whose `unavailable` is a connection that does not answer
+CONNECTING = ("ec2", "asg")  # origins whose `unavailable` is a connection that does not answer
 ORIGIN_OP = {"s3": "get"}  # every other origin type takes the default op ""
-KEYED: Final = ("s3", "apigateway")  # origins that get the key as their call argument
+KEYED = ("s3", "apigateway")  # origins that get the key as their call argument
 PHASE_TABLE_MAX: Final = 1 << 20  # zipf ranks up to which a behavior keeps its keys' update phases in a list
 _new = Fetch.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 

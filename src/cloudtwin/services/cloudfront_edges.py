@@ -22,9 +22,7 @@ What is modelled
 
 from __future__ import annotations
 
-from typing import Final
-
-GROUPS: Final = ("US", "EU", "ZA", "SA", "JP", "AU", "AP", "IN")
+GROUPS = ("US", "EU", "ZA", "SA", "JP", "AU", "AP", "IN")
 PRICE_CLASSES = {
     "PriceClass_100": ("US", "EU"),
     "PriceClass_200": ("US", "EU", "ZA", "JP", "AP", "IN"),

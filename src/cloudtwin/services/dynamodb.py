@@ -70,8 +70,8 @@ BURST_SECONDS: Final = 300.0  # unused capacity kept [aws-facts §11 DynamoDB bu
 TABLE_QUOTA: Final = 40_000.0  # RRU/WRU per table [aws-facts §11 DynamoDB capacity units]
 HASH_MULT: Final = 0x9E3779B97F4A7C15
 MASK: Final = (1 << 64) - 1
-READS: Final = ("", "get", "query")
-WRITES: Final = ("put", "update", "delete")
+READS = ("", "get", "query")
+WRITES = ("put", "update", "delete")
 
 
 def key_hash(key: int) -> int:

@@ -42,7 +42,7 @@ HEALTHY: Final = "healthy"
 UNHEALTHY: Final = "unhealthy"
 DRAINING: Final = "draining"
 UNUSED: Final = "unused"
-REGISTERED: Final = (INITIAL, HEALTHY, UNHEALTHY)
+REGISTERED = (INITIAL, HEALTHY, UNHEALTHY)
 
 
 @dataclass(frozen=True)

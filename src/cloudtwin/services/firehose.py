@@ -67,7 +67,7 @@ BURST: Final = 1.0  # assumption: the Direct PUT buckets hold one second's worth
 FORMAT_RATIO = {"json": 1.0, "parquet": 0.2, "orc": 0.18}  # assumption: columnar + Snappy vs JSON text
 COMPRESSION_RATIO = {"none": 1.0, "gzip": 0.25, "zip": 0.25, "snappy": 0.5}  # assumption, for JSON text
 THROTTLE_PAUSE: Final = 1.0  # assumption: a throttled transform invocation is retried after 1 s
-BACKOFF: Final = (1.0, 60.0)  # assumption: S3 write retries from 1 s doubling to 60 s
+BACKOFF = (1.0, 60.0)  # assumption: S3 write retries from 1 s doubling to 60 s
 
 
 class Buffer:

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from cloudtwin.metrics import Histogram
     from cloudtwin.services.lambda_runtime import Invocation
 
-ASYNC_RETRY_DELAYS: Final = (60.0, 120.0)  # [aws-facts §5 Async retries]
-THROTTLE_BACKOFF: Final = (1.0, 300.0)  # from 1 s up to 5 min [aws-facts §5 Async retries on throttles]
+ASYNC_RETRY_DELAYS = (60.0, 120.0)  # [aws-facts §5 Async retries]
+THROTTLE_BACKOFF = (1.0, 300.0)  # from 1 s up to 5 min [aws-facts §5 Async retries on throttles]
 ASYNC_MAX_SIZE: Final = 1_048_576  # bytes [aws-facts §5 Payload limits, CHANGED]
 
 

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
 WRITE: Final = 0
 READ: Final = 1
-RATE: Final = (3_500.0, 5_500.0)  # per partitioned prefix: PUT/COPY/POST/DELETE, GET/HEAD [aws-facts §12 Request rate]
+RATE = (3_500.0, 5_500.0)  # per partitioned prefix: PUT/COPY/POST/DELETE, GET/HEAD [aws-facts §12 Request rate]
 BURST: Final = 1.0  # assumption: one second's worth of requests may arrive at once
 
 

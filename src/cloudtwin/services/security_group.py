@@ -22,7 +22,7 @@ address), and the 60-rule and 5-groups-per-interface quotas beyond the rule coun
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from cloudtwin.component import Component
 from cloudtwin.guard import install
@@ -33,7 +33,7 @@ from cloudtwin.services.cloudfront import ORIGIN_FACING
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-FLEETS: Final = ("ec2", "asg")
+FLEETS = ("ec2", "asg")
 
 
 class SecurityGroup(Component):

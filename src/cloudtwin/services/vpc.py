@@ -52,7 +52,7 @@ from cloudtwin.units import GIB, SECONDS_PER_HOUR
 if TYPE_CHECKING:
     from cloudtwin.context import Context
 
-PRIVATE: Final = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")  # RFC 1918
+PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")  # RFC 1918
 _SEEN_MAX = 65_536  # distinct source addresses remembered by admit_on
 _UNSET: Any = object()  # not in the subnet memo yet
 NAT_PORTS: Final = 55_000  # simultaneous connections per IP per destination [aws-facts §14 NAT gateway]
