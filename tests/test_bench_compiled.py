@@ -39,3 +39,16 @@ def test_a_row_gives_both_speeds_the_ratios_and_whether_results_match(bench: Any
     failed = row("ip-block-nacl", a, {"error": "TypeError: layout differs"}, 1e6, 1e6)
     assert "compiled run failed: TypeError: layout differs" in failed
     assert "interpreted run failed" in row("x", {"error": "boom"}, b, 1e6, 1e6)
+
+
+def test_the_fastest_repeat_counts_and_differing_repeats_are_an_error(bench: Any) -> None:
+    mod = bench("compiled_layer")
+    runs = iter([{"events": 10, "events_per_s": 1.0, "digest": "x"}, {"events": 10, "events_per_s": 3.0, "digest": "x"},
+                 {"events": 10, "events_per_s": 2.0, "digest": "x"}])
+    mod.measure = lambda layer, spec, requests=None: next(runs)
+    assert mod.best(True, "fan-out", 3)["events_per_s"] == 3.0
+    runs = iter([{"events": 10, "events_per_s": 1.0, "digest": "x"},
+                 {"events": 10, "events_per_s": 3.0, "digest": "y"}])
+    assert "differ" in mod.best(True, "fan-out", 2)["error"]
+    runs = iter([{"error": "boom"}])
+    assert mod.best(False, "fan-out", 3) == {"error": "boom"}

@@ -84,7 +84,7 @@ class Request:
         return self.client.ip if self.client is not None else ""
 
 
-_new = Request.__new__  # object.__new__ interpreted; compiled, the class's own (__init__'s defaults)
+_new: Final = Request.__new__  # object.__new__ interpreted; compiled, the class's own (__init__'s defaults)
 
 
 def new_request(t0: float, client: Client | None, session: Session | None) -> Request:

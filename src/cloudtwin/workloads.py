@@ -20,7 +20,7 @@ that is folded into the workload total when the minute closes.
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.engine import StopSimulation, make_sampler, stream
 from cloudtwin.engine.sampling import uniform_sampler
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["WorkloadRun", "make_sampler_exp", "profile_factor"]  # profile_factor: its old home
 
-_new = Request.__new__  # object.__new__ interpreted; compiled, the class's own (__init__'s defaults)
+_new: Final = Request.__new__  # object.__new__ interpreted; compiled, the class's own (__init__'s defaults)
 _TIMED_OUT = "timed-out"
 _RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))  # what an SDK retries
 _STATE_GONE = ("terminated", "stopped")  # instance states that wipe in-memory session state

@@ -289,14 +289,14 @@ class Engine:
         fn: Callable[[Any], None] | None = None
         t, s = -math.inf, -1  # the last event popped
         watch = self.watch
-        chunk = range(WATCH_EVERY)
+        pop = heappop  # a local: compiled, a module global is a dictionary lookup per event
         thresholds = gc.get_threshold()
         if thresholds[0] < GC_YOUNG:
             gc.set_threshold(GC_YOUNG, *thresholds[1:])
         try:
             while True:
-                for _ in chunk:  # a C-level loop: the watch costs nothing per event
-                    t, s, fn, arg = heappop(heap)
+                for _ in range(WATCH_EVERY):  # a C-level loop: the watch costs nothing per event
+                    t, s, fn, arg = pop(heap)
                     self.now = t
                     fn(arg)
                 if watch is not None:

@@ -47,7 +47,7 @@ raise of the REST timeout above 29 s, and flushing the whole stage cache.
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
@@ -136,7 +136,7 @@ class _Call:
 
 
 _call_expire = _Call.expire  # the timer's callback, taking the call as its argument
-_new = _Call.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
+_new: Final = _Call.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 
 
 class _Auth:

@@ -32,7 +32,7 @@ enhanced health, managed platform updates, rollbacks, and CloudFormation export.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.component import Component
 from cloudtwin.metrics import BATCH
@@ -133,7 +133,7 @@ class _Answer:
             self.done(req, err)
 
 
-_new = _Answer.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
+_new: Final = _Answer.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 
 
 class Beanstalk(Component):

@@ -89,7 +89,7 @@ CONNECTING = ("ec2", "asg")  # origins whose `unavailable` is a connection that 
 ORIGIN_OP = {"s3": "get"}  # every other origin type takes the default op ""
 KEYED = ("s3", "apigateway")  # origins that get the key as their call argument
 PHASE_TABLE_MAX: Final = 1 << 20  # zipf ranks up to which a behavior keeps its keys' update phases in a list
-_new = Fetch.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
+_new: Final = Fetch.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 
 
 class _Behavior:

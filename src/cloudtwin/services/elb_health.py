@@ -30,12 +30,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from cloudtwin.request import Request
 
 if TYPE_CHECKING:
     from cloudtwin.services.elb import LoadBalancer
+    from cloudtwin.services.instance import Instance
 
 INITIAL: Final = "initial"
 HEALTHY: Final = "healthy"
@@ -95,7 +96,7 @@ class Target:
     __slots__ = ("lb", "inst", "zone", "state", "ok", "bad", "outstanding", "then", "routable",
                  "waiters", "served", "registered_at", "via", "group", "slow_until")
 
-    def __init__(self, lb: LoadBalancer, inst: Any, state: str) -> None:
+    def __init__(self, lb: LoadBalancer, inst: Instance, state: str) -> None:
         self.lb = lb
         self.inst = inst
         self.zone: str = inst.zone

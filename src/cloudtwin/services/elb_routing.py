@@ -74,7 +74,7 @@ class _Fwd:
             t.finish()
 
 
-_new = _Fwd.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
+_new: Final = _Fwd.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 
 
 def _forward(f: _Fwd) -> None:

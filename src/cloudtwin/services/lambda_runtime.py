@@ -14,7 +14,7 @@ deadline is checked when a step is scheduled. A timed-out environment is discard
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.handler import Run, _advance
 from cloudtwin.messaging import Message, matches
@@ -217,7 +217,7 @@ def _cpu_done(inv: Invocation) -> None:
     ``Env.finish`` (this environment's invocation) as they would run here, then step_done."""
     if inv.env.inv is inv:
         inv.step_done(None)
-_new = Invocation.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
+_new: Final = Invocation.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 
 
 def new_invocation(fn: Lambda, env: Env, msgs: list[Message] | None, cb: Any, rbif: bool,

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from cloudtwin.context import Context
 
 A_TTL: Final = 300.0  # A record TTL when omitted (assumption: the Route 53 console's default)
-_new = _Fwd.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
+_new: Final = _Fwd.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 ALIAS_ELB_TTL: Final = 60.0  # an alias uses the target's TTL; ELB's is 60 s (assumption) [aws-facts §4]
 
 
@@ -105,7 +105,7 @@ class Route53(Component):
         self.single = len({r.name for r in spec.records}) == 1
         # names answered by simple routing with an alias record: the answer is the record's
         # load balancer, whatever the time (serve's inlined resolve)
-        self.alias_of: dict[str, Any] = {}
+        self.alias_of: dict[str, _Record] = {}
         self.pick = uniform_sampler(ctx.stream(f"{name}.weighted"))
         self.queries = 0
         self.alias_queries = 0  # free when the alias targets an AWS resource [aws-facts §4]

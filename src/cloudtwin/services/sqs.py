@@ -93,7 +93,7 @@ class _Waiter:
 
 
 _waiter_expire = _Waiter.expire  # the wait timer's callback, taking the waiter as its argument
-_new_waiter = _Waiter.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
+_new_waiter: Final = _Waiter.__new__  # object.__new__ interpreted; compiled, the class's own (no __init__ to run)
 
 
 
