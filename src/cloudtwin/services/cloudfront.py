@@ -83,8 +83,7 @@ if TYPE_CHECKING:
 
 GIB: Final = 1024.0**3
 FREE_INVALIDATION_PATHS: Final = 1000  # a month [aws-facts §13; prices.csv Invalidations] (a window within one month)
-# the prefix of the source address origins see [aws-facts §13 Source IP seen at the origin]
-ORIGIN_FACING: Final = "cloudfront"
+ORIGIN_FACING: Final = "cloudfront"  # the address prefix origins see [aws-facts §13 Source IP seen at the origin]
 CONNECTING = ("ec2", "asg")  # origins whose `unavailable` is a connection that does not answer
 ORIGIN_OP = {"s3": "get"}  # every other origin type takes the default op ""
 KEYED = ("s3", "apigateway")  # origins that get the key as their call argument
