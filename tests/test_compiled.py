@@ -57,6 +57,16 @@ def test_an_edited_source_stands_the_whole_layer_aside(layer: Path, edit: str) -
     assert compiled.state().startswith("stale: services/sqs.py changed")
 
 
+@pytest.mark.parametrize("line", ["services/sqs.py 12", "services/sqs.py x 1 abc", ""])
+def test_a_damaged_stamp_is_not_used_and_does_not_break_the_import(layer: Path, line: str) -> None:
+    stamp = layer / "_compiled" / compiled.STAMP
+    stamp.write_text(stamp.read_text().splitlines()[0] + "\n" + line + "\n")
+    assert compiled.state() == "unreadable stamp (make fast rebuilds it)"
+    path = [str(layer)]
+    compiled.extend(path, "cloudtwin")
+    assert path == [str(layer)]
+
+
 def test_a_removed_source_too(layer: Path) -> None:
     (layer / "services" / "sqs.py").unlink()
     assert compiled.state().startswith("stale: services/sqs.py is gone")

@@ -46,12 +46,16 @@ def _check() -> str:
     if not lines or lines[0] != f"python {sys.implementation.cache_tag}":
         return "built for another Python (make fast rebuilds it)"
     for line in lines[1:]:
-        rel, size, mtime, digest = line.rsplit(" ", 3)
+        try:
+            rel, size, mtime, digest = line.rsplit(" ", 3)
+            known = (int(size), int(mtime))
+        except ValueError:
+            return "unreadable stamp (make fast rebuilds it)"
         try:
             st = os.stat(_source(rel))
         except OSError:
             return f"stale: {rel} is gone (make fast rebuilds it)"
-        if st.st_size == int(size) and st.st_mtime_ns == int(mtime):
+        if (st.st_size, st.st_mtime_ns) == known:
             continue
         with open(_source(rel), "rb") as f:
             if hashlib.sha256(f.read()).hexdigest() != digest:
