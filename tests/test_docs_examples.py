@@ -105,7 +105,8 @@ def _marks(words: list[str]) -> list[pytest.MarkDecorator]:
 def test_command_example_runs(where: str, words: list[str], follow_along: Path) -> None:
     prog, args = words[0], words[1:]
     if prog == "make":
-        assert args[0] in ("demo", "test", "bench", "lint", "test-quick", "golden") or args[0].startswith("PY=")
+        assert args[0] in ("demo", "test", "bench", "lint", "test-quick", "golden", "fast", "test-compiled") \
+            or args[0].startswith("PY=")
         assert re.search(rf"^{re.escape(args[0])}:", (ROOT / "Makefile").read_text(), re.M), words
         return
     if prog.endswith("python"):
