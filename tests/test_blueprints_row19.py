@@ -47,6 +47,7 @@ def run() -> Watched:
     return Watched()
 
 
+@pytest.mark.python_only
 def test_a_poison_order_is_received_exactly_5_times_then_sits_in_the_dlq(run: Watched) -> None:
     poison = [t for t, p in run.orders if p]
     assert len(poison) > 30
@@ -59,6 +60,7 @@ def test_a_poison_order_is_received_exactly_5_times_then_sits_in_the_dlq(run: Wa
     assert dlq["visible"] == dlq["dead_letters_in"] == len(run.moved)
 
 
+@pytest.mark.python_only
 def test_a_failing_event_is_attempted_3_times_then_goes_to_the_functions_dlq(run: Watched) -> None:
     poison = [t for t, p in run.events if p]
     assert len(poison) > 30
@@ -71,6 +73,7 @@ def test_a_failing_event_is_attempted_3_times_then_goes_to_the_functions_dlq(run
     assert run.res.component("notifications-dlq")["visible"] == len(run.failed)
 
 
+@pytest.mark.python_only
 def test_nothing_is_lost_and_good_messages_are_processed_once(run: Watched) -> None:
     m = run.res["messages"]
     assert m["lost"] == 0 and m["lost_by_cause"] == {} and m["expired"] == 0

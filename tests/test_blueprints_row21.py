@@ -43,6 +43,7 @@ def run() -> Watched:
     return Watched()
 
 
+@pytest.mark.python_only
 def test_every_sensitive_call_raises_one_alert_per_subscription(run: Watched) -> None:
     r = run.res
     trail = r.component("trail")
@@ -59,6 +60,7 @@ def test_every_sensitive_call_raises_one_alert_per_subscription(run: Watched) ->
     assert m["lost"] == 0 and m["dead_lettered"] == 0 and m["duplicates"] == 0
 
 
+@pytest.mark.python_only
 def test_the_attackers_burst_raises_its_alerts_too(run: Watched) -> None:
     burst = [t for t, k in run.calls if k == "sensitive" and 20 * 60 <= t < 25 * 60]
     # the attacker's ~1 call/s plus the admins' 1 % of 5/s, for 5 minutes
@@ -67,6 +69,7 @@ def test_the_attackers_burst_raises_its_alerts_too(run: Watched) -> None:
     assert email["failed_attempts"] > 5 and email["attempts"] == email["delivered"] + email["failed_attempts"]
 
 
+@pytest.mark.python_only
 def test_the_alert_delay_is_cloudtrails_delivery_delay_plus_about_a_second(run: Watched) -> None:
     delivery = run.res.component("trail")["delivery_delay_ms"]
     email = run.res.component("security-alerts")["subscriptions"][0]["end_to_end_ms"]

@@ -81,6 +81,7 @@ def test_two_row_5_blueprints_that_differ_only_in_the_storage() -> None:
     assert a.components["web"].mounts == ["files"]  # type: ignore[union-attr]
 
 
+@pytest.mark.python_only
 def test_efs_keeps_serving_through_the_az_outage(efs: Logged) -> None:
     lo, hi = int(efs.t0 // 60), int(efs.t1 // 60)
     req, err = efs.minutes(lo, hi)
@@ -94,6 +95,7 @@ def test_efs_keeps_serving_through_the_az_outage(efs: Logged) -> None:
     assert efs.res.workload("users")["availability"] >= 0.995
 
 
+@pytest.mark.python_only
 def test_efs_files_stay_reachable_from_zone_b_through_its_own_mount_target(efs: Logged) -> None:
     during = [c for c in efs.calls if efs.t0 <= c[0] < efs.t1]
     assert len(during) > 100_000 and all(ok for *_, ok in during)
@@ -106,6 +108,7 @@ def test_efs_files_stay_reachable_from_zone_b_through_its_own_mount_target(efs: 
     assert before["a"] == pytest.approx(before["b"], rel=0.05)  # both zones share the same files
 
 
+@pytest.mark.python_only
 def test_ebs_refuses_every_call_from_the_other_az(ebs: Logged) -> None:
     from_b = [ok for _, _, zone, ok in ebs.calls if zone == "b"]
     assert len(from_b) > 50_000 and not any(from_b)  # zone-b instance error rate: 100%
@@ -114,6 +117,7 @@ def test_ebs_refuses_every_call_from_the_other_az(ebs: Logged) -> None:
     assert files["refused_other_az"] + files["refused_zone_down"] >= len(from_b)
 
 
+@pytest.mark.python_only
 def test_ebs_attaches_to_one_instance_and_dies_with_its_zone(ebs: Logged) -> None:
     before = [c for c in ebs.calls if c[0] < ebs.t0]
     served = {(iid, zone) for _, iid, zone, ok in before if ok}

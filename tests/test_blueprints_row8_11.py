@@ -51,6 +51,7 @@ def event() -> EventRun:
     return EventRun()
 
 
+@pytest.mark.python_only
 def test_every_image_is_processed_by_exactly_one_task(event: EventRun) -> None:
     photos = event.res.component("photos")
     assert photos["puts"] > 800 and photos["events_unmatched"] == 0
@@ -63,6 +64,7 @@ def test_every_image_is_processed_by_exactly_one_task(event: EventRun) -> None:
     assert m["published"] == photos["puts"] == m["delivered"] + m["in_flight"]
 
 
+@pytest.mark.python_only
 def test_the_burst_overflows_the_task_limit_and_eventbridge_retries(event: EventRun) -> None:
     assert event.peak == 20  # the account's task limit (max_tasks) is reached
     job = event.res.component("thumbnailer")["run_task"]
@@ -97,6 +99,7 @@ def schedule() -> ScheduleRun:
     return ScheduleRun()
 
 
+@pytest.mark.python_only
 def test_scheduled_runs_start_on_time(schedule: ScheduleRun) -> None:
     [rule] = schedule.res.component("scheduler")["rules"]
     assert rule["fired"] == 11  # every 5 minutes from 5 to 55
@@ -108,6 +111,7 @@ def test_scheduled_runs_start_on_time(schedule: ScheduleRun) -> None:
         assert 20.0 <= t - t0 <= 70.0  # the few seconds, then the task's start-up (20-60 s)
 
 
+@pytest.mark.python_only
 def test_missed_runs_are_counted_skipped_and_dead_lettered(schedule: ScheduleRun) -> None:
     job = schedule.res.component("report")["run_task"]
     assert job["skipped"] == 1 and job["completed"] == 7  # the 15-minute run skipped: the 10-minute one ran on
@@ -178,6 +182,7 @@ def both() -> BothRun:
     return BothRun()
 
 
+@pytest.mark.python_only
 def test_both_paths_deliver_every_order(both: BothRun) -> None:
     r = both.res
     orders = r.workload("checkout")["succeeded"]
@@ -192,6 +197,7 @@ def test_both_paths_deliver_every_order(both: BothRun) -> None:
     assert m["published"] == 2 * orders and m["lost"] == 0 and m["dead_lettered"] == 0 and m["duplicates"] == 0
 
 
+@pytest.mark.python_only
 def test_per_path_latencies_and_retries_are_shown(both: BothRun) -> None:
     r = both.res
     sns_lat = r.component("order-jobs")["end_to_end_ms"]

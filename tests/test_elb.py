@@ -371,6 +371,7 @@ def test_deregistration_waits_for_in_flight_or_the_delay(delay: str, in_flight: 
 
 
 # ---------------------------------------------------------------- source IP
+@pytest.mark.python_only
 @pytest.mark.parametrize(("kind", "sees_client"), [("alb", False), ("nlb", True), ("clb", False)])
 def test_source_ip_seen_by_targets(kind: str, sees_client: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
