@@ -94,3 +94,11 @@ def test_the_imported_modules_are_the_layers_exactly_when_it_is_active() -> None
 
     for mod in (cloudtwin.component, cloudtwin.services.sqs):
         assert str(mod.__file__).startswith(compiled.DIR) == compiled.active(), mod.__file__
+
+
+def test_the_stamp_make_fast_writes_is_the_one_that_is_read(layer: Path) -> None:
+    (layer / "_compiled" / compiled.STAMP).write_text(compiled.stamp_text(["services/sqs.py"]))
+    assert compiled.state() == "active"
+    (layer / "services" / "sqs.py").write_text("x = 22\n")
+    compiled._state = None
+    assert compiled.state() == "stale: services/sqs.py changed since the build (make fast rebuilds it)"

@@ -21,7 +21,7 @@ keeps ``build/`` out of the work tree; the layer replaces the old one in one ren
 
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import os
 import shutil
 import sys
@@ -119,12 +119,14 @@ def build() -> int:
     return 0
 
 
-def stamp_line(path: str) -> str:
-    """``path`` (under src/) as :mod:`cloudtwin.compiled` checks it: relative to the package,
-    size, mtime_ns, sha256."""
-    f = SRC / path
-    st = f.stat()
-    return f"{f.relative_to(PKG).as_posix()} {st.st_size} {st.st_mtime_ns} {hashlib.sha256(f.read_bytes()).hexdigest()}"
+def stamp_text(paths: list[str]) -> str:
+    """The stamp of ``paths`` (under src/), made by :func:`cloudtwin.compiled.stamp_text`, the
+    module that reads it (loaded from its file: importing the package is not needed)."""
+    spec = importlib.util.spec_from_file_location("_cloudtwin_compiled", PKG / "compiled.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return str(mod.stamp_text([(SRC / p).relative_to(PKG).as_posix() for p in paths]))
 
 
 def build_layer() -> int:
@@ -132,9 +134,9 @@ def build_layer() -> int:
     if not ready("the service layer"):
         return 0
     paths = layer_modules()
-    lines = [f"python {sys.implementation.cache_tag}"] + [stamp_line(p) for p in paths]
+    text = stamp_text(paths)
     stamp = LAYER / "stamp.txt"  # written last: present means the build finished
-    if stamp.is_file() and stamp.read_text(encoding="utf-8") == "\n".join(lines) + "\n":
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == text:
         print(f"build_fast: the layer in {LAYER.relative_to(ROOT)} is current")
         return 0
     with tempfile.TemporaryDirectory(prefix="cloudtwin-layer-") as name:
@@ -154,7 +156,7 @@ def build_layer() -> int:
             dest = stage / so.relative_to(pkg)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(so, dest)
-        (stage / "stamp.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (stage / "stamp.txt").write_text(text, encoding="utf-8")
         shutil.rmtree(LAYER, ignore_errors=True)
         stage.rename(LAYER)
     count = sum(1 for _ in LAYER.rglob("*.so"))

@@ -27,6 +27,8 @@ from cloudtwin.network_flows import Link
 from cloudtwin.units import GIB, SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cloudtwin.context import Context
     from cloudtwin.network_flows import FluidNetwork
 
@@ -46,6 +48,7 @@ class Attachment(Component):
         self.phase = [float(gen.random()) * period for _ in self.links]  # when each peer's hellos tick
         self.net: FluidNetwork | None = None
         self.directions: dict[str, str] = {}  # flow -> to_aws | from_aws (set by the flow run)
+        self.on_change: Callable[[], None] | None = None  # told when a route is withdrawn or restored
         self.failovers: list[dict[str, Any]] = []
 
     # ---- what each kind says (directconnect.py and vpn.py override the first two) ------------
@@ -67,8 +70,10 @@ class Attachment(Component):
         return True
 
     # ---- routing ------------------------------------------------------------------------
-    def attach(self, net: FluidNetwork, directions: dict[str, str]) -> None:
+    def attach(self, net: FluidNetwork, directions: dict[str, str],
+               on_change: Callable[[], None] | None = None) -> None:
         self.net = net
+        self.on_change = on_change
         self.directions.update(directions)
         for lk in self.links:
             if lk.name not in net.links:
@@ -111,6 +116,8 @@ class Attachment(Component):
         if rec["repaired_at"] is not None or not self.installed[i]:
             return  # repaired before the peer was declared dead: the route never left
         self.installed[i] = False
+        if self.on_change is not None:
+            self.on_change()
         now = self.engine.now
         rec["withdrawn_at"] = now
         rec["detection_s"] = round(now - rec["failed_at"], 6)
@@ -135,6 +142,8 @@ class Attachment(Component):
         if not self.links[i].up or self.installed[i]:
             return
         self.installed[i] = True
+        if self.on_change is not None:
+            self.on_change()
         self.failovers[k]["restored_at"] = self.engine.now
         self.ctx.event("failback", f"{self.name}: route over {self.links[i].name} restored")
 

@@ -23,7 +23,7 @@ import hashlib
 import os
 import sys
 
-__all__ = ["DIR", "STAMP", "active", "extend", "state"]
+__all__ = ["DIR", "STAMP", "active", "extend", "stamp_text", "state"]
 
 DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_compiled")
 STAMP = "stamp.txt"  # one line per compiled source: path under src/cloudtwin, size, mtime_ns, sha256
@@ -32,6 +32,22 @@ _state: str | None = None
 
 def _source(rel: str) -> str:
     return os.path.join(os.path.dirname(DIR), rel)
+
+
+def _header() -> str:
+    return f"python {sys.implementation.cache_tag}"
+
+
+def stamp_text(rels: list[str]) -> str:
+    """The stamp of a build of ``rels`` (``/``-separated paths under the package folder): the
+    text ``make fast`` writes and :func:`state` checks."""
+    lines = [_header()]
+    for rel in rels:
+        st = os.stat(_source(rel))
+        with open(_source(rel), "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        lines.append(f"{rel} {st.st_size} {st.st_mtime_ns} {digest}")
+    return "\n".join(lines) + "\n"
 
 
 def _check() -> str:
@@ -43,7 +59,7 @@ def _check() -> str:
             lines = f.read().splitlines()
     except OSError:
         return "not built (make fast builds it)"
-    if not lines or lines[0] != f"python {sys.implementation.cache_tag}":
+    if not lines or lines[0] != _header():
         return "built for another Python (make fast rebuilds it)"
     for line in lines[1:]:
         try:

@@ -49,9 +49,11 @@ class FlowRun:
             for v in f.via:
                 att = sim.components[v]
                 assert isinstance(att, Attachment)
-                att.attach(self.net, directions)
+                att.attach(self.net, directions, self._routes_changed)
                 self.paths[name].append(att)
         self.route_now: dict[str, str] = {}
+        # flow -> (its route, the route's name): kept until an attachment withdraws or restores one
+        self.cached: dict[str, tuple[list[tuple[Link, float]], str]] = {}
         self.changes: dict[str, list[dict[str, Any]]] = {n: [] for n in self.specs}
 
     def start(self) -> None:
@@ -70,8 +72,12 @@ class FlowRun:
             out.extend((lk, 1.0 / (len(chosen) * len(links))) for lk in links)
         return out
 
+    def _routes_changed(self) -> None:
+        self.cached.clear()
+
     def _tick(self, now: float) -> None:
         offers: dict[str, tuple[float, list[tuple[Link, float]]]] = {}
+        cached = self.cached
         for name, f in self.specs.items():
             if now < f.start:
                 continue
@@ -81,12 +87,17 @@ class FlowRun:
             if left is not None:
                 nbytes = min(nbytes, left)
                 self.left[name] = left - nbytes
-            route = self.route(name)
-            names = "+".join(sorted({lk.name for lk, _ in route})) or "none"
-            if self.route_now.get(name) != names:
-                if name in self.route_now:
-                    self.changes[name].append({"t": now, "via": names})
-                self.route_now[name] = names
+            hit = cached.get(name)
+            if hit is None:
+                route = self.route(name)
+                names = "+".join(sorted({lk.name for lk, _ in route})) or "none"
+                cached[name] = route, names
+                if self.route_now.get(name) != names:
+                    if name in self.route_now:
+                        self.changes[name].append({"t": now, "via": names})
+                    self.route_now[name] = names
+            else:
+                route = hit[0]
             offers[name] = (nbytes, route)
         self.net.step(now, offers)
 

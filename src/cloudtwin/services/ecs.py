@@ -67,7 +67,8 @@ class ECS(Component):
     # (tests/test_attribute_layout.py); the base's __dict__ takes the rest
     __slots__ = ('name', 'spec', 'ctx', 'engine', 'requests', 'errors', 'latency', 'injected', 'ledger',
                  'slots', 'steps', 'fast', 'lat_buf', 'launched', 'tasks', 'startup', 'u', 'factory',
-                 'zone_list', 'desired', 'queue', 'batch_size', 'wait', 'holding', '_seq', '_placed', 'high',
+                 'zone_list', 'zone_tasks', 'desired', 'queue', 'batch_size', 'wait', 'holding', '_seq',
+                 '_placed', 'high',
                  'low', 'last_out', 'last_in', 'received', 'processed', 'failed_messages', 'accepted',
                  'refused_capacity', 'refused_unavailable', 'completed', 'failed_runs', 'skipped',
                  'stopped_runs', 'stopped', 'killed', 'spot_interruptions', 'scale_actions', 'start_delay',
@@ -83,11 +84,12 @@ class ECS(Component):
         self.fast: Any = None
         self.lat_buf = self.latency.buffer
         self.launched: list[Instance] = []  # tasks not yet folded into the totals (Instance appends)
-        self.tasks: list[Instance] = []  # pending, running or stopping
+        self.tasks: dict[Instance, None] = {}  # pending, running or stopping, in launch order
         self.startup = make_sampler(spec.startup_time, ctx.stream(f"{name}.startup"))
         self.u = uniform_sampler(ctx.stream(f"{name}.errors"))
         self.factory = MessageFactory(None, ctx.seed, f"{name}.message")
         self.zone_list: list[str] = list(spec.zones or ctx.arch.zones)
+        self.zone_tasks: dict[str, int] = {}  # zone -> tasks of self.tasks placed in it
         self.desired: int = spec.desired
         self.queue: Any = None
         c = spec.consumes
@@ -122,17 +124,14 @@ class ECS(Component):
 
     # ---- placement and lifecycle ------------------------------------------------
     def _zone(self) -> str | None:
-        up = [z for z in self.zone_list if self.ctx.zone_up(z)]
-        if not up:
-            return None
-        count = dict.fromkeys(up, 0)
-        for t in self.tasks:
-            if t.zone in count:
-                count[t.zone] += 1
-        best, fewest = up[0], count[up[0]]
-        for z in up:  # the first of the zones with the fewest tasks
-            if count[z] < fewest:
-                best, fewest = z, count[z]
+        zone_up, count = self.ctx.zone_up, self.zone_tasks
+        best: str | None = None
+        fewest = 0
+        for z in self.zone_list:  # the first of the available zones with the fewest tasks
+            if zone_up(z):
+                n = count.get(z, 0)
+                if best is None or n < fewest:
+                    best, fewest = z, n
         return best
 
     def _launch(self, role: str, msg: Message | None = None) -> Instance | None:
@@ -147,7 +146,8 @@ class ECS(Component):
         self._seq += 1
         task = Instance(self, f"{self.name}-{self._seq}", zone, purchase=purchase)
         task.meta = {"role": role, "msg": msg, "stopping": False, "loops": 0, "busy": False}
-        self.tasks.append(task)
+        self.tasks[task] = None
+        self.zone_tasks[zone] = self.zone_tasks.get(zone, 0) + 1
         self.engine.after(self.startup(), self._started, task)
         return task
 
@@ -208,7 +208,8 @@ class ECS(Component):
 
     def _end(self, task: Instance, state: str = "stopped") -> None:
         if task in self.tasks:
-            self.tasks.remove(task)
+            del self.tasks[task]
+            self.zone_tasks[task.zone] -= 1
             task.kill(state)
             self.stopped += 1
 
