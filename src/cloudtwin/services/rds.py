@@ -64,10 +64,11 @@ from cloudtwin.engine.sampling import Distribution, Sampler
 from cloudtwin.errors import Issue, SpecError
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import SERVER_ERROR, UNAVAILABLE, Done, Request
+from cloudtwin.services import rds_failover
 from cloudtwin.services.backups import UP as STORE_UP
 from cloudtwin.services.backups import BackedUp, Backups
 from cloudtwin.services.cache_stale import Acked
-from cloudtwin.services.rds_nodes import DOWN, FAILING, UP, Node, default_max_connections
+from cloudtwin.services.rds_nodes import UP, Node, default_max_connections
 from cloudtwin.sizes import data_keys, data_row
 from cloudtwin.spec.rds import RDS as RDSSpec
 
@@ -277,126 +278,23 @@ class RDS(BackedUp):
             zs.add(self.standby_zone)
         return sorted(zs)
 
-    # ---- faults -------------------------------------------------------------
+    # ---- faults (the failover logic is in rds_failover.py) ----------------------
     def _fail_node(self, node: Node) -> None:
-        """The instance drops every connection: queued work fails now, in-service work at its end."""
-        node.account(self.engine.now)
-        node.epoch += 1
-        node.busy = 0
-        node.conns = 0
-        q = node.queue
-        while q:
-            job = q.popleft()
-            self.errors += 1
-            job[2](job[1], UNAVAILABLE)
-
-    def _target(self) -> tuple[str, Node | None] | None:
-        """Where the primary can come back now: (zone, promoted replica or None), or None."""
-        p = self.primary
-        up = self.ctx.zone_up
-        if self.cluster:
-            for r in self.readers:
-                if r.up:
-                    return r.zone, r
-            return (p.zone, None) if up(p.zone) else None
-        if self.aurora:
-            for r in self.readers:
-                if r.up:
-                    return r.zone, r
-            for z in [p.zone, *self.ctx.arch.zones]:
-                if up(z):
-                    return z, None
-            return None
-        if self.sync_standby and up(self.standby_zone):
-            return self.standby_zone, None
-        return (p.zone, None) if up(p.zone) else None
-
-    def _plan(self, why: str) -> str:
-        p = self.primary
-        p.epoch += 1  # a pending recovery timer from an earlier plan is void
-        tgt = self._target()
-        if tgt is None:
-            p.state = DOWN
-            note = f"{self.name}: primary in {p.zone} unavailable ({why}); no standby or replica to fail over to"
-            self.ctx.event("failover", note)
-            return note
-        zone, r = tgt
-        if r is not None:
-            delay, how = self.fo_fast(), f"promoting the {r.role} in {zone}"
-        elif self.aurora:
-            delay, how = self.fo_slow(), f"recreating the writer in {zone}"
-        elif zone != p.zone:
-            delay, how = self.fo_fast(), f"failing over to the standby in {zone}"
-        else:
-            delay, how = self.fo_slow(), f"rebooting in {zone}"
-        p.state = FAILING
-        self.plan = tgt
-        self.engine.after(delay, self._recover, p.epoch)
-        note = f"{self.name}: primary in {p.zone} lost ({why}); {how}, back in {delay:.0f}s"
-        self.ctx.event("failover", note)
-        return note
+        rds_failover.fail_node(self, node)
 
     def _recover(self, epoch: int) -> None:
-        p = self.primary
-        if p.epoch != epoch or p.state != FAILING:
-            return
-        zone, r = self.plan
-        if not (r.up if r is not None else self.ctx.zone_up(zone)):
-            self._plan("failover target lost")
-            return
-        old = p.zone
-        if r is not None:
-            self._fail_node(r)  # the old writer restarts as a reader in the old zone
-            r.zone = old
-            r.zone_ok = self.ctx.zone_up(old)
-            self.failovers += 1
-        elif self.sync_standby and zone != old:
-            self.standby_zone = old  # the old primary's zone hosts the new standby
-            self.failovers += 1
-        p.zone = zone
-        p.zone_ok = True
-        p.state = UP
-        self.ctx.event("recovery", f"{self.name}: primary available in {zone}")
+        rds_failover.recover(self, epoch)
 
     def zone_outage(self, zone: str, down: bool) -> None:
-        p = self.primary
-        for node in (p, *self.readers):
-            if node.zone == zone:
-                node.zone_ok = not down
-                if down:
-                    self._fail_node(node)
-        if down:
-            if (p.state == UP and p.zone == zone) or (p.state == FAILING and self.plan[0] == zone):
-                self._plan(f"zone {zone} down")
-        elif p.state == DOWN:
-            if p.zone == zone:
-                p.state = UP  # single-AZ: the instance and its storage come back with the zone
-                self.ctx.event("recovery", f"{self.name}: primary available in {zone}")
-            else:
-                self._plan(f"zone {zone} back")
+        rds_failover.zone_outage(self, zone, down)
 
     def failover(self, why: str = "failover fault") -> list[str]:
-        p = self.primary
-        if p.state != UP:
-            return [f"{self.name}: already {p.state}"]
-        self._fail_node(p)
-        return [self._plan(why)]
+        return rds_failover.failover(self, why)
 
     def reboot(self) -> list[str]:
         """RebootDBInstance without failover (FIS ``aws:rds:reboot-db-instances``): the primary
         drops its connections and restarts in place, down for the engine's restart time."""
-        p = self.primary
-        if p.state != UP:
-            return [f"{self.name}: already {p.state}"]
-        self._fail_node(p)
-        p.epoch += 1
-        p.state = FAILING
-        self.plan = (p.zone, None)
-        delay = self.fo_slow()
-        self.engine.after(delay, self._recover, p.epoch)
-        note = f"{self.name}: rebooting the primary in {p.zone} (no failover), back in {delay:.0f}s"
-        self.ctx.event("failover", note)
-        return [note]
+        return rds_failover.reboot(self)
 
     def backup_ready(self) -> bool:
         return self.primary.up  # automated backups need the instance available (RDS user guide)
