@@ -52,3 +52,12 @@ def test_the_fastest_repeat_counts_and_differing_repeats_are_an_error(bench: Any
     assert "differ" in mod.best(True, "fan-out", 2)["error"]
     runs = iter([{"error": "boom"}])
     assert mod.best(False, "fan-out", 3) == {"error": "boom"}
+
+
+def test_the_runs_under_half_of_mm4_are_listed_with_their_ratio(bench: Any) -> None:
+    below_half = bench("compiled_layer").below_half
+    fast, slow = {"events_per_s": 600_000.0}, {"events_per_s": 400_000.0}
+    runs = [("fan-out", slow, fast), ("dx-shared", slow, slow), ("x", {"error": "boom"}, fast)]
+    assert below_half(runs, True, 1_000_000.0) == ["dx-shared 0.40"]
+    assert below_half(runs, False, 1_000_000.0) == ["fan-out 0.40", "dx-shared 0.40"]
+    assert below_half(runs, True, 1_200_000.0) == ["dx-shared 0.33"]
