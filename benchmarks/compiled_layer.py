@@ -2,13 +2,14 @@
 
     python benchmarks/compiled_layer.py                          # every blueprint
     python benchmarks/compiled_layer.py --only fan-out web-app-cache
-    python benchmarks/compiled_layer.py --repeat 3                # the fastest of 3 runs of each
+    python benchmarks/compiled_layer.py --repeat 3                # 3 rounds; the fastest run of each counts
 
 It builds the layer (``tools/build_fast.py --layer``) unless it is built and current, then
 runs M/M/4 (1M requests) and each blueprint twice from the same source tree, each run in its
 own process on the general event engine (``CLOUDTWIN_FAST=0``): interpreted
-(``CLOUDTWIN_COMPILED=0``) and compiled. M/M/4 runs before the blueprints and again after
-them, and the faster of the two is the base of the ratios (the machine's speed drifts). A row
+(``CLOUDTWIN_COMPILED=0``) and compiled, ``--repeat`` times in rounds over every spec (the
+machine's speed drifts for minutes at a time; a slow spell then costs one run of each spec,
+not all of one) and the fastest run of each counts, M/M/4's too. A row
 gives events/s each way, each one's ratio to its own M/M/4, the speed-up, and whether the two
 results are identical (a digest of the whole results but ``wall_s``). The last two lines list
 the blueprints under half of M/M/4's events/s.
@@ -71,15 +72,12 @@ def measure(layer: bool, spec: str, requests: int | None = None) -> dict[str, An
     return data
 
 
-def best(layer: bool, spec: str, repeat: int, requests: int | None = None) -> dict[str, Any]:
-    """The fastest of ``repeat`` runs (the machine's noise only slows a run down); an error, or
+def pick(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fastest of a spec's runs (the machine's noise only slows a run down); an error, or
     results that differ between the runs, end it."""
-    runs = []
-    for _ in range(repeat):
-        data = measure(layer, spec, requests)
+    for data in runs:
         if "error" in data:
             return data
-        runs.append(data)
     if len({r["digest"] for r in runs}) > 1:
         return {"error": "results differ between repeated runs"}
     return max(runs, key=lambda r: float(r["events_per_s"]))
@@ -111,23 +109,24 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="*", help="these blueprints only")
     ap.add_argument("--mm4-requests", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=1, help="runs of each, the fastest counts (default 1)")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds of runs, the fastest of each counts (default 1)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
     from cloudtwin.blueprints import names
 
     ensure_layer()
     mm4 = str(HERE / "specs" / "mm4.yaml")
-    ba = best(False, mm4, args.repeat, args.mm4_requests)
-    bb = best(True, mm4, args.repeat, args.mm4_requests)
-    runs: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    for name in args.only or names():
-        a, b = best(False, name, args.repeat), best(True, name, args.repeat)
-        print(f"measured {name}", file=sys.stderr, flush=True)
-        runs.append((name, a, b))
-    # M/M/4 again at the end: this VM's speed drifts (+-15 %), and the faster M/M/4 is the base
-    ba, bb = (max(x, best(layer, mm4, args.repeat, args.mm4_requests), key=lambda r: r.get("events_per_s", 0.0))
-              for x, layer in ((ba, False), (bb, True)))
+    specs = [("M/M/4", mm4, args.mm4_requests)] + [(n, n, None) for n in args.only or names()]
+    # --repeat rounds over every spec, not repeats in a row: this VM's speed drifts (+-15 %, for
+    # minutes at a time), and a slow spell then costs one run of each spec rather than all of one
+    got: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+    for rnd in range(args.repeat):
+        for name, spec, requests in specs:
+            for layer in (False, True):
+                got.setdefault((name, layer), []).append(measure(layer, spec, requests))
+        print(f"round {rnd + 1} of {args.repeat} done", file=sys.stderr, flush=True)
+    ba, bb = pick(got["M/M/4", False]), pick(got["M/M/4", True])
+    runs = [(name, pick(got[name, False]), pick(got[name, True])) for name, _, _ in specs[1:]]
     print(f"{'':26} {'':>10} {'interpreted':>17} {'compiled':>17}")
     print(f"{'spec':26} {'events':>10} {'events/s':>10} {'xM/M/4':>6} {'events/s':>10} {'xM/M/4':>6} "
           f"{'speedup':>7} {'same':>5}")

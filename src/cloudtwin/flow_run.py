@@ -5,11 +5,12 @@
 Each step a flow offers ``rate x profile(t) x STEP / 8`` bytes (from ``start``; a bulk flow
 stops once it has sent ``size``). Its route is the best-ranked of its ``via:`` paths that still
 has a route installed; paths of that rank share it equally, and a path shares its part among
-the links it sends on (both VPN tunnels with ECMP). A path whose link has failed but whose
-route is not yet withdrawn still gets its part: those bytes are lost (``link_down``), which is
-what the failure-detection window costs. With no route at all, bytes are dropped as
-``no_route``. Runs beside the discrete-event engine through its timers; the engine itself
-is untouched.
+the links it sends on (both VPN tunnels with ECMP). The route is worked out again only when an
+attachment withdraws or restores one (``Attachment.on_change``); every step between reuses it.
+A path whose link has failed but whose route is not yet withdrawn still gets its part: those
+bytes are lost (``link_down``), which is what the failure-detection window costs. With no
+route at all, bytes are dropped as ``no_route``. Runs beside the discrete-event engine through
+its timers; the engine itself is untouched.
 """
 
 from __future__ import annotations
