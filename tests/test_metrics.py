@@ -206,3 +206,59 @@ def test_quantile_error_bound_property(xs: list[float], q: float) -> None:
     want = _exact(np.sort(np.array(xs)), q)
     assert abs(h.quantile(q) - want) <= 0.01 * want
     assert h.min <= h.quantile(q) <= h.max
+
+
+def _both_paths(xs: list[float]) -> tuple[Histogram, Histogram]:
+    """One batch folded by the plain-Python path and by numpy's, each into a fresh histogram."""
+    small, big = Histogram(), Histogram()
+    for h in (small, big):
+        h.buffer.extend(xs)
+    assert small._fold_small(small.buffer, len(xs))
+    big._fold_numpy(big.buffer)
+    return small, big
+
+
+def _same(a: Histogram, b: Histogram) -> None:
+    assert sorted(a._counts.items()) == sorted(b._counts.items())
+    assert (a._count, a._min, a._max) == (b._count, b._min, b._max)
+    assert a._sum.hex() == b._sum.hex()  # bit for bit, not approximately
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(min_value=1.5e-9, max_value=1e6), min_size=1, max_size=64))
+def test_small_batches_fold_bit_for_bit_as_numpy(xs: list[float]) -> None:
+    """A batch of up to 64 values folded without numpy gives numpy's sum, buckets and extremes
+    to the bit (the per-minute histograms take this path)."""
+    _same(*_both_paths(xs))
+
+
+def test_small_batches_match_numpy_over_many_random_batches() -> None:
+    """20,000 batches of latency-like values, every size from 1 to 64: the same state."""
+    rng = np.random.default_rng(7)
+    for _ in range(20_000):
+        n = int(rng.integers(1, 65))
+        xs = np.maximum(rng.exponential(1.0, n) * 10.0 ** rng.integers(-5, 3, n), 2e-9).tolist()
+        _same(*_both_paths(xs))
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 0.0, -1.0, 1e-9, 1e308])
+def test_small_batches_leave_special_values_to_numpy(bad: float) -> None:
+    """NaN, infinities, zero, values at or below the lowest bucket and a sum that overflows go
+    the numpy way: the same result, or the same error."""
+    xs = [0.25, bad, 1e308] if bad == 1e308 else [0.25, bad, 3.0]
+    h = Histogram()
+    h.buffer.extend(xs)
+    assert not h._fold_small(h.buffer, len(xs))
+    assert [x.hex() for x in h.buffer] == [x.hex() for x in xs]  # untouched
+    ref = Histogram()
+    ref.buffer.extend(xs)
+    if math.isnan(bad) or math.isinf(bad):
+        with pytest.raises(ValueError, match="finite"):
+            h.flush()
+        with pytest.raises(ValueError, match="finite"):
+            ref._fold_numpy(ref.buffer)
+        return
+    with np.errstate(over="ignore"):  # 1e308 + 1e308
+        h.flush()
+        ref._fold_numpy(ref.buffer)
+    _same(h, ref)

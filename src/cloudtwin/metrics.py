@@ -52,6 +52,7 @@ _log = math.log
 _STATE_VERSION = 1
 _BATCH = 4096  # observations buffered before they are bucketed
 BATCH: Final = _BATCH
+_SMALL = 64  # batches up to this size are folded without numpy (at most 128: _pairwise_sum)
 
 
 class Histogram:
@@ -108,8 +109,45 @@ class Histogram:
 
     def _flush(self) -> None:
         buf = self._buf
-        if not buf:
+        n = len(buf)
+        if not n:
             return
+        if n <= _SMALL and self._fold_small(buf, n):
+            return
+        self._fold_numpy(buf)
+
+    def _fold_small(self, buf: MutableSequence[float], n: int) -> bool:
+        """Fold a batch of at most :data:`_SMALL` values in plain Python, or leave it alone and
+        return False (a value that is not finite, a sum that overflows, or one at or below
+        ``_TINY``: :meth:`_fold_numpy` decides those).
+
+        numpy costs about 20 us a batch whatever its size, and a histogram closed every
+        simulated minute (a workload's ``minute_hist``) often holds a handful of values. The
+        result is bit for bit :meth:`_fold_numpy`'s: the sum is numpy's pairwise sum
+        (:func:`_pairwise_sum`), the bucket of ``x`` is ``int(log(x) / log(gamma) + offset)``
+        with the same C ``log`` (``tests/test_metrics.py`` checks both paths on random batches)."""
+        s = _pairwise_sum(buf, n)
+        if not s < math.inf:  # NaN, an infinity, or an overflow
+            return False
+        lo = min(buf)
+        if lo <= _TINY:
+            return False
+        hi = max(buf)
+        c = self._counts
+        for x in buf:
+            i = int(_log(x) * _INV_LOG_GAMMA + _OFFSET)
+            c[i] = c.get(i, 0) + 1
+        del buf[:]
+        self._count += n
+        self._sum += s
+        if lo < self._min:
+            self._min = lo
+        if hi > self._max:
+            self._max = hi
+        return True
+
+    def _fold_numpy(self, buf: MutableSequence[float]) -> None:
+        """Fold the buffer into the buckets with numpy (any batch)."""
         # the same doubles as np.asarray(buf, dtype=np.float64), in half the time (no dtype
         # discovery pass over the list: 61 vs 131 us for 4,096 floats, timeit)
         if buf.__class__ is list:  # see plain_buffer
@@ -292,6 +330,36 @@ class Histogram:
             h._min = float(state["min"])
             h._max = float(state["max"])
         return h
+
+
+def _pairwise_sum(a: MutableSequence[float], n: int) -> float:
+    """The sum of ``a[:n]`` (``n <= 128``) added in the order numpy's ``add.reduce`` adds a
+    contiguous float64 array: one by one from 0.0 under 8 values, else in 8 running sums
+    combined as ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the remainder one
+    by one (numpy's ``pairwise_sum``; it splits the array in two only above 128 values)."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+    i = 8
+    end = n - n % 8
+    while i < end:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res
 
 
 def _midpoint(index: int) -> float:
