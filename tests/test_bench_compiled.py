@@ -57,3 +57,14 @@ def test_the_runs_under_half_of_mm4_are_listed_with_their_ratio(bench: Any) -> N
     assert below_half(runs, True, 1_000_000.0) == ["dx-shared 0.40"]
     assert below_half(runs, False, 1_000_000.0) == ["fan-out 0.40", "dx-shared 0.40"]
     assert below_half(runs, True, 1_200_000.0) == ["dx-shared 0.33"]
+
+
+def test_min_events_stretches_a_run_by_a_whole_factor(bench: Any) -> None:
+    """``--min-events``: the measured run is the blueprint at a whole multiple of its length,
+    with at least that many events (ecs-schedule's 58 minutes give 849 events)."""
+    measure = bench("compiled_layer").measure
+    plain = measure(False, "ecs-schedule")
+    assert plain["events"] == 849
+    stretched = measure(False, "ecs-schedule", None, 2_000)
+    assert stretched["events"] >= 2_000 and stretched["digest"] != plain["digest"]
+    assert stretched["events"] < 3 * 2_000  # 3 x 58 minutes, not more
