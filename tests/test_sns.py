@@ -7,9 +7,11 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cloudtwin import Simulation, SpecError, parse_spec
-from cloudtwin.messaging import matches
+from cloudtwin.messaging import Pattern, matches
 from cloudtwin.services.sns import customer_delay, managed_delay
 from cloudtwin.spec.message import check_filter_policy
 
@@ -76,6 +78,29 @@ simulate: {duration: 2m}
 ])
 def test_filter_policies(policy: dict[str, Any], attrs: dict[str, Any], ok: bool) -> None:
     assert matches(check_filter_policy(policy), attrs) is ok
+    assert Pattern(check_filter_policy(policy))(attrs) is ok  # the form SNS and EventBridge run
+
+
+_values = st.one_of(st.sampled_from(["order", "refund", "eu-west-1", "", "5", "1"]), st.booleans(), st.none(),
+                    st.integers(-3, 300), st.floats(-1.0, 300.0), st.lists(st.just("order"), max_size=1))
+_conds = st.one_of(
+    st.sampled_from(["order", "refund", "5", "1", ""]), st.booleans(), st.integers(0, 5), st.just(1.0),
+    st.builds(lambda p: {"prefix": p}, st.sampled_from(["eu-", "or", ""])),
+    st.builds(lambda x: {"anything-but": x}, st.one_of(st.sampled_from(["order", "refund"]),
+                                                       st.lists(st.sampled_from(["order", "test", 5]), max_size=2))),
+    st.builds(lambda e: {"exists": e}, st.booleans()),
+    st.builds(lambda a, b: {"numeric": [">=", a, "<", b]}, st.integers(0, 100), st.integers(0, 300)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(["kind", "region", "amount", "vip"]), st.lists(_conds, max_size=3), max_size=3),
+       st.one_of(st.none(), st.dictionaries(st.sampled_from(["kind", "region", "amount", "vip", "x"]), _values,
+                                            max_size=4)))
+def test_a_worked_out_pattern_decides_as_matches_does(policy: dict[str, Any], attrs: dict[str, Any] | None) -> None:
+    """:class:`Pattern` (a key of plain strings is a set lookup) against :func:`matches`, the
+    condition-by-condition reference, on any policy and any attributes."""
+    assert Pattern(policy)(attrs) is matches(policy, attrs)
 
 
 @pytest.mark.parametrize("bad, needle", [

@@ -42,7 +42,7 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches, producer_arg
+from cloudtwin.messaging import Message, MessageFactory, Pattern, ledger_of, producer_arg
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import REJECTED, THROTTLED, Done, Request
 from cloudtwin.spec.eventbridge import TOP_LEVEL
@@ -66,9 +66,16 @@ def event_attrs(base: dict[str, Any], attrs: dict[str, Any] | None) -> dict[str,
     """An event's fields: ``base`` plus a producer's attributes, where a name without a dot that is
     not a top-level field (``source``, ``detail-type`` ...) goes under ``detail``."""
     out = dict(base)
-    for k, v in (attrs or {}).items():
-        out[k if ("." in k or k in TOP_LEVEL) else f"detail.{k}"] = v
+    if attrs:
+        for k, v in attrs.items():
+            field = _FIELDS.get(k)
+            if field is None:
+                field = _FIELDS[k] = k if ("." in k or k in TOP_LEVEL) else f"detail.{k}"
+            out[field] = v
     return out
+
+
+_FIELDS: dict[str, str] = {}  # attribute name -> event field (event_attrs); the names a spec gives
 
 
 class _Target:
@@ -96,11 +103,11 @@ class _Target:
 
 
 class _Rule:
-    __slots__ = ("name", "pattern", "schedule", "targets", "matched", "fired", "lateness")
+    __slots__ = ("name", "match", "schedule", "targets", "matched", "fired", "lateness")
 
     def __init__(self, spec: Any) -> None:
         self.name: str = spec.name
-        self.pattern = spec.pattern
+        self.match = Pattern(spec.pattern) if spec.pattern is not None else None
         self.schedule = parse_schedule(spec.schedule) if spec.schedule else None
         self.targets: list[_Target] = []
         self.matched = self.fired = 0
@@ -241,7 +248,7 @@ class EventBridge(Component):
         """How many target copies an event with ``attrs`` would make (a service asks before sending)."""
         n = 0
         for r in self.rules:
-            if r.pattern is not None and matches(r.pattern, attrs):
+            if r.match is not None and r.match(attrs):
                 n += len(r.targets)
         return n
 
@@ -258,7 +265,7 @@ class EventBridge(Component):
         now = self.engine.now
         first = True
         for rule in self.rules:
-            if rule.pattern is None or not matches(rule.pattern, attrs):
+            if rule.match is None or not rule.match(attrs):
                 continue
             rule.matched += 1
             for tgt in rule.targets:

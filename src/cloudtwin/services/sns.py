@@ -44,7 +44,7 @@ from cloudtwin.component import Component, deliver
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
-from cloudtwin.messaging import IN_FLIGHT, Message, MessageFactory, ledger_of, matches, producer_arg
+from cloudtwin.messaging import IN_FLIGHT, Message, MessageFactory, Pattern, ledger_of, producer_arg
 from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import REJECTED, SERVER_ERROR, TIMEOUT, Batch, BatchStats, Done, Request
 from cloudtwin.services.sqs import CHUNK
@@ -86,7 +86,7 @@ def customer_delay(k: int) -> float | None:
 class _Sub:
     """One live subscription."""
 
-    __slots__ = ("i", "proto", "target", "dlq", "policy", "delivery", "error_rate", "active", "last_t", "e2e",
+    __slots__ = ("i", "proto", "target", "dlq", "match", "delivery", "error_rate", "active", "last_t", "e2e",
                  "matched", "attempts", "failed", "delivered", "dead", "lost", "topic", "first")
 
     def __init__(self, i: int, spec: Any, proto: str, comps: dict[str, Any], topic: SNS) -> None:
@@ -97,7 +97,7 @@ class _Sub:
         self.proto = proto
         self.target: Any = comps.get(spec.target) if spec.target else None
         self.dlq = comps[spec.dlq] if spec.dlq else None
-        self.policy = spec.filter_policy
+        self.match = Pattern(spec.filter_policy) if spec.filter_policy is not None else None
         self.delivery = spec.delivery_policy
         self.error_rate = spec.error_rate
         self.active = True
@@ -319,7 +319,7 @@ class SNS(Component):
         heap, seq = self._heap, self._seq
         first = True
         for sub in self.subs:
-            if sub.policy is not None and not matches(sub.policy, attrs):
+            if sub.match is not None and not sub.match(attrs):
                 continue
             sub.matched += 1
             if first and incoming is not None:
