@@ -43,8 +43,9 @@ def stamp_text(rels: list[str]) -> str:
     text ``make fast`` writes and :func:`state` checks."""
     lines = [_header()]
     for rel in rels:
-        st = os.stat(_source(rel))
-        with open(_source(rel), "rb") as f:
+        path = _source(rel)
+        st = os.stat(path)
+        with open(path, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()
         lines.append(f"{rel} {st.st_size} {st.st_mtime_ns} {digest}")
     return "\n".join(lines) + "\n"

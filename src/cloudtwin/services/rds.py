@@ -279,9 +279,6 @@ class RDS(BackedUp):
         return sorted(zs)
 
     # ---- faults (the failover logic is in rds_failover.py) ----------------------
-    def _fail_node(self, node: Node) -> None:
-        rds_failover.fail_node(self, node)
-
     def _recover(self, epoch: int) -> None:
         rds_failover.recover(self, epoch)
 
@@ -301,7 +298,7 @@ class RDS(BackedUp):
 
     def data_loss(self) -> list[str]:
         for node in (self.primary, *self.readers):
-            self._fail_node(node)  # every connection drops with the data
+            rds_failover.fail_node(self, node)  # every connection drops with the data
         return self.backups.lose()
 
     # ---- metrics ------------------------------------------------------------
