@@ -302,14 +302,18 @@ def matches(policy: dict[str, list[Any]] | None, attrs: dict[str, Any] | None) -
     if policy is None:
         return True
     a = attrs or {}
-    for k, conds in policy.items():  # all(any(...)) written as loops: no generator per call
-        v = a.get(k)
-        for c in conds:
-            if _cond(c, v):
-                break
-        else:
+    for k, conds in policy.items():  # noqa: SIM110 (all() would make a generator per call)
+        if not _any_cond(conds, a.get(k)):
             return False
     return True
+
+
+def _any_cond(conds: list[Any], v: Any) -> bool:
+    """Does any of a key's conditions hold for its value ``v``?"""
+    for c in conds:  # noqa: SIM110 (any() would make a generator per call)
+        if _cond(c, v):
+            return True
+    return False
 
 
 class Pattern:
@@ -334,11 +338,7 @@ class Pattern:
             if strings is not None:
                 if not (isinstance(v, str) and v in strings):
                     return False
-                continue
-            for c in conds:
-                if _cond(c, v):
-                    break
-            else:
+            elif not _any_cond(conds, v):
                 return False
         return True
 
