@@ -267,3 +267,58 @@ def test_small_batches_leave_special_values_to_numpy(bad: float) -> None:
         h.flush()
         ref._fold_numpy(ref.buffer)
     assert _state(h) == _state(ref)
+
+
+def _roll_by_hand(h: Histogram, total: Histogram, qs: tuple[float, ...]) -> list[float]:
+    """What :meth:`Histogram.roll_into` stands for: three calls."""
+    out = h.quantiles(qs) if h.count else [0.0] * len(qs)
+    total.merge(h)
+    h.reset()
+    return out
+
+
+_window = st.lists(
+    st.one_of(st.floats(min_value=1.5e-9, max_value=1e6), st.sampled_from([0.0, 1e-9, 0.25, 0.25])),
+    max_size=80,  # past _SMALL: the three-call way
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_window, st.booleans()), min_size=1, max_size=6),
+       st.sampled_from([(0.5, 0.9, 0.99), (0.0, 0.5, 1.0), (0.999,), ()]))
+def test_roll_into_is_quantiles_merge_reset_to_the_bit(windows: list[tuple[list[float], bool]],
+                                                      qs: tuple[float, ...]) -> None:
+    """Window after window (some folded part-way, as a full buffer would be), rolling into a
+    total gives the quantiles, the total's state (its buckets in the same key order, the sum
+    to the bit) and an empty window, as quantiles + merge + reset do."""
+    fast, fast_total, ref, ref_total = Histogram(), Histogram(), Histogram(), Histogram()
+    for xs, fold_early in windows:
+        for h in (fast, ref):
+            h.buffer.extend(xs[: len(xs) // 2])
+            if fold_early:
+                h.flush()
+            h.buffer.extend(xs[len(xs) // 2:])
+        got = fast.roll_into(fast_total, qs)
+        want = _roll_by_hand(ref, ref_total, qs)
+        assert [x.hex() for x in got] == [x.hex() for x in want]
+        assert list(fast_total._counts.items()) == list(ref_total._counts.items())
+        assert _state(fast_total) == _state(ref_total)
+        assert _state(fast) == _state(ref) == ([], 0, math.inf, -math.inf, (0.0).hex())
+        assert len(fast.buffer) == 0
+
+
+def test_roll_into_small_window_is_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A minute of a few values is bucketed straight into the total: no quantiles, merge or
+    reset call (the point of the method), and the same numbers as those calls give."""
+    xs = [0.012, 0.034, 0.0095, 0.2, 0.034]
+    ref, ref_total = Histogram(), Histogram()
+    ref.buffer.extend(xs)
+    want = _roll_by_hand(ref, ref_total, (0.5, 0.9, 0.99))
+    for name in ("quantiles", "merge", "reset", "_fold_small", "_fold_numpy"):
+        monkeypatch.setattr(Histogram, name, None)
+    h, total = Histogram(), Histogram()
+    h.buffer.extend(xs)
+    got = h.roll_into(total, (0.5, 0.9, 0.99))
+    assert [x.hex() for x in got] == [x.hex() for x in want]
+    assert total._count == 5 and total._sum.hex() == ref_total._sum.hex()
+    assert sorted(total._counts.items()) == sorted(ref_total._counts.items())

@@ -55,6 +55,7 @@ _new: Final = Request.__new__  # object.__new__ interpreted; compiled, the class
 _TIMED_OUT = "timed-out"
 _RETRYABLE = frozenset((TIMEOUT, THROTTLED, UNAVAILABLE, SERVER_ERROR))  # what an SDK retries
 _STATE_GONE = ("terminated", "stopped")  # instance states that wipe in-memory session state
+_MINUTE_QS: Final = (0.5, 0.9, 0.99)  # the per-minute series' quantiles
 
 
 class WorkloadRun(Thinning):
@@ -418,12 +419,10 @@ class WorkloadRun(Thinning):
         finished = self.succeeded + self.failed
         self.series_req.append(finished - self.minute_req)  # requests completed this minute
         self.series_err.append(self.minute_err)
-        p50, p90, p99 = h.quantiles((0.5, 0.9, 0.99)) if h.count else (0.0, 0.0, 0.0)
+        p50, p90, p99 = h.roll_into(self.total, _MINUTE_QS)  # quantiles, merged into total, reset
         self.series_p50.append(round(p50 * 1000, 3))
         self.series_p90.append(round(p90 * 1000, 3))
         self.series_p99.append(round(p99 * 1000, 3))
-        self.total.merge(h)
-        h.reset()
         self.minute_req = finished  # completed before this minute began
         self.minute_err = 0
 
