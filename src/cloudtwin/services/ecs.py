@@ -47,7 +47,7 @@ from cloudtwin.component import Component
 from cloudtwin.engine import make_sampler
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.handler import CPU, CStep, compile_steps
-from cloudtwin.messaging import Message, MessageFactory, ledger_of, matches
+from cloudtwin.messaging import Message, MessageFactory, Pattern, ledger_of
 from cloudtwin.metrics import Histogram
 from cloudtwin.request import THROTTLED, UNAVAILABLE, Done, Request
 from cloudtwin.services.asg_scaling import HIGH_PERIODS, LOW_FRACTION, LOW_PERIODS, SCALE_IN_STEP
@@ -72,7 +72,8 @@ class ECS(Component):
                  'low', 'last_out', 'last_in', 'received', 'processed', 'failed_messages', 'accepted',
                  'refused_capacity', 'refused_unavailable', 'completed', 'failed_runs', 'skipped',
                  'stopped_runs', 'stopped', 'killed', 'spot_interruptions', 'scale_actions', 'start_delay',
-                 'e2e', 'task_seconds', '_busy_done', '_busy_prev', 'per_minute', 'min_running', 'max_running')
+                 'e2e', 'task_seconds', '_busy_done', '_busy_prev', 'per_minute', 'min_running', 'max_running',
+                 'poison')
 
     kind = "ecs"
 
@@ -82,6 +83,7 @@ class ECS(Component):
         self.slots: int = spec.slots
         self.steps: tuple[CStep, ...] = ()
         self.fast: Any = None
+        self.poison: Pattern | None = None  # the poison rule, worked out in build
         self.lat_buf = self.latency.buffer
         self.launched: list[Instance] = []  # tasks not yet folded into the totals (Instance appends)
         self.tasks: dict[Instance, None] = {}  # pending, running or stopping, in launch order
@@ -114,6 +116,7 @@ class ECS(Component):
 
     def build(self) -> None:
         self.steps = compile_steps(self.spec.handler, self.ctx, self.name)
+        self.poison = Pattern(self.spec.poison) if self.spec.poison is not None else None
         one = self.steps[0] if len(self.steps) == 1 else None
         self.fast = one.sample if one is not None and one.kind == CPU else None
         if self.spec.consumes is not None:
@@ -201,8 +204,8 @@ class ECS(Component):
 
     def fails(self, msg: Message) -> bool:
         """Does processing ``msg`` fail although every step succeeded (poison rule, error_rate)?"""
-        p = self.spec.poison
-        if p is not None and msg.attrs is not None and matches(p, msg.attrs):
+        p = self.poison
+        if p is not None and msg.attrs is not None and p(msg.attrs):
             return True
         return bool(self.spec.error_rate) and self.u() < self.spec.error_rate
 

@@ -65,7 +65,7 @@ from cloudtwin.engine import make_sampler
 from cloudtwin.engine.resources import RateLimiter
 from cloudtwin.engine.sampling import uniform_sampler
 from cloudtwin.handler import CALL, CPU, SLEEP, CStep, Run, compile_steps
-from cloudtwin.messaging import Message, MessageFactory, ledger_of
+from cloudtwin.messaging import Message, MessageFactory, Pattern, ledger_of
 from cloudtwin.metrics import BATCH, Histogram
 from cloudtwin.request import THROTTLED, Done, Request, new_request
 from cloudtwin.services.lambda_async import ASYNC_MAX_SIZE as ASYNC_MAX_SIZE  # re-exported: the fluid model's
@@ -134,7 +134,7 @@ class Lambda(AsyncInvokes):
         # (TooManyRequestsException, reason ReservedFunctionInvocationRateLimitExceeded)
         self.own_invokes = (_per_second(INVOKE_RATE_PER_CONCURRENCY * spec.reserved_concurrency)
                             if spec.reserved_concurrency else None)
-        self.poison = spec.poison
+        self.poison = Pattern(spec.poison) if spec.poison is not None else None  # worked out once
         self.error_rate: float = spec.error_rate
         self.u = uniform_sampler(ctx.stream(f"{name}.errors"))
         self.init = make_sampler(spec.init_duration, ctx.stream(f"{name}.init"))

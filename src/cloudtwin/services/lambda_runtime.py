@@ -17,7 +17,7 @@ from heapq import heappush
 from typing import TYPE_CHECKING, Any, Final
 
 from cloudtwin.handler import Run, _advance
-from cloudtwin.messaging import Message, matches
+from cloudtwin.messaging import Message
 from cloudtwin.metrics import BATCH
 from cloudtwin.request import SERVER_ERROR, TIMEOUT, Done, Request, new_request
 
@@ -184,7 +184,7 @@ class Invocation:
         self.pending = False
         msg = self.msgs[self.i] if self.msgs is not None else None
         if err is None and ((msg is not None and fn.poison is not None and msg.attrs is not None
-                             and matches(fn.poison, msg.attrs)) or (fn.error_rate and fn.u() < fn.error_rate)):
+                             and fn.poison(msg.attrs)) or (fn.error_rate and fn.u() < fn.error_rate)):
             err = SERVER_ERROR
         self.i += 1
         if msg is not None:
