@@ -137,8 +137,10 @@ class ECS(Component):
                     best, fewest = z, n
         return best
 
-    def _launch(self, role: str, msg: Message | None = None) -> Instance | None:
-        zone = self._zone()
+    def _launch(self, role: str, msg: Message | None = None, zone: str | None = None) -> Instance | None:
+        """Start a task in ``zone`` (RunTask has just chosen it), or in :meth:`_zone`'s choice."""
+        if zone is None:
+            zone = self._zone()
         if zone is None:
             return None
         purchase = self.spec.launch_type
@@ -272,7 +274,8 @@ class ECS(Component):
             self.refused_capacity += 1
             done(req, THROTTLED)
             return
-        if self._zone() is None:
+        zone = self._zone()
+        if zone is None:
             self.refused_unavailable += 1
             done(req, UNAVAILABLE)
             return
@@ -280,7 +283,7 @@ class ECS(Component):
             arg if isinstance(arg, MessageFactory) else self.factory).make(self.ledger, self.engine.now)
         self.accepted += 1
         self.holding[msg.mid] = msg
-        self._launch("oneoff", msg)
+        self._launch("oneoff", msg, zone)  # nothing between changes the zones' task counts
         done(req, None)
 
     # ---- faults -------------------------------------------------------------------
