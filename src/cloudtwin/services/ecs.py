@@ -314,8 +314,12 @@ class ECS(Component):
 
     # ---- scaling and metrics --------------------------------------------------------
     def on_minute(self, now: float) -> None:
-        running = sum(1 for t in self.tasks if t.state == "running")
-        service = sum(1 for t in self.tasks if t.state == "running" and t.meta["role"] == "service")
+        running = service = 0  # tasks running, and of those a service's: one walk, no generators
+        for t in self.tasks:
+            if t.state == "running":
+                running += 1
+                if t.meta["role"] == "service":
+                    service += 1
         self._fold(now)
         self.per_minute["running"].append(float(running))
         self.min_running = running if self.min_running is None else min(self.min_running, running)
