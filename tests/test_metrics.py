@@ -284,20 +284,22 @@ _window = st.lists(
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(_window, st.booleans()), min_size=1, max_size=6),
+@given(st.lists(st.tuples(_window, st.booleans(), _window), min_size=1, max_size=6),
        st.sampled_from([(0.5, 0.9, 0.99), (0.0, 0.5, 1.0), (0.999,), ()]))
-def test_roll_into_is_quantiles_merge_reset_to_the_bit(windows: list[tuple[list[float], bool]],
+def test_roll_into_is_quantiles_merge_reset_to_the_bit(windows: list[tuple[list[float], bool, list[float]]],
                                                       qs: tuple[float, ...]) -> None:
-    """Window after window (some folded part-way, as a full buffer would be), rolling into a
-    total gives the quantiles, the total's state (its buckets in the same key order, the sum
-    to the bit) and an empty window, as quantiles + merge + reset do."""
+    """Window after window (some folded part-way, as a full buffer would be; the total with
+    values of its own in its buffer), rolling into a total gives the quantiles, the total's
+    state (its buckets in the same key order, the sum to the bit) and an empty window, as
+    quantiles + merge + reset do."""
     fast, fast_total, ref, ref_total = Histogram(), Histogram(), Histogram(), Histogram()
-    for xs, fold_early in windows:
-        for h in (fast, ref):
+    for xs, fold_early, own in windows:
+        for h, total in ((fast, fast_total), (ref, ref_total)):
             h.buffer.extend(xs[: len(xs) // 2])
             if fold_early:
                 h.flush()
             h.buffer.extend(xs[len(xs) // 2:])
+            total.buffer.extend(own)
         got = fast.roll_into(fast_total, qs)
         want = _roll_by_hand(ref, ref_total, qs)
         assert [x.hex() for x in got] == [x.hex() for x in want]
@@ -305,6 +307,16 @@ def test_roll_into_is_quantiles_merge_reset_to_the_bit(windows: list[tuple[list[
         assert _state(fast_total) == _state(ref_total)
         assert _state(fast) == _state(ref) == ([], 0, math.inf, -math.inf, (0.0).hex())
         assert len(fast.buffer) == 0
+        assert len(fast_total.buffer) == len(ref_total.buffer) == 0  # folded first, as merge does
+
+
+@pytest.mark.parametrize("qs", [(0.5, math.nan), (math.nan, 0.5), (0.5, 1.5), (-0.1,)])
+def test_roll_into_rejects_what_quantiles_rejects(qs: tuple[float, ...]) -> None:
+    """A quantile outside [0, 1], or NaN, wherever it sits in ``qs``: quantiles' error."""
+    h, total = Histogram(), Histogram()
+    h.buffer.extend([0.01, 0.02])
+    with pytest.raises(ValueError, match="quantile must be in"):
+        h.roll_into(total, qs)
 
 
 def test_roll_into_small_window_is_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:

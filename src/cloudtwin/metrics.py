@@ -222,14 +222,14 @@ class Histogram:
         ``tests/test_metrics.py`` checks it against the three calls."""
         buf = self._buf
         n = len(buf)
-        if not self._counts and n <= _SMALL and min(qs, default=0.5) > 0.0 and max(qs, default=0.5) < 1.0:
+        if not self._counts and n <= _SMALL and _inner(qs):
+            if total._buf:
+                total._flush()  # merge does, first: the same order of additions to its sum
             if not n:
                 return [0.0] * len(qs)
             s = _pairwise_sum(buf, n)
             lo = min(buf)
             if s < math.inf and lo > _TINY:  # else _fold_numpy decides (or raises), as below
-                if total._buf:
-                    total._flush()  # merge would, first: the same order of additions to its sum
                 hi = max(buf)
                 idx = [int(_log(x) * _INV_LOG_GAMMA + _OFFSET) for x in buf]
                 c = total._counts
@@ -398,6 +398,15 @@ def _pairwise_sum(a: MutableSequence[float], n: int) -> float:
         res += a[i]
         i += 1
     return res
+
+
+def _inner(qs: tuple[float, ...]) -> bool:
+    """Is every ``q`` strictly between 0 and 1? (0 and 1 are the exact min and max, and a value
+    outside, or NaN, is an error: :meth:`Histogram.quantiles` takes those.)"""
+    for q in qs:  # noqa: SIM110 (all() would make a generator per call)
+        if not 0.0 < q < 1.0:
+            return False
+    return True
 
 
 def _midpoint(index: int) -> float:
